@@ -1,0 +1,208 @@
+//! Concrete arrays (exact integers with a numpy dtype and shape), and binding the
+//! user's input files to a kernel's parameters, frames and batches included.
+
+use crate::ir::Kernel;
+use crate::types::{numel, DType, Shape};
+
+/// A numpy array held as exact integers in C order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Array {
+    /// numpy dtype.
+    pub dtype: DType,
+    /// Shape (empty for a 0-d array).
+    pub shape: Shape,
+    /// Elements in C (row-major) order, each within the dtype's range.
+    pub data: Vec<i128>,
+}
+
+impl Array {
+    /// An array; `data.len()` must match the shape.
+    pub fn new(dtype: DType, shape: Shape, data: Vec<i128>) -> Self {
+        debug_assert_eq!(numel(&shape), data.len());
+        Array { dtype, shape, data }
+    }
+
+    /// A 0-d array.
+    pub fn scalar(dtype: DType, v: i128) -> Self {
+        Array::new(dtype, Vec::new(), vec![v])
+    }
+
+    /// Stacks equally shaped arrays along a new leading axis.
+    pub fn stack(parts: &[Array]) -> Array {
+        let first = &parts[0];
+        let mut shape = vec![parts.len() as u32];
+        shape.extend_from_slice(&first.shape);
+        let data = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
+        Array::new(first.dtype, shape, data)
+    }
+
+    /// Frame `f` of a batch (the leading axis removed).
+    pub fn frame(&self, f: usize) -> Array {
+        let shape: Shape = self.shape[1..].to_vec();
+        let n = numel(&shape);
+        Array::new(self.dtype, shape, self.data[f * n..(f + 1) * n].to_vec())
+    }
+}
+
+/// The user's inputs bound to a kernel's parameters.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// One array per parameter, in signature order (scalars as 0-d arrays).
+    pub args: Vec<Array>,
+    /// For each parameter: does it carry a leading batch axis?
+    pub batched: Vec<bool>,
+    /// Number of frames (1 when nothing is batched).
+    pub frames: usize,
+    /// True when some input was given as a batch: outputs gain a leading axis.
+    pub is_batch: bool,
+}
+
+impl Bound {
+    /// The arguments of frame `f`.
+    pub fn frame_args(&self, f: usize) -> Vec<Array> {
+        self.args
+            .iter()
+            .zip(&self.batched)
+            .map(|(a, &b)| if b { a.frame(f) } else { a.clone() })
+            .collect()
+    }
+
+    /// Combines per-frame outputs into the kernel's outputs.
+    pub fn collect(&self, per_frame: Vec<Vec<Array>>) -> Vec<Array> {
+        if !self.is_batch {
+            return per_frame.into_iter().next().unwrap_or_default();
+        }
+        let n = per_frame.first().map_or(0, |o| o.len());
+        (0..n)
+            .map(|i| {
+                let parts: Vec<Array> = per_frame.iter().map(|o| o[i].clone()).collect();
+                Array::stack(&parts)
+            })
+            .collect()
+    }
+}
+
+/// Binds named arrays (from `.npy` files) and named integers (`--param`) to the kernel.
+///
+/// Checks the dtype, the shape (optionally with one leading batch axis, the same
+/// number of frames for every batched input) and range-type promises; every
+/// error names the input.
+pub fn bind(
+    k: &Kernel,
+    arrays: &[(String, Array)],
+    params: &[(String, i128)],
+) -> Result<Bound, String> {
+    for (name, _) in arrays {
+        match k.params.iter().find(|p| &p.name == name) {
+            None => return Err(unknown(k, name, "--in")),
+            Some(p) if !p.is_stream() => {
+                return Err(format!(
+                    "`{name}` is a scalar parameter of `{}`: give it with --param {name}=INT, not --in",
+                    k.name
+                ))
+            }
+            _ => {}
+        }
+    }
+    for (name, _) in params {
+        match k.params.iter().find(|p| &p.name == name) {
+            None => return Err(unknown(k, name, "--param")),
+            Some(p) if p.is_stream() => {
+                return Err(format!(
+                    "`{name}` is an array input of `{}`: give it with --in {name}=FILE.npy, not --param",
+                    k.name
+                ))
+            }
+            _ => {}
+        }
+    }
+    let mut args = Vec::new();
+    let mut batched = Vec::new();
+    let mut frames: Option<(usize, &str)> = None;
+    for p in &k.params {
+        if p.is_stream() {
+            let Some((_, a)) = arrays.iter().find(|(n, _)| *n == p.name) else {
+                return Err(format!("missing input `{}`: give it with --in {}=FILE.npy", p.name, p.name));
+            };
+            if a.dtype != p.ty.dtype {
+                return Err(format!(
+                    "input `{}` has dtype {}, the kernel expects {}",
+                    p.name,
+                    a.dtype.numpy_name(),
+                    p.ty.dtype.numpy_name()
+                ));
+            }
+            let is_batch = a.shape.len() == p.ty.shape.len() + 1 && a.shape[1..] == p.ty.shape[..];
+            if a.shape != p.ty.shape && !is_batch {
+                return Err(format!(
+                    "input `{}` has shape {:?}, the kernel expects {:?} (or a batch of them, (F, {}))",
+                    p.name,
+                    a.shape,
+                    p.ty.shape,
+                    p.ty.shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            if is_batch {
+                let f = a.shape[0] as usize;
+                match frames {
+                    Some((g, other)) if g != f => {
+                        return Err(format!(
+                            "input `{}` holds {f} frames but `{other}` holds {g}",
+                            p.name
+                        ))
+                    }
+                    _ => frames = Some((f, &p.name)),
+                }
+                if f == 0 {
+                    return Err(format!("input `{}` is a batch of zero frames", p.name));
+                }
+            }
+            if let Some(i) = a.data.iter().position(|v| !(p.range.lo..=p.range.hi).contains(v)) {
+                let idx = unravel(i, &a.shape);
+                return Err(format!(
+                    "input `{}` breaks its range promise: element {idx:?} is {}, outside [{}, {}]",
+                    p.name, a.data[i], p.range.lo, p.range.hi
+                ));
+            }
+            batched.push(is_batch);
+            args.push(a.clone());
+        } else {
+            let Some((_, v)) = params.iter().find(|(n, _)| *n == p.name) else {
+                return Err(format!("missing parameter `{}`: give it with --param {}=INT", p.name, p.name));
+            };
+            if !(p.range.lo..=p.range.hi).contains(v) {
+                return Err(format!(
+                    "parameter `{}` is {v}, outside the range of its type [{}, {}]",
+                    p.name, p.range.lo, p.range.hi
+                ));
+            }
+            batched.push(false);
+            args.push(Array::scalar(p.ty.dtype, *v));
+        }
+    }
+    Ok(Bound {
+        args,
+        batched,
+        frames: frames.map_or(1, |f| f.0),
+        is_batch: frames.is_some(),
+    })
+}
+
+fn unknown(k: &Kernel, name: &str, flag: &str) -> String {
+    let names: Vec<String> = k.params.iter().map(|p| format!("`{}`", p.name)).collect();
+    format!(
+        "{flag} {name}: kernel `{}` has no parameter `{name}` (its parameters: {})",
+        k.name,
+        names.join(", ")
+    )
+}
+
+/// The multi-index of flat index `i`.
+pub fn unravel(mut i: usize, shape: &[u32]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for (d, &n) in shape.iter().enumerate().rev() {
+        idx[d] = i % n as usize;
+        i /= n as usize;
+    }
+    idx
+}

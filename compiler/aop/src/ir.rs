@@ -1,0 +1,192 @@
+//! The array-op IR: data structures.
+
+use crate::types::{DType, Interval, Type};
+use cranelift_entity::{entity_impl, PrimaryMap};
+use hissc_diagnostics::Span;
+
+/// A value defined by one instruction (`v0`, `v1`, ...).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Value(u32);
+entity_impl!(Value, "v");
+
+/// A kernel parameter: an input stream (array) or a run-time register (scalar).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The Python name.
+    pub name: String,
+    /// numpy dtype and static shape (empty for scalar registers).
+    pub ty: Type,
+    /// The promise of a range type (`u12` is `[0, 4095]`); the dtype's range otherwise.
+    pub range: Interval,
+    /// Where the parameter is declared.
+    pub span: Span,
+}
+
+impl Param {
+    /// Is this an array input (a stream), rather than a scalar register?
+    pub fn is_stream(&self) -> bool {
+        !self.ty.is_scalar()
+    }
+}
+
+/// Elementwise unary operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `-a` (wraps for unsigned, as numpy).
+    Neg,
+    /// `~a` (logical not on bool).
+    Not,
+    /// `abs(a)` (`abs(int8(-128)) == -128`, as numpy).
+    Abs,
+}
+
+/// Elementwise binary operations; both operands have the result's dtype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `//` (floor; `x // 0 == 0` as numpy)
+    FloorDiv,
+    /// `%` (floor modulo; `x % 0 == 0` as numpy)
+    Mod,
+    /// `&`
+    And,
+    /// `|`
+    Or,
+    /// `^`
+    Xor,
+    /// `<<` (0 when shifting by the width or more)
+    Shl,
+    /// `>>` (arithmetic on signed dtypes)
+    Shr,
+    /// `np.minimum`
+    Min,
+    /// `np.maximum`
+    Max,
+}
+
+/// Elementwise comparisons; operands may have different dtypes, the comparison is exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// Reductions over some axes (all axes when the list is empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    /// `sum` (in the result dtype, wrapping as numpy)
+    Sum,
+    /// `min`
+    Min,
+    /// `max`
+    Max,
+    /// `any` (bool)
+    Any,
+    /// `all` (bool)
+    All,
+    /// `np.count_nonzero` (int64)
+    CountNonzero,
+}
+
+/// One instruction. Every instruction defines exactly one value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inst {
+    /// The value of parameter number `.0`.
+    Input(u32),
+    /// A scalar constant of the result dtype.
+    Const(i128),
+    /// Elementwise unary op.
+    Unary(UnaryOp, Value),
+    /// Elementwise binary op; operands of the result dtype, same shape or 0-d.
+    Binary(BinaryOp, Value, Value),
+    /// Elementwise comparison, result `bool`.
+    Compare(CmpOp, Value, Value),
+    /// `np.where(c, a, b)`; `a` and `b` of the result dtype.
+    Where(Value, Value, Value),
+    /// Elementwise conversion to the result dtype (wrapping, as `astype`).
+    Cast(Value),
+    /// Repeats a value to the result shape (numpy broadcasting rules).
+    Broadcast(Value),
+    /// Reduction over `axes` (empty: every axis).
+    Reduce(ReduceOp, Value, Vec<u32>),
+}
+
+impl Inst {
+    /// The values this instruction reads.
+    pub fn args(&self) -> Vec<Value> {
+        match self {
+            Inst::Input(_) | Inst::Const(_) => vec![],
+            Inst::Unary(_, a) | Inst::Cast(a) | Inst::Broadcast(a) | Inst::Reduce(_, a, _) => {
+                vec![*a]
+            }
+            Inst::Binary(_, a, b) | Inst::Compare(_, a, b) => vec![*a, *b],
+            Inst::Where(c, a, b) => vec![*c, *a, *b],
+        }
+    }
+}
+
+/// An instruction with its result type and source span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstData {
+    /// What it computes.
+    pub inst: Inst,
+    /// The type of the value it defines.
+    pub ty: Type,
+    /// The Python expression it comes from.
+    pub span: Span,
+}
+
+/// One kernel: parameters, instructions in definition order, outputs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kernel {
+    /// The Python function name.
+    pub name: String,
+    /// Parameters in signature order.
+    pub params: Vec<Param>,
+    /// Instructions; a value is defined before it is used.
+    pub insts: PrimaryMap<Value, InstData>,
+    /// Returned values, in order (several for a `tuple[...]`).
+    pub outputs: Vec<Value>,
+}
+
+impl Kernel {
+    /// An empty kernel.
+    pub fn new(name: impl Into<String>) -> Self {
+        Kernel {
+            name: name.into(),
+            params: Vec::new(),
+            insts: PrimaryMap::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    /// Appends an instruction.
+    pub fn push(&mut self, inst: Inst, ty: Type, span: Span) -> Value {
+        self.insts.push(InstData { inst, ty, span })
+    }
+
+    /// The type of a value.
+    pub fn ty(&self, v: Value) -> &Type {
+        &self.insts[v].ty
+    }
+
+    /// The dtype of a value.
+    pub fn dtype(&self, v: Value) -> DType {
+        self.insts[v].ty.dtype
+    }
+}

@@ -1,0 +1,3 @@
+//! Analyses and transformations over the array-op IR, one per file.
+
+pub mod ranges;

@@ -1,0 +1,190 @@
+//! `ranges`: interval analysis — the values every element of every IR value can take.
+//!
+//! Used to choose hardware widths and to prove what the contract asks to be
+//! proven (bin indices in range). The analysis is sound: for every input within
+//! its declared range, every element lies in its value's interval. Where numpy
+//! may wrap, the interval is the whole dtype.
+//!
+//! ```text
+//! v0: u16[32, 32] = input frame        ; [0, 65535]
+//! v2: u16[32, 32] = where v1, v0, v3   ; [0, 65535]
+//! v4: u64 = reduce sum v2              ; [0, 67107840]  (1024 * 65535: 27 bits, not 64)
+//! ```
+
+use crate::ir::{BinaryOp, Inst, Kernel, ReduceOp, UnaryOp, Value};
+use crate::types::{numel, DType, Interval};
+use cranelift_entity::SecondaryMap;
+
+/// Intervals for every value.
+pub type Ranges = SecondaryMap<Value, Interval>;
+
+fn fit(d: DType, exact: Option<Interval>) -> Interval {
+    match exact {
+        Some(i) if i.within(Interval::of(d)) => i,
+        _ => Interval::of(d),
+    }
+}
+
+fn hull(vals: &[Option<i128>]) -> Option<Interval> {
+    let mut lo = i128::MAX;
+    let mut hi = i128::MIN;
+    for v in vals {
+        let v = (*v)?;
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    Some(Interval::new(lo, hi))
+}
+
+/// Computes the interval of every value.
+pub fn ranges(k: &Kernel) -> Ranges {
+    let mut r: Ranges = SecondaryMap::with_default(Interval::point(0));
+    for (v, d) in k.insts.iter() {
+        let dt = d.ty.dtype;
+        let iv = match &d.inst {
+            Inst::Input(i) => k.params[*i as usize].range,
+            Inst::Const(c) => Interval::point(*c),
+            Inst::Cast(a) => {
+                let x = r[*a];
+                if dt == DType::Bool {
+                    if x.lo > 0 || x.hi < 0 {
+                        Interval::point(1)
+                    } else if x == Interval::point(0) {
+                        Interval::point(0)
+                    } else {
+                        Interval::new(0, 1)
+                    }
+                } else {
+                    fit(dt, Some(x))
+                }
+            }
+            Inst::Unary(op, a) => unary(*op, dt, r[*a]),
+            Inst::Binary(op, a, b) => binary(*op, dt, r[*a], r[*b]),
+            Inst::Compare(..) => Interval::new(0, 1),
+            Inst::Where(_, a, b) => r[*a].union(r[*b]),
+            Inst::Broadcast(a) => r[*a],
+            Inst::Reduce(op, a, _) => {
+                let n = (numel(&k.ty(*a).shape) / numel(&d.ty.shape).max(1)) as i128;
+                let x = r[*a];
+                match op {
+                    ReduceOp::Sum => fit(
+                        dt,
+                        x.lo.checked_mul(n)
+                            .zip(x.hi.checked_mul(n))
+                            .map(|(lo, hi)| Interval::new(lo.min(hi), lo.max(hi))),
+                    ),
+                    ReduceOp::Min | ReduceOp::Max => x,
+                    ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
+                    ReduceOp::CountNonzero => Interval::new(0, n),
+                }
+            }
+        };
+        r[v] = iv;
+    }
+    r
+}
+
+fn unary(op: UnaryOp, d: DType, x: Interval) -> Interval {
+    match op {
+        UnaryOp::Neg => fit(d, Some(Interval::new(-x.hi, -x.lo))),
+        UnaryOp::Not if d == DType::Bool => Interval::new(0, 1),
+        UnaryOp::Not if d.is_signed() => fit(d, Some(Interval::new(-x.hi - 1, -x.lo - 1))),
+        UnaryOp::Not => Interval::new(d.max() - x.hi, d.max() - x.lo),
+        UnaryOp::Abs => {
+            let exact = if x.lo >= 0 {
+                x
+            } else if x.hi <= 0 {
+                Interval::new(-x.hi, -x.lo)
+            } else {
+                Interval::new(0, (-x.lo).max(x.hi))
+            };
+            fit(d, Some(exact))
+        }
+    }
+}
+
+fn binary(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Interval {
+    let bits = d.bits() as i128;
+    if d == DType::Bool {
+        return Interval::new(0, 1);
+    }
+    match op {
+        BinaryOp::Add => fit(d, hull(&[a.lo.checked_add(b.lo), a.hi.checked_add(b.hi)])),
+        BinaryOp::Sub => fit(d, hull(&[a.lo.checked_sub(b.hi), a.hi.checked_sub(b.lo)])),
+        BinaryOp::Mul => fit(
+            d,
+            hull(&[
+                a.lo.checked_mul(b.lo),
+                a.lo.checked_mul(b.hi),
+                a.hi.checked_mul(b.lo),
+                a.hi.checked_mul(b.hi),
+            ]),
+        ),
+        BinaryOp::FloorDiv if b.lo == b.hi => {
+            let c = b.lo;
+            if c == 0 {
+                Interval::point(0)
+            } else {
+                let q = |x: i128| crate::semantics::binary(BinaryOp::FloorDiv, DType::I64, x, c);
+                fit(d, hull(&[Some(q(a.lo)), Some(q(a.hi))]))
+            }
+        }
+        BinaryOp::Mod if b.lo == b.hi => {
+            let c = b.lo;
+            if c == 0 {
+                Interval::point(0)
+            } else if c > 0 && a.lo >= 0 && a.hi < c {
+                a
+            } else if c > 0 {
+                Interval::new(0, c - 1)
+            } else {
+                Interval::new(c + 1, 0)
+            }
+        }
+        BinaryOp::FloorDiv | BinaryOp::Mod => Interval::of(d),
+        BinaryOp::And if a.lo >= 0 || b.lo >= 0 => {
+            let hi = match (a.lo >= 0, b.lo >= 0) {
+                (true, true) => a.hi.min(b.hi),
+                (true, false) => a.hi,
+                _ => b.hi,
+            };
+            Interval::new(0, hi)
+        }
+        BinaryOp::Or | BinaryOp::Xor if a.lo >= 0 && b.lo >= 0 => {
+            let m = a.hi.max(b.hi);
+            let top = 128 - m.leading_zeros();
+            let lo = if op == BinaryOp::Or { a.lo.max(b.lo) } else { 0 };
+            Interval::new(lo, (1i128 << top) - 1)
+        }
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => Interval::of(d),
+        BinaryOp::Shl if b.lo == b.hi => {
+            let s = b.lo;
+            if s < 0 || s >= bits {
+                Interval::point(0)
+            } else {
+                let m = 1i128 << s;
+                fit(d, hull(&[a.lo.checked_mul(m), a.hi.checked_mul(m)]))
+            }
+        }
+        BinaryOp::Shl => Interval::of(d),
+        BinaryOp::Shr => {
+            // Shifting by a negative amount or by the width or more gives 0 or -1,
+            // which is also what a shift by 127 gives for values in range.
+            let clamp = |s: i128| if s < 0 || s >= bits { 127 } else { s as u32 };
+            let cands: Vec<Option<i128>> = [a.lo, a.hi]
+                .into_iter()
+                .flat_map(|x| [x >> clamp(b.lo), x >> clamp(b.hi)])
+                .chain(if b.lo < 0 || b.hi >= bits {
+                    vec![a.lo >> 127, a.hi >> 127]
+                } else {
+                    vec![]
+                })
+                .chain(if b.lo <= 0 && b.hi >= 0 { vec![a.lo, a.hi] } else { vec![] })
+                .map(Some)
+                .collect();
+            fit(d, hull(&cands))
+        }
+        BinaryOp::Min => Interval::new(a.lo.min(b.lo), a.hi.min(b.hi)),
+        BinaryOp::Max => Interval::new(a.lo.max(b.lo), a.hi.max(b.hi)),
+    }
+}

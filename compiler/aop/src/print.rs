@@ -1,0 +1,184 @@
+//! The text form of the array-op IR (the `--emit aop` output).
+//!
+//! ```text
+//! kernel threshold_sum(frame: u16[32, 32] @64..96, t: u16 @98..110) {
+//!   v0: u16[32, 32] = input frame
+//!   v1: u16 = input t
+//!   v2: bool[32, 32] = gt v0, v1 @200..209      ; kernel.py:8
+//!   v3: u16 = const 0 @218..219                 ; kernel.py:8
+//!   v4: u16[32, 32] = where v2, v0, v3 @191..220 ; kernel.py:8
+//!   v5: u64 = reduce sum v4 @191..226           ; kernel.py:8
+//!   return v5
+//! }
+//! ```
+//!
+//! Spans are byte ranges in the kernel file. With a source file the printer adds
+//! `; file:line` comments, which the parser skips.
+
+use crate::ir::{BinaryOp, CmpOp, Inst, Kernel, ReduceOp, UnaryOp};
+use crate::types::Interval;
+use hissc_diagnostics::{SourceFile, Span};
+use std::fmt::Write;
+
+impl UnaryOp {
+    /// The IR mnemonic.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "neg",
+            UnaryOp::Not => "not",
+            UnaryOp::Abs => "abs",
+        }
+    }
+}
+
+impl BinaryOp {
+    /// Every binary op.
+    pub const ALL: [BinaryOp; 12] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::FloorDiv,
+        BinaryOp::Mod,
+        BinaryOp::And,
+        BinaryOp::Or,
+        BinaryOp::Xor,
+        BinaryOp::Shl,
+        BinaryOp::Shr,
+        BinaryOp::Min,
+        BinaryOp::Max,
+    ];
+
+    /// The IR mnemonic.
+    pub fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::FloorDiv => "floordiv",
+            BinaryOp::Mod => "mod",
+            BinaryOp::And => "and",
+            BinaryOp::Or => "or",
+            BinaryOp::Xor => "xor",
+            BinaryOp::Shl => "shl",
+            BinaryOp::Shr => "shr",
+            BinaryOp::Min => "min",
+            BinaryOp::Max => "max",
+        }
+    }
+}
+
+impl CmpOp {
+    /// Every comparison.
+    pub const ALL: [CmpOp; 6] = [
+        CmpOp::Eq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+    ];
+
+    /// The IR mnemonic.
+    pub fn name(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "eq",
+            CmpOp::Ne => "ne",
+            CmpOp::Lt => "lt",
+            CmpOp::Le => "le",
+            CmpOp::Gt => "gt",
+            CmpOp::Ge => "ge",
+        }
+    }
+
+    /// Applies the comparison to exact values.
+    pub fn eval(self, a: i128, b: i128) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+}
+
+impl ReduceOp {
+    /// Every reduction.
+    pub const ALL: [ReduceOp; 6] = [
+        ReduceOp::Sum,
+        ReduceOp::Min,
+        ReduceOp::Max,
+        ReduceOp::Any,
+        ReduceOp::All,
+        ReduceOp::CountNonzero,
+    ];
+
+    /// The IR mnemonic.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Any => "any",
+            ReduceOp::All => "all",
+            ReduceOp::CountNonzero => "count_nonzero",
+        }
+    }
+}
+
+fn span_text(span: Span) -> String {
+    if span.is_none() {
+        String::new()
+    } else {
+        format!(" @{}..{}", span.start, span.end)
+    }
+}
+
+/// Prints a kernel; with `source`, each line that has a span gets a `; file:line` comment.
+pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
+    let mut out = String::new();
+    let params: Vec<String> = k
+        .params
+        .iter()
+        .map(|p| {
+            let range = if p.range == Interval::of(p.ty.dtype) {
+                String::new()
+            } else {
+                format!(" in [{}, {}]", p.range.lo, p.range.hi)
+            };
+            format!("{}: {}{}{}", p.name, p.ty, range, span_text(p.span))
+        })
+        .collect();
+    let _ = writeln!(out, "kernel {}({}) {{", k.name, params.join(", "));
+    for (v, d) in k.insts.iter() {
+        let body = match &d.inst {
+            Inst::Input(i) => format!("input {}", k.params[*i as usize].name),
+            Inst::Const(c) => format!("const {c}"),
+            Inst::Unary(op, a) => format!("{} {a}", op.name()),
+            Inst::Binary(op, a, b) => format!("{} {a}, {b}", op.name()),
+            Inst::Compare(op, a, b) => format!("{} {a}, {b}", op.name()),
+            Inst::Where(c, a, b) => format!("where {c}, {a}, {b}"),
+            Inst::Cast(a) => format!("cast {a}"),
+            Inst::Broadcast(a) => format!("broadcast {a}"),
+            Inst::Reduce(op, a, axes) if axes.is_empty() => format!("reduce {} {a}", op.name()),
+            Inst::Reduce(op, a, axes) => {
+                let axes: Vec<String> = axes.iter().map(|x| x.to_string()).collect();
+                format!("reduce {} {a} axes [{}]", op.name(), axes.join(", "))
+            }
+        };
+        let line = format!("  {v}: {} = {body}{}", d.ty, span_text(d.span));
+        match source {
+            Some(src) if !d.span.is_none() => {
+                let _ = writeln!(out, "{line:<48} ; {}", src.loc(d.span));
+            }
+            _ => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    let outs: Vec<String> = k.outputs.iter().map(|v| v.to_string()).collect();
+    let _ = writeln!(out, "  return {}", outs.join(", "));
+    out.push_str("}\n");
+    out
+}

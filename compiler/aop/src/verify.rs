@@ -1,0 +1,202 @@
+//! The array-op IR verifier.
+//!
+//! Invariants every stage may rely on after the frontend:
+//! 1. every `input` names a parameter and has its type; parameter ranges lie within their dtype;
+//! 2. operands are defined before use (values are numbered in definition order);
+//! 3. `const` is a 0-d integer that fits its dtype;
+//! 4. elementwise ops (`unary`, `binary`, `where`, `cast`) have operands whose shape is the
+//!    result's or 0-d, and a result shape that is 0-d only when every operand is;
+//!    `unary`/`binary` operands have the result dtype; `where`'s condition and every
+//!    comparison result are `bool`;
+//! 5. `broadcast` goes from a shape numpy can broadcast to the result shape;
+//! 6. `reduce` has sorted, distinct axes inside the operand's rank (empty: all) and the
+//!    operand's shape less those axes; `any`/`all` give `bool`, `count_nonzero` gives `i64`,
+//!    `min`/`max` keep the dtype;
+//! 7. there is at least one output and only F64 appears nowhere (v1: integers only).
+
+use crate::ir::{Inst, Kernel, ReduceOp, UnaryOp, Value};
+use crate::types::{DType, Interval, Type};
+use cranelift_entity::EntityRef;
+
+/// A verifier failure: the value at fault (if any) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// The instruction that breaks an invariant.
+    pub value: Option<Value>,
+    /// Which invariant.
+    pub message: String,
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.value {
+            Some(v) => write!(f, "{v}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Can `from` be broadcast to `to` by numpy's rules?
+pub fn broadcastable(from: &[u32], to: &[u32]) -> bool {
+    from.len() <= to.len()
+        && from
+            .iter()
+            .rev()
+            .zip(to.iter().rev())
+            .all(|(&f, &t)| f == t || f == 1)
+}
+
+/// Checks every invariant; returns all failures.
+pub fn verify(k: &Kernel) -> Result<(), Vec<VerifyError>> {
+    let mut errs = Vec::new();
+    for p in &k.params {
+        if !p.range.within(Interval::of(p.ty.dtype)) || p.ty.dtype == DType::F64 {
+            errs.push(VerifyError {
+                value: None,
+                message: format!("parameter `{}` has range {} outside {}", p.name, p.range, p.ty.dtype),
+            });
+        }
+    }
+    for (v, d) in k.insts.iter() {
+        if let Err(m) = check(k, v, &d.inst, &d.ty) {
+            errs.push(VerifyError {
+                value: Some(v),
+                message: m,
+            });
+        }
+    }
+    if k.outputs.is_empty() {
+        errs.push(VerifyError {
+            value: None,
+            message: "kernel has no outputs".into(),
+        });
+    }
+    for &o in &k.outputs {
+        if o.index() >= k.insts.len() {
+            errs.push(VerifyError {
+                value: None,
+                message: format!("output {o} is not defined"),
+            });
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
+}
+
+fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
+    for a in inst.args() {
+        if a >= v {
+            return Err(format!("operand {a} is not defined before {v}"));
+        }
+    }
+    if ty.dtype == DType::F64 {
+        return Err("f64 values are not in v1".into());
+    }
+    let elementwise = |args: &[Value]| -> Result<(), String> {
+        let mut any_array = false;
+        for &a in args {
+            let s = &k.ty(a).shape;
+            if !s.is_empty() {
+                any_array = true;
+                if *s != ty.shape {
+                    return Err(format!("operand {a} has shape {s:?}, result {:?}", ty.shape));
+                }
+            }
+        }
+        if !any_array && !ty.shape.is_empty() {
+            return Err("0-d operands give a shaped result".into());
+        }
+        Ok(())
+    };
+    let same_dtype = |args: &[Value]| -> Result<(), String> {
+        for &a in args {
+            if k.dtype(a) != ty.dtype {
+                return Err(format!("operand {a} is {}, result {}", k.dtype(a), ty.dtype));
+            }
+        }
+        Ok(())
+    };
+    match inst {
+        Inst::Input(i) => match k.params.get(*i as usize) {
+            Some(p) if p.ty == *ty => Ok(()),
+            Some(p) => Err(format!("input `{}` is {}, not {ty}", p.name, p.ty)),
+            None => Err(format!("no parameter {i}")),
+        },
+        Inst::Const(c) => {
+            if !ty.is_scalar() {
+                Err("const must be 0-d".into())
+            } else if !ty.dtype.holds(*c) {
+                Err(format!("{c} does not fit {}", ty.dtype))
+            } else {
+                Ok(())
+            }
+        }
+        Inst::Unary(op, a) => {
+            elementwise(&[*a])?;
+            same_dtype(&[*a])?;
+            if ty.dtype == DType::Bool && *op != UnaryOp::Not {
+                return Err(format!("{} on bool", op.name()));
+            }
+            Ok(())
+        }
+        Inst::Binary(_, a, b) => {
+            elementwise(&[*a, *b])?;
+            same_dtype(&[*a, *b])
+        }
+        Inst::Compare(_, a, b) => {
+            elementwise(&[*a, *b])?;
+            if ty.dtype != DType::Bool {
+                return Err("comparison result must be bool".into());
+            }
+            Ok(())
+        }
+        Inst::Where(c, a, b) => {
+            elementwise(&[*c, *a, *b])?;
+            same_dtype(&[*a, *b])?;
+            if k.dtype(*c) != DType::Bool {
+                return Err("where condition must be bool".into());
+            }
+            Ok(())
+        }
+        Inst::Cast(a) => elementwise(&[*a]),
+        Inst::Broadcast(a) => {
+            if k.dtype(*a) != ty.dtype {
+                return Err("broadcast changes the dtype".into());
+            }
+            if !broadcastable(&k.ty(*a).shape, &ty.shape) {
+                return Err(format!("cannot broadcast {} to {ty}", k.ty(*a)));
+            }
+            Ok(())
+        }
+        Inst::Reduce(op, a, axes) => {
+            let s = &k.ty(*a).shape;
+            if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|&x| x as usize >= s.len()) {
+                return Err(format!("bad axes {axes:?} for rank {}", s.len()));
+            }
+            let kept: Vec<u32> = if axes.is_empty() {
+                Vec::new()
+            } else {
+                (0..s.len())
+                    .filter(|i| !axes.contains(&(*i as u32)))
+                    .map(|i| s[i])
+                    .collect()
+            };
+            if kept != ty.shape {
+                return Err(format!("reduction result shape {:?}, expected {kept:?}", ty.shape));
+            }
+            let want = match op {
+                ReduceOp::Any | ReduceOp::All => Some(DType::Bool),
+                ReduceOp::CountNonzero => Some(DType::I64),
+                ReduceOp::Min | ReduceOp::Max => Some(k.dtype(*a)),
+                ReduceOp::Sum => None,
+            };
+            match want {
+                Some(d) if d != ty.dtype => Err(format!("{} gives {d}, not {}", op.name(), ty.dtype)),
+                _ => Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Shared steps of the commands: loading and compiling a kernel, binding inputs,
+//! writing outputs, and the failures that end a command.
+
+use crate::npy;
+use hissc_aop::{Array, Bound, Kernel};
+use hissc_diagnostics::SourceFile;
+use std::path::Path;
+
+/// Why a command failed.
+pub enum Failure {
+    /// A user error: a message (already one paragraph), exit 1.
+    User(String),
+    /// Rendered diagnostics, exit 1 (or 2 if any is a compiler bug).
+    Diagnostics(String, bool),
+    /// An internal error or a verification mismatch, exit 2.
+    Internal(String),
+}
+
+impl Failure {
+    pub fn message(&self) -> String {
+        match self {
+            Failure::User(m) | Failure::Internal(m) => format!("error: {m}\n"),
+            Failure::Diagnostics(m, _) => m.clone(),
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::User(_) | Failure::Diagnostics(_, false) => 1,
+            Failure::Diagnostics(_, true) | Failure::Internal(_) => 2,
+        }
+    }
+}
+
+/// A kernel compiled to the array-op IR, with its source.
+pub struct Compiled {
+    pub src: SourceFile,
+    pub kernel: Kernel,
+}
+
+impl Compiled {
+    pub fn load(path: &Path, name: Option<&str>) -> Result<Compiled, Failure> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::User(format!("cannot read kernel file `{}`: {e}", path.display())))?;
+        let src = SourceFile::new(path.display().to_string(), text);
+        match hissc_frontend::compile(&src, name) {
+            Ok(kernel) => Ok(Compiled { src, kernel }),
+            Err(diags) => {
+                let bug = diags.iter().any(|d| d.severity == hissc_diagnostics::Severity::Bug);
+                let n = diags.len();
+                let mut text = hissc_diagnostics::render(&src, &diags);
+                text.push_str(&format!(
+                    "error: could not compile `{}` due to {n} previous error{}\n",
+                    src.base_name(),
+                    if n == 1 { "" } else { "s" }
+                ));
+                Err(Failure::Diagnostics(text, bug))
+            }
+        }
+    }
+}
+
+fn split_kv<'a>(s: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str), Failure> {
+    s.split_once('=')
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .ok_or_else(|| Failure::User(format!("`{flag} {s}` is not of the form {form}")))
+}
+
+/// Reads the `--in` files and parses the `--param` values, then binds them to the kernel.
+pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<Bound, Failure> {
+    let mut arrays = Vec::new();
+    for s in inputs {
+        let (name, file) = split_kv(s, "--in", "NAME=FILE.npy")?;
+        let a = npy::read(Path::new(file)).map_err(|e| Failure::User(format!("input `{name}`: {e}")))?;
+        arrays.push((name.to_string(), a));
+    }
+    let mut values = Vec::new();
+    for s in params {
+        let (name, v) = split_kv(s, "--param", "NAME=INT")?;
+        let v: i128 = v
+            .parse()
+            .map_err(|_| Failure::User(format!("`--param {s}`: `{v}` is not an integer")))?;
+        values.push((name.to_string(), v));
+    }
+    hissc_aop::bind(k, &arrays, &values).map_err(Failure::User)
+}
+
+/// Writes `out.npy` or `out0.npy`, `out1.npy`, ... into `dir`.
+pub fn write_outputs(dir: &Path, outputs: &[Array]) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::User(format!("cannot create output directory `{}`: {e}", dir.display())))?;
+    for (i, a) in outputs.iter().enumerate() {
+        let name = if outputs.len() == 1 { "out.npy".to_string() } else { format!("out{i}.npy") };
+        npy::write(&dir.join(name), a).map_err(Failure::User)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! `hissc`: compiles Python kernels to verified hardware.
+//!
+//! This crate is the only place that prints or exits. Exit status: 0 success,
+//! 1 user error (a bad kernel, bad input), 2 internal error or a verification
+//! mismatch.
+
+mod driver;
+mod npy;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use driver::Failure;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hissc",
+    version,
+    about = "Compile Python+numpy detector kernels to verified hardware",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    compile: CompileArgs,
+}
+
+/// `hissc KERNEL.py -o OUT.vhd` / `--emit ...`
+#[derive(Args, Debug)]
+struct CompileArgs {
+    /// The kernel file.
+    #[arg(required = true)]
+    kernel: Option<PathBuf>,
+    /// Which `@kernel` function (needed when the file has several).
+    #[arg(long = "kernel", value_name = "NAME")]
+    name: Option<String>,
+    /// Write the VHDL design here.
+    #[arg(short, long, value_name = "OUT.vhd")]
+    output: Option<PathBuf>,
+    /// Print an intermediate form instead of (or as well as) writing VHDL.
+    #[arg(long, value_enum)]
+    emit: Option<Emit>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Emit {
+    /// The array-op IR.
+    Aop,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the reference interpreter (numpy-exact) on .npy inputs.
+    Run(RunArgs),
+    /// Explain an error code, e.g. `hissc explain HS0101`.
+    Explain {
+        /// The code.
+        code: String,
+    },
+}
+
+/// Inputs and outputs shared by `run`, `sim` and `verify`.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The kernel file.
+    kernel: PathBuf,
+    /// Which `@kernel` function.
+    #[arg(long = "kernel", value_name = "NAME")]
+    name: Option<String>,
+    /// An array input: NAME=FILE.npy (repeatable).
+    #[arg(long = "in", value_name = "NAME=FILE.npy")]
+    inputs: Vec<String>,
+    /// A scalar parameter: NAME=INT (repeatable).
+    #[arg(long = "param", value_name = "NAME=INT")]
+    params: Vec<String>,
+    /// Directory for out.npy (or out0.npy, out1.npy, ...).
+    #[arg(long = "out", value_name = "DIR")]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Run(a)) => cmd_run(&a),
+        Some(Command::Explain { code }) => cmd_explain(&code),
+        None => cmd_compile(&cli.compile),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprint!("{}", f.message());
+            ExitCode::from(f.exit_code())
+        }
+    }
+}
+
+fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
+    let path = a.kernel.as_ref().ok_or_else(|| Failure::User("no kernel file given".into()))?;
+    let c = driver::Compiled::load(path, a.name.as_deref())?;
+    match a.emit {
+        Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
+        None => {}
+    }
+    if a.output.is_none() && a.emit.is_none() {
+        return Err(Failure::User("nothing to do: give `-o OUT.vhd` or `--emit FORM`".into()));
+    }
+    Ok(())
+}
+
+fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
+    let c = driver::Compiled::load(&a.kernel, a.name.as_deref())?;
+    let bound = driver::bind_inputs(&c.kernel, &a.inputs, &a.params)?;
+    let per_frame: Vec<_> = (0..bound.frames)
+        .map(|f| hissc_aop::interp::run(&c.kernel, &bound.frame_args(f)))
+        .collect();
+    let outputs = bound.collect(per_frame);
+    driver::write_outputs(&a.out, &outputs)
+}
+
+fn cmd_explain(code: &str) -> Result<(), Failure> {
+    let c = hissc_diagnostics::Code::parse(code)
+        .ok_or_else(|| Failure::User(format!("`{code}` is not a hissc error code (they look like HS0101)")))?;
+    println!("{}: {}\n\n{}", c.name(), c.title(), c.explanation());
+    Ok(())
+}

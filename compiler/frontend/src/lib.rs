@@ -1,0 +1,57 @@
+//! The hissc frontend: a Python kernel file to checked array-op IR.
+//!
+//! Stages, each reporting every problem it finds before the next runs:
+//! 1. [`syntax`]: parse with rustpython-parser (its types stay inside this crate);
+//! 2. [`module`]: the module level (imports, constants, helpers, kernels);
+//! 3. [`subset`]: the kernel-language rules, like a linter, over every function;
+//! 4. `lower`: symbolic evaluation of the chosen kernel into the array-op IR,
+//!    with numpy 2's dtype promotion, broadcasting and shape checks, and the
+//!    return annotation checked against what numpy computes.
+//!
+//! The result passes [`hissc_aop::verify::verify`]; a failure there is a bug.
+
+mod lower;
+pub mod module;
+mod names;
+pub mod subset;
+pub mod syntax;
+
+use hissc_aop::Kernel;
+use hissc_diagnostics::{Diagnostic, SourceFile};
+
+/// Names of the `@kernel` functions in a file (empty if it does not parse).
+pub fn kernel_names(src: &SourceFile) -> Vec<String> {
+    let Ok(body) = syntax::parse(src) else { return Vec::new() };
+    let mut diags = Vec::new();
+    let m = module::collect(&body, &mut diags);
+    m.kernels.iter().map(|k| k.name.to_string()).collect()
+}
+
+/// Compiles the kernel `name` (or the file's only kernel) to verified array-op IR.
+pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagnostic>> {
+    let body = syntax::parse(src).map_err(|d| vec![d])?;
+    let mut diags = Vec::new();
+    let m = module::collect(&body, &mut diags);
+    subset::check(&m, &mut diags);
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| d.primary_span().map(|s| s.start));
+        return Err(diags);
+    }
+    let def = lower::kernel_def(&m, name).map_err(|d| vec![d])?;
+    let mut l = lower::Lowerer::new(src, &m);
+    let kernel = l.kernel(def);
+    if !l.diags.is_empty() {
+        let mut diags = l.diags;
+        diags.sort_by_key(|d| d.primary_span().map(|s| s.start));
+        diags.dedup();
+        return Err(diags);
+    }
+    let kernel = kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
+    if let Err(errs) = hissc_aop::verify::verify(&kernel) {
+        let text = hissc_aop::print::print(&kernel, Some(src));
+        let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        return Err(vec![Diagnostic::bug(format!("the array-op IR failed verification: {}", list.join("; ")))
+            .note(format!("the IR was:\n{text}"))]);
+    }
+    Ok(kernel)
+}

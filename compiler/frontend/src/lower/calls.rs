@@ -1,0 +1,587 @@
+//! Calls: numpy functions, array methods, builtins, casts and helpers.
+
+use super::{Frame, Lowerer, Node, Truth, Val};
+use crate::syntax::span_of;
+use hissc_aop::{BinaryOp, DType, Inst, ReduceOp, Type, UnaryOp};
+use hissc_diagnostics::{Code, Diagnostic, Span};
+use rustpython_parser::ast::{self, Expr};
+
+/// Evaluated call arguments.
+struct Args {
+    pos: Vec<(Val, Span)>,
+    kw: Vec<(String, Val, Span)>,
+}
+
+impl Lowerer<'_> {
+    pub(crate) fn call(&mut self, f: &mut Frame, c: &ast::ExprCall, span: Span) -> Val {
+        let pos = c.args.iter().map(|a| (self.expr(f, a), span_of(a))).collect();
+        let kw = c
+            .keywords
+            .iter()
+            .filter_map(|k| k.arg.as_ref().map(|name| (name.to_string(), self.expr(f, &k.value), span_of(k))))
+            .collect();
+        let args = Args { pos, kw };
+        if args.pos.iter().any(|(v, _)| matches!(v, Val::Poison)) || args.kw.iter().any(|(_, v, _)| matches!(v, Val::Poison)) {
+            return Val::Poison;
+        }
+        match &*c.func {
+            Expr::Attribute(a) => {
+                let base = self.expr(f, &a.value);
+                match base {
+                    Val::Numpy => self.np_call(a.attr.as_str(), args, span),
+                    Val::Node(n) => self.method(n, a.attr.as_str(), args, span),
+                    Val::Poison => Val::Poison,
+                    other => {
+                        let what = self.describe(&other);
+                        self.error(
+                            Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("{what} has no method `{}`", a.attr))
+                                .primary(span, "unknown method"),
+                        )
+                    }
+                }
+            }
+            Expr::Name(n) => {
+                let callee = self.lookup(f, n.id.as_str(), span_of(&*c.func));
+                match callee {
+                    Val::Helper(h) => {
+                        let pos = args.pos.into_iter().map(|(v, _)| v).collect();
+                        let kw = args.kw.into_iter().map(|(k, v, _)| (k, v)).collect();
+                        self.call_helper(&h, pos, kw, span)
+                    }
+                    Val::DType(d) => self.cast_call(d, args, span),
+                    Val::RangeType(..) => self.error(
+                        Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "range types are for annotations only")
+                            .primary(span, "cannot be called")
+                            .help("cast with the container dtype, e.g. `np.uint16(x)`"),
+                    ),
+                    Val::Builtin(b) => self.builtin(b, args, span),
+                    Val::Poison => Val::Poison,
+                    other => {
+                        let what = self.describe(&other);
+                        self.error(
+                            Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("{what} cannot be called"))
+                                .primary(span, "not a function"),
+                        )
+                    }
+                }
+            }
+            _ => Val::Poison, // reported by the subset rules
+        }
+    }
+
+    fn arity(&mut self, name: &str, args: &Args, min: usize, max: usize, keywords: &[&str], span: Span) -> bool {
+        let n = args.pos.len();
+        if n < min || n > max {
+            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+            self.error(
+                Diagnostic::error(Code::ARGUMENTS, format!("`{name}` takes {want} positional arguments, not {n}"))
+                    .primary(span, "wrong number of arguments"),
+            );
+            return false;
+        }
+        for (k, _, s) in &args.kw {
+            if !keywords.contains(&k.as_str()) {
+                let allowed = if keywords.is_empty() {
+                    "none".to_string()
+                } else {
+                    keywords.iter().map(|k| format!("`{k}=`")).collect::<Vec<_>>().join(", ")
+                };
+                self.error(
+                    Diagnostic::error(Code::ARGUMENTS, format!("`{name}` has no keyword argument `{k}` in the kernel language"))
+                        .primary(*s, "unsupported keyword")
+                        .note(format!("keywords it takes: {allowed}")),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    fn kwarg(args: &Args, name: &str) -> Option<(Val, Span)> {
+        args.kw.iter().find(|(k, _, _)| k == name).map(|(_, v, s)| (v.clone(), *s))
+    }
+
+    fn np_call(&mut self, name: &str, args: Args, span: Span) -> Val {
+        let p = |i: usize| args.pos[i].0.clone();
+        match name {
+            "where" => {
+                if !self.arity("np.where", &args, 3, 3, &[], span) {
+                    return Val::Poison;
+                }
+                self.where_(p(0), p(1), p(2), span)
+            }
+            "minimum" | "maximum" => {
+                if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
+                    return Val::Poison;
+                }
+                let op = if name == "minimum" { BinaryOp::Min } else { BinaryOp::Max };
+                let v = self.arith(op, p(0), p(1), span);
+                strong(v)
+            }
+            "clip" => {
+                if !self.arity("np.clip", &args, 3, 3, &[], span) {
+                    return Val::Poison;
+                }
+                let mut v = p(0);
+                if !matches!(p(1), Val::None) {
+                    v = self.arith(BinaryOp::Max, v, p(1), span);
+                }
+                if !matches!(p(2), Val::None) {
+                    v = self.arith(BinaryOp::Min, v, p(2), span);
+                }
+                strong(v)
+            }
+            "abs" | "absolute" => {
+                if !self.arity(&format!("np.{name}"), &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                strong(self.abs(p(0), span))
+            }
+            "sum" | "min" | "max" | "amin" | "amax" | "any" | "all" | "count_nonzero" => {
+                let op = match name {
+                    "sum" => ReduceOp::Sum,
+                    "min" | "amin" => ReduceOp::Min,
+                    "max" | "amax" => ReduceOp::Max,
+                    "any" => ReduceOp::Any,
+                    "all" => ReduceOp::All,
+                    _ => ReduceOp::CountNonzero,
+                };
+                let kws: &[&str] = if op == ReduceOp::Sum { &["axis", "dtype"] } else { &["axis"] };
+                if !self.arity(&format!("np.{name}"), &args, 1, 2, kws, span) {
+                    return Val::Poison;
+                }
+                let axis = args.pos.get(1).map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
+                let dtype = Self::kwarg(&args, "dtype");
+                self.reduce(op, p(0), axis, dtype, span)
+            }
+            "logical_and" | "logical_or" | "logical_xor" => {
+                if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
+                    return Val::Poison;
+                }
+                let op = match name {
+                    "logical_and" => BinaryOp::And,
+                    "logical_or" => BinaryOp::Or,
+                    _ => BinaryOp::Xor,
+                };
+                let (Some(a), Some(b)) = (self.bool_node(p(0), span), self.bool_node(p(1), span)) else { return Val::Poison };
+                self.elementwise(|n| Inst::Binary(op, n[0].v, n[1].v), vec![a, b], DType::Bool, false, span)
+            }
+            "logical_not" => {
+                if !self.arity("np.logical_not", &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                let Some(a) = self.bool_node(p(0), span) else { return Val::Poison };
+                let ty = self.k.ty(a.v).clone();
+                self.push(Inst::Unary(UnaryOp::Not, a.v), ty, span, false)
+            }
+            "bitwise_and" | "bitwise_or" | "bitwise_xor" | "left_shift" | "right_shift" => {
+                if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
+                    return Val::Poison;
+                }
+                let op = match name {
+                    "bitwise_and" => BinaryOp::And,
+                    "bitwise_or" => BinaryOp::Or,
+                    "bitwise_xor" => BinaryOp::Xor,
+                    "left_shift" => BinaryOp::Shl,
+                    _ => BinaryOp::Shr,
+                };
+                strong(self.arith(op, p(0), p(1), span))
+            }
+            "invert" => {
+                if !self.arity("np.invert", &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                strong(self.unary(ast::UnaryOp::Invert, p(0), span))
+            }
+            "array" => self.table(args, span),
+            _ => {
+                if let Some(d) = DType::from_numpy_name(name) {
+                    return self.cast_call(d, args, span);
+                }
+                self.error(
+                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`np.{name}` is not implemented yet"))
+                        .primary(span, "not yet supported by this version of hissc")
+                        .note("it is part of the kernel language and is coming in the next release"),
+                )
+            }
+        }
+    }
+
+    fn method(&mut self, n: Node, name: &str, args: Args, span: Span) -> Val {
+        match name {
+            "sum" | "min" | "max" | "any" | "all" => {
+                let op = match name {
+                    "sum" => ReduceOp::Sum,
+                    "min" => ReduceOp::Min,
+                    "max" => ReduceOp::Max,
+                    "any" => ReduceOp::Any,
+                    _ => ReduceOp::All,
+                };
+                let kws: &[&str] = if op == ReduceOp::Sum { &["axis", "dtype"] } else { &["axis"] };
+                if !self.arity(&format!(".{name}()"), &args, 0, 1, kws, span) {
+                    return Val::Poison;
+                }
+                let axis = args.pos.first().map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
+                let dtype = Self::kwarg(&args, "dtype");
+                self.reduce(op, Val::Node(n), axis, dtype, span)
+            }
+            "astype" => {
+                if !self.arity(".astype()", &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                match &args.pos[0].0 {
+                    Val::DType(d) => {
+                        let d = *d;
+                        match self.coerce(&Val::Node(n), d, span) {
+                            Some(x) if x.v == n.v => Val::Node(Node { weak: false, ..x }),
+                            Some(x) => Val::Node(Node { weak: false, ..x }),
+                            None => Val::Poison,
+                        }
+                    }
+                    Val::RangeType(..) => self.error(
+                        Diagnostic::error(Code::ARGUMENTS, "`.astype()` takes a numpy dtype, not a range type")
+                            .primary(args.pos[0].1, "range type")
+                            .help("cast to the container dtype, e.g. `.astype(np.uint16)`"),
+                    ),
+                    other => {
+                        let what = self.describe(other);
+                        self.error(
+                            Diagnostic::error(Code::ARGUMENTS, format!("`.astype()` needs a numpy dtype, not {what}"))
+                                .primary(args.pos[0].1, "not a dtype"),
+                        )
+                    }
+                }
+            }
+            _ => self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`.{name}()` is not implemented yet"))
+                    .primary(span, "not yet supported by this version of hissc")
+                    .note("it is part of the kernel language and is coming in the next release"),
+            ),
+        }
+    }
+
+    fn builtin(&mut self, name: &str, args: Args, span: Span) -> Val {
+        match name {
+            "abs" => {
+                if !self.arity("abs", &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                let v = args.pos[0].0.clone();
+                if let Val::Int(i) = v {
+                    return Val::Int(i.abs());
+                }
+                self.abs(v, span)
+            }
+            "int" | "bool" | "len" => {
+                if !self.arity(name, &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                let v = args.pos[0].0.clone();
+                match (name, v) {
+                    ("int", Val::Int(i)) => Val::Int(i),
+                    ("int", Val::Bool(b)) => Val::Int(b as i128),
+                    ("bool", v @ (Val::Int(_) | Val::Bool(_) | Val::None | Val::Tuple(_))) => match self.truth(v, span) {
+                        Truth::Known(b) => Val::Bool(b),
+                        _ => Val::Poison,
+                    },
+                    ("bool", Val::Node(n)) => match self.truth(Val::Node(n), span) {
+                        Truth::Dynamic(b) => Val::Node(Node { v: b.v, weak: true }),
+                        _ => Val::Poison,
+                    },
+                    ("len", Val::Tuple(t)) => Val::Int(t.len() as i128),
+                    ("len", Val::Node(n)) if !self.k.ty(n.v).is_scalar() => Val::Int(self.k.ty(n.v).shape[0] as i128),
+                    (_, other) => {
+                        let what = self.describe(&other);
+                        self.error(
+                            Diagnostic::error(Code::ARGUMENTS, format!("`{name}` of {what} is not supported in kernels"))
+                                .primary(span, "use numpy casts such as `np.int64(x)` for run-time values"),
+                        )
+                    }
+                }
+            }
+            "range" => self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "`range` can only be used in `for i in range(...)`")
+                    .primary(span, "range outside a for loop"),
+            ),
+            _ => self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`{name}` cannot be called inside a kernel"))
+                    .primary(span, "not callable here"),
+            ),
+        }
+    }
+
+    /// `np.uint16(x)`: a strong constant or a cast.
+    fn cast_call(&mut self, d: DType, args: Args, span: Span) -> Val {
+        if !self.arity(&format!("np.{}", d.numpy_name()), &args, 1, 1, &[], span) {
+            return Val::Poison;
+        }
+        match &args.pos[0].0 {
+            Val::Int(i) => {
+                if d != DType::Bool && !d.holds(*i) {
+                    return self.error(
+                        Diagnostic::error(Code::DTYPE, format!("Python integer {i} out of bounds for {}", d.numpy_name()))
+                            .primary(span, "numpy raises OverflowError"),
+                    );
+                }
+                Val::Node(self.constant(d.wrap(*i), d, span))
+            }
+            Val::Bool(b) => Val::Node(self.constant(*b as i128, d, span)),
+            v @ Val::Node(_) => match self.coerce(v, d, span) {
+                Some(n) => Val::Node(Node { weak: false, ..n }),
+                None => Val::Poison,
+            },
+            other => {
+                let what = self.describe(other);
+                self.error(
+                    Diagnostic::error(Code::ARGUMENTS, format!("cannot convert {what} to {}", d.numpy_name()))
+                        .primary(span, "not a number or an array"),
+                )
+            }
+        }
+    }
+
+    /// `np.array([...], dtype=np.T)` at module level: a constant table.
+    fn table(&mut self, args: Args, span: Span) -> Val {
+        if !self.k.name.is_empty() {
+            return self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "`np.array` can only build module-level constant tables")
+                    .primary(span, "inside a kernel")
+                    .help("define the table at module level: `LUT = np.array([...], dtype=np.uint8)`"),
+            );
+        }
+        if !self.arity("np.array", &args, 1, 1, &["dtype"], span) {
+            return Val::Poison;
+        }
+        let dtype = match Self::kwarg(&args, "dtype") {
+            Some((Val::DType(d), _)) => d,
+            Some((_, s)) => {
+                return self.error(Diagnostic::error(Code::ARGUMENTS, "`dtype=` must be a numpy integer dtype").primary(s, "not a dtype"))
+            }
+            None => DType::I64,
+        };
+        let Val::Tuple(items) = &args.pos[0].0 else {
+            return self.error(
+                Diagnostic::error(Code::MODULE_LEVEL, "tables are built from a list of integers")
+                    .primary(args.pos[0].1, "not a list"),
+            );
+        };
+        let mut data = Vec::new();
+        for it in items {
+            match it {
+                Val::Int(i) if dtype.holds(*i) => data.push(*i),
+                Val::Bool(b) => data.push(*b as i128),
+                Val::Int(i) => {
+                    return self.error(
+                        Diagnostic::error(Code::DTYPE, format!("Python integer {i} out of bounds for {}", dtype.numpy_name()))
+                            .primary(args.pos[0].1, "numpy raises OverflowError"),
+                    )
+                }
+                _ => {
+                    return self.error(
+                        Diagnostic::error(Code::MODULE_LEVEL, "tables hold integer constants only")
+                            .primary(args.pos[0].1, "not a flat list of integers"),
+                    )
+                }
+            }
+        }
+        let n = data.len() as u32;
+        Val::Table(std::rc::Rc::new(super::Table { values: hissc_aop::Array::new(dtype, vec![n], data), span }))
+    }
+
+    fn abs(&mut self, v: Val, span: Span) -> Val {
+        match v {
+            Val::Int(i) => Val::Int(i.abs()),
+            Val::Bool(b) => Val::Int(b as i128),
+            Val::Node(n) if self.k.dtype(n.v) == DType::Bool => Val::Node(n),
+            Val::Node(n) => {
+                let ty = self.k.ty(n.v).clone();
+                self.push(Inst::Unary(UnaryOp::Abs, n.v), ty, span, n.weak)
+            }
+            Val::Poison => Val::Poison,
+            other => {
+                let what = self.describe(&other);
+                self.error(Diagnostic::error(Code::ARGUMENTS, format!("`abs` of {what}")).primary(span, "not a number"))
+            }
+        }
+    }
+
+    fn bool_node(&mut self, v: Val, span: Span) -> Option<Node> {
+        match v {
+            Val::Node(n) => Some(self.to_bool(n, span)),
+            Val::Int(i) => Some(self.constant((i != 0) as i128, DType::Bool, span)),
+            Val::Bool(b) => Some(self.constant(b as i128, DType::Bool, span)),
+            Val::Poison => None,
+            other => {
+                let what = self.describe(&other);
+                self.error(Diagnostic::error(Code::ARGUMENTS, format!("{what} is not a boolean value")).primary(span, "not boolean"));
+                None
+            }
+        }
+    }
+
+    fn where_(&mut self, c: Val, a: Val, b: Val, span: Span) -> Val {
+        let Some(c) = self.bool_node(c, span) else { return Val::Poison };
+        let (d, _) = match self.promote_pair(&a, &b, span) {
+            Some(x) => x,
+            None => return Val::Poison,
+        };
+        let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else { return Val::Poison };
+        self.elementwise(|n| Inst::Where(n[0].v, n[1].v, n[2].v), vec![c, x, y], d, false, span)
+    }
+
+    /// Promotion for functions whose result is always a numpy value (never weak).
+    fn promote_pair(&mut self, a: &Val, b: &Val, span: Span) -> Option<(DType, bool)> {
+        // A throwaway arithmetic op would add instructions; compute the dtype by
+        // promoting through `arith` on the types alone.
+        let probe = self.arith_dtype(a, b, span)?;
+        Some((probe, false))
+    }
+
+    fn arith_dtype(&mut self, a: &Val, b: &Val, span: Span) -> Option<DType> {
+        let dt = |this: &Self, v: &Val| match v {
+            Val::Node(n) => Some((this.k.dtype(n.v), n.weak)),
+            Val::Int(_) => Some((DType::I64, true)),
+            Val::Bool(_) => Some((DType::Bool, true)),
+            _ => None,
+        };
+        let (Some((da, wa)), Some((db, wb))) = (dt(self, a), dt(self, b)) else {
+            let bad = if dt(self, a).is_none() { a } else { b };
+            let what = self.describe(bad);
+            self.error(Diagnostic::error(Code::ARGUMENTS, format!("{what} is not a number or an array")).primary(span, "bad operand"));
+            return None;
+        };
+        match (wa, wb) {
+            (false, false) => match DType::promote(da, db) {
+                Some(d) => Some(d),
+                None => {
+                    self.error(
+                        Diagnostic::error(Code::FLOAT, format!("numpy promotes {} with {} to float64", da.numpy_name(), db.numpy_name()))
+                            .primary(span, "mixed uint64 and signed integers"),
+                    );
+                    None
+                }
+            },
+            (false, true) | (true, false) => {
+                let (strong, weak_val) = if wa { (db, a) } else { (da, b) };
+                let d = if strong == DType::Bool && !matches!(weak_val, Val::Bool(_)) && dt(self, weak_val).map(|x| x.0) != Some(DType::Bool) { DType::I64 } else { strong };
+                if let Val::Int(i) = weak_val {
+                    if !d.holds(*i) {
+                        self.error(
+                            Diagnostic::error(Code::DTYPE, format!("Python integer {i} out of bounds for {}", d.numpy_name()))
+                                .primary(span, "numpy raises OverflowError"),
+                        );
+                        return None;
+                    }
+                }
+                Some(d)
+            }
+            (true, true) => Some(if da == DType::Bool && db == DType::Bool { DType::Bool } else { DType::I64 }),
+        }
+    }
+
+    fn reduce(&mut self, op: ReduceOp, a: Val, axis: Option<(Val, Span)>, dtype: Option<(Val, Span)>, span: Span) -> Val {
+        let n = match a {
+            Val::Node(n) => n,
+            Val::Int(_) | Val::Bool(_) => match self.coerce(&a, DType::I64, span) {
+                Some(n) => n,
+                None => return Val::Poison,
+            },
+            Val::Poison => return Val::Poison,
+            other => {
+                let what = self.describe(&other);
+                return self.error(Diagnostic::error(Code::ARGUMENTS, format!("cannot reduce {what}")).primary(span, "not an array"));
+            }
+        };
+        let ty = self.k.ty(n.v).clone();
+        let rank = ty.shape.len() as i128;
+        let mut axes: Vec<u32> = Vec::new();
+        let mut has_axis = false;
+        if let Some((ax, ax_span)) = axis {
+            let list = match ax {
+                Val::None => vec![],
+                Val::Int(i) => {
+                    has_axis = true;
+                    vec![i]
+                }
+                Val::Tuple(t) => {
+                    has_axis = true;
+                    let mut l = Vec::new();
+                    for x in t {
+                        match x {
+                            Val::Int(i) => l.push(i),
+                            _ => {
+                                return self.error(
+                                    Diagnostic::error(Code::NOT_CONSTANT, "`axis` must be an integer constant or a tuple of them")
+                                        .primary(ax_span, "not constant"),
+                                )
+                            }
+                        }
+                    }
+                    l
+                }
+                _ => {
+                    return self.error(
+                        Diagnostic::error(Code::NOT_CONSTANT, "`axis` must be an integer constant or a tuple of them")
+                            .primary(ax_span, "not constant"),
+                    )
+                }
+            };
+            for i in list {
+                let j = if i < 0 { i + rank } else { i };
+                if !(0..rank).contains(&j) {
+                    return self.error(
+                        Diagnostic::error(Code::SHAPE, format!("axis {i} is out of bounds for an array of dimension {rank}"))
+                            .primary(ax_span, "numpy raises AxisError"),
+                    );
+                }
+                if axes.contains(&(j as u32)) {
+                    return self.error(Diagnostic::error(Code::SHAPE, "duplicate value in `axis`").primary(ax_span, "repeated axis"));
+                }
+                axes.push(j as u32);
+            }
+            axes.sort();
+        }
+        let out_shape: Vec<u32> = if axes.is_empty() && !has_axis {
+            vec![]
+        } else {
+            (0..ty.shape.len()).filter(|d| !axes.contains(&(*d as u32))).map(|d| ty.shape[d]).collect()
+        };
+        if out_shape.is_empty() {
+            axes.clear();
+        }
+        if has_axis && axes.is_empty() && !out_shape.is_empty() {
+            // axis=() reduces nothing
+            return Val::Node(n);
+        }
+        let mut arg = n;
+        let result_dtype = match op {
+            ReduceOp::Sum => match dtype {
+                Some((Val::DType(d), _)) => {
+                    arg = match self.coerce(&Val::Node(n), d, span) {
+                        Some(x) => x,
+                        None => return Val::Poison,
+                    };
+                    d
+                }
+                Some((_, s)) => {
+                    return self.error(Diagnostic::error(Code::ARGUMENTS, "`dtype=` must be a numpy dtype such as `np.uint32`").primary(s, "not a dtype"))
+                }
+                None => ty.dtype.sum_dtype(),
+            },
+            ReduceOp::Min | ReduceOp::Max => ty.dtype,
+            ReduceOp::Any | ReduceOp::All => DType::Bool,
+            ReduceOp::CountNonzero => DType::I64,
+        };
+        let weak = op == ReduceOp::CountNonzero && out_shape.is_empty();
+        self.push(Inst::Reduce(op, arg.v, axes), Type::array(result_dtype, out_shape), span, weak)
+    }
+}
+
+/// Results of numpy functions are numpy values, never weak Python scalars.
+fn strong(v: Val) -> Val {
+    match v {
+        Val::Node(n) => Val::Node(Node { weak: false, ..n }),
+        Val::Int(i) => Val::Int(i),
+        v => v,
+    }
+}

@@ -1,0 +1,690 @@
+//! Expressions and operators, with numpy 2's promotion (NEP 50) and broadcasting.
+
+use super::{describe_ty, Frame, Lowerer, Node, Truth, Val};
+use crate::syntax::span_of;
+use hissc_aop::verify::broadcastable;
+use hissc_aop::{BinaryOp, CmpOp, DType, Inst, Shape, Type, UnaryOp};
+use hissc_diagnostics::{Code, Diagnostic, Span};
+use rustpython_parser::ast::{self, Constant, Expr, Operator};
+
+/// How an operand takes part in promotion.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// A numpy array or scalar with a dtype.
+    Strong(DType),
+    /// A Python int (its value if known at compile time).
+    WeakInt(Option<i128>),
+    /// A Python bool.
+    WeakBool,
+}
+
+impl Lowerer<'_> {
+    pub(crate) fn expr(&mut self, f: &mut Frame, e: &Expr) -> Val {
+        let span = span_of(e);
+        match e {
+            Expr::Constant(c) => match &c.value {
+                Constant::Int(i) => match i.to_string().parse::<i128>() {
+                    Ok(v) if v.unsigned_abs() < 1u128 << 100 => Val::Int(v),
+                    _ => self.error(
+                        Diagnostic::error(Code::DTYPE, "this integer is too large for any dtype")
+                            .primary(span, "does not fit 64 bits"),
+                    ),
+                },
+                Constant::Bool(b) => Val::Bool(*b),
+                Constant::None => Val::None,
+                _ => Val::Poison, // reported by the subset rules
+            },
+            Expr::Name(n) => self.lookup(f, n.id.as_str(), span),
+            Expr::Tuple(t) => Val::Tuple(t.elts.iter().map(|x| self.expr(f, x)).collect()),
+            Expr::List(l) => Val::Tuple(l.elts.iter().map(|x| self.expr(f, x)).collect()),
+            Expr::BinOp(b) => {
+                let l = self.expr(f, &b.left);
+                let r = self.expr(f, &b.right);
+                self.binop(b.op, l, r, span)
+            }
+            Expr::UnaryOp(u) => {
+                let v = self.expr(f, &u.operand);
+                self.unary(u.op, v, span)
+            }
+            Expr::BoolOp(b) => self.boolop(f, b, span),
+            Expr::Compare(c) => {
+                let mut left = self.expr(f, &c.left);
+                let mut result: Option<Val> = None;
+                for (op, right) in c.ops.iter().zip(&c.comparators) {
+                    let r = self.expr(f, right);
+                    let v = self.compare(*op, left, r.clone(), span);
+                    result = Some(match (result, v) {
+                        (None, v) => v,
+                        (Some(Val::Bool(a)), Val::Bool(b)) => Val::Bool(a && b),
+                        (Some(Val::Poison), _) | (_, Val::Poison) => Val::Poison,
+                        _ => {
+                            return self.error(
+                                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "chained comparisons of run-time values are not supported")
+                                    .primary(span, "chained comparison")
+                                    .help("compare twice and combine with `&`: `(a < b) & (b < c)`"),
+                            )
+                        }
+                    });
+                    left = r;
+                }
+                result.unwrap_or(Val::Poison)
+            }
+            Expr::IfExp(i) => {
+                let test = self.expr(f, &i.test);
+                match self.truth(test, span_of(&*i.test)) {
+                    Truth::Known(true) => self.expr(f, &i.body),
+                    Truth::Known(false) => self.expr(f, &i.orelse),
+                    Truth::Poison => Val::Poison,
+                    Truth::Dynamic(c) => {
+                        let a = self.expr(f, &i.body);
+                        let b = self.expr(f, &i.orelse);
+                        self.select(c, a, b, span)
+                    }
+                }
+            }
+            Expr::Call(c) => self.call(f, c, span),
+            Expr::Attribute(a) => {
+                let base = self.expr(f, &a.value);
+                self.attribute(base, a.attr.as_str(), span)
+            }
+            Expr::Subscript(s) => {
+                let base = self.expr(f, &s.value);
+                let index = self.expr(f, &s.slice);
+                self.subscript(base, index, &s.slice, span)
+            }
+            _ => Val::Poison, // reported by the subset rules
+        }
+    }
+
+    fn attribute(&mut self, base: Val, attr: &str, span: Span) -> Val {
+        match base {
+            Val::Poison => Val::Poison,
+            Val::Numpy => match DType::from_numpy_name(attr) {
+                Some(d) => Val::DType(d),
+                None => {
+                    if crate::names::NP_FUNCTIONS.contains(&attr) {
+                        self.error(
+                            Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`np.{attr}` can only be called"))
+                                .primary(span, "used as a value"),
+                        )
+                    } else {
+                        Val::Poison // reported by the subset rules
+                    }
+                }
+            },
+            Val::Node(n) => {
+                let ty = self.k.ty(n.v).clone();
+                match attr {
+                    "shape" => Val::Tuple(ty.shape.iter().map(|&d| Val::Int(d as i128)).collect()),
+                    "size" => Val::Int(ty.numel() as i128),
+                    "ndim" => Val::Int(ty.shape.len() as i128),
+                    "dtype" => Val::DType(ty.dtype),
+                    _ => self.error(
+                        Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("arrays have no attribute `{attr}` in the kernel language"))
+                            .primary(span, "unknown attribute")
+                            .note("array attributes are `.shape`, `.size`, `.ndim` and `.dtype`"),
+                    ),
+                }
+            }
+            Val::Table(t) => match attr {
+                "shape" => Val::Tuple(t.values.shape.iter().map(|&d| Val::Int(d as i128)).collect()),
+                "size" => Val::Int(t.values.data.len() as i128),
+                _ => self.error(
+                    Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("tables have no attribute `{attr}`"))
+                        .primary(span, "unknown attribute"),
+                ),
+            },
+            other => {
+                let what = self.describe(&other);
+                self.error(
+                    Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("{what} has no attribute `{attr}`"))
+                        .primary(span, "unknown attribute"),
+                )
+            }
+        }
+    }
+
+    fn subscript(&mut self, base: Val, index: Val, index_expr: &Expr, span: Span) -> Val {
+        match (base, index) {
+            (Val::Poison, _) | (_, Val::Poison) => Val::Poison,
+            (Val::Tuple(items), Val::Int(i)) => {
+                let n = items.len() as i128;
+                let j = if i < 0 { i + n } else { i };
+                if (0..n).contains(&j) {
+                    items[j as usize].clone()
+                } else {
+                    self.error(
+                        Diagnostic::error(Code::ARGUMENTS, format!("index {i} is out of range for a tuple of {n}"))
+                            .primary(span_of(index_expr), "out of range"),
+                    )
+                }
+            }
+            (Val::Table(t), _) => self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "table look-ups are not implemented yet")
+                    .primary(span, "not yet supported by this version of hissc")
+                    .secondary(t.span, "table defined here")
+                    .note("table look-ups are part of the kernel language and are coming in the next release"),
+            ),
+            (Val::Node(_), _) => self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "indexing and slicing arrays is not implemented yet")
+                    .primary(span, "not yet supported by this version of hissc")
+                    .note("slices, views and table look-ups are part of the kernel language and are coming in the next release"),
+            ),
+            (b, _) => {
+                let what = self.describe(&b);
+                self.error(
+                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} cannot be indexed"))
+                        .primary(span, "indexing"),
+                )
+            }
+        }
+    }
+
+    fn boolop(&mut self, f: &mut Frame, b: &ast::ExprBoolOp, span: Span) -> Val {
+        let is_and = matches!(b.op, ast::BoolOp::And);
+        let mut last = Val::Poison;
+        for v in &b.values {
+            let x = self.expr(f, v);
+            match self.truth(x.clone(), span_of(v)) {
+                Truth::Known(t) => {
+                    last = x;
+                    if t != is_and {
+                        return last;
+                    }
+                }
+                Truth::Poison => return Val::Poison,
+                Truth::Dynamic(_) => {
+                    let op = if is_and { "and" } else { "or" };
+                    return self.error(
+                        Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`{op}` on run-time values is not supported"))
+                            .primary(span, format!("`{op}` needs a compile-time truth value"))
+                            .help(format!("use `{}` or `np.logical_{op}(a, b)` on boolean values", if is_and { "&" } else { "|" })),
+                    );
+                }
+            }
+        }
+        last
+    }
+
+    /// The truth of a value used as a condition.
+    pub(crate) fn truth(&mut self, v: Val, span: Span) -> Truth {
+        match v {
+            Val::Int(i) => Truth::Known(i != 0),
+            Val::Bool(b) => Truth::Known(b),
+            Val::None => Truth::Known(false),
+            Val::Tuple(t) => Truth::Known(!t.is_empty()),
+            Val::Poison => Truth::Poison,
+            Val::Node(n) => {
+                let ty = self.k.ty(n.v).clone();
+                if !ty.is_scalar() {
+                    self.error(
+                        Diagnostic::error(Code::DTYPE, format!("the truth value of {} is ambiguous", describe_ty(&ty)))
+                            .primary(span, "an array used as a condition")
+                            .help("use `np.where(cond, a, b)` for an elementwise choice, or `.any()` / `.all()`"),
+                    );
+                    return Truth::Poison;
+                }
+                Truth::Dynamic(self.to_bool(n, span))
+            }
+            other => {
+                let what = self.describe(&other);
+                self.error(
+                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} cannot be used as a condition"))
+                        .primary(span, "condition"),
+                );
+                Truth::Poison
+            }
+        }
+    }
+
+    /// `x != 0` unless `x` is already boolean.
+    pub(crate) fn to_bool(&mut self, n: Node, span: Span) -> Node {
+        let ty = self.k.ty(n.v).clone();
+        if ty.dtype == DType::Bool {
+            return n;
+        }
+        let zero = self.constant(0, ty.dtype, span);
+        let v = self.k.push(Inst::Compare(CmpOp::Ne, n.v, zero.v), Type::array(DType::Bool, ty.shape), span);
+        Node { v, weak: n.weak }
+    }
+
+    fn kind(&self, v: &Val) -> Option<Kind> {
+        match v {
+            Val::Int(i) => Some(Kind::WeakInt(Some(*i))),
+            Val::Bool(_) => Some(Kind::WeakBool),
+            Val::Node(n) => {
+                let d = self.k.dtype(n.v);
+                Some(match (n.weak, d) {
+                    (true, DType::Bool) => Kind::WeakBool,
+                    (true, _) => Kind::WeakInt(None),
+                    (false, d) => Kind::Strong(d),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn operand_error(&mut self, v: &Val, span: Span) -> Val {
+        let what = self.describe(v);
+        self.error(
+            Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} cannot be used in arithmetic"))
+                .primary(span, "not a number or an array"),
+        )
+    }
+
+    /// numpy 2's result dtype for two operands, and whether the result is weak.
+    fn promote(&mut self, a: &Val, b: &Val, span: Span) -> Option<(DType, bool)> {
+        let (ka, kb) = (self.kind(a)?, self.kind(b)?);
+        use Kind::*;
+        let strong_with_weak = |this: &mut Self, d: DType, w: Kind| -> Option<(DType, bool)> {
+            let d = match (d, w) {
+                (DType::Bool, WeakInt(_)) => DType::I64,
+                (d, _) => d,
+            };
+            if let WeakInt(Some(v)) = w {
+                if !d.holds(v) {
+                    this.error(
+                        Diagnostic::error(Code::DTYPE, format!("Python integer {v} out of bounds for {}", d.numpy_name()))
+                            .primary(span, format!("numpy raises OverflowError: {v} does not fit {}", d.numpy_name()))
+                            .help(format!("cast the array first, e.g. `.astype(np.{})`", wider(d).numpy_name())),
+                    );
+                    return None;
+                }
+            }
+            Some((d, false))
+        };
+        match (ka, kb) {
+            (Strong(x), Strong(y)) => match DType::promote(x, y) {
+                Some(d) => Some((d, false)),
+                None => {
+                    self.error(
+                        Diagnostic::error(Code::FLOAT, format!("numpy promotes {} with {} to float64", x.numpy_name(), y.numpy_name()))
+                            .primary(span, "mixed uint64 and signed integers")
+                            .help("cast one operand with `.astype(...)` so both are signed or both unsigned"),
+                    );
+                    None
+                }
+            },
+            (Strong(d), w) | (w, Strong(d)) => strong_with_weak(self, d, w),
+            (WeakBool, WeakBool) => Some((DType::Bool, true)),
+            _ => Some((DType::I64, true)),
+        }
+    }
+
+    /// Converts an operand to an IR value of dtype `d`.
+    pub(crate) fn coerce(&mut self, v: &Val, d: DType, span: Span) -> Option<Node> {
+        match v {
+            Val::Int(i) => Some(self.constant(d.wrap(*i), d, span)),
+            Val::Bool(b) => Some(self.constant(*b as i128, d, span)),
+            Val::Node(n) => {
+                if self.k.dtype(n.v) == d {
+                    Some(*n)
+                } else {
+                    let ty = Type::array(d, self.k.ty(n.v).shape.clone());
+                    let v = self.k.push(Inst::Cast(n.v), ty, span);
+                    Some(Node { v, weak: n.weak })
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// numpy's broadcast of operand shapes, or HS0302.
+    pub(crate) fn broadcast_shapes(&mut self, nodes: &[Node], span: Span) -> Option<Shape> {
+        let shapes: Vec<Shape> = nodes.iter().map(|n| self.k.ty(n.v).shape.clone()).collect();
+        let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
+        let mut out = vec![1u32; rank];
+        for s in &shapes {
+            for (i, &d) in s.iter().enumerate() {
+                let o = &mut out[rank - s.len() + i];
+                if *o == 1 {
+                    *o = d;
+                } else if d != 1 && d != *o {
+                    let list: Vec<String> = shapes.iter().map(|s| format!("{s:?}")).collect();
+                    self.error(
+                        Diagnostic::error(Code::SHAPE, format!("operands could not be broadcast together with shapes {}", list.join(" ")))
+                            .primary(span, "numpy raises ValueError here")
+                            .note("supported: an array with a scalar, equal shapes, a row (W,) or a column (H, 1) against (H, W)"),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Broadcasts a node to `shape` (no-op for 0-d nodes and equal shapes).
+    pub(crate) fn expand(&mut self, n: Node, shape: &Shape, span: Span) -> Node {
+        let ty = self.k.ty(n.v).clone();
+        if ty.is_scalar() || ty.shape == *shape {
+            return n;
+        }
+        debug_assert!(broadcastable(&ty.shape, shape));
+        let v = self.k.push(Inst::Broadcast(n.v), Type::array(ty.dtype, shape.clone()), span);
+        Node { v, weak: n.weak }
+    }
+
+    /// An elementwise op of several operands already of one dtype.
+    pub(crate) fn elementwise(&mut self, make: impl FnOnce(&[Node]) -> Inst, args: Vec<Node>, dtype: DType, weak: bool, span: Span) -> Val {
+        let Some(shape) = self.broadcast_shapes(&args, span) else { return Val::Poison };
+        let args: Vec<Node> = args.into_iter().map(|a| self.expand(a, &shape, span)).collect();
+        let inst = make(&args);
+        self.push(inst, Type::array(dtype, shape), span, weak)
+    }
+
+    /// A binary arithmetic or bitwise operation.
+    pub(crate) fn binop(&mut self, op: Operator, a: Val, b: Val, span: Span) -> Val {
+        if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
+            return Val::Poison;
+        }
+        if let (Some(x), Some(y)) = (const_int(&a), const_int(&b)) {
+            let bools = matches!((&a, &b), (Val::Bool(_), Val::Bool(_)));
+            return self.fold(op, x, y, bools, span);
+        }
+        let bop = match op {
+            Operator::Add => BinaryOp::Add,
+            Operator::Sub => BinaryOp::Sub,
+            Operator::Mult => BinaryOp::Mul,
+            Operator::FloorDiv => BinaryOp::FloorDiv,
+            Operator::Mod => BinaryOp::Mod,
+            Operator::LShift => BinaryOp::Shl,
+            Operator::RShift => BinaryOp::Shr,
+            Operator::BitAnd => BinaryOp::And,
+            Operator::BitOr => BinaryOp::Or,
+            Operator::BitXor => BinaryOp::Xor,
+            Operator::Pow => return self.power(a, b, span),
+            Operator::Div | Operator::MatMult => return Val::Poison, // reported by the subset rules
+        };
+        self.arith(bop, a, b, span)
+    }
+
+    /// A binary op of the IR on two operands, with promotion and broadcasting.
+    pub(crate) fn arith(&mut self, op: BinaryOp, a: Val, b: Val, span: Span) -> Val {
+        if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
+            return Val::Poison;
+        }
+        for v in [&a, &b] {
+            if self.kind(v).is_none() {
+                return self.operand_error(v, span);
+            }
+        }
+        let Some((mut d, weak)) = self.promote(&a, &b, span) else { return Val::Poison };
+        if d == DType::Bool {
+            match op {
+                BinaryOp::Sub => {
+                    return self.error(
+                        Diagnostic::error(Code::DTYPE, "numpy does not subtract booleans")
+                            .primary(span, "numpy raises TypeError for `-` on bool")
+                            .help("use `^` (exclusive or) or `& ~` on booleans, or cast to an integer dtype first"),
+                    )
+                }
+                BinaryOp::FloorDiv | BinaryOp::Mod | BinaryOp::Shl | BinaryOp::Shr => d = DType::I8,
+                _ => {}
+            }
+            if weak {
+                // Python bools: `True + True == 2`
+                if matches!(op, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Min | BinaryOp::Max) {
+                    d = DType::I64;
+                }
+            }
+        }
+        let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else { return Val::Poison };
+        self.elementwise(|n| Inst::Binary(op, n[0].v, n[1].v), vec![x, y], d, weak, span)
+    }
+
+    fn power(&mut self, a: Val, b: Val, span: Span) -> Val {
+        let e = match b {
+            Val::Int(e) if (0..=16).contains(&e) => e as u32,
+            _ => {
+                return self.error(
+                    Diagnostic::error(Code::NOT_CONSTANT, "the exponent of `**` must be a constant from 0 to 16")
+                        .primary(span, "exponent not a small constant")
+                        .note("hissc builds `x ** n` from n - 1 multipliers"),
+                )
+            }
+        };
+        let Some((d, weak)) = self.promote(&a, &Val::Int(e as i128), span) else { return Val::Poison };
+        let Some(x) = self.coerce(&a, d, span) else { return self.operand_error(&a, span) };
+        if e == 0 {
+            let one = self.constant(1, d, span);
+            let shape = self.k.ty(x.v).shape.clone();
+            let one = Node { weak, ..one };
+            return Val::Node(self.expand(one, &shape, span));
+        }
+        // square and multiply
+        let mut result: Option<Val> = None;
+        let mut base = Val::Node(x);
+        let mut n = e;
+        while n > 0 {
+            if n & 1 == 1 {
+                result = Some(match result {
+                    None => base.clone(),
+                    Some(r) => self.arith(BinaryOp::Mul, r, base.clone(), span),
+                });
+            }
+            n >>= 1;
+            if n > 0 {
+                base = self.arith(BinaryOp::Mul, base.clone(), base, span);
+            }
+        }
+        result.unwrap_or(Val::Poison)
+    }
+
+    /// Python's arithmetic on compile-time integers.
+    fn fold(&mut self, op: Operator, x: i128, y: i128, bools: bool, span: Span) -> Val {
+        let r = match op {
+            Operator::Add => x.checked_add(y),
+            Operator::Sub => x.checked_sub(y),
+            Operator::Mult => x.checked_mul(y),
+            Operator::FloorDiv | Operator::Mod if y == 0 => {
+                return self.error(
+                    Diagnostic::error(Code::DTYPE, "division by zero")
+                        .primary(span, "Python raises ZeroDivisionError"),
+                )
+            }
+            Operator::FloorDiv => Some(hissc_aop::semantics::binary(BinaryOp::FloorDiv, DType::I64, x, y)).filter(|_| x.abs() < 1 << 62),
+            Operator::Mod => Some(x.rem_euclid(y.abs()) + if y < 0 && x.rem_euclid(y.abs()) != 0 { y } else { 0 }),
+            Operator::Pow if y >= 0 => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
+            Operator::LShift | Operator::RShift if y < 0 => {
+                return self.error(
+                    Diagnostic::error(Code::DTYPE, "negative shift count")
+                        .primary(span, "Python raises ValueError"),
+                )
+            }
+            Operator::LShift => u32::try_from(y).ok().filter(|s| *s < 100).and_then(|s| x.checked_mul(1i128 << s)),
+            Operator::RShift => Some(x >> y.min(127)),
+            Operator::BitAnd if bools => return Val::Bool(x & y != 0),
+            Operator::BitOr if bools => return Val::Bool(x | y != 0),
+            Operator::BitXor if bools => return Val::Bool(x ^ y != 0),
+            Operator::BitAnd => Some(x & y),
+            Operator::BitOr => Some(x | y),
+            Operator::BitXor => Some(x ^ y),
+            _ => return Val::Poison, // `/` and `@`: reported by the subset rules
+        };
+        match r {
+            Some(v) if v.unsigned_abs() < 1u128 << 100 => Val::Int(v),
+            _ => self.error(
+                Diagnostic::error(Code::DTYPE, "this constant is too large for any dtype")
+                    .primary(span, "overflows 64 bits"),
+            ),
+        }
+    }
+
+    pub(crate) fn unary(&mut self, op: ast::UnaryOp, v: Val, span: Span) -> Val {
+        if let Some(x) = const_int(&v) {
+            return match op {
+                ast::UnaryOp::USub => Val::Int(-x),
+                ast::UnaryOp::UAdd => Val::Int(x),
+                ast::UnaryOp::Invert => Val::Int(!x),
+                ast::UnaryOp::Not => Val::Bool(x == 0),
+            };
+        }
+        let Val::Node(n) = v else {
+            if matches!(v, Val::Poison) {
+                return v;
+            }
+            return self.operand_error(&v, span);
+        };
+        let ty = self.k.ty(n.v).clone();
+        match op {
+            ast::UnaryOp::Not => match self.truth(Val::Node(n), span) {
+                Truth::Dynamic(b) => {
+                    let v = self.k.push(Inst::Unary(UnaryOp::Not, b.v), Type::scalar(DType::Bool), span);
+                    Val::Node(Node { v, weak: true })
+                }
+                _ => Val::Poison,
+            },
+            ast::UnaryOp::UAdd => Val::Node(n),
+            ast::UnaryOp::USub | ast::UnaryOp::Invert => {
+                let uop = if matches!(op, ast::UnaryOp::USub) { UnaryOp::Neg } else { UnaryOp::Not };
+                let mut n = n;
+                if ty.dtype == DType::Bool {
+                    if n.weak {
+                        // Python bools are ints here: `-True == -1`, `~True == -2`
+                        n = match self.coerce(&Val::Node(n), DType::I64, span) {
+                            Some(x) => x,
+                            None => return Val::Poison,
+                        };
+                    } else if uop == UnaryOp::Neg {
+                        return self.error(
+                            Diagnostic::error(Code::DTYPE, "numpy does not negate booleans")
+                                .primary(span, "numpy raises TypeError for `-` on bool")
+                                .help("use `~` for logical not"),
+                        );
+                    }
+                }
+                let ty = self.k.ty(n.v).clone();
+                self.push(Inst::Unary(uop, n.v), ty, span, n.weak)
+            }
+        }
+    }
+
+    /// A comparison: exact, whatever the operand dtypes.
+    pub(crate) fn compare(&mut self, op: ast::CmpOp, a: Val, b: Val, span: Span) -> Val {
+        if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
+            return Val::Poison;
+        }
+        let cop = match op {
+            ast::CmpOp::Eq => CmpOp::Eq,
+            ast::CmpOp::NotEq => CmpOp::Ne,
+            ast::CmpOp::Lt => CmpOp::Lt,
+            ast::CmpOp::LtE => CmpOp::Le,
+            ast::CmpOp::Gt => CmpOp::Gt,
+            ast::CmpOp::GtE => CmpOp::Ge,
+            _ => return Val::Poison, // reported by the subset rules
+        };
+        if let (Some(x), Some(y)) = (const_int(&a), const_int(&b)) {
+            return Val::Bool(cop.eval(x, y));
+        }
+        for v in [&a, &b] {
+            if self.kind(v).is_none() {
+                return self.operand_error(v, span);
+            }
+        }
+        let other_dtype = |this: &Self, v: &Val| match v {
+            Val::Node(n) => Some(this.k.dtype(n.v)),
+            _ => None,
+        };
+        let as_node = |this: &mut Self, v: &Val, other: Option<DType>| -> Option<Node> {
+            match v {
+                Val::Node(n) => Some(*n),
+                Val::Int(i) => {
+                    let d = match other {
+                        Some(d) if d.holds(*i) => d,
+                        _ if *i < 0 => DType::I64,
+                        _ if DType::I64.holds(*i) => DType::I64,
+                        _ => DType::U64,
+                    };
+                    Some(this.constant(*i, d, span))
+                }
+                Val::Bool(b) => Some(this.constant(*b as i128, other.unwrap_or(DType::Bool), span)),
+                _ => None,
+            }
+        };
+        let (da, db) = (other_dtype(self, &a), other_dtype(self, &b));
+        let (Some(x), Some(y)) = (as_node(self, &a, db), as_node(self, &b, da)) else { return Val::Poison };
+        let weak = self.kind(&a).is_some_and(|k| !matches!(k, Kind::Strong(_))) && self.kind(&b).is_some_and(|k| !matches!(k, Kind::Strong(_)));
+        self.elementwise(|n| Inst::Compare(cop, n[0].v, n[1].v), vec![x, y], DType::Bool, weak, span)
+    }
+
+    /// `a if c else b` / a select for `if` on a run-time scalar.
+    pub(crate) fn select(&mut self, c: Node, a: Val, b: Val, span: Span) -> Val {
+        match (a, b) {
+            (Val::Poison, _) | (_, Val::Poison) => Val::Poison,
+            (Val::Tuple(xs), Val::Tuple(ys)) if xs.len() == ys.len() => {
+                Val::Tuple(xs.into_iter().zip(ys).map(|(x, y)| self.select(c, x, y, span)).collect())
+            }
+            (a, b) => {
+                let (ka, kb) = (self.kind(&a), self.kind(&b));
+                let Some((d, weak)) = (match (ka, kb) {
+                    (Some(Kind::Strong(x)), Some(Kind::Strong(y))) if x == y => Some((x, false)),
+                    (Some(Kind::WeakBool), Some(Kind::WeakBool)) => Some((DType::Bool, true)),
+                    (Some(Kind::WeakInt(_)), Some(Kind::WeakInt(_))) => Some((DType::I64, true)),
+                    _ => None,
+                }) else {
+                    let (x, y) = (self.describe(&a), self.describe(&b));
+                    return self.error(
+                        Diagnostic::error(Code::DTYPE, "the two branches give values of different types")
+                            .primary(span, format!("{x} or {y}, depending on a run-time value"))
+                            .help("cast both branches to the same dtype with `.astype(...)` or `np.uint16(...)`"),
+                    );
+                };
+                let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else { return Val::Poison };
+                if self.k.ty(x.v).shape != self.k.ty(y.v).shape {
+                    return self.error(
+                        Diagnostic::error(Code::SHAPE, "the two branches give arrays of different shapes")
+                            .primary(span, "shapes differ"),
+                    );
+                }
+                self.elementwise(|n| Inst::Where(n[0].v, n[1].v, n[2].v), vec![c, x, y], d, weak, span)
+            }
+        }
+    }
+
+    /// Augmented assignment on an array is in place: the result keeps the array's
+    /// dtype and shape (numpy's `same_kind` casting), as `acc += x` does in numpy.
+    pub(crate) fn in_place(&mut self, old: Val, new: Val, span: Span) -> Val {
+        let (Val::Node(o), Val::Node(n)) = (&old, &new) else { return new };
+        let (ot, nt) = (self.k.ty(o.v).clone(), self.k.ty(n.v).clone());
+        if ot.is_scalar() || o.weak {
+            return new; // numpy scalars are immutable: `s += x` rebinds
+        }
+        if nt.shape != ot.shape {
+            return self.error(
+                Diagnostic::error(Code::SHAPE, format!("non-broadcastable output operand with shape {:?} doesn't match the broadcast shape {:?}", ot.shape, nt.shape))
+                    .primary(span, "in-place operation changes the shape"),
+            );
+        }
+        if nt.dtype == ot.dtype {
+            return new;
+        }
+        let same_kind = nt.dtype == DType::Bool || (nt.dtype.is_signed() == ot.dtype.is_signed() && ot.dtype != DType::Bool) || (!nt.dtype.is_signed() && ot.dtype.is_signed());
+        if !same_kind {
+            return self.error(
+                Diagnostic::error(Code::DTYPE, format!("cannot cast the result from {} to {} in place", nt.dtype.numpy_name(), ot.dtype.numpy_name()))
+                    .primary(span, "numpy raises UFuncTypeError (casting rule 'same_kind')")
+                    .help("write `x = x + y` to get the promoted dtype, or cast `y` first"),
+            );
+        }
+        match self.coerce(&new, ot.dtype, span) {
+            Some(c) => Val::Node(Node { v: c.v, weak: false }),
+            None => Val::Poison,
+        }
+    }
+}
+
+fn const_int(v: &Val) -> Option<i128> {
+    match v {
+        Val::Int(i) => Some(*i),
+        Val::Bool(b) => Some(*b as i128),
+        _ => None,
+    }
+}
+
+fn wider(d: DType) -> DType {
+    match d {
+        DType::Bool | DType::U8 | DType::I8 => DType::I16,
+        DType::U16 | DType::I16 => DType::I32,
+        _ => DType::I64,
+    }
+}

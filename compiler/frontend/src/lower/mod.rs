@@ -1,0 +1,642 @@
+//! Lowering a checked kernel to the array-op IR by symbolic evaluation.
+//!
+//! The kernel body is executed at compile time over symbolic values ([`Val`]):
+//! Python integers and tuples are folded, helpers are inlined at each call,
+//! `for` loops over constant ranges are unrolled, `if` on constants picks a
+//! branch and `if` on a scalar value becomes a select. Array values become IR
+//! instructions, typed with numpy 2's promotion rules as they are created.
+//! Errors turn the value into [`Val::Poison`], which silences follow-on errors,
+//! so one run reports every independent problem.
+
+mod annot;
+mod calls;
+mod expr;
+
+use crate::module::Module;
+use crate::syntax::span_of;
+use annot::{AnnTy, Elem};
+use hissc_aop::{Array, DType, Inst, Interval, Kernel, Param, Type, Value};
+use hissc_diagnostics::{Code, Diagnostic, SourceFile, Span};
+use rustpython_parser::ast::{self, Expr, Stmt};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// An IR value with numpy's "weak" flag: Python `int`/`bool` results (such as
+/// `np.count_nonzero(a)`) take the other operand's dtype, as literals do.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub v: Value,
+    pub weak: bool,
+}
+
+/// A module-level `np.array([...], dtype=...)` table.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub values: Array,
+    pub span: Span,
+}
+
+/// A value during symbolic evaluation.
+#[derive(Clone, Debug)]
+pub(crate) enum Val {
+    /// A Python `int` known at compile time.
+    Int(i128),
+    /// A Python `bool` known at compile time.
+    Bool(bool),
+    /// `None`.
+    None,
+    /// A tuple.
+    Tuple(Vec<Val>),
+    /// An array or numpy scalar computed by the kernel.
+    Node(Node),
+    /// A module-level constant table.
+    Table(Rc<Table>),
+    /// A helper function.
+    Helper(String),
+    /// The numpy module.
+    Numpy,
+    /// A dtype such as `np.uint16` (callable: a cast).
+    DType(DType),
+    /// A range type such as `hiss.u12`.
+    RangeType(DType, Interval),
+    /// `hiss.Array`.
+    ArrayCtor,
+    /// A builtin function (`abs`, `range`, ...).
+    Builtin(&'static str),
+    /// The result of an error already reported.
+    Poison,
+}
+
+/// Selects the kernel to compile.
+pub fn kernel_def<'a>(
+    m: &Module<'a>,
+    name: Option<&str>,
+) -> Result<&'a ast::StmtFunctionDef, Diagnostic> {
+    let names: Vec<String> = m.kernels.iter().map(|k| format!("`{}`", k.name)).collect();
+    match name {
+        Some(n) => m.kernels.iter().copied().find(|k| k.name.as_str() == n).ok_or_else(|| {
+            Diagnostic::error(Code::NO_KERNEL, format!("there is no `@kernel` function named `{n}`")).note(
+                if names.is_empty() {
+                    "the file defines no `@kernel` functions".to_string()
+                } else {
+                    format!("the file's kernels: {}", names.join(", "))
+                },
+            )
+        }),
+        None => match m.kernels.as_slice() {
+            [k] => Ok(*k),
+            [] => Err(Diagnostic::error(Code::NO_KERNEL, "the file defines no `@kernel` function")
+                .help("decorate the function to compile with `@kernel` (from hiss import kernel)")),
+            _ => Err(Diagnostic::error(Code::NO_KERNEL, "the file defines several kernels")
+                .note(format!("its kernels: {}", names.join(", ")))
+                .help("choose one with `--kernel NAME`")),
+        },
+    }
+}
+
+/// Local variables of one function activation.
+#[derive(Default)]
+pub(crate) struct Frame {
+    locals: HashMap<String, Val>,
+}
+
+enum Flow {
+    Next,
+    Return(Val, Span),
+}
+
+pub(crate) struct Lowerer<'a> {
+    pub src: &'a SourceFile,
+    pub m: &'a Module<'a>,
+    pub k: Kernel,
+    pub diags: Vec<Diagnostic>,
+    globals: HashMap<String, Val>,
+    stack: Vec<String>,
+}
+
+impl<'a> Lowerer<'a> {
+    pub fn new(src: &'a SourceFile, m: &'a Module<'a>) -> Self {
+        let mut l = Lowerer {
+            src,
+            m,
+            k: Kernel::new(""),
+            diags: Vec::new(),
+            globals: HashMap::new(),
+            stack: Vec::new(),
+        };
+        l.init_globals();
+        l
+    }
+
+    pub fn error(&mut self, d: Diagnostic) -> Val {
+        self.diags.push(d);
+        Val::Poison
+    }
+
+    fn init_globals(&mut self) {
+        if let Some(np) = &self.m.numpy {
+            self.globals.insert(np.clone(), Val::Numpy);
+        }
+        for (local, name) in &self.m.hiss_names {
+            if let Some(v) = hiss_value(name) {
+                self.globals.insert(local.clone(), v);
+            }
+        }
+        for name in self.m.helpers.keys() {
+            self.globals.insert(name.clone(), Val::Helper(name.clone()));
+        }
+        let mut frame = Frame::default();
+        for a in self.m.constants.clone() {
+            let v = self.expr(&mut frame, &a.value);
+            let v = match v {
+                Val::Node(_) => self.error(
+                    Diagnostic::error(Code::MODULE_LEVEL, "module-level values must be compile-time constants")
+                        .primary(span_of(&*a.value), "computed at run time"),
+                ),
+                v => v,
+            };
+            if let Expr::Name(n) = &a.targets[0] {
+                self.globals.insert(n.id.to_string(), v);
+            }
+        }
+    }
+
+    /// Lowers one kernel function to the IR.
+    pub fn kernel(&mut self, f: &ast::StmtFunctionDef) -> Option<Kernel> {
+        self.k = Kernel::new(f.name.as_str());
+        let mut frame = Frame::default();
+        let a = &f.args;
+        for p in a.posonlyargs.iter().chain(&a.args).chain(&a.kwonlyargs) {
+            let Some(ann) = &p.def.annotation else { continue };
+            let span = span_of(&p.def);
+            let Some(ty) = self.annotation(ann) else { continue };
+            let (elem, shape) = match ty {
+                AnnTy::Scalar(e) => (e, Vec::new()),
+                AnnTy::Array(e, s) => (e, s),
+                AnnTy::Tuple(_) => {
+                    self.error(
+                        Diagnostic::error(Code::BAD_ANNOTATION, "a kernel parameter cannot be a tuple")
+                            .primary(span_of(&**ann), "tuple type"),
+                    );
+                    continue;
+                }
+            };
+            let ty = Type::array(elem.dtype, shape);
+            let idx = self.k.params.len() as u32;
+            self.k.params.push(Param {
+                name: p.def.arg.to_string(),
+                ty: ty.clone(),
+                range: elem.range,
+                span,
+            });
+            let v = self.k.push(Inst::Input(idx), ty, span);
+            frame.locals.insert(p.def.arg.to_string(), Val::Node(Node { v, weak: false }));
+        }
+        let expected = f.returns.as_ref().and_then(|r| self.annotation(r));
+        if !self.diags.is_empty() {
+            return None;
+        }
+        self.stack.push(f.name.to_string());
+        let flow = self.block(&mut frame, &f.body);
+        self.stack.pop();
+        let (ret, ret_span) = match flow {
+            Flow::Return(v, s) => (v, s),
+            Flow::Next => {
+                let end = span_of(f).end;
+                self.error(
+                    Diagnostic::error(Code::RETURN_TYPE, format!("kernel `{}` does not return a value", f.name))
+                        .primary(Span::new(end.saturating_sub(1), end), "the body ends here without `return`"),
+                );
+                return None;
+            }
+        };
+        let expected = expected?;
+        self.outputs(ret, ret_span, &expected);
+        if self.diags.is_empty() {
+            Some(std::mem::replace(&mut self.k, Kernel::new("")))
+        } else {
+            None
+        }
+    }
+
+    /// Checks the returned value against the annotation and records the outputs.
+    fn outputs(&mut self, ret: Val, span: Span, expected: &AnnTy) {
+        let (vals, tys): (Vec<Val>, Vec<&AnnTy>) = match (ret, expected) {
+            (Val::Tuple(vs), AnnTy::Tuple(ts)) if vs.len() == ts.len() => (vs, ts.iter().collect()),
+            (Val::Tuple(vs), AnnTy::Tuple(ts)) => {
+                self.error(
+                    Diagnostic::error(
+                        Code::RETURN_TYPE,
+                        format!("the kernel returns {} values but its annotation says {}", vs.len(), ts.len()),
+                    )
+                    .primary(span, format!("{} values", vs.len())),
+                );
+                return;
+            }
+            (v @ Val::Tuple(_), t) | (v, t @ AnnTy::Tuple(_)) => {
+                let got = self.describe(&v);
+                self.error(
+                    Diagnostic::error(Code::RETURN_TYPE, "the returned value does not match the return annotation")
+                        .primary(span, format!("this is {got}"))
+                        .note(format!("the annotation says {}", t.describe())),
+                );
+                return;
+            }
+            (v, t) => (vec![v], vec![t]),
+        };
+        for (v, t) in vals.into_iter().zip(tys) {
+            let node = match v {
+                Val::Node(n) => n,
+                Val::Poison => return,
+                Val::Int(_) | Val::Bool(_) => {
+                    self.error(
+                        Diagnostic::error(Code::NOT_STREAMABLE, "the kernel returns a compile-time constant")
+                            .primary(span, "does not depend on any input")
+                            .help("compute the constant on the host; kernel outputs are streams derived from the inputs"),
+                    );
+                    return;
+                }
+                other => {
+                    let got = self.describe(&other);
+                    self.error(
+                        Diagnostic::error(Code::RETURN_TYPE, "a kernel can only return arrays and numpy scalars")
+                            .primary(span, format!("this is {got}")),
+                    );
+                    return;
+                }
+            };
+            let got = self.k.ty(node.v).clone();
+            let want = t.ty();
+            if got != want {
+                self.error(
+                    Diagnostic::error(Code::RETURN_TYPE, "the returned value does not match the return annotation")
+                        .primary(span, format!("numpy computes {}", describe_ty(&got)))
+                        .note(format!("the annotation says {}", describe_ty(&want)))
+                        .help(if got.shape == want.shape {
+                            format!("annotate `{}`, or convert with `.astype(np.{})`", numpy_ann(&got), want.dtype.numpy_name())
+                        } else {
+                            format!("annotate `{}`", numpy_ann(&got))
+                        }),
+                );
+                return;
+            }
+            self.k.outputs.push(node.v);
+        }
+    }
+
+    fn describe(&self, v: &Val) -> String {
+        match v {
+            Val::Int(_) => "a Python int".into(),
+            Val::Bool(_) => "a Python bool".into(),
+            Val::None => "`None`".into(),
+            Val::Tuple(vs) => format!("a tuple of {}", vs.len()),
+            Val::Node(n) => describe_ty(self.k.ty(n.v)),
+            Val::Table(_) => "a constant table".into(),
+            Val::Helper(h) => format!("the function `{h}`"),
+            Val::Numpy => "the numpy module".into(),
+            Val::DType(d) => format!("the dtype `np.{}`", d.numpy_name()),
+            Val::RangeType(..) => "a range type".into(),
+            Val::ArrayCtor => "`Array`".into(),
+            Val::Builtin(b) => format!("the builtin `{b}`"),
+            Val::Poison => "an invalid value".into(),
+        }
+    }
+
+    fn block(&mut self, f: &mut Frame, body: &[Stmt]) -> Flow {
+        for s in body {
+            if let Flow::Return(v, sp) = self.stmt(f, s) {
+                return Flow::Return(v, sp);
+            }
+        }
+        Flow::Next
+    }
+
+    fn stmt(&mut self, f: &mut Frame, s: &Stmt) -> Flow {
+        match s {
+            Stmt::Assign(a) => {
+                let v = self.expr(f, &a.value);
+                for t in &a.targets {
+                    self.assign(f, t, v.clone());
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(value) = &a.value {
+                    let v = self.expr(f, value);
+                    self.assign(f, &a.target, v);
+                }
+            }
+            Stmt::AugAssign(a) => {
+                let old = self.expr(f, &a.target);
+                let rhs = self.expr(f, &a.value);
+                let span = span_of(a);
+                let new = self.binop(a.op, old.clone(), rhs, span);
+                let new = self.in_place(old, new, span);
+                self.assign(f, &a.target, new);
+            }
+            Stmt::Return(r) => {
+                let v = match &r.value {
+                    Some(e) => self.expr(f, e),
+                    None => Val::None,
+                };
+                let span = r.value.as_ref().map_or(span_of(r), |e| span_of(&**e));
+                return Flow::Return(v, span);
+            }
+            Stmt::If(i) => return self.if_stmt(f, i),
+            Stmt::For(l) => return self.for_stmt(f, l),
+            // Everything else was rejected by the subset rules, or does nothing.
+            _ => {}
+        }
+        Flow::Next
+    }
+
+    fn assign(&mut self, f: &mut Frame, target: &Expr, v: Val) {
+        match target {
+            Expr::Name(n) => {
+                f.locals.insert(n.id.to_string(), v);
+            }
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => match v {
+                Val::Tuple(vs) if vs.len() == elts.len() => {
+                    for (t, v) in elts.iter().zip(vs) {
+                        self.assign(f, t, v);
+                    }
+                }
+                Val::Poison => {
+                    for t in elts {
+                        self.assign(f, t, Val::Poison);
+                    }
+                }
+                other => {
+                    let got = self.describe(&other);
+                    self.error(
+                        Diagnostic::error(Code::UNSUPPORTED_STATEMENT, format!("cannot unpack {got} into {} names", elts.len()))
+                            .primary(span_of(target), "unpacking"),
+                    );
+                    for t in elts {
+                        self.assign(f, t, Val::Poison);
+                    }
+                }
+            },
+            _ => {} // rejected by the subset rules
+        }
+    }
+
+    fn if_stmt(&mut self, f: &mut Frame, i: &ast::StmtIf) -> Flow {
+        let test = self.expr(f, &i.test);
+        let span = span_of(&*i.test);
+        match self.truth(test, span) {
+            Truth::Known(true) => self.block(f, &i.body),
+            Truth::Known(false) => self.block(f, &i.orelse),
+            Truth::Poison => Flow::Next,
+            Truth::Dynamic(c) => {
+                // Both branches run; names they assign are merged with selects.
+                let before = f.locals.clone();
+                let then_flow = self.block(f, &i.body);
+                let then_locals = std::mem::replace(&mut f.locals, before.clone());
+                let else_flow = self.block(f, &i.orelse);
+                let else_locals = std::mem::take(&mut f.locals);
+                match (then_flow, else_flow) {
+                    (Flow::Return(a, sa), Flow::Return(b, _)) => {
+                        f.locals = before;
+                        let v = self.select(c, a, b, span);
+                        return Flow::Return(v, sa);
+                    }
+                    (Flow::Next, Flow::Next) => {}
+                    _ => {
+                        self.error(
+                            Diagnostic::error(Code::UNSUPPORTED_STATEMENT, "`return` in only one branch of an `if` on a run-time value")
+                                .primary(span_of(i), "this `if` depends on a run-time value")
+                                .help("both branches must return, or neither; assign a name in both and return it after the `if`"),
+                        );
+                    }
+                }
+                let mut names: Vec<&String> = then_locals.keys().chain(else_locals.keys()).collect();
+                names.sort();
+                names.dedup();
+                let mut merged = before.clone();
+                for n in names {
+                    let (a, b) = (then_locals.get(n), else_locals.get(n));
+                    match (a, b) {
+                        (Some(a), Some(b)) => {
+                            let same = matches!((a, b), (Val::Node(x), Val::Node(y)) if x.v == y.v);
+                            let v = if same { a.clone() } else { self.select(c, a.clone(), b.clone(), span) };
+                            merged.insert(n.clone(), v);
+                        }
+                        _ => {
+                            // assigned in one branch only: unusable afterwards
+                            merged.remove(n);
+                            self.error(
+                                Diagnostic::error(Code::UNSUPPORTED_STATEMENT, format!("`{n}` is assigned in only one branch of an `if` on a run-time value"))
+                                    .primary(span_of(i), "this `if` becomes a select in hardware")
+                                    .help(format!("assign `{n}` in both branches")),
+                            );
+                        }
+                    }
+                }
+                f.locals = merged;
+                Flow::Next
+            }
+        }
+    }
+
+    fn for_stmt(&mut self, f: &mut Frame, l: &ast::StmtFor) -> Flow {
+        let Expr::Call(c) = &*l.iter else { return Flow::Next };
+        let mut bounds = Vec::new();
+        for a in &c.args {
+            let v = self.expr(f, a);
+            match v {
+                Val::Int(i) => bounds.push(i),
+                Val::Bool(b) => bounds.push(b as i128),
+                Val::Poison => return Flow::Next,
+                _ => {
+                    self.error(
+                        Diagnostic::error(Code::NOT_CONSTANT, "loop bounds must be compile-time constants")
+                            .primary(span_of(a), "not known at compile time")
+                            .note("loops are unrolled, so their trip count must be fixed"),
+                    );
+                    return Flow::Next;
+                }
+            }
+        }
+        let (start, stop, step) = match bounds.as_slice() {
+            [n] => (0, *n, 1),
+            [a, b] => (*a, *b, 1),
+            [a, b, s] if *s != 0 => (*a, *b, *s),
+            _ => {
+                self.error(
+                    Diagnostic::error(Code::ARGUMENTS, "`range` takes one to three integers, and a step other than 0")
+                        .primary(span_of(&*l.iter), "bad range"),
+                );
+                return Flow::Next;
+            }
+        };
+        let count = if step > 0 { (stop - start).max(0) / step + ((stop - start).max(0) % step != 0) as i128 } else { (start - stop).max(0) / -step + ((start - stop).max(0) % -step != 0) as i128 };
+        if count > 4096 {
+            self.error(
+                Diagnostic::error(Code::NOT_CONSTANT, format!("this loop runs {count} times; hissc unrolls at most 4096 iterations"))
+                    .primary(span_of(&*l.iter), "too many iterations")
+                    .help("use whole-array operations instead of a long loop"),
+            );
+            return Flow::Next;
+        }
+        for n in 0..count {
+            self.assign(f, &l.target, Val::Int(start + n * step));
+            if let Flow::Return(v, s) = self.block(f, &l.body) {
+                return Flow::Return(v, s);
+            }
+        }
+        Flow::Next
+    }
+
+    /// Calls a helper: binds arguments, runs the body in a fresh frame.
+    pub fn call_helper(&mut self, name: &str, args: Vec<Val>, kwargs: Vec<(String, Val)>, span: Span) -> Val {
+        let def = self.m.helpers[name];
+        if self.stack.iter().any(|s| s == name) {
+            // reported by the subset rules (HS0104)
+            return Val::Poison;
+        }
+        let params: Vec<&ast::ArgWithDefault> = def.args.posonlyargs.iter().chain(&def.args.args).collect();
+        if args.len() > params.len() {
+            return self.error(
+                Diagnostic::error(Code::ARGUMENTS, format!("`{name}` takes {} arguments but {} were given", params.len(), args.len()))
+                    .primary(span, "too many arguments")
+                    .secondary(span_of(def), "defined here"),
+            );
+        }
+        let mut frame = Frame::default();
+        let mut bound: Vec<Option<Val>> = vec![None; params.len()];
+        for (i, a) in args.into_iter().enumerate() {
+            bound[i] = Some(a);
+        }
+        for (k, v) in kwargs {
+            match params.iter().position(|p| p.def.arg.as_str() == k) {
+                Some(i) => bound[i] = Some(v),
+                None => {
+                    return self.error(
+                        Diagnostic::error(Code::ARGUMENTS, format!("`{name}` has no parameter `{k}`"))
+                            .primary(span, "unknown keyword argument"),
+                    )
+                }
+            }
+        }
+        for (i, p) in params.iter().enumerate() {
+            let v = match bound[i].take() {
+                Some(v) => v,
+                None => match &p.default {
+                    Some(d) => {
+                        let mut empty = Frame::default();
+                        self.expr(&mut empty, d)
+                    }
+                    None => {
+                        return self.error(
+                            Diagnostic::error(Code::ARGUMENTS, format!("`{name}` is missing the argument `{}`", p.def.arg))
+                                .primary(span, "missing argument"),
+                        )
+                    }
+                },
+            };
+            frame.locals.insert(p.def.arg.to_string(), v);
+        }
+        self.stack.push(name.to_string());
+        let flow = self.block(&mut frame, &def.body);
+        self.stack.pop();
+        match flow {
+            Flow::Return(v, _) => v,
+            Flow::Next => Val::None,
+        }
+    }
+
+    fn lookup(&mut self, f: &Frame, name: &str, span: Span) -> Val {
+        if let Some(v) = f.locals.get(name).or_else(|| self.globals.get(name)) {
+            return v.clone();
+        }
+        if let Some(b) = crate::names::BUILTINS.iter().find(|b| **b == name) {
+            return Val::Builtin(b);
+        }
+        match name {
+            "True" => Val::Bool(true),
+            "False" => Val::Bool(false),
+            "None" => Val::None,
+            "bool" => Val::DType(DType::Bool),
+            "tuple" => Val::Builtin("tuple"),
+            _ => self.error(
+                Diagnostic::error(Code::UNDEFINED_NAME, format!("`{name}` is not defined"))
+                    .primary(span, "unknown name"),
+            ),
+        }
+    }
+
+    /// Makes an IR constant of a dtype.
+    pub fn constant(&mut self, value: i128, dtype: DType, span: Span) -> Node {
+        let v = self.k.push(Inst::Const(value), Type::scalar(dtype), span);
+        Node { v, weak: false }
+    }
+
+    /// Appends an instruction.
+    pub fn push(&mut self, inst: Inst, ty: Type, span: Span, weak: bool) -> Val {
+        let v = self.k.push(inst, ty, span);
+        Val::Node(Node { v, weak })
+    }
+}
+
+fn hiss_value(name: &str) -> Option<Val> {
+    if name == "Array" {
+        return Some(Val::ArrayCtor);
+    }
+    if name == "kernel" {
+        return Some(Val::Builtin("kernel"));
+    }
+    let (signed, bits) = match name.as_bytes().first()? {
+        b'u' => (false, name[1..].parse::<u32>().ok()?),
+        b'i' => (true, name[1..].parse::<u32>().ok()?),
+        _ => return None,
+    };
+    if !(1..=63).contains(&bits) || (signed && bits < 2) {
+        return None;
+    }
+    let container = [8, 16, 32, 64].into_iter().find(|&w| w >= bits)?;
+    let dtype = DType::int(signed, container)?;
+    let range = if signed {
+        Interval::new(-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+    } else {
+        Interval::new(0, (1i128 << bits) - 1)
+    };
+    Some(Val::RangeType(dtype, range))
+}
+
+/// How numpy would describe a type: `uint16 array of shape (32, 32)`.
+pub(crate) fn describe_ty(t: &Type) -> String {
+    if t.shape.is_empty() {
+        format!("a `{}` scalar", t.dtype.numpy_name())
+    } else {
+        let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+        let dims = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        format!("a `{}` array of shape {dims}", t.dtype.numpy_name())
+    }
+}
+
+/// The annotation that describes a type: `Array[np.uint16, 32, 32]`.
+pub(crate) fn numpy_ann(t: &Type) -> String {
+    let d = format!("np.{}", if t.dtype == DType::Bool { "bool_" } else { t.dtype.numpy_name() });
+    if t.shape.is_empty() {
+        d
+    } else {
+        let dims: Vec<String> = t.shape.iter().map(|x| x.to_string()).collect();
+        format!("Array[{d}, {}]", dims.join(", "))
+    }
+}
+
+pub(crate) enum Truth {
+    Known(bool),
+    Dynamic(Node),
+    Poison,
+}
+
+impl Elem {
+    fn from_val(v: &Val) -> Option<Elem> {
+        match v {
+            Val::DType(d) => Some(Elem { dtype: *d, range: Interval::of(*d) }),
+            Val::RangeType(d, r) => Some(Elem { dtype: *d, range: *r }),
+            _ => None,
+        }
+    }
+}
