@@ -45,19 +45,88 @@ impl Compiled {
         let src = SourceFile::new(path.display().to_string(), text);
         match hissc_frontend::compile(&src, name) {
             Ok(kernel) => Ok(Compiled { src, kernel }),
-            Err(diags) => {
-                let bug = diags.iter().any(|d| d.severity == hissc_diagnostics::Severity::Bug);
-                let n = diags.len();
-                let mut text = hissc_diagnostics::render(&src, &diags);
-                text.push_str(&format!(
-                    "error: could not compile `{}` due to {n} previous error{}\n",
-                    src.base_name(),
-                    if n == 1 { "" } else { "s" }
-                ));
-                Err(Failure::Diagnostics(text, bug))
-            }
+            Err(diags) => Err(diagnostics(&src, &diags)),
         }
     }
+}
+
+impl Compiled {
+    /// Lowers the kernel to a verified process network.
+    pub fn network(&self) -> Result<hissc_spn::Network, Failure> {
+        let net = hissc_spn::lower::lower(&self.kernel).map_err(|d| diagnostics(&self.src, &d))?;
+        if let Err(errs) = hissc_spn::verify::verify(&net) {
+            let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            return Err(Failure::Internal(format!(
+                "bug in hissc: the process network failed verification: {}\n{}",
+                list.join("; "),
+                hissc_spn::print::print(&net, Some(&self.src))
+            )));
+        }
+        Ok(net)
+    }
+}
+
+fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Failure {
+    let bug = diags.iter().any(|d| d.severity == hissc_diagnostics::Severity::Bug);
+    let n = diags.len();
+    let mut text = hissc_diagnostics::render(src, diags);
+    text.push_str(&format!(
+        "error: could not compile `{}` due to {n} previous error{}\n",
+        src.base_name(),
+        if n == 1 { "" } else { "s" }
+    ));
+    Failure::Diagnostics(text, bug)
+}
+
+/// Runs the simulator over every frame of the bound inputs.
+pub fn simulate(c: &Compiled, net: &hissc_spn::Network, b: &Bound, trace: bool) -> Result<hissc_sim::SimResult, Failure> {
+    let streams: Vec<usize> = c.kernel.params.iter().enumerate().filter(|(_, p)| p.is_stream()).map(|(i, _)| i).collect();
+    let scalars: Vec<i128> = c.kernel.params.iter().enumerate().filter(|(_, p)| !p.is_stream()).map(|(i, _)| b.args[i].data[0]).collect();
+    let frames: Vec<Vec<Array>> = (0..b.frames)
+        .map(|f| {
+            let args = b.frame_args(f);
+            streams.iter().map(|&i| args[i].clone()).collect()
+        })
+        .collect();
+    hissc_sim::simulate(net, &frames, &scalars, trace).map_err(|e| Failure::Internal(format!("bug in hissc: the simulation did not complete: {e}")))
+}
+
+/// Writes the SME-style CSV trace: a header of signal names, then one row per cycle.
+pub fn write_trace_csv(path: &Path, net: &hissc_spn::Network, rows: &[hissc_sim::TraceRow]) -> Result<(), Failure> {
+    use std::fmt::Write as _;
+    let mut s = String::from("cycle,rst");
+    for p in &net.inputs {
+        let _ = write!(s, ",{0}_valid,{0}_data", p.name);
+    }
+    for p in &net.params {
+        let _ = write!(s, ",{}", p.name);
+    }
+    for o in &net.outputs {
+        let _ = write!(s, ",{0}_valid,{0}_data", o.name);
+    }
+    s.push('\n');
+    for (i, r) in rows.iter().enumerate() {
+        let _ = write!(s, "{i},{}", r.rst as u8);
+        for (v, d) in &r.inputs {
+            if *v {
+                let _ = write!(s, ",1,{d}");
+            } else {
+                s.push_str(",0,U");
+            }
+        }
+        for p in &r.params {
+            let _ = write!(s, ",{p}");
+        }
+        for (v, d) in &r.outputs {
+            if *v {
+                let _ = write!(s, ",1,{d}");
+            } else {
+                s.push_str(",0,U");
+            }
+        }
+        s.push('\n');
+    }
+    std::fs::write(path, s).map_err(|e| Failure::User(format!("cannot write trace `{}`: {e}", path.display())))
 }
 
 fn split_kv<'a>(s: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str), Failure> {

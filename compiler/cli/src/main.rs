@@ -48,12 +48,18 @@ struct CompileArgs {
 enum Emit {
     /// The array-op IR.
     Aop,
+    /// The synchronous process network, with widths and schedules.
+    Spn,
+    /// A picture of the process network (Graphviz dot).
+    Dot,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the reference interpreter (numpy-exact) on .npy inputs.
     Run(RunArgs),
+    /// Simulate the process network cycle by cycle.
+    Sim(SimArgs),
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -80,10 +86,21 @@ struct RunArgs {
     out: PathBuf,
 }
 
+/// `hissc sim`
+#[derive(Args, Debug)]
+struct SimArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Write an SME-style CSV trace (one row per cycle, every top-level signal).
+    #[arg(long, value_name = "FILE.csv")]
+    trace: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(a)) => cmd_run(&a),
+        Some(Command::Sim(a)) => cmd_sim(&a),
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };
@@ -101,6 +118,8 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(path, a.name.as_deref())?;
     match a.emit {
         Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
+        Some(Emit::Spn) => print!("{}", hissc_spn::print::print(&c.network()?, Some(&c.src))),
+        Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network()?)),
         None => {}
     }
     if a.output.is_none() && a.emit.is_none() {
@@ -117,6 +136,34 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
         .collect();
     let outputs = bound.collect(per_frame);
     driver::write_outputs(&a.out, &outputs)
+}
+
+fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
+    let c = driver::Compiled::load(&a.run.kernel, a.run.name.as_deref())?;
+    let net = c.network()?;
+    let bound = driver::bind_inputs(&c.kernel, &a.run.inputs, &a.run.params)?;
+    let run = driver::simulate(&c, &net, &bound, a.trace.is_some())?;
+    if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {
+        driver::write_trace_csv(path, &net, rows)?;
+    }
+    let outputs = bound.collect(run.frames.clone());
+    driver::write_outputs(&a.run.out, &outputs)?;
+    let epc: Vec<String> = net
+        .inputs
+        .iter()
+        .zip(&run.elements_per_cycle)
+        .map(|(p, e)| format!("{} {e:.2}", p.name))
+        .collect();
+    println!(
+        "simulated {} cycles: {} frame{} of {} cycles, latency {} cycles; elements per cycle: {}",
+        run.cycles,
+        bound.frames,
+        if bound.frames == 1 { "" } else { "s" },
+        net.frame_period(),
+        run.latency,
+        if epc.is_empty() { "-".to_string() } else { epc.join(", ") }
+    );
+    Ok(())
 }
 
 fn cmd_explain(code: &str) -> Result<(), Failure> {

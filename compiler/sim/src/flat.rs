@@ -1,0 +1,161 @@
+//! Flattening a network into dense tables: one slot per bus, a private state
+//! area per process, and a straight-line list of operations.
+//!
+//! Bus values live in two arrays (`cur`, `next`): registered processes read
+//! `cur` and write `next`, then the arrays swap, so evaluation order does not
+//! matter and no cycle allocates. Input buses are written into `cur` at the start
+//! of each cycle; static buses are computed once per run into both arrays.
+
+#![allow(missing_docs)] // the fields of `Op` are named as in its variants' docs
+
+use cranelift_entity::EntityRef;
+use hissc_aop::types::numel;
+use hissc_aop::{BinaryOp, CmpOp, DType, ReduceOp, UnaryOp};
+use hissc_spn::{Network, ProcKind, Src};
+
+/// An operand: a bus slot or a constant.
+#[derive(Clone, Copy, Debug)]
+pub enum Opnd {
+    /// Bus slot.
+    Slot(u32),
+    /// Constant.
+    Const(i128),
+}
+
+/// One operation of the flattened network. `dst` is the slot of the bus it drives,
+/// `v` the slot whose valid flag it forwards.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Elementwise unary.
+    Unary { dst: u32, v: u32, op: UnaryOp, d: DType, a: Opnd },
+    /// Elementwise binary.
+    Binary { dst: u32, v: u32, op: BinaryOp, d: DType, a: Opnd, b: Opnd },
+    /// Comparison.
+    Compare { dst: u32, v: u32, op: CmpOp, a: Opnd, b: Opnd },
+    /// Select.
+    Select { dst: u32, v: u32, c: Opnd, a: Opnd, b: Opnd },
+    /// Cast.
+    Cast { dst: u32, v: u32, d: DType, a: Opnd },
+    /// Reduction; state: `acc` and `cnt` slots in the private area.
+    Reduce { dst: u32, arg: u32, op: ReduceOp, d: DType, count: u32, acc: usize, cnt: usize },
+    /// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
+    Broadcast { dst: u32, arg: u32, timing: u32, mem: usize, len: u32, wcnt: usize, rcnt: usize, to: Vec<u32>, strides: Vec<u32> },
+    /// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
+    Delay { dst: u32, arg: u32, ring: usize, n: u32, pos: usize },
+}
+
+/// The flattened network.
+#[derive(Clone, Debug)]
+pub struct Flat {
+    /// Registered operations, in network order.
+    pub ops: Vec<Op>,
+    /// Static operations (computed once per run from the parameters), in order.
+    pub statics: Vec<Op>,
+    /// Number of bus slots.
+    pub slots: usize,
+    /// Size of the private state area.
+    pub state: usize,
+    /// For each input port, its bus slot.
+    pub input_slots: Vec<u32>,
+    /// For each parameter port, its bus slot (if the parameter is used).
+    pub param_slots: Vec<Option<u32>>,
+}
+
+fn opnd(s: &Src) -> Opnd {
+    match s {
+        Src::Bus(b) => Opnd::Slot(b.index() as u32),
+        Src::Const(c) => Opnd::Const(*c),
+    }
+}
+
+/// The slot whose valid flag an elementwise process forwards: its first stream operand.
+fn valid_src(net: &Network, srcs: &[&Src]) -> u32 {
+    srcs.iter()
+        .find_map(|s| match s {
+            Src::Bus(b) if !net.nodes[*b].sched.is_static() => Some(b.index() as u32),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// Flattens a verified network.
+pub fn flatten(net: &Network) -> Flat {
+    let mut f = Flat {
+        ops: Vec::new(),
+        statics: Vec::new(),
+        slots: net.nodes.len(),
+        state: 0,
+        input_slots: vec![0; net.inputs.len()],
+        param_slots: vec![None; net.params.len()],
+    };
+    let alloc = |n: usize, state: &mut usize| {
+        let at = *state;
+        *state += n;
+        at
+    };
+    for (b, node) in net.nodes.iter() {
+        let dst = b.index() as u32;
+        let op = match &node.kind {
+            ProcKind::Input(i) => {
+                f.input_slots[*i as usize] = dst;
+                continue;
+            }
+            ProcKind::Param(i) => {
+                f.param_slots[*i as usize] = Some(dst);
+                continue;
+            }
+            ProcKind::Unary(op, d, a) => Op::Unary { dst, v: valid_src(net, &[a]), op: *op, d: *d, a: opnd(a) },
+            ProcKind::Binary(op, d, a, c) => {
+                Op::Binary { dst, v: valid_src(net, &[a, c]), op: *op, d: *d, a: opnd(a), b: opnd(c) }
+            }
+            ProcKind::Compare(op, a, c) => Op::Compare { dst, v: valid_src(net, &[a, c]), op: *op, a: opnd(a), b: opnd(c) },
+            ProcKind::Select(c, a, e) => {
+                Op::Select { dst, v: valid_src(net, &[c, a, e]), c: opnd(c), a: opnd(a), b: opnd(e) }
+            }
+            ProcKind::Cast(d, a) => Op::Cast { dst, v: valid_src(net, &[a]), d: *d, a: opnd(a) },
+            ProcKind::Reduce(op, d, a, count) => {
+                let acc = alloc(1, &mut f.state);
+                let cnt = alloc(1, &mut f.state);
+                Op::Reduce { dst, arg: a.index() as u32, op: *op, d: *d, count: *count, acc, cnt }
+            }
+            ProcKind::Broadcast { arg, timing, from, to } => {
+                let len = numel(from) as u32;
+                let mem = alloc(len as usize, &mut f.state);
+                let wcnt = alloc(1, &mut f.state);
+                let rcnt = alloc(to.len(), &mut f.state);
+                // the stride in `from` of each axis of `to` (0 where broadcast)
+                let off = to.len() - from.len();
+                let mut strides = vec![0u32; to.len()];
+                let mut s = 1u32;
+                for d in (0..from.len()).rev() {
+                    if from[d] != 1 {
+                        strides[off + d] = s;
+                    }
+                    s *= from[d];
+                }
+                Op::Broadcast {
+                    dst,
+                    arg: arg.index() as u32,
+                    timing: timing.index() as u32,
+                    mem,
+                    len,
+                    wcnt,
+                    rcnt,
+                    to: to.clone(),
+                    strides,
+                }
+            }
+            ProcKind::Delay(a, n) => {
+                let ring = alloc(2 * (*n as usize - 1), &mut f.state);
+                let pos = alloc(1, &mut f.state);
+                Op::Delay { dst, arg: a.index() as u32, ring, n: *n, pos }
+            }
+        };
+        if node.sched.is_static() {
+            f.statics.push(op);
+        } else {
+            f.ops.push(op);
+        }
+    }
+    f
+}

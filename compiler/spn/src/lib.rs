@@ -1,0 +1,21 @@
+//! The synchronous process network (SPN) of hissc, in the style of SME.
+//!
+//! A network is a set of clocked processes, each driving one bus. A bus carries
+//! a value and, unless it is static, a `valid` flag; streams carry one element
+//! per cycle. Every process reads only buses defined before it (the network is
+//! acyclic) and, unless all its operands are static, registers its output, so a
+//! process's schedule (when its bus carries valid elements) is known exactly at
+//! compile time. That is what lets the simulator, the VHDL and the trace agree
+//! cycle for cycle.
+//!
+//! [`lower`] builds a network from the array-op IR, [`verify`] checks its
+//! invariants, [`print`]/[`parse`] are its text form and [`dot`] draws it.
+
+pub mod dot;
+pub mod ir;
+pub mod lower;
+pub mod parse;
+pub mod print;
+pub mod verify;
+
+pub use ir::{Bus, Network, Node, Output, Port, ProcKind, Sched, Src};

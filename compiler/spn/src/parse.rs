@@ -1,0 +1,253 @@
+//! Parses the text form printed by [`crate::print`] (a pest grammar, `spn.pest`).
+//! Run [`crate::verify`] on the result for the network's invariants.
+
+use crate::ir::{Bus, Network, Node, Output, Port, ProcKind, Sched, Src};
+use cranelift_entity::{EntityRef, PrimaryMap};
+use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, UnaryOp};
+use hissc_diagnostics::Span;
+use pest::iterators::Pair;
+use pest::Parser;
+
+mod grammar {
+    #![allow(missing_docs)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "spn.pest"]
+    pub struct SpnParser;
+}
+use grammar::{Rule, SpnParser};
+
+type R<T> = std::result::Result<T, String>;
+
+fn err<T>(p: &Pair<Rule>, msg: impl std::fmt::Display) -> R<T> {
+    let (l, c) = p.line_col();
+    Err(format!("{l}:{c}: {msg}"))
+}
+
+fn num<T: std::str::FromStr>(p: &Pair<Rule>) -> R<T> {
+    let s = p.as_str().trim_start_matches(['#', 's', 'b']);
+    s.parse().or_else(|_| err(p, "number out of range"))
+}
+
+fn dtype(p: &Pair<Rule>) -> R<DType> {
+    DType::from_ir_name(p.as_str()).map_or_else(|| err(p, format!("unknown dtype `{}`", p.as_str())), Ok)
+}
+
+fn dims(p: Pair<Rule>) -> R<Vec<u32>> {
+    p.into_inner().map(|d| num(&d)).collect()
+}
+
+fn range(p: Pair<Rule>) -> R<Interval> {
+    let v: Vec<Pair<Rule>> = p.into_inner().collect();
+    let (lo, hi): (i128, i128) = (num(&v[0])?, num(&v[1])?);
+    if lo > hi {
+        return err(&v[0], "empty range");
+    }
+    Ok(Interval::new(lo, hi))
+}
+
+/// Parses one network in the text form.
+pub fn parse(text: &str) -> R<Network> {
+    let mut file = SpnParser::parse(Rule::file, text).map_err(|e| e.to_string())?;
+    let net = file.next().and_then(|f| f.into_inner().next()).ok_or("empty file")?;
+    let mut it = net.into_inner();
+    let name = it.next().ok_or("missing name")?.as_str().to_string();
+    let mut n = Network {
+        name,
+        inputs: Vec::new(),
+        params: Vec::new(),
+        nodes: PrimaryMap::new(),
+        outputs: Vec::new(),
+    };
+    for p in it {
+        match p.as_rule() {
+            Rule::port => {
+                let mut parts = p.into_inner();
+                let kind = parts.next().ok_or("missing kind")?;
+                let pname = parts.next().ok_or("missing name")?.as_str().to_string();
+                let dt = dtype(&parts.next().ok_or("missing dtype")?)?;
+                let mut port = Port { name: pname, dtype: dt, shape: Vec::new(), range: Interval::of(dt) };
+                for rest in parts {
+                    match rest.as_rule() {
+                        Rule::dims => port.shape = dims(rest)?,
+                        _ => port.range = range(rest)?,
+                    }
+                }
+                if kind.as_str() == "input" {
+                    n.inputs.push(port);
+                } else {
+                    n.params.push(port);
+                }
+            }
+            Rule::node => node(&mut n, p)?,
+            Rule::output => {
+                let mut parts = p.into_inner();
+                let oname = parts.next().ok_or("missing name")?.as_str().to_string();
+                let dt = dtype(&parts.next().ok_or("missing dtype")?)?;
+                let mut shape = Vec::new();
+                let mut bus = None;
+                for rest in parts {
+                    match rest.as_rule() {
+                        Rule::dims => shape = dims(rest)?,
+                        _ => bus = Some(bus_ref(&n, &rest)?),
+                    }
+                }
+                n.outputs.push(Output { name: oname, bus: bus.ok_or("missing bus")?, dtype: dt, shape });
+            }
+            _ => return err(&p, "unexpected item"),
+        }
+    }
+    Ok(n)
+}
+
+fn bus_ref(n: &Network, p: &Pair<Rule>) -> R<Bus> {
+    let i: usize = num(p)?;
+    if i >= n.nodes.len() {
+        return err(p, format!("{} used before it is defined", p.as_str()));
+    }
+    Ok(Bus::new(i))
+}
+
+enum Arg {
+    Bus(Bus),
+    Const(i128),
+    Dims(Vec<u32>),
+    Uint(u32),
+}
+
+fn node(n: &mut Network, p: Pair<Rule>) -> R<()> {
+    let mut parts = p.into_inner().peekable();
+    let def = parts.next().ok_or("missing bus")?;
+    if def.as_str() != format!("b{}", n.nodes.len()) {
+        return err(&def, format!("expected b{} here", n.nodes.len()));
+    }
+    let mnem = parts.next().ok_or("missing op")?;
+    let mut args = Vec::new();
+    while let Some(a) = parts.peek() {
+        let a = match a.as_rule() {
+            Rule::bus => Arg::Bus(bus_ref(n, a)?),
+            Rule::konst => Arg::Const(num(a)?),
+            Rule::dims => Arg::Dims(dims(a.clone())?),
+            Rule::uint => Arg::Uint(num(a)?),
+            _ => break,
+        };
+        args.push(a);
+        parts.next();
+    }
+    let width: u32 = num(&parts.next().ok_or("missing width")?)?;
+    let range = range(parts.next().ok_or("missing range")?)?;
+    let sched_p = parts.next().ok_or("missing schedule")?;
+    let sched_inner = sched_p.into_inner().next().ok_or("missing schedule")?;
+    let sched = match sched_inner.as_rule() {
+        Rule::static_s => Sched::Static,
+        Rule::one_s => {
+            let t = sched_inner.into_inner().next().ok_or("missing time")?;
+            Sched::One { t: num(&t)? }
+        }
+        _ => {
+            let v: Vec<Pair<Rule>> = sched_inner.into_inner().collect();
+            Sched::Dense { n: num(&v[0])?, t: num(&v[1])? }
+        }
+    };
+    let span = match parts.next() {
+        Some(s) => {
+            let (a, b) = s.as_str()[1..].split_once("..").unwrap_or(("0", "0"));
+            Span::new(a.parse().unwrap_or(0), b.parse().unwrap_or(0))
+        }
+        None => Span::NONE,
+    };
+    let kind = kind(&mnem, &args)?;
+    n.nodes.push(Node { kind, width, range, sched, span });
+    Ok(())
+}
+
+fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
+    let text = p.as_str();
+    let mut parts = text.split('.');
+    let op = parts.next().unwrap_or("");
+    let rest: Vec<&str> = parts.collect();
+    let dt = |i: usize| -> R<DType> {
+        rest.get(i)
+            .and_then(|s| DType::from_ir_name(s))
+            .map_or_else(|| err(p, format!("`{text}` needs a dtype suffix")), Ok)
+    };
+    let src = |i: usize| -> R<Src> {
+        match args.get(i) {
+            Some(Arg::Bus(b)) => Ok(Src::Bus(*b)),
+            Some(Arg::Const(c)) => Ok(Src::Const(*c)),
+            _ => err(p, format!("`{text}` operand {} must be a bus or a constant", i + 1)),
+        }
+    };
+    let bus = |i: usize| -> R<Bus> {
+        match args.get(i) {
+            Some(Arg::Bus(b)) => Ok(*b),
+            _ => err(p, format!("`{text}` operand {} must be a bus", i + 1)),
+        }
+    };
+    let uint = |i: usize| -> R<u32> {
+        match args.get(i) {
+            Some(Arg::Uint(u)) => Ok(*u),
+            _ => err(p, format!("`{text}` operand {} must be a number", i + 1)),
+        }
+    };
+    let dims_at = |i: usize| -> R<Vec<u32>> {
+        match args.get(i) {
+            Some(Arg::Dims(d)) => Ok(d.clone()),
+            _ => err(p, format!("`{text}` operand {} must be a shape", i + 1)),
+        }
+    };
+    let count = |n: usize| -> R<()> {
+        if args.len() == n {
+            Ok(())
+        } else {
+            err(p, format!("`{text}` takes {n} operands, not {}", args.len()))
+        }
+    };
+    if let Some(u) = [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Abs].into_iter().find(|u| u.name() == op) {
+        count(1)?;
+        return Ok(ProcKind::Unary(u, dt(0)?, src(0)?));
+    }
+    if let Some(b) = BinaryOp::ALL.into_iter().find(|b| b.name() == op) {
+        count(2)?;
+        return Ok(ProcKind::Binary(b, dt(0)?, src(0)?, src(1)?));
+    }
+    if let Some(c) = CmpOp::ALL.into_iter().find(|c| c.name() == op) {
+        count(2)?;
+        return Ok(ProcKind::Compare(c, src(0)?, src(1)?));
+    }
+    Ok(match op {
+        "input" => {
+            count(1)?;
+            ProcKind::Input(uint(0)?)
+        }
+        "param" => {
+            count(1)?;
+            ProcKind::Param(uint(0)?)
+        }
+        "select" => {
+            count(3)?;
+            ProcKind::Select(src(0)?, src(1)?, src(2)?)
+        }
+        "cast" => {
+            count(1)?;
+            ProcKind::Cast(dt(0)?, src(0)?)
+        }
+        "reduce" => {
+            count(2)?;
+            let name = rest.first().copied().unwrap_or("");
+            let r = ReduceOp::ALL
+                .into_iter()
+                .find(|r| r.name() == name)
+                .map_or_else(|| err(p, format!("unknown reduction `{name}`")), Ok)?;
+            ProcKind::Reduce(r, dt(1)?, bus(0)?, uint(1)?)
+        }
+        "broadcast" => {
+            count(4)?;
+            ProcKind::Broadcast { arg: bus(0)?, timing: bus(1)?, from: dims_at(2)?, to: dims_at(3)? }
+        }
+        "delay" => {
+            count(2)?;
+            ProcKind::Delay(bus(0)?, uint(1)?)
+        }
+        _ => return err(p, format!("unknown process `{text}`")),
+    })
+}

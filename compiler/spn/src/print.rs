@@ -1,0 +1,110 @@
+//! The text form of the process network (the `--emit spn` output).
+//!
+//! ```text
+//! network threshold_sum {
+//!   input frame: u16[32, 32]
+//!   param t: u16
+//!   b0 = input 0 : s17 [0, 65535] dense 1024 at 0
+//!   b1 = param 0 : s17 [0, 65535] static
+//!   b2 = gt b0, b1 : s2 [0, 1] dense 1024 at 1 @206..215              ; kernel.py:8
+//!   b3 = delay b0, 1 : s17 [0, 65535] dense 1024 at 1
+//!   b4 = select b2, b3, #0 : s17 [0, 65535] dense 1024 at 2 @197..226 ; kernel.py:8
+//!   b5 = reduce.sum.u64 b4, 1024 : s28 [0, 67107840] one at 1026 @197..232
+//!   output out: u64 = b5
+//! }
+//! ```
+//!
+//! Each line is a process and the bus it drives: the operation, then the bus's
+//! width in bits (two's complement), the values it can carry, and when it
+//! carries them relative to the start of a frame.
+
+use crate::ir::{Network, ProcKind, Sched, Src};
+use hissc_aop::types::Type;
+use hissc_aop::Interval;
+use hissc_diagnostics::SourceFile;
+use std::fmt::Write;
+
+fn src(s: &Src) -> String {
+    match s {
+        Src::Bus(b) => b.to_string(),
+        Src::Const(c) => format!("#{c}"),
+    }
+}
+
+fn dims(d: &[u32]) -> String {
+    let v: Vec<String> = d.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", v.join(", "))
+}
+
+/// The mnemonic and operands of a process.
+pub fn op_text(k: &ProcKind) -> String {
+    match k {
+        ProcKind::Input(i) => format!("input {i}"),
+        ProcKind::Param(i) => format!("param {i}"),
+        ProcKind::Unary(op, d, a) => format!("{}.{d} {}", op.name(), src(a)),
+        ProcKind::Binary(op, d, a, b) => format!("{}.{d} {}, {}", op.name(), src(a), src(b)),
+        ProcKind::Compare(op, a, b) => format!("{} {}, {}", op.name(), src(a), src(b)),
+        ProcKind::Select(c, a, b) => format!("select {}, {}, {}", src(c), src(a), src(b)),
+        ProcKind::Cast(d, a) => format!("cast.{d} {}", src(a)),
+        ProcKind::Reduce(op, d, a, n) => format!("reduce.{}.{d} {a}, {n}", op.name()),
+        ProcKind::Broadcast { arg, timing, from, to } => {
+            format!("broadcast {arg}, {timing}, {}, {}", dims(from), dims(to))
+        }
+        ProcKind::Delay(a, n) => format!("delay {a}, {n}"),
+    }
+}
+
+/// `dense 1024 at 0`.
+pub fn sched_text(s: Sched) -> String {
+    match s {
+        Sched::Static => "static".into(),
+        Sched::One { t } => format!("one at {t}"),
+        Sched::Dense { n, t } => format!("dense {n} at {t}"),
+    }
+}
+
+/// Prints a network; with `source`, lines with a span get a `; file:line` comment.
+pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "network {} {{", n.name);
+    for (kind, ports) in [("input", &n.inputs), ("param", &n.params)] {
+        for p in ports {
+            let range = if p.range == Interval::of(p.dtype) {
+                String::new()
+            } else {
+                format!(" [{}, {}]", p.range.lo, p.range.hi)
+            };
+            let ty = Type::array(p.dtype, p.shape.clone());
+            let _ = writeln!(out, "  {kind} {}: {ty}{range}", p.name);
+        }
+    }
+    for (b, node) in n.nodes.iter() {
+        let span = if node.span.is_none() {
+            String::new()
+        } else {
+            format!(" @{}..{}", node.span.start, node.span.end)
+        };
+        let line = format!(
+            "  {b} = {} : s{} [{}, {}] {}{span}",
+            op_text(&node.kind),
+            node.width,
+            node.range.lo,
+            node.range.hi,
+            sched_text(node.sched)
+        );
+        match source {
+            Some(s) if !node.span.is_none() => {
+                let _ = writeln!(out, "{line:<64} ; {}", s.loc(node.span));
+            }
+            _ => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+    for o in &n.outputs {
+        let ty = Type::array(o.dtype, o.shape.clone());
+        let _ = writeln!(out, "  output {}: {ty} = {}", o.name, o.bus);
+    }
+    out.push_str("}\n");
+    out
+}

@@ -1,0 +1,157 @@
+//! The process-network verifier.
+//!
+//! Invariants the simulator and the VHDL emitter rely on:
+//! 1. operands are buses defined earlier (the node order is a topological order);
+//! 2. `input i` drives input port i's elements, `dense N at 0` (`one at 0` for one
+//!    element); `param i` is a parameter port and static;
+//! 3. an elementwise process has bus operands that are all static or that all share
+//!    one schedule (same pattern, same cycle); it is static when they all are, and
+//!    otherwise registered: its schedule is theirs one cycle later;
+//! 4. every bus is wide enough for its range (two's complement), at most 128 bits;
+//! 5. `reduce` takes a stream of exactly `count` elements per frame and gives one
+//!    element the cycle after the last;
+//! 6. `broadcast` stores a stream of the `from` shape and answers a timing stream of
+//!    the `to` shape that starts in the same cycle, one cycle later;
+//! 7. `delay n` (n >= 1) keeps the range and shifts the schedule by n;
+//! 8. outputs read streams (never static buses) with one frame's elements.
+
+use crate::ir::{Bus, Network, ProcKind, Sched, Src};
+use cranelift_entity::EntityRef;
+use hissc_aop::types::numel;
+use hissc_aop::verify::broadcastable;
+
+/// A broken invariant at a bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// Where (None: the network as a whole).
+    pub bus: Option<Bus>,
+    /// What.
+    pub message: String,
+}
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.bus {
+            Some(b) => write!(f, "{b}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+fn input_sched(n: u32) -> Sched {
+    if n == 1 {
+        Sched::One { t: 0 }
+    } else {
+        Sched::Dense { n, t: 0 }
+    }
+}
+
+/// Checks every invariant.
+pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
+    let mut errs = Vec::new();
+    for (b, node) in net.nodes.iter() {
+        let mut fail = |m: String| errs.push(VerifyError { bus: Some(b), message: m });
+        if let Some(op) = node.kind.inputs().into_iter().find(|i| *i >= b) {
+            fail(format!("operand {op} is not defined before {b}"));
+            continue;
+        }
+        if node.width > 128 || node.width < node.range.signed_bits() {
+            fail(format!("width {} cannot hold {}", node.width, node.range));
+        }
+        let sched_of = |s: &Src| match s {
+            Src::Bus(x) => net.nodes[*x].sched,
+            Src::Const(_) => Sched::Static,
+        };
+        let want: Option<Sched> = match &node.kind {
+            ProcKind::Input(i) => match net.inputs.get(*i as usize) {
+                Some(p) => {
+                    if !node.range.within(p.range) {
+                        fail(format!("range {} outside the port's {}", node.range, p.range));
+                    }
+                    Some(input_sched(numel(&p.shape) as u32))
+                }
+                None => {
+                    fail(format!("no input port {i}"));
+                    None
+                }
+            },
+            ProcKind::Param(i) => {
+                if net.params.get(*i as usize).is_none() {
+                    fail(format!("no parameter port {i}"));
+                }
+                Some(Sched::Static)
+            }
+            k if k.is_elementwise() => {
+                let srcs: Vec<Src> = match k {
+                    ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) => vec![*a],
+                    ProcKind::Binary(_, _, a, c) | ProcKind::Compare(_, a, c) => vec![*a, *c],
+                    ProcKind::Select(c, a, d) => vec![*c, *a, *d],
+                    _ => vec![],
+                };
+                let streams: Vec<Sched> = srcs.iter().map(sched_of).filter(|s| !s.is_static()).collect();
+                match streams.first() {
+                    None => Some(Sched::Static),
+                    Some(s) if streams.iter().all(|o| o == s) => Some(s.delayed(1)),
+                    Some(_) => {
+                        fail(format!("operands are not aligned: {streams:?}"));
+                        None
+                    }
+                }
+            }
+            ProcKind::Reduce(_, _, a, count) => {
+                let s = net.nodes[*a].sched;
+                if s.is_static() || s.len() != *count {
+                    fail(format!("reduces {count} elements of a stream with {} per frame", s.len()));
+                    None
+                } else {
+                    Some(Sched::One { t: s.time() + count })
+                }
+            }
+            ProcKind::Broadcast { arg, timing, from, to } => {
+                let (sa, st) = (net.nodes[*arg].sched, net.nodes[*timing].sched);
+                if sa.is_static() || st.is_static() || sa.time() != st.time() {
+                    fail(format!("broadcast operands must be streams starting together: {sa:?}, {st:?}"));
+                    None
+                } else if sa.len() as usize != numel(from) || st.len() as usize != numel(to) || !broadcastable(from, to) {
+                    fail(format!("cannot broadcast {from:?} ({:?}) to {to:?} ({:?})", sa, st));
+                    None
+                } else {
+                    Some(st.delayed(1))
+                }
+            }
+            ProcKind::Delay(a, n) => {
+                if *n == 0 {
+                    fail("delay of 0 cycles".into());
+                }
+                if node.range != net.nodes[*a].range {
+                    fail("a delay changes the range".into());
+                }
+                Some(net.nodes[*a].sched.delayed(*n))
+            }
+            _ => None,
+        };
+        if let Some(w) = want {
+            if w != node.sched {
+                errs.push(VerifyError { bus: Some(b), message: format!("schedule {:?}, expected {w:?}", node.sched) });
+            }
+        }
+    }
+    for o in &net.outputs {
+        if o.bus.index() >= net.nodes.len() {
+            errs.push(VerifyError { bus: None, message: format!("output {} reads no bus", o.name) });
+            continue;
+        }
+        let s = net.nodes[o.bus].sched;
+        if s.is_static() || s.len() as usize != numel(&o.shape) {
+            errs.push(VerifyError {
+                bus: Some(o.bus),
+                message: format!("output {} has {} elements per frame, the bus {:?}", o.name, numel(&o.shape), s),
+            });
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(errs)
+    }
+}
