@@ -6,6 +6,7 @@
 
 mod driver;
 mod npy;
+mod verify;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use driver::Failure;
@@ -52,6 +53,10 @@ enum Emit {
     Spn,
     /// A picture of the process network (Graphviz dot).
     Dot,
+    /// The VHDL design.
+    Vhdl,
+    /// The trace-replay testbench.
+    Testbench,
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,6 +65,8 @@ enum Command {
     Run(RunArgs),
     /// Simulate the process network cycle by cycle.
     Sim(SimArgs),
+    /// Check the generated hardware in GHDL against the simulator, cycle by cycle.
+    Verify(VerifyArgs),
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -96,11 +103,31 @@ struct SimArgs {
     trace: Option<PathBuf>,
 }
 
+/// `hissc verify`
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The kernel file.
+    kernel: PathBuf,
+    /// Which `@kernel` function.
+    #[arg(long = "kernel", value_name = "NAME")]
+    name: Option<String>,
+    /// An array input: NAME=FILE.npy (repeatable).
+    #[arg(long = "in", value_name = "NAME=FILE.npy")]
+    inputs: Vec<String>,
+    /// A scalar parameter: NAME=INT (repeatable).
+    #[arg(long = "param", value_name = "NAME=INT")]
+    params: Vec<String>,
+    /// Directory for the outputs; the VHDL, testbench, vectors and GHDL logs go to DIR/verify/.
+    #[arg(long = "out", value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(a)) => cmd_run(&a),
         Some(Command::Sim(a)) => cmd_sim(&a),
+        Some(Command::Verify(a)) => verify::cmd_verify(&a),
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };
@@ -120,7 +147,13 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
         Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
         Some(Emit::Spn) => print!("{}", hissc_spn::print::print(&c.network()?, Some(&c.src))),
         Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network()?)),
+        Some(Emit::Vhdl) => print!("{}", hissc_vhdl::emit(&c.network()?, &c.src).design),
+        Some(Emit::Testbench) => print!("{}", hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network()?, &c.src).iface)),
         None => {}
+    }
+    if let Some(out) = &a.output {
+        let v = hissc_vhdl::emit(&c.network()?, &c.src);
+        std::fs::write(out, v.design).map_err(|e| Failure::User(format!("cannot write `{}`: {e}", out.display())))?;
     }
     if a.output.is_none() && a.emit.is_none() {
         return Err(Failure::User("nothing to do: give `-o OUT.vhd` or `--emit FORM`".into()));

@@ -67,12 +67,7 @@ pub fn ranges(k: &Kernel) -> Ranges {
                 let n = (numel(&k.ty(*a).shape) / numel(&d.ty.shape).max(1)) as i128;
                 let x = r[*a];
                 match op {
-                    ReduceOp::Sum => fit(
-                        dt,
-                        x.lo.checked_mul(n)
-                            .zip(x.hi.checked_mul(n))
-                            .map(|(lo, hi)| Interval::new(lo.min(hi), lo.max(hi))),
-                    ),
+                    ReduceOp::Sum => fit(dt, sum_exact(x, n)),
                     ReduceOp::Min | ReduceOp::Max => x,
                     ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
                     ReduceOp::CountNonzero => Interval::new(0, n),
@@ -85,53 +80,65 @@ pub fn ranges(k: &Kernel) -> Ranges {
 }
 
 fn unary(op: UnaryOp, d: DType, x: Interval) -> Interval {
-    match op {
-        UnaryOp::Neg => fit(d, Some(Interval::new(-x.hi, -x.lo))),
+    if op == UnaryOp::Not && d == DType::Bool {
+        return Interval::new(0, 1);
+    }
+    fit(d, unary_exact(op, d, x))
+}
+
+fn binary(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Interval {
+    if d == DType::Bool {
+        return Interval::new(0, 1);
+    }
+    fit(d, binary_exact(op, d, a, b))
+}
+
+/// The exact values of `op x` before numpy wraps them to `d`
+/// (`None`: not known, assume anything).
+pub fn unary_exact(op: UnaryOp, d: DType, x: Interval) -> Option<Interval> {
+    Some(match op {
+        UnaryOp::Neg => Interval::new(-x.hi, -x.lo),
         UnaryOp::Not if d == DType::Bool => Interval::new(0, 1),
-        UnaryOp::Not if d.is_signed() => fit(d, Some(Interval::new(-x.hi - 1, -x.lo - 1))),
-        UnaryOp::Not => Interval::new(d.max() - x.hi, d.max() - x.lo),
+        UnaryOp::Not => Interval::new(-x.hi - 1, -x.lo - 1),
         UnaryOp::Abs => {
-            let exact = if x.lo >= 0 {
+            if x.lo >= 0 {
                 x
             } else if x.hi <= 0 {
                 Interval::new(-x.hi, -x.lo)
             } else {
                 Interval::new(0, (-x.lo).max(x.hi))
-            };
-            fit(d, Some(exact))
+            }
         }
-    }
+    })
 }
 
-fn binary(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Interval {
+/// The exact values of `a op b` before numpy wraps them to `d`
+/// (`None`: not known, assume anything).
+pub fn binary_exact(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Option<Interval> {
     let bits = d.bits() as i128;
-    if d == DType::Bool {
-        return Interval::new(0, 1);
-    }
     match op {
-        BinaryOp::Add => fit(d, hull(&[a.lo.checked_add(b.lo), a.hi.checked_add(b.hi)])),
-        BinaryOp::Sub => fit(d, hull(&[a.lo.checked_sub(b.hi), a.hi.checked_sub(b.lo)])),
-        BinaryOp::Mul => fit(
-            d,
-            hull(&[
-                a.lo.checked_mul(b.lo),
-                a.lo.checked_mul(b.hi),
-                a.hi.checked_mul(b.lo),
-                a.hi.checked_mul(b.hi),
-            ]),
-        ),
+        BinaryOp::Add => hull(&[a.lo.checked_add(b.lo), a.hi.checked_add(b.hi)]),
+        BinaryOp::Sub => hull(&[a.lo.checked_sub(b.hi), a.hi.checked_sub(b.lo)]),
+        BinaryOp::Mul => hull(&[
+            a.lo.checked_mul(b.lo),
+            a.lo.checked_mul(b.hi),
+            a.hi.checked_mul(b.lo),
+            a.hi.checked_mul(b.hi),
+        ]),
         BinaryOp::FloorDiv if b.lo == b.hi => {
             let c = b.lo;
             if c == 0 {
-                Interval::point(0)
+                Some(Interval::point(0))
             } else {
                 let q = |x: i128| crate::semantics::binary(BinaryOp::FloorDiv, DType::I64, x, c);
-                fit(d, hull(&[Some(q(a.lo)), Some(q(a.hi))]))
+                // exact floor division (no wrap here: MIN // -1 is caught by the hull)
+                let qe = |x: i128| if c == -1 { -x } else { q(x) };
+                hull(&[Some(qe(a.lo)), Some(qe(a.hi))])
             }
         }
         BinaryOp::Mod if b.lo == b.hi => {
             let c = b.lo;
-            if c == 0 {
+            Some(if c == 0 {
                 Interval::point(0)
             } else if c > 0 && a.lo >= 0 && a.hi < c {
                 a
@@ -139,34 +146,35 @@ fn binary(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Interval {
                 Interval::new(0, c - 1)
             } else {
                 Interval::new(c + 1, 0)
-            }
+            })
         }
-        BinaryOp::FloorDiv | BinaryOp::Mod => Interval::of(d),
+        BinaryOp::FloorDiv | BinaryOp::Mod => None,
         BinaryOp::And if a.lo >= 0 || b.lo >= 0 => {
             let hi = match (a.lo >= 0, b.lo >= 0) {
                 (true, true) => a.hi.min(b.hi),
                 (true, false) => a.hi,
                 _ => b.hi,
             };
-            Interval::new(0, hi)
+            Some(Interval::new(0, hi))
         }
         BinaryOp::Or | BinaryOp::Xor if a.lo >= 0 && b.lo >= 0 => {
             let m = a.hi.max(b.hi);
             let top = 128 - m.leading_zeros();
             let lo = if op == BinaryOp::Or { a.lo.max(b.lo) } else { 0 };
-            Interval::new(lo, (1i128 << top) - 1)
+            Some(Interval::new(lo, (1i128 << top) - 1))
         }
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => Interval::of(d),
+        // bitwise ops of values in range stay in range
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => Some(Interval::of(d)),
         BinaryOp::Shl if b.lo == b.hi => {
             let s = b.lo;
             if s < 0 || s >= bits {
-                Interval::point(0)
+                Some(Interval::point(0))
             } else {
                 let m = 1i128 << s;
-                fit(d, hull(&[a.lo.checked_mul(m), a.hi.checked_mul(m)]))
+                hull(&[a.lo.checked_mul(m), a.hi.checked_mul(m)])
             }
         }
-        BinaryOp::Shl => Interval::of(d),
+        BinaryOp::Shl => None,
         BinaryOp::Shr => {
             // Shifting by a negative amount or by the width or more gives 0 or -1,
             // which is also what a shift by 127 gives for values in range.
@@ -174,17 +182,20 @@ fn binary(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Interval {
             let cands: Vec<Option<i128>> = [a.lo, a.hi]
                 .into_iter()
                 .flat_map(|x| [x >> clamp(b.lo), x >> clamp(b.hi)])
-                .chain(if b.lo < 0 || b.hi >= bits {
-                    vec![a.lo >> 127, a.hi >> 127]
-                } else {
-                    vec![]
-                })
+                .chain(if b.lo < 0 || b.hi >= bits { vec![a.lo >> 127, a.hi >> 127] } else { vec![] })
                 .chain(if b.lo <= 0 && b.hi >= 0 { vec![a.lo, a.hi] } else { vec![] })
                 .map(Some)
                 .collect();
-            fit(d, hull(&cands))
+            hull(&cands)
         }
-        BinaryOp::Min => Interval::new(a.lo.min(b.lo), a.hi.min(b.hi)),
-        BinaryOp::Max => Interval::new(a.lo.max(b.lo), a.hi.max(b.hi)),
+        BinaryOp::Min => Some(Interval::new(a.lo.min(b.lo), a.hi.min(b.hi))),
+        BinaryOp::Max => Some(Interval::new(a.lo.max(b.lo), a.hi.max(b.hi))),
     }
+}
+
+/// The exact sum of `n` values of `x` (`None` if too large to know).
+pub fn sum_exact(x: Interval, n: i128) -> Option<Interval> {
+    x.lo.checked_mul(n)
+        .zip(x.hi.checked_mul(n))
+        .map(|(lo, hi)| Interval::new(lo.min(hi), lo.max(hi)))
 }

@@ -1,0 +1,133 @@
+//! The hardware interface of a kernel: entity and port names and widths.
+//!
+//! - `clk`, `rst` (synchronous, active high);
+//! - per input stream `NAME`: `NAME_valid` and `NAME_data`, as wide as the input's
+//!   range needs (a `u12` input has 12 bits; unsigned unless the range is negative);
+//! - per scalar parameter `NAME`: `NAME`, registered by the host, stable during a frame;
+//! - per output: `out_valid`/`out_data` (`out0_...`, `out1_...` for tuples), as wide as
+//!   numpy's dtype (a `uint64` sum has 64 bits, a `bool` 1).
+
+use crate::namer::Namer;
+use cranelift_entity::EntityRef;
+use hissc_aop::{DType, Interval};
+use hissc_diagnostics::Span;
+use hissc_spn::{Bus, Network};
+
+/// Width and signedness of a port for values in `r`.
+pub fn port_width(r: Interval) -> (u32, bool) {
+    if r.lo >= 0 {
+        ((128 - r.hi.leading_zeros()).max(1), false)
+    } else {
+        (r.signed_bits(), true)
+    }
+}
+
+/// An input stream port.
+pub struct StreamIn {
+    /// `NAME_valid`.
+    pub valid: String,
+    /// `NAME_data`.
+    pub data: String,
+    /// Bits of `NAME_data`.
+    pub width: u32,
+    /// Two's complement (else unsigned).
+    pub signed: bool,
+    /// The Python name.
+    pub py: String,
+}
+
+/// A scalar parameter port.
+pub struct ParamIn {
+    /// Port name.
+    pub name: String,
+    /// Bits.
+    pub width: u32,
+    /// Two's complement (else unsigned).
+    pub signed: bool,
+    /// The Python name.
+    pub py: String,
+}
+
+/// An output port pair.
+pub struct StreamOut {
+    /// `out_valid`.
+    pub valid: String,
+    /// `out_data`.
+    pub data: String,
+    /// Bits of `out_data` (numpy's dtype).
+    pub width: u32,
+    /// numpy dtype.
+    pub dtype: DType,
+    /// The bus it shows.
+    pub bus: Bus,
+    /// The Python expression it comes from.
+    pub span: Span,
+}
+
+/// Every port of the entity.
+pub struct Interface {
+    /// Entity name.
+    pub entity: String,
+    /// Input streams, in signature order.
+    pub inputs: Vec<StreamIn>,
+    /// Parameters, in signature order.
+    pub params: Vec<ParamIn>,
+    /// Outputs, in order.
+    pub outputs: Vec<StreamOut>,
+}
+
+/// Internal signal names derived from bus `b` (reserved before ports are named).
+pub fn internal_names(b: Bus) -> Vec<String> {
+    let i = b.index();
+    ["", "_v", "_acc", "_cnt", "_mem", "_mem_t", "_w", "_d", "_dv", "_dly_t", "_x"]
+        .iter()
+        .map(|s| format!("b{i}{s}"))
+        .chain((0..4).map(|k| format!("b{i}_r{k}")))
+        .chain([format!("p_b{i}")])
+        .collect()
+}
+
+/// Names every port of the network's entity.
+pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
+    for (b, _) in net.nodes.iter() {
+        for n in internal_names(b) {
+            namer.reserve(&n);
+        }
+    }
+    let entity = namer.name(&net.name);
+    let inputs = net
+        .inputs
+        .iter()
+        .map(|p| {
+            let (width, signed) = port_width(p.range);
+            StreamIn {
+                valid: namer.name(&format!("{}_valid", p.name)),
+                data: namer.name(&format!("{}_data", p.name)),
+                width,
+                signed,
+                py: p.name.clone(),
+            }
+        })
+        .collect();
+    let params = net
+        .params
+        .iter()
+        .map(|p| {
+            let (width, signed) = port_width(p.range);
+            ParamIn { name: namer.name(&p.name), width, signed, py: p.name.clone() }
+        })
+        .collect();
+    let outputs = net
+        .outputs
+        .iter()
+        .map(|o| StreamOut {
+            valid: namer.name(&format!("{}_valid", o.name)),
+            data: namer.name(&format!("{}_data", o.name)),
+            width: o.dtype.bits(),
+            dtype: o.dtype,
+            bus: o.bus,
+            span: net.nodes[o.bus].span,
+        })
+        .collect();
+    Interface { entity, inputs, params, outputs }
+}
