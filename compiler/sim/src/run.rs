@@ -51,7 +51,7 @@ pub fn simulate(net: &Network, frames: &[Vec<Array>], params: &[i128], want_trac
         .iter()
         .map(|o| {
             let s = net.nodes[o.bus].sched;
-            s.time() + s.len().max(1) - 1
+            s.time() + s.elements().max(1) - 1
         })
         .max()
         .unwrap_or(0);

@@ -38,7 +38,7 @@ impl Sched {
     }
 
     /// Elements per frame (0 for static buses).
-    pub fn len(self) -> u32 {
+    pub fn elements(self) -> u32 {
         match self {
             Sched::Static => 0,
             Sched::One { .. } => 1,

@@ -176,8 +176,8 @@ impl Lowering<'_> {
                     }
                 };
                 let s = self.sched(b);
-                let kind = ProcKind::Reduce(*op, d.ty.dtype, b, s.len());
-                Some(L::Bus(self.node(kind, range, Sched::One { t: s.time() + s.len() }, span)))
+                let kind = ProcKind::Reduce(*op, d.ty.dtype, b, s.elements());
+                Some(L::Bus(self.node(kind, range, Sched::One { t: s.time() + s.elements() }, span)))
             }
         }
     }

@@ -100,8 +100,8 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             }
             ProcKind::Reduce(_, _, a, count) => {
                 let s = net.nodes[*a].sched;
-                if s.is_static() || s.len() != *count {
-                    fail(format!("reduces {count} elements of a stream with {} per frame", s.len()));
+                if s.is_static() || s.elements() != *count {
+                    fail(format!("reduces {count} elements of a stream with {} per frame", s.elements()));
                     None
                 } else {
                     Some(Sched::One { t: s.time() + count })
@@ -112,7 +112,7 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 if sa.is_static() || st.is_static() || sa.time() != st.time() {
                     fail(format!("broadcast operands must be streams starting together: {sa:?}, {st:?}"));
                     None
-                } else if sa.len() as usize != numel(from) || st.len() as usize != numel(to) || !broadcastable(from, to) {
+                } else if sa.elements() as usize != numel(from) || st.elements() as usize != numel(to) || !broadcastable(from, to) {
                     fail(format!("cannot broadcast {from:?} ({:?}) to {to:?} ({:?})", sa, st));
                     None
                 } else {
@@ -142,7 +142,7 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             continue;
         }
         let s = net.nodes[o.bus].sched;
-        if s.is_static() || s.len() as usize != numel(&o.shape) {
+        if s.is_static() || s.elements() as usize != numel(&o.shape) {
             errs.push(VerifyError {
                 bus: Some(o.bus),
                 message: format!("output {} has {} elements per frame, the bus {:?}", o.name, numel(&o.shape), s),

@@ -97,7 +97,7 @@ impl Lowerer<'_> {
                 }
                 Val::Poison => None,
                 _ => {
-                    self.error(bad(&self.src.text[span.start as usize..span.end as usize].to_string()));
+                    self.error(bad(&self.src.text[span.start as usize..span.end as usize]));
                     None
                 }
             };

@@ -407,7 +407,7 @@ impl Lowerer<'_> {
 
     fn bool_node(&mut self, v: Val, span: Span) -> Option<Node> {
         match v {
-            Val::Node(n) => Some(self.to_bool(n, span)),
+            Val::Node(n) => Some(self.truth_node(n, span)),
             Val::Int(i) => Some(self.constant((i != 0) as i128, DType::Bool, span)),
             Val::Bool(b) => Some(self.constant(b as i128, DType::Bool, span)),
             Val::Poison => None,

@@ -224,7 +224,7 @@ impl Lowerer<'_> {
                     );
                     return Truth::Poison;
                 }
-                Truth::Dynamic(self.to_bool(n, span))
+                Truth::Dynamic(self.truth_node(n, span))
             }
             other => {
                 let what = self.describe(&other);
@@ -238,7 +238,7 @@ impl Lowerer<'_> {
     }
 
     /// `x != 0` unless `x` is already boolean.
-    pub(crate) fn to_bool(&mut self, n: Node, span: Span) -> Node {
+    pub(crate) fn truth_node(&mut self, n: Node, span: Span) -> Node {
         let ty = self.k.ty(n.v).clone();
         if ty.dtype == DType::Bool {
             return n;
