@@ -95,12 +95,10 @@ pub fn bind(
     for (name, _) in arrays {
         match k.params.iter().find(|p| &p.name == name) {
             None => return Err(unknown(k, name, "--in")),
-            Some(p) if !p.is_stream() => {
-                return Err(format!(
-                    "`{name}` is a scalar parameter of `{}`: give it with --param {name}=INT, not --in",
-                    k.name
-                ))
-            }
+            Some(p) if !p.is_stream() => return Err(format!(
+                "`{name}` is a scalar parameter of `{}`: give it with --param {name}=INT, not --in",
+                k.name
+            )),
             _ => {}
         }
     }
@@ -122,7 +120,10 @@ pub fn bind(
     for p in &k.params {
         if p.is_stream() {
             let Some((_, a)) = arrays.iter().find(|(n, _)| *n == p.name) else {
-                return Err(format!("missing input `{}`: give it with --in {}=FILE.npy", p.name, p.name));
+                return Err(format!(
+                    "missing input `{}`: give it with --in {}=FILE.npy",
+                    p.name, p.name
+                ));
             };
             if a.dtype != p.ty.dtype {
                 return Err(format!(
@@ -157,7 +158,11 @@ pub fn bind(
                     return Err(format!("input `{}` is a batch of zero frames", p.name));
                 }
             }
-            if let Some(i) = a.data.iter().position(|v| !(p.range.lo..=p.range.hi).contains(v)) {
+            if let Some(i) = a
+                .data
+                .iter()
+                .position(|v| !(p.range.lo..=p.range.hi).contains(v))
+            {
                 let idx = unravel(i, &a.shape);
                 return Err(format!(
                     "input `{}` breaks its range promise: element {idx:?} is {}, outside [{}, {}]",
@@ -168,7 +173,10 @@ pub fn bind(
             args.push(a.clone());
         } else {
             let Some((_, v)) = params.iter().find(|(n, _)| *n == p.name) else {
-                return Err(format!("missing parameter `{}`: give it with --param {}=INT", p.name, p.name));
+                return Err(format!(
+                    "missing parameter `{}`: give it with --param {}=INT",
+                    p.name, p.name
+                ));
             };
             if !(p.range.lo..=p.range.hi).contains(v) {
                 return Err(format!(

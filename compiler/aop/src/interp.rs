@@ -15,13 +15,21 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
     for (_, d) in k.insts.iter() {
         let ty = &d.ty;
         let n = ty.numel();
-        let at = |a: &Array, i: usize| if a.data.len() == 1 { a.data[0] } else { a.data[i] };
+        let at = |a: &Array, i: usize| {
+            if a.data.len() == 1 {
+                a.data[0]
+            } else {
+                a.data[i]
+            }
+        };
         let data: Vec<i128> = match &d.inst {
             Inst::Input(i) => args[*i as usize].data.clone(),
             Inst::Const(c) => vec![*c],
             Inst::Unary(op, a) => {
                 let a = &vals[a.index()];
-                (0..n).map(|i| semantics::unary(*op, ty.dtype, at(a, i))).collect()
+                (0..n)
+                    .map(|i| semantics::unary(*op, ty.dtype, at(a, i)))
+                    .collect()
             }
             Inst::Binary(op, a, b) => {
                 let (a, b) = (&vals[a.index()], &vals[b.index()]);
@@ -31,7 +39,9 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
             }
             Inst::Compare(op, a, b) => {
                 let (a, b) = (&vals[a.index()], &vals[b.index()]);
-                (0..n).map(|i| op.eval(at(a, i), at(b, i)) as i128).collect()
+                (0..n)
+                    .map(|i| op.eval(at(a, i), at(b, i)) as i128)
+                    .collect()
             }
             Inst::Where(c, a, b) => {
                 let (c, a, b) = (&vals[c.index()], &vals[a.index()], &vals[b.index()]);
@@ -45,7 +55,9 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
             }
             Inst::Broadcast(a) => {
                 let a = &vals[a.index()];
-                (0..n).map(|i| a.data[source_index(i, &ty.shape, &a.shape)]).collect()
+                (0..n)
+                    .map(|i| a.data[source_index(i, &ty.shape, &a.shape)])
+                    .collect()
             }
             Inst::Reduce(op, a, axes) => {
                 let a = &vals[a.index()];
@@ -78,9 +90,9 @@ impl Index for crate::ir::Value {
 pub fn source_index(i: usize, to: &[u32], from: &[u32]) -> usize {
     let idx = unravel(i, to);
     let off = to.len() - from.len();
-    from.iter()
-        .enumerate()
-        .fold(0, |acc, (d, &n)| acc * n as usize + if n == 1 { 0 } else { idx[off + d] })
+    from.iter().enumerate().fold(0, |acc, (d, &n)| {
+        acc * n as usize + if n == 1 { 0 } else { idx[off + d] }
+    })
 }
 
 /// For flat index `i` of `shape`, the flat index in the result of reducing `axes`

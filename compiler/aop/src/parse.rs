@@ -28,7 +28,10 @@ fn err<T>(p: &Pair<Rule>, msg: impl std::fmt::Display) -> R<T> {
 /// Parses one kernel in the IR text form.
 pub fn parse(text: &str) -> R<Kernel> {
     let mut file = AopParser::parse(Rule::file, text).map_err(|e| e.to_string())?;
-    let kernel = file.next().and_then(|f| f.into_inner().next()).ok_or("empty file")?;
+    let kernel = file
+        .next()
+        .and_then(|f| f.into_inner().next())
+        .ok_or("empty file")?;
     let mut it = kernel.into_inner();
     let name = it.next().ok_or("missing kernel name")?.as_str().to_string();
     let mut k = Kernel::new(name);
@@ -76,7 +79,11 @@ fn ty(p: Pair<Rule>) -> R<Type> {
 
 fn dims_of(p: Pair<Rule>) -> R<Vec<u32>> {
     p.into_inner()
-        .map(|d| d.as_str().parse().or_else(|_| err(&d, "dimension out of range")))
+        .map(|d| {
+            d.as_str()
+                .parse()
+                .or_else(|_| err(&d, "dimension out of range"))
+        })
         .collect()
 }
 
@@ -135,7 +142,10 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
         Rule::reduce_op => {
             let mut parts = op.clone().into_inner();
             let name = parts.next().ok_or("missing reduction")?;
-            let red = match ReduceOp::ALL.into_iter().find(|r| r.name() == name.as_str()) {
+            let red = match ReduceOp::ALL
+                .into_iter()
+                .find(|r| r.name() == name.as_str())
+            {
                 Some(r) => r,
                 None => return err(&name, format!("unknown reduction `{}`", name.as_str())),
             };

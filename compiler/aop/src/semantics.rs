@@ -28,7 +28,11 @@ pub fn binary(op: BinaryOp, d: DType, a: i128, b: i128) -> i128 {
                 0
             } else {
                 let q = a / b;
-                let q = if a % b != 0 && ((a < 0) != (b < 0)) { q - 1 } else { q };
+                let q = if a % b != 0 && ((a < 0) != (b < 0)) {
+                    q - 1
+                } else {
+                    q
+                };
                 d.wrap(q)
             }
         }
@@ -37,7 +41,11 @@ pub fn binary(op: BinaryOp, d: DType, a: i128, b: i128) -> i128 {
                 0
             } else {
                 let r = a % b;
-                d.wrap(if r != 0 && ((r < 0) != (b < 0)) { r + b } else { r })
+                d.wrap(if r != 0 && ((r < 0) != (b < 0)) {
+                    r + b
+                } else {
+                    r
+                })
             }
         }
         BinaryOp::And => a & b,

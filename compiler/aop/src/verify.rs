@@ -53,7 +53,10 @@ pub fn verify(k: &Kernel) -> Result<(), Vec<VerifyError>> {
         if !p.range.within(Interval::of(p.ty.dtype)) || p.ty.dtype == DType::F64 {
             errs.push(VerifyError {
                 value: None,
-                message: format!("parameter `{}` has range {} outside {}", p.name, p.range, p.ty.dtype),
+                message: format!(
+                    "parameter `{}` has range {} outside {}",
+                    p.name, p.range, p.ty.dtype
+                ),
             });
         }
     }
@@ -102,7 +105,10 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             if !s.is_empty() {
                 any_array = true;
                 if *s != ty.shape {
-                    return Err(format!("operand {a} has shape {s:?}, result {:?}", ty.shape));
+                    return Err(format!(
+                        "operand {a} has shape {s:?}, result {:?}",
+                        ty.shape
+                    ));
                 }
             }
         }
@@ -114,7 +120,11 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
     let same_dtype = |args: &[Value]| -> Result<(), String> {
         for &a in args {
             if k.dtype(a) != ty.dtype {
-                return Err(format!("operand {a} is {}, result {}", k.dtype(a), ty.dtype));
+                return Err(format!(
+                    "operand {a} is {}, result {}",
+                    k.dtype(a),
+                    ty.dtype
+                ));
             }
         }
         Ok(())
@@ -173,7 +183,8 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
         }
         Inst::Reduce(op, a, axes) => {
             let s = &k.ty(*a).shape;
-            if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|&x| x as usize >= s.len()) {
+            if axes.windows(2).any(|w| w[0] >= w[1]) || axes.iter().any(|&x| x as usize >= s.len())
+            {
                 return Err(format!("bad axes {axes:?} for rank {}", s.len()));
             }
             let kept: Vec<u32> = if axes.is_empty() {
@@ -185,7 +196,10 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
                     .collect()
             };
             if kept != ty.shape {
-                return Err(format!("reduction result shape {:?}, expected {kept:?}", ty.shape));
+                return Err(format!(
+                    "reduction result shape {:?}, expected {kept:?}",
+                    ty.shape
+                ));
             }
             let want = match op {
                 ReduceOp::Any | ReduceOp::All => Some(DType::Bool),
@@ -194,7 +208,9 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
                 ReduceOp::Sum => None,
             };
             match want {
-                Some(d) if d != ty.dtype => Err(format!("{} gives {d}, not {}", op.name(), ty.dtype)),
+                Some(d) if d != ty.dtype => {
+                    Err(format!("{} gives {d}, not {}", op.name(), ty.dtype))
+                }
                 _ => Ok(()),
             }
         }

@@ -40,8 +40,9 @@ pub struct Compiled {
 
 impl Compiled {
     pub fn load(path: &Path, name: Option<&str>) -> Result<Compiled, Failure> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::User(format!("cannot read kernel file `{}`: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::User(format!("cannot read kernel file `{}`: {e}", path.display()))
+        })?;
         let src = SourceFile::new(path.display().to_string(), text);
         match hissc_frontend::compile(&src, name) {
             Ok(kernel) => Ok(Compiled { src, kernel }),
@@ -67,7 +68,9 @@ impl Compiled {
 }
 
 fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Failure {
-    let bug = diags.iter().any(|d| d.severity == hissc_diagnostics::Severity::Bug);
+    let bug = diags
+        .iter()
+        .any(|d| d.severity == hissc_diagnostics::Severity::Bug);
     let n = diags.len();
     let mut text = hissc_diagnostics::render(src, diags);
     text.push_str(&format!(
@@ -79,20 +82,47 @@ fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Fai
 }
 
 /// Runs the simulator over every frame of the bound inputs.
-pub fn simulate(c: &Compiled, net: &hissc_spn::Network, b: &Bound, trace: bool) -> Result<hissc_sim::SimResult, Failure> {
-    let streams: Vec<usize> = c.kernel.params.iter().enumerate().filter(|(_, p)| p.is_stream()).map(|(i, _)| i).collect();
-    let scalars: Vec<i128> = c.kernel.params.iter().enumerate().filter(|(_, p)| !p.is_stream()).map(|(i, _)| b.args[i].data[0]).collect();
+pub fn simulate(
+    c: &Compiled,
+    net: &hissc_spn::Network,
+    b: &Bound,
+    trace: bool,
+) -> Result<hissc_sim::SimResult, Failure> {
+    let streams: Vec<usize> = c
+        .kernel
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_stream())
+        .map(|(i, _)| i)
+        .collect();
+    let scalars: Vec<i128> = c
+        .kernel
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_stream())
+        .map(|(i, _)| b.args[i].data[0])
+        .collect();
     let frames: Vec<Vec<Array>> = (0..b.frames)
         .map(|f| {
             let args = b.frame_args(f);
             streams.iter().map(|&i| args[i].clone()).collect()
         })
         .collect();
-    hissc_sim::simulate(net, &frames, &scalars, trace).map_err(|e| Failure::Internal(format!("bug in hissc: the simulation did not complete: {e}")))
+    hissc_sim::simulate(net, &frames, &scalars, trace).map_err(|e| {
+        Failure::Internal(format!(
+            "bug in hissc: the simulation did not complete: {e}"
+        ))
+    })
 }
 
 /// Writes the SME-style CSV trace: a header of signal names, then one row per cycle.
-pub fn write_trace_csv(path: &Path, net: &hissc_spn::Network, rows: &[hissc_sim::TraceRow]) -> Result<(), Failure> {
+pub fn write_trace_csv(
+    path: &Path,
+    net: &hissc_spn::Network,
+    rows: &[hissc_sim::TraceRow],
+) -> Result<(), Failure> {
     use std::fmt::Write as _;
     let mut s = String::from("cycle,rst");
     for p in &net.inputs {
@@ -126,7 +156,8 @@ pub fn write_trace_csv(path: &Path, net: &hissc_spn::Network, rows: &[hissc_sim:
         }
         s.push('\n');
     }
-    std::fs::write(path, s).map_err(|e| Failure::User(format!("cannot write trace `{}`: {e}", path.display())))
+    std::fs::write(path, s)
+        .map_err(|e| Failure::User(format!("cannot write trace `{}`: {e}", path.display())))
 }
 
 fn split_kv<'a>(s: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str), Failure> {
@@ -140,7 +171,8 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
     let mut arrays = Vec::new();
     for s in inputs {
         let (name, file) = split_kv(s, "--in", "NAME=FILE.npy")?;
-        let a = npy::read(Path::new(file)).map_err(|e| Failure::User(format!("input `{name}`: {e}")))?;
+        let a = npy::read(Path::new(file))
+            .map_err(|e| Failure::User(format!("input `{name}`: {e}")))?;
         arrays.push((name.to_string(), a));
     }
     let mut values = Vec::new();
@@ -156,10 +188,18 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
 
 /// Writes `out.npy` or `out0.npy`, `out1.npy`, ... into `dir`.
 pub fn write_outputs(dir: &Path, outputs: &[Array]) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::User(format!("cannot create output directory `{}`: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Failure::User(format!(
+            "cannot create output directory `{}`: {e}",
+            dir.display()
+        ))
+    })?;
     for (i, a) in outputs.iter().enumerate() {
-        let name = if outputs.len() == 1 { "out.npy".to_string() } else { format!("out{i}.npy") };
+        let name = if outputs.len() == 1 {
+            "out.npy".to_string()
+        } else {
+            format!("out{i}.npy")
+        };
         npy::write(&dir.join(name), a).map_err(Failure::User)?;
     }
     Ok(())

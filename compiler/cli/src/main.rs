@@ -141,22 +141,31 @@ fn main() -> ExitCode {
 }
 
 fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
-    let path = a.kernel.as_ref().ok_or_else(|| Failure::User("no kernel file given".into()))?;
+    let path = a
+        .kernel
+        .as_ref()
+        .ok_or_else(|| Failure::User("no kernel file given".into()))?;
     let c = driver::Compiled::load(path, a.name.as_deref())?;
     match a.emit {
         Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
         Some(Emit::Spn) => print!("{}", hissc_spn::print::print(&c.network()?, Some(&c.src))),
         Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network()?)),
         Some(Emit::Vhdl) => print!("{}", hissc_vhdl::emit(&c.network()?, &c.src).design),
-        Some(Emit::Testbench) => print!("{}", hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network()?, &c.src).iface)),
+        Some(Emit::Testbench) => print!(
+            "{}",
+            hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network()?, &c.src).iface)
+        ),
         None => {}
     }
     if let Some(out) = &a.output {
         let v = hissc_vhdl::emit(&c.network()?, &c.src);
-        std::fs::write(out, v.design).map_err(|e| Failure::User(format!("cannot write `{}`: {e}", out.display())))?;
+        std::fs::write(out, v.design)
+            .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", out.display())))?;
     }
     if a.output.is_none() && a.emit.is_none() {
-        return Err(Failure::User("nothing to do: give `-o OUT.vhd` or `--emit FORM`".into()));
+        return Err(Failure::User(
+            "nothing to do: give `-o OUT.vhd` or `--emit FORM`".into(),
+        ));
     }
     Ok(())
 }
@@ -194,14 +203,21 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
         if bound.frames == 1 { "" } else { "s" },
         net.frame_period(),
         run.latency,
-        if epc.is_empty() { "-".to_string() } else { epc.join(", ") }
+        if epc.is_empty() {
+            "-".to_string()
+        } else {
+            epc.join(", ")
+        }
     );
     Ok(())
 }
 
 fn cmd_explain(code: &str) -> Result<(), Failure> {
-    let c = hissc_diagnostics::Code::parse(code)
-        .ok_or_else(|| Failure::User(format!("`{code}` is not a hissc error code (they look like HS0101)")))?;
+    let c = hissc_diagnostics::Code::parse(code).ok_or_else(|| {
+        Failure::User(format!(
+            "`{code}` is not a hissc error code (they look like HS0101)"
+        ))
+    })?;
     println!("{}: {}\n\n{}", c.name(), c.title(), c.explanation());
     Ok(())
 }

@@ -18,12 +18,19 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
             "GHDL is not installed, so the hardware cannot be checked: install it with `apt-get install ghdl` (Debian's package), or run `hissc sim` for the simulator alone".into(),
         ));
     }
-    let reference: Vec<_> = (0..bound.frames).map(|f| hissc_aop::interp::run(&c.kernel, &bound.frame_args(f))).collect();
+    let reference: Vec<_> = (0..bound.frames)
+        .map(|f| hissc_aop::interp::run(&c.kernel, &bound.frame_args(f)))
+        .collect();
     let run = driver::simulate(&c, &net, &bound, true)?;
     for (f, (want, got)) in reference.iter().zip(&run.frames).enumerate() {
         for (k, (w, g)) in want.iter().zip(got).enumerate() {
             if w != g {
-                let i = w.data.iter().zip(&g.data).position(|(x, y)| x != y).unwrap_or(0);
+                let i = w
+                    .data
+                    .iter()
+                    .zip(&g.data)
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(0);
                 let span = c.kernel.insts[c.kernel.outputs[k]].span;
                 return Err(Failure::Internal(format!(
                     "bug in hissc: the simulator and the reference interpreter disagree on output {k}, frame {f}, element {i}: interpreter {}, simulator {} (the output comes from {}: `{}`)",
@@ -39,23 +46,17 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
     let dir: PathBuf = match &a.out {
         Some(d) => d.join("verify"),
         None => {
-            tmp = tempfile::tempdir().map_err(|e| Failure::User(format!("cannot create a temporary directory: {e}")))?;
+            tmp = tempfile::tempdir()
+                .map_err(|e| Failure::User(format!("cannot create a temporary directory: {e}")))?;
             tmp.path().to_path_buf()
         }
     };
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::User(format!("cannot create `{}`: {e}", dir.display())))?;
-    let v = hissc_vhdl::emit(&net, &c.src);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::User(format!("cannot create `{}`: {e}", dir.display())))?;
     let rows = run.trace.as_deref().unwrap_or(&[]);
-    let e = &v.iface.entity;
-    let design = dir.join(format!("{e}.vhd"));
-    let tb = dir.join(format!("{e}_tb.vhd"));
-    let vec = dir.join(format!("{e}.vec"));
-    let write = |p: &PathBuf, s: String| std::fs::write(p, s).map_err(|err| Failure::User(format!("cannot write `{}`: {err}", p.display())));
-    write(&design, v.design.clone())?;
-    write(&tb, hissc_vhdl::tb::testbench(&v.iface))?;
-    write(&vec, hissc_vhdl::tb::vectors(&v.iface, rows))?;
     driver::write_trace_csv(&dir.join("trace.csv"), &net, rows)?;
-    match ghdl::run_testbench(&dir, &[design, tb], &format!("{e}_tb"), &vec) {
+    let (iface, verdict) = hissc_flow::hardware::check(&dir, &net, &c.src, rows);
+    match verdict {
         Ok(pass) => {
             if let Some(out) = &a.out {
                 driver::write_outputs(out, &bound.collect(run.frames))?;
@@ -69,22 +70,39 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Err(GhdlError::Missing) => Err(Failure::User("GHDL could not be started: install it with `apt-get install ghdl`".into())),
+        Err(GhdlError::Missing) => Err(Failure::User(
+            "GHDL could not be started: install it with `apt-get install ghdl`".into(),
+        )),
         Err(GhdlError::Tool { step, log }) => Err(Failure::Internal(format!(
-            "bug in hissc: GHDL could not {step} the generated VHDL (files in {}):\n{}",
+            "GHDL could not {step} the generated VHDL (files in {}):\n{}",
             dir.display(),
             log.lines().take(20).collect::<Vec<_>>().join("\n")
         ))),
-        Err(GhdlError::Incomplete(tail)) => Err(Failure::Internal(format!("the GHDL run ended without a verdict:\n{tail}"))),
-        Err(GhdlError::Mismatch { cycle, signal, expected, got }) => {
+        Err(GhdlError::Incomplete(tail)) => Err(Failure::Internal(format!(
+            "the GHDL run ended without a verdict:\n{tail}"
+        ))),
+        Err(GhdlError::Mismatch {
+            cycle,
+            signal,
+            expected,
+            got,
+        }) => {
             let period = net.frame_period() as u64;
-            let (frame, within) = (cycle.saturating_sub(1) / period, cycle.saturating_sub(1) % period);
-            let origin = v
-                .iface
+            let (frame, within) = (
+                cycle.saturating_sub(1) / period,
+                cycle.saturating_sub(1) % period,
+            );
+            let origin = iface
                 .outputs
                 .iter()
                 .find(|o| o.valid == signal || o.data == signal)
-                .map(|o| format!("{}: `{}`", c.src.loc(o.span), c.src.line_text(c.src.line(o.span)).trim()))
+                .map(|o| {
+                    format!(
+                        "{}: `{}`",
+                        c.src.loc(o.span),
+                        c.src.line_text(c.src.line(o.span)).trim()
+                    )
+                })
                 .unwrap_or_else(|| "an unknown port".into());
             Err(Failure::Internal(format!(
                 "hardware and simulator differ at cycle {cycle} (frame {frame}, cycle {within} of the frame): `{signal}` is {got} in GHDL, the simulator expects {expected}; this output comes from {origin}. Files are in {}",

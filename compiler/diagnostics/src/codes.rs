@@ -129,7 +129,10 @@ impl Code {
 
     /// Parses `HS0101` (or `hs0101`, `0101`, `101`).
     pub fn parse(text: &str) -> Option<Code> {
-        let digits = text.trim().trim_start_matches(['H', 'h']).trim_start_matches(['S', 's']);
+        let digits = text
+            .trim()
+            .trim_start_matches(['H', 'h'])
+            .trim_start_matches(['S', 's']);
         let n: u16 = digits.parse().ok()?;
         Code::ALL.iter().copied().find(|c| c.0 == n)
     }

@@ -39,18 +39,32 @@ pub struct Pass {
 
 /// Is `ghdl` available?
 pub fn available() -> bool {
-    Command::new("ghdl").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("ghdl")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// The first line of `ghdl --version`.
 pub fn version() -> Option<String> {
     let o = Command::new("ghdl").arg("--version").output().ok()?;
-    String::from_utf8_lossy(&o.stdout).lines().next().map(|s| s.trim().to_string())
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .map(|s| s.trim().to_string())
 }
 
 fn run(dir: &Path, step: &'static str, args: &[&str]) -> Result<String, GhdlError> {
-    let out = Command::new("ghdl").args(args).current_dir(dir).output().map_err(|_| GhdlError::Missing)?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ghdl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|_| GhdlError::Missing)?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(dir.join(format!("ghdl-{step}.log")), &text).ok();
     if out.status.success() || step == "run" {
         Ok(text)
@@ -61,7 +75,12 @@ fn run(dir: &Path, step: &'static str, args: &[&str]) -> Result<String, GhdlErro
 
 /// Analyses `files` (in order), elaborates `top` and runs it with the generic
 /// `vectors` set to `vectors`; all in `dir`.
-pub fn run_testbench(dir: &Path, files: &[PathBuf], top: &str, vectors: &Path) -> Result<Pass, GhdlError> {
+pub fn run_testbench(
+    dir: &Path,
+    files: &[PathBuf],
+    top: &str,
+    vectors: &Path,
+) -> Result<Pass, GhdlError> {
     if !available() {
         return Err(GhdlError::Missing);
     }
@@ -71,7 +90,17 @@ pub fn run_testbench(dir: &Path, files: &[PathBuf], top: &str, vectors: &Path) -
     run(dir, "analyse", &analyse)?;
     run(dir, "elaborate", &["-e", "--std=08", top])?;
     let generic = format!("-gvectors={}", vectors.display());
-    let log = run(dir, "run", &["-r", "--std=08", top, &generic, "--ieee-asserts=disable-at-0"])?;
+    let log = run(
+        dir,
+        "run",
+        &[
+            "-r",
+            "--std=08",
+            top,
+            &generic,
+            "--ieee-asserts=disable-at-0",
+        ],
+    )?;
     parse_run(&log)
 }
 
@@ -83,17 +112,30 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 fn parse_run(log: &str) -> Result<Pass, GhdlError> {
     if let Some(line) = log.lines().find(|l| l.contains("HISSC-MISMATCH")) {
         return Err(GhdlError::Mismatch {
-            cycle: field(line, "cycle=").and_then(|c| c.parse().ok()).unwrap_or(0),
+            cycle: field(line, "cycle=")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0),
             signal: field(line, "signal=").unwrap_or("?").to_string(),
             expected: field(line, "expected=").unwrap_or("?").to_string(),
             got: field(line, "got=").unwrap_or("?").to_string(),
         });
     }
     if let Some(line) = log.lines().find(|l| l.contains("HISSC-PASS")) {
-        let cycles = field(line, "cycles=").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let cycles = field(line, "cycles=")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         return Ok(Pass { cycles });
     }
-    Err(GhdlError::Incomplete(log.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")))
+    Err(GhdlError::Incomplete(
+        log.lines()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ))
 }
 
 #[cfg(test)]
@@ -104,14 +146,25 @@ mod tests {
     fn reads_mismatch_lines() {
         let log = "tb.vhd:40:11:@1026ns:(report failure): HISSC-MISMATCH cycle=103 signal=out_data expected=0000000000001234 got=0000000000001233\n";
         match parse_run(log) {
-            Err(GhdlError::Mismatch { cycle, signal, expected, got }) => {
+            Err(GhdlError::Mismatch {
+                cycle,
+                signal,
+                expected,
+                got,
+            }) => {
                 assert_eq!((cycle, signal.as_str()), (103, "out_data"));
                 assert_eq!(expected, "0000000000001234");
                 assert_eq!(got, "0000000000001233");
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(parse_run("x HISSC-PASS cycles=12\n"), Ok(Pass { cycles: 12 })));
-        assert!(matches!(parse_run("nothing\n"), Err(GhdlError::Incomplete(_))));
+        assert!(matches!(
+            parse_run("x HISSC-PASS cycles=12\n"),
+            Ok(Pass { cycles: 12 })
+        ));
+        assert!(matches!(
+            parse_run("nothing\n"),
+            Err(GhdlError::Incomplete(_))
+        ));
     }
 }

@@ -4,3 +4,4 @@
 //! "the tool is missing" and "the tool failed" into errors that say what to do.
 
 pub mod ghdl;
+pub mod hardware;

@@ -21,7 +21,9 @@ use hissc_diagnostics::{Diagnostic, SourceFile};
 
 /// Names of the `@kernel` functions in a file (empty if it does not parse).
 pub fn kernel_names(src: &SourceFile) -> Vec<String> {
-    let Ok(body) = syntax::parse(src) else { return Vec::new() };
+    let Ok(body) = syntax::parse(src) else {
+        return Vec::new();
+    };
     let mut diags = Vec::new();
     let m = module::collect(&body, &mut diags);
     m.kernels.iter().map(|k| k.name.to_string()).collect()
@@ -46,12 +48,16 @@ pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagn
         diags.dedup();
         return Err(diags);
     }
-    let kernel = kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
+    let kernel =
+        kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
     if let Err(errs) = hissc_aop::verify::verify(&kernel) {
         let text = hissc_aop::print::print(&kernel, Some(src));
         let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        return Err(vec![Diagnostic::bug(format!("the array-op IR failed verification: {}", list.join("; ")))
-            .note(format!("the IR was:\n{text}"))]);
+        return Err(vec![Diagnostic::bug(format!(
+            "the array-op IR failed verification: {}",
+            list.join("; ")
+        ))
+        .note(format!("the IR was:\n{text}"))]);
     }
     Ok(kernel)
 }

@@ -25,7 +25,10 @@ impl<'a> Module<'a> {
     /// Is `e` a reference to the hiss name `what` (`kernel`, `Array`, `u12`, ...)?
     pub fn is_hiss(&self, e: &Expr, what: &str) -> bool {
         match e {
-            Expr::Name(n) => self.hiss_names.get(n.id.as_str()).is_some_and(|h| h == what),
+            Expr::Name(n) => self
+                .hiss_names
+                .get(n.id.as_str())
+                .is_some_and(|h| h == what),
             Expr::Attribute(a) => {
                 a.attr.as_str() == what
                     && matches!(&*a.value, Expr::Name(n) if Some(n.id.as_str()) == self.hiss.as_deref())
@@ -67,9 +70,12 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
                         "numpy" => m.numpy = Some(local),
                         "hiss" => m.hiss = Some(local),
                         other => diags.push(
-                            Diagnostic::error(Code::IMPORT, format!("`{other}` cannot be imported in a kernel file"))
-                                .primary(span_of(a), "not numpy or hiss")
-                                .help("kernels may import `numpy as np` and names from `hiss` only"),
+                            Diagnostic::error(
+                                Code::IMPORT,
+                                format!("`{other}` cannot be imported in a kernel file"),
+                            )
+                            .primary(span_of(a), "not numpy or hiss")
+                            .help("kernels may import `numpy as np` and names from `hiss` only"),
                         ),
                     }
                 }
@@ -83,9 +89,12 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
                     }
                 } else if module != "__future__" {
                     diags.push(
-                        Diagnostic::error(Code::IMPORT, format!("names cannot be imported from `{module}` in a kernel file"))
-                            .primary(span_of(s), "not from hiss")
-                            .help("write `import numpy as np` and use `np.NAME`"),
+                        Diagnostic::error(
+                            Code::IMPORT,
+                            format!("names cannot be imported from `{module}` in a kernel file"),
+                        )
+                        .primary(span_of(s), "not from hiss")
+                        .help("write `import numpy as np` and use `np.NAME`"),
                     );
                 }
             }

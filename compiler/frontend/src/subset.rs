@@ -15,7 +15,11 @@ use std::collections::HashMap;
 
 /// Runs every rule over the module's functions.
 pub fn check(m: &Module, diags: &mut Vec<Diagnostic>) {
-    let mut c = Checker { m, diags, calls: Vec::new() };
+    let mut c = Checker {
+        m,
+        diags,
+        calls: Vec::new(),
+    };
     for k in &m.kernels {
         c.signature(k);
         c.block(&k.body);
@@ -61,15 +65,21 @@ impl Checker<'_, '_> {
             }
             if let Some(d) = &p.default {
                 self.push(
-                    Diagnostic::error(Code::BAD_ANNOTATION, "kernel parameters cannot have default values")
-                        .primary(span_of(&**d), "default value"),
+                    Diagnostic::error(
+                        Code::BAD_ANNOTATION,
+                        "kernel parameters cannot have default values",
+                    )
+                    .primary(span_of(&**d), "default value"),
                 );
             }
         }
         if let Some(v) = a.vararg.as_ref().or(a.kwarg.as_ref()) {
             self.push(
-                Diagnostic::error(Code::BAD_ANNOTATION, "kernels cannot take `*args` or `**kwargs`")
-                    .primary(span_of(&**v), "not a fixed parameter"),
+                Diagnostic::error(
+                    Code::BAD_ANNOTATION,
+                    "kernels cannot take `*args` or `**kwargs`",
+                )
+                .primary(span_of(&**v), "not a fixed parameter"),
             );
         }
         if f.returns.is_none() {
@@ -93,8 +103,11 @@ impl Checker<'_, '_> {
     }
 
     fn unsupported(&mut self, s: &Stmt, what: &str, help: &str) {
-        let mut d = Diagnostic::error(Code::UNSUPPORTED_STATEMENT, format!("{what} is not supported in kernels"))
-            .primary(keyword_span(s, what), "not in the kernel language");
+        let mut d = Diagnostic::error(
+            Code::UNSUPPORTED_STATEMENT,
+            format!("{what} is not supported in kernels"),
+        )
+        .primary(keyword_span(s, what), "not in the kernel language");
         if !help.is_empty() {
             d = d.help(help);
         }
@@ -200,13 +213,19 @@ impl Checker<'_, '_> {
             Expr::Tuple(tu) => tu.elts.iter().for_each(|e| self.target(e)),
             Expr::List(l) => l.elts.iter().for_each(|e| self.target(e)),
             Expr::Subscript(_) => self.push(
-                Diagnostic::error(Code::UNSUPPORTED_STATEMENT, "assignment to an element or slice is not supported")
-                    .primary(span_of(t), "arrays are values in kernels")
-                    .help("build the new array with `np.where(mask, new, old)`"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_STATEMENT,
+                    "assignment to an element or slice is not supported",
+                )
+                .primary(span_of(t), "arrays are values in kernels")
+                .help("build the new array with `np.where(mask, new, old)`"),
             ),
             Expr::Attribute(_) => self.push(
-                Diagnostic::error(Code::UNSUPPORTED_STATEMENT, "assignment to an attribute is not supported")
-                    .primary(span_of(t), "attribute assignment"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_STATEMENT,
+                    "assignment to an attribute is not supported",
+                )
+                .primary(span_of(t), "attribute assignment"),
             ),
             _ => self.push(
                 Diagnostic::error(Code::UNSUPPORTED_STATEMENT, "this cannot be assigned to")
@@ -218,13 +237,19 @@ impl Checker<'_, '_> {
     fn binop_rules(&mut self, op: Operator, span: Span) {
         match op {
             Operator::Div => self.push(
-                Diagnostic::error(Code::FLOAT, "true division `/` gives floating point, which kernels do not have")
-                    .primary(span, "float division")
-                    .help("use floor division `//` by a constant, or `>>` for a power of two"),
+                Diagnostic::error(
+                    Code::FLOAT,
+                    "true division `/` gives floating point, which kernels do not have",
+                )
+                .primary(span, "float division")
+                .help("use floor division `//` by a constant, or `>>` for a power of two"),
             ),
             Operator::MatMult => self.push(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "matrix multiplication `@` is not supported")
-                    .primary(span, "not elementwise"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    "matrix multiplication `@` is not supported",
+                )
+                .primary(span, "not elementwise"),
             ),
             _ => {}
         }
@@ -233,8 +258,11 @@ impl Checker<'_, '_> {
     fn expr(&mut self, e: &Expr) {
         let span = span_of(e);
         let bad = |what: &str| {
-            Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} are not supported in kernels"))
-                .primary(span, "not in the kernel language")
+            Diagnostic::error(
+                Code::UNSUPPORTED_EXPRESSION,
+                format!("{what} are not supported in kernels"),
+            )
+            .primary(span, "not in the kernel language")
         };
         match e {
             Expr::BinOp(b) => {
@@ -302,9 +330,14 @@ impl Checker<'_, '_> {
     fn np_name(&mut self, name: &str, span: Span, call: bool) {
         if names::NP_FLOAT.contains(&name) {
             self.push(
-                Diagnostic::error(Code::FLOAT, format!("`np.{name}` works in floating point, which kernels do not have"))
-                    .primary(span, "floating point")
-                    .help("keep integer sums and divide on the host, or use `//` by a constant or `>>`"),
+                Diagnostic::error(
+                    Code::FLOAT,
+                    format!("`np.{name}` works in floating point, which kernels do not have"),
+                )
+                .primary(span, "floating point")
+                .help(
+                    "keep integer sums and divide on the host, or use `//` by a constant or `>>`",
+                ),
             );
         } else if !names::NP_FUNCTIONS.contains(&name) && !names::NP_DTYPES.contains(&name) {
             let what = if call { "function" } else { "name" };
@@ -323,14 +356,19 @@ impl Checker<'_, '_> {
         for k in &c.keywords {
             if k.arg.is_none() {
                 self.push(
-                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "`**kwargs` arguments are not supported")
-                        .primary(span_of(k), "not in the kernel language"),
+                    Diagnostic::error(
+                        Code::UNSUPPORTED_EXPRESSION,
+                        "`**kwargs` arguments are not supported",
+                    )
+                    .primary(span_of(k), "not in the kernel language"),
                 );
             }
             self.expr(&k.value);
         }
         match &*c.func {
-            Expr::Attribute(a) if self.m.is_numpy(&a.value) => self.np_name(a.attr.as_str(), span, true),
+            Expr::Attribute(a) if self.m.is_numpy(&a.value) => {
+                self.np_name(a.attr.as_str(), span, true)
+            }
             Expr::Attribute(a) => {
                 if let Expr::Attribute(inner) = &*a.value {
                     if self.m.is_numpy(&inner.value) {
@@ -347,15 +385,28 @@ impl Checker<'_, '_> {
                 let method = a.attr.as_str();
                 if method == "mean" {
                     self.push(
-                        Diagnostic::error(Code::FLOAT, "`.mean()` gives floating point, which kernels do not have")
-                            .primary(span, "floating point")
-                            .help("use `.sum()` and divide on the host, or `//` by the element count"),
+                        Diagnostic::error(
+                            Code::FLOAT,
+                            "`.mean()` gives floating point, which kernels do not have",
+                        )
+                        .primary(span, "floating point")
+                        .help("use `.sum()` and divide on the host, or `//` by the element count"),
                     );
                 } else if !names::METHODS.contains(&method) {
                     self.push(
-                        Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("`.{method}()` is not a method of the kernel language"))
-                            .primary(span, "unsupported method")
-                            .note(format!("array methods are {}", names::METHODS.iter().map(|m| format!("`.{m}()`")).collect::<Vec<_>>().join(", "))),
+                        Diagnostic::error(
+                            Code::UNKNOWN_FUNCTION,
+                            format!("`.{method}()` is not a method of the kernel language"),
+                        )
+                        .primary(span, "unsupported method")
+                        .note(format!(
+                            "array methods are {}",
+                            names::METHODS
+                                .iter()
+                                .map(|m| format!("`.{m}()`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                     );
                 }
                 self.expr(&a.value);
@@ -369,7 +420,9 @@ impl Checker<'_, '_> {
                         Diagnostic::error(Code::FLOAT, "`float(...)` is not supported in kernels")
                             .primary(span, "floating point"),
                     );
-                } else if self.m.hiss_names.contains_key(name) || self.m.kernels.iter().any(|k| k.name.as_str() == name) {
+                } else if self.m.hiss_names.contains_key(name)
+                    || self.m.kernels.iter().any(|k| k.name.as_str() == name)
+                {
                     // calling a kernel or a hiss name is caught when evaluating
                 } else if !names::BUILTINS.contains(&name) && name != "print" {
                     self.push(
@@ -380,8 +433,11 @@ impl Checker<'_, '_> {
                 }
             }
             other => self.push(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "only named functions can be called")
-                    .primary(span_of(other), "not a function name"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    "only named functions can be called",
+                )
+                .primary(span_of(other), "not a function name"),
             ),
         }
     }

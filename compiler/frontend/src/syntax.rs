@@ -18,7 +18,9 @@ pub fn span_of(node: &impl Ranged) -> Span {
 pub fn parse(src: &SourceFile) -> Result<Vec<ast::Stmt>, Diagnostic> {
     match rustpython_parser::parse(&src.text, Mode::Module, &src.name) {
         Ok(ast::Mod::Module(m)) => Ok(m.body),
-        Ok(_) => Err(Diagnostic::bug("the parser returned something other than a module")),
+        Ok(_) => Err(Diagnostic::bug(
+            "the parser returned something other than a module",
+        )),
         Err(e) => Err(syntax_error(src, u32::from(e.offset), &e.error)),
     }
 }
@@ -28,7 +30,9 @@ fn syntax_error(src: &SourceFile, offset: u32, error: &ParseErrorType) -> Diagno
         let (line, _) = src.line_col(open.start);
         return Diagnostic::error(Code::SYNTAX, "this bracket is never closed")
             .primary(open, "unclosed bracket")
-            .note(format!("opened on line {line} and still open at the end of the file"));
+            .note(format!(
+                "opened on line {line} and still open at the end of the file"
+            ));
     }
     let end = (offset + 1).min(src.text.len() as u32).max(offset);
     let message = match error {

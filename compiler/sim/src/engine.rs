@@ -19,7 +19,14 @@ impl Engine {
     pub fn new(net: &Network) -> Engine {
         let flat = flatten(net);
         let (n, s) = (flat.slots, flat.state);
-        Engine { flat, cur: vec![0; n], nxt: vec![0; n], cv: vec![false; n], nv: vec![false; n], st: vec![0; s] }
+        Engine {
+            flat,
+            cur: vec![0; n],
+            nxt: vec![0; n],
+            cv: vec![false; n],
+            nv: vec![false; n],
+            st: vec![0; s],
+        }
     }
 
     #[inline]
@@ -70,11 +77,23 @@ impl Engine {
     fn elementwise(&self, op: &Op) -> (usize, i128) {
         match *op {
             Op::Unary { dst, op, d, a, .. } => (dst as usize, semantics::unary(op, d, self.get(a))),
-            Op::Binary { dst, op, d, a, b, .. } => (dst as usize, semantics::binary(op, d, self.get(a), self.get(b))),
-            Op::Compare { dst, op, a, b, .. } => (dst as usize, op.eval(self.get(a), self.get(b)) as i128),
-            Op::Select { dst, c, a, b, .. } => {
-                (dst as usize, if self.get(c) != 0 { self.get(a) } else { self.get(b) })
+            Op::Binary {
+                dst, op, d, a, b, ..
+            } => (
+                dst as usize,
+                semantics::binary(op, d, self.get(a), self.get(b)),
+            ),
+            Op::Compare { dst, op, a, b, .. } => {
+                (dst as usize, op.eval(self.get(a), self.get(b)) as i128)
             }
+            Op::Select { dst, c, a, b, .. } => (
+                dst as usize,
+                if self.get(c) != 0 {
+                    self.get(a)
+                } else {
+                    self.get(b)
+                },
+            ),
             Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a))),
             _ => unreachable!("not an elementwise op"),
         }
@@ -85,12 +104,24 @@ impl Engine {
         let ops = std::mem::take(&mut self.flat.ops);
         for op in &ops {
             match op {
-                Op::Unary { v, .. } | Op::Binary { v, .. } | Op::Compare { v, .. } | Op::Select { v, .. } | Op::Cast { v, .. } => {
+                Op::Unary { v, .. }
+                | Op::Binary { v, .. }
+                | Op::Compare { v, .. }
+                | Op::Select { v, .. }
+                | Op::Cast { v, .. } => {
                     let (dst, val) = self.elementwise(op);
                     self.nxt[dst] = val;
                     self.nv[dst] = self.cv[*v as usize];
                 }
-                &Op::Reduce { dst, arg, op, d, count, acc, cnt } => {
+                &Op::Reduce {
+                    dst,
+                    arg,
+                    op,
+                    d,
+                    count,
+                    acc,
+                    cnt,
+                } => {
                     let (dst, arg) = (dst as usize, arg as usize);
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = false;
@@ -112,7 +143,17 @@ impl Engine {
                         self.st[acc] = a;
                     }
                 }
-                Op::Broadcast { dst, arg, timing, mem, len, wcnt, rcnt, to, strides } => {
+                Op::Broadcast {
+                    dst,
+                    arg,
+                    timing,
+                    mem,
+                    len,
+                    wcnt,
+                    rcnt,
+                    to,
+                    strides,
+                } => {
                     let (dst, arg, timing) = (*dst as usize, *arg as usize, *timing as usize);
                     let w = self.st[*wcnt] as usize;
                     let writing = self.cv[arg];
@@ -123,7 +164,11 @@ impl Engine {
                         for (i, s) in strides.iter().enumerate() {
                             src += self.st[rcnt + i] as usize * *s as usize;
                         }
-                        self.nxt[dst] = if writing && w == src { self.cur[arg] } else { self.st[mem + src] };
+                        self.nxt[dst] = if writing && w == src {
+                            self.cur[arg]
+                        } else {
+                            self.st[mem + src]
+                        };
                         // advance the read counters, innermost axis first
                         for i in (0..to.len()).rev() {
                             self.st[rcnt + i] += 1;
@@ -139,7 +184,13 @@ impl Engine {
                         self.st[*wcnt] = ((w + 1) % *len as usize) as i128;
                     }
                 }
-                &Op::Delay { dst, arg, ring, n, pos } => {
+                &Op::Delay {
+                    dst,
+                    arg,
+                    ring,
+                    n,
+                    pos,
+                } => {
                     let (dst, arg) = (dst as usize, arg as usize);
                     if n == 1 {
                         self.nxt[dst] = self.cur[arg];

@@ -27,21 +27,70 @@ pub enum Opnd {
 #[derive(Clone, Debug)]
 pub enum Op {
     /// Elementwise unary.
-    Unary { dst: u32, v: u32, op: UnaryOp, d: DType, a: Opnd },
+    Unary {
+        dst: u32,
+        v: u32,
+        op: UnaryOp,
+        d: DType,
+        a: Opnd,
+    },
     /// Elementwise binary.
-    Binary { dst: u32, v: u32, op: BinaryOp, d: DType, a: Opnd, b: Opnd },
+    Binary {
+        dst: u32,
+        v: u32,
+        op: BinaryOp,
+        d: DType,
+        a: Opnd,
+        b: Opnd,
+    },
     /// Comparison.
-    Compare { dst: u32, v: u32, op: CmpOp, a: Opnd, b: Opnd },
+    Compare {
+        dst: u32,
+        v: u32,
+        op: CmpOp,
+        a: Opnd,
+        b: Opnd,
+    },
     /// Select.
-    Select { dst: u32, v: u32, c: Opnd, a: Opnd, b: Opnd },
+    Select {
+        dst: u32,
+        v: u32,
+        c: Opnd,
+        a: Opnd,
+        b: Opnd,
+    },
     /// Cast.
     Cast { dst: u32, v: u32, d: DType, a: Opnd },
     /// Reduction; state: `acc` and `cnt` slots in the private area.
-    Reduce { dst: u32, arg: u32, op: ReduceOp, d: DType, count: u32, acc: usize, cnt: usize },
+    Reduce {
+        dst: u32,
+        arg: u32,
+        op: ReduceOp,
+        d: DType,
+        count: u32,
+        acc: usize,
+        cnt: usize,
+    },
     /// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
-    Broadcast { dst: u32, arg: u32, timing: u32, mem: usize, len: u32, wcnt: usize, rcnt: usize, to: Vec<u32>, strides: Vec<u32> },
+    Broadcast {
+        dst: u32,
+        arg: u32,
+        timing: u32,
+        mem: usize,
+        len: u32,
+        wcnt: usize,
+        rcnt: usize,
+        to: Vec<u32>,
+        strides: Vec<u32>,
+    },
     /// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
-    Delay { dst: u32, arg: u32, ring: usize, n: u32, pos: usize },
+    Delay {
+        dst: u32,
+        arg: u32,
+        ring: usize,
+        n: u32,
+        pos: usize,
+    },
 }
 
 /// The flattened network.
@@ -104,21 +153,60 @@ pub fn flatten(net: &Network) -> Flat {
                 f.param_slots[*i as usize] = Some(dst);
                 continue;
             }
-            ProcKind::Unary(op, d, a) => Op::Unary { dst, v: valid_src(net, &[a]), op: *op, d: *d, a: opnd(a) },
-            ProcKind::Binary(op, d, a, c) => {
-                Op::Binary { dst, v: valid_src(net, &[a, c]), op: *op, d: *d, a: opnd(a), b: opnd(c) }
-            }
-            ProcKind::Compare(op, a, c) => Op::Compare { dst, v: valid_src(net, &[a, c]), op: *op, a: opnd(a), b: opnd(c) },
-            ProcKind::Select(c, a, e) => {
-                Op::Select { dst, v: valid_src(net, &[c, a, e]), c: opnd(c), a: opnd(a), b: opnd(e) }
-            }
-            ProcKind::Cast(d, a) => Op::Cast { dst, v: valid_src(net, &[a]), d: *d, a: opnd(a) },
+            ProcKind::Unary(op, d, a) => Op::Unary {
+                dst,
+                v: valid_src(net, &[a]),
+                op: *op,
+                d: *d,
+                a: opnd(a),
+            },
+            ProcKind::Binary(op, d, a, c) => Op::Binary {
+                dst,
+                v: valid_src(net, &[a, c]),
+                op: *op,
+                d: *d,
+                a: opnd(a),
+                b: opnd(c),
+            },
+            ProcKind::Compare(op, a, c) => Op::Compare {
+                dst,
+                v: valid_src(net, &[a, c]),
+                op: *op,
+                a: opnd(a),
+                b: opnd(c),
+            },
+            ProcKind::Select(c, a, e) => Op::Select {
+                dst,
+                v: valid_src(net, &[c, a, e]),
+                c: opnd(c),
+                a: opnd(a),
+                b: opnd(e),
+            },
+            ProcKind::Cast(d, a) => Op::Cast {
+                dst,
+                v: valid_src(net, &[a]),
+                d: *d,
+                a: opnd(a),
+            },
             ProcKind::Reduce(op, d, a, count) => {
                 let acc = alloc(1, &mut f.state);
                 let cnt = alloc(1, &mut f.state);
-                Op::Reduce { dst, arg: a.index() as u32, op: *op, d: *d, count: *count, acc, cnt }
+                Op::Reduce {
+                    dst,
+                    arg: a.index() as u32,
+                    op: *op,
+                    d: *d,
+                    count: *count,
+                    acc,
+                    cnt,
+                }
             }
-            ProcKind::Broadcast { arg, timing, from, to } => {
+            ProcKind::Broadcast {
+                arg,
+                timing,
+                from,
+                to,
+            } => {
                 let len = numel(from) as u32;
                 let mem = alloc(len as usize, &mut f.state);
                 let wcnt = alloc(1, &mut f.state);
@@ -148,7 +236,13 @@ pub fn flatten(net: &Network) -> Flat {
             ProcKind::Delay(a, n) => {
                 let ring = alloc(2 * (*n as usize - 1), &mut f.state);
                 let pos = alloc(1, &mut f.state);
-                Op::Delay { dst, arg: a.index() as u32, ring, n: *n, pos }
+                Op::Delay {
+                    dst,
+                    arg: a.index() as u32,
+                    ring,
+                    n: *n,
+                    pos,
+                }
             }
         };
         if node.sched.is_static() {

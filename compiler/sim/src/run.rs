@@ -41,7 +41,12 @@ pub struct SimResult {
 
 /// Simulates `frames` (each: one array per input port, in port order) with the
 /// given parameter values.
-pub fn simulate(net: &Network, frames: &[Vec<Array>], params: &[i128], want_trace: bool) -> Result<SimResult, String> {
+pub fn simulate(
+    net: &Network,
+    frames: &[Vec<Array>],
+    params: &[i128],
+    want_trace: bool,
+) -> Result<SimResult, String> {
     let mut e = Engine::new(net);
     e.set_params(params);
     e.reset();
@@ -58,7 +63,11 @@ pub fn simulate(net: &Network, frames: &[Vec<Array>], params: &[i128], want_trac
     let nf = frames.len() as u64;
     let total_cycles = 1 + (nf.saturating_sub(1)) * period + latency as u64 + 1;
     let mut collected: Vec<Vec<i128>> = vec![Vec::new(); net.outputs.len()];
-    let mut trace = if want_trace { Some(Vec::with_capacity(total_cycles as usize + 1)) } else { None };
+    let mut trace = if want_trace {
+        Some(Vec::with_capacity(total_cycles as usize + 1))
+    } else {
+        None
+    };
     let out_slots: Vec<usize> = net.outputs.iter().map(|o| o.bus.index()).collect();
     let in_len: Vec<u64> = net.inputs.iter().map(|p| numel(&p.shape) as u64).collect();
     let mut inputs_row = vec![(false, 0i128); net.inputs.len()];
@@ -68,7 +77,11 @@ pub fn simulate(net: &Network, frames: &[Vec<Array>], params: &[i128], want_trac
             let rel = cycle - 1;
             let (f, j) = (rel / period, rel % period);
             for (i, row) in inputs_row.iter_mut().enumerate() {
-                *row = if f < nf && j < in_len[i] { (true, frames[f as usize][i].data[j as usize]) } else { (false, 0) };
+                *row = if f < nf && j < in_len[i] {
+                    (true, frames[f as usize][i].data[j as usize])
+                } else {
+                    (false, 0)
+                };
                 e.set_input(i, row.0, row.1);
             }
         }
@@ -81,7 +94,12 @@ pub fn simulate(net: &Network, frames: &[Vec<Array>], params: &[i128], want_trac
             }
         }
         if let Some(t) = trace.as_mut() {
-            t.push(TraceRow { rst, inputs: inputs_row.clone(), params: params.to_vec(), outputs });
+            t.push(TraceRow {
+                rst,
+                inputs: inputs_row.clone(),
+                params: params.to_vec(),
+                outputs,
+            });
         }
         if rst {
             e.reset();

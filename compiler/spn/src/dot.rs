@@ -17,11 +17,19 @@ pub fn to_dot(n: &Network) -> String {
             ProcKind::Param(i) => format!("param {}", n.params[*i as usize].name),
             k => format!("{b} = {}", op_text(k)),
         };
-        idx.push(g.add_node(format!("{label}\\ns{} {}", node.width, sched_text(node.sched))));
+        idx.push(g.add_node(format!(
+            "{label}\\ns{} {}",
+            node.width,
+            sched_text(node.sched)
+        )));
     }
     for (b, node) in n.nodes.iter() {
         for i in node.kind.inputs() {
-            g.add_edge(idx[i.index()], idx[b.index()], format!("s{}", n.nodes[i].width));
+            g.add_edge(
+                idx[i.index()],
+                idx[b.index()],
+                format!("s{}", n.nodes[i].width),
+            );
         }
     }
     for o in &n.outputs {
@@ -31,10 +39,17 @@ pub fn to_dot(n: &Network) -> String {
     let mut s = String::new();
     let dot = Dot::with_attr_getters(
         &g,
-        &[Config::EdgeNoLabel, Config::NodeNoLabel, Config::GraphContentOnly],
+        &[
+            Config::EdgeNoLabel,
+            Config::NodeNoLabel,
+            Config::GraphContentOnly,
+        ],
         &|_, e| format!("label=\"{}\"", e.weight()),
         &|_, (_, label)| {
-            let shape = if label.starts_with("input") || label.starts_with("param") || label.starts_with("output") {
+            let shape = if label.starts_with("input")
+                || label.starts_with("param")
+                || label.starts_with("output")
+            {
                 "ellipse"
             } else {
                 "box"

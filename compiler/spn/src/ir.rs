@@ -143,7 +143,11 @@ impl ProcKind {
     pub fn is_elementwise(&self) -> bool {
         matches!(
             self,
-            ProcKind::Unary(..) | ProcKind::Binary(..) | ProcKind::Compare(..) | ProcKind::Select(..) | ProcKind::Cast(..)
+            ProcKind::Unary(..)
+                | ProcKind::Binary(..)
+                | ProcKind::Compare(..)
+                | ProcKind::Select(..)
+                | ProcKind::Cast(..)
         )
     }
 }

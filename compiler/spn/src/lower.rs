@@ -62,7 +62,12 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
         diags: Vec::new(),
     };
     for p in &k.params {
-        let port = Port { name: p.name.clone(), dtype: p.ty.dtype, shape: p.ty.shape.clone(), range: p.range };
+        let port = Port {
+            name: p.name.clone(),
+            dtype: p.ty.dtype,
+            shape: p.ty.shape.clone(),
+            range: p.range,
+        };
         if p.is_stream() {
             l.net.inputs.push(port);
         } else {
@@ -79,16 +84,28 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
     let n = k.outputs.len();
     for (i, &o) in k.outputs.iter().enumerate() {
         let span = k.insts[o].span;
-        let name = if n == 1 { "out".to_string() } else { format!("out{i}") };
+        let name = if n == 1 {
+            "out".to_string()
+        } else {
+            format!("out{i}")
+        };
         let ty = k.ty(o).clone();
         match l.map[o].clone() {
             Some(L::Bus(b)) if !l.net.nodes[b].sched.is_static() => {
-                l.net.outputs.push(Output { name, bus: b, dtype: ty.dtype, shape: ty.shape });
+                l.net.outputs.push(Output {
+                    name,
+                    bus: b,
+                    dtype: ty.dtype,
+                    shape: ty.shape,
+                });
             }
             _ => l.diags.push(
-                Diagnostic::error(Code::NOT_STREAMABLE, "this output does not depend on any input stream")
-                    .primary(span, "constant during a frame")
-                    .help("outputs must be computed from array inputs; compute constants on the host"),
+                Diagnostic::error(
+                    Code::NOT_STREAMABLE,
+                    "this output does not depend on any input stream",
+                )
+                .primary(span, "constant during a frame")
+                .help("outputs must be computed from array inputs; compute constants on the host"),
             ),
         }
     }
@@ -101,7 +118,13 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
 
 impl Lowering<'_> {
     fn node(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
-        self.net.nodes.push(Node { kind, width: range.signed_bits(), range, sched, span })
+        self.net.nodes.push(Node {
+            kind,
+            width: range.signed_bits(),
+            range,
+            sched,
+            span,
+        })
     }
 
     fn sched(&self, b: Bus) -> Sched {
@@ -139,12 +162,26 @@ impl Lowering<'_> {
             Inst::Input(i) => {
                 let p = &self.k.params[*i as usize];
                 Some(L::Bus(if p.is_stream() {
-                    let idx = self.net.inputs.iter().position(|q| q.name == p.name).unwrap_or(0) as u32;
+                    let idx = self
+                        .net
+                        .inputs
+                        .iter()
+                        .position(|q| q.name == p.name)
+                        .unwrap_or(0) as u32;
                     let n = numel(&p.ty.shape) as u32;
-                    let sched = if n == 1 { Sched::One { t: 0 } } else { Sched::Dense { n, t: 0 } };
+                    let sched = if n == 1 {
+                        Sched::One { t: 0 }
+                    } else {
+                        Sched::Dense { n, t: 0 }
+                    };
                     self.node(ProcKind::Input(idx), p.range, sched, p.span)
                 } else {
-                    let idx = self.net.params.iter().position(|q| q.name == p.name).unwrap_or(0) as u32;
+                    let idx = self
+                        .net
+                        .params
+                        .iter()
+                        .position(|q| q.name == p.name)
+                        .unwrap_or(0) as u32;
                     self.node(ProcKind::Param(idx), p.range, Sched::Static, p.span)
                 }))
             }
@@ -152,11 +189,17 @@ impl Lowering<'_> {
             Inst::Broadcast(a) => match self.map[*a].clone()? {
                 L::Const(c) => Some(L::Const(c)),
                 L::Bus(b) if self.sched(b).is_static() => Some(L::Bus(b)),
-                _ => Some(L::Deferred(*a, self.k.ty(*a).shape.clone(), d.ty.shape.clone())),
+                _ => Some(L::Deferred(
+                    *a,
+                    self.k.ty(*a).shape.clone(),
+                    d.ty.shape.clone(),
+                )),
             },
-            Inst::Unary(..) | Inst::Binary(..) | Inst::Compare(..) | Inst::Where(..) | Inst::Cast(..) => {
-                self.elementwise(v, range, span)
-            }
+            Inst::Unary(..)
+            | Inst::Binary(..)
+            | Inst::Compare(..)
+            | Inst::Where(..)
+            | Inst::Cast(..) => self.elementwise(v, range, span),
             Inst::Reduce(op, a, axes) => {
                 if !axes.is_empty() {
                     return self.not_streamable(
@@ -177,7 +220,14 @@ impl Lowering<'_> {
                 };
                 let s = self.sched(b);
                 let kind = ProcKind::Reduce(*op, d.ty.dtype, b, s.elements());
-                Some(L::Bus(self.node(kind, range, Sched::One { t: s.time() + s.elements() }, span)))
+                Some(L::Bus(self.node(
+                    kind,
+                    range,
+                    Sched::One {
+                        t: s.time() + s.elements(),
+                    },
+                    span,
+                )))
             }
         }
     }
@@ -186,15 +236,27 @@ impl Lowering<'_> {
         let d = &self.k.insts[v];
         let dtype = d.ty.dtype;
         let args = d.inst.args();
-        let lowered: Vec<L> = args.iter().map(|a| self.map[*a].clone()).collect::<Option<_>>()?;
+        let lowered: Vec<L> = args
+            .iter()
+            .map(|a| self.map[*a].clone())
+            .collect::<Option<_>>()?;
         // Constant folding.
         if lowered.iter().all(|l| matches!(l, L::Const(_))) {
-            let c: Vec<i128> = lowered.iter().map(|l| if let L::Const(c) = l { *c } else { 0 }).collect();
+            let c: Vec<i128> = lowered
+                .iter()
+                .map(|l| if let L::Const(c) = l { *c } else { 0 })
+                .collect();
             let value = match &d.inst {
                 Inst::Unary(op, _) => semantics::unary(*op, dtype, c[0]),
                 Inst::Binary(op, ..) => semantics::binary(*op, dtype, c[0], c[1]),
                 Inst::Compare(op, ..) => op.eval(c[0], c[1]) as i128,
-                Inst::Where(..) => if c[0] != 0 { c[1] } else { c[2] },
+                Inst::Where(..) => {
+                    if c[0] != 0 {
+                        c[1]
+                    } else {
+                        c[2]
+                    }
+                }
                 _ => dtype.wrap(c[0]),
             };
             return Some(L::Const(value));
@@ -208,15 +270,23 @@ impl Lowering<'_> {
             })
             .collect();
         if let Some(&first) = streams.first() {
-            if streams.iter().any(|b| !self.sched(*b).same_pattern(self.sched(first))) {
-                let one = streams.iter().any(|b| matches!(self.sched(*b), Sched::One { .. }));
+            if streams
+                .iter()
+                .any(|b| !self.sched(*b).same_pattern(self.sched(first)))
+            {
+                let one = streams
+                    .iter()
+                    .any(|b| matches!(self.sched(*b), Sched::One { .. }));
                 let (what, help) = if one {
                     (
                         "a value computed from the whole frame is combined with the frame's own elements",
                         "the hardware streams each frame once; compute the frame-wide value in one kernel and apply it in the next frame or on the host",
                     )
                 } else {
-                    ("streams of different lengths are combined elementwise", "combine arrays of the same shape")
+                    (
+                        "streams of different lengths are combined elementwise",
+                        "combine arrays of the same shape",
+                    )
                 };
                 return self.not_streamable(span, what, help);
             }
@@ -237,24 +307,26 @@ impl Lowering<'_> {
                     };
                     let arg = match self.map[*a].clone()? {
                         L::Bus(b) => b,
-                        _ => return self.not_streamable(span, "a broadcast of a constant array", ""),
+                        _ => {
+                            return self.not_streamable(span, "a broadcast of a constant array", "")
+                        }
                     };
-                    if self.sched(arg).time() > self.sched(timing).time() || matches!(self.sched(arg), Sched::Static) {
-                        return self.not_streamable(
-                            span,
-                            "a broadcast operand arrives after the stream it is combined with",
-                            "broadcast an input (or a value computed elementwise from one) against the full-size stream",
-                        );
-                    }
                     let key = (*a, timing);
                     let bus = if let Some(&b) = self.broadcasts.get(&key) {
                         b
                     } else {
-                        let lag = self.sched(timing).time() - self.sched(arg).time();
-                        let arg = self.delay(arg, lag);
-                        let r = self.net.nodes[arg].range;
-                        let kind = ProcKind::Broadcast { arg, timing, from: from.clone(), to: to.clone() };
-                        let s = self.sched(timing).delayed(1);
+                        // the stored stream and the timing stream start in the same cycle
+                        let (ta, tt) = (self.sched(arg).time(), self.sched(timing).time());
+                        let arg_d = self.delay(arg, tt.saturating_sub(ta));
+                        let timing_d = self.delay(timing, ta.saturating_sub(tt));
+                        let r = self.net.nodes[arg_d].range;
+                        let kind = ProcKind::Broadcast {
+                            arg: arg_d,
+                            timing: timing_d,
+                            from: from.clone(),
+                            to: to.clone(),
+                        };
+                        let s = self.sched(timing_d).delayed(1);
                         let b = self.node(kind, r, s, span);
                         self.broadcasts.insert(key, b);
                         b

@@ -29,7 +29,8 @@ fn num<T: std::str::FromStr>(p: &Pair<Rule>) -> R<T> {
 }
 
 fn dtype(p: &Pair<Rule>) -> R<DType> {
-    DType::from_ir_name(p.as_str()).map_or_else(|| err(p, format!("unknown dtype `{}`", p.as_str())), Ok)
+    DType::from_ir_name(p.as_str())
+        .map_or_else(|| err(p, format!("unknown dtype `{}`", p.as_str())), Ok)
 }
 
 fn dims(p: Pair<Rule>) -> R<Vec<u32>> {
@@ -48,7 +49,10 @@ fn range(p: Pair<Rule>) -> R<Interval> {
 /// Parses one network in the text form.
 pub fn parse(text: &str) -> R<Network> {
     let mut file = SpnParser::parse(Rule::file, text).map_err(|e| e.to_string())?;
-    let net = file.next().and_then(|f| f.into_inner().next()).ok_or("empty file")?;
+    let net = file
+        .next()
+        .and_then(|f| f.into_inner().next())
+        .ok_or("empty file")?;
     let mut it = net.into_inner();
     let name = it.next().ok_or("missing name")?.as_str().to_string();
     let mut n = Network {
@@ -65,7 +69,12 @@ pub fn parse(text: &str) -> R<Network> {
                 let kind = parts.next().ok_or("missing kind")?;
                 let pname = parts.next().ok_or("missing name")?.as_str().to_string();
                 let dt = dtype(&parts.next().ok_or("missing dtype")?)?;
-                let mut port = Port { name: pname, dtype: dt, shape: Vec::new(), range: Interval::of(dt) };
+                let mut port = Port {
+                    name: pname,
+                    dtype: dt,
+                    shape: Vec::new(),
+                    range: Interval::of(dt),
+                };
                 for rest in parts {
                     match rest.as_rule() {
                         Rule::dims => port.shape = dims(rest)?,
@@ -91,7 +100,12 @@ pub fn parse(text: &str) -> R<Network> {
                         _ => bus = Some(bus_ref(&n, &rest)?),
                     }
                 }
-                n.outputs.push(Output { name: oname, bus: bus.ok_or("missing bus")?, dtype: dt, shape });
+                n.outputs.push(Output {
+                    name: oname,
+                    bus: bus.ok_or("missing bus")?,
+                    dtype: dt,
+                    shape,
+                });
             }
             _ => return err(&p, "unexpected item"),
         }
@@ -145,7 +159,10 @@ fn node(n: &mut Network, p: Pair<Rule>) -> R<()> {
         }
         _ => {
             let v: Vec<Pair<Rule>> = sched_inner.into_inner().collect();
-            Sched::Dense { n: num(&v[0])?, t: num(&v[1])? }
+            Sched::Dense {
+                n: num(&v[0])?,
+                t: num(&v[1])?,
+            }
         }
     };
     let span = match parts.next() {
@@ -156,7 +173,13 @@ fn node(n: &mut Network, p: Pair<Rule>) -> R<()> {
         None => Span::NONE,
     };
     let kind = kind(&mnem, &args)?;
-    n.nodes.push(Node { kind, width, range, sched, span });
+    n.nodes.push(Node {
+        kind,
+        width,
+        range,
+        sched,
+        span,
+    });
     Ok(())
 }
 
@@ -174,7 +197,10 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         match args.get(i) {
             Some(Arg::Bus(b)) => Ok(Src::Bus(*b)),
             Some(Arg::Const(c)) => Ok(Src::Const(*c)),
-            _ => err(p, format!("`{text}` operand {} must be a bus or a constant", i + 1)),
+            _ => err(
+                p,
+                format!("`{text}` operand {} must be a bus or a constant", i + 1),
+            ),
         }
     };
     let bus = |i: usize| -> R<Bus> {
@@ -199,10 +225,16 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         if args.len() == n {
             Ok(())
         } else {
-            err(p, format!("`{text}` takes {n} operands, not {}", args.len()))
+            err(
+                p,
+                format!("`{text}` takes {n} operands, not {}", args.len()),
+            )
         }
     };
-    if let Some(u) = [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Abs].into_iter().find(|u| u.name() == op) {
+    if let Some(u) = [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Abs]
+        .into_iter()
+        .find(|u| u.name() == op)
+    {
         count(1)?;
         return Ok(ProcKind::Unary(u, dt(0)?, src(0)?));
     }
@@ -242,7 +274,12 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         }
         "broadcast" => {
             count(4)?;
-            ProcKind::Broadcast { arg: bus(0)?, timing: bus(1)?, from: dims_at(2)?, to: dims_at(3)? }
+            ProcKind::Broadcast {
+                arg: bus(0)?,
+                timing: bus(1)?,
+                from: dims_at(2)?,
+                to: dims_at(3)?,
+            }
         }
         "delay" => {
             count(2)?;

@@ -47,7 +47,12 @@ pub fn op_text(k: &ProcKind) -> String {
         ProcKind::Select(c, a, b) => format!("select {}, {}, {}", src(c), src(a), src(b)),
         ProcKind::Cast(d, a) => format!("cast.{d} {}", src(a)),
         ProcKind::Reduce(op, d, a, n) => format!("reduce.{}.{d} {a}, {n}", op.name()),
-        ProcKind::Broadcast { arg, timing, from, to } => {
+        ProcKind::Broadcast {
+            arg,
+            timing,
+            from,
+            to,
+        } => {
             format!("broadcast {arg}, {timing}, {}, {}", dims(from), dims(to))
         }
         ProcKind::Delay(a, n) => format!("delay {a}, {n}"),

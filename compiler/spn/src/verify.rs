@@ -50,7 +50,12 @@ fn input_sched(n: u32) -> Sched {
 pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
     let mut errs = Vec::new();
     for (b, node) in net.nodes.iter() {
-        let mut fail = |m: String| errs.push(VerifyError { bus: Some(b), message: m });
+        let mut fail = |m: String| {
+            errs.push(VerifyError {
+                bus: Some(b),
+                message: m,
+            })
+        };
         if let Some(op) = node.kind.inputs().into_iter().find(|i| *i >= b) {
             fail(format!("operand {op} is not defined before {b}"));
             continue;
@@ -66,7 +71,10 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             ProcKind::Input(i) => match net.inputs.get(*i as usize) {
                 Some(p) => {
                     if !node.range.within(p.range) {
-                        fail(format!("range {} outside the port's {}", node.range, p.range));
+                        fail(format!(
+                            "range {} outside the port's {}",
+                            node.range, p.range
+                        ));
                     }
                     Some(input_sched(numel(&p.shape) as u32))
                 }
@@ -88,7 +96,11 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                     ProcKind::Select(c, a, d) => vec![*c, *a, *d],
                     _ => vec![],
                 };
-                let streams: Vec<Sched> = srcs.iter().map(sched_of).filter(|s| !s.is_static()).collect();
+                let streams: Vec<Sched> = srcs
+                    .iter()
+                    .map(sched_of)
+                    .filter(|s| !s.is_static())
+                    .collect();
                 match streams.first() {
                     None => Some(Sched::Static),
                     Some(s) if streams.iter().all(|o| o == s) => Some(s.delayed(1)),
@@ -101,19 +113,37 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             ProcKind::Reduce(_, _, a, count) => {
                 let s = net.nodes[*a].sched;
                 if s.is_static() || s.elements() != *count {
-                    fail(format!("reduces {count} elements of a stream with {} per frame", s.elements()));
+                    fail(format!(
+                        "reduces {count} elements of a stream with {} per frame",
+                        s.elements()
+                    ));
                     None
                 } else {
-                    Some(Sched::One { t: s.time() + count })
+                    Some(Sched::One {
+                        t: s.time() + count,
+                    })
                 }
             }
-            ProcKind::Broadcast { arg, timing, from, to } => {
+            ProcKind::Broadcast {
+                arg,
+                timing,
+                from,
+                to,
+            } => {
                 let (sa, st) = (net.nodes[*arg].sched, net.nodes[*timing].sched);
                 if sa.is_static() || st.is_static() || sa.time() != st.time() {
-                    fail(format!("broadcast operands must be streams starting together: {sa:?}, {st:?}"));
+                    fail(format!(
+                        "broadcast operands must be streams starting together: {sa:?}, {st:?}"
+                    ));
                     None
-                } else if sa.elements() as usize != numel(from) || st.elements() as usize != numel(to) || !broadcastable(from, to) {
-                    fail(format!("cannot broadcast {from:?} ({:?}) to {to:?} ({:?})", sa, st));
+                } else if sa.elements() as usize != numel(from)
+                    || st.elements() as usize != numel(to)
+                    || !broadcastable(from, to)
+                {
+                    fail(format!(
+                        "cannot broadcast {from:?} ({:?}) to {to:?} ({:?})",
+                        sa, st
+                    ));
                     None
                 } else {
                     Some(st.delayed(1))
@@ -132,20 +162,31 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
         };
         if let Some(w) = want {
             if w != node.sched {
-                errs.push(VerifyError { bus: Some(b), message: format!("schedule {:?}, expected {w:?}", node.sched) });
+                errs.push(VerifyError {
+                    bus: Some(b),
+                    message: format!("schedule {:?}, expected {w:?}", node.sched),
+                });
             }
         }
     }
     for o in &net.outputs {
         if o.bus.index() >= net.nodes.len() {
-            errs.push(VerifyError { bus: None, message: format!("output {} reads no bus", o.name) });
+            errs.push(VerifyError {
+                bus: None,
+                message: format!("output {} reads no bus", o.name),
+            });
             continue;
         }
         let s = net.nodes[o.bus].sched;
         if s.is_static() || s.elements() as usize != numel(&o.shape) {
             errs.push(VerifyError {
                 bus: Some(o.bus),
-                message: format!("output {} has {} elements per frame, the bus {:?}", o.name, numel(&o.shape), s),
+                message: format!(
+                    "output {} has {} elements per frame, the bus {:?}",
+                    o.name,
+                    numel(&o.shape),
+                    s
+                ),
             });
         }
     }

@@ -20,7 +20,10 @@ pub fn lit(v: i128, w: u32) -> String {
     if (-(1i128 << 31) < v) && (v < 1i128 << 31) && w <= 64 {
         format!("to_signed({v}, {w})")
     } else {
-        let bits: String = (0..w).rev().map(|i| if (v >> i.min(127)) & 1 == 1 { '1' } else { '0' }).collect();
+        let bits: String = (0..w)
+            .rev()
+            .map(|i| if (v >> i.min(127)) & 1 == 1 { '1' } else { '0' })
+            .collect();
         format!("signed'(\"{bits}\")")
     }
 }
@@ -65,7 +68,13 @@ fn own(net: &Network, s: &Src) -> String {
 fn truth(s: &Src) -> String {
     match s {
         Src::Bus(b) => format!("{b}(0) = '1'"),
-        Src::Const(c) => if *c != 0 { "true".into() } else { "false".into() },
+        Src::Const(c) => {
+            if *c != 0 {
+                "true".into()
+            } else {
+                "false".into()
+            }
+        }
     }
 }
 
@@ -78,7 +87,10 @@ fn assign(dst: &str, x: &str, d: DType, dw: u32, wraps: bool) -> String {
     if d.is_signed() {
         format!("{dst} <= resize({x}({} downto 0), {dw});", n - 1)
     } else {
-        format!("{dst} <= signed(resize(unsigned({x}({} downto 0)), {dw}));", n - 1)
+        format!(
+            "{dst} <= signed(resize(unsigned({x}({} downto 0)), {dw}));",
+            n - 1
+        )
     }
 }
 
@@ -109,7 +121,9 @@ impl Emitter<'_> {
         let node = &net.nodes[b];
         let (dw, dst) = (node.width, b.to_string());
         match &node.kind {
-            ProcKind::Unary(UnaryOp::Not, DType::Bool, a) => (0, vec![bool_to(&dst, &format!("not ({})", truth(a)), dw)]),
+            ProcKind::Unary(UnaryOp::Not, DType::Bool, a) => {
+                (0, vec![bool_to(&dst, &format!("not ({})", truth(a)), dw)])
+            }
             ProcKind::Unary(op, d, a) => {
                 let wc = width_of(net, a).max(d.bits()) + 1;
                 let e = match op {
@@ -117,36 +131,77 @@ impl Emitter<'_> {
                     UnaryOp::Not => format!("not {}", at(net, a, wc)),
                     UnaryOp::Abs => format!("abs({})", at(net, a, wc)),
                 };
-                let wraps = unary_exact(*op, *d, range_of(net, a)).is_none_or(|x| !x.within(Interval::of(*d)));
-                (wc, vec![format!("x := {e};"), assign(&dst, "x", *d, dw, wraps)])
+                let wraps = unary_exact(*op, *d, range_of(net, a))
+                    .is_none_or(|x| !x.within(Interval::of(*d)));
+                (
+                    wc,
+                    vec![format!("x := {e};"), assign(&dst, "x", *d, dw, wraps)],
+                )
             }
             ProcKind::Binary(op, DType::Bool, a, c) => {
                 let bit = |s: &Src| match s {
                     Src::Bus(x) => format!("{x}(0)"),
-                    Src::Const(v) => if *v != 0 { "'1'".into() } else { "'0'".into() },
+                    Src::Const(v) => {
+                        if *v != 0 {
+                            "'1'".into()
+                        } else {
+                            "'0'".into()
+                        }
+                    }
                 };
                 let f = match op {
                     BinaryOp::Add | BinaryOp::Or | BinaryOp::Max => "or",
                     BinaryOp::Xor => "xor",
                     _ => "and",
                 };
-                (0, vec![bool_to(&dst, &format!("({} {f} {}) = '1'", bit(a), bit(c)), dw)])
+                (
+                    0,
+                    vec![bool_to(
+                        &dst,
+                        &format!("({} {f} {}) = '1'", bit(a), bit(c)),
+                        dw,
+                    )],
+                )
             }
             ProcKind::Binary(op, d, a, c) => {
                 let (wa, wb) = (width_of(net, a), width_of(net, c));
                 let bits = d.bits();
                 let base = wa.max(wb).max(bits) + 1;
                 let (wc, stmts): (u32, Vec<String>) = match op {
-                    BinaryOp::Add => (base, vec![format!("x := {} + {};", at(net, a, base), at(net, c, base))]),
-                    BinaryOp::Sub => (base, vec![format!("x := {} - {};", at(net, a, base), at(net, c, base))]),
+                    BinaryOp::Add => (
+                        base,
+                        vec![format!("x := {} + {};", at(net, a, base), at(net, c, base))],
+                    ),
+                    BinaryOp::Sub => (
+                        base,
+                        vec![format!("x := {} - {};", at(net, a, base), at(net, c, base))],
+                    ),
                     BinaryOp::Mul => {
                         let wc = (wa + wb).max(bits);
-                        (wc, vec![format!("x := resize({} * {}, {wc});", own(net, a), own(net, c))])
+                        (
+                            wc,
+                            vec![format!(
+                                "x := resize({} * {}, {wc});",
+                                own(net, a),
+                                own(net, c)
+                            )],
+                        )
                     }
                     BinaryOp::FloorDiv | BinaryOp::Mod => {
                         self.uses_div = true;
-                        let f = if *op == BinaryOp::FloorDiv { "hissc_floor_div" } else { "hissc_floor_mod" };
-                        (base, vec![format!("x := {f}({}, {});", at(net, a, base), at(net, c, base))])
+                        let f = if *op == BinaryOp::FloorDiv {
+                            "hissc_floor_div"
+                        } else {
+                            "hissc_floor_mod"
+                        };
+                        (
+                            base,
+                            vec![format!(
+                                "x := {f}({}, {});",
+                                at(net, a, base),
+                                at(net, c, base)
+                            )],
+                        )
                     }
                     BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => {
                         let w = wa.max(wb).max(dw);
@@ -155,21 +210,35 @@ impl Emitter<'_> {
                             BinaryOp::Or => "or",
                             _ => "xor",
                         };
-                        (w, vec![format!("x := {} {f} {};", at(net, a, w), at(net, c, w))])
+                        (
+                            w,
+                            vec![format!("x := {} {f} {};", at(net, a, w), at(net, c, w))],
+                        )
                     }
                     BinaryOp::Min | BinaryOp::Max => {
                         let w = wa.max(wb);
                         let cmp = if *op == BinaryOp::Min { "<" } else { ">" };
-                        (w, vec![format!(
-                            "if {} {cmp} {} then x := {}; else x := {}; end if;",
-                            own(net, a), own(net, c), at(net, a, w), at(net, c, w)
-                        )])
+                        (
+                            w,
+                            vec![format!(
+                                "if {} {cmp} {} then x := {}; else x := {}; end if;",
+                                own(net, a),
+                                own(net, c),
+                                at(net, a, w),
+                                at(net, c, w)
+                            )],
+                        )
                     }
                     BinaryOp::Shl => match c {
-                        Src::Const(s) if *s < 0 || *s >= bits as i128 => (1, vec!["x := to_signed(0, 1);".into()]),
+                        Src::Const(s) if *s < 0 || *s >= bits as i128 => {
+                            (1, vec!["x := to_signed(0, 1);".into()])
+                        }
                         Src::Const(s) => {
                             let wc = (wa + *s as u32).max(bits) + 1;
-                            (wc, vec![format!("x := shift_left({}, {s});", at(net, a, wc))])
+                            (
+                                wc,
+                                vec![format!("x := shift_left({}, {s});", at(net, a, wc))],
+                            )
                         }
                         Src::Bus(sb) => {
                             let wc = (wa + bits).max(bits) + 1;
@@ -194,7 +263,8 @@ impl Emitter<'_> {
                         }
                     }
                 };
-                let wraps = binary_exact(*op, *d, range_of(net, a), range_of(net, c)).is_none_or(|x| !x.within(Interval::of(*d)));
+                let wraps = binary_exact(*op, *d, range_of(net, a), range_of(net, c))
+                    .is_none_or(|x| !x.within(Interval::of(*d)));
                 let wraps = wraps && wc >= bits;
                 let mut stmts = stmts;
                 stmts.push(assign(&dst, "x", *d, dw, wraps));
@@ -209,24 +279,48 @@ impl Emitter<'_> {
                     hissc_aop::CmpOp::Gt => ">",
                     hissc_aop::CmpOp::Ge => ">=",
                 };
-                (0, vec![bool_to(&dst, &format!("{} {sym} {}", own(net, a), own(net, c)), dw)])
+                (
+                    0,
+                    vec![bool_to(
+                        &dst,
+                        &format!("{} {sym} {}", own(net, a), own(net, c)),
+                        dw,
+                    )],
+                )
             }
-            ProcKind::Select(c, a, e) => (0, vec![format!(
-                "if {} then {dst} <= {}; else {dst} <= {}; end if;",
-                truth(c), at(net, a, dw), at(net, e, dw)
-            )]),
-            ProcKind::Cast(DType::Bool, a) => (0, vec![bool_to(&dst, &format!("{} /= 0", own(net, a)), dw)]),
+            ProcKind::Select(c, a, e) => (
+                0,
+                vec![format!(
+                    "if {} then {dst} <= {}; else {dst} <= {}; end if;",
+                    truth(c),
+                    at(net, a, dw),
+                    at(net, e, dw)
+                )],
+            ),
+            ProcKind::Cast(DType::Bool, a) => {
+                (0, vec![bool_to(&dst, &format!("{} /= 0", own(net, a)), dw)])
+            }
             ProcKind::Cast(d, a) => {
                 let wraps = !range_of(net, a).within(Interval::of(*d));
                 let wc = width_of(net, a).max(d.bits());
-                (wc, vec![format!("x := {};", at(net, a, wc)), assign(&dst, "x", *d, dw, wraps)])
+                (
+                    wc,
+                    vec![
+                        format!("x := {};", at(net, a, wc)),
+                        assign(&dst, "x", *d, dw, wraps),
+                    ],
+                )
             }
             _ => (0, vec![]),
         }
     }
 
     fn signal(&mut self, name: &str, w: u32) {
-        let _ = writeln!(self.decls, "  signal {name} : signed({} downto 0) := (others => '0');", w - 1);
+        let _ = writeln!(
+            self.decls,
+            "  signal {name} : signed({} downto 0) := (others => '0');",
+            w - 1
+        );
     }
 
     fn valid(&mut self, name: &str) {
@@ -266,21 +360,42 @@ impl Emitter<'_> {
         match &node.kind {
             ProcKind::Input(i) => {
                 let p = &iface.inputs[*i as usize];
-                let conv = if p.signed { format!("resize(signed({}), {w})", p.data) } else { format!("signed(resize(unsigned({}), {w}))", p.data) };
+                let conv = if p.signed {
+                    format!("resize(signed({}), {w})", p.data)
+                } else {
+                    format!("signed(resize(unsigned({}), {w}))", p.data)
+                };
                 let c = self.comment(b);
-                let _ = write!(self.body, "{c}  {b} <= {conv};\n  {b}_v <= {};\n\n", p.valid);
+                let _ = write!(
+                    self.body,
+                    "{c}  {b} <= {conv};\n  {b}_v <= {};\n\n",
+                    p.valid
+                );
             }
             ProcKind::Param(i) => {
                 let p = &iface.params[*i as usize];
-                let conv = if p.signed { format!("resize(signed({}), {w})", p.name) } else { format!("signed(resize(unsigned({}), {w}))", p.name) };
+                let conv = if p.signed {
+                    format!("resize(signed({}), {w})", p.name)
+                } else {
+                    format!("signed(resize(unsigned({}), {w}))", p.name)
+                };
                 let c = self.comment(b);
                 let _ = write!(self.body, "{c}  {b} <= {conv};\n\n");
             }
             k if k.is_elementwise() => {
                 let (xw, stmts) = self.elementwise(b);
-                let vars: Vec<String> = if xw > 0 { vec![format!("variable x : signed({} downto 0);", xw - 1)] } else { vec![] };
+                let vars: Vec<String> = if xw > 0 {
+                    vec![format!("variable x : signed({} downto 0);", xw - 1)]
+                } else {
+                    vec![]
+                };
                 if stream {
-                    let v = k.inputs().into_iter().find(|i| !net.nodes[*i].sched.is_static()).map(|i| format!("{i}_v")).unwrap_or_else(|| "'0'".into());
+                    let v = k
+                        .inputs()
+                        .into_iter()
+                        .find(|i| !net.nodes[*i].sched.is_static())
+                        .map(|i| format!("{i}_v"))
+                        .unwrap_or_else(|| "'0'".into());
                     let mut all = stmts;
                     all.push(format!("{b}_v <= {v};"));
                     self.clocked(b, &vars, &all, &[format!("{b}_v <= '0';")]);
@@ -299,14 +414,34 @@ impl Emitter<'_> {
                 }
             }
             ProcKind::Reduce(op, d, a, count) => self.reduce(b, *op, *d, *a, *count),
-            ProcKind::Broadcast { arg, timing, from, to } => self.broadcast(b, *arg, *timing, from, to),
+            ProcKind::Broadcast {
+                arg,
+                timing,
+                from,
+                to,
+            } => self.broadcast(b, *arg, *timing, from, to),
             ProcKind::Delay(a, n) => {
                 if *n == 1 {
-                    self.clocked(b, &[], &[format!("{b} <= {a};"), format!("{b}_v <= {a}_v;")], &[format!("{b}_v <= '0';")]);
+                    self.clocked(
+                        b,
+                        &[],
+                        &[format!("{b} <= {a};"), format!("{b}_v <= {a}_v;")],
+                        &[format!("{b}_v <= '0';")],
+                    );
                 } else {
-                    let _ = writeln!(self.decls, "  type {b}_dly_t is array (1 to {n}) of signed({} downto 0);", w - 1);
-                    let _ = writeln!(self.decls, "  signal {b}_d : {b}_dly_t := (others => (others => '0'));");
-                    let _ = writeln!(self.decls, "  signal {b}_dv : std_logic_vector(1 to {n}) := (others => '0');");
+                    let _ = writeln!(
+                        self.decls,
+                        "  type {b}_dly_t is array (1 to {n}) of signed({} downto 0);",
+                        w - 1
+                    );
+                    let _ = writeln!(
+                        self.decls,
+                        "  signal {b}_d : {b}_dly_t := (others => (others => '0'));"
+                    );
+                    let _ = writeln!(
+                        self.decls,
+                        "  signal {b}_dv : std_logic_vector(1 to {n}) := (others => '0');"
+                    );
                     self.clocked(
                         b,
                         &[],
@@ -316,7 +451,10 @@ impl Emitter<'_> {
                         ],
                         &[format!("{b}_dv <= (others => '0');")],
                     );
-                    let _ = write!(self.body, "  {b} <= {b}_d({n});\n  {b}_v <= {b}_dv({n});\n\n");
+                    let _ = write!(
+                        self.body,
+                        "  {b} <= {b}_d({n});\n  {b}_v <= {b}_dv({n});\n\n"
+                    );
                 }
             }
             _ => {}
@@ -327,7 +465,8 @@ impl Emitter<'_> {
         let net = self.net;
         let (w, ra) = (net.nodes[b].width, net.nodes[a].range);
         let n = count as i128;
-        let sum_wraps = op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
+        let sum_wraps =
+            op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
         let acc_range = match op {
             ReduceOp::Sum if sum_wraps => Interval::of(d),
             ReduceOp::Sum => net.nodes[b].range.union(ra),
@@ -338,7 +477,11 @@ impl Emitter<'_> {
         let wacc = acc_range.signed_bits();
         self.signal(&format!("{b}_acc"), wacc);
         if count > 1 {
-            let _ = writeln!(self.decls, "  signal {b}_cnt : integer range 0 to {} := 0;", count - 1);
+            let _ = writeln!(
+                self.decls,
+                "  signal {b}_cnt : integer range 0 to {} := 0;",
+                count - 1
+            );
         }
         let nz = format!("{a} /= 0");
         let first = match op {
@@ -372,8 +515,12 @@ impl Emitter<'_> {
         if count > 1 {
             stmts.push(format!("  if {b}_cnt = 0 then {first} else {step} end if;"));
             stmts.push(format!("  if {b}_cnt = {} then", count - 1));
-            stmts.push(format!("    {b} <= resize(v, {w}); {b}_v <= '1'; {b}_cnt <= 0;"));
-            stmts.push(format!("  else\n        {b}_cnt <= {b}_cnt + 1;\n      end if;"));
+            stmts.push(format!(
+                "    {b} <= resize(v, {w}); {b}_v <= '1'; {b}_cnt <= 0;"
+            ));
+            stmts.push(format!(
+                "  else\n        {b}_cnt <= {b}_cnt + 1;\n      end if;"
+            ));
         } else {
             stmts.push(format!("  {first}"));
             stmts.push(format!("  {b} <= resize(v, {w}); {b}_v <= '1';"));
@@ -391,9 +538,21 @@ impl Emitter<'_> {
         let net = self.net;
         let (w, wa) = (net.nodes[b].width, net.nodes[arg].width);
         let len: u32 = from.iter().product();
-        let _ = writeln!(self.decls, "  type {b}_mem_t is array (0 to {}) of signed({} downto 0);", len - 1, wa - 1);
-        let _ = writeln!(self.decls, "  signal {b}_mem : {b}_mem_t := (others => (others => '0'));");
-        let _ = writeln!(self.decls, "  signal {b}_w : integer range 0 to {} := 0;", len - 1);
+        let _ = writeln!(
+            self.decls,
+            "  type {b}_mem_t is array (0 to {}) of signed({} downto 0);",
+            len - 1,
+            wa - 1
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_mem : {b}_mem_t := (others => (others => '0'));"
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_w : integer range 0 to {} := 0;",
+            len - 1
+        );
         let off = to.len() - from.len();
         let mut strides = vec![0u32; to.len()];
         let mut s = 1u32;
@@ -405,18 +564,34 @@ impl Emitter<'_> {
         }
         let counted: Vec<usize> = (0..to.len()).collect();
         for &i in &counted {
-            let _ = writeln!(self.decls, "  signal {b}_r{i} : integer range 0 to {} := 0;", to[i] - 1);
+            let _ = writeln!(
+                self.decls,
+                "  signal {b}_r{i} : integer range 0 to {} := 0;",
+                to[i] - 1
+            );
         }
         let addr: Vec<String> = counted
             .iter()
             .filter(|&&i| strides[i] != 0)
-            .map(|&i| if strides[i] == 1 { format!("{b}_r{i}") } else { format!("{b}_r{i} * {}", strides[i]) })
+            .map(|&i| {
+                if strides[i] == 1 {
+                    format!("{b}_r{i}")
+                } else {
+                    format!("{b}_r{i} * {}", strides[i])
+                }
+            })
             .collect();
-        let addr = if addr.is_empty() { "0".to_string() } else { addr.join(" + ") };
+        let addr = if addr.is_empty() {
+            "0".to_string()
+        } else {
+            addr.join(" + ")
+        };
         // advance the read counters, innermost axis first: an if/else chain
         let mut advance = Vec::new();
         fn chain(b: Bus, axes: &[usize], to: &[u32], out: &mut Vec<String>, indent: usize) {
-            let Some((&i, rest)) = axes.split_last() else { return };
+            let Some((&i, rest)) = axes.split_last() else {
+                return;
+            };
             let pad = "  ".repeat(indent);
             out.push(format!("{pad}if {b}_r{i} = {} then", to[i] - 1));
             out.push(format!("{pad}  {b}_r{i} <= 0;"));
@@ -436,11 +611,19 @@ impl Emitter<'_> {
         stmts.push("end if;".into());
         stmts.push(format!("if {arg}_v = '1' then"));
         stmts.push(format!("  {b}_mem({b}_w) <= {arg};"));
-        stmts.push(format!("  if {b}_w = {} then {b}_w <= 0; else {b}_w <= {b}_w + 1; end if;", len - 1));
+        stmts.push(format!(
+            "  if {b}_w = {} then {b}_w <= 0; else {b}_w <= {b}_w + 1; end if;",
+            len - 1
+        ));
         stmts.push("end if;".into());
         let mut resets = vec![format!("{b}_v <= '0';"), format!("{b}_w <= 0;")];
         resets.extend(counted.iter().map(|i| format!("{b}_r{i} <= 0;")));
-        self.clocked(b, &[format!("variable src : integer range 0 to {};", len - 1)], &stmts, &resets);
+        self.clocked(
+            b,
+            &[format!("variable src : integer range 0 to {};", len - 1)],
+            &stmts,
+            &resets,
+        );
     }
 
     fn output(&mut self, o: &StreamOut) {
@@ -495,7 +678,13 @@ const DIV_FUNCTIONS: &str = "  -- numpy's floor division and floor modulo (x // 
 
 /// The VHDL design of a verified network.
 pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
-    let mut e = Emitter { net, src, decls: String::new(), body: String::new(), uses_div: false };
+    let mut e = Emitter {
+        net,
+        src,
+        decls: String::new(),
+        body: String::new(),
+        uses_div: false,
+    };
     for (b, _) in net.nodes.iter() {
         e.node(b, iface);
     }
@@ -503,24 +692,54 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
         e.output(o);
     }
     let mut out = String::new();
-    let _ = writeln!(out, "-- Generated by hissc {} from {}, kernel `{}`. Do not edit.", env!("CARGO_PKG_VERSION"), src.base_name(), net.name);
-    let _ = writeln!(out, "-- Interface: docs/hardware-interface.md. One element per cycle per input stream;");
-    let _ = writeln!(out, "-- every array input streams from the same cycle at the start of each frame.");
+    let _ = writeln!(
+        out,
+        "-- Generated by hissc {} from {}, kernel `{}`. Do not edit.",
+        env!("CARGO_PKG_VERSION"),
+        src.base_name(),
+        net.name
+    );
+    let _ = writeln!(
+        out,
+        "-- Interface: docs/hardware-interface.md. One element per cycle per input stream;"
+    );
+    let _ = writeln!(
+        out,
+        "-- every array input streams from the same cycle at the start of each frame."
+    );
     out.push_str("library ieee;\nuse ieee.std_logic_1164.all;\nuse ieee.numeric_std.all;\n\n");
     let _ = writeln!(out, "entity {} is\n  port (", iface.entity);
-    let mut ports = vec!["    clk : in std_logic".to_string(), "    rst : in std_logic".to_string()];
+    let mut ports = vec![
+        "    clk : in std_logic".to_string(),
+        "    rst : in std_logic".to_string(),
+    ];
     for p in &iface.inputs {
         let kind = if p.signed { "signed" } else { "unsigned" };
         ports.push(format!("    {} : in std_logic", p.valid));
-        ports.push(format!("    {} : in std_logic_vector({} downto 0) -- input `{}`, {kind}", p.data, p.width - 1, p.py));
+        ports.push(format!(
+            "    {} : in std_logic_vector({} downto 0) -- input `{}`, {kind}",
+            p.data,
+            p.width - 1,
+            p.py
+        ));
     }
     for p in &iface.params {
         let kind = if p.signed { "signed" } else { "unsigned" };
-        ports.push(format!("    {} : in std_logic_vector({} downto 0) -- parameter `{}`, {kind}", p.name, p.width - 1, p.py));
+        ports.push(format!(
+            "    {} : in std_logic_vector({} downto 0) -- parameter `{}`, {kind}",
+            p.name,
+            p.width - 1,
+            p.py
+        ));
     }
     for o in &iface.outputs {
         ports.push(format!("    {} : out std_logic", o.valid));
-        ports.push(format!("    {} : out std_logic_vector({} downto 0) -- {}", o.data, o.width - 1, o.dtype.numpy_name()));
+        ports.push(format!(
+            "    {} : out std_logic_vector({} downto 0) -- {}",
+            o.data,
+            o.width - 1,
+            o.dtype.numpy_name()
+        ));
     }
     // semicolons go before comments
     let n = ports.len();

@@ -79,12 +79,14 @@ pub struct Interface {
 /// Internal signal names derived from bus `b` (reserved before ports are named).
 pub fn internal_names(b: Bus) -> Vec<String> {
     let i = b.index();
-    ["", "_v", "_acc", "_cnt", "_mem", "_mem_t", "_w", "_d", "_dv", "_dly_t", "_x"]
-        .iter()
-        .map(|s| format!("b{i}{s}"))
-        .chain((0..4).map(|k| format!("b{i}_r{k}")))
-        .chain([format!("p_b{i}")])
-        .collect()
+    [
+        "", "_v", "_acc", "_cnt", "_mem", "_mem_t", "_w", "_d", "_dv", "_dly_t", "_x",
+    ]
+    .iter()
+    .map(|s| format!("b{i}{s}"))
+    .chain((0..4).map(|k| format!("b{i}_r{k}")))
+    .chain([format!("p_b{i}")])
+    .collect()
 }
 
 /// Names every port of the network's entity.
@@ -114,7 +116,12 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
         .iter()
         .map(|p| {
             let (width, signed) = port_width(p.range);
-            ParamIn { name: namer.name(&p.name), width, signed, py: p.name.clone() }
+            ParamIn {
+                name: namer.name(&p.name),
+                width,
+                signed,
+                py: p.name.clone(),
+            }
         })
         .collect();
     let outputs = net
@@ -129,5 +136,10 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
             span: net.nodes[o.bus].span,
         })
         .collect();
-    Interface { entity, inputs, params, outputs }
+    Interface {
+        entity,
+        inputs,
+        params,
+        outputs,
+    }
 }

@@ -13,7 +13,10 @@ use std::fmt::Write;
 
 /// Two's complement bits of `v`, `w` wide.
 pub fn bits(v: i128, w: u32) -> String {
-    (0..w).rev().map(|i| if (v >> i.min(127)) & 1 == 1 { '1' } else { '0' }).collect()
+    (0..w)
+        .rev()
+        .map(|i| if (v >> i.min(127)) & 1 == 1 { '1' } else { '0' })
+        .collect()
 }
 
 /// The vector file for a trace.
@@ -48,23 +51,56 @@ pub fn testbench(iface: &Interface) -> String {
     let mut check = String::new();
     let slv = |w: u32| format!("std_logic_vector({} downto 0)", w - 1);
     for p in &iface.inputs {
-        let _ = writeln!(sig, "  signal {} : std_logic := '0';\n  signal {} : {} := (others => '0');", p.valid, p.data, slv(p.width));
-        let _ = writeln!(vars, "    variable i_{} : std_logic_vector(0 downto 0);\n    variable i_{} : {};", p.valid, p.data, slv(p.width));
+        let _ = writeln!(
+            sig,
+            "  signal {} : std_logic := '0';\n  signal {} : {} := (others => '0');",
+            p.valid,
+            p.data,
+            slv(p.width)
+        );
+        let _ = writeln!(
+            vars,
+            "    variable i_{} : std_logic_vector(0 downto 0);\n    variable i_{} : {};",
+            p.valid,
+            p.data,
+            slv(p.width)
+        );
         map.push(format!("{0} => {0}", p.valid));
         map.push(format!("{0} => {0}", p.data));
         let _ = writeln!(read, "      read(l, i_{}); read(l, i_{});", p.valid, p.data);
-        let _ = writeln!(drive, "      {0} <= i_{0}(0); {1} <= i_{1};", p.valid, p.data);
+        let _ = writeln!(
+            drive,
+            "      {0} <= i_{0}(0); {1} <= i_{1};",
+            p.valid, p.data
+        );
     }
     for p in &iface.params {
-        let _ = writeln!(sig, "  signal {} : {} := (others => '0');", p.name, slv(p.width));
+        let _ = writeln!(
+            sig,
+            "  signal {} : {} := (others => '0');",
+            p.name,
+            slv(p.width)
+        );
         let _ = writeln!(vars, "    variable i_{} : {};", p.name, slv(p.width));
         map.push(format!("{0} => {0}", p.name));
         let _ = writeln!(read, "      read(l, i_{});", p.name);
         let _ = writeln!(drive, "      {0} <= i_{0};", p.name);
     }
     for o in &iface.outputs {
-        let _ = writeln!(sig, "  signal {} : std_logic;\n  signal {} : {};", o.valid, o.data, slv(o.width));
-        let _ = writeln!(vars, "    variable e_{} : std_logic_vector(0 downto 0);\n    variable e_{} : {};", o.valid, o.data, slv(o.width));
+        let _ = writeln!(
+            sig,
+            "  signal {} : std_logic;\n  signal {} : {};",
+            o.valid,
+            o.data,
+            slv(o.width)
+        );
+        let _ = writeln!(
+            vars,
+            "    variable e_{} : std_logic_vector(0 downto 0);\n    variable e_{} : {};",
+            o.valid,
+            o.data,
+            slv(o.width)
+        );
         map.push(format!("{0} => {0}", o.valid));
         map.push(format!("{0} => {0}", o.data));
         let _ = writeln!(read, "      read(l, e_{}); read(l, e_{});", o.valid, o.data);

@@ -160,7 +160,11 @@ pub fn binary_exact(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Option<
         BinaryOp::Or | BinaryOp::Xor if a.lo >= 0 && b.lo >= 0 => {
             let m = a.hi.max(b.hi);
             let top = 128 - m.leading_zeros();
-            let lo = if op == BinaryOp::Or { a.lo.max(b.lo) } else { 0 };
+            let lo = if op == BinaryOp::Or {
+                a.lo.max(b.lo)
+            } else {
+                0
+            };
             Some(Interval::new(lo, (1i128 << top) - 1))
         }
         // bitwise ops of values in range stay in range
@@ -182,8 +186,16 @@ pub fn binary_exact(op: BinaryOp, d: DType, a: Interval, b: Interval) -> Option<
             let cands: Vec<Option<i128>> = [a.lo, a.hi]
                 .into_iter()
                 .flat_map(|x| [x >> clamp(b.lo), x >> clamp(b.hi)])
-                .chain(if b.lo < 0 || b.hi >= bits { vec![a.lo >> 127, a.hi >> 127] } else { vec![] })
-                .chain(if b.lo <= 0 && b.hi >= 0 { vec![a.lo, a.hi] } else { vec![] })
+                .chain(if b.lo < 0 || b.hi >= bits {
+                    vec![a.lo >> 127, a.hi >> 127]
+                } else {
+                    vec![]
+                })
+                .chain(if b.lo <= 0 && b.hi >= 0 {
+                    vec![a.lo, a.hi]
+                } else {
+                    vec![]
+                })
                 .map(Some)
                 .collect();
             hull(&cands)

@@ -74,8 +74,11 @@ impl Lowerer<'_> {
                             Val::Poison => return None,
                             _ => {
                                 self.error(
-                                    Diagnostic::error(Code::BAD_ANNOTATION, "array dimensions must be positive integer constants")
-                                        .primary(span_of(*d), "not a positive constant"),
+                                    Diagnostic::error(
+                                        Code::BAD_ANNOTATION,
+                                        "array dimensions must be positive integer constants",
+                                    )
+                                    .primary(span_of(*d), "not a positive constant"),
                                 );
                                 return None;
                             }
@@ -111,16 +114,24 @@ impl Lowerer<'_> {
             match n.id.as_str() {
                 "float" => {
                     self.error(
-                        Diagnostic::error(Code::FLOAT, "`float` is not a kernel type: kernels compute with integers")
-                            .primary(span, "floating point"),
+                        Diagnostic::error(
+                            Code::FLOAT,
+                            "`float` is not a kernel type: kernels compute with integers",
+                        )
+                        .primary(span, "floating point"),
                     );
                     return None;
                 }
                 "int" => {
                     self.error(
-                        Diagnostic::error(Code::BAD_ANNOTATION, "`int` has no fixed width in hardware")
-                            .primary(span, "Python int")
-                            .help("use a numpy dtype such as `np.int32`, or a range type such as `u12`"),
+                        Diagnostic::error(
+                            Code::BAD_ANNOTATION,
+                            "`int` has no fixed width in hardware",
+                        )
+                        .primary(span, "Python int")
+                        .help(
+                            "use a numpy dtype such as `np.int32`, or a range type such as `u12`",
+                        ),
                     );
                     return None;
                 }

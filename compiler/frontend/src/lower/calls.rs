@@ -14,14 +14,24 @@ struct Args {
 
 impl Lowerer<'_> {
     pub(crate) fn call(&mut self, f: &mut Frame, c: &ast::ExprCall, span: Span) -> Val {
-        let pos = c.args.iter().map(|a| (self.expr(f, a), span_of(a))).collect();
+        let pos = c
+            .args
+            .iter()
+            .map(|a| (self.expr(f, a), span_of(a)))
+            .collect();
         let kw = c
             .keywords
             .iter()
-            .filter_map(|k| k.arg.as_ref().map(|name| (name.to_string(), self.expr(f, &k.value), span_of(k))))
+            .filter_map(|k| {
+                k.arg
+                    .as_ref()
+                    .map(|name| (name.to_string(), self.expr(f, &k.value), span_of(k)))
+            })
             .collect();
         let args = Args { pos, kw };
-        if args.pos.iter().any(|(v, _)| matches!(v, Val::Poison)) || args.kw.iter().any(|(_, v, _)| matches!(v, Val::Poison)) {
+        if args.pos.iter().any(|(v, _)| matches!(v, Val::Poison))
+            || args.kw.iter().any(|(_, v, _)| matches!(v, Val::Poison))
+        {
             return Val::Poison;
         }
         match &*c.func {
@@ -34,8 +44,11 @@ impl Lowerer<'_> {
                     other => {
                         let what = self.describe(&other);
                         self.error(
-                            Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("{what} has no method `{}`", a.attr))
-                                .primary(span, "unknown method"),
+                            Diagnostic::error(
+                                Code::UNKNOWN_FUNCTION,
+                                format!("{what} has no method `{}`", a.attr),
+                            )
+                            .primary(span, "unknown method"),
                         )
                     }
                 }
@@ -50,17 +63,23 @@ impl Lowerer<'_> {
                     }
                     Val::DType(d) => self.cast_call(d, args, span),
                     Val::RangeType(..) => self.error(
-                        Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "range types are for annotations only")
-                            .primary(span, "cannot be called")
-                            .help("cast with the container dtype, e.g. `np.uint16(x)`"),
+                        Diagnostic::error(
+                            Code::UNSUPPORTED_EXPRESSION,
+                            "range types are for annotations only",
+                        )
+                        .primary(span, "cannot be called")
+                        .help("cast with the container dtype, e.g. `np.uint16(x)`"),
                     ),
                     Val::Builtin(b) => self.builtin(b, args, span),
                     Val::Poison => Val::Poison,
                     other => {
                         let what = self.describe(&other);
                         self.error(
-                            Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("{what} cannot be called"))
-                                .primary(span, "not a function"),
+                            Diagnostic::error(
+                                Code::UNKNOWN_FUNCTION,
+                                format!("{what} cannot be called"),
+                            )
+                            .primary(span, "not a function"),
                         )
                     }
                 }
@@ -69,13 +88,28 @@ impl Lowerer<'_> {
         }
     }
 
-    fn arity(&mut self, name: &str, args: &Args, min: usize, max: usize, keywords: &[&str], span: Span) -> bool {
+    fn arity(
+        &mut self,
+        name: &str,
+        args: &Args,
+        min: usize,
+        max: usize,
+        keywords: &[&str],
+        span: Span,
+    ) -> bool {
         let n = args.pos.len();
         if n < min || n > max {
-            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+            let want = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} to {max}")
+            };
             self.error(
-                Diagnostic::error(Code::ARGUMENTS, format!("`{name}` takes {want} positional arguments, not {n}"))
-                    .primary(span, "wrong number of arguments"),
+                Diagnostic::error(
+                    Code::ARGUMENTS,
+                    format!("`{name}` takes {want} positional arguments, not {n}"),
+                )
+                .primary(span, "wrong number of arguments"),
             );
             return false;
         }
@@ -84,12 +118,19 @@ impl Lowerer<'_> {
                 let allowed = if keywords.is_empty() {
                     "none".to_string()
                 } else {
-                    keywords.iter().map(|k| format!("`{k}=`")).collect::<Vec<_>>().join(", ")
+                    keywords
+                        .iter()
+                        .map(|k| format!("`{k}=`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 self.error(
-                    Diagnostic::error(Code::ARGUMENTS, format!("`{name}` has no keyword argument `{k}` in the kernel language"))
-                        .primary(*s, "unsupported keyword")
-                        .note(format!("keywords it takes: {allowed}")),
+                    Diagnostic::error(
+                        Code::ARGUMENTS,
+                        format!("`{name}` has no keyword argument `{k}` in the kernel language"),
+                    )
+                    .primary(*s, "unsupported keyword")
+                    .note(format!("keywords it takes: {allowed}")),
                 );
                 return false;
             }
@@ -98,7 +139,10 @@ impl Lowerer<'_> {
     }
 
     fn kwarg(args: &Args, name: &str) -> Option<(Val, Span)> {
-        args.kw.iter().find(|(k, _, _)| k == name).map(|(_, v, s)| (v.clone(), *s))
+        args.kw
+            .iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, v, s)| (v.clone(), *s))
     }
 
     fn np_call(&mut self, name: &str, args: Args, span: Span) -> Val {
@@ -114,7 +158,11 @@ impl Lowerer<'_> {
                 if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
                     return Val::Poison;
                 }
-                let op = if name == "minimum" { BinaryOp::Min } else { BinaryOp::Max };
+                let op = if name == "minimum" {
+                    BinaryOp::Min
+                } else {
+                    BinaryOp::Max
+                };
                 let v = self.arith(op, p(0), p(1), span);
                 strong(v)
             }
@@ -146,11 +194,19 @@ impl Lowerer<'_> {
                     "all" => ReduceOp::All,
                     _ => ReduceOp::CountNonzero,
                 };
-                let kws: &[&str] = if op == ReduceOp::Sum { &["axis", "dtype"] } else { &["axis"] };
+                let kws: &[&str] = if op == ReduceOp::Sum {
+                    &["axis", "dtype"]
+                } else {
+                    &["axis"]
+                };
                 if !self.arity(&format!("np.{name}"), &args, 1, 2, kws, span) {
                     return Val::Poison;
                 }
-                let axis = args.pos.get(1).map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
+                let axis = args
+                    .pos
+                    .get(1)
+                    .map(|(v, s)| (v.clone(), *s))
+                    .or_else(|| Self::kwarg(&args, "axis"));
                 let dtype = Self::kwarg(&args, "dtype");
                 self.reduce(op, p(0), axis, dtype, span)
             }
@@ -163,14 +219,25 @@ impl Lowerer<'_> {
                     "logical_or" => BinaryOp::Or,
                     _ => BinaryOp::Xor,
                 };
-                let (Some(a), Some(b)) = (self.bool_node(p(0), span), self.bool_node(p(1), span)) else { return Val::Poison };
-                self.elementwise(|n| Inst::Binary(op, n[0].v, n[1].v), vec![a, b], DType::Bool, false, span)
+                let (Some(a), Some(b)) = (self.bool_node(p(0), span), self.bool_node(p(1), span))
+                else {
+                    return Val::Poison;
+                };
+                self.elementwise(
+                    |n| Inst::Binary(op, n[0].v, n[1].v),
+                    vec![a, b],
+                    DType::Bool,
+                    false,
+                    span,
+                )
             }
             "logical_not" => {
                 if !self.arity("np.logical_not", &args, 1, 1, &[], span) {
                     return Val::Poison;
                 }
-                let Some(a) = self.bool_node(p(0), span) else { return Val::Poison };
+                let Some(a) = self.bool_node(p(0), span) else {
+                    return Val::Poison;
+                };
                 let ty = self.k.ty(a.v).clone();
                 self.push(Inst::Unary(UnaryOp::Not, a.v), ty, span, false)
             }
@@ -199,9 +266,12 @@ impl Lowerer<'_> {
                     return self.cast_call(d, args, span);
                 }
                 self.error(
-                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`np.{name}` is not implemented yet"))
-                        .primary(span, "not yet supported by this version of hissc")
-                        .note("it is part of the kernel language and is coming in the next release"),
+                    Diagnostic::error(
+                        Code::UNSUPPORTED_EXPRESSION,
+                        format!("`np.{name}` is not implemented yet"),
+                    )
+                    .primary(span, "not yet supported by this version of hissc")
+                    .note("it is part of the kernel language and is coming in the next release"),
                 )
             }
         }
@@ -217,11 +287,19 @@ impl Lowerer<'_> {
                     "any" => ReduceOp::Any,
                     _ => ReduceOp::All,
                 };
-                let kws: &[&str] = if op == ReduceOp::Sum { &["axis", "dtype"] } else { &["axis"] };
+                let kws: &[&str] = if op == ReduceOp::Sum {
+                    &["axis", "dtype"]
+                } else {
+                    &["axis"]
+                };
                 if !self.arity(&format!(".{name}()"), &args, 0, 1, kws, span) {
                     return Val::Poison;
                 }
-                let axis = args.pos.first().map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
+                let axis = args
+                    .pos
+                    .first()
+                    .map(|(v, s)| (v.clone(), *s))
+                    .or_else(|| Self::kwarg(&args, "axis"));
                 let dtype = Self::kwarg(&args, "dtype");
                 self.reduce(op, Val::Node(n), axis, dtype, span)
             }
@@ -239,23 +317,32 @@ impl Lowerer<'_> {
                         }
                     }
                     Val::RangeType(..) => self.error(
-                        Diagnostic::error(Code::ARGUMENTS, "`.astype()` takes a numpy dtype, not a range type")
-                            .primary(args.pos[0].1, "range type")
-                            .help("cast to the container dtype, e.g. `.astype(np.uint16)`"),
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            "`.astype()` takes a numpy dtype, not a range type",
+                        )
+                        .primary(args.pos[0].1, "range type")
+                        .help("cast to the container dtype, e.g. `.astype(np.uint16)`"),
                     ),
                     other => {
                         let what = self.describe(other);
                         self.error(
-                            Diagnostic::error(Code::ARGUMENTS, format!("`.astype()` needs a numpy dtype, not {what}"))
-                                .primary(args.pos[0].1, "not a dtype"),
+                            Diagnostic::error(
+                                Code::ARGUMENTS,
+                                format!("`.astype()` needs a numpy dtype, not {what}"),
+                            )
+                            .primary(args.pos[0].1, "not a dtype"),
                         )
                     }
                 }
             }
             _ => self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`.{name}()` is not implemented yet"))
-                    .primary(span, "not yet supported by this version of hissc")
-                    .note("it is part of the kernel language and is coming in the next release"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    format!("`.{name}()` is not implemented yet"),
+                )
+                .primary(span, "not yet supported by this version of hissc")
+                .note("it is part of the kernel language and is coming in the next release"),
             ),
         }
     }
@@ -280,32 +367,48 @@ impl Lowerer<'_> {
                 match (name, v) {
                     ("int", Val::Int(i)) => Val::Int(i),
                     ("int", Val::Bool(b)) => Val::Int(b as i128),
-                    ("bool", v @ (Val::Int(_) | Val::Bool(_) | Val::None | Val::Tuple(_))) => match self.truth(v, span) {
-                        Truth::Known(b) => Val::Bool(b),
-                        _ => Val::Poison,
-                    },
+                    ("bool", v @ (Val::Int(_) | Val::Bool(_) | Val::None | Val::Tuple(_))) => {
+                        match self.truth(v, span) {
+                            Truth::Known(b) => Val::Bool(b),
+                            _ => Val::Poison,
+                        }
+                    }
                     ("bool", Val::Node(n)) => match self.truth(Val::Node(n), span) {
                         Truth::Dynamic(b) => Val::Node(Node { v: b.v, weak: true }),
                         _ => Val::Poison,
                     },
                     ("len", Val::Tuple(t)) => Val::Int(t.len() as i128),
-                    ("len", Val::Node(n)) if !self.k.ty(n.v).is_scalar() => Val::Int(self.k.ty(n.v).shape[0] as i128),
+                    ("len", Val::Node(n)) if !self.k.ty(n.v).is_scalar() => {
+                        Val::Int(self.k.ty(n.v).shape[0] as i128)
+                    }
                     (_, other) => {
                         let what = self.describe(&other);
                         self.error(
-                            Diagnostic::error(Code::ARGUMENTS, format!("`{name}` of {what} is not supported in kernels"))
-                                .primary(span, "use numpy casts such as `np.int64(x)` for run-time values"),
+                            Diagnostic::error(
+                                Code::ARGUMENTS,
+                                format!("`{name}` of {what} is not supported in kernels"),
+                            )
+                            .primary(
+                                span,
+                                "use numpy casts such as `np.int64(x)` for run-time values",
+                            ),
                         )
                     }
                 }
             }
             "range" => self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "`range` can only be used in `for i in range(...)`")
-                    .primary(span, "range outside a for loop"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    "`range` can only be used in `for i in range(...)`",
+                )
+                .primary(span, "range outside a for loop"),
             ),
             _ => self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`{name}` cannot be called inside a kernel"))
-                    .primary(span, "not callable here"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    format!("`{name}` cannot be called inside a kernel"),
+                )
+                .primary(span, "not callable here"),
             ),
         }
     }
@@ -319,8 +422,11 @@ impl Lowerer<'_> {
             Val::Int(i) => {
                 if d != DType::Bool && !d.holds(*i) {
                     return self.error(
-                        Diagnostic::error(Code::DTYPE, format!("Python integer {i} out of bounds for {}", d.numpy_name()))
-                            .primary(span, "numpy raises OverflowError"),
+                        Diagnostic::error(
+                            Code::DTYPE,
+                            format!("Python integer {i} out of bounds for {}", d.numpy_name()),
+                        )
+                        .primary(span, "numpy raises OverflowError"),
                     );
                 }
                 Val::Node(self.constant(d.wrap(*i), d, span))
@@ -333,8 +439,11 @@ impl Lowerer<'_> {
             other => {
                 let what = self.describe(other);
                 self.error(
-                    Diagnostic::error(Code::ARGUMENTS, format!("cannot convert {what} to {}", d.numpy_name()))
-                        .primary(span, "not a number or an array"),
+                    Diagnostic::error(
+                        Code::ARGUMENTS,
+                        format!("cannot convert {what} to {}", d.numpy_name()),
+                    )
+                    .primary(span, "not a number or an array"),
                 )
             }
         }
@@ -344,9 +453,12 @@ impl Lowerer<'_> {
     fn table(&mut self, args: Args, span: Span) -> Val {
         if !self.k.name.is_empty() {
             return self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "`np.array` can only build module-level constant tables")
-                    .primary(span, "inside a kernel")
-                    .help("define the table at module level: `LUT = np.array([...], dtype=np.uint8)`"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    "`np.array` can only build module-level constant tables",
+                )
+                .primary(span, "inside a kernel")
+                .help("define the table at module level: `LUT = np.array([...], dtype=np.uint8)`"),
             );
         }
         if !self.arity("np.array", &args, 1, 1, &["dtype"], span) {
@@ -355,14 +467,20 @@ impl Lowerer<'_> {
         let dtype = match Self::kwarg(&args, "dtype") {
             Some((Val::DType(d), _)) => d,
             Some((_, s)) => {
-                return self.error(Diagnostic::error(Code::ARGUMENTS, "`dtype=` must be a numpy integer dtype").primary(s, "not a dtype"))
+                return self.error(
+                    Diagnostic::error(Code::ARGUMENTS, "`dtype=` must be a numpy integer dtype")
+                        .primary(s, "not a dtype"),
+                )
             }
             None => DType::I64,
         };
         let Val::Tuple(items) = &args.pos[0].0 else {
             return self.error(
-                Diagnostic::error(Code::MODULE_LEVEL, "tables are built from a list of integers")
-                    .primary(args.pos[0].1, "not a list"),
+                Diagnostic::error(
+                    Code::MODULE_LEVEL,
+                    "tables are built from a list of integers",
+                )
+                .primary(args.pos[0].1, "not a list"),
             );
         };
         let mut data = Vec::new();
@@ -372,8 +490,14 @@ impl Lowerer<'_> {
                 Val::Bool(b) => data.push(*b as i128),
                 Val::Int(i) => {
                     return self.error(
-                        Diagnostic::error(Code::DTYPE, format!("Python integer {i} out of bounds for {}", dtype.numpy_name()))
-                            .primary(args.pos[0].1, "numpy raises OverflowError"),
+                        Diagnostic::error(
+                            Code::DTYPE,
+                            format!(
+                                "Python integer {i} out of bounds for {}",
+                                dtype.numpy_name()
+                            ),
+                        )
+                        .primary(args.pos[0].1, "numpy raises OverflowError"),
                     )
                 }
                 _ => {
@@ -385,7 +509,10 @@ impl Lowerer<'_> {
             }
         }
         let n = data.len() as u32;
-        Val::Table(std::rc::Rc::new(super::Table { values: hissc_aop::Array::new(dtype, vec![n], data), span }))
+        Val::Table(std::rc::Rc::new(super::Table {
+            values: hissc_aop::Array::new(dtype, vec![n], data),
+            span,
+        }))
     }
 
     fn abs(&mut self, v: Val, span: Span) -> Val {
@@ -400,7 +527,10 @@ impl Lowerer<'_> {
             Val::Poison => Val::Poison,
             other => {
                 let what = self.describe(&other);
-                self.error(Diagnostic::error(Code::ARGUMENTS, format!("`abs` of {what}")).primary(span, "not a number"))
+                self.error(
+                    Diagnostic::error(Code::ARGUMENTS, format!("`abs` of {what}"))
+                        .primary(span, "not a number"),
+                )
             }
         }
     }
@@ -413,20 +543,33 @@ impl Lowerer<'_> {
             Val::Poison => None,
             other => {
                 let what = self.describe(&other);
-                self.error(Diagnostic::error(Code::ARGUMENTS, format!("{what} is not a boolean value")).primary(span, "not boolean"));
+                self.error(
+                    Diagnostic::error(Code::ARGUMENTS, format!("{what} is not a boolean value"))
+                        .primary(span, "not boolean"),
+                );
                 None
             }
         }
     }
 
     fn where_(&mut self, c: Val, a: Val, b: Val, span: Span) -> Val {
-        let Some(c) = self.bool_node(c, span) else { return Val::Poison };
+        let Some(c) = self.bool_node(c, span) else {
+            return Val::Poison;
+        };
         let (d, _) = match self.promote_pair(&a, &b, span) {
             Some(x) => x,
             None => return Val::Poison,
         };
-        let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else { return Val::Poison };
-        self.elementwise(|n| Inst::Where(n[0].v, n[1].v, n[2].v), vec![c, x, y], d, false, span)
+        let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else {
+            return Val::Poison;
+        };
+        self.elementwise(
+            |n| Inst::Where(n[0].v, n[1].v, n[2].v),
+            vec![c, x, y],
+            d,
+            false,
+            span,
+        )
     }
 
     /// Promotion for functions whose result is always a numpy value (never weak).
@@ -447,7 +590,13 @@ impl Lowerer<'_> {
         let (Some((da, wa)), Some((db, wb))) = (dt(self, a), dt(self, b)) else {
             let bad = if dt(self, a).is_none() { a } else { b };
             let what = self.describe(bad);
-            self.error(Diagnostic::error(Code::ARGUMENTS, format!("{what} is not a number or an array")).primary(span, "bad operand"));
+            self.error(
+                Diagnostic::error(
+                    Code::ARGUMENTS,
+                    format!("{what} is not a number or an array"),
+                )
+                .primary(span, "bad operand"),
+            );
             return None;
         };
         match (wa, wb) {
@@ -455,31 +604,59 @@ impl Lowerer<'_> {
                 Some(d) => Some(d),
                 None => {
                     self.error(
-                        Diagnostic::error(Code::FLOAT, format!("numpy promotes {} with {} to float64", da.numpy_name(), db.numpy_name()))
-                            .primary(span, "mixed uint64 and signed integers"),
+                        Diagnostic::error(
+                            Code::FLOAT,
+                            format!(
+                                "numpy promotes {} with {} to float64",
+                                da.numpy_name(),
+                                db.numpy_name()
+                            ),
+                        )
+                        .primary(span, "mixed uint64 and signed integers"),
                     );
                     None
                 }
             },
             (false, true) | (true, false) => {
                 let (strong, weak_val) = if wa { (db, a) } else { (da, b) };
-                let d = if strong == DType::Bool && !matches!(weak_val, Val::Bool(_)) && dt(self, weak_val).map(|x| x.0) != Some(DType::Bool) { DType::I64 } else { strong };
+                let d = if strong == DType::Bool
+                    && !matches!(weak_val, Val::Bool(_))
+                    && dt(self, weak_val).map(|x| x.0) != Some(DType::Bool)
+                {
+                    DType::I64
+                } else {
+                    strong
+                };
                 if let Val::Int(i) = weak_val {
                     if !d.holds(*i) {
                         self.error(
-                            Diagnostic::error(Code::DTYPE, format!("Python integer {i} out of bounds for {}", d.numpy_name()))
-                                .primary(span, "numpy raises OverflowError"),
+                            Diagnostic::error(
+                                Code::DTYPE,
+                                format!("Python integer {i} out of bounds for {}", d.numpy_name()),
+                            )
+                            .primary(span, "numpy raises OverflowError"),
                         );
                         return None;
                     }
                 }
                 Some(d)
             }
-            (true, true) => Some(if da == DType::Bool && db == DType::Bool { DType::Bool } else { DType::I64 }),
+            (true, true) => Some(if da == DType::Bool && db == DType::Bool {
+                DType::Bool
+            } else {
+                DType::I64
+            }),
         }
     }
 
-    fn reduce(&mut self, op: ReduceOp, a: Val, axis: Option<(Val, Span)>, dtype: Option<(Val, Span)>, span: Span) -> Val {
+    fn reduce(
+        &mut self,
+        op: ReduceOp,
+        a: Val,
+        axis: Option<(Val, Span)>,
+        dtype: Option<(Val, Span)>,
+        span: Span,
+    ) -> Val {
         let n = match a {
             Val::Node(n) => n,
             Val::Int(_) | Val::Bool(_) => match self.coerce(&a, DType::I64, span) {
@@ -489,7 +666,10 @@ impl Lowerer<'_> {
             Val::Poison => return Val::Poison,
             other => {
                 let what = self.describe(&other);
-                return self.error(Diagnostic::error(Code::ARGUMENTS, format!("cannot reduce {what}")).primary(span, "not an array"));
+                return self.error(
+                    Diagnostic::error(Code::ARGUMENTS, format!("cannot reduce {what}"))
+                        .primary(span, "not an array"),
+                );
             }
         };
         let ty = self.k.ty(n.v).clone();
@@ -511,8 +691,11 @@ impl Lowerer<'_> {
                             Val::Int(i) => l.push(i),
                             _ => {
                                 return self.error(
-                                    Diagnostic::error(Code::NOT_CONSTANT, "`axis` must be an integer constant or a tuple of them")
-                                        .primary(ax_span, "not constant"),
+                                    Diagnostic::error(
+                                        Code::NOT_CONSTANT,
+                                        "`axis` must be an integer constant or a tuple of them",
+                                    )
+                                    .primary(ax_span, "not constant"),
                                 )
                             }
                         }
@@ -521,8 +704,11 @@ impl Lowerer<'_> {
                 }
                 _ => {
                     return self.error(
-                        Diagnostic::error(Code::NOT_CONSTANT, "`axis` must be an integer constant or a tuple of them")
-                            .primary(ax_span, "not constant"),
+                        Diagnostic::error(
+                            Code::NOT_CONSTANT,
+                            "`axis` must be an integer constant or a tuple of them",
+                        )
+                        .primary(ax_span, "not constant"),
                     )
                 }
             };
@@ -530,12 +716,18 @@ impl Lowerer<'_> {
                 let j = if i < 0 { i + rank } else { i };
                 if !(0..rank).contains(&j) {
                     return self.error(
-                        Diagnostic::error(Code::SHAPE, format!("axis {i} is out of bounds for an array of dimension {rank}"))
-                            .primary(ax_span, "numpy raises AxisError"),
+                        Diagnostic::error(
+                            Code::SHAPE,
+                            format!("axis {i} is out of bounds for an array of dimension {rank}"),
+                        )
+                        .primary(ax_span, "numpy raises AxisError"),
                     );
                 }
                 if axes.contains(&(j as u32)) {
-                    return self.error(Diagnostic::error(Code::SHAPE, "duplicate value in `axis`").primary(ax_span, "repeated axis"));
+                    return self.error(
+                        Diagnostic::error(Code::SHAPE, "duplicate value in `axis`")
+                            .primary(ax_span, "repeated axis"),
+                    );
                 }
                 axes.push(j as u32);
             }
@@ -544,7 +736,10 @@ impl Lowerer<'_> {
         let out_shape: Vec<u32> = if axes.is_empty() && !has_axis {
             vec![]
         } else {
-            (0..ty.shape.len()).filter(|d| !axes.contains(&(*d as u32))).map(|d| ty.shape[d]).collect()
+            (0..ty.shape.len())
+                .filter(|d| !axes.contains(&(*d as u32)))
+                .map(|d| ty.shape[d])
+                .collect()
         };
         if out_shape.is_empty() {
             axes.clear();
@@ -564,7 +759,13 @@ impl Lowerer<'_> {
                     d
                 }
                 Some((_, s)) => {
-                    return self.error(Diagnostic::error(Code::ARGUMENTS, "`dtype=` must be a numpy dtype such as `np.uint32`").primary(s, "not a dtype"))
+                    return self.error(
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            "`dtype=` must be a numpy dtype such as `np.uint32`",
+                        )
+                        .primary(s, "not a dtype"),
+                    )
                 }
                 None => ty.dtype.sum_dtype(),
             },
@@ -573,7 +774,12 @@ impl Lowerer<'_> {
             ReduceOp::CountNonzero => DType::I64,
         };
         let weak = op == ReduceOp::CountNonzero && out_shape.is_empty();
-        self.push(Inst::Reduce(op, arg.v, axes), Type::array(result_dtype, out_shape), span, weak)
+        self.push(
+            Inst::Reduce(op, arg.v, axes),
+            Type::array(result_dtype, out_shape),
+            span,
+            weak,
+        )
     }
 }
 

@@ -59,9 +59,12 @@ impl Lowerer<'_> {
                         (Some(Val::Poison), _) | (_, Val::Poison) => Val::Poison,
                         _ => {
                             return self.error(
-                                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "chained comparisons of run-time values are not supported")
-                                    .primary(span, "chained comparison")
-                                    .help("compare twice and combine with `&`: `(a < b) & (b < c)`"),
+                                Diagnostic::error(
+                                    Code::UNSUPPORTED_EXPRESSION,
+                                    "chained comparisons of run-time values are not supported",
+                                )
+                                .primary(span, "chained comparison")
+                                .help("compare twice and combine with `&`: `(a < b) & (b < c)`"),
                             )
                         }
                     });
@@ -104,8 +107,11 @@ impl Lowerer<'_> {
                 None => {
                     if crate::names::NP_FUNCTIONS.contains(&attr) {
                         self.error(
-                            Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`np.{attr}` can only be called"))
-                                .primary(span, "used as a value"),
+                            Diagnostic::error(
+                                Code::UNSUPPORTED_EXPRESSION,
+                                format!("`np.{attr}` can only be called"),
+                            )
+                            .primary(span, "used as a value"),
                         )
                     } else {
                         Val::Poison // reported by the subset rules
@@ -120,25 +126,40 @@ impl Lowerer<'_> {
                     "ndim" => Val::Int(ty.shape.len() as i128),
                     "dtype" => Val::DType(ty.dtype),
                     _ => self.error(
-                        Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("arrays have no attribute `{attr}` in the kernel language"))
-                            .primary(span, "unknown attribute")
-                            .note("array attributes are `.shape`, `.size`, `.ndim` and `.dtype`"),
+                        Diagnostic::error(
+                            Code::UNKNOWN_FUNCTION,
+                            format!("arrays have no attribute `{attr}` in the kernel language"),
+                        )
+                        .primary(span, "unknown attribute")
+                        .note("array attributes are `.shape`, `.size`, `.ndim` and `.dtype`"),
                     ),
                 }
             }
             Val::Table(t) => match attr {
-                "shape" => Val::Tuple(t.values.shape.iter().map(|&d| Val::Int(d as i128)).collect()),
+                "shape" => Val::Tuple(
+                    t.values
+                        .shape
+                        .iter()
+                        .map(|&d| Val::Int(d as i128))
+                        .collect(),
+                ),
                 "size" => Val::Int(t.values.data.len() as i128),
                 _ => self.error(
-                    Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("tables have no attribute `{attr}`"))
-                        .primary(span, "unknown attribute"),
+                    Diagnostic::error(
+                        Code::UNKNOWN_FUNCTION,
+                        format!("tables have no attribute `{attr}`"),
+                    )
+                    .primary(span, "unknown attribute"),
                 ),
             },
             other => {
                 let what = self.describe(&other);
                 self.error(
-                    Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("{what} has no attribute `{attr}`"))
-                        .primary(span, "unknown attribute"),
+                    Diagnostic::error(
+                        Code::UNKNOWN_FUNCTION,
+                        format!("{what} has no attribute `{attr}`"),
+                    )
+                    .primary(span, "unknown attribute"),
                 )
             }
         }
@@ -196,9 +217,15 @@ impl Lowerer<'_> {
                 Truth::Dynamic(_) => {
                     let op = if is_and { "and" } else { "or" };
                     return self.error(
-                        Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("`{op}` on run-time values is not supported"))
-                            .primary(span, format!("`{op}` needs a compile-time truth value"))
-                            .help(format!("use `{}` or `np.logical_{op}(a, b)` on boolean values", if is_and { "&" } else { "|" })),
+                        Diagnostic::error(
+                            Code::UNSUPPORTED_EXPRESSION,
+                            format!("`{op}` on run-time values is not supported"),
+                        )
+                        .primary(span, format!("`{op}` needs a compile-time truth value"))
+                        .help(format!(
+                            "use `{}` or `np.logical_{op}(a, b)` on boolean values",
+                            if is_and { "&" } else { "|" }
+                        )),
                     );
                 }
             }
@@ -229,8 +256,11 @@ impl Lowerer<'_> {
             other => {
                 let what = self.describe(&other);
                 self.error(
-                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} cannot be used as a condition"))
-                        .primary(span, "condition"),
+                    Diagnostic::error(
+                        Code::UNSUPPORTED_EXPRESSION,
+                        format!("{what} cannot be used as a condition"),
+                    )
+                    .primary(span, "condition"),
                 );
                 Truth::Poison
             }
@@ -244,7 +274,11 @@ impl Lowerer<'_> {
             return n;
         }
         let zero = self.constant(0, ty.dtype, span);
-        let v = self.k.push(Inst::Compare(CmpOp::Ne, n.v, zero.v), Type::array(DType::Bool, ty.shape), span);
+        let v = self.k.push(
+            Inst::Compare(CmpOp::Ne, n.v, zero.v),
+            Type::array(DType::Bool, ty.shape),
+            span,
+        );
         Node { v, weak: n.weak }
     }
 
@@ -267,8 +301,11 @@ impl Lowerer<'_> {
     fn operand_error(&mut self, v: &Val, span: Span) -> Val {
         let what = self.describe(v);
         self.error(
-            Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} cannot be used in arithmetic"))
-                .primary(span, "not a number or an array"),
+            Diagnostic::error(
+                Code::UNSUPPORTED_EXPRESSION,
+                format!("{what} cannot be used in arithmetic"),
+            )
+            .primary(span, "not a number or an array"),
         )
     }
 
@@ -284,9 +321,21 @@ impl Lowerer<'_> {
             if let WeakInt(Some(v)) = w {
                 if !d.holds(v) {
                     this.error(
-                        Diagnostic::error(Code::DTYPE, format!("Python integer {v} out of bounds for {}", d.numpy_name()))
-                            .primary(span, format!("numpy raises OverflowError: {v} does not fit {}", d.numpy_name()))
-                            .help(format!("cast the array first, e.g. `.astype(np.{})`", wider(d).numpy_name())),
+                        Diagnostic::error(
+                            Code::DTYPE,
+                            format!("Python integer {v} out of bounds for {}", d.numpy_name()),
+                        )
+                        .primary(
+                            span,
+                            format!(
+                                "numpy raises OverflowError: {v} does not fit {}",
+                                d.numpy_name()
+                            ),
+                        )
+                        .help(format!(
+                            "cast the array first, e.g. `.astype(np.{})`",
+                            wider(d).numpy_name()
+                        )),
                     );
                     return None;
                 }
@@ -360,14 +409,30 @@ impl Lowerer<'_> {
             return n;
         }
         debug_assert!(broadcastable(&ty.shape, shape));
-        let v = self.k.push(Inst::Broadcast(n.v), Type::array(ty.dtype, shape.clone()), span);
+        let v = self.k.push(
+            Inst::Broadcast(n.v),
+            Type::array(ty.dtype, shape.clone()),
+            span,
+        );
         Node { v, weak: n.weak }
     }
 
     /// An elementwise op of several operands already of one dtype.
-    pub(crate) fn elementwise(&mut self, make: impl FnOnce(&[Node]) -> Inst, args: Vec<Node>, dtype: DType, weak: bool, span: Span) -> Val {
-        let Some(shape) = self.broadcast_shapes(&args, span) else { return Val::Poison };
-        let args: Vec<Node> = args.into_iter().map(|a| self.expand(a, &shape, span)).collect();
+    pub(crate) fn elementwise(
+        &mut self,
+        make: impl FnOnce(&[Node]) -> Inst,
+        args: Vec<Node>,
+        dtype: DType,
+        weak: bool,
+        span: Span,
+    ) -> Val {
+        let Some(shape) = self.broadcast_shapes(&args, span) else {
+            return Val::Poison;
+        };
+        let args: Vec<Node> = args
+            .into_iter()
+            .map(|a| self.expand(a, &shape, span))
+            .collect();
         let inst = make(&args);
         self.push(inst, Type::array(dtype, shape), span, weak)
     }
@@ -408,7 +473,9 @@ impl Lowerer<'_> {
                 return self.operand_error(v, span);
             }
         }
-        let Some((mut d, weak)) = self.promote(&a, &b, span) else { return Val::Poison };
+        let Some((mut d, weak)) = self.promote(&a, &b, span) else {
+            return Val::Poison;
+        };
         if d == DType::Bool {
             match op {
                 BinaryOp::Sub => {
@@ -423,13 +490,24 @@ impl Lowerer<'_> {
             }
             if weak {
                 // Python bools: `True + True == 2`
-                if matches!(op, BinaryOp::Add | BinaryOp::Mul | BinaryOp::Min | BinaryOp::Max) {
+                if matches!(
+                    op,
+                    BinaryOp::Add | BinaryOp::Mul | BinaryOp::Min | BinaryOp::Max
+                ) {
                     d = DType::I64;
                 }
             }
         }
-        let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else { return Val::Poison };
-        self.elementwise(|n| Inst::Binary(op, n[0].v, n[1].v), vec![x, y], d, weak, span)
+        let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else {
+            return Val::Poison;
+        };
+        self.elementwise(
+            |n| Inst::Binary(op, n[0].v, n[1].v),
+            vec![x, y],
+            d,
+            weak,
+            span,
+        )
     }
 
     fn power(&mut self, a: Val, b: Val, span: Span) -> Val {
@@ -437,14 +515,21 @@ impl Lowerer<'_> {
             Val::Int(e) if (0..=16).contains(&e) => e as u32,
             _ => {
                 return self.error(
-                    Diagnostic::error(Code::NOT_CONSTANT, "the exponent of `**` must be a constant from 0 to 16")
-                        .primary(span, "exponent not a small constant")
-                        .note("hissc builds `x ** n` from n - 1 multipliers"),
+                    Diagnostic::error(
+                        Code::NOT_CONSTANT,
+                        "the exponent of `**` must be a constant from 0 to 16",
+                    )
+                    .primary(span, "exponent not a small constant")
+                    .note("hissc builds `x ** n` from n - 1 multipliers"),
                 )
             }
         };
-        let Some((d, weak)) = self.promote(&a, &Val::Int(e as i128), span) else { return Val::Poison };
-        let Some(x) = self.coerce(&a, d, span) else { return self.operand_error(&a, span) };
+        let Some((d, weak)) = self.promote(&a, &Val::Int(e as i128), span) else {
+            return Val::Poison;
+        };
+        let Some(x) = self.coerce(&a, d, span) else {
+            return self.operand_error(&a, span);
+        };
         if e == 0 {
             let one = self.constant(1, d, span);
             let shape = self.k.ty(x.v).shape.clone();
@@ -482,8 +567,21 @@ impl Lowerer<'_> {
                         .primary(span, "Python raises ZeroDivisionError"),
                 )
             }
-            Operator::FloorDiv => Some(hissc_aop::semantics::binary(BinaryOp::FloorDiv, DType::I64, x, y)).filter(|_| x.abs() < 1 << 62),
-            Operator::Mod => Some(x.rem_euclid(y.abs()) + if y < 0 && x.rem_euclid(y.abs()) != 0 { y } else { 0 }),
+            Operator::FloorDiv => Some(hissc_aop::semantics::binary(
+                BinaryOp::FloorDiv,
+                DType::I64,
+                x,
+                y,
+            ))
+            .filter(|_| x.abs() < 1 << 62),
+            Operator::Mod => Some(
+                x.rem_euclid(y.abs())
+                    + if y < 0 && x.rem_euclid(y.abs()) != 0 {
+                        y
+                    } else {
+                        0
+                    },
+            ),
             Operator::Pow if y >= 0 => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
             Operator::LShift | Operator::RShift if y < 0 => {
                 return self.error(
@@ -491,7 +589,10 @@ impl Lowerer<'_> {
                         .primary(span, "Python raises ValueError"),
                 )
             }
-            Operator::LShift => u32::try_from(y).ok().filter(|s| *s < 100).and_then(|s| x.checked_mul(1i128 << s)),
+            Operator::LShift => u32::try_from(y)
+                .ok()
+                .filter(|s| *s < 100)
+                .and_then(|s| x.checked_mul(1i128 << s)),
             Operator::RShift => Some(x >> y.min(127)),
             Operator::BitAnd if bools => return Val::Bool(x & y != 0),
             Operator::BitOr if bools => return Val::Bool(x | y != 0),
@@ -529,14 +630,22 @@ impl Lowerer<'_> {
         match op {
             ast::UnaryOp::Not => match self.truth(Val::Node(n), span) {
                 Truth::Dynamic(b) => {
-                    let v = self.k.push(Inst::Unary(UnaryOp::Not, b.v), Type::scalar(DType::Bool), span);
+                    let v = self.k.push(
+                        Inst::Unary(UnaryOp::Not, b.v),
+                        Type::scalar(DType::Bool),
+                        span,
+                    );
                     Val::Node(Node { v, weak: true })
                 }
                 _ => Val::Poison,
             },
             ast::UnaryOp::UAdd => Val::Node(n),
             ast::UnaryOp::USub | ast::UnaryOp::Invert => {
-                let uop = if matches!(op, ast::UnaryOp::USub) { UnaryOp::Neg } else { UnaryOp::Not };
+                let uop = if matches!(op, ast::UnaryOp::USub) {
+                    UnaryOp::Neg
+                } else {
+                    UnaryOp::Not
+                };
                 let mut n = n;
                 if ty.dtype == DType::Bool {
                     if n.weak {
@@ -602,18 +711,30 @@ impl Lowerer<'_> {
             }
         };
         let (da, db) = (other_dtype(self, &a), other_dtype(self, &b));
-        let (Some(x), Some(y)) = (as_node(self, &a, db), as_node(self, &b, da)) else { return Val::Poison };
-        let weak = self.kind(&a).is_some_and(|k| !matches!(k, Kind::Strong(_))) && self.kind(&b).is_some_and(|k| !matches!(k, Kind::Strong(_)));
-        self.elementwise(|n| Inst::Compare(cop, n[0].v, n[1].v), vec![x, y], DType::Bool, weak, span)
+        let (Some(x), Some(y)) = (as_node(self, &a, db), as_node(self, &b, da)) else {
+            return Val::Poison;
+        };
+        let weak = self.kind(&a).is_some_and(|k| !matches!(k, Kind::Strong(_)))
+            && self.kind(&b).is_some_and(|k| !matches!(k, Kind::Strong(_)));
+        self.elementwise(
+            |n| Inst::Compare(cop, n[0].v, n[1].v),
+            vec![x, y],
+            DType::Bool,
+            weak,
+            span,
+        )
     }
 
     /// `a if c else b` / a select for `if` on a run-time scalar.
     pub(crate) fn select(&mut self, c: Node, a: Val, b: Val, span: Span) -> Val {
         match (a, b) {
             (Val::Poison, _) | (_, Val::Poison) => Val::Poison,
-            (Val::Tuple(xs), Val::Tuple(ys)) if xs.len() == ys.len() => {
-                Val::Tuple(xs.into_iter().zip(ys).map(|(x, y)| self.select(c, x, y, span)).collect())
-            }
+            (Val::Tuple(xs), Val::Tuple(ys)) if xs.len() == ys.len() => Val::Tuple(
+                xs.into_iter()
+                    .zip(ys)
+                    .map(|(x, y)| self.select(c, x, y, span))
+                    .collect(),
+            ),
             (a, b) => {
                 let (ka, kb) = (self.kind(&a), self.kind(&b));
                 let Some((d, weak)) = (match (ka, kb) {
@@ -629,14 +750,26 @@ impl Lowerer<'_> {
                             .help("cast both branches to the same dtype with `.astype(...)` or `np.uint16(...)`"),
                     );
                 };
-                let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span)) else { return Val::Poison };
+                let (Some(x), Some(y)) = (self.coerce(&a, d, span), self.coerce(&b, d, span))
+                else {
+                    return Val::Poison;
+                };
                 if self.k.ty(x.v).shape != self.k.ty(y.v).shape {
                     return self.error(
-                        Diagnostic::error(Code::SHAPE, "the two branches give arrays of different shapes")
-                            .primary(span, "shapes differ"),
+                        Diagnostic::error(
+                            Code::SHAPE,
+                            "the two branches give arrays of different shapes",
+                        )
+                        .primary(span, "shapes differ"),
                     );
                 }
-                self.elementwise(|n| Inst::Where(n[0].v, n[1].v, n[2].v), vec![c, x, y], d, weak, span)
+                self.elementwise(
+                    |n| Inst::Where(n[0].v, n[1].v, n[2].v),
+                    vec![c, x, y],
+                    d,
+                    weak,
+                    span,
+                )
             }
         }
     }
@@ -644,7 +777,9 @@ impl Lowerer<'_> {
     /// Augmented assignment on an array is in place: the result keeps the array's
     /// dtype and shape (numpy's `same_kind` casting), as `acc += x` does in numpy.
     pub(crate) fn in_place(&mut self, old: Val, new: Val, span: Span) -> Val {
-        let (Val::Node(o), Val::Node(n)) = (&old, &new) else { return new };
+        let (Val::Node(o), Val::Node(n)) = (&old, &new) else {
+            return new;
+        };
         let (ot, nt) = (self.k.ty(o.v).clone(), self.k.ty(n.v).clone());
         if ot.is_scalar() || o.weak {
             return new; // numpy scalars are immutable: `s += x` rebinds
@@ -658,16 +793,31 @@ impl Lowerer<'_> {
         if nt.dtype == ot.dtype {
             return new;
         }
-        let same_kind = nt.dtype == DType::Bool || (nt.dtype.is_signed() == ot.dtype.is_signed() && ot.dtype != DType::Bool) || (!nt.dtype.is_signed() && ot.dtype.is_signed());
+        let same_kind = nt.dtype == DType::Bool
+            || (nt.dtype.is_signed() == ot.dtype.is_signed() && ot.dtype != DType::Bool)
+            || (!nt.dtype.is_signed() && ot.dtype.is_signed());
         if !same_kind {
             return self.error(
-                Diagnostic::error(Code::DTYPE, format!("cannot cast the result from {} to {} in place", nt.dtype.numpy_name(), ot.dtype.numpy_name()))
-                    .primary(span, "numpy raises UFuncTypeError (casting rule 'same_kind')")
-                    .help("write `x = x + y` to get the promoted dtype, or cast `y` first"),
+                Diagnostic::error(
+                    Code::DTYPE,
+                    format!(
+                        "cannot cast the result from {} to {} in place",
+                        nt.dtype.numpy_name(),
+                        ot.dtype.numpy_name()
+                    ),
+                )
+                .primary(
+                    span,
+                    "numpy raises UFuncTypeError (casting rule 'same_kind')",
+                )
+                .help("write `x = x + y` to get the promoted dtype, or cast `y` first"),
             );
         }
         match self.coerce(&new, ot.dtype, span) {
-            Some(c) => Val::Node(Node { v: c.v, weak: false }),
+            Some(c) => Val::Node(Node {
+                v: c.v,
+                weak: false,
+            }),
             None => Val::Poison,
         }
     }

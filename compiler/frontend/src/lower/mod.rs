@@ -74,22 +74,34 @@ pub fn kernel_def<'a>(
 ) -> Result<&'a ast::StmtFunctionDef, Diagnostic> {
     let names: Vec<String> = m.kernels.iter().map(|k| format!("`{}`", k.name)).collect();
     match name {
-        Some(n) => m.kernels.iter().copied().find(|k| k.name.as_str() == n).ok_or_else(|| {
-            Diagnostic::error(Code::NO_KERNEL, format!("there is no `@kernel` function named `{n}`")).note(
-                if names.is_empty() {
+        Some(n) => m
+            .kernels
+            .iter()
+            .copied()
+            .find(|k| k.name.as_str() == n)
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    Code::NO_KERNEL,
+                    format!("there is no `@kernel` function named `{n}`"),
+                )
+                .note(if names.is_empty() {
                     "the file defines no `@kernel` functions".to_string()
                 } else {
                     format!("the file's kernels: {}", names.join(", "))
-                },
-            )
-        }),
+                })
+            }),
         None => match m.kernels.as_slice() {
             [k] => Ok(*k),
-            [] => Err(Diagnostic::error(Code::NO_KERNEL, "the file defines no `@kernel` function")
-                .help("decorate the function to compile with `@kernel` (from hiss import kernel)")),
-            _ => Err(Diagnostic::error(Code::NO_KERNEL, "the file defines several kernels")
-                .note(format!("its kernels: {}", names.join(", ")))
-                .help("choose one with `--kernel NAME`")),
+            [] => Err(
+                Diagnostic::error(Code::NO_KERNEL, "the file defines no `@kernel` function").help(
+                    "decorate the function to compile with `@kernel` (from hiss import kernel)",
+                ),
+            ),
+            _ => Err(
+                Diagnostic::error(Code::NO_KERNEL, "the file defines several kernels")
+                    .note(format!("its kernels: {}", names.join(", ")))
+                    .help("choose one with `--kernel NAME`"),
+            ),
         },
     }
 }
@@ -150,8 +162,11 @@ impl<'a> Lowerer<'a> {
             let v = self.expr(&mut frame, &a.value);
             let v = match v {
                 Val::Node(_) => self.error(
-                    Diagnostic::error(Code::MODULE_LEVEL, "module-level values must be compile-time constants")
-                        .primary(span_of(&*a.value), "computed at run time"),
+                    Diagnostic::error(
+                        Code::MODULE_LEVEL,
+                        "module-level values must be compile-time constants",
+                    )
+                    .primary(span_of(&*a.value), "computed at run time"),
                 ),
                 v => v,
             };
@@ -167,16 +182,23 @@ impl<'a> Lowerer<'a> {
         let mut frame = Frame::default();
         let a = &f.args;
         for p in a.posonlyargs.iter().chain(&a.args).chain(&a.kwonlyargs) {
-            let Some(ann) = &p.def.annotation else { continue };
+            let Some(ann) = &p.def.annotation else {
+                continue;
+            };
             let span = span_of(&p.def);
-            let Some(ty) = self.annotation(ann) else { continue };
+            let Some(ty) = self.annotation(ann) else {
+                continue;
+            };
             let (elem, shape) = match ty {
                 AnnTy::Scalar(e) => (e, Vec::new()),
                 AnnTy::Array(e, s) => (e, s),
                 AnnTy::Tuple(_) => {
                     self.error(
-                        Diagnostic::error(Code::BAD_ANNOTATION, "a kernel parameter cannot be a tuple")
-                            .primary(span_of(&**ann), "tuple type"),
+                        Diagnostic::error(
+                            Code::BAD_ANNOTATION,
+                            "a kernel parameter cannot be a tuple",
+                        )
+                        .primary(span_of(&**ann), "tuple type"),
                     );
                     continue;
                 }
@@ -190,7 +212,9 @@ impl<'a> Lowerer<'a> {
                 span,
             });
             let v = self.k.push(Inst::Input(idx), ty, span);
-            frame.locals.insert(p.def.arg.to_string(), Val::Node(Node { v, weak: false }));
+            frame
+                .locals
+                .insert(p.def.arg.to_string(), Val::Node(Node { v, weak: false }));
         }
         let expected = f.returns.as_ref().and_then(|r| self.annotation(r));
         if !self.diags.is_empty() {
@@ -204,8 +228,14 @@ impl<'a> Lowerer<'a> {
             Flow::Next => {
                 let end = span_of(f).end;
                 self.error(
-                    Diagnostic::error(Code::RETURN_TYPE, format!("kernel `{}` does not return a value", f.name))
-                        .primary(Span::new(end.saturating_sub(1), end), "the body ends here without `return`"),
+                    Diagnostic::error(
+                        Code::RETURN_TYPE,
+                        format!("kernel `{}` does not return a value", f.name),
+                    )
+                    .primary(
+                        Span::new(end.saturating_sub(1), end),
+                        "the body ends here without `return`",
+                    ),
                 );
                 return None;
             }
@@ -227,7 +257,11 @@ impl<'a> Lowerer<'a> {
                 self.error(
                     Diagnostic::error(
                         Code::RETURN_TYPE,
-                        format!("the kernel returns {} values but its annotation says {}", vs.len(), ts.len()),
+                        format!(
+                            "the kernel returns {} values but its annotation says {}",
+                            vs.len(),
+                            ts.len()
+                        ),
                     )
                     .primary(span, format!("{} values", vs.len())),
                 );
@@ -236,9 +270,12 @@ impl<'a> Lowerer<'a> {
             (v @ Val::Tuple(_), t) | (v, t @ AnnTy::Tuple(_)) => {
                 let got = self.describe(&v);
                 self.error(
-                    Diagnostic::error(Code::RETURN_TYPE, "the returned value does not match the return annotation")
-                        .primary(span, format!("this is {got}"))
-                        .note(format!("the annotation says {}", t.describe())),
+                    Diagnostic::error(
+                        Code::RETURN_TYPE,
+                        "the returned value does not match the return annotation",
+                    )
+                    .primary(span, format!("this is {got}"))
+                    .note(format!("the annotation says {}", t.describe())),
                 );
                 return;
             }
@@ -259,8 +296,11 @@ impl<'a> Lowerer<'a> {
                 other => {
                     let got = self.describe(&other);
                     self.error(
-                        Diagnostic::error(Code::RETURN_TYPE, "a kernel can only return arrays and numpy scalars")
-                            .primary(span, format!("this is {got}")),
+                        Diagnostic::error(
+                            Code::RETURN_TYPE,
+                            "a kernel can only return arrays and numpy scalars",
+                        )
+                        .primary(span, format!("this is {got}")),
                     );
                     return;
                 }
@@ -269,14 +309,21 @@ impl<'a> Lowerer<'a> {
             let want = t.ty();
             if got != want {
                 self.error(
-                    Diagnostic::error(Code::RETURN_TYPE, "the returned value does not match the return annotation")
-                        .primary(span, format!("numpy computes {}", describe_ty(&got)))
-                        .note(format!("the annotation says {}", describe_ty(&want)))
-                        .help(if got.shape == want.shape {
-                            format!("annotate `{}`, or convert with `.astype(np.{})`", numpy_ann(&got), want.dtype.numpy_name())
-                        } else {
-                            format!("annotate `{}`", numpy_ann(&got))
-                        }),
+                    Diagnostic::error(
+                        Code::RETURN_TYPE,
+                        "the returned value does not match the return annotation",
+                    )
+                    .primary(span, format!("numpy computes {}", describe_ty(&got)))
+                    .note(format!("the annotation says {}", describe_ty(&want)))
+                    .help(if got.shape == want.shape {
+                        format!(
+                            "annotate `{}`, or convert with `.astype(np.{})`",
+                            numpy_ann(&got),
+                            want.dtype.numpy_name()
+                        )
+                    } else {
+                        format!("annotate `{}`", numpy_ann(&got))
+                    }),
                 );
                 return;
             }
@@ -354,28 +401,33 @@ impl<'a> Lowerer<'a> {
             Expr::Name(n) => {
                 f.locals.insert(n.id.to_string(), v);
             }
-            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => match v {
-                Val::Tuple(vs) if vs.len() == elts.len() => {
-                    for (t, v) in elts.iter().zip(vs) {
-                        self.assign(f, t, v);
+            Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
+                match v {
+                    Val::Tuple(vs) if vs.len() == elts.len() => {
+                        for (t, v) in elts.iter().zip(vs) {
+                            self.assign(f, t, v);
+                        }
                     }
-                }
-                Val::Poison => {
-                    for t in elts {
-                        self.assign(f, t, Val::Poison);
+                    Val::Poison => {
+                        for t in elts {
+                            self.assign(f, t, Val::Poison);
+                        }
                     }
-                }
-                other => {
-                    let got = self.describe(&other);
-                    self.error(
-                        Diagnostic::error(Code::UNSUPPORTED_STATEMENT, format!("cannot unpack {got} into {} names", elts.len()))
+                    other => {
+                        let got = self.describe(&other);
+                        self.error(
+                            Diagnostic::error(
+                                Code::UNSUPPORTED_STATEMENT,
+                                format!("cannot unpack {got} into {} names", elts.len()),
+                            )
                             .primary(span_of(target), "unpacking"),
-                    );
-                    for t in elts {
-                        self.assign(f, t, Val::Poison);
+                        );
+                        for t in elts {
+                            self.assign(f, t, Val::Poison);
+                        }
                     }
                 }
-            },
+            }
             _ => {} // rejected by the subset rules
         }
     }
@@ -409,7 +461,8 @@ impl<'a> Lowerer<'a> {
                         );
                     }
                 }
-                let mut names: Vec<&String> = then_locals.keys().chain(else_locals.keys()).collect();
+                let mut names: Vec<&String> =
+                    then_locals.keys().chain(else_locals.keys()).collect();
                 names.sort();
                 names.dedup();
                 let mut merged = before.clone();
@@ -418,7 +471,11 @@ impl<'a> Lowerer<'a> {
                     match (a, b) {
                         (Some(a), Some(b)) => {
                             let same = matches!((a, b), (Val::Node(x), Val::Node(y)) if x.v == y.v);
-                            let v = if same { a.clone() } else { self.select(c, a.clone(), b.clone(), span) };
+                            let v = if same {
+                                a.clone()
+                            } else {
+                                self.select(c, a.clone(), b.clone(), span)
+                            };
                             merged.insert(n.clone(), v);
                         }
                         _ => {
@@ -439,7 +496,9 @@ impl<'a> Lowerer<'a> {
     }
 
     fn for_stmt(&mut self, f: &mut Frame, l: &ast::StmtFor) -> Flow {
-        let Expr::Call(c) = &*l.iter else { return Flow::Next };
+        let Expr::Call(c) = &*l.iter else {
+            return Flow::Next;
+        };
         let mut bounds = Vec::new();
         for a in &c.args {
             let v = self.expr(f, a);
@@ -449,9 +508,12 @@ impl<'a> Lowerer<'a> {
                 Val::Poison => return Flow::Next,
                 _ => {
                     self.error(
-                        Diagnostic::error(Code::NOT_CONSTANT, "loop bounds must be compile-time constants")
-                            .primary(span_of(a), "not known at compile time")
-                            .note("loops are unrolled, so their trip count must be fixed"),
+                        Diagnostic::error(
+                            Code::NOT_CONSTANT,
+                            "loop bounds must be compile-time constants",
+                        )
+                        .primary(span_of(a), "not known at compile time")
+                        .note("loops are unrolled, so their trip count must be fixed"),
                     );
                     return Flow::Next;
                 }
@@ -463,18 +525,28 @@ impl<'a> Lowerer<'a> {
             [a, b, s] if *s != 0 => (*a, *b, *s),
             _ => {
                 self.error(
-                    Diagnostic::error(Code::ARGUMENTS, "`range` takes one to three integers, and a step other than 0")
-                        .primary(span_of(&*l.iter), "bad range"),
+                    Diagnostic::error(
+                        Code::ARGUMENTS,
+                        "`range` takes one to three integers, and a step other than 0",
+                    )
+                    .primary(span_of(&*l.iter), "bad range"),
                 );
                 return Flow::Next;
             }
         };
-        let count = if step > 0 { (stop - start).max(0) / step + ((stop - start).max(0) % step != 0) as i128 } else { (start - stop).max(0) / -step + ((start - stop).max(0) % -step != 0) as i128 };
+        let count = if step > 0 {
+            (stop - start).max(0) / step + ((stop - start).max(0) % step != 0) as i128
+        } else {
+            (start - stop).max(0) / -step + ((start - stop).max(0) % -step != 0) as i128
+        };
         if count > 4096 {
             self.error(
-                Diagnostic::error(Code::NOT_CONSTANT, format!("this loop runs {count} times; hissc unrolls at most 4096 iterations"))
-                    .primary(span_of(&*l.iter), "too many iterations")
-                    .help("use whole-array operations instead of a long loop"),
+                Diagnostic::error(
+                    Code::NOT_CONSTANT,
+                    format!("this loop runs {count} times; hissc unrolls at most 4096 iterations"),
+                )
+                .primary(span_of(&*l.iter), "too many iterations")
+                .help("use whole-array operations instead of a long loop"),
             );
             return Flow::Next;
         }
@@ -488,18 +560,32 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Calls a helper: binds arguments, runs the body in a fresh frame.
-    pub fn call_helper(&mut self, name: &str, args: Vec<Val>, kwargs: Vec<(String, Val)>, span: Span) -> Val {
+    pub fn call_helper(
+        &mut self,
+        name: &str,
+        args: Vec<Val>,
+        kwargs: Vec<(String, Val)>,
+        span: Span,
+    ) -> Val {
         let def = self.m.helpers[name];
         if self.stack.iter().any(|s| s == name) {
             // reported by the subset rules (HS0104)
             return Val::Poison;
         }
-        let params: Vec<&ast::ArgWithDefault> = def.args.posonlyargs.iter().chain(&def.args.args).collect();
+        let params: Vec<&ast::ArgWithDefault> =
+            def.args.posonlyargs.iter().chain(&def.args.args).collect();
         if args.len() > params.len() {
             return self.error(
-                Diagnostic::error(Code::ARGUMENTS, format!("`{name}` takes {} arguments but {} were given", params.len(), args.len()))
-                    .primary(span, "too many arguments")
-                    .secondary(span_of(def), "defined here"),
+                Diagnostic::error(
+                    Code::ARGUMENTS,
+                    format!(
+                        "`{name}` takes {} arguments but {} were given",
+                        params.len(),
+                        args.len()
+                    ),
+                )
+                .primary(span, "too many arguments")
+                .secondary(span_of(def), "defined here"),
             );
         }
         let mut frame = Frame::default();
@@ -512,8 +598,11 @@ impl<'a> Lowerer<'a> {
                 Some(i) => bound[i] = Some(v),
                 None => {
                     return self.error(
-                        Diagnostic::error(Code::ARGUMENTS, format!("`{name}` has no parameter `{k}`"))
-                            .primary(span, "unknown keyword argument"),
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            format!("`{name}` has no parameter `{k}`"),
+                        )
+                        .primary(span, "unknown keyword argument"),
                     )
                 }
             }
@@ -528,8 +617,11 @@ impl<'a> Lowerer<'a> {
                     }
                     None => {
                         return self.error(
-                            Diagnostic::error(Code::ARGUMENTS, format!("`{name}` is missing the argument `{}`", p.def.arg))
-                                .primary(span, "missing argument"),
+                            Diagnostic::error(
+                                Code::ARGUMENTS,
+                                format!("`{name}` is missing the argument `{}`", p.def.arg),
+                            )
+                            .primary(span, "missing argument"),
                         )
                     }
                 },
@@ -609,14 +701,25 @@ pub(crate) fn describe_ty(t: &Type) -> String {
         format!("a `{}` scalar", t.dtype.numpy_name())
     } else {
         let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
-        let dims = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+        let dims = if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        };
         format!("a `{}` array of shape {dims}", t.dtype.numpy_name())
     }
 }
 
 /// The annotation that describes a type: `Array[np.uint16, 32, 32]`.
 pub(crate) fn numpy_ann(t: &Type) -> String {
-    let d = format!("np.{}", if t.dtype == DType::Bool { "bool_" } else { t.dtype.numpy_name() });
+    let d = format!(
+        "np.{}",
+        if t.dtype == DType::Bool {
+            "bool_"
+        } else {
+            t.dtype.numpy_name()
+        }
+    );
     if t.shape.is_empty() {
         d
     } else {
@@ -634,8 +737,14 @@ pub(crate) enum Truth {
 impl Elem {
     fn from_val(v: &Val) -> Option<Elem> {
         match v {
-            Val::DType(d) => Some(Elem { dtype: *d, range: Interval::of(*d) }),
-            Val::RangeType(d, r) => Some(Elem { dtype: *d, range: *r }),
+            Val::DType(d) => Some(Elem {
+                dtype: *d,
+                range: Interval::of(*d),
+            }),
+            Val::RangeType(d, r) => Some(Elem {
+                dtype: *d,
+                range: *r,
+            }),
             _ => None,
         }
     }

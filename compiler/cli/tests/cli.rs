@@ -1,0 +1,313 @@
+//! The command line as a user meets it: every bad input gets a one-paragraph
+//! error and exit status 1, never a panic; good input gives numpy's results.
+
+use npyz::WriterBuilder;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const KERNEL: &str = "import numpy as np
+from hiss import kernel, Array
+
+
+@kernel
+def zs(frame: Array[np.uint16, 4, 6], t: np.uint16) -> Array[np.uint16, 4, 6]:
+    return np.where(frame >= t, frame, 0)
+";
+
+fn hissc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hissc"))
+        .args(args)
+        .output()
+        .expect("hissc runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn user_error(o: &Output, needle: &str) {
+    let t = text(o);
+    assert_eq!(o.status.code(), Some(1), "expected exit 1:\n{t}");
+    assert!(
+        !t.contains("panicked") && !t.contains("RUST_BACKTRACE"),
+        "panic:\n{t}"
+    );
+    assert!(t.contains(needle), "expected {needle:?} in:\n{t}");
+}
+
+fn write_npy<T: npyz::AutoSerialize + Clone>(path: &Path, shape: &[u64], data: &[T]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(shape)
+        .writer(f)
+        .begin_nd()
+        .unwrap();
+    w.extend(data.iter().cloned()).unwrap();
+    w.finish().unwrap();
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("zs.py");
+    std::fs::write(&k, KERNEL).unwrap();
+    (dir, k)
+}
+
+fn read_u16(path: &Path) -> (Vec<u64>, Vec<u16>) {
+    let bytes = std::fs::read(path).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    let shape = npy.shape().to_vec();
+    (shape, npy.into_vec::<u16>().unwrap())
+}
+
+#[test]
+fn run_and_sim_compute_numpys_result() {
+    let (dir, k) = setup();
+    let input = dir.path().join("f.npy");
+    let data: Vec<u16> = (0..24).map(|i| i * 1000).collect();
+    write_npy(&input, &[4, 6], &data);
+    for stage in ["run", "sim"] {
+        let out = dir.path().join(stage);
+        let o = hissc(&[
+            stage,
+            k.to_str().unwrap(),
+            "--in",
+            &format!("frame={}", input.display()),
+            "--param",
+            "t=5000",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let (shape, got) = read_u16(&out.join("out.npy"));
+        assert_eq!(shape, vec![4, 6]);
+        let want: Vec<u16> = data
+            .iter()
+            .map(|&x| if x >= 5000 { x } else { 0 })
+            .collect();
+        assert_eq!(got, want, "{stage}");
+    }
+    let o = hissc(&[
+        "sim",
+        k.to_str().unwrap(),
+        "--in",
+        &format!("frame={}", input.display()),
+        "--param",
+        "t=1",
+        "--out",
+        dir.path().join("s").to_str().unwrap(),
+        "--trace",
+        dir.path().join("t.csv").to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o).contains("elements per cycle: frame 1.00"),
+        "{}",
+        text(&o)
+    );
+    let trace = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
+    assert!(
+        trace.starts_with("cycle,rst,frame_valid,frame_data,t,out_valid,out_data\n"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_user_errors() {
+    let (dir, k) = setup();
+    let k = k.to_str().unwrap();
+    let out = dir.path().join("o");
+    let out = out.to_str().unwrap();
+    let good = dir.path().join("good.npy");
+    write_npy(&good, &[4, 6], &[1u16; 24]);
+    let wrong_shape = dir.path().join("shape.npy");
+    write_npy(&wrong_shape, &[6, 4], &[1u16; 24]);
+    let wrong_dtype = dir.path().join("dtype.npy");
+    write_npy(&wrong_dtype, &[4, 6], &[1u8; 24]);
+    let garbage = dir.path().join("garbage.npy");
+    std::fs::write(&garbage, b"not a numpy file").unwrap();
+    let f = |p: &Path| format!("frame={}", p.display());
+    user_error(
+        &hissc(&[
+            "run",
+            k,
+            "--in",
+            "frame=/nonexistent.npy",
+            "--param",
+            "t=1",
+            "--out",
+            out,
+        ]),
+        "cannot read",
+    );
+    user_error(
+        &hissc(&[
+            "run",
+            k,
+            "--in",
+            &f(&garbage),
+            "--param",
+            "t=1",
+            "--out",
+            out,
+        ]),
+        "not a valid .npy",
+    );
+    user_error(
+        &hissc(&[
+            "run",
+            k,
+            "--in",
+            &f(&wrong_shape),
+            "--param",
+            "t=1",
+            "--out",
+            out,
+        ]),
+        "has shape [6, 4]",
+    );
+    user_error(
+        &hissc(&[
+            "sim",
+            k,
+            "--in",
+            &f(&wrong_dtype),
+            "--param",
+            "t=1",
+            "--out",
+            out,
+        ]),
+        "has dtype uint8",
+    );
+    user_error(
+        &hissc(&[
+            "run",
+            k,
+            "--in",
+            &f(&good),
+            "--param",
+            "t=1",
+            "--param",
+            "gain=3",
+            "--out",
+            out,
+        ]),
+        "no parameter `gain`",
+    );
+    user_error(
+        &hissc(&[
+            "run",
+            k,
+            "--in",
+            &f(&good),
+            "--param",
+            "t=70000",
+            "--out",
+            out,
+        ]),
+        "outside the range",
+    );
+    user_error(
+        &hissc(&["run", k, "--in", &f(&good), "--param", "t=x", "--out", out]),
+        "not an integer",
+    );
+    user_error(
+        &hissc(&["run", k, "--in", &f(&good), "--out", out]),
+        "missing parameter `t`",
+    );
+    user_error(
+        &hissc(&["run", "/nonexistent/kernel.py", "--out", out]),
+        "cannot read kernel file",
+    );
+    user_error(
+        &hissc(&["run", k, "--kernel", "nope", "--out", out]),
+        "no `@kernel` function named `nope`",
+    );
+}
+
+#[test]
+fn range_promises_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("u12.py");
+    std::fs::write(&k, "import numpy as np\nfrom hiss import kernel, Array, u12\n\n@kernel\ndef s(frame: Array[u12, 2, 2]) -> np.uint64:\n    return frame.sum()\n").unwrap();
+    let input = dir.path().join("f.npy");
+    write_npy(&input, &[2, 2], &[1u16, 2, 5000, 3]);
+    let o = hissc(&[
+        "run",
+        k.to_str().unwrap(),
+        "--in",
+        &format!("frame={}", input.display()),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    user_error(&o, "element [1, 0] is 5000, outside [0, 4095]");
+}
+
+#[test]
+fn broken_kernels_get_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("bad.py");
+    std::fs::write(&k, "import numpy as np\nimport os\nfrom hiss import kernel, Array\n\n@kernel\ndef b(frame: Array[np.uint16, 4, 4], k) -> np.uint16:\n    while True:\n        pass\n    return frame.mean() / 2\n").unwrap();
+    let o = hissc(&[
+        k.to_str().unwrap(),
+        "-o",
+        dir.path().join("x.vhd").to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    for code in ["HS0105", "HS0201", "HS0101", "HS0301"] {
+        assert!(t.contains(code), "{code} missing in:\n{t}");
+    }
+    assert!(t.contains("due to 5 previous errors"), "{t}");
+}
+
+#[test]
+fn explain_and_emit() {
+    let o = hissc(&["explain", "HS0101"]);
+    assert!(o.status.success());
+    assert!(text(&o).contains("`while`"));
+    user_error(&hissc(&["explain", "HS9999"]), "not a hissc error code");
+    let (_dir, k) = setup();
+    for form in ["aop", "spn", "dot", "vhdl", "testbench"] {
+        let o = hissc(&[k.to_str().unwrap(), "--emit", form]);
+        assert!(o.status.success(), "{form}: {}", text(&o));
+        assert!(!o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn verify_checks_the_hardware_or_says_ghdl_is_missing() {
+    let (dir, k) = setup();
+    let input = dir.path().join("f.npy");
+    write_npy(
+        &input,
+        &[3, 4, 6],
+        &(0..72u16).map(|i| i * 900).collect::<Vec<_>>(),
+    );
+    let out = dir.path().join("v");
+    let o = hissc(&[
+        "verify",
+        k.to_str().unwrap(),
+        "--in",
+        &format!("frame={}", input.display()),
+        "--param",
+        "t=20000",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    if Command::new("ghdl").arg("--version").output().is_err() {
+        eprintln!("\n!!!!!!!! GHDL is not installed: checking only the error message !!!!!!!!\n");
+        user_error(&o, "apt-get install ghdl");
+        return;
+    }
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 frames"));
+    let (shape, got) = read_u16(&out.join("out.npy"));
+    assert_eq!(shape, vec![3, 4, 6]);
+    assert_eq!(got[71], 71 * 900);
+    assert_eq!(got[5], 0);
+}

@@ -1,0 +1,393 @@
+//! A generator of random, well-typed kernels over the elementwise part of the
+//! language, with reductions and row/column broadcasting, and of inputs for them.
+//!
+//! The generator tracks numpy 2's types itself (so that it can write the return
+//! annotation numpy would agree with); the frontend must accept every kernel it
+//! writes, and every engine must agree on every input.
+
+use hissc_aop::{Array, DType};
+
+/// A tiny deterministic random source (xorshift64*), seeded by proptest.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i128, hi: i128) -> i128 {
+        let span = (hi - lo + 1) as u128;
+        lo + ((self.next() as u128 | ((self.next() as u128) << 64)) % span) as i128
+    }
+
+    /// One of the items.
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    /// A value of a dtype, often at an edge of its range.
+    pub fn value(&mut self, lo: i128, hi: i128) -> i128 {
+        match self.below(6) {
+            0 => lo,
+            1 => hi,
+            2 => 0.clamp(lo, hi),
+            _ => self.range(lo, hi),
+        }
+    }
+}
+
+/// The shape class of an expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    Full,
+    Row,
+    Col,
+    Scalar,
+}
+
+#[derive(Clone, Debug)]
+struct Ex {
+    text: String,
+    dtype: DType,
+    shape: Shape,
+}
+
+/// A generated kernel and what it needs.
+#[derive(Clone, Debug)]
+pub struct GenKernel {
+    /// Python source.
+    pub source: String,
+    /// Parameters in order: name, dtype, shape (empty for scalars).
+    pub params: Vec<(String, DType, Vec<u32>)>,
+}
+
+const INTS: [DType; 8] = [
+    DType::U8,
+    DType::U16,
+    DType::U32,
+    DType::U64,
+    DType::I8,
+    DType::I16,
+    DType::I32,
+    DType::I64,
+];
+
+fn np(d: DType) -> String {
+    format!(
+        "np.{}",
+        if d == DType::Bool {
+            "bool_"
+        } else {
+            d.numpy_name()
+        }
+    )
+}
+
+struct Gen<'r> {
+    rng: &'r mut Rng,
+    leaves: Vec<Ex>,
+}
+
+fn join(a: Shape, b: Shape) -> Option<Shape> {
+    use Shape::*;
+    match (a, b) {
+        (x, Scalar) | (Scalar, x) => Some(x),
+        (x, y) if x == y => Some(x),
+        (Full, _) | (_, Full) => Some(Full),
+        _ => None, // row with column: an outer product, not generated
+    }
+}
+
+impl Gen<'_> {
+    fn literal(&mut self, d: DType) -> String {
+        let (lo, hi) = (d.min().max(-100), d.max().min(100));
+        self.rng.range(lo, hi).to_string()
+    }
+
+    fn leaf(&mut self) -> Ex {
+        let i = self.rng.below(self.leaves.len() as u64) as usize;
+        self.leaves[i].clone()
+    }
+
+    fn int_expr(&mut self, depth: u32) -> Ex {
+        for _ in 0..20 {
+            let e = self.expr(depth);
+            if e.dtype != DType::Bool {
+                return e;
+            }
+        }
+        self.leaf()
+    }
+
+    fn expr(&mut self, depth: u32) -> Ex {
+        if depth == 0 || self.rng.below(4) == 0 {
+            return self.leaf();
+        }
+        for _ in 0..20 {
+            if let Some(e) = self.try_expr(depth) {
+                return e;
+            }
+        }
+        self.leaf()
+    }
+
+    fn try_expr(&mut self, depth: u32) -> Option<Ex> {
+        let d = depth - 1;
+        Some(match self.rng.below(11) {
+            0..=2 => {
+                let (a, b) = (self.int_expr(d), self.int_expr(d));
+                let op = self.rng.pick(&["+", "-", "*", "&", "|", "^"]);
+                let dt = DType::promote(a.dtype, b.dtype)?;
+                Ex {
+                    text: format!("({} {op} {})", a.text, b.text),
+                    dtype: dt,
+                    shape: join(a.shape, b.shape)?,
+                }
+            }
+            3 => {
+                let a = self.int_expr(d);
+                let op = self.rng.pick(&["+", "-", "*", "//", "%", ">>", "<<"]);
+                let lit = match op {
+                    "//" | "%" => {
+                        let hi = a.dtype.max().min(9);
+                        let lo = if a.dtype.is_signed() { -9 } else { 1 };
+                        let mut v = self.rng.range(lo, hi);
+                        if v == 0 {
+                            v = 3;
+                        }
+                        v.to_string()
+                    }
+                    ">>" | "<<" => self
+                        .rng
+                        .range(0, a.dtype.bits() as i128 + 1)
+                        .min(a.dtype.max())
+                        .to_string(),
+                    _ => self.literal(a.dtype),
+                };
+                Ex {
+                    text: format!("({} {op} {lit})", a.text),
+                    dtype: a.dtype,
+                    shape: a.shape,
+                }
+            }
+            4 => {
+                let (c1, c2) = (self.int_expr(d), self.int_expr(d));
+                let cmp = self.rng.pick(&["<", "<=", ">", ">=", "==", "!="]);
+                let (a, b) = (self.int_expr(d), self.int_expr(d));
+                let dt = DType::promote(a.dtype, b.dtype)?;
+                let shape = join(join(join(c1.shape, c2.shape)?, a.shape)?, b.shape)?;
+                Ex {
+                    text: format!(
+                        "np.where({} {cmp} {}, {}, {})",
+                        c1.text, c2.text, a.text, b.text
+                    ),
+                    dtype: dt,
+                    shape,
+                }
+            }
+            5 => {
+                let a = self.int_expr(d);
+                let cmp = self.rng.pick(&["<", ">", "=="]);
+                let lit = self.literal(a.dtype);
+                let (x, y) = (self.int_expr(d), self.literal(DType::I8));
+                let y_fits = x.dtype.holds(y.parse::<i128>().ok()?);
+                if !y_fits {
+                    return None;
+                }
+                Ex {
+                    text: format!("np.where({} {cmp} {lit}, {}, {y})", a.text, x.text),
+                    dtype: x.dtype,
+                    shape: join(a.shape, x.shape)?,
+                }
+            }
+            6 => {
+                let (a, b) = (self.int_expr(d), self.int_expr(d));
+                let f = self.rng.pick(&["np.minimum", "np.maximum"]);
+                let dt = DType::promote(a.dtype, b.dtype)?;
+                Ex {
+                    text: format!("{f}({}, {})", a.text, b.text),
+                    dtype: dt,
+                    shape: join(a.shape, b.shape)?,
+                }
+            }
+            7 => {
+                let a = self.int_expr(d);
+                let (x, y) = (self.literal(a.dtype), self.literal(a.dtype));
+                Ex {
+                    text: format!("np.clip({}, {x}, {y})", a.text),
+                    dtype: a.dtype,
+                    shape: a.shape,
+                }
+            }
+            8 => {
+                let a = self.int_expr(d);
+                if a.dtype.is_signed() && self.rng.below(2) == 0 {
+                    Ex {
+                        text: format!("np.abs({})", a.text),
+                        ..a
+                    }
+                } else {
+                    Ex {
+                        text: format!("(-{})", a.text),
+                        ..a
+                    }
+                }
+            }
+            9 => {
+                let a = self.expr(d);
+                let to = self.rng.pick(&INTS);
+                Ex {
+                    text: format!("{}.astype({})", a.text, np(to)),
+                    dtype: to,
+                    shape: a.shape,
+                }
+            }
+            _ => {
+                let a = self.int_expr(d);
+                Ex {
+                    text: format!("(~{})", a.text),
+                    ..a
+                }
+            }
+        })
+    }
+}
+
+/// Writes a random kernel from a seed.
+pub fn kernel(seed: u64) -> GenKernel {
+    let mut rng = Rng::new(seed);
+    let h = 2 + rng.below(3) as u32;
+    let w = 2 + rng.below(6) as u32;
+    let mut params = Vec::new();
+    let mut leaves = Vec::new();
+    let n_full = 1 + rng.below(2);
+    for i in 0..n_full {
+        let d = rng.pick(&INTS);
+        let name = format!("a{i}");
+        leaves.push(Ex {
+            text: name.clone(),
+            dtype: d,
+            shape: Shape::Full,
+        });
+        params.push((name, d, vec![h, w]));
+    }
+    match rng.below(3) {
+        0 => {
+            let d = rng.pick(&INTS);
+            leaves.push(Ex {
+                text: "row".into(),
+                dtype: d,
+                shape: Shape::Row,
+            });
+            params.push(("row".into(), d, vec![w]));
+        }
+        1 => {
+            let d = rng.pick(&INTS);
+            leaves.push(Ex {
+                text: "col".into(),
+                dtype: d,
+                shape: Shape::Col,
+            });
+            params.push(("col".into(), d, vec![h, 1]));
+        }
+        _ => {}
+    }
+    if rng.below(2) == 0 {
+        let d = rng.pick(&INTS);
+        leaves.push(Ex {
+            text: "t".into(),
+            dtype: d,
+            shape: Shape::Scalar,
+        });
+        params.push(("t".into(), d, vec![]));
+    }
+    let mut g = Gen {
+        rng: &mut rng,
+        leaves,
+    };
+    let depth = 1 + g.rng.below(4) as u32;
+    // an intermediate name, then the result
+    let x = g.expr(depth);
+    g.leaves.push(Ex {
+        text: "x".into(),
+        ..x.clone()
+    });
+    let mut body = format!("    x = {}\n", x.text);
+    let mut e = g.expr(depth);
+    // the result must stream: make sure it covers the full frame
+    if e.shape != Shape::Full {
+        let full = g
+            .leaves
+            .iter()
+            .find(|l| l.text == "a0")
+            .cloned()
+            .expect("a0");
+        let dt = DType::promote(e.dtype, full.dtype).unwrap_or(e.dtype);
+        let cast = if DType::promote(e.dtype, full.dtype).is_none() {
+            format!(".astype({})", np(full.dtype))
+        } else {
+            String::new()
+        };
+        e = Ex {
+            text: format!("np.maximum({}{cast}, a0)", e.text),
+            dtype: if cast.is_empty() { dt } else { full.dtype },
+            shape: Shape::Full,
+        };
+    }
+    let (ret, ann) = match g.rng.below(6) {
+        0 => (format!("{}.sum()", e.text), np(e.dtype.sum_dtype())),
+        1 => (format!("{}.max()", e.text), np(e.dtype)),
+        2 => (format!("{}.min()", e.text), np(e.dtype)),
+        3 => (format!("np.count_nonzero({} > 0)", e.text), np(DType::I64)),
+        4 => (format!("({} > 1).any()", e.text), np(DType::Bool)),
+        _ => (e.text.clone(), format!("Array[{}, {h}, {w}]", np(e.dtype))),
+    };
+    body.push_str(&format!("    return {ret}\n"));
+    let args: Vec<String> = params
+        .iter()
+        .map(|(n, d, s)| {
+            if s.is_empty() {
+                format!("{n}: {}", np(*d))
+            } else {
+                let dims: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+                format!("{n}: Array[{}, {}]", np(*d), dims.join(", "))
+            }
+        })
+        .collect();
+    let source = format!(
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef k({}) -> {ann}:\n{body}",
+        args.join(", ")
+    );
+    GenKernel { source, params }
+}
+
+/// Random arguments for one frame (scalars as 0-d arrays), in parameter order.
+pub fn frame(rng: &mut Rng, k: &GenKernel) -> Vec<Array> {
+    k.params
+        .iter()
+        .map(|(_, d, shape)| {
+            let n: usize = shape.iter().map(|&x| x as usize).product();
+            let data = (0..n)
+                .map(|_| rng.value(DType::min(*d), DType::max(*d)))
+                .collect();
+            Array::new(*d, shape.clone(), data)
+        })
+        .collect()
+}

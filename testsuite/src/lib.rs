@@ -1,0 +1,118 @@
+//! Shared helpers of the hissc test suite: finding the conformance kernels,
+//! compiling through every stage, running the engines side by side, and the
+//! random kernel generator ([`gen`]).
+
+pub mod gen;
+
+use hissc_aop::{Array, Kernel};
+use hissc_diagnostics::SourceFile;
+use hissc_spn::Network;
+use std::path::{Path, PathBuf};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// `../shared/conformance` beside the project (every checkout and CI run has it).
+pub fn conformance() -> PathBuf {
+    let p = root().join("../shared/conformance");
+    assert!(
+        p.is_dir(),
+        "the conformance suite is missing: expected it at {}",
+        p.display()
+    );
+    p
+}
+
+/// Sorted entries of a directory.
+pub fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("readable directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A source file named by its last two path components (stable in snapshots).
+pub fn source(path: &Path) -> SourceFile {
+    let text = std::fs::read_to_string(path).expect("readable kernel");
+    let name: Vec<String> = path
+        .iter()
+        .rev()
+        .take(2)
+        .map(|c| c.to_string_lossy().into_owned())
+        .collect();
+    SourceFile::new(format!("{}/{}", name[1], name[0]), text)
+}
+
+/// Frontend, verifier and lowering; a rendered diagnostic on failure.
+pub fn compile(src: &SourceFile, kernel: Option<&str>) -> Result<(Kernel, Network), String> {
+    let k = hissc_frontend::compile(src, kernel).map_err(|d| hissc_diagnostics::render(src, &d))?;
+    let net = hissc_spn::lower::lower(&k).map_err(|d| hissc_diagnostics::render(src, &d))?;
+    hissc_spn::verify::verify(&net).map_err(|e| format!("network verification failed: {e:?}"))?;
+    Ok((k, net))
+}
+
+/// Is GHDL installed? Prints a loud line when it is not.
+pub fn ghdl_or_skip(test: &str) -> bool {
+    if hissc_flow::ghdl::available() {
+        true
+    } else {
+        eprintln!("\n!!!!!!!! SKIPPED {test}: GHDL is not installed (apt-get install ghdl); the hardware was NOT checked !!!!!!!!\n");
+        false
+    }
+}
+
+/// Runs frames through the interpreter and the simulator and compares them;
+/// with `hardware`, also replays the simulator's trace in GHDL.
+pub fn agree(
+    src: &SourceFile,
+    k: &Kernel,
+    net: &Network,
+    frames: &[Vec<Array>],
+    hardware: bool,
+) -> Result<(), String> {
+    let streams: Vec<usize> = k
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.is_stream())
+        .map(|(i, _)| i)
+        .collect();
+    let scalars: Vec<i128> = k
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_stream())
+        .map(|(i, _)| frames[0][i].data[0])
+        .collect();
+    let stream_frames: Vec<Vec<Array>> = frames
+        .iter()
+        .map(|f| streams.iter().map(|&i| f[i].clone()).collect())
+        .collect();
+    let sim = hissc_sim::simulate(net, &stream_frames, &scalars, hardware)?;
+    for (f, args) in frames.iter().enumerate() {
+        let want = hissc_aop::interp::run(k, args);
+        if want != sim.frames[f] {
+            return Err(format!(
+                "frame {f}: interpreter {want:?}\nsimulator {:?}",
+                sim.frames[f]
+            ));
+        }
+    }
+    if hardware {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let rows = sim.trace.as_deref().unwrap_or(&[]);
+        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows);
+        verdict.map_err(|e| {
+            let kept = dir.keep();
+            format!("GHDL: {e:?} (files kept in {})", kept.display())
+        })?;
+    }
+    Ok(())
+}

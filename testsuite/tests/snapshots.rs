@@ -1,0 +1,54 @@
+//! Golden files: the VHDL of every public conformance kernel that compiles, and
+//! the rendered diagnostics of every kernel that must be rejected.
+//! Review changes with `cargo insta review` (or `INSTA_UPDATE=always`).
+
+use hissc_testsuite::{compile, conformance, entries, source};
+
+#[test]
+fn vhdl_of_conformance_kernels() {
+    let mut seen = 0;
+    for dir in entries(&conformance().join("cases")) {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let src = source(&dir.join("kernel.py"));
+        let Ok((_, net)) = compile(&src, None) else {
+            continue;
+        };
+        let vhdl = hissc_vhdl::emit(&net, &src);
+        insta::assert_snapshot!(format!("vhdl_{name}"), vhdl.design);
+        insta::assert_snapshot!(
+            format!("spn_{name}"),
+            hissc_spn::print::print(&net, Some(&src))
+        );
+        seen += 1;
+    }
+    assert!(seen >= 5, "only {seen} conformance kernels compiled");
+}
+
+#[test]
+fn diagnostics_of_bad_kernels() {
+    let mut seen = 0;
+    for path in entries(&conformance().join("bad")) {
+        if path.extension().is_none_or(|e| e != "py") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let src = source(&path);
+        let err = match compile(&src, None) {
+            Ok(_) => panic!("{name} was accepted"),
+            Err(e) => e,
+        };
+        let marker = src
+            .text
+            .find("# expect-error-line:")
+            .map(|i| src.line_col(i as u32).0);
+        if let Some(line) = marker {
+            assert!(
+                err.contains(&format!("{}:{line}:", src.name)),
+                "{name}: the diagnostic does not point at line {line}:\n{err}"
+            );
+        }
+        insta::assert_snapshot!(format!("diag_{name}"), err);
+        seen += 1;
+    }
+    assert!(seen >= 5);
+}
