@@ -17,7 +17,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn bits(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -28,13 +28,13 @@ impl Rng {
 
     /// Uniform in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.bits() % n.max(1)
     }
 
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: i128, hi: i128) -> i128 {
         let span = (hi - lo + 1) as u128;
-        lo + ((self.next() as u128 | ((self.next() as u128) << 64)) % span) as i128
+        lo + ((self.bits() as u128 | ((self.bits() as u128) << 64)) % span) as i128
     }
 
     /// One of the items.

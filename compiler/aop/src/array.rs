@@ -95,10 +95,12 @@ pub fn bind(
     for (name, _) in arrays {
         match k.params.iter().find(|p| &p.name == name) {
             None => return Err(unknown(k, name, "--in")),
-            Some(p) if !p.is_stream() => return Err(format!(
+            Some(p) if !p.is_stream() => {
+                return Err(format!(
                 "`{name}` is a scalar parameter of `{}`: give it with --param {name}=INT, not --in",
                 k.name
-            )),
+            ))
+            }
             _ => {}
         }
     }

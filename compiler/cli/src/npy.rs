@@ -26,13 +26,14 @@ pub fn read(path: &Path) -> Result<Array, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
     let npy = npyz::NpyFile::new(&bytes[..])
         .map_err(|e| format!("`{shown}` is not a valid .npy file: {e}"))?;
-    let descr =
-        match npy.dtype() {
-            npyz::DType::Plain(ts) => ts.to_string(),
-            other => return Err(format!(
+    let descr = match npy.dtype() {
+        npyz::DType::Plain(ts) => ts.to_string(),
+        other => {
+            return Err(format!(
                 "`{shown}` holds a structured array ({other:?}); kernels take plain integer arrays"
-            )),
-        };
+            ))
+        }
+    };
     let Some(dtype) = dtype_of(&descr) else {
         return Err(format!(
             "`{shown}` has dtype `{descr}`; kernels take little-endian integer or bool arrays"
