@@ -13,7 +13,7 @@ proptest! {
     fn aop_and_spn_text_round_trip(seed in any::<u64>()) {
         let k = gen::kernel(seed);
         let src = SourceFile::new("random.py", k.source.clone());
-        let (kernel, net) = hissc_testsuite::compile(&src, None).map_err(|e| TestCaseError::fail(e))?;
+        let (kernel, net) = hissc_testsuite::compile(&src, None).map_err(TestCaseError::fail)?;
 
         let text = hissc_aop::print::print(&kernel, None);
         let parsed = hissc_aop::parse::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
