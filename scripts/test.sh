@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every test: the Rust test suite (unit, snapshot, property, differential, GHDL),
+# the example kernels against CPython + numpy, and the conformance suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all -- --check
+cargo clippy --release --all-targets --quiet -- -D warnings
+cargo test --release --workspace
+
+hissc=target/release/hissc
+python3 testsuite/python/check_examples.py --hissc "$hissc"
+
+conformance=../shared/conformance/run.py
+# The spine (issue 2): five kernels through all four stages and five bad kernels.
+python3 "$conformance" --hissc "$hissc" \
+  --only threshold_sum,zero_suppress,row_gain,frame_stats,keep_frame,float_division,while_loop,syntax_error,unknown_function,missing_annotation
+# Every public case the compiler implements so far, and every bad kernel.
+python3 "$conformance" --hissc "$hissc" \
+  --only threshold_sum,zero_suppress,row_gain,frame_stats,keep_frame,absdiff_signed,pedestal_gain,unrolled_smooth,.py
