@@ -197,7 +197,7 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
         .map(|(p, e)| format!("{} {e:.2}", p.name))
         .collect();
     println!(
-        "simulated {} cycles: {} frame{} of {} cycles, latency {} cycles; elements per cycle: {}",
+        "simulated {} cycles: {} frame{} of {} cycles, the last output {} cycles after a frame starts; elements per cycle: {}",
         run.cycles,
         bound.frames,
         if bound.frames == 1 { "" } else { "s" },

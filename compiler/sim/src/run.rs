@@ -31,7 +31,8 @@ pub struct SimResult {
     pub frames: Vec<Vec<Array>>,
     /// Cycles simulated, the reset cycle included.
     pub cycles: u64,
-    /// For each input stream, elements per cycle while it streams.
+    /// For each input stream, elements per cycle from its first element to its last
+    /// (frames back to back: 1.0 means the stream never waited).
     pub elements_per_cycle: Vec<f64>,
     /// Cycles from a frame's start to its last output.
     pub latency: u32,
@@ -71,6 +72,8 @@ pub fn simulate(
     let out_slots: Vec<usize> = net.outputs.iter().map(|o| o.bus.index()).collect();
     let in_len: Vec<u64> = net.inputs.iter().map(|p| numel(&p.shape) as u64).collect();
     let mut inputs_row = vec![(false, 0i128); net.inputs.len()];
+    // per input: elements driven, first and last cycle with an element
+    let mut driven = vec![(0u64, u64::MAX, 0u64); net.inputs.len()];
     for cycle in 0..total_cycles {
         let rst = cycle == 0;
         if !rst {
@@ -83,17 +86,21 @@ pub fn simulate(
                     (false, 0)
                 };
                 e.set_input(i, row.0, row.1);
+                if row.0 {
+                    let d = &mut driven[i];
+                    *d = (d.0 + 1, d.1.min(cycle), cycle);
+                }
             }
         }
-        let outputs: Vec<(bool, i128)> = out_slots.iter().map(|&s| e.bus(s)).collect();
         if !rst {
-            for (k, (v, d)) in outputs.iter().enumerate() {
-                if *v {
-                    collected[k].push(*d);
+            for (k, &s) in out_slots.iter().enumerate() {
+                if let (true, d) = e.bus(s) {
+                    collected[k].push(d);
                 }
             }
         }
         if let Some(t) = trace.as_mut() {
+            let outputs = out_slots.iter().map(|&s| e.bus(s)).collect();
             t.push(TraceRow {
                 rst,
                 inputs: inputs_row.clone(),
@@ -126,7 +133,16 @@ pub fn simulate(
     Ok(SimResult {
         frames: per_frame,
         cycles: total_cycles,
-        elements_per_cycle: in_len.iter().map(|_| 1.0).collect(),
+        elements_per_cycle: driven
+            .iter()
+            .map(|&(n, first, last)| {
+                if n == 0 {
+                    0.0
+                } else {
+                    n as f64 / (last - first + 1) as f64
+                }
+            })
+            .collect(),
         latency,
         trace,
     })

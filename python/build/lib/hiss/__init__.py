@@ -1,0 +1,128 @@
+"""The kernel-side package of hissc.
+
+A HISS kernel is an ordinary Python function over numpy arrays::
+
+    import numpy as np
+    from hiss import kernel, Array, u12
+
+    @kernel
+    def hot_pixels(frame: Array[u12, 64, 64], t: np.uint16) -> np.int64:
+        return np.count_nonzero(frame > t)
+
+This package gives the names such a file imports, so that it runs unchanged in
+CPython with numpy (and in Jupyter) with exactly the meaning hissc compiles:
+
+- ``kernel`` marks a function as a kernel. Called from Python, it checks its
+  array inputs (dtype, shape, range promises) as ``hissc run`` does, and runs a
+  batch of frames (one extra leading axis) frame by frame, stacking the outputs.
+- ``Array[T, d0, ...]`` is the type of a frame of static shape.
+- ``u1`` ... ``u63`` and ``i2`` ... ``i63`` are range types: numpy's container
+  dtype of the next standard width, with a promise that values fit
+  (``u12`` is ``uint16`` holding 0..4095).
+"""
+
+import functools
+import inspect
+
+import numpy as np
+
+__all__ = ["kernel", "Array", "ArrayType", "RangeType"]
+__version__ = "0.1.0"
+
+
+class RangeType:
+    """A numpy container dtype with a promise about the values' range."""
+
+    def __init__(self, name, dtype, lo, hi):
+        self.name, self.dtype, self.lo, self.hi = name, np.dtype(dtype), lo, hi
+
+    def __repr__(self):
+        return f"hiss.{self.name}"
+
+
+class ArrayType:
+    """``Array[T, d0, ...]``: an element type and a static shape."""
+
+    def __init__(self, elem, shape):
+        self.elem, self.shape = elem, tuple(int(d) for d in shape)
+
+    @property
+    def dtype(self):
+        return self.elem.dtype if isinstance(self.elem, RangeType) else np.dtype(self.elem)
+
+    def __repr__(self):
+        dims = ", ".join(str(d) for d in self.shape)
+        return f"Array[{self.elem!r}, {dims}]"
+
+
+class Array:
+    """Subscript it: ``Array[np.uint16, 32, 32]``."""
+
+    def __class_getitem__(cls, item):
+        if not isinstance(item, tuple) or len(item) < 2:
+            raise TypeError("write Array[T, d0, ...] with one to three dimensions")
+        elem, *shape = item
+        return ArrayType(elem, shape)
+
+
+def _range_types():
+    types = {}
+    for bits in range(1, 64):
+        container = next(w for w in (8, 16, 32, 64) if w >= bits)
+        types[f"u{bits}"] = RangeType(f"u{bits}", f"uint{container}", 0, 2**bits - 1)
+        if bits >= 2:
+            types[f"i{bits}"] = RangeType(
+                f"i{bits}", f"int{container}", -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            )
+    return types
+
+
+globals().update(_range_types())
+__all__ += sorted(_range_types())
+
+
+def _check(name, value, ann):
+    """Checks one array input as hissc does; returns True if it is a batch."""
+    if not isinstance(ann, ArrayType):
+        return False
+    value = np.asarray(value)
+    if value.dtype != ann.dtype:
+        raise TypeError(f"input `{name}` has dtype {value.dtype}, the kernel expects {ann.dtype}")
+    batch = value.ndim == len(ann.shape) + 1 and value.shape[1:] == ann.shape
+    if value.shape != ann.shape and not batch:
+        raise ValueError(f"input `{name}` has shape {value.shape}, the kernel expects {ann.shape}")
+    if isinstance(ann.elem, RangeType) and value.size:
+        lo, hi = value.min(), value.max()
+        if lo < ann.elem.lo or hi > ann.elem.hi:
+            raise ValueError(
+                f"input `{name}` breaks its range promise {ann.elem!r} = [{ann.elem.lo}, {ann.elem.hi}]"
+            )
+    return batch
+
+
+def kernel(fn=None, **options):
+    """Marks a kernel. Called from Python it checks inputs and runs batches frame by frame."""
+    if fn is None:
+        return lambda f: kernel(f, **options)
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        bound = sig.bind(*args, **kwargs)
+        batched = [
+            n for n, v in bound.arguments.items()
+            if _check(n, v, fn.__annotations__.get(n))
+        ]
+        if not batched:
+            return fn(*bound.args, **bound.kwargs)
+        frames = len(bound.arguments[batched[0]])
+        results = []
+        for f in range(frames):
+            args = {n: (v[f] if n in batched else v) for n, v in bound.arguments.items()}
+            results.append(fn(**args))
+        if isinstance(results[0], tuple):
+            return tuple(np.stack([np.asarray(r[i]) for r in results]) for i in range(len(results[0])))
+        return np.stack([np.asarray(r) for r in results])
+
+    run.__hiss_kernel__ = fn
+    return run
