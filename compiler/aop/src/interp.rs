@@ -4,7 +4,7 @@
 //! written for obviousness: every instruction produces a whole array.
 
 use crate::array::{unravel, Array};
-use crate::ir::{Inst, Kernel};
+use crate::ir::{Inst, Kernel, ReduceOp};
 use crate::semantics;
 use crate::types::numel;
 
@@ -59,6 +59,25 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
                     .map(|i| a.data[source_index(i, &ty.shape, &a.shape)])
                     .collect()
             }
+            Inst::Reduce(op @ (ReduceOp::ArgMax | ReduceOp::ArgMin), a, axes) => {
+                let a = &vals[a.index()];
+                let mut best: Vec<Option<(i128, i128)>> = vec![None; n.max(1)];
+                for (i, &x) in a.data.iter().enumerate() {
+                    let r = reduced_index(i, &a.shape, axes);
+                    let pos = match axes.first() {
+                        Some(&ax) => unravel(i, &a.shape)[ax as usize] as i128,
+                        None => i as i128,
+                    };
+                    let better = match best[r] {
+                        None => true,
+                        Some((b, _)) => if *op == ReduceOp::ArgMax { x > b } else { x < b },
+                    };
+                    if better {
+                        best[r] = Some((x, pos));
+                    }
+                }
+                best.into_iter().map(|b| b.map_or(0, |(_, p)| p)).collect()
+            }
             Inst::Reduce(op, a, axes) => {
                 let a = &vals[a.index()];
                 let arg_dtype = a.dtype;
@@ -68,6 +87,49 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
                     acc[r] = semantics::reduce_step(*op, ty.dtype, acc[r], x);
                 }
                 acc
+            }
+            Inst::Reshape(a) => vals[a.index()].data.clone(),
+            Inst::Slice(a, sel) => {
+                let a = &vals[a.index()];
+                (0..n)
+                    .map(|i| {
+                        let idx = unravel(i, &ty.shape);
+                        let src = sel.iter().zip(&a.shape).enumerate().fold(0usize, |acc, (d, (&(s, st, _), &dim))| {
+                            acc * dim as usize + (s + st * idx[d] as u32) as usize
+                        });
+                        a.data[src]
+                    })
+                    .collect()
+            }
+            Inst::Table(values) => values.clone(),
+            Inst::Gather(t, i) => {
+                let (t, i) = (&vals[t.index()], &vals[i.index()]);
+                i.data.iter().map(|&x| t.data[x as usize]).collect()
+            }
+            Inst::Scan(a) => {
+                let mut acc = 0i128;
+                vals[a.index()]
+                    .data
+                    .iter()
+                    .map(|&x| {
+                        acc = ty.dtype.wrap(acc + x);
+                        acc
+                    })
+                    .collect()
+            }
+            Inst::Bincount(x, w, m, bins) => {
+                let mut acc = vec![0i128; *bins as usize];
+                let xs = &vals[x.index()].data;
+                for (i, &b) in xs.iter().enumerate() {
+                    if m.is_none_or(|m| vals[m.index()].data[i] != 0) {
+                        acc[b as usize] += w.map_or(1, |w| vals[w.index()].data[i]);
+                    }
+                }
+                if w.is_some() {
+                    acc.into_iter().map(|v| (v as f64).to_bits() as i128).collect()
+                } else {
+                    acc
+                }
             }
         };
         debug_assert_eq!(data.len(), numel(&ty.shape));

@@ -101,6 +101,10 @@ pub enum ReduceOp {
     All,
     /// `np.count_nonzero` (int64)
     CountNonzero,
+    /// `np.argmax`: the first index of the largest element (int64)
+    ArgMax,
+    /// `np.argmin`: the first index of the smallest element (int64)
+    ArgMin,
 }
 
 /// One instruction. Every instruction defines exactly one value.
@@ -122,18 +126,37 @@ pub enum Inst {
     Cast(Value),
     /// Repeats a value to the result shape (numpy broadcasting rules).
     Broadcast(Value),
-    /// Reduction over `axes` (empty: every axis).
+    /// Reduction over `axes` (empty: every axis; `argmax`/`argmin` take at most one).
     Reduce(ReduceOp, Value, Vec<u32>),
+    /// The same elements in C order with the result's shape (`reshape`, `ravel`).
+    Reshape(Value),
+    /// A basic slice: per axis `(start, step, count)`, steps positive.
+    Slice(Value, Vec<(u32, u32, u32)>),
+    /// A constant 1-D table (a module-level `np.array`).
+    Table(Vec<i128>),
+    /// `table[index]`: elements of a table, indices proven in range.
+    Gather(Value, Value),
+    /// `np.cumsum`: running sums in C order, flattened, in the result dtype.
+    Scan(Value),
+    /// `np.bincount(x, weights=w, minlength=bins)` counting only where `mask` is
+    /// true; `x` proven in `[0, bins)`. int64 counts, or float64 sums of weights.
+    Bincount(Value, Option<Value>, Option<Value>, u32),
 }
 
 impl Inst {
     /// The values this instruction reads.
     pub fn args(&self) -> Vec<Value> {
         match self {
-            Inst::Input(_) | Inst::Const(_) => vec![],
-            Inst::Unary(_, a) | Inst::Cast(a) | Inst::Broadcast(a) | Inst::Reduce(_, a, _) => {
-                vec![*a]
-            }
+            Inst::Input(_) | Inst::Const(_) | Inst::Table(_) => vec![],
+            Inst::Unary(_, a)
+            | Inst::Cast(a)
+            | Inst::Broadcast(a)
+            | Inst::Reduce(_, a, _)
+            | Inst::Reshape(a)
+            | Inst::Slice(a, _)
+            | Inst::Scan(a) => vec![*a],
+            Inst::Gather(t, i) => vec![*t, *i],
+            Inst::Bincount(x, w, m, _) => std::iter::once(*x).chain(*w).chain(*m).collect(),
             Inst::Binary(_, a, b) | Inst::Compare(_, a, b) => vec![*a, *b],
             Inst::Where(c, a, b) => vec![*c, *a, *b],
         }

@@ -156,6 +156,37 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
             };
             Inst::Reduce(red, arg, axes)
         }
+        Rule::slice_op => {
+            let mut parts = op.clone().into_inner();
+            let a = value(k, &parts.next().ok_or("missing operand")?)?;
+            let start = dims_of(parts.next().ok_or("missing start")?)?;
+            let step = dims_of(parts.next().ok_or("missing step")?)?;
+            let count = dims_of(parts.next().ok_or("missing count")?)?;
+            if start.len() != step.len() || step.len() != count.len() {
+                return err(&op, "start, step and count need one entry per axis");
+            }
+            Inst::Slice(a, start.into_iter().zip(step).zip(count).map(|((a, b), c)| (a, b, c)).collect())
+        }
+        Rule::table_op => {
+            let ints = op.clone().into_inner().next().ok_or("missing values")?;
+            Inst::Table(ints.into_inner().map(|i| int(&i)).collect::<R<_>>()?)
+        }
+        Rule::bincount_op => {
+            let mut parts = op.clone().into_inner();
+            let x = value(k, &parts.next().ok_or("missing operand")?)?;
+            let bins_p = parts.next().ok_or("missing bins")?;
+            let bins: u32 = bins_p.as_str().parse().or_else(|_| err(&bins_p, "bins out of range"))?;
+            let (mut w, mut m) = (None, None);
+            for p in parts {
+                let v = value(k, &p.clone().into_inner().next().ok_or("missing value")?)?;
+                if p.as_rule() == Rule::weights {
+                    w = Some(v);
+                } else {
+                    m = Some(v);
+                }
+            }
+            Inst::Bincount(x, w, m, bins)
+        }
         _ => {
             let mut parts = op.clone().into_inner();
             let name = parts.next().ok_or("missing op")?;
@@ -194,6 +225,9 @@ fn generic(p: &Pair<Rule>, name: &str, a: &[Value]) -> R<Inst> {
         "where" => want(3).map(|_| Inst::Where(a[0], a[1], a[2])),
         "cast" => want(1).map(|_| Inst::Cast(a[0])),
         "broadcast" => want(1).map(|_| Inst::Broadcast(a[0])),
+        "reshape" => want(1).map(|_| Inst::Reshape(a[0])),
+        "gather" => want(2).map(|_| Inst::Gather(a[0], a[1])),
+        "cumsum" => want(1).map(|_| Inst::Scan(a[0])),
         _ => err(p, format!("unknown op `{name}`")),
     }
 }

@@ -105,13 +105,15 @@ impl CmpOp {
 
 impl ReduceOp {
     /// Every reduction.
-    pub const ALL: [ReduceOp; 6] = [
+    pub const ALL: [ReduceOp; 8] = [
         ReduceOp::Sum,
         ReduceOp::Min,
         ReduceOp::Max,
         ReduceOp::Any,
         ReduceOp::All,
         ReduceOp::CountNonzero,
+        ReduceOp::ArgMax,
+        ReduceOp::ArgMin,
     ];
 
     /// The IR mnemonic.
@@ -123,8 +125,15 @@ impl ReduceOp {
             ReduceOp::Any => "any",
             ReduceOp::All => "all",
             ReduceOp::CountNonzero => "count_nonzero",
+            ReduceOp::ArgMax => "argmax",
+            ReduceOp::ArgMin => "argmin",
         }
     }
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    let v: Vec<String> = items.iter().map(|x| x.to_string()).collect();
+    format!("[{}]", v.join(", "))
 }
 
 fn span_text(span: Span) -> String {
@@ -162,9 +171,24 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
             Inst::Cast(a) => format!("cast {a}"),
             Inst::Broadcast(a) => format!("broadcast {a}"),
             Inst::Reduce(op, a, axes) if axes.is_empty() => format!("reduce {} {a}", op.name()),
-            Inst::Reduce(op, a, axes) => {
-                let axes: Vec<String> = axes.iter().map(|x| x.to_string()).collect();
-                format!("reduce {} {a} axes [{}]", op.name(), axes.join(", "))
+            Inst::Reduce(op, a, axes) => format!("reduce {} {a} axes {}", op.name(), list(axes)),
+            Inst::Reshape(a) => format!("reshape {a}"),
+            Inst::Slice(a, sel) => {
+                let f = |i: usize| list(&sel.iter().map(|s| [s.0, s.1, s.2][i]).collect::<Vec<_>>());
+                format!("slice {a} start {} step {} count {}", f(0), f(1), f(2))
+            }
+            Inst::Table(values) => format!("table {}", list(values)),
+            Inst::Gather(t, i) => format!("gather {t}, {i}"),
+            Inst::Scan(a) => format!("cumsum {a}"),
+            Inst::Bincount(x, w, m, n) => {
+                let mut s = format!("bincount {x} bins {n}");
+                if let Some(w) = w {
+                    s += &format!(" weights {w}");
+                }
+                if let Some(m) = m {
+                    s += &format!(" mask {m}");
+                }
+                s
             }
         };
         let line = format!("  {v}: {} = {body}{}", d.ty, span_text(d.span));

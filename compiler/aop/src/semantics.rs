@@ -79,8 +79,18 @@ pub fn reduce_identity(op: ReduceOp, arg: DType) -> i128 {
     match op {
         ReduceOp::Sum | ReduceOp::Any | ReduceOp::CountNonzero => 0,
         ReduceOp::All => 1,
-        ReduceOp::Min => arg.max(),
-        ReduceOp::Max => arg.min(),
+        ReduceOp::Min | ReduceOp::ArgMin => arg.max(),
+        ReduceOp::Max | ReduceOp::ArgMax => arg.min(),
+    }
+}
+
+/// Does `x` replace `best` in an `argmax`/`argmin` (strictly better: numpy keeps
+/// the first index on ties)?
+pub fn arg_better(op: ReduceOp, x: i128, best: i128) -> bool {
+    if op == ReduceOp::ArgMin {
+        x < best
+    } else {
+        x > best
     }
 }
 
@@ -88,8 +98,8 @@ pub fn reduce_identity(op: ReduceOp, arg: DType) -> i128 {
 pub fn reduce_step(op: ReduceOp, d: DType, acc: i128, x: i128) -> i128 {
     match op {
         ReduceOp::Sum => d.wrap(acc.wrapping_add(x)),
-        ReduceOp::Min => acc.min(x),
-        ReduceOp::Max => acc.max(x),
+        ReduceOp::Min | ReduceOp::ArgMin => acc.min(x),
+        ReduceOp::Max | ReduceOp::ArgMax => acc.max(x),
         ReduceOp::Any => (acc != 0 || x != 0) as i128,
         ReduceOp::All => (acc != 0 && x != 0) as i128,
         ReduceOp::CountNonzero => acc + (x != 0) as i128,

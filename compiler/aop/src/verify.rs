@@ -95,8 +95,8 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             return Err(format!("operand {a} is not defined before {v}"));
         }
     }
-    if ty.dtype == DType::F64 {
-        return Err("f64 values are not in v1".into());
+    if ty.dtype == DType::F64 && !matches!(inst, Inst::Bincount(_, Some(_), _, _)) {
+        return Err("f64 values are only the result of a weighted bincount".into());
     }
     let elementwise = |args: &[Value]| -> Result<(), String> {
         let mut any_array = false;
@@ -201,9 +201,12 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
                     ty.shape
                 ));
             }
+            if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) && axes.len() > 1 {
+                return Err(format!("{} takes at most one axis", op.name()));
+            }
             let want = match op {
                 ReduceOp::Any | ReduceOp::All => Some(DType::Bool),
-                ReduceOp::CountNonzero => Some(DType::I64),
+                ReduceOp::CountNonzero | ReduceOp::ArgMax | ReduceOp::ArgMin => Some(DType::I64),
                 ReduceOp::Min | ReduceOp::Max => Some(k.dtype(*a)),
                 ReduceOp::Sum => None,
             };
@@ -213,6 +216,63 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
                 }
                 _ => Ok(()),
             }
+        }
+        Inst::Reshape(a) => {
+            if k.dtype(*a) != ty.dtype || k.ty(*a).numel() != ty.numel() {
+                return Err(format!("cannot reshape {} to {ty}", k.ty(*a)));
+            }
+            Ok(())
+        }
+        Inst::Slice(a, sel) => {
+            let s = &k.ty(*a).shape;
+            if k.dtype(*a) != ty.dtype || sel.len() != s.len() {
+                return Err("a slice needs one (start, step, count) per axis".into());
+            }
+            for (d, &(start, step, count)) in sel.iter().enumerate() {
+                if step == 0 || count == 0 || start as u64 + step as u64 * (count as u64 - 1) >= s[d] as u64 {
+                    return Err(format!("slice ({start}, {step}, {count}) outside axis {d} of length {}", s[d]));
+                }
+            }
+            let counts: Vec<u32> = sel.iter().map(|x| x.2).collect();
+            if counts != ty.shape {
+                return Err(format!("slice result shape {:?}, expected {counts:?}", ty.shape));
+            }
+            Ok(())
+        }
+        Inst::Table(values) => {
+            if ty.shape != [values.len() as u32] || values.iter().any(|v| !ty.dtype.holds(*v)) {
+                return Err(format!("table of {} values does not fit {ty}", values.len()));
+            }
+            Ok(())
+        }
+        Inst::Gather(t, i) => {
+            if !matches!(k.insts[*t].inst, Inst::Table(_)) {
+                return Err(format!("{t} is not a table"));
+            }
+            if k.dtype(*t) != ty.dtype || k.ty(*i).shape != ty.shape || k.dtype(*i) == DType::Bool {
+                return Err("gather gives the table's dtype in the index's shape".into());
+            }
+            Ok(())
+        }
+        Inst::Scan(a) => {
+            if ty.shape != [k.ty(*a).numel() as u32] {
+                return Err("cumsum gives a flat array of the same size".into());
+            }
+            Ok(())
+        }
+        Inst::Bincount(x, w, m, bins) => {
+            let xs = &k.ty(*x).shape;
+            if xs.len() != 1 || k.dtype(*x) == DType::Bool {
+                return Err("bincount takes a 1-d integer array".into());
+            }
+            if w.is_some_and(|w| k.ty(w).shape != *xs) || m.is_some_and(|m| k.ty(m).shape != *xs || k.dtype(m) != DType::Bool) {
+                return Err("weights and mask must have the shape of the bin indices".into());
+            }
+            let want = if w.is_some() { DType::F64 } else { DType::I64 };
+            if ty.shape != [*bins] || ty.dtype != want {
+                return Err(format!("bincount gives {want}[{bins}]"));
+            }
+            Ok(())
         }
     }
 }

@@ -114,6 +114,10 @@ be a compile-time constant is not.";
     NOT_CONSTANT = 306, "a value that must be known at compile time is not",
 "Loop bounds, shapes, `axis=`, `minlength=`, shift amounts of `**` and the
 divisors of `//` and `%` must be compile-time constants.";
+    INDEX_RANGE = 307, "a table index that is not proven to be in range",
+"`LUT[x]` reads a constant table, a ROM in hardware, so hissc must prove
+`0 <= x < len(LUT)` for every element (numpy would raise IndexError, or wrap
+negative indices). Clip or mask the index, or use a range type for the input.";
     NOT_STREAMABLE = 401, "the kernel cannot be built as a one-pass stream",
 "The hardware processes every input frame as a stream, one element per cycle,
 in one pass. This construct would need the whole frame first (for example a

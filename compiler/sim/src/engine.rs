@@ -1,7 +1,18 @@
 //! The cycle engine: evaluates the flattened network one clock cycle at a time.
 
 use crate::flat::{flatten, Flat, Op, Opnd};
-use hissc_aop::semantics;
+use hissc_aop::{semantics, ReduceOp};
+
+/// Advances a multi-index counter over `shape` (innermost axis first), wrapping.
+fn advance(idx: &mut [i128], shape: &[u32]) {
+    for i in (0..shape.len()).rev() {
+        idx[i] += 1;
+        if idx[i] < shape[i] as i128 {
+            return;
+        }
+        idx[i] = 0;
+    }
+}
 use hissc_spn::Network;
 
 /// The state of a running network.
@@ -58,6 +69,11 @@ impl Engine {
         self.cv.iter_mut().for_each(|v| *v = false);
         self.nv.iter_mut().for_each(|v| *v = false);
         self.st.iter_mut().for_each(|v| *v = 0);
+        for op in &self.flat.ops {
+            if let Op::Bincount { bins, state, .. } = op {
+                self.st[state + 2] = *bins as i128; // nothing to stream out yet
+            }
+        }
     }
 
     /// Drives input port `port` for the current cycle.
@@ -95,6 +111,7 @@ impl Engine {
                 },
             ),
             Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a))),
+            Op::Lookup { dst, ref table, a, .. } => (dst as usize, table[self.get(a) as usize]),
             _ => unreachable!("not an elementwise op"),
         }
     }
@@ -108,39 +125,108 @@ impl Engine {
                 | Op::Binary { v, .. }
                 | Op::Compare { v, .. }
                 | Op::Select { v, .. }
-                | Op::Cast { v, .. } => {
+                | Op::Cast { v, .. }
+                | Op::Lookup { v, .. } => {
                     let (dst, val) = self.elementwise(op);
                     self.nxt[dst] = val;
                     self.nv[dst] = self.cv[*v as usize];
                 }
-                &Op::Reduce {
-                    dst,
-                    arg,
-                    op,
-                    d,
-                    count,
-                    acc,
-                    cnt,
-                } => {
-                    let (dst, arg) = (dst as usize, arg as usize);
+                Op::Reduce { dst, arg, op, d, shape, reduced, line, flat, idx, acc } => {
+                    let (dst, arg) = (*dst as usize, *arg as usize);
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = false;
                     if self.cv[arg] {
                         let x = self.cur[arg];
-                        let first = self.st[cnt] == 0;
-                        let a = if first {
-                            semantics::reduce_step(op, d, semantics::reduce_identity(op, d), x)
-                        } else {
-                            semantics::reduce_step(op, d, self.st[acc], x)
-                        };
-                        if self.st[cnt] as u32 == count - 1 {
-                            self.nxt[dst] = a;
-                            self.nv[dst] = true;
-                            self.st[cnt] = 0;
-                        } else {
-                            self.st[cnt] += 1;
+                        let (mut first, mut last, mut addr, mut pos) = (true, true, 0usize, 0i128);
+                        for i in 0..shape.len() {
+                            let k = self.st[idx + i];
+                            if reduced[i] {
+                                first &= k == 0;
+                                last &= k as u32 + 1 == shape[i];
+                                if !*flat {
+                                    pos = k;
+                                }
+                            } else {
+                                addr += k as usize * line[i] as usize;
+                            }
+                            if *flat {
+                                pos = pos * shape[i] as i128 + k;
+                            }
                         }
-                        self.st[acc] = a;
+                        let (a, ai) = (acc + 2 * addr, acc + 2 * addr + 1);
+                        let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+                        let (value, index) = if arg_op {
+                            if first || semantics::arg_better(*op, x, self.st[a]) {
+                                (x, pos)
+                            } else {
+                                (self.st[a], self.st[ai])
+                            }
+                        } else {
+                            let prev = if first { semantics::reduce_identity(*op, *d) } else { self.st[a] };
+                            (semantics::reduce_step(*op, *d, prev, x), 0)
+                        };
+                        self.st[a] = value;
+                        self.st[ai] = index;
+                        if last {
+                            self.nxt[dst] = if arg_op { index } else { value };
+                            self.nv[dst] = true;
+                        }
+                        advance(&mut self.st[*idx..*idx + shape.len()], shape);
+                    }
+                }
+                Op::Slice { dst, arg, shape, sel, idx } => {
+                    let (dst, arg) = (*dst as usize, *arg as usize);
+                    self.nxt[dst] = self.cur[arg];
+                    self.nv[dst] = false;
+                    if self.cv[arg] {
+                        let keep = (0..shape.len()).all(|i| {
+                            let k = self.st[idx + i] as u32;
+                            let (s, st, c) = sel[i];
+                            k >= s && (k - s) % st == 0 && (k - s) / st < c
+                        });
+                        self.nv[dst] = keep;
+                        advance(&mut self.st[*idx..*idx + shape.len()], shape);
+                    }
+                }
+                &Op::Scan { dst, arg, d, count, acc, cnt } => {
+                    let (dst, arg) = (dst as usize, arg as usize);
+                    self.nxt[dst] = self.cur[dst];
+                    self.nv[dst] = self.cv[arg];
+                    if self.cv[arg] {
+                        let x = self.cur[arg];
+                        let v = if self.st[cnt] == 0 { d.wrap(x) } else { d.wrap(self.st[acc] + x) };
+                        self.st[acc] = v;
+                        self.nxt[dst] = v;
+                        self.st[cnt] = (self.st[cnt] + 1) % count as i128;
+                    }
+                }
+                &Op::Bincount { dst, x, w, m, bins, count, float, mem, state } => {
+                    let dst = dst as usize;
+                    let (cnt, bank, rd, rbank) = (state, state + 1, state + 2, state + 3);
+                    // stream out the finished bank, clearing it as it goes
+                    self.nxt[dst] = self.cur[dst];
+                    self.nv[dst] = false;
+                    if (self.st[rd] as u32) < bins {
+                        let at = mem + (self.st[rbank] as usize) * bins as usize + self.st[rd] as usize;
+                        let v = self.st[at];
+                        self.nxt[dst] = if float { (v as f64).to_bits() as i128 } else { v };
+                        self.nv[dst] = true;
+                        self.st[at] = 0;
+                        self.st[rd] += 1;
+                    }
+                    let x = x as usize;
+                    if self.cv[x] {
+                        if m.is_none_or(|m| self.cur[m as usize] != 0) {
+                            let at = mem + (self.st[bank] as usize) * bins as usize + self.cur[x] as usize;
+                            self.st[at] += w.map_or(1, |w| self.cur[w as usize]);
+                        }
+                        self.st[cnt] += 1;
+                        if self.st[cnt] as u32 == count {
+                            self.st[cnt] = 0;
+                            self.st[rbank] = self.st[bank];
+                            self.st[bank] ^= 1;
+                            self.st[rd] = 0;
+                        }
                     }
                 }
                 Op::Broadcast {

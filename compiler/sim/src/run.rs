@@ -56,8 +56,8 @@ pub fn simulate(
         .outputs
         .iter()
         .map(|o| {
-            let s = net.nodes[o.bus].sched;
-            s.time() + s.elements().max(1) - 1
+            let s = &net.nodes[o.bus].sched;
+            s.last_time()
         })
         .max()
         .unwrap_or(0);

@@ -20,7 +20,7 @@ pub fn to_dot(n: &Network) -> String {
         idx.push(g.add_node(format!(
             "{label}\\ns{} {}",
             node.width,
-            sched_text(node.sched)
+            sched_text(&node.sched)
         )));
     }
     for (b, node) in n.nodes.iter() {

@@ -1,6 +1,7 @@
 //! The process network: data structures.
 
 use cranelift_entity::{entity_impl, PrimaryMap};
+use std::rc::Rc;
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, Shape, UnaryOp};
 use hissc_diagnostics::Span;
 
@@ -9,68 +10,129 @@ use hissc_diagnostics::Span;
 pub struct Bus(u32);
 entity_impl!(Bus, "b");
 
+/// The positions (cycles after the first) at which a stream carries valid
+/// elements within one frame: sorted runs `(start, length)`, the first at 0.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Pattern(Rc<[(u32, u32)]>);
+
+impl Pattern {
+    /// `n` consecutive elements.
+    pub fn dense(n: u32) -> Pattern {
+        Pattern(Rc::from(vec![(0, n.max(1))]))
+    }
+
+    /// From sorted, distinct positions: the pattern and the first position.
+    pub fn from_positions(positions: impl IntoIterator<Item = u32>) -> (u32, Pattern) {
+        let mut runs: Vec<(u32, u32)> = Vec::new();
+        let mut first = None;
+        for p in positions {
+            let base = *first.get_or_insert(p);
+            let q = p - base;
+            match runs.last_mut() {
+                Some((s, l)) if *s + *l == q => *l += 1,
+                _ => runs.push((q, 1)),
+            }
+        }
+        (first.unwrap_or(0), Pattern(Rc::from(runs)))
+    }
+
+    /// The runs.
+    pub fn runs(&self) -> &[(u32, u32)] {
+        &self.0
+    }
+
+    /// Every position, in order.
+    pub fn positions(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().flat_map(|&(s, l)| s..s + l)
+    }
+
+    /// Number of elements.
+    pub fn elements(&self) -> u32 {
+        self.0.iter().map(|r| r.1).sum()
+    }
+
+    /// The last position.
+    pub fn last(&self) -> u32 {
+        self.0.last().map_or(0, |&(s, l)| s + l - 1)
+    }
+}
+
 /// When a bus carries valid elements, relative to the start of a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Sched {
     /// Constant during a frame (parameters and what is computed from them only).
     Static,
-    /// One element per frame, valid in cycle `t` after the frame starts.
-    One {
-        /// The cycle.
+    /// Valid in cycles `t + p` for every position `p` of the pattern.
+    Stream {
+        /// The cycle of the first element.
         t: u32,
-    },
-    /// `n` elements on consecutive cycles, the first in cycle `t` after the frame starts.
-    Dense {
-        /// Elements per frame.
-        n: u32,
-        /// The cycle of the first.
-        t: u32,
+        /// Where the elements are.
+        pat: Pattern,
     },
 }
 
 impl Sched {
+    /// `n` consecutive elements from cycle `t`.
+    pub fn dense(n: u32, t: u32) -> Sched {
+        Sched::Stream { t, pat: Pattern::dense(n) }
+    }
+
     /// The cycle of the first element (0 for static buses).
-    pub fn time(self) -> u32 {
+    pub fn time(&self) -> u32 {
         match self {
             Sched::Static => 0,
-            Sched::One { t } | Sched::Dense { t, .. } => t,
+            Sched::Stream { t, .. } => *t,
+        }
+    }
+
+    /// The cycle of the last element (0 for static buses).
+    pub fn last_time(&self) -> u32 {
+        match self {
+            Sched::Static => 0,
+            Sched::Stream { t, pat } => t + pat.last(),
         }
     }
 
     /// Elements per frame (0 for static buses).
-    pub fn elements(self) -> u32 {
+    pub fn elements(&self) -> u32 {
         match self {
             Sched::Static => 0,
-            Sched::One { .. } => 1,
-            Sched::Dense { n, .. } => n,
+            Sched::Stream { pat, .. } => pat.elements(),
         }
     }
 
     /// Static buses have no valid signal.
-    pub fn is_static(self) -> bool {
-        self == Sched::Static
+    pub fn is_static(&self) -> bool {
+        *self == Sched::Static
     }
 
     /// The same pattern, `d` cycles later.
-    pub fn delayed(self, d: u32) -> Sched {
-        match self {
-            Sched::Static => Sched::Static,
-            Sched::One { t } => Sched::One { t: t + d },
-            Sched::Dense { n, t } => Sched::Dense { n, t: t + d },
-        }
+    pub fn delayed(&self, d: u32) -> Sched {
+        self.with_time(self.time() + d)
     }
 
     /// Same pattern, whatever the time.
-    pub fn same_pattern(self, o: Sched) -> bool {
-        self.with_time(0) == o.with_time(0)
+    pub fn same_pattern(&self, o: &Sched) -> bool {
+        match (self, o) {
+            (Sched::Static, Sched::Static) => true,
+            (Sched::Stream { pat: a, .. }, Sched::Stream { pat: b, .. }) => a == b,
+            _ => false,
+        }
     }
 
     /// The same pattern starting at cycle `t`.
-    pub fn with_time(self, t: u32) -> Sched {
+    pub fn with_time(&self, t: u32) -> Sched {
         match self {
             Sched::Static => Sched::Static,
-            Sched::One { .. } => Sched::One { t },
-            Sched::Dense { n, .. } => Sched::Dense { n, t },
+            Sched::Stream { pat, .. } => Sched::Stream { t, pat: pat.clone() },
+        }
+    }
+
+    /// Every valid cycle, in order.
+    pub fn cycles(&self) -> Vec<u32> {
+        match self {
+            Sched::Static => Vec::new(),
+            Sched::Stream { t, pat } => pat.positions().map(|p| t + p).collect(),
         }
     }
 }
@@ -102,8 +164,30 @@ pub enum ProcKind {
     Select(Src, Src, Src),
     /// Conversion to a dtype (wrapping).
     Cast(DType, Src),
-    /// Reduces every `count` consecutive valid elements to one, in a dtype.
-    Reduce(ReduceOp, DType, Bus, u32),
+    /// Reduces a stream of logical shape `.3` over the axes `.4` (a non-empty
+    /// list), in dtype `.1`; outputs leave with the last element that feeds them.
+    Reduce(ReduceOp, DType, Bus, Shape, Vec<u32>),
+    /// Passes on the elements of a stream of logical shape `.1` that a basic slice
+    /// selects, per axis `(start, step, count)`.
+    Slice(Bus, Shape, Vec<(u32, u32, u32)>),
+    /// Running sums of every `.2` elements (a frame), in a dtype.
+    Scan(DType, Bus, u32),
+    /// Elementwise read of a constant table (a ROM).
+    Lookup(Vec<i128>, Src),
+    /// Counts (or sums weights) per bin over a frame of `count` elements, where
+    /// the mask is true; then streams the `bins` results, one per cycle.
+    Bincount {
+        /// Bin indices.
+        x: Bus,
+        /// Weights (integer sums, delivered as float64).
+        weights: Option<Bus>,
+        /// Which elements count.
+        mask: Option<Bus>,
+        /// Number of bins.
+        bins: u32,
+        /// Elements per frame.
+        count: u32,
+    },
     /// Stores a stream of shape `from` and replays it broadcast to shape `to`,
     /// one element for each valid element of the timing bus.
     Broadcast {
@@ -125,10 +209,15 @@ impl ProcKind {
     pub fn inputs(&self) -> Vec<Bus> {
         let srcs: Vec<Src> = match self {
             ProcKind::Input(_) | ProcKind::Param(_) => vec![],
-            ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) => vec![*a],
+            ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
             ProcKind::Binary(_, _, a, b) | ProcKind::Compare(_, a, b) => vec![*a, *b],
             ProcKind::Select(c, a, b) => vec![*c, *a, *b],
-            ProcKind::Reduce(_, _, a, _) | ProcKind::Delay(a, _) => vec![Src::Bus(*a)],
+            ProcKind::Reduce(_, _, a, _, _) | ProcKind::Delay(a, _) | ProcKind::Slice(a, _, _) | ProcKind::Scan(_, a, _) => {
+                vec![Src::Bus(*a)]
+            }
+            ProcKind::Bincount { x, weights, mask, .. } => {
+                std::iter::once(*x).chain(*weights).chain(*mask).map(Src::Bus).collect()
+            }
             ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
         };
         srcs.into_iter()
@@ -148,6 +237,7 @@ impl ProcKind {
                 | ProcKind::Compare(..)
                 | ProcKind::Select(..)
                 | ProcKind::Cast(..)
+                | ProcKind::Lookup(..)
         )
     }
 }

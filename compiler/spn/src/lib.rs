@@ -16,6 +16,7 @@ pub mod ir;
 pub mod lower;
 pub mod parse;
 pub mod print;
+pub mod sched;
 pub mod verify;
 
-pub use ir::{Bus, Network, Node, Output, Port, ProcKind, Sched, Src};
+pub use ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src};

@@ -6,19 +6,23 @@
 //! stage); operands that arrive earlier than others are delayed so that every
 //! process sees aligned elements. Broadcasts of a row or column become a small
 //! memory that stores the short stream and replays it against the long one.
+//! Views (`reshape`) cost nothing; slices become stream filters; reductions keep
+//! a line of accumulators; bin counts a pair of memories (one counts the frame
+//! while the other streams out the previous frame's counts).
 //! Bus widths come from range analysis (`hissc_aop::passes::ranges`).
 //!
 //! ```text
-//! v2: bool[32, 32] = gt v0, v1             b2 = gt b0, b1 : s2 [0, 1] dense 1024 at 1
-//! v4: u16[32, 32] = where v2, v0, v3   =>  b3 = delay b0, 1 : s17 ... dense 1024 at 1
-//!                                          b4 = select b2, b3, #0 : s17 ... dense 1024 at 2
+//! v2: bool[32, 32] = gt v0, v1             b2 = gt b0, b1 : s2 [0, 1] at 1 [0+1024]
+//! v4: u16[32, 32] = where v2, v0, v3   =>  b3 = delay b0, 1 : s17 [0, 65535] at 1 [0+1024]
+//!                                          b4 = select b2, b3, #0 : s17 [0, 65535] at 2 [0+1024]
 //! ```
 
 use crate::ir::{Bus, Network, Node, Output, Port, ProcKind, Sched, Src};
+use crate::sched;
 use cranelift_entity::{PrimaryMap, SecondaryMap};
-use hissc_aop::passes::ranges::{ranges, Ranges};
+use hissc_aop::passes::ranges::{ranges, sum_exact, Ranges};
 use hissc_aop::types::numel;
-use hissc_aop::{semantics, Inst, Interval, Kernel, Shape, Value};
+use hissc_aop::{semantics, DType, Inst, Interval, Kernel, ReduceOp, Shape, Value};
 use hissc_diagnostics::{Code, Diagnostic, Span};
 use std::collections::HashMap;
 
@@ -32,6 +36,8 @@ enum L {
     /// A broadcast of another value, built where it is used (it needs the timing of
     /// the stream it is combined with).
     Deferred(Value, Shape, Shape),
+    /// A constant table (only read by `gather`).
+    Table(Vec<i128>),
 }
 
 struct Lowering<'a> {
@@ -49,25 +55,14 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
     let mut l = Lowering {
         k,
         ranges: ranges(k),
-        net: Network {
-            name: k.name.clone(),
-            inputs: Vec::new(),
-            params: Vec::new(),
-            nodes: PrimaryMap::new(),
-            outputs: Vec::new(),
-        },
+        net: Network { name: k.name.clone(), inputs: Vec::new(), params: Vec::new(), nodes: PrimaryMap::new(), outputs: Vec::new() },
         map: SecondaryMap::new(),
         delays: HashMap::new(),
         broadcasts: HashMap::new(),
         diags: Vec::new(),
     };
     for p in &k.params {
-        let port = Port {
-            name: p.name.clone(),
-            dtype: p.ty.dtype,
-            shape: p.ty.shape.clone(),
-            range: p.range,
-        };
+        let port = Port { name: p.name.clone(), dtype: p.ty.dtype, shape: p.ty.shape.clone(), range: p.range };
         if p.is_stream() {
             l.net.inputs.push(port);
         } else {
@@ -75,37 +70,24 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
         }
     }
     for (v, _) in k.insts.iter() {
-        if let Some(x) = l.inst(v) {
-            l.map[v] = Some(x);
-        } else {
-            return Err(l.diags);
+        match l.inst(v) {
+            Some(x) => l.map[v] = Some(x),
+            None => return Err(l.diags),
         }
     }
     let n = k.outputs.len();
     for (i, &o) in k.outputs.iter().enumerate() {
         let span = k.insts[o].span;
-        let name = if n == 1 {
-            "out".to_string()
-        } else {
-            format!("out{i}")
-        };
+        let name = if n == 1 { "out".to_string() } else { format!("out{i}") };
         let ty = k.ty(o).clone();
         match l.map[o].clone() {
             Some(L::Bus(b)) if !l.net.nodes[b].sched.is_static() => {
-                l.net.outputs.push(Output {
-                    name,
-                    bus: b,
-                    dtype: ty.dtype,
-                    shape: ty.shape,
-                });
+                l.net.outputs.push(Output { name, bus: b, dtype: ty.dtype, shape: ty.shape });
             }
             _ => l.diags.push(
-                Diagnostic::error(
-                    Code::NOT_STREAMABLE,
-                    "this output does not depend on any input stream",
-                )
-                .primary(span, "constant during a frame")
-                .help("outputs must be computed from array inputs; compute constants on the host"),
+                Diagnostic::error(Code::NOT_STREAMABLE, "this output does not depend on any input stream")
+                    .primary(span, "constant during a frame")
+                    .help("outputs must be computed from array inputs; compute constants on the host"),
             ),
         }
     }
@@ -118,17 +100,11 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
 
 impl Lowering<'_> {
     fn node(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
-        self.net.nodes.push(Node {
-            kind,
-            width: range.signed_bits(),
-            range,
-            sched,
-            span,
-        })
+        self.net.nodes.push(Node { kind, width: range.signed_bits(), range, sched, span })
     }
 
     fn sched(&self, b: Bus) -> Sched {
-        self.net.nodes[b].sched
+        self.net.nodes[b].sched.clone()
     }
 
     /// The bus `b`, `d` cycles later (shared between users).
@@ -146,6 +122,12 @@ impl Lowering<'_> {
         x
     }
 
+    /// Delays streams so that they all start in the same cycle.
+    fn align(&mut self, buses: &[Bus]) -> Vec<Bus> {
+        let t = buses.iter().map(|b| self.sched(*b).time()).max().unwrap_or(0);
+        buses.iter().map(|&b| self.delay(b, t - self.sched(b).time())).collect()
+    }
+
     fn not_streamable(&mut self, span: Span, what: &str, help: &str) -> Option<L> {
         self.diags.push(
             Diagnostic::error(Code::NOT_STREAMABLE, what.to_string())
@@ -155,6 +137,21 @@ impl Lowering<'_> {
         None
     }
 
+    /// The stream bus of an operand that must stream.
+    fn stream(&mut self, v: Value, span: Span, what: &str) -> Option<Bus> {
+        match self.map[v].clone()? {
+            L::Bus(b) if !self.sched(b).is_static() => Some(b),
+            L::Deferred(..) => {
+                self.not_streamable(span, &format!("{what} of a broadcast array"), "broadcast only inside elementwise operations");
+                None
+            }
+            _ => {
+                self.not_streamable(span, &format!("{what} of a value that does not depend on any input stream"), "compute it on the host");
+                None
+            }
+        }
+    }
+
     fn inst(&mut self, v: Value) -> Option<L> {
         let d = &self.k.insts[v];
         let (span, range) = (d.span, self.ranges[v]);
@@ -162,72 +159,82 @@ impl Lowering<'_> {
             Inst::Input(i) => {
                 let p = &self.k.params[*i as usize];
                 Some(L::Bus(if p.is_stream() {
-                    let idx = self
-                        .net
-                        .inputs
-                        .iter()
-                        .position(|q| q.name == p.name)
-                        .unwrap_or(0) as u32;
-                    let n = numel(&p.ty.shape) as u32;
-                    let sched = if n == 1 {
-                        Sched::One { t: 0 }
-                    } else {
-                        Sched::Dense { n, t: 0 }
-                    };
+                    let idx = self.net.inputs.iter().position(|q| q.name == p.name).unwrap_or(0) as u32;
+                    let sched = Sched::dense(numel(&p.ty.shape) as u32, 0);
                     self.node(ProcKind::Input(idx), p.range, sched, p.span)
                 } else {
-                    let idx = self
-                        .net
-                        .params
-                        .iter()
-                        .position(|q| q.name == p.name)
-                        .unwrap_or(0) as u32;
+                    let idx = self.net.params.iter().position(|q| q.name == p.name).unwrap_or(0) as u32;
                     self.node(ProcKind::Param(idx), p.range, Sched::Static, p.span)
                 }))
             }
             Inst::Const(c) => Some(L::Const(*c)),
+            Inst::Table(values) => Some(L::Table(values.clone())),
             Inst::Broadcast(a) => match self.map[*a].clone()? {
                 L::Const(c) => Some(L::Const(c)),
                 L::Bus(b) if self.sched(b).is_static() => Some(L::Bus(b)),
-                _ => Some(L::Deferred(
-                    *a,
-                    self.k.ty(*a).shape.clone(),
-                    d.ty.shape.clone(),
-                )),
+                _ => Some(L::Deferred(*a, self.k.ty(*a).shape.clone(), d.ty.shape.clone())),
             },
-            Inst::Unary(..)
-            | Inst::Binary(..)
-            | Inst::Compare(..)
-            | Inst::Where(..)
-            | Inst::Cast(..) => self.elementwise(v, range, span),
+            Inst::Reshape(a) => match self.map[*a].clone()? {
+                L::Deferred(..) => self.not_streamable(span, "a reshaped broadcast", "reshape the array before broadcasting it"),
+                other => Some(other),
+            },
+            Inst::Unary(..) | Inst::Binary(..) | Inst::Compare(..) | Inst::Where(..) | Inst::Cast(..) | Inst::Gather(..) => {
+                self.elementwise(v, range, span)
+            }
+            Inst::Slice(a, sel) => {
+                let b = self.stream(*a, span, "a slice")?;
+                let shape = self.k.ty(*a).shape.clone();
+                let s = sched::slice(&self.sched(b), &shape, sel);
+                let r = self.net.nodes[b].range;
+                Some(L::Bus(self.node(ProcKind::Slice(b, shape, sel.clone()), r, s, span)))
+            }
             Inst::Reduce(op, a, axes) => {
-                if !axes.is_empty() {
+                let b = self.stream(*a, span, "a reduction")?;
+                let shape = self.k.ty(*a).shape.clone();
+                let axes: Vec<u32> = if axes.is_empty() { (0..shape.len() as u32).collect() } else { axes.clone() };
+                // a 0-d operand: reduce it as one element
+                let (shape, axes) = if shape.is_empty() { (vec![1], vec![0]) } else { (shape, axes) };
+                let s = sched::reduce(&self.sched(b), &shape, &axes);
+                Some(L::Bus(self.node(ProcKind::Reduce(*op, d.ty.dtype, b, shape, axes), range, s, span)))
+            }
+            Inst::Scan(a) => {
+                let b = self.stream(*a, span, "a cumulative sum")?;
+                let s = self.sched(b);
+                let count = s.elements();
+                Some(L::Bus(self.node(ProcKind::Scan(d.ty.dtype, b, count), range, s.delayed(1), span)))
+            }
+            Inst::Bincount(x, w, m, bins) => {
+                let mut buses = vec![self.stream(*x, span, "bin counting")?];
+                if let Some(w) = w {
+                    buses.push(self.stream(*w, span, "bin counting")?);
+                }
+                if let Some(m) = m {
+                    buses.push(self.stream(*m, span, "bin counting")?);
+                }
+                if buses.iter().any(|b| !self.sched(*b).same_pattern(&self.sched(buses[0]))) {
+                    return self.not_streamable(span, "bin indices and weights arrive with different timing", "compute both from the same input stream");
+                }
+                let period = self.net.frame_period();
+                if *bins > period {
                     return self.not_streamable(
                         span,
-                        "reductions along an axis are not implemented yet in hardware",
-                        "reduce over the whole array, or run this kernel with `hissc run` until the next release",
+                        &format!("{bins} bins take longer to stream out than a frame of {period} elements takes to stream in"),
+                        "use at most as many bins as a frame has elements",
                     );
                 }
-                let b = match self.map[*a].clone()? {
-                    L::Bus(b) if !self.sched(b).is_static() => b,
-                    _ => {
-                        return self.not_streamable(
-                            span,
-                            "this reduction does not depend on any input stream",
-                            "reduce an array computed from the kernel's inputs",
-                        )
-                    }
+                let aligned = self.align(&buses);
+                let x0 = aligned[0];
+                let wb = w.map(|_| aligned[1]);
+                let mb = m.map(|_| aligned[if w.is_some() { 2 } else { 1 }]);
+                let count = self.sched(x0).elements();
+                let s = sched::bincount(&self.sched(x0), *bins);
+                let range = match wb {
+                    // the bus carries float64 bits
+                    Some(_) => Interval::of(DType::U64),
+                    None => range,
                 };
-                let s = self.sched(b);
-                let kind = ProcKind::Reduce(*op, d.ty.dtype, b, s.elements());
-                Some(L::Bus(self.node(
-                    kind,
-                    range,
-                    Sched::One {
-                        t: s.time() + s.elements(),
-                    },
-                    span,
-                )))
+                let kind = ProcKind::Bincount { x: x0, weights: wb, mask: mb, bins: *bins, count };
+                Some(L::Bus(self.node(kind, range, s, span)))
             }
         }
     }
@@ -235,28 +242,27 @@ impl Lowering<'_> {
     fn elementwise(&mut self, v: Value, range: Interval, span: Span) -> Option<L> {
         let d = &self.k.insts[v];
         let dtype = d.ty.dtype;
-        let args = d.inst.args();
-        let lowered: Vec<L> = args
-            .iter()
-            .map(|a| self.map[*a].clone())
-            .collect::<Option<_>>()?;
+        let args: Vec<Value> = match &d.inst {
+            Inst::Gather(_, i) => vec![*i],
+            other => other.args(),
+        };
+        let lowered: Vec<L> = args.iter().map(|a| self.map[*a].clone()).collect::<Option<_>>()?;
+        let table = match &d.inst {
+            Inst::Gather(t, _) => match self.map[*t].clone()? {
+                L::Table(values) => Some(values),
+                _ => return self.not_streamable(span, "a look-up in something that is not a constant table", ""),
+            },
+            _ => None,
+        };
         // Constant folding.
         if lowered.iter().all(|l| matches!(l, L::Const(_))) {
-            let c: Vec<i128> = lowered
-                .iter()
-                .map(|l| if let L::Const(c) = l { *c } else { 0 })
-                .collect();
+            let c: Vec<i128> = lowered.iter().map(|l| if let L::Const(c) = l { *c } else { 0 }).collect();
             let value = match &d.inst {
                 Inst::Unary(op, _) => semantics::unary(*op, dtype, c[0]),
                 Inst::Binary(op, ..) => semantics::binary(*op, dtype, c[0], c[1]),
                 Inst::Compare(op, ..) => op.eval(c[0], c[1]) as i128,
-                Inst::Where(..) => {
-                    if c[0] != 0 {
-                        c[1]
-                    } else {
-                        c[2]
-                    }
-                }
+                Inst::Where(..) => if c[0] != 0 { c[1] } else { c[2] },
+                Inst::Gather(..) => table.as_ref().map_or(0, |t| t[c[0] as usize]),
                 _ => dtype.wrap(c[0]),
             };
             return Some(L::Const(value));
@@ -270,23 +276,16 @@ impl Lowering<'_> {
             })
             .collect();
         if let Some(&first) = streams.first() {
-            if streams
-                .iter()
-                .any(|b| !self.sched(*b).same_pattern(self.sched(first)))
-            {
-                let one = streams
-                    .iter()
-                    .any(|b| matches!(self.sched(*b), Sched::One { .. }));
+            let first_sched = self.sched(first);
+            if streams.iter().any(|b| !self.sched(*b).same_pattern(&first_sched)) {
+                let one = streams.iter().any(|b| self.sched(*b).elements() == 1);
                 let (what, help) = if one {
                     (
                         "a value computed from the whole frame is combined with the frame's own elements",
                         "the hardware streams each frame once; compute the frame-wide value in one kernel and apply it in the next frame or on the host",
                     )
                 } else {
-                    (
-                        "streams of different lengths are combined elementwise",
-                        "combine arrays of the same shape",
-                    )
+                    ("streams that carry their elements at different times are combined elementwise", "combine arrays computed from the same input in the same way (the same slices and reductions)")
                 };
                 return self.not_streamable(span, what, help);
             }
@@ -297,6 +296,7 @@ impl Lowering<'_> {
             srcs.push(match l {
                 L::Const(c) => Src::Const(*c),
                 L::Bus(b) => Src::Bus(*b),
+                L::Table(_) => return self.not_streamable(span, "a constant table used as an array", "index it: `LUT[x]`"),
                 L::Deferred(a, from, to) => {
                     let Some(&timing) = streams.first() else {
                         return self.not_streamable(
@@ -307,26 +307,21 @@ impl Lowering<'_> {
                     };
                     let arg = match self.map[*a].clone()? {
                         L::Bus(b) => b,
-                        _ => {
-                            return self.not_streamable(span, "a broadcast of a constant array", "")
-                        }
+                        _ => return self.not_streamable(span, "a broadcast of a constant array", ""),
                     };
+                    let dense = |s: &Sched, n: usize| *s == Sched::dense(n as u32, s.time());
+                    if !dense(&self.sched(arg), numel(from)) || !dense(&self.sched(timing), numel(to)) {
+                        return self.not_streamable(span, "a broadcast of a sliced or reduced array", "broadcast whole input rows or columns");
+                    }
                     let key = (*a, timing);
                     let bus = if let Some(&b) = self.broadcasts.get(&key) {
                         b
                     } else {
                         // the stored stream and the timing stream start in the same cycle
-                        let (ta, tt) = (self.sched(arg).time(), self.sched(timing).time());
-                        let arg_d = self.delay(arg, tt.saturating_sub(ta));
-                        let timing_d = self.delay(timing, ta.saturating_sub(tt));
-                        let r = self.net.nodes[arg_d].range;
-                        let kind = ProcKind::Broadcast {
-                            arg: arg_d,
-                            timing: timing_d,
-                            from: from.clone(),
-                            to: to.clone(),
-                        };
-                        let s = self.sched(timing_d).delayed(1);
+                        let aligned = self.align(&[arg, timing]);
+                        let r = self.net.nodes[aligned[0]].range;
+                        let kind = ProcKind::Broadcast { arg: aligned[0], timing: aligned[1], from: from.clone(), to: to.clone() };
+                        let s = self.sched(aligned[1]).delayed(1);
                         let b = self.node(kind, r, s, span);
                         self.broadcasts.insert(key, b);
                         b
@@ -360,8 +355,20 @@ impl Lowering<'_> {
             Inst::Binary(op, ..) => ProcKind::Binary(*op, dtype, srcs[0], srcs[1]),
             Inst::Compare(op, ..) => ProcKind::Compare(*op, srcs[0], srcs[1]),
             Inst::Where(..) => ProcKind::Select(srcs[0], srcs[1], srcs[2]),
+            Inst::Gather(..) => ProcKind::Lookup(table.unwrap_or_default(), srcs[0]),
             _ => ProcKind::Cast(dtype, srcs[0]),
         };
         Some(L::Bus(self.node(kind, range, sched, span)))
+    }
+}
+
+/// The values a reduction's accumulator can hold (for its width in hardware).
+pub fn accumulator_range(op: ReduceOp, d: DType, arg: Interval, result: Interval, n: i128) -> Interval {
+    match op {
+        ReduceOp::Sum if sum_exact(arg, n).is_none_or(|x| !x.within(Interval::of(d))) => Interval::of(d),
+        ReduceOp::Sum => result.union(arg),
+        ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMax | ReduceOp::ArgMin => arg,
+        ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
+        ReduceOp::CountNonzero => Interval::new(0, n),
     }
 }

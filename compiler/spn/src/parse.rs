@@ -1,7 +1,7 @@
 //! Parses the text form printed by [`crate::print`] (a pest grammar, `spn.pest`).
 //! Run [`crate::verify`] on the result for the network's invariants.
 
-use crate::ir::{Bus, Network, Node, Output, Port, ProcKind, Sched, Src};
+use crate::ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src};
 use cranelift_entity::{EntityRef, PrimaryMap};
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, UnaryOp};
 use hissc_diagnostics::Span;
@@ -124,7 +124,7 @@ fn bus_ref(n: &Network, p: &Pair<Rule>) -> R<Bus> {
 enum Arg {
     Bus(Bus),
     Const(i128),
-    Dims(Vec<u32>),
+    Dims(Vec<i128>),
     Uint(u32),
 }
 
@@ -140,7 +140,7 @@ fn node(n: &mut Network, p: Pair<Rule>) -> R<()> {
         let a = match a.as_rule() {
             Rule::bus => Arg::Bus(bus_ref(n, a)?),
             Rule::konst => Arg::Const(num(a)?),
-            Rule::dims => Arg::Dims(dims(a.clone())?),
+            Rule::dims => Arg::Dims(a.clone().into_inner().map(|d| num(&d)).collect::<R<_>>()?),
             Rule::uint => Arg::Uint(num(a)?),
             _ => break,
         };
@@ -153,16 +153,22 @@ fn node(n: &mut Network, p: Pair<Rule>) -> R<()> {
     let sched_inner = sched_p.into_inner().next().ok_or("missing schedule")?;
     let sched = match sched_inner.as_rule() {
         Rule::static_s => Sched::Static,
-        Rule::one_s => {
-            let t = sched_inner.into_inner().next().ok_or("missing time")?;
-            Sched::One { t: num(&t)? }
-        }
         _ => {
-            let v: Vec<Pair<Rule>> = sched_inner.into_inner().collect();
-            Sched::Dense {
-                n: num(&v[0])?,
-                t: num(&v[1])?,
+            let mut it = sched_inner.into_inner();
+            let t: u32 = num(&it.next().ok_or("missing time")?)?;
+            let mut positions = Vec::new();
+            let mut prev_end = 0u32;
+            for (i, r) in it.enumerate() {
+                let v: Vec<Pair<Rule>> = r.into_inner().collect();
+                let (s, l): (u32, u32) = (num(&v[0])?, num(&v[1])?);
+                if l == 0 || (i == 0 && s != 0) || (i > 0 && s <= prev_end) {
+                    return err(&v[0], "runs must be non-empty, start at 0, and be sorted and apart");
+                }
+                prev_end = s + l;
+                positions.extend(s..s + l);
             }
+            let (_, pat) = Pattern::from_positions(positions);
+            Sched::Stream { t, pat }
         }
     };
     let span = match parts.next() {
@@ -215,11 +221,14 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             _ => err(p, format!("`{text}` operand {} must be a number", i + 1)),
         }
     };
-    let dims_at = |i: usize| -> R<Vec<u32>> {
+    let ints_at = |i: usize| -> R<Vec<i128>> {
         match args.get(i) {
             Some(Arg::Dims(d)) => Ok(d.clone()),
-            _ => err(p, format!("`{text}` operand {} must be a shape", i + 1)),
+            _ => err(p, format!("`{text}` operand {} must be a list", i + 1)),
         }
+    };
+    let dims_at = |i: usize| -> R<Vec<u32>> {
+        ints_at(i)?.into_iter().map(|x| u32::try_from(x).or_else(|_| err(p, "a list of non-negative numbers"))).collect()
     };
     let count = |n: usize| -> R<()> {
         if args.len() == n {
@@ -264,13 +273,49 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             ProcKind::Cast(dt(0)?, src(0)?)
         }
         "reduce" => {
-            count(2)?;
+            count(3)?;
             let name = rest.first().copied().unwrap_or("");
             let r = ReduceOp::ALL
                 .into_iter()
                 .find(|r| r.name() == name)
                 .map_or_else(|| err(p, format!("unknown reduction `{name}`")), Ok)?;
-            ProcKind::Reduce(r, dt(1)?, bus(0)?, uint(1)?)
+            ProcKind::Reduce(r, dt(1)?, bus(0)?, dims_at(1)?, dims_at(2)?)
+        }
+        "slice" => {
+            count(5)?;
+            let (start, step, cnt) = (dims_at(2)?, dims_at(3)?, dims_at(4)?);
+            if start.len() != step.len() || step.len() != cnt.len() {
+                return err(p, "start, step and count need one entry per axis");
+            }
+            let sel = start.into_iter().zip(step).zip(cnt).map(|((a, b), c)| (a, b, c)).collect();
+            ProcKind::Slice(bus(0)?, dims_at(1)?, sel)
+        }
+        "cumsum" => {
+            count(2)?;
+            ProcKind::Scan(dt(0)?, bus(0)?, uint(1)?)
+        }
+        "lookup" => {
+            count(2)?;
+            ProcKind::Lookup(ints_at(1)?, src(0)?)
+        }
+        "bincount" => {
+            let suffix = rest.first().copied().unwrap_or("");
+            let (w, m) = match suffix {
+                "" => (false, false),
+                "w" => (true, false),
+                "m" => (false, true),
+                "wm" => (true, true),
+                _ => return err(p, format!("unknown bincount form `{text}`")),
+            };
+            let n = 1 + w as usize + m as usize;
+            count(n + 2)?;
+            ProcKind::Bincount {
+                x: bus(0)?,
+                weights: if w { Some(bus(1)?) } else { None },
+                mask: if m { Some(bus(n - 1)?) } else { None },
+                bins: uint(n)?,
+                count: uint(n + 1)?,
+            }
         }
         "broadcast" => {
             count(4)?;

@@ -4,19 +4,20 @@
 //! network threshold_sum {
 //!   input frame: u16[32, 32]
 //!   param t: u16
-//!   b0 = input 0 : s17 [0, 65535] dense 1024 at 0
+//!   b0 = input 0 : s17 [0, 65535] at 0 [0+1024]
 //!   b1 = param 0 : s17 [0, 65535] static
-//!   b2 = gt b0, b1 : s2 [0, 1] dense 1024 at 1 @206..215              ; kernel.py:8
-//!   b3 = delay b0, 1 : s17 [0, 65535] dense 1024 at 1
-//!   b4 = select b2, b3, #0 : s17 [0, 65535] dense 1024 at 2 @197..226 ; kernel.py:8
-//!   b5 = reduce.sum.u64 b4, 1024 : s28 [0, 67107840] one at 1026 @197..232
+//!   b2 = gt b0, b1 : s2 [0, 1] at 1 [0+1024] @206..215               ; kernel.py:8
+//!   b3 = delay b0, 1 : s17 [0, 65535] at 1 [0+1024]
+//!   b4 = select b2, b3, #0 : s17 [0, 65535] at 2 [0+1024] @197..226  ; kernel.py:8
+//!   b5 = reduce.sum.u64 b4, [1024], [] : s27 [0, 67107840] at 1026 [0+1] @197..232
 //!   output out: u64 = b5
 //! }
 //! ```
 //!
 //! Each line is a process and the bus it drives: the operation, then the bus's
 //! width in bits (two's complement), the values it can carry, and when it
-//! carries them relative to the start of a frame.
+//! carries them: from a cycle after the start of a frame, in runs `start+length`
+//! of consecutive cycles.
 
 use crate::ir::{Network, ProcKind, Sched, Src};
 use hissc_aop::types::Type;
@@ -31,7 +32,7 @@ fn src(s: &Src) -> String {
     }
 }
 
-fn dims(d: &[u32]) -> String {
+fn dims<T: std::fmt::Display>(d: &[T]) -> String {
     let v: Vec<String> = d.iter().map(|x| x.to_string()).collect();
     format!("[{}]", v.join(", "))
 }
@@ -46,7 +47,24 @@ pub fn op_text(k: &ProcKind) -> String {
         ProcKind::Compare(op, a, b) => format!("{} {}, {}", op.name(), src(a), src(b)),
         ProcKind::Select(c, a, b) => format!("select {}, {}, {}", src(c), src(a), src(b)),
         ProcKind::Cast(d, a) => format!("cast.{d} {}", src(a)),
-        ProcKind::Reduce(op, d, a, n) => format!("reduce.{}.{d} {a}, {n}", op.name()),
+        ProcKind::Reduce(op, d, a, shape, axes) => format!("reduce.{}.{d} {a}, {}, {}", op.name(), dims(shape), dims(axes)),
+        ProcKind::Slice(a, shape, sel) => {
+            let f = |i: usize| dims(&sel.iter().map(|s| [s.0, s.1, s.2][i]).collect::<Vec<_>>());
+            format!("slice {a}, {}, {}, {}, {}", dims(shape), f(0), f(1), f(2))
+        }
+        ProcKind::Scan(d, a, n) => format!("cumsum.{d} {a}, {n}"),
+        ProcKind::Lookup(t, a) => format!("lookup {}, {}", src(a), dims(t)),
+        ProcKind::Bincount { x, weights, mask, bins, count } => {
+            let suffix = match (weights, mask) {
+                (None, None) => "",
+                (Some(_), None) => ".w",
+                (None, Some(_)) => ".m",
+                (Some(_), Some(_)) => ".wm",
+            };
+            let mut args = vec![x.to_string()];
+            args.extend(weights.iter().chain(mask).map(|b| b.to_string()));
+            format!("bincount{suffix} {}, {bins}, {count}", args.join(", "))
+        }
         ProcKind::Broadcast {
             arg,
             timing,
@@ -59,12 +77,14 @@ pub fn op_text(k: &ProcKind) -> String {
     }
 }
 
-/// `dense 1024 at 0`.
-pub fn sched_text(s: Sched) -> String {
+/// `at 2 [0+1024]`: valid from cycle 2 after the frame start, 1024 elements in a row.
+pub fn sched_text(s: &Sched) -> String {
     match s {
         Sched::Static => "static".into(),
-        Sched::One { t } => format!("one at {t}"),
-        Sched::Dense { n, t } => format!("dense {n} at {t}"),
+        Sched::Stream { t, pat } => {
+            let runs: Vec<String> = pat.runs().iter().map(|(s, l)| format!("{s}+{l}")).collect();
+            format!("at {t} [{}]", runs.join(", "))
+        }
     }
 }
 
@@ -95,7 +115,7 @@ pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
             node.width,
             node.range.lo,
             node.range.hi,
-            sched_text(node.sched)
+            sched_text(&node.sched)
         );
         match source {
             Some(s) if !node.span.is_none() => {

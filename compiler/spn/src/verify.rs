@@ -2,20 +2,22 @@
 //!
 //! Invariants the simulator and the VHDL emitter rely on:
 //! 1. operands are buses defined earlier (the node order is a topological order);
-//! 2. `input i` drives input port i's elements, `dense N at 0` (`one at 0` for one
-//!    element); `param i` is a parameter port and static;
+//! 2. `input i` drives input port i's elements on consecutive cycles from the frame
+//!    start; `param i` is a parameter port and static;
 //! 3. an elementwise process has bus operands that are all static or that all share
-//!    one schedule (same pattern, same cycle); it is static when they all are, and
-//!    otherwise registered: its schedule is theirs one cycle later;
+//!    one schedule; it is static when they all are, and otherwise registered: its
+//!    schedule is theirs one cycle later;
 //! 4. every bus is wide enough for its range (two's complement), at most 128 bits;
-//! 5. `reduce` takes a stream of exactly `count` elements per frame and gives one
-//!    element the cycle after the last;
-//! 6. `broadcast` stores a stream of the `from` shape and answers a timing stream of
-//!    the `to` shape that starts in the same cycle, one cycle later;
-//! 7. `delay n` (n >= 1) keeps the range and shifts the schedule by n;
-//! 8. outputs read streams (never static buses) with one frame's elements.
+//! 5. `reduce`, `slice` and `cumsum` take a stream with exactly the elements of their
+//!    logical shape per frame; their schedules are [`crate::sched`]'s;
+//! 6. `broadcast` stores a dense stream of the `from` shape and answers a dense
+//!    timing stream of the `to` shape that starts in the same cycle, one cycle later;
+//! 7. `bincount` operands share one schedule; its results stream out after the frame;
+//! 8. `delay n` (n >= 1) keeps the range and shifts the schedule by n;
+//! 9. outputs read streams (never static buses) with one frame's elements.
 
 use crate::ir::{Bus, Network, ProcKind, Sched, Src};
+use crate::sched;
 use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
 use hissc_aop::verify::broadcastable;
@@ -38,24 +40,11 @@ impl std::fmt::Display for VerifyError {
     }
 }
 
-fn input_sched(n: u32) -> Sched {
-    if n == 1 {
-        Sched::One { t: 0 }
-    } else {
-        Sched::Dense { n, t: 0 }
-    }
-}
-
 /// Checks every invariant.
 pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
     let mut errs = Vec::new();
     for (b, node) in net.nodes.iter() {
-        let mut fail = |m: String| {
-            errs.push(VerifyError {
-                bus: Some(b),
-                message: m,
-            })
-        };
+        let mut fail = |m: String| errs.push(VerifyError { bus: Some(b), message: m });
         if let Some(op) = node.kind.inputs().into_iter().find(|i| *i >= b) {
             fail(format!("operand {op} is not defined before {b}"));
             continue;
@@ -64,19 +53,20 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             fail(format!("width {} cannot hold {}", node.width, node.range));
         }
         let sched_of = |s: &Src| match s {
-            Src::Bus(x) => net.nodes[*x].sched,
+            Src::Bus(x) => net.nodes[*x].sched.clone(),
             Src::Const(_) => Sched::Static,
+        };
+        let stream_of = |x: &Bus, n: usize| -> Option<Sched> {
+            let s = net.nodes[*x].sched.clone();
+            (!s.is_static() && s.elements() as usize == n).then_some(s)
         };
         let want: Option<Sched> = match &node.kind {
             ProcKind::Input(i) => match net.inputs.get(*i as usize) {
                 Some(p) => {
                     if !node.range.within(p.range) {
-                        fail(format!(
-                            "range {} outside the port's {}",
-                            node.range, p.range
-                        ));
+                        fail(format!("range {} outside the port's {}", node.range, p.range));
                     }
-                    Some(input_sched(numel(&p.shape) as u32))
+                    Some(Sched::dense(numel(&p.shape) as u32, 0))
                 }
                 None => {
                     fail(format!("no input port {i}"));
@@ -91,16 +81,12 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             }
             k if k.is_elementwise() => {
                 let srcs: Vec<Src> = match k {
-                    ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) => vec![*a],
+                    ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
                     ProcKind::Binary(_, _, a, c) | ProcKind::Compare(_, a, c) => vec![*a, *c],
                     ProcKind::Select(c, a, d) => vec![*c, *a, *d],
                     _ => vec![],
                 };
-                let streams: Vec<Sched> = srcs
-                    .iter()
-                    .map(sched_of)
-                    .filter(|s| !s.is_static())
-                    .collect();
+                let streams: Vec<Sched> = srcs.iter().map(sched_of).filter(|s| !s.is_static()).collect();
                 match streams.first() {
                     None => Some(Sched::Static),
                     Some(s) if streams.iter().all(|o| o == s) => Some(s.delayed(1)),
@@ -110,40 +96,47 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                     }
                 }
             }
-            ProcKind::Reduce(_, _, a, count) => {
-                let s = net.nodes[*a].sched;
-                if s.is_static() || s.elements() != *count {
-                    fail(format!(
-                        "reduces {count} elements of a stream with {} per frame",
-                        s.elements()
-                    ));
+            ProcKind::Reduce(_, _, a, shape, axes) => match stream_of(a, numel(shape)) {
+                Some(s) if !axes.is_empty() && axes.windows(2).all(|w| w[0] < w[1]) && axes.iter().all(|&x| (x as usize) < shape.len()) => {
+                    Some(sched::reduce(&s, shape, axes))
+                }
+                _ => {
+                    fail(format!("reduce of {shape:?} over {axes:?} needs a stream of {} elements", numel(shape)));
+                    None
+                }
+            },
+            ProcKind::Slice(a, shape, sel) => match stream_of(a, numel(shape)) {
+                Some(s) if sel.len() == shape.len() => Some(sched::slice(&s, shape, sel)),
+                _ => {
+                    fail(format!("slice of {shape:?} needs a stream of {} elements", numel(shape)));
+                    None
+                }
+            },
+            ProcKind::Scan(_, a, count) => match stream_of(a, *count as usize) {
+                Some(s) => Some(s.delayed(1)),
+                None => {
+                    fail(format!("cumsum needs a stream of {count} elements"));
+                    None
+                }
+            },
+            ProcKind::Bincount { x, weights, mask, bins, count } => {
+                let s = net.nodes[*x].sched.clone();
+                let aligned = weights.iter().chain(mask).all(|o| net.nodes[*o].sched == s);
+                if s.is_static() || s.elements() != *count || !aligned {
+                    fail(format!("bincount needs aligned streams of {count} elements"));
                     None
                 } else {
-                    Some(Sched::One {
-                        t: s.time() + count,
-                    })
+                    Some(sched::bincount(&s, *bins))
                 }
             }
-            ProcKind::Broadcast {
-                arg,
-                timing,
-                from,
-                to,
-            } => {
-                let (sa, st) = (net.nodes[*arg].sched, net.nodes[*timing].sched);
+            ProcKind::Broadcast { arg, timing, from, to } => {
+                let (sa, st) = (&net.nodes[*arg].sched, &net.nodes[*timing].sched);
+                let dense = |s: &Sched, n: usize| *s == Sched::dense(n as u32, s.time());
                 if sa.is_static() || st.is_static() || sa.time() != st.time() {
-                    fail(format!(
-                        "broadcast operands must be streams starting together: {sa:?}, {st:?}"
-                    ));
+                    fail(format!("broadcast operands must be streams starting together: {sa:?}, {st:?}"));
                     None
-                } else if sa.elements() as usize != numel(from)
-                    || st.elements() as usize != numel(to)
-                    || !broadcastable(from, to)
-                {
-                    fail(format!(
-                        "cannot broadcast {from:?} ({:?}) to {to:?} ({:?})",
-                        sa, st
-                    ));
+                } else if !dense(sa, numel(from)) || !dense(st, numel(to)) || !broadcastable(from, to) {
+                    fail(format!("cannot broadcast {from:?} ({sa:?}) to {to:?} ({st:?})"));
                     None
                 } else {
                     Some(st.delayed(1))
@@ -162,31 +155,20 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
         };
         if let Some(w) = want {
             if w != node.sched {
-                errs.push(VerifyError {
-                    bus: Some(b),
-                    message: format!("schedule {:?}, expected {w:?}", node.sched),
-                });
+                errs.push(VerifyError { bus: Some(b), message: format!("schedule {:?}, expected {w:?}", node.sched) });
             }
         }
     }
     for o in &net.outputs {
         if o.bus.index() >= net.nodes.len() {
-            errs.push(VerifyError {
-                bus: None,
-                message: format!("output {} reads no bus", o.name),
-            });
+            errs.push(VerifyError { bus: None, message: format!("output {} reads no bus", o.name) });
             continue;
         }
-        let s = net.nodes[o.bus].sched;
+        let s = &net.nodes[o.bus].sched;
         if s.is_static() || s.elements() as usize != numel(&o.shape) {
             errs.push(VerifyError {
                 bus: Some(o.bus),
-                message: format!(
-                    "output {} has {} elements per frame, the bus {:?}",
-                    o.name,
-                    numel(&o.shape),
-                    s
-                ),
+                message: format!("output {} has {} elements per frame, the bus {:?}", o.name, numel(&o.shape), s),
             });
         }
     }

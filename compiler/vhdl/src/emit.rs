@@ -34,6 +34,7 @@ struct Emitter<'a> {
     decls: String,
     body: String,
     uses_div: bool,
+    uses_float: bool,
 }
 
 fn width_of(net: &Network, s: &Src) -> u32 {
@@ -297,6 +298,12 @@ impl Emitter<'_> {
                     at(net, e, dw)
                 )],
             ),
+            ProcKind::Lookup(table, a) => {
+                let _ = writeln!(self.decls, "  type {b}_rom_t is array (0 to {}) of signed({} downto 0);", table.len() - 1, dw - 1);
+                let items: Vec<String> = table.iter().map(|&v| lit(v, dw)).collect();
+                let _ = writeln!(self.decls, "  constant {b}_rom : {b}_rom_t := (\n    {}\n  );", items.join(",\n    "));
+                (0, vec![format!("{dst} <= {b}_rom(to_integer({}));", own(net, a))])
+            }
             ProcKind::Cast(DType::Bool, a) => {
                 (0, vec![bool_to(&dst, &format!("{} /= 0", own(net, a)), dw)])
             }
@@ -413,7 +420,10 @@ impl Emitter<'_> {
                     self.body.push_str(&s);
                 }
             }
-            ProcKind::Reduce(op, d, a, count) => self.reduce(b, *op, *d, *a, *count),
+            ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
+            ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
+            ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
+            ProcKind::Bincount { x, weights, mask, bins, count } => self.bincount(b, *x, *weights, *mask, *bins, *count),
             ProcKind::Broadcast {
                 arg,
                 timing,
@@ -461,77 +471,232 @@ impl Emitter<'_> {
         }
     }
 
-    fn reduce(&mut self, b: Bus, op: ReduceOp, d: DType, a: Bus, count: u32) {
+    /// Per-axis counters `{b}_r{i}` over a logical shape, and the statements that
+    /// advance them (innermost axis first).
+    fn counters(&mut self, b: Bus, shape: &[u32]) -> (Vec<String>, Vec<String>) {
+        for (i, d) in shape.iter().enumerate() {
+            let _ = writeln!(self.decls, "  signal {b}_r{i} : integer range 0 to {} := 0;", d - 1);
+        }
+        fn chain(b: Bus, axes: &[usize], shape: &[u32], out: &mut Vec<String>, indent: usize) {
+            let Some((&i, rest)) = axes.split_last() else { return };
+            let pad = "  ".repeat(indent);
+            out.push(format!("{pad}if {b}_r{i} = {} then", shape[i] - 1));
+            out.push(format!("{pad}  {b}_r{i} <= 0;"));
+            chain(b, rest, shape, out, indent + 1);
+            out.push(format!("{pad}else"));
+            out.push(format!("{pad}  {b}_r{i} <= {b}_r{i} + 1;"));
+            out.push(format!("{pad}end if;"));
+        }
+        let axes: Vec<usize> = (0..shape.len()).collect();
+        let mut advance = Vec::new();
+        chain(b, &axes, shape, &mut advance, 1);
+        let resets = axes.iter().map(|i| format!("{b}_r{i} <= 0;")).collect();
+        (advance, resets)
+    }
+
+    fn reduce(&mut self, b: Bus, op: ReduceOp, d: DType, a: Bus, shape: &[u32], axes: &[u32]) {
         let net = self.net;
         let (w, ra) = (net.nodes[b].width, net.nodes[a].range);
-        let n = count as i128;
-        let sum_wraps =
-            op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
-        let acc_range = match op {
-            ReduceOp::Sum if sum_wraps => Interval::of(d),
-            ReduceOp::Sum => net.nodes[b].range.union(ra),
-            ReduceOp::Min | ReduceOp::Max => ra,
-            ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
-            ReduceOp::CountNonzero => Interval::new(0, n),
-        };
+        let total: u32 = shape.iter().product();
+        let n = (total / shape.iter().enumerate().filter(|(i, _)| !axes.contains(&(*i as u32))).map(|(_, d)| d).product::<u32>()) as i128;
+        let sum_wraps = op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
+        let acc_range = hissc_spn::lower::accumulator_range(op, d, ra, net.nodes[b].range, n);
         let wacc = acc_range.signed_bits();
-        self.signal(&format!("{b}_acc"), wacc);
-        if count > 1 {
-            let _ = writeln!(
-                self.decls,
-                "  signal {b}_cnt : integer range 0 to {} := 0;",
-                count - 1
-            );
+        // accumulators: one per output in flight
+        let outer = axes[0] as usize;
+        let mut line = vec![0u32; shape.len()];
+        let mut lines = 1u32;
+        for i in (outer..shape.len()).rev() {
+            if !axes.contains(&(i as u32)) {
+                line[i] = lines;
+                lines *= shape[i];
+            }
         }
-        let nz = format!("{a} /= 0");
-        let first = match op {
-            ReduceOp::Sum | ReduceOp::Min | ReduceOp::Max => format!("v := resize({a}, {wacc});"),
-            _ => bool_to("v", &nz, wacc).replace("v <= ", "v := "),
+        let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+        let flat = axes.len() == shape.len();
+        let maxpos = if flat { total - 1 } else { shape[axes[0] as usize] - 1 };
+        let _ = writeln!(self.decls, "  type {b}_acc_t is array (0 to {}) of signed({} downto 0);", lines - 1, wacc - 1);
+        let _ = writeln!(self.decls, "  signal {b}_acc : {b}_acc_t := (others => (others => '0'));");
+        if arg_op {
+            let _ = writeln!(self.decls, "  type {b}_ix_t is array (0 to {}) of integer range 0 to {maxpos};", lines - 1);
+            let _ = writeln!(self.decls, "  signal {b}_ix : {b}_ix_t := (others => 0);");
+        }
+        let (advance, mut resets) = self.counters(b, shape);
+        let eq_all = |f: &dyn Fn(usize) -> String| -> String {
+            let parts: Vec<String> = axes.iter().map(|&i| f(i as usize)).collect();
+            parts.join(" and ")
         };
+        let first = eq_all(&|i| format!("{b}_r{i} = 0"));
+        let last = eq_all(&|i| format!("{b}_r{i} = {}", shape[i] - 1));
+        let addr: Vec<String> = (0..shape.len())
+            .filter(|&i| line[i] != 0)
+            .map(|i| if line[i] == 1 { format!("{b}_r{i}") } else { format!("{b}_r{i} * {}", line[i]) })
+            .collect();
+        let addr = if addr.is_empty() { "0".to_string() } else { addr.join(" + ") };
+        let pos = if flat {
+            let mut stride = 1u32;
+            let mut terms = Vec::new();
+            for i in (0..shape.len()).rev() {
+                terms.push(if stride == 1 { format!("{b}_r{i}") } else { format!("{b}_r{i} * {stride}") });
+                stride *= shape[i];
+            }
+            terms.join(" + ")
+        } else {
+            format!("{b}_r{}", axes[0])
+        };
+        let x = a.to_string();
+        let nz = format!("{x} /= 0");
+        let as_bool = |c: &str| format!("if {c} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;");
+        let first_v = match op {
+            ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => as_bool(&nz),
+            _ => format!("v := resize({x}, {wacc});"),
+        };
+        let cur = format!("{b}_acc(addr)");
         let step = match op {
             ReduceOp::Sum if sum_wraps => {
                 let bits = d.bits();
-                let wc = wacc.max(net.nodes[a].width).max(bits) + 1;
                 let tail = if d.is_signed() {
                     format!("v := resize(s({} downto 0), {wacc});", bits - 1)
                 } else {
                     format!("v := signed(resize(unsigned(s({} downto 0)), {wacc}));", bits - 1)
                 };
-                format!("s := resize({b}_acc, {wc}) + resize({a}, {wc}); {tail}")
+                let wc = wacc.max(net.nodes[a].width).max(bits) + 1;
+                format!("s := resize({cur}, {wc}) + resize({x}, {wc}); {tail}")
             }
-            ReduceOp::Sum => format!("v := {b}_acc + resize({a}, {wacc});"),
-            ReduceOp::Min => format!("if {a} < {b}_acc then v := resize({a}, {wacc}); else v := {b}_acc; end if;"),
-            ReduceOp::Max => format!("if {a} > {b}_acc then v := resize({a}, {wacc}); else v := {b}_acc; end if;"),
-            ReduceOp::Any => format!("if {b}_acc /= 0 or {nz} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;"),
-            ReduceOp::All => format!("if {b}_acc /= 0 and {nz} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;"),
-            ReduceOp::CountNonzero => format!("if {nz} then v := {b}_acc + 1; else v := {b}_acc; end if;"),
+            ReduceOp::Sum => format!("v := {cur} + resize({x}, {wacc});"),
+            ReduceOp::Min => format!("if {x} < {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;"),
+            ReduceOp::Max => format!("if {x} > {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;"),
+            ReduceOp::Any => as_bool(&format!("{cur} /= 0 or {nz}")),
+            ReduceOp::All => as_bool(&format!("{cur} /= 0 and {nz}")),
+            ReduceOp::CountNonzero => format!("if {nz} then v := {cur} + 1; else v := {cur}; end if;"),
+            ReduceOp::ArgMax | ReduceOp::ArgMin => String::new(),
         };
-        let mut vars = vec![format!("variable v : signed({} downto 0);", wacc - 1)];
+        let mut vars = vec![
+            format!("variable v : signed({} downto 0);", wacc - 1),
+            format!("variable addr : integer range 0 to {};", lines - 1),
+        ];
         if sum_wraps {
             let wc = wacc.max(net.nodes[a].width).max(d.bits()) + 1;
             vars.push(format!("variable s : signed({} downto 0);", wc - 1));
         }
-        let mut stmts = vec![format!("{b}_v <= '0';"), format!("if {a}_v = '1' then")];
-        if count > 1 {
-            stmts.push(format!("  if {b}_cnt = 0 then {first} else {step} end if;"));
-            stmts.push(format!("  if {b}_cnt = {} then", count - 1));
+        let mut stmts = vec![format!("{b}_v <= '0';"), format!("if {a}_v = '1' then"), format!("  addr := {addr};")];
+        if arg_op {
+            vars.push(format!("variable p : integer range 0 to {maxpos};"));
+            let cmp = if op == ReduceOp::ArgMax { ">" } else { "<" };
             stmts.push(format!(
-                "    {b} <= resize(v, {w}); {b}_v <= '1'; {b}_cnt <= 0;"
+                "  if ({first}) or {x} {cmp} {cur} then v := resize({x}, {wacc}); p := {pos}; else v := {cur}; p := {b}_ix(addr); end if;"
             ));
-            stmts.push(format!(
-                "  else\n        {b}_cnt <= {b}_cnt + 1;\n      end if;"
-            ));
+            stmts.push(format!("  {b}_ix(addr) <= p;"));
+            stmts.push(format!("  if {last} then {b} <= to_signed(p, {w}); {b}_v <= '1'; end if;"));
         } else {
-            stmts.push(format!("  {first}"));
-            stmts.push(format!("  {b} <= resize(v, {w}); {b}_v <= '1';"));
+            stmts.push(format!("  if {first} then {first_v} else {step} end if;"));
+            stmts.push(format!("  if {last} then {b} <= resize(v, {w}); {b}_v <= '1'; end if;"));
         }
-        stmts.push(format!("  {b}_acc <= v;"));
+        stmts.push(format!("  {cur} <= v;"));
+        stmts.extend(advance);
         stmts.push("end if;".into());
-        let mut resets = vec![format!("{b}_v <= '0';")];
-        if count > 1 {
-            resets.push(format!("{b}_cnt <= 0;"));
-        }
+        resets.insert(0, format!("{b}_v <= '0';"));
         self.clocked(b, &vars, &stmts, &resets);
+    }
+
+    fn slice(&mut self, b: Bus, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) {
+        let (advance, mut resets) = self.counters(b, shape);
+        let conds: Vec<String> = sel
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| **s != (0, 1, shape[*i]))
+            .map(|(i, &(s, st, c))| {
+                let hi = s + st * (c - 1);
+                let range = format!("{b}_r{i} >= {s} and {b}_r{i} <= {hi}");
+                if st == 1 { range } else { format!("{range} and ({b}_r{i} - {s}) mod {st} = 0") }
+            })
+            .collect();
+        let cond = if conds.is_empty() { "true".to_string() } else { conds.join(" and ") };
+        let mut stmts = vec![format!("{b} <= {a};"), format!("{b}_v <= '0';"), format!("if {a}_v = '1' then")];
+        stmts.push(format!("  if {cond} then {b}_v <= '1'; end if;"));
+        stmts.extend(advance);
+        stmts.push("end if;".into());
+        resets.insert(0, format!("{b}_v <= '0';"));
+        self.clocked(b, &[], &stmts, &resets);
+    }
+
+    fn scan(&mut self, b: Bus, d: DType, a: Bus, count: u32) {
+        let net = self.net;
+        let w = net.nodes[b].width;
+        let wraps = !net.nodes[b].range.within(Interval::of(d)) || net.nodes[b].range == Interval::of(d);
+        let _ = writeln!(self.decls, "  signal {b}_cnt : integer range 0 to {} := 0;", count.max(2) - 1);
+        let wc = w.max(net.nodes[a].width).max(d.bits()) + 1;
+        let tail = assign(&format!("{b}_s"), "s", d, w, wraps).replace(&format!("{b}_s <= "), "v := ");
+        let stmts = vec![
+            format!("{b}_v <= {a}_v;"),
+            format!("if {a}_v = '1' then"),
+            format!("  if {b}_cnt = 0 then s := resize({a}, {wc}); else s := resize({b}, {wc}) + resize({a}, {wc}); end if;"),
+            format!("  {tail}"),
+            format!("  {b} <= v;"),
+            format!("  if {b}_cnt = {} then {b}_cnt <= 0; else {b}_cnt <= {b}_cnt + 1; end if;", count - 1),
+            "end if;".into(),
+        ];
+        let vars = vec![format!("variable s : signed({} downto 0);", wc - 1), format!("variable v : signed({} downto 0);", w - 1)];
+        self.clocked(b, &vars, &stmts, &[format!("{b}_v <= '0';"), format!("{b}_cnt <= 0;")]);
+    }
+
+    fn bincount(&mut self, b: Bus, x: Bus, weights: Option<Bus>, mask: Option<Bus>, bins: u32, count: u32) {
+        let net = self.net;
+        let w = net.nodes[b].width;
+        let acc = match weights {
+            Some(wb) => {
+                let r = net.nodes[wb].range;
+                let n = count as i128;
+                Interval::new((r.lo * n).min(0), (r.hi * n).max(0))
+            }
+            None => Interval::new(0, count as i128),
+        };
+        let wacc = acc.signed_bits();
+        let _ = writeln!(self.decls, "  type {b}_mem_t is array (0 to {}) of signed({} downto 0);", 2 * bins - 1, wacc - 1);
+        let _ = writeln!(self.decls, "  signal {b}_mem : {b}_mem_t := (others => (others => '0'));");
+        let _ = writeln!(self.decls, "  signal {b}_cnt : integer range 0 to {} := 0;", count.max(2) - 1);
+        let _ = writeln!(self.decls, "  signal {b}_bank : integer range 0 to 1 := 0;");
+        let _ = writeln!(self.decls, "  signal {b}_rbank : integer range 0 to 1 := 0;");
+        let _ = writeln!(self.decls, "  signal {b}_rd : integer range 0 to {bins} := {bins};");
+        let out = if weights.is_some() {
+            self.uses_float = true;
+            format!("hissc_to_float64({b}_mem(at))")
+        } else {
+            format!("resize({b}_mem(at), {w})")
+        };
+        let inc = match weights {
+            Some(wb) => format!("resize({wb}, {wacc})"),
+            None => format!("to_signed(1, {wacc})"),
+        };
+        let mut stmts = vec![
+            format!("{b}_v <= '0';"),
+            format!("if {b}_rd < {bins} then"),
+            format!("  at := {b}_rbank * {bins} + {b}_rd;"),
+            format!("  {b} <= {out};"),
+            format!("  {b}_v <= '1';"),
+            format!("  {b}_mem(at) <= (others => '0');"),
+            format!("  {b}_rd <= {b}_rd + 1;"),
+            "end if;".into(),
+            format!("if {x}_v = '1' then"),
+        ];
+        let add = format!("at := {b}_bank * {bins} + to_integer({x}); {b}_mem(at) <= {b}_mem(at) + {inc};");
+        match mask {
+            Some(m) => stmts.push(format!("  if {m}(0) = '1' then {add} end if;")),
+            None => stmts.push(format!("  {add}")),
+        }
+        stmts.push(format!(
+            "  if {b}_cnt = {} then {b}_cnt <= 0; {b}_rbank <= {b}_bank; {b}_bank <= 1 - {b}_bank; {b}_rd <= 0; else {b}_cnt <= {b}_cnt + 1; end if;",
+            count - 1
+        ));
+        stmts.push("end if;".into());
+        let resets = vec![
+            format!("{b}_v <= '0';"),
+            format!("{b}_cnt <= 0;"),
+            format!("{b}_bank <= 0;"),
+            format!("{b}_rbank <= 0;"),
+            format!("{b}_rd <= {bins};"),
+        ];
+        self.clocked(b, &[format!("variable at : integer range 0 to {};", 2 * bins - 1)], &stmts, &resets);
     }
 
     fn broadcast(&mut self, b: Bus, arg: Bus, timing: Bus, from: &[u32], to: &[u32]) {
@@ -676,6 +841,34 @@ const DIV_FUNCTIONS: &str = "  -- numpy's floor division and floor modulo (x // 
 
 ";
 
+const FLOAT_FUNCTION: &str = "  -- an exact integer (|v| < 2**53) as the bits of an IEEE 754 double
+  function hissc_to_float64(v : signed) return signed is
+    variable mag : unsigned(63 downto 0);
+    variable r : unsigned(63 downto 0) := (others => '0');
+    variable e : integer range 0 to 63 := 0;
+  begin
+    if v = 0 then
+      return to_signed(0, 65);
+    end if;
+    if v < 0 then
+      r(63) := '1';
+      mag := unsigned(resize(-v, 64));
+    else
+      mag := unsigned(resize(v, 64));
+    end if;
+    for i in 0 to 52 loop
+      if mag(i) = '1' then
+        e := i;
+      end if;
+    end loop;
+    r(62 downto 52) := to_unsigned(1023 + e, 11);
+    mag := shift_left(mag, 52 - e);
+    r(51 downto 0) := mag(51 downto 0);
+    return signed('0' & std_logic_vector(r));
+  end function;
+
+";
+
 /// The VHDL design of a verified network.
 pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
     let mut e = Emitter {
@@ -684,6 +877,7 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
         decls: String::new(),
         body: String::new(),
         uses_div: false,
+        uses_float: false,
     };
     for (b, _) in net.nodes.iter() {
         e.node(b, iface);
@@ -755,6 +949,9 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
     let _ = writeln!(out, "architecture rtl of {} is", iface.entity);
     if e.uses_div {
         out.push_str(DIV_FUNCTIONS);
+    }
+    if e.uses_float {
+        out.push_str(FLOAT_FUNCTION);
     }
     out.push_str(&e.decls);
     out.push_str("begin\n\n");

@@ -71,8 +71,28 @@ pub fn ranges(k: &Kernel) -> Ranges {
                     ReduceOp::Min | ReduceOp::Max => x,
                     ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
                     ReduceOp::CountNonzero => Interval::new(0, n),
+                    ReduceOp::ArgMax | ReduceOp::ArgMin => Interval::new(0, (n - 1).max(0)),
                 }
             }
+            Inst::Reshape(a) | Inst::Slice(a, _) => r[*a],
+            Inst::Table(values) => hull(&values.iter().map(|v| Some(*v)).collect::<Vec<_>>()).unwrap_or(Interval::point(0)),
+            Inst::Gather(t, i) => {
+                let (ix, vals) = (r[*i], match &k.insts[*t].inst {
+                    Inst::Table(v) => v.clone(),
+                    _ => Vec::new(),
+                });
+                let lo = ix.lo.max(0) as usize;
+                let hi = (ix.hi.max(0) as usize).min(vals.len().saturating_sub(1));
+                hull(&vals.get(lo..=hi).unwrap_or(&[]).iter().map(|v| Some(*v)).collect::<Vec<_>>()).unwrap_or(r[*t])
+            }
+            Inst::Scan(a) => {
+                let x = r[*a];
+                let n = k.ty(*a).numel() as i128;
+                let exact = sum_exact(x, n).map(|s| s.union(x));
+                fit(dt, exact)
+            }
+            Inst::Bincount(x, None, _, _) => Interval::new(0, k.ty(*x).numel() as i128),
+            Inst::Bincount(..) => Interval::of(DType::U64),
         };
         r[v] = iv;
     }

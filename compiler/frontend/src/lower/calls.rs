@@ -261,6 +261,54 @@ impl Lowerer<'_> {
                 strong(self.unary(ast::UnaryOp::Invert, p(0), span))
             }
             "array" => self.table(args, span),
+            "argmax" | "argmin" => {
+                if !self.arity(&format!("np.{name}"), &args, 1, 2, &["axis"], span) {
+                    return Val::Poison;
+                }
+                let axis = args.pos.get(1).map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
+                let op = if name == "argmax" { ReduceOp::ArgMax } else { ReduceOp::ArgMin };
+                self.reduce(op, p(0), axis, None, span)
+            }
+            "cumsum" => {
+                if !self.arity("np.cumsum", &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                self.cumsum(p(0), span)
+            }
+            "reshape" => {
+                if !self.arity("np.reshape", &args, 2, 2, &[], span) {
+                    return Val::Poison;
+                }
+                match p(0) {
+                    Val::Node(n) => self.reshape(n, vec![args.pos[1].clone()], span),
+                    other => self.operand_error(&other, span),
+                }
+            }
+            "ravel" => {
+                if !self.arity("np.ravel", &args, 1, 1, &[], span) {
+                    return Val::Poison;
+                }
+                match p(0) {
+                    Val::Node(n) => self.reshape(n, vec![(Val::Int(-1), span)], span),
+                    other => self.operand_error(&other, span),
+                }
+            }
+            "bincount" => {
+                if !self.arity("np.bincount", &args, 1, 3, &["weights", "minlength"], span) {
+                    return Val::Poison;
+                }
+                let w = args.pos.get(1).cloned().or_else(|| Self::kwarg(&args, "weights"));
+                let m = args.pos.get(2).cloned().or_else(|| Self::kwarg(&args, "minlength"));
+                self.bincount(args.pos[0].clone(), w, m, span)
+            }
+            "histogram" => {
+                if !self.arity("np.histogram", &args, 1, 3, &["bins", "range"], span) {
+                    return Val::Poison;
+                }
+                let bins = args.pos.get(1).cloned().or_else(|| Self::kwarg(&args, "bins"));
+                let range = args.pos.get(2).cloned().or_else(|| Self::kwarg(&args, "range"));
+                self.histogram(p(0), bins, range, span)
+            }
             _ => {
                 if let Some(d) = DType::from_numpy_name(name) {
                     return self.cast_call(d, args, span);
@@ -336,13 +384,38 @@ impl Lowerer<'_> {
                     }
                 }
             }
+            "argmax" | "argmin" => {
+                if !self.arity(&format!(".{name}()"), &args, 0, 1, &["axis"], span) {
+                    return Val::Poison;
+                }
+                let axis = args.pos.first().map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
+                let op = if name == "argmax" { ReduceOp::ArgMax } else { ReduceOp::ArgMin };
+                self.reduce(op, Val::Node(n), axis, None, span)
+            }
+            "cumsum" => {
+                if !self.arity(".cumsum()", &args, 0, 0, &[], span) {
+                    return Val::Poison;
+                }
+                self.cumsum(Val::Node(n), span)
+            }
+            "reshape" => {
+                if args.pos.is_empty() {
+                    return self.error(Diagnostic::error(Code::ARGUMENTS, "`.reshape()` needs the new shape").primary(span, "no shape"));
+                }
+                if !self.arity(".reshape()", &args, 1, 4, &[], span) {
+                    return Val::Poison;
+                }
+                self.reshape(n, args.pos, span)
+            }
+            "ravel" => {
+                if !self.arity(".ravel()", &args, 0, 0, &[], span) {
+                    return Val::Poison;
+                }
+                self.reshape(n, vec![(Val::Int(-1), span)], span)
+            }
             _ => self.error(
-                Diagnostic::error(
-                    Code::UNSUPPORTED_EXPRESSION,
-                    format!("`.{name}()` is not implemented yet"),
-                )
-                .primary(span, "not yet supported by this version of hissc")
-                .note("it is part of the kernel language and is coming in the next release"),
+                Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("`.{name}()` is not a method of the kernel language"))
+                    .primary(span, "unsupported method"),
             ),
         }
     }
@@ -683,6 +756,12 @@ impl Lowerer<'_> {
                     has_axis = true;
                     vec![i]
                 }
+                Val::Tuple(_) if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) => {
+                    return self.error(
+                        Diagnostic::error(Code::ARGUMENTS, format!("`{}` takes one axis, not a tuple", op.name()))
+                            .primary(ax_span, "numpy raises TypeError"),
+                    )
+                }
                 Val::Tuple(t) => {
                     has_axis = true;
                     let mut l = Vec::new();
@@ -771,7 +850,7 @@ impl Lowerer<'_> {
             },
             ReduceOp::Min | ReduceOp::Max => ty.dtype,
             ReduceOp::Any | ReduceOp::All => DType::Bool,
-            ReduceOp::CountNonzero => DType::I64,
+            ReduceOp::CountNonzero | ReduceOp::ArgMax | ReduceOp::ArgMin => DType::I64,
         };
         let weak = op == ReduceOp::CountNonzero && out_shape.is_empty();
         self.push(

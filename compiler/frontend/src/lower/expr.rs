@@ -180,17 +180,21 @@ impl Lowerer<'_> {
                     )
                 }
             }
-            (Val::Table(t), _) => self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "table look-ups are not implemented yet")
-                    .primary(span, "not yet supported by this version of hissc")
-                    .secondary(t.span, "table defined here")
-                    .note("table look-ups are part of the kernel language and are coming in the next release"),
-            ),
-            (Val::Node(_), _) => self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "indexing and slicing arrays is not implemented yet")
-                    .primary(span, "not yet supported by this version of hissc")
-                    .note("slices, views and table look-ups are part of the kernel language and are coming in the next release"),
-            ),
+            (Val::Table(t), Val::Int(i)) => {
+                let n = t.values.data.len() as i128;
+                let j = if i < 0 { i + n } else { i };
+                if !(0..n).contains(&j) {
+                    return self.error(
+                        Diagnostic::error(Code::INDEX_RANGE, format!("index {i} is out of bounds for a table of {n}"))
+                            .primary(span_of(index_expr), "numpy raises IndexError")
+                            .secondary(t.span, "table defined here"),
+                    );
+                }
+                let d = t.values.dtype;
+                Val::Node(self.constant(t.values.data[j as usize], d, span))
+            }
+            (Val::Table(t), Val::Node(ix)) => self.gather(&t, ix, span),
+            (Val::Node(n), index) => self.slice(n, index, index_expr, span),
             (b, _) => {
                 let what = self.describe(&b);
                 self.error(
@@ -199,6 +203,135 @@ impl Lowerer<'_> {
                 )
             }
         }
+    }
+
+    /// `LUT[x]`: a ROM read, the index proven in range.
+    fn gather(&mut self, t: &super::Table, ix: Node, span: Span) -> Val {
+        let len = t.values.data.len() as i128;
+        if self.k.dtype(ix.v) == DType::Bool {
+            return self.error(
+                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "boolean masks cannot index a table")
+                    .primary(span, "boolean index")
+                    .help("use `np.where(mask, LUT[x], 0)` to select"),
+            );
+        }
+        let r = hissc_aop::passes::ranges::ranges(&self.k)[ix.v];
+        if r.lo < 0 || r.hi >= len {
+            return self.error(
+                Diagnostic::error(Code::INDEX_RANGE, format!("the index may be outside the table of {len} entries"))
+                    .primary(span, format!("the index can be anything in [{}, {}]", r.lo, r.hi))
+                    .secondary(t.span, "table defined here")
+                    .help(format!("clip it, e.g. `LUT[np.clip(x, 0, {})]`, or use a range type for the input", len - 1)),
+            );
+        }
+        let d = t.values.dtype;
+        let table = self.k.push(Inst::Table(t.values.data.clone()), Type::array(d, vec![len as u32]), t.span);
+        let shape = self.k.ty(ix.v).shape.clone();
+        self.push(Inst::Gather(table, ix.v), Type::array(d, shape), span, false)
+    }
+
+    /// Basic indexing: integers and slices with constant bounds, positive steps.
+    fn slice(&mut self, n: Node, index: Val, index_expr: &Expr, span: Span) -> Val {
+        let ty = self.k.ty(n.v).clone();
+        let items: Vec<(Val, &Expr)> = match (&index, index_expr) {
+            (Val::Tuple(vs), Expr::Tuple(t)) => vs.iter().cloned().zip(t.elts.iter()).collect(),
+            _ => vec![(index.clone(), index_expr)],
+        };
+        if items.len() > ty.shape.len() {
+            return self.error(
+                Diagnostic::error(Code::SHAPE, format!("too many indices for an array of dimension {}", ty.shape.len()))
+                    .primary(span, "numpy raises IndexError"),
+            );
+        }
+        let mut sel = Vec::new();
+        let mut keep = Vec::new();
+        for (d, &dim) in ty.shape.iter().enumerate() {
+            let dim_i = dim as i128;
+            let Some((v, e)) = items.get(d) else {
+                sel.push((0, 1, dim));
+                keep.push(dim);
+                continue;
+            };
+            let esp = span_of(*e);
+            match (v, e) {
+                (Val::Int(i), _) => {
+                    let j = if *i < 0 { i + dim_i } else { *i };
+                    if !(0..dim_i).contains(&j) {
+                        return self.error(
+                            Diagnostic::error(Code::SHAPE, format!("index {i} is out of bounds for axis {d} with size {dim}"))
+                                .primary(esp, "numpy raises IndexError"),
+                        );
+                    }
+                    sel.push((j as u32, 1, 1));
+                }
+                (_, Expr::Slice(sl)) => {
+                    let part = |x: &Option<Box<Expr>>, this: &mut Self| -> Result<Option<i128>, ()> {
+                        match x {
+                            None => Ok(None),
+                            Some(x) => {
+                                let mut f = super::Frame::default();
+                                match this.expr(&mut f, x) {
+                                    Val::Int(i) => Ok(Some(i)),
+                                    Val::None => Ok(None),
+                                    Val::Poison => Err(()),
+                                    _ => {
+                                        this.error(
+                                            Diagnostic::error(Code::NOT_CONSTANT, "slice bounds must be compile-time constants")
+                                                .primary(span_of(&**x), "not constant"),
+                                        );
+                                        Err(())
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    let Ok(step) = part(&sl.step, self) else { return Val::Poison };
+                    let Ok(start) = part(&sl.lower, self) else { return Val::Poison };
+                    let Ok(stop) = part(&sl.upper, self) else { return Val::Poison };
+                    let step = step.unwrap_or(1);
+                    if step <= 0 {
+                        return self.error(
+                            Diagnostic::error(Code::NOT_STREAMABLE, "slices with a step below 1 are not supported")
+                                .primary(esp, "the elements would be needed in reverse order")
+                                .help("hardware streams each frame once, in order; reverse on the host"),
+                        );
+                    }
+                    let norm = |x: i128| if x < 0 { (x + dim_i).max(0) } else { x.min(dim_i) };
+                    let start = start.map_or(0, norm);
+                    let stop = stop.map_or(dim_i, norm);
+                    let count = if stop > start { (stop - start + step - 1) / step } else { 0 };
+                    if count == 0 {
+                        return self.error(
+                            Diagnostic::error(Code::NOT_STREAMABLE, format!("this slice of axis {d} is empty"))
+                                .primary(esp, "selects no element")
+                                .note("an empty array has nothing to stream"),
+                        );
+                    }
+                    sel.push((start as u32, step as u32, count as u32));
+                    keep.push(count as u32);
+                }
+                _ => {
+                    return self.error(
+                        Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "arrays can be indexed by integer constants and slices only")
+                            .primary(esp, "not a constant index or slice")
+                            .help("for a per-element choice use `np.where(mask, a, b)`"),
+                    )
+                }
+            }
+        }
+        let counts: Vec<u32> = sel.iter().map(|x| x.2).collect();
+        let whole = sel.iter().zip(&ty.shape).all(|(s, &dim)| *s == (0, 1, dim));
+        let v = if whole {
+            n.v
+        } else {
+            self.k.push(Inst::Slice(n.v, sel), Type::array(ty.dtype, counts.clone()), span)
+        };
+        let v = if keep != counts {
+            self.k.push(Inst::Reshape(v), Type::array(ty.dtype, keep), span)
+        } else {
+            v
+        };
+        Val::Node(Node { v, weak: false })
     }
 
     fn boolop(&mut self, f: &mut Frame, b: &ast::ExprBoolOp, span: Span) -> Val {
@@ -298,7 +431,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn operand_error(&mut self, v: &Val, span: Span) -> Val {
+    pub(crate) fn operand_error(&mut self, v: &Val, span: Span) -> Val {
         let what = self.describe(v);
         self.error(
             Diagnostic::error(

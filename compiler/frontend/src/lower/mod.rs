@@ -9,6 +9,7 @@
 //! so one run reports every independent problem.
 
 mod annot;
+mod arrays;
 mod calls;
 mod expr;
 
@@ -63,6 +64,8 @@ pub(crate) enum Val {
     ArrayCtor,
     /// A builtin function (`abs`, `range`, ...).
     Builtin(&'static str),
+    /// The bin edges of `np.histogram`: floats, an error wherever they are used.
+    FloatEdges(Span),
     /// The result of an error already reported.
     Poison,
 }
@@ -345,6 +348,7 @@ impl<'a> Lowerer<'a> {
             Val::RangeType(..) => "a range type".into(),
             Val::ArrayCtor => "`Array`".into(),
             Val::Builtin(b) => format!("the builtin `{b}`"),
+            Val::FloatEdges(_) => "the float64 bin edges of `np.histogram`".into(),
             Val::Poison => "an invalid value".into(),
         }
     }
