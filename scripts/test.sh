@@ -11,10 +11,15 @@ cargo test --release --workspace
 hissc=target/release/hissc
 python3 testsuite/python/check_examples.py --hissc "$hissc"
 
+# Random kernels against CPython + numpy (the interpreter and the simulator).
+random_dir=$(mktemp -d)
+target/release/hissc-gen "$random_dir" "${HISSC_NUMPY_CASES:-300}" "${HISSC_SEED:-$RANDOM}"
+python3 testsuite/python/check_random.py --hissc "$hissc" "$random_dir" --sim
+rm -rf "$random_dir"
+
 conformance=../shared/conformance/run.py
 # The spine (issue 2): five kernels through all four stages and five bad kernels.
 python3 "$conformance" --hissc "$hissc" \
   --only threshold_sum,zero_suppress,row_gain,frame_stats,keep_frame,float_division,while_loop,syntax_error,unknown_function,missing_annotation
-# Every public case the compiler implements so far, and every bad kernel.
-python3 "$conformance" --hissc "$hissc" \
-  --only threshold_sum,zero_suppress,row_gain,frame_stats,keep_frame,absdiff_signed,pedestal_gain,unrolled_smooth,.py
+# The whole public suite: every case through all four stages, every bad kernel.
+python3 "$conformance" --hissc "$hissc"

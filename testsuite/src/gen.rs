@@ -323,13 +323,44 @@ pub fn kernel(seed: u64) -> GenKernel {
         leaves,
     };
     let depth = 1 + g.rng.below(4) as u32;
-    // an intermediate name, then the result
+    let mut module = String::new();
+    let mut body = String::new();
+    // an intermediate name, sometimes through a helper, a loop or a constant `if`
     let x = g.expr(depth);
+    match g.rng.below(4) {
+        0 => {
+            module.push_str(
+                "def helper(v, k):
+    return np.maximum(v, k)
+
+
+",
+            );
+            let k = g.literal(x.dtype);
+            body.push_str(&format!("    x = helper({}, {k})\n", x.text));
+        }
+        1 => {
+            let n = 1 + g.rng.below(3);
+            body.push_str(&format!(
+                "    x = {}\n    for i in range({n}):\n        x = np.maximum(x, x >> i)\n",
+                x.text
+            ));
+        }
+        2 => {
+            let k = g.rng.below(4);
+            let other = g.literal(x.dtype);
+            body.push_str(&format!(
+                "    if {k} > 1:\n        x = {}\n    else:\n        x = np.minimum({}, {other})\n",
+                if k > 1 { x.text.clone() } else { "a0".into() },
+                if k > 1 { "a0".into() } else { x.text.clone() }
+            ));
+        }
+        _ => body.push_str(&format!("    x = {}\n", x.text)),
+    }
     g.leaves.push(Ex {
         text: "x".into(),
         ..x.clone()
     });
-    let mut body = format!("    x = {}\n", x.text);
     let mut e = g.expr(depth);
     // the result must stream: make sure it covers the full frame
     if e.shape != Shape::Full {
@@ -339,25 +370,127 @@ pub fn kernel(seed: u64) -> GenKernel {
             .find(|l| l.text == "a0")
             .cloned()
             .expect("a0");
-        let dt = DType::promote(e.dtype, full.dtype).unwrap_or(e.dtype);
-        let cast = if DType::promote(e.dtype, full.dtype).is_none() {
-            format!(".astype({})", np(full.dtype))
-        } else {
-            String::new()
-        };
-        e = Ex {
-            text: format!("np.maximum({}{cast}, a0)", e.text),
-            dtype: if cast.is_empty() { dt } else { full.dtype },
-            shape: Shape::Full,
-        };
+        match DType::promote(e.dtype, full.dtype) {
+            Some(dt) => {
+                e = Ex {
+                    text: format!("np.maximum({}, a0)", e.text),
+                    dtype: dt,
+                    shape: Shape::Full,
+                }
+            }
+            None => {
+                e = Ex {
+                    text: format!("np.maximum({}.astype({}), a0)", e.text, np(full.dtype)),
+                    dtype: full.dtype,
+                    shape: Shape::Full,
+                }
+            }
+        }
     }
-    let (ret, ann) = match g.rng.below(6) {
+    let small = if e.dtype == DType::U64 {
+        format!("{}.astype(np.int32)", e.text)
+    } else {
+        e.text.clone()
+    };
+    let sd = if e.dtype == DType::U64 {
+        DType::I32
+    } else {
+        e.dtype
+    };
+    let n = h * w;
+    let arr = |d: DType, dims: &[u32]| {
+        let dims: Vec<String> = dims.iter().map(|x| x.to_string()).collect();
+        format!("Array[{}, {}]", np(d), dims.join(", "))
+    };
+    let (ret, ann) = match g.rng.below(16) {
         0 => (format!("{}.sum()", e.text), np(e.dtype.sum_dtype())),
         1 => (format!("{}.max()", e.text), np(e.dtype)),
         2 => (format!("{}.min()", e.text), np(e.dtype)),
         3 => (format!("np.count_nonzero({} > 0)", e.text), np(DType::I64)),
         4 => (format!("({} > 1).any()", e.text), np(DType::Bool)),
-        _ => (e.text.clone(), format!("Array[{}, {h}, {w}]", np(e.dtype))),
+        5 => {
+            let op = g.rng.pick(&["argmax", "argmin"]);
+            (format!("np.{op}({})", e.text), np(DType::I64))
+        }
+        6 => {
+            let ax = g.rng.below(2) as usize;
+            let f = g.rng.pick(&["sum", "max", "min"]);
+            let d = if f == "sum" {
+                e.dtype.sum_dtype()
+            } else {
+                e.dtype
+            };
+            (format!("{}.{f}(axis={ax})", e.text), arr(d, &[[w, h][ax]]))
+        }
+        7 => {
+            let ax = g.rng.below(2) as usize;
+            (
+                format!("np.argmax({}, axis={ax})", e.text),
+                arr(DType::I64, &[[w, h][ax]]),
+            )
+        }
+        8 => (
+            format!("np.cumsum({})", e.text),
+            arr(e.dtype.sum_dtype(), &[n]),
+        ),
+        9 => {
+            let (r0, rs) = (g.rng.below(h as u64) as u32, 1 + g.rng.below(2) as u32);
+            let (c0, cs) = (g.rng.below(w as u64) as u32, 1 + g.rng.below(3) as u32);
+            let (rc, cc) = ((h - r0).div_ceil(rs), (w - c0).div_ceil(cs));
+            let sl = format!("{}[{r0}::{rs}, {c0}::{cs}]", e.text);
+            if g.rng.below(2) == 0 {
+                (sl, arr(e.dtype, &[rc, cc]))
+            } else {
+                (format!("{sl}.sum()"), np(e.dtype.sum_dtype()))
+            }
+        }
+        10 => {
+            let bins = 1 + g.rng.below(n.min(12) as u64) as u32;
+            (
+                format!(
+                    "np.bincount(np.clip({small}, 0, {}).ravel(), minlength={bins})",
+                    bins - 1
+                ),
+                arr(DType::I64, &[bins]),
+            )
+        }
+        11 => {
+            let bins = 1 + g.rng.below(n.min(8) as u64) as i128;
+            let width = 1 + g.rng.below(20) as i128;
+            let lo = g.rng.range(sd.min().max(-50), 50);
+            let (lo, hi) = (lo, lo + bins * width);
+            (
+                format!("np.histogram({small}, bins={bins}, range=({lo}, {hi}))[0]"),
+                arr(DType::I64, &[bins as u32]),
+            )
+        }
+        12 => {
+            let len = 2 + g.rng.below(15);
+            let td = g.rng.pick(&[DType::U8, DType::I16, DType::I32]);
+            let vals: Vec<String> = (0..len).map(|_| g.literal(td)).collect();
+            module.push_str(&format!(
+                "TABLE = np.array([{}], dtype={})\n\n\n",
+                vals.join(", "),
+                np(td)
+            ));
+            (
+                format!("TABLE[np.clip({small}, 0, {})]", len - 1),
+                arr(td, &[h, w]),
+            )
+        }
+        13 => {
+            let bins = 1 + g.rng.below(n.min(8) as u64) as u32;
+            let wd = g.rng.pick(&[DType::U8, DType::I16, DType::U32, DType::I32]);
+            (
+                format!("np.bincount(np.clip({small}, 0, {}).ravel(), weights=a0.ravel().astype({}), minlength={bins})", bins - 1, np(wd)),
+                arr(DType::F64, &[bins]),
+            )
+        }
+        14 => (
+            format!("{}.reshape({w}, {h}).max(axis=0)", e.text),
+            arr(e.dtype, &[h]),
+        ),
+        _ => (e.text.clone(), arr(e.dtype, &[h, w])),
     };
     body.push_str(&format!("    return {ret}\n"));
     let args: Vec<String> = params
@@ -372,7 +505,7 @@ pub fn kernel(seed: u64) -> GenKernel {
         })
         .collect();
     let source = format!(
-        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef k({}) -> {ann}:\n{body}",
+        "import numpy as np\nfrom hiss import kernel, Array\n\n{module}\n@kernel\ndef k({}) -> {ann}:\n{body}",
         args.join(", ")
     );
     GenKernel { source, params }

@@ -46,7 +46,7 @@ fn parse_errors_are_messages_not_panics() {
     for bad in [
         "",
         "network n { b0 = frob b1 : s1 [0, 0] static }",
-        "network n { b1 = input 0 : s9 [0, 255] dense 4 at 0 }",
+        "network n { b1 = input 0 : s9 [0, 255] at 0 [0+4] }",
     ] {
         assert!(hissc_spn::parse::parse(bad).is_err(), "{bad:?} parsed");
     }
@@ -60,13 +60,13 @@ fn verifiers_catch_broken_ir() {
     .unwrap();
     assert!(hissc_aop::verify::verify(&k).is_err());
     let n = hissc_spn::parse::parse(
-        "network n {\n  input a: u8[4]\n  b0 = input 0 : s9 [0, 255] dense 4 at 0\n  b1 = add.u8 b0, b0 : s3 [0, 255] dense 4 at 1\n  output out: u8[4] = b1\n}\n",
+        "network n {\n  input a: u8[4]\n  b0 = input 0 : s9 [0, 255] at 0 [0+4]\n  b1 = add.u8 b0, b0 : s3 [0, 255] at 1 [0+4]\n  output out: u8[4] = b1\n}\n",
     )
     .unwrap();
     let errs = hissc_spn::verify::verify(&n).unwrap_err();
     assert!(errs.iter().any(|e| e.message.contains("width")), "{errs:?}");
     let n = hissc_spn::parse::parse(
-        "network n {\n  input a: u8[4]\n  b0 = input 0 : s9 [0, 255] dense 4 at 0\n  b1 = add.u8 b0, b0 : s10 [0, 255] dense 4 at 3\n  output out: u8[4] = b1\n}\n",
+        "network n {\n  input a: u8[4]\n  b0 = input 0 : s9 [0, 255] at 0 [0+4]\n  b1 = add.u8 b0, b0 : s10 [0, 255] at 3 [0+4]\n  output out: u8[4] = b1\n}\n",
     )
     .unwrap();
     assert!(hissc_spn::verify::verify(&n).is_err());

@@ -70,7 +70,13 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
                     };
                     let better = match best[r] {
                         None => true,
-                        Some((b, _)) => if *op == ReduceOp::ArgMax { x > b } else { x < b },
+                        Some((b, _)) => {
+                            if *op == ReduceOp::ArgMax {
+                                x > b
+                            } else {
+                                x < b
+                            }
+                        }
                     };
                     if better {
                         best[r] = Some((x, pos));
@@ -94,9 +100,12 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
                 (0..n)
                     .map(|i| {
                         let idx = unravel(i, &ty.shape);
-                        let src = sel.iter().zip(&a.shape).enumerate().fold(0usize, |acc, (d, (&(s, st, _), &dim))| {
-                            acc * dim as usize + (s + st * idx[d] as u32) as usize
-                        });
+                        let src = sel.iter().zip(&a.shape).enumerate().fold(
+                            0usize,
+                            |acc, (d, (&(s, st, _), &dim))| {
+                                acc * dim as usize + (s + st * idx[d] as u32) as usize
+                            },
+                        );
                         a.data[src]
                     })
                     .collect()
@@ -126,7 +135,9 @@ pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
                     }
                 }
                 if w.is_some() {
-                    acc.into_iter().map(|v| (v as f64).to_bits() as i128).collect()
+                    acc.into_iter()
+                        .map(|v| (v as f64).to_bits() as i128)
+                        .collect()
                 } else {
                     acc
                 }

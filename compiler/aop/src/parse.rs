@@ -165,7 +165,15 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
             if start.len() != step.len() || step.len() != count.len() {
                 return err(&op, "start, step and count need one entry per axis");
             }
-            Inst::Slice(a, start.into_iter().zip(step).zip(count).map(|((a, b), c)| (a, b, c)).collect())
+            Inst::Slice(
+                a,
+                start
+                    .into_iter()
+                    .zip(step)
+                    .zip(count)
+                    .map(|((a, b), c)| (a, b, c))
+                    .collect(),
+            )
         }
         Rule::table_op => {
             let ints = op.clone().into_inner().next().ok_or("missing values")?;
@@ -175,7 +183,10 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
             let mut parts = op.clone().into_inner();
             let x = value(k, &parts.next().ok_or("missing operand")?)?;
             let bins_p = parts.next().ok_or("missing bins")?;
-            let bins: u32 = bins_p.as_str().parse().or_else(|_| err(&bins_p, "bins out of range"))?;
+            let bins: u32 = bins_p
+                .as_str()
+                .parse()
+                .or_else(|_| err(&bins_p, "bins out of range"))?;
             let (mut w, mut m) = (None, None);
             for p in parts {
                 let v = value(k, &p.clone().into_inner().next().ok_or("missing value")?)?;

@@ -174,7 +174,8 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
             Inst::Reduce(op, a, axes) => format!("reduce {} {a} axes {}", op.name(), list(axes)),
             Inst::Reshape(a) => format!("reshape {a}"),
             Inst::Slice(a, sel) => {
-                let f = |i: usize| list(&sel.iter().map(|s| [s.0, s.1, s.2][i]).collect::<Vec<_>>());
+                let f =
+                    |i: usize| list(&sel.iter().map(|s| [s.0, s.1, s.2][i]).collect::<Vec<_>>());
                 format!("slice {a} start {} step {} count {}", f(0), f(1), f(2))
             }
             Inst::Table(values) => format!("table {}", list(values)),

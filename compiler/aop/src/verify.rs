@@ -229,19 +229,31 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
                 return Err("a slice needs one (start, step, count) per axis".into());
             }
             for (d, &(start, step, count)) in sel.iter().enumerate() {
-                if step == 0 || count == 0 || start as u64 + step as u64 * (count as u64 - 1) >= s[d] as u64 {
-                    return Err(format!("slice ({start}, {step}, {count}) outside axis {d} of length {}", s[d]));
+                if step == 0
+                    || count == 0
+                    || start as u64 + step as u64 * (count as u64 - 1) >= s[d] as u64
+                {
+                    return Err(format!(
+                        "slice ({start}, {step}, {count}) outside axis {d} of length {}",
+                        s[d]
+                    ));
                 }
             }
             let counts: Vec<u32> = sel.iter().map(|x| x.2).collect();
             if counts != ty.shape {
-                return Err(format!("slice result shape {:?}, expected {counts:?}", ty.shape));
+                return Err(format!(
+                    "slice result shape {:?}, expected {counts:?}",
+                    ty.shape
+                ));
             }
             Ok(())
         }
         Inst::Table(values) => {
             if ty.shape != [values.len() as u32] || values.iter().any(|v| !ty.dtype.holds(*v)) {
-                return Err(format!("table of {} values does not fit {ty}", values.len()));
+                return Err(format!(
+                    "table of {} values does not fit {ty}",
+                    values.len()
+                ));
             }
             Ok(())
         }
@@ -265,7 +277,9 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             if xs.len() != 1 || k.dtype(*x) == DType::Bool {
                 return Err("bincount takes a 1-d integer array".into());
             }
-            if w.is_some_and(|w| k.ty(w).shape != *xs) || m.is_some_and(|m| k.ty(m).shape != *xs || k.dtype(m) != DType::Bool) {
+            if w.is_some_and(|w| k.ty(w).shape != *xs)
+                || m.is_some_and(|m| k.ty(m).shape != *xs || k.dtype(m) != DType::Bool)
+            {
                 return Err("weights and mask must have the shape of the bin indices".into());
             }
             let want = if w.is_some() { DType::F64 } else { DType::I64 };

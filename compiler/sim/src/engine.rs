@@ -111,7 +111,9 @@ impl Engine {
                 },
             ),
             Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a))),
-            Op::Lookup { dst, ref table, a, .. } => (dst as usize, table[self.get(a) as usize]),
+            Op::Lookup {
+                dst, ref table, a, ..
+            } => (dst as usize, table[self.get(a) as usize]),
             _ => unreachable!("not an elementwise op"),
         }
     }
@@ -131,7 +133,18 @@ impl Engine {
                     self.nxt[dst] = val;
                     self.nv[dst] = self.cv[*v as usize];
                 }
-                Op::Reduce { dst, arg, op, d, shape, reduced, line, flat, idx, acc } => {
+                Op::Reduce {
+                    dst,
+                    arg,
+                    op,
+                    d,
+                    shape,
+                    reduced,
+                    line,
+                    flat,
+                    idx,
+                    acc,
+                } => {
                     let (dst, arg) = (*dst as usize, *arg as usize);
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = false;
@@ -162,7 +175,11 @@ impl Engine {
                                 (self.st[a], self.st[ai])
                             }
                         } else {
-                            let prev = if first { semantics::reduce_identity(*op, *d) } else { self.st[a] };
+                            let prev = if first {
+                                semantics::reduce_identity(*op, *d)
+                            } else {
+                                self.st[a]
+                            };
                             (semantics::reduce_step(*op, *d, prev, x), 0)
                         };
                         self.st[a] = value;
@@ -174,7 +191,13 @@ impl Engine {
                         advance(&mut self.st[*idx..*idx + shape.len()], shape);
                     }
                 }
-                Op::Slice { dst, arg, shape, sel, idx } => {
+                Op::Slice {
+                    dst,
+                    arg,
+                    shape,
+                    sel,
+                    idx,
+                } => {
                     let (dst, arg) = (*dst as usize, *arg as usize);
                     self.nxt[dst] = self.cur[arg];
                     self.nv[dst] = false;
@@ -182,34 +205,60 @@ impl Engine {
                         let keep = (0..shape.len()).all(|i| {
                             let k = self.st[idx + i] as u32;
                             let (s, st, c) = sel[i];
-                            k >= s && (k - s) % st == 0 && (k - s) / st < c
+                            k >= s && (k - s).is_multiple_of(st) && (k - s) / st < c
                         });
                         self.nv[dst] = keep;
                         advance(&mut self.st[*idx..*idx + shape.len()], shape);
                     }
                 }
-                &Op::Scan { dst, arg, d, count, acc, cnt } => {
+                &Op::Scan {
+                    dst,
+                    arg,
+                    d,
+                    count,
+                    acc,
+                    cnt,
+                } => {
                     let (dst, arg) = (dst as usize, arg as usize);
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = self.cv[arg];
                     if self.cv[arg] {
                         let x = self.cur[arg];
-                        let v = if self.st[cnt] == 0 { d.wrap(x) } else { d.wrap(self.st[acc] + x) };
+                        let v = if self.st[cnt] == 0 {
+                            d.wrap(x)
+                        } else {
+                            d.wrap(self.st[acc] + x)
+                        };
                         self.st[acc] = v;
                         self.nxt[dst] = v;
                         self.st[cnt] = (self.st[cnt] + 1) % count as i128;
                     }
                 }
-                &Op::Bincount { dst, x, w, m, bins, count, float, mem, state } => {
+                &Op::Bincount {
+                    dst,
+                    x,
+                    w,
+                    m,
+                    bins,
+                    count,
+                    float,
+                    mem,
+                    state,
+                } => {
                     let dst = dst as usize;
                     let (cnt, bank, rd, rbank) = (state, state + 1, state + 2, state + 3);
                     // stream out the finished bank, clearing it as it goes
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = false;
                     if (self.st[rd] as u32) < bins {
-                        let at = mem + (self.st[rbank] as usize) * bins as usize + self.st[rd] as usize;
+                        let at =
+                            mem + (self.st[rbank] as usize) * bins as usize + self.st[rd] as usize;
                         let v = self.st[at];
-                        self.nxt[dst] = if float { (v as f64).to_bits() as i128 } else { v };
+                        self.nxt[dst] = if float {
+                            (v as f64).to_bits() as i128
+                        } else {
+                            v
+                        };
                         self.nv[dst] = true;
                         self.st[at] = 0;
                         self.st[rd] += 1;
@@ -217,7 +266,9 @@ impl Engine {
                     let x = x as usize;
                     if self.cv[x] {
                         if m.is_none_or(|m| self.cur[m as usize] != 0) {
-                            let at = mem + (self.st[bank] as usize) * bins as usize + self.cur[x] as usize;
+                            let at = mem
+                                + (self.st[bank] as usize) * bins as usize
+                                + self.cur[x] as usize;
                             self.st[at] += w.map_or(1, |w| self.cur[w as usize]);
                         }
                         self.st[cnt] += 1;

@@ -64,17 +64,56 @@ pub enum Op {
     /// Reduction over the axes marked `reduced` of a logical `shape`; state: one
     /// counter per axis at `idx`, and (value, index) accumulators at `acc`, one per
     /// output in flight (`line` gives each kept axis's stride among them).
-    Reduce { dst: u32, arg: u32, op: ReduceOp, d: DType, shape: Vec<u32>, reduced: Vec<bool>, line: Vec<u32>, flat: bool, idx: usize, acc: usize },
+    Reduce {
+        dst: u32,
+        arg: u32,
+        op: ReduceOp,
+        d: DType,
+        shape: Vec<u32>,
+        reduced: Vec<bool>,
+        line: Vec<u32>,
+        flat: bool,
+        idx: usize,
+        acc: usize,
+    },
     /// Slice filter; state: one counter per axis at `idx`.
-    Slice { dst: u32, arg: u32, shape: Vec<u32>, sel: Vec<(u32, u32, u32)>, idx: usize },
+    Slice {
+        dst: u32,
+        arg: u32,
+        shape: Vec<u32>,
+        sel: Vec<(u32, u32, u32)>,
+        idx: usize,
+    },
     /// Running sum; state: `acc`, `cnt`.
-    Scan { dst: u32, arg: u32, d: DType, count: u32, acc: usize, cnt: usize },
+    Scan {
+        dst: u32,
+        arg: u32,
+        d: DType,
+        count: u32,
+        acc: usize,
+        cnt: usize,
+    },
     /// Table read.
-    Lookup { dst: u32, v: u32, table: Vec<i128>, a: Opnd },
+    Lookup {
+        dst: u32,
+        v: u32,
+        table: Vec<i128>,
+        a: Opnd,
+    },
     /// Bin counting; state: two banks of `bins` at `mem`, then at `state`: the
     /// element counter, the counting bank, the read position (`bins` when idle)
     /// and the bank being read.
-    Bincount { dst: u32, x: u32, w: Option<u32>, m: Option<u32>, bins: u32, count: u32, float: bool, mem: usize, state: usize },
+    Bincount {
+        dst: u32,
+        x: u32,
+        w: Option<u32>,
+        m: Option<u32>,
+        bins: u32,
+        count: u32,
+        float: bool,
+        mem: usize,
+        state: usize,
+    },
     /// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
     Broadcast {
         dst: u32,
@@ -193,7 +232,9 @@ pub fn flatten(net: &Network) -> Flat {
                 a: opnd(a),
             },
             ProcKind::Reduce(op, d, a, shape, axes) => {
-                let reduced: Vec<bool> = (0..shape.len()).map(|i| axes.contains(&(i as u32))).collect();
+                let reduced: Vec<bool> = (0..shape.len())
+                    .map(|i| axes.contains(&(i as u32)))
+                    .collect();
                 // accumulators: one per output among the kept axes inside the outermost reduced one
                 let outer = axes[0] as usize;
                 let mut line = vec![0u32; shape.len()];
@@ -207,19 +248,54 @@ pub fn flatten(net: &Network) -> Flat {
                 let idx = alloc(shape.len(), &mut f.state);
                 let acc = alloc(2 * lines as usize, &mut f.state);
                 let flat = axes.len() == shape.len();
-                Op::Reduce { dst, arg: a.index() as u32, op: *op, d: *d, shape: shape.clone(), reduced, line, flat, idx, acc }
+                Op::Reduce {
+                    dst,
+                    arg: a.index() as u32,
+                    op: *op,
+                    d: *d,
+                    shape: shape.clone(),
+                    reduced,
+                    line,
+                    flat,
+                    idx,
+                    acc,
+                }
             }
             ProcKind::Slice(a, shape, sel) => {
                 let idx = alloc(shape.len(), &mut f.state);
-                Op::Slice { dst, arg: a.index() as u32, shape: shape.clone(), sel: sel.clone(), idx }
+                Op::Slice {
+                    dst,
+                    arg: a.index() as u32,
+                    shape: shape.clone(),
+                    sel: sel.clone(),
+                    idx,
+                }
             }
             ProcKind::Scan(d, a, count) => {
                 let acc = alloc(1, &mut f.state);
                 let cnt = alloc(1, &mut f.state);
-                Op::Scan { dst, arg: a.index() as u32, d: *d, count: *count, acc, cnt }
+                Op::Scan {
+                    dst,
+                    arg: a.index() as u32,
+                    d: *d,
+                    count: *count,
+                    acc,
+                    cnt,
+                }
             }
-            ProcKind::Lookup(t, a) => Op::Lookup { dst, v: valid_src(net, &[a]), table: t.clone(), a: opnd(a) },
-            ProcKind::Bincount { x, weights, mask, bins, count } => {
+            ProcKind::Lookup(t, a) => Op::Lookup {
+                dst,
+                v: valid_src(net, &[a]),
+                table: t.clone(),
+                a: opnd(a),
+            },
+            ProcKind::Bincount {
+                x,
+                weights,
+                mask,
+                bins,
+                count,
+            } => {
                 let mem = alloc(2 * *bins as usize, &mut f.state);
                 let state = alloc(4, &mut f.state);
                 let slot = |b: &hissc_spn::Bus| b.index() as u32;

@@ -1,9 +1,9 @@
 //! The process network: data structures.
 
 use cranelift_entity::{entity_impl, PrimaryMap};
-use std::rc::Rc;
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, Shape, UnaryOp};
 use hissc_diagnostics::Span;
+use std::rc::Rc;
 
 /// A bus: the output of one process (`b0`, `b1`, ...).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,7 +74,10 @@ pub enum Sched {
 impl Sched {
     /// `n` consecutive elements from cycle `t`.
     pub fn dense(n: u32, t: u32) -> Sched {
-        Sched::Stream { t, pat: Pattern::dense(n) }
+        Sched::Stream {
+            t,
+            pat: Pattern::dense(n),
+        }
     }
 
     /// The cycle of the first element (0 for static buses).
@@ -124,7 +127,10 @@ impl Sched {
     pub fn with_time(&self, t: u32) -> Sched {
         match self {
             Sched::Static => Sched::Static,
-            Sched::Stream { pat, .. } => Sched::Stream { t, pat: pat.clone() },
+            Sched::Stream { pat, .. } => Sched::Stream {
+                t,
+                pat: pat.clone(),
+            },
         }
     }
 
@@ -212,12 +218,19 @@ impl ProcKind {
             ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
             ProcKind::Binary(_, _, a, b) | ProcKind::Compare(_, a, b) => vec![*a, *b],
             ProcKind::Select(c, a, b) => vec![*c, *a, *b],
-            ProcKind::Reduce(_, _, a, _, _) | ProcKind::Delay(a, _) | ProcKind::Slice(a, _, _) | ProcKind::Scan(_, a, _) => {
+            ProcKind::Reduce(_, _, a, _, _)
+            | ProcKind::Delay(a, _)
+            | ProcKind::Slice(a, _, _)
+            | ProcKind::Scan(_, a, _) => {
                 vec![Src::Bus(*a)]
             }
-            ProcKind::Bincount { x, weights, mask, .. } => {
-                std::iter::once(*x).chain(*weights).chain(*mask).map(Src::Bus).collect()
-            }
+            ProcKind::Bincount {
+                x, weights, mask, ..
+            } => std::iter::once(*x)
+                .chain(*weights)
+                .chain(*mask)
+                .map(Src::Bus)
+                .collect(),
             ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
         };
         srcs.into_iter()

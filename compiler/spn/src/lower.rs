@@ -55,14 +55,25 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
     let mut l = Lowering {
         k,
         ranges: ranges(k),
-        net: Network { name: k.name.clone(), inputs: Vec::new(), params: Vec::new(), nodes: PrimaryMap::new(), outputs: Vec::new() },
+        net: Network {
+            name: k.name.clone(),
+            inputs: Vec::new(),
+            params: Vec::new(),
+            nodes: PrimaryMap::new(),
+            outputs: Vec::new(),
+        },
         map: SecondaryMap::new(),
         delays: HashMap::new(),
         broadcasts: HashMap::new(),
         diags: Vec::new(),
     };
     for p in &k.params {
-        let port = Port { name: p.name.clone(), dtype: p.ty.dtype, shape: p.ty.shape.clone(), range: p.range };
+        let port = Port {
+            name: p.name.clone(),
+            dtype: p.ty.dtype,
+            shape: p.ty.shape.clone(),
+            range: p.range,
+        };
         if p.is_stream() {
             l.net.inputs.push(port);
         } else {
@@ -78,16 +89,28 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
     let n = k.outputs.len();
     for (i, &o) in k.outputs.iter().enumerate() {
         let span = k.insts[o].span;
-        let name = if n == 1 { "out".to_string() } else { format!("out{i}") };
+        let name = if n == 1 {
+            "out".to_string()
+        } else {
+            format!("out{i}")
+        };
         let ty = k.ty(o).clone();
         match l.map[o].clone() {
             Some(L::Bus(b)) if !l.net.nodes[b].sched.is_static() => {
-                l.net.outputs.push(Output { name, bus: b, dtype: ty.dtype, shape: ty.shape });
+                l.net.outputs.push(Output {
+                    name,
+                    bus: b,
+                    dtype: ty.dtype,
+                    shape: ty.shape,
+                });
             }
             _ => l.diags.push(
-                Diagnostic::error(Code::NOT_STREAMABLE, "this output does not depend on any input stream")
-                    .primary(span, "constant during a frame")
-                    .help("outputs must be computed from array inputs; compute constants on the host"),
+                Diagnostic::error(
+                    Code::NOT_STREAMABLE,
+                    "this output does not depend on any input stream",
+                )
+                .primary(span, "constant during a frame")
+                .help("outputs must be computed from array inputs; compute constants on the host"),
             ),
         }
     }
@@ -100,7 +123,13 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
 
 impl Lowering<'_> {
     fn node(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
-        self.net.nodes.push(Node { kind, width: range.signed_bits(), range, sched, span })
+        self.net.nodes.push(Node {
+            kind,
+            width: range.signed_bits(),
+            range,
+            sched,
+            span,
+        })
     }
 
     fn sched(&self, b: Bus) -> Sched {
@@ -124,8 +153,15 @@ impl Lowering<'_> {
 
     /// Delays streams so that they all start in the same cycle.
     fn align(&mut self, buses: &[Bus]) -> Vec<Bus> {
-        let t = buses.iter().map(|b| self.sched(*b).time()).max().unwrap_or(0);
-        buses.iter().map(|&b| self.delay(b, t - self.sched(b).time())).collect()
+        let t = buses
+            .iter()
+            .map(|b| self.sched(*b).time())
+            .max()
+            .unwrap_or(0);
+        buses
+            .iter()
+            .map(|&b| self.delay(b, t - self.sched(b).time()))
+            .collect()
     }
 
     fn not_streamable(&mut self, span: Span, what: &str, help: &str) -> Option<L> {
@@ -142,11 +178,19 @@ impl Lowering<'_> {
         match self.map[v].clone()? {
             L::Bus(b) if !self.sched(b).is_static() => Some(b),
             L::Deferred(..) => {
-                self.not_streamable(span, &format!("{what} of a broadcast array"), "broadcast only inside elementwise operations");
+                self.not_streamable(
+                    span,
+                    &format!("{what} of a broadcast array"),
+                    "broadcast only inside elementwise operations",
+                );
                 None
             }
             _ => {
-                self.not_streamable(span, &format!("{what} of a value that does not depend on any input stream"), "compute it on the host");
+                self.not_streamable(
+                    span,
+                    &format!("{what} of a value that does not depend on any input stream"),
+                    "compute it on the host",
+                );
                 None
             }
         }
@@ -159,11 +203,21 @@ impl Lowering<'_> {
             Inst::Input(i) => {
                 let p = &self.k.params[*i as usize];
                 Some(L::Bus(if p.is_stream() {
-                    let idx = self.net.inputs.iter().position(|q| q.name == p.name).unwrap_or(0) as u32;
+                    let idx = self
+                        .net
+                        .inputs
+                        .iter()
+                        .position(|q| q.name == p.name)
+                        .unwrap_or(0) as u32;
                     let sched = Sched::dense(numel(&p.ty.shape) as u32, 0);
                     self.node(ProcKind::Input(idx), p.range, sched, p.span)
                 } else {
-                    let idx = self.net.params.iter().position(|q| q.name == p.name).unwrap_or(0) as u32;
+                    let idx = self
+                        .net
+                        .params
+                        .iter()
+                        .position(|q| q.name == p.name)
+                        .unwrap_or(0) as u32;
                     self.node(ProcKind::Param(idx), p.range, Sched::Static, p.span)
                 }))
             }
@@ -172,36 +226,70 @@ impl Lowering<'_> {
             Inst::Broadcast(a) => match self.map[*a].clone()? {
                 L::Const(c) => Some(L::Const(c)),
                 L::Bus(b) if self.sched(b).is_static() => Some(L::Bus(b)),
-                _ => Some(L::Deferred(*a, self.k.ty(*a).shape.clone(), d.ty.shape.clone())),
+                _ => Some(L::Deferred(
+                    *a,
+                    self.k.ty(*a).shape.clone(),
+                    d.ty.shape.clone(),
+                )),
             },
             Inst::Reshape(a) => match self.map[*a].clone()? {
-                L::Deferred(..) => self.not_streamable(span, "a reshaped broadcast", "reshape the array before broadcasting it"),
+                L::Deferred(..) => self.not_streamable(
+                    span,
+                    "a reshaped broadcast",
+                    "reshape the array before broadcasting it",
+                ),
                 other => Some(other),
             },
-            Inst::Unary(..) | Inst::Binary(..) | Inst::Compare(..) | Inst::Where(..) | Inst::Cast(..) | Inst::Gather(..) => {
-                self.elementwise(v, range, span)
-            }
+            Inst::Unary(..)
+            | Inst::Binary(..)
+            | Inst::Compare(..)
+            | Inst::Where(..)
+            | Inst::Cast(..)
+            | Inst::Gather(..) => self.elementwise(v, range, span),
             Inst::Slice(a, sel) => {
                 let b = self.stream(*a, span, "a slice")?;
                 let shape = self.k.ty(*a).shape.clone();
                 let s = sched::slice(&self.sched(b), &shape, sel);
                 let r = self.net.nodes[b].range;
-                Some(L::Bus(self.node(ProcKind::Slice(b, shape, sel.clone()), r, s, span)))
+                Some(L::Bus(self.node(
+                    ProcKind::Slice(b, shape, sel.clone()),
+                    r,
+                    s,
+                    span,
+                )))
             }
             Inst::Reduce(op, a, axes) => {
                 let b = self.stream(*a, span, "a reduction")?;
                 let shape = self.k.ty(*a).shape.clone();
-                let axes: Vec<u32> = if axes.is_empty() { (0..shape.len() as u32).collect() } else { axes.clone() };
+                let axes: Vec<u32> = if axes.is_empty() {
+                    (0..shape.len() as u32).collect()
+                } else {
+                    axes.clone()
+                };
                 // a 0-d operand: reduce it as one element
-                let (shape, axes) = if shape.is_empty() { (vec![1], vec![0]) } else { (shape, axes) };
+                let (shape, axes) = if shape.is_empty() {
+                    (vec![1], vec![0])
+                } else {
+                    (shape, axes)
+                };
                 let s = sched::reduce(&self.sched(b), &shape, &axes);
-                Some(L::Bus(self.node(ProcKind::Reduce(*op, d.ty.dtype, b, shape, axes), range, s, span)))
+                Some(L::Bus(self.node(
+                    ProcKind::Reduce(*op, d.ty.dtype, b, shape, axes),
+                    range,
+                    s,
+                    span,
+                )))
             }
             Inst::Scan(a) => {
                 let b = self.stream(*a, span, "a cumulative sum")?;
                 let s = self.sched(b);
                 let count = s.elements();
-                Some(L::Bus(self.node(ProcKind::Scan(d.ty.dtype, b, count), range, s.delayed(1), span)))
+                Some(L::Bus(self.node(
+                    ProcKind::Scan(d.ty.dtype, b, count),
+                    range,
+                    s.delayed(1),
+                    span,
+                )))
             }
             Inst::Bincount(x, w, m, bins) => {
                 let mut buses = vec![self.stream(*x, span, "bin counting")?];
@@ -211,8 +299,15 @@ impl Lowering<'_> {
                 if let Some(m) = m {
                     buses.push(self.stream(*m, span, "bin counting")?);
                 }
-                if buses.iter().any(|b| !self.sched(*b).same_pattern(&self.sched(buses[0]))) {
-                    return self.not_streamable(span, "bin indices and weights arrive with different timing", "compute both from the same input stream");
+                if buses
+                    .iter()
+                    .any(|b| !self.sched(*b).same_pattern(&self.sched(buses[0])))
+                {
+                    return self.not_streamable(
+                        span,
+                        "bin indices and weights arrive with different timing",
+                        "compute both from the same input stream",
+                    );
                 }
                 let period = self.net.frame_period();
                 if *bins > period {
@@ -233,7 +328,13 @@ impl Lowering<'_> {
                     Some(_) => Interval::of(DType::U64),
                     None => range,
                 };
-                let kind = ProcKind::Bincount { x: x0, weights: wb, mask: mb, bins: *bins, count };
+                let kind = ProcKind::Bincount {
+                    x: x0,
+                    weights: wb,
+                    mask: mb,
+                    bins: *bins,
+                    count,
+                };
                 Some(L::Bus(self.node(kind, range, s, span)))
             }
         }
@@ -246,22 +347,40 @@ impl Lowering<'_> {
             Inst::Gather(_, i) => vec![*i],
             other => other.args(),
         };
-        let lowered: Vec<L> = args.iter().map(|a| self.map[*a].clone()).collect::<Option<_>>()?;
+        let lowered: Vec<L> = args
+            .iter()
+            .map(|a| self.map[*a].clone())
+            .collect::<Option<_>>()?;
         let table = match &d.inst {
             Inst::Gather(t, _) => match self.map[*t].clone()? {
                 L::Table(values) => Some(values),
-                _ => return self.not_streamable(span, "a look-up in something that is not a constant table", ""),
+                _ => {
+                    return self.not_streamable(
+                        span,
+                        "a look-up in something that is not a constant table",
+                        "",
+                    )
+                }
             },
             _ => None,
         };
         // Constant folding.
         if lowered.iter().all(|l| matches!(l, L::Const(_))) {
-            let c: Vec<i128> = lowered.iter().map(|l| if let L::Const(c) = l { *c } else { 0 }).collect();
+            let c: Vec<i128> = lowered
+                .iter()
+                .map(|l| if let L::Const(c) = l { *c } else { 0 })
+                .collect();
             let value = match &d.inst {
                 Inst::Unary(op, _) => semantics::unary(*op, dtype, c[0]),
                 Inst::Binary(op, ..) => semantics::binary(*op, dtype, c[0], c[1]),
                 Inst::Compare(op, ..) => op.eval(c[0], c[1]) as i128,
-                Inst::Where(..) => if c[0] != 0 { c[1] } else { c[2] },
+                Inst::Where(..) => {
+                    if c[0] != 0 {
+                        c[1]
+                    } else {
+                        c[2]
+                    }
+                }
                 Inst::Gather(..) => table.as_ref().map_or(0, |t| t[c[0] as usize]),
                 _ => dtype.wrap(c[0]),
             };
@@ -277,7 +396,10 @@ impl Lowering<'_> {
             .collect();
         if let Some(&first) = streams.first() {
             let first_sched = self.sched(first);
-            if streams.iter().any(|b| !self.sched(*b).same_pattern(&first_sched)) {
+            if streams
+                .iter()
+                .any(|b| !self.sched(*b).same_pattern(&first_sched))
+            {
                 let one = streams.iter().any(|b| self.sched(*b).elements() == 1);
                 let (what, help) = if one {
                     (
@@ -296,7 +418,13 @@ impl Lowering<'_> {
             srcs.push(match l {
                 L::Const(c) => Src::Const(*c),
                 L::Bus(b) => Src::Bus(*b),
-                L::Table(_) => return self.not_streamable(span, "a constant table used as an array", "index it: `LUT[x]`"),
+                L::Table(_) => {
+                    return self.not_streamable(
+                        span,
+                        "a constant table used as an array",
+                        "index it: `LUT[x]`",
+                    )
+                }
                 L::Deferred(a, from, to) => {
                     let Some(&timing) = streams.first() else {
                         return self.not_streamable(
@@ -307,11 +435,19 @@ impl Lowering<'_> {
                     };
                     let arg = match self.map[*a].clone()? {
                         L::Bus(b) => b,
-                        _ => return self.not_streamable(span, "a broadcast of a constant array", ""),
+                        _ => {
+                            return self.not_streamable(span, "a broadcast of a constant array", "")
+                        }
                     };
                     let dense = |s: &Sched, n: usize| *s == Sched::dense(n as u32, s.time());
-                    if !dense(&self.sched(arg), numel(from)) || !dense(&self.sched(timing), numel(to)) {
-                        return self.not_streamable(span, "a broadcast of a sliced or reduced array", "broadcast whole input rows or columns");
+                    if !dense(&self.sched(arg), numel(from))
+                        || !dense(&self.sched(timing), numel(to))
+                    {
+                        return self.not_streamable(
+                            span,
+                            "a broadcast of a sliced or reduced array",
+                            "broadcast whole input rows or columns",
+                        );
                     }
                     let key = (*a, timing);
                     let bus = if let Some(&b) = self.broadcasts.get(&key) {
@@ -320,7 +456,12 @@ impl Lowering<'_> {
                         // the stored stream and the timing stream start in the same cycle
                         let aligned = self.align(&[arg, timing]);
                         let r = self.net.nodes[aligned[0]].range;
-                        let kind = ProcKind::Broadcast { arg: aligned[0], timing: aligned[1], from: from.clone(), to: to.clone() };
+                        let kind = ProcKind::Broadcast {
+                            arg: aligned[0],
+                            timing: aligned[1],
+                            from: from.clone(),
+                            to: to.clone(),
+                        };
                         let s = self.sched(aligned[1]).delayed(1);
                         let b = self.node(kind, r, s, span);
                         self.broadcasts.insert(key, b);
@@ -363,9 +504,17 @@ impl Lowering<'_> {
 }
 
 /// The values a reduction's accumulator can hold (for its width in hardware).
-pub fn accumulator_range(op: ReduceOp, d: DType, arg: Interval, result: Interval, n: i128) -> Interval {
+pub fn accumulator_range(
+    op: ReduceOp,
+    d: DType,
+    arg: Interval,
+    result: Interval,
+    n: i128,
+) -> Interval {
     match op {
-        ReduceOp::Sum if sum_exact(arg, n).is_none_or(|x| !x.within(Interval::of(d))) => Interval::of(d),
+        ReduceOp::Sum if sum_exact(arg, n).is_none_or(|x| !x.within(Interval::of(d))) => {
+            Interval::of(d)
+        }
         ReduceOp::Sum => result.union(arg),
         ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMax | ReduceOp::ArgMin => arg,
         ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),

@@ -162,7 +162,10 @@ fn node(n: &mut Network, p: Pair<Rule>) -> R<()> {
                 let v: Vec<Pair<Rule>> = r.into_inner().collect();
                 let (s, l): (u32, u32) = (num(&v[0])?, num(&v[1])?);
                 if l == 0 || (i == 0 && s != 0) || (i > 0 && s <= prev_end) {
-                    return err(&v[0], "runs must be non-empty, start at 0, and be sorted and apart");
+                    return err(
+                        &v[0],
+                        "runs must be non-empty, start at 0, and be sorted and apart",
+                    );
                 }
                 prev_end = s + l;
                 positions.extend(s..s + l);
@@ -228,7 +231,10 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         }
     };
     let dims_at = |i: usize| -> R<Vec<u32>> {
-        ints_at(i)?.into_iter().map(|x| u32::try_from(x).or_else(|_| err(p, "a list of non-negative numbers"))).collect()
+        ints_at(i)?
+            .into_iter()
+            .map(|x| u32::try_from(x).or_else(|_| err(p, "a list of non-negative numbers")))
+            .collect()
     };
     let count = |n: usize| -> R<()> {
         if args.len() == n {
@@ -287,7 +293,12 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             if start.len() != step.len() || step.len() != cnt.len() {
                 return err(p, "start, step and count need one entry per axis");
             }
-            let sel = start.into_iter().zip(step).zip(cnt).map(|((a, b), c)| (a, b, c)).collect();
+            let sel = start
+                .into_iter()
+                .zip(step)
+                .zip(cnt)
+                .map(|((a, b), c)| (a, b, c))
+                .collect();
             ProcKind::Slice(bus(0)?, dims_at(1)?, sel)
         }
         "cumsum" => {

@@ -47,14 +47,25 @@ pub fn op_text(k: &ProcKind) -> String {
         ProcKind::Compare(op, a, b) => format!("{} {}, {}", op.name(), src(a), src(b)),
         ProcKind::Select(c, a, b) => format!("select {}, {}, {}", src(c), src(a), src(b)),
         ProcKind::Cast(d, a) => format!("cast.{d} {}", src(a)),
-        ProcKind::Reduce(op, d, a, shape, axes) => format!("reduce.{}.{d} {a}, {}, {}", op.name(), dims(shape), dims(axes)),
+        ProcKind::Reduce(op, d, a, shape, axes) => format!(
+            "reduce.{}.{d} {a}, {}, {}",
+            op.name(),
+            dims(shape),
+            dims(axes)
+        ),
         ProcKind::Slice(a, shape, sel) => {
             let f = |i: usize| dims(&sel.iter().map(|s| [s.0, s.1, s.2][i]).collect::<Vec<_>>());
             format!("slice {a}, {}, {}, {}, {}", dims(shape), f(0), f(1), f(2))
         }
         ProcKind::Scan(d, a, n) => format!("cumsum.{d} {a}, {n}"),
         ProcKind::Lookup(t, a) => format!("lookup {}, {}", src(a), dims(t)),
-        ProcKind::Bincount { x, weights, mask, bins, count } => {
+        ProcKind::Bincount {
+            x,
+            weights,
+            mask,
+            bins,
+            count,
+        } => {
             let suffix = match (weights, mask) {
                 (None, None) => "",
                 (Some(_), None) => ".w",

@@ -22,7 +22,9 @@ fn each_index(shape: &[u32], mut f: impl FnMut(&[u32])) {
 /// The stream of the elements of `arg` (logical shape `shape`) for which `keep`
 /// holds, one cycle later (a registered process).
 fn filter(arg: &Sched, shape: &[u32], mut keep: impl FnMut(&[u32]) -> bool) -> Sched {
-    let Sched::Stream { t, pat } = arg else { return Sched::Static };
+    let Sched::Stream { t, pat } = arg else {
+        return Sched::Static;
+    };
     let mut positions = pat.positions();
     let mut kept = Vec::new();
     each_index(shape, |idx| {
@@ -32,18 +34,26 @@ fn filter(arg: &Sched, shape: &[u32], mut keep: impl FnMut(&[u32]) -> bool) -> S
         }
     });
     let (first, pat) = Pattern::from_positions(kept);
-    Sched::Stream { t: t + first + 1, pat }
+    Sched::Stream {
+        t: t + first + 1,
+        pat,
+    }
 }
 
 /// A reduction over `axes`: its outputs leave with the last element of each group.
 pub fn reduce(arg: &Sched, shape: &[u32], axes: &[u32]) -> Sched {
-    filter(arg, shape, |idx| axes.iter().all(|&a| idx[a as usize] + 1 == shape[a as usize]))
+    filter(arg, shape, |idx| {
+        axes.iter()
+            .all(|&a| idx[a as usize] + 1 == shape[a as usize])
+    })
 }
 
 /// A basic slice, per axis `(start, step, count)`.
 pub fn slice(arg: &Sched, shape: &[u32], sel: &[(u32, u32, u32)]) -> Sched {
     filter(arg, shape, |idx| {
-        idx.iter().zip(sel).all(|(&i, &(s, st, c))| i >= s && (i - s) % st == 0 && (i - s) / st < c)
+        idx.iter()
+            .zip(sel)
+            .all(|(&i, &(s, st, c))| i >= s && (i - s).is_multiple_of(st) && (i - s) / st < c)
     })
 }
 

@@ -44,7 +44,12 @@ impl std::fmt::Display for VerifyError {
 pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
     let mut errs = Vec::new();
     for (b, node) in net.nodes.iter() {
-        let mut fail = |m: String| errs.push(VerifyError { bus: Some(b), message: m });
+        let mut fail = |m: String| {
+            errs.push(VerifyError {
+                bus: Some(b),
+                message: m,
+            })
+        };
         if let Some(op) = node.kind.inputs().into_iter().find(|i| *i >= b) {
             fail(format!("operand {op} is not defined before {b}"));
             continue;
@@ -64,7 +69,10 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             ProcKind::Input(i) => match net.inputs.get(*i as usize) {
                 Some(p) => {
                     if !node.range.within(p.range) {
-                        fail(format!("range {} outside the port's {}", node.range, p.range));
+                        fail(format!(
+                            "range {} outside the port's {}",
+                            node.range, p.range
+                        ));
                     }
                     Some(Sched::dense(numel(&p.shape) as u32, 0))
                 }
@@ -81,12 +89,18 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             }
             k if k.is_elementwise() => {
                 let srcs: Vec<Src> = match k {
-                    ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
+                    ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => {
+                        vec![*a]
+                    }
                     ProcKind::Binary(_, _, a, c) | ProcKind::Compare(_, a, c) => vec![*a, *c],
                     ProcKind::Select(c, a, d) => vec![*c, *a, *d],
                     _ => vec![],
                 };
-                let streams: Vec<Sched> = srcs.iter().map(sched_of).filter(|s| !s.is_static()).collect();
+                let streams: Vec<Sched> = srcs
+                    .iter()
+                    .map(sched_of)
+                    .filter(|s| !s.is_static())
+                    .collect();
                 match streams.first() {
                     None => Some(Sched::Static),
                     Some(s) if streams.iter().all(|o| o == s) => Some(s.delayed(1)),
@@ -97,18 +111,28 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 }
             }
             ProcKind::Reduce(_, _, a, shape, axes) => match stream_of(a, numel(shape)) {
-                Some(s) if !axes.is_empty() && axes.windows(2).all(|w| w[0] < w[1]) && axes.iter().all(|&x| (x as usize) < shape.len()) => {
+                Some(s)
+                    if !axes.is_empty()
+                        && axes.windows(2).all(|w| w[0] < w[1])
+                        && axes.iter().all(|&x| (x as usize) < shape.len()) =>
+                {
                     Some(sched::reduce(&s, shape, axes))
                 }
                 _ => {
-                    fail(format!("reduce of {shape:?} over {axes:?} needs a stream of {} elements", numel(shape)));
+                    fail(format!(
+                        "reduce of {shape:?} over {axes:?} needs a stream of {} elements",
+                        numel(shape)
+                    ));
                     None
                 }
             },
             ProcKind::Slice(a, shape, sel) => match stream_of(a, numel(shape)) {
                 Some(s) if sel.len() == shape.len() => Some(sched::slice(&s, shape, sel)),
                 _ => {
-                    fail(format!("slice of {shape:?} needs a stream of {} elements", numel(shape)));
+                    fail(format!(
+                        "slice of {shape:?} needs a stream of {} elements",
+                        numel(shape)
+                    ));
                     None
                 }
             },
@@ -119,24 +143,44 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                     None
                 }
             },
-            ProcKind::Bincount { x, weights, mask, bins, count } => {
+            ProcKind::Bincount {
+                x,
+                weights,
+                mask,
+                bins,
+                count,
+            } => {
                 let s = net.nodes[*x].sched.clone();
                 let aligned = weights.iter().chain(mask).all(|o| net.nodes[*o].sched == s);
                 if s.is_static() || s.elements() != *count || !aligned {
-                    fail(format!("bincount needs aligned streams of {count} elements"));
+                    fail(format!(
+                        "bincount needs aligned streams of {count} elements"
+                    ));
                     None
                 } else {
                     Some(sched::bincount(&s, *bins))
                 }
             }
-            ProcKind::Broadcast { arg, timing, from, to } => {
+            ProcKind::Broadcast {
+                arg,
+                timing,
+                from,
+                to,
+            } => {
                 let (sa, st) = (&net.nodes[*arg].sched, &net.nodes[*timing].sched);
                 let dense = |s: &Sched, n: usize| *s == Sched::dense(n as u32, s.time());
                 if sa.is_static() || st.is_static() || sa.time() != st.time() {
-                    fail(format!("broadcast operands must be streams starting together: {sa:?}, {st:?}"));
+                    fail(format!(
+                        "broadcast operands must be streams starting together: {sa:?}, {st:?}"
+                    ));
                     None
-                } else if !dense(sa, numel(from)) || !dense(st, numel(to)) || !broadcastable(from, to) {
-                    fail(format!("cannot broadcast {from:?} ({sa:?}) to {to:?} ({st:?})"));
+                } else if !dense(sa, numel(from))
+                    || !dense(st, numel(to))
+                    || !broadcastable(from, to)
+                {
+                    fail(format!(
+                        "cannot broadcast {from:?} ({sa:?}) to {to:?} ({st:?})"
+                    ));
                     None
                 } else {
                     Some(st.delayed(1))
@@ -155,20 +199,31 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
         };
         if let Some(w) = want {
             if w != node.sched {
-                errs.push(VerifyError { bus: Some(b), message: format!("schedule {:?}, expected {w:?}", node.sched) });
+                errs.push(VerifyError {
+                    bus: Some(b),
+                    message: format!("schedule {:?}, expected {w:?}", node.sched),
+                });
             }
         }
     }
     for o in &net.outputs {
         if o.bus.index() >= net.nodes.len() {
-            errs.push(VerifyError { bus: None, message: format!("output {} reads no bus", o.name) });
+            errs.push(VerifyError {
+                bus: None,
+                message: format!("output {} reads no bus", o.name),
+            });
             continue;
         }
         let s = &net.nodes[o.bus].sched;
         if s.is_static() || s.elements() as usize != numel(&o.shape) {
             errs.push(VerifyError {
                 bus: Some(o.bus),
-                message: format!("output {} has {} elements per frame, the bus {:?}", o.name, numel(&o.shape), s),
+                message: format!(
+                    "output {} has {} elements per frame, the bus {:?}",
+                    o.name,
+                    numel(&o.shape),
+                    s
+                ),
             });
         }
     }

@@ -17,7 +17,7 @@ use std::fmt::Write;
 
 /// A constant as a `signed` literal of width `w`.
 pub fn lit(v: i128, w: u32) -> String {
-    if (-(1i128 << 31) < v) && (v < 1i128 << 31) && w <= 64 {
+    if (-(1i128 << 30) < v) && (v < 1i128 << 30) && w <= 64 {
         format!("to_signed({v}, {w})")
     } else {
         let bits: String = (0..w)
@@ -35,6 +35,7 @@ struct Emitter<'a> {
     body: String,
     uses_div: bool,
     uses_float: bool,
+    extra_vars: Vec<String>,
 }
 
 fn width_of(net: &Network, s: &Src) -> u32 {
@@ -188,22 +189,29 @@ impl Emitter<'_> {
                             )],
                         )
                     }
-                    BinaryOp::FloorDiv | BinaryOp::Mod => {
-                        self.uses_div = true;
-                        let f = if *op == BinaryOp::FloorDiv {
-                            "hissc_floor_div"
-                        } else {
-                            "hissc_floor_mod"
-                        };
-                        (
-                            base,
-                            vec![format!(
-                                "x := {f}({}, {});",
-                                at(net, a, base),
-                                at(net, c, base)
-                            )],
-                        )
-                    }
+                    BinaryOp::FloorDiv | BinaryOp::Mod => match c {
+                        Src::Const(cv)
+                            if let Some(x) = self.const_div(a, *cv, *op == BinaryOp::Mod) =>
+                        {
+                            x
+                        }
+                        _ => {
+                            self.uses_div = true;
+                            let f = if *op == BinaryOp::FloorDiv {
+                                "hissc_floor_div"
+                            } else {
+                                "hissc_floor_mod"
+                            };
+                            (
+                                base,
+                                vec![format!(
+                                    "x := {f}({}, {});",
+                                    at(net, a, base),
+                                    at(net, c, base)
+                                )],
+                            )
+                        }
+                    },
                     BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => {
                         let w = wa.max(wb).max(dw);
                         let f = match op {
@@ -299,10 +307,22 @@ impl Emitter<'_> {
                 )],
             ),
             ProcKind::Lookup(table, a) => {
-                let _ = writeln!(self.decls, "  type {b}_rom_t is array (0 to {}) of signed({} downto 0);", table.len() - 1, dw - 1);
+                let _ = writeln!(
+                    self.decls,
+                    "  type {b}_rom_t is array (0 to {}) of signed({} downto 0);",
+                    table.len() - 1,
+                    dw - 1
+                );
                 let items: Vec<String> = table.iter().map(|&v| lit(v, dw)).collect();
-                let _ = writeln!(self.decls, "  constant {b}_rom : {b}_rom_t := (\n    {}\n  );", items.join(",\n    "));
-                (0, vec![format!("{dst} <= {b}_rom(to_integer({}));", own(net, a))])
+                let _ = writeln!(
+                    self.decls,
+                    "  constant {b}_rom : {b}_rom_t := (\n    {}\n  );",
+                    items.join(",\n    ")
+                );
+                (
+                    0,
+                    vec![format!("{dst} <= {b}_rom(to_integer({}));", own(net, a))],
+                )
             }
             ProcKind::Cast(DType::Bool, a) => {
                 (0, vec![bool_to(&dst, &format!("{} /= 0", own(net, a)), dw)])
@@ -320,6 +340,66 @@ impl Emitter<'_> {
             }
             _ => (0, vec![]),
         }
+    }
+
+    /// `a // c` or `a % c` by a constant without a divider: an offset makes the
+    /// dividend non-negative, then a multiplication by a rounded reciprocal and a
+    /// shift give the exact floor quotient for every value in `a`'s range
+    /// (Granlund and Montgomery). `None` if no reciprocal fits 127 bits.
+    fn const_div(&mut self, a: &Src, c: i128, is_mod: bool) -> Option<(u32, Vec<String>)> {
+        let net = self.net;
+        if c == 0 {
+            return Some((1, vec!["x := to_signed(0, 1);".into()]));
+        }
+        let r = range_of(net, a);
+        let (neg, d) = (c < 0, c.abs());
+        let (ylo, yhi) = if neg { (-r.hi, -r.lo) } else { (r.lo, r.hi) };
+        let k = ylo.div_euclid(d); // floor for d > 0
+        let base = k * d;
+        let big_x = yhi - base; // y - base is in [0, X]
+        let (shift, mult) = if d & (d - 1) == 0 {
+            (d.trailing_zeros(), 1i128)
+        } else {
+            (0..120u32).find_map(|s| {
+                let p = 1i128.checked_shl(s)?;
+                let m = (p + d - 1) / d;
+                let e = m.checked_mul(d)? - p;
+                (e.checked_mul(big_x)? < p).then_some((s, m))
+            })?
+        };
+        let wy = Interval::new(ylo.min(base), yhi.max(base))
+            .signed_bits()
+            .max(width_of(net, a))
+            + 2;
+        let wm = Interval::point(mult).signed_bits();
+        let wp = wy + wm;
+        let q = Interval::new(k, k + big_x / d);
+        let prod = Interval::new((q.lo * c).min(q.hi * c), (q.lo * c).max(q.hi * c));
+        let wx = q.union(prod).union(r).signed_bits() + 2;
+        self.extra_vars
+            .push(format!("variable y : signed({} downto 0);", wy - 1));
+        self.extra_vars
+            .push(format!("variable t : signed({} downto 0);", wp - 1));
+        let sign = if neg { "-" } else { "" };
+        let mut st = vec![format!(
+            "y := {sign}{} - {};",
+            at(net, a, wy),
+            lit(base, wy)
+        )];
+        if mult == 1 {
+            st.push(format!("t := resize(shift_right(y, {shift}), {wp});"));
+        } else {
+            st.push(format!("t := shift_right(y * {}, {shift});", lit(mult, wm)));
+        }
+        st.push(format!("x := resize(t, {wx}) + {};", lit(k, wx)));
+        if is_mod {
+            st.push(format!(
+                "x := {} - resize(x * {}, {wx});",
+                at(net, a, wx),
+                lit(c, Interval::point(c).signed_bits())
+            ));
+        }
+        Some((wx, st))
     }
 
     fn signal(&mut self, name: &str, w: u32) {
@@ -391,11 +471,12 @@ impl Emitter<'_> {
             }
             k if k.is_elementwise() => {
                 let (xw, stmts) = self.elementwise(b);
-                let vars: Vec<String> = if xw > 0 {
+                let mut vars: Vec<String> = if xw > 0 {
                     vec![format!("variable x : signed({} downto 0);", xw - 1)]
                 } else {
                     vec![]
                 };
+                vars.append(&mut self.extra_vars);
                 if stream {
                     let v = k
                         .inputs()
@@ -423,7 +504,13 @@ impl Emitter<'_> {
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
-            ProcKind::Bincount { x, weights, mask, bins, count } => self.bincount(b, *x, *weights, *mask, *bins, *count),
+            ProcKind::Bincount {
+                x,
+                weights,
+                mask,
+                bins,
+                count,
+            } => self.bincount(b, *x, *weights, *mask, *bins, *count),
             ProcKind::Broadcast {
                 arg,
                 timing,
@@ -475,10 +562,16 @@ impl Emitter<'_> {
     /// advance them (innermost axis first).
     fn counters(&mut self, b: Bus, shape: &[u32]) -> (Vec<String>, Vec<String>) {
         for (i, d) in shape.iter().enumerate() {
-            let _ = writeln!(self.decls, "  signal {b}_r{i} : integer range 0 to {} := 0;", d - 1);
+            let _ = writeln!(
+                self.decls,
+                "  signal {b}_r{i} : integer range 0 to {} := 0;",
+                d - 1
+            );
         }
         fn chain(b: Bus, axes: &[usize], shape: &[u32], out: &mut Vec<String>, indent: usize) {
-            let Some((&i, rest)) = axes.split_last() else { return };
+            let Some((&i, rest)) = axes.split_last() else {
+                return;
+            };
             let pad = "  ".repeat(indent);
             out.push(format!("{pad}if {b}_r{i} = {} then", shape[i] - 1));
             out.push(format!("{pad}  {b}_r{i} <= 0;"));
@@ -498,8 +591,15 @@ impl Emitter<'_> {
         let net = self.net;
         let (w, ra) = (net.nodes[b].width, net.nodes[a].range);
         let total: u32 = shape.iter().product();
-        let n = (total / shape.iter().enumerate().filter(|(i, _)| !axes.contains(&(*i as u32))).map(|(_, d)| d).product::<u32>()) as i128;
-        let sum_wraps = op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
+        let n = (total
+            / shape
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !axes.contains(&(*i as u32)))
+                .map(|(_, d)| d)
+                .product::<u32>()) as i128;
+        let sum_wraps =
+            op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
         let acc_range = hissc_spn::lower::accumulator_range(op, d, ra, net.nodes[b].range, n);
         let wacc = acc_range.signed_bits();
         // accumulators: one per output in flight
@@ -514,11 +614,27 @@ impl Emitter<'_> {
         }
         let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
         let flat = axes.len() == shape.len();
-        let maxpos = if flat { total - 1 } else { shape[axes[0] as usize] - 1 };
-        let _ = writeln!(self.decls, "  type {b}_acc_t is array (0 to {}) of signed({} downto 0);", lines - 1, wacc - 1);
-        let _ = writeln!(self.decls, "  signal {b}_acc : {b}_acc_t := (others => (others => '0'));");
+        let maxpos = if flat {
+            total - 1
+        } else {
+            shape[axes[0] as usize] - 1
+        };
+        let _ = writeln!(
+            self.decls,
+            "  type {b}_acc_t is array (0 to {}) of signed({} downto 0);",
+            lines - 1,
+            wacc - 1
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_acc : {b}_acc_t := (others => (others => '0'));"
+        );
         if arg_op {
-            let _ = writeln!(self.decls, "  type {b}_ix_t is array (0 to {}) of integer range 0 to {maxpos};", lines - 1);
+            let _ = writeln!(
+                self.decls,
+                "  type {b}_ix_t is array (0 to {}) of integer range 0 to {maxpos};",
+                lines - 1
+            );
             let _ = writeln!(self.decls, "  signal {b}_ix : {b}_ix_t := (others => 0);");
         }
         let (advance, mut resets) = self.counters(b, shape);
@@ -530,14 +646,28 @@ impl Emitter<'_> {
         let last = eq_all(&|i| format!("{b}_r{i} = {}", shape[i] - 1));
         let addr: Vec<String> = (0..shape.len())
             .filter(|&i| line[i] != 0)
-            .map(|i| if line[i] == 1 { format!("{b}_r{i}") } else { format!("{b}_r{i} * {}", line[i]) })
+            .map(|i| {
+                if line[i] == 1 {
+                    format!("{b}_r{i}")
+                } else {
+                    format!("{b}_r{i} * {}", line[i])
+                }
+            })
             .collect();
-        let addr = if addr.is_empty() { "0".to_string() } else { addr.join(" + ") };
+        let addr = if addr.is_empty() {
+            "0".to_string()
+        } else {
+            addr.join(" + ")
+        };
         let pos = if flat {
             let mut stride = 1u32;
             let mut terms = Vec::new();
             for i in (0..shape.len()).rev() {
-                terms.push(if stride == 1 { format!("{b}_r{i}") } else { format!("{b}_r{i} * {stride}") });
+                terms.push(if stride == 1 {
+                    format!("{b}_r{i}")
+                } else {
+                    format!("{b}_r{i} * {stride}")
+                });
                 stride *= shape[i];
             }
             terms.join(" + ")
@@ -546,7 +676,11 @@ impl Emitter<'_> {
         };
         let x = a.to_string();
         let nz = format!("{x} /= 0");
-        let as_bool = |c: &str| format!("if {c} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;");
+        let as_bool = |c: &str| {
+            format!(
+                "if {c} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;"
+            )
+        };
         let first_v = match op {
             ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => as_bool(&nz),
             _ => format!("v := resize({x}, {wacc});"),
@@ -558,17 +692,26 @@ impl Emitter<'_> {
                 let tail = if d.is_signed() {
                     format!("v := resize(s({} downto 0), {wacc});", bits - 1)
                 } else {
-                    format!("v := signed(resize(unsigned(s({} downto 0)), {wacc}));", bits - 1)
+                    format!(
+                        "v := signed(resize(unsigned(s({} downto 0)), {wacc}));",
+                        bits - 1
+                    )
                 };
                 let wc = wacc.max(net.nodes[a].width).max(bits) + 1;
                 format!("s := resize({cur}, {wc}) + resize({x}, {wc}); {tail}")
             }
             ReduceOp::Sum => format!("v := {cur} + resize({x}, {wacc});"),
-            ReduceOp::Min => format!("if {x} < {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;"),
-            ReduceOp::Max => format!("if {x} > {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;"),
+            ReduceOp::Min => {
+                format!("if {x} < {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;")
+            }
+            ReduceOp::Max => {
+                format!("if {x} > {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;")
+            }
             ReduceOp::Any => as_bool(&format!("{cur} /= 0 or {nz}")),
             ReduceOp::All => as_bool(&format!("{cur} /= 0 and {nz}")),
-            ReduceOp::CountNonzero => format!("if {nz} then v := {cur} + 1; else v := {cur}; end if;"),
+            ReduceOp::CountNonzero => {
+                format!("if {nz} then v := {cur} + 1; else v := {cur}; end if;")
+            }
             ReduceOp::ArgMax | ReduceOp::ArgMin => String::new(),
         };
         let mut vars = vec![
@@ -579,7 +722,11 @@ impl Emitter<'_> {
             let wc = wacc.max(net.nodes[a].width).max(d.bits()) + 1;
             vars.push(format!("variable s : signed({} downto 0);", wc - 1));
         }
-        let mut stmts = vec![format!("{b}_v <= '0';"), format!("if {a}_v = '1' then"), format!("  addr := {addr};")];
+        let mut stmts = vec![
+            format!("{b}_v <= '0';"),
+            format!("if {a}_v = '1' then"),
+            format!("  addr := {addr};"),
+        ];
         if arg_op {
             vars.push(format!("variable p : integer range 0 to {maxpos};"));
             let cmp = if op == ReduceOp::ArgMax { ">" } else { "<" };
@@ -587,10 +734,14 @@ impl Emitter<'_> {
                 "  if ({first}) or {x} {cmp} {cur} then v := resize({x}, {wacc}); p := {pos}; else v := {cur}; p := {b}_ix(addr); end if;"
             ));
             stmts.push(format!("  {b}_ix(addr) <= p;"));
-            stmts.push(format!("  if {last} then {b} <= to_signed(p, {w}); {b}_v <= '1'; end if;"));
+            stmts.push(format!(
+                "  if {last} then {b} <= to_signed(p, {w}); {b}_v <= '1'; end if;"
+            ));
         } else {
             stmts.push(format!("  if {first} then {first_v} else {step} end if;"));
-            stmts.push(format!("  if {last} then {b} <= resize(v, {w}); {b}_v <= '1'; end if;"));
+            stmts.push(format!(
+                "  if {last} then {b} <= resize(v, {w}); {b}_v <= '1'; end if;"
+            ));
         }
         stmts.push(format!("  {cur} <= v;"));
         stmts.extend(advance);
@@ -608,11 +759,23 @@ impl Emitter<'_> {
             .map(|(i, &(s, st, c))| {
                 let hi = s + st * (c - 1);
                 let range = format!("{b}_r{i} >= {s} and {b}_r{i} <= {hi}");
-                if st == 1 { range } else { format!("{range} and ({b}_r{i} - {s}) mod {st} = 0") }
+                if st == 1 {
+                    range
+                } else {
+                    format!("{range} and ({b}_r{i} - {s}) mod {st} = 0")
+                }
             })
             .collect();
-        let cond = if conds.is_empty() { "true".to_string() } else { conds.join(" and ") };
-        let mut stmts = vec![format!("{b} <= {a};"), format!("{b}_v <= '0';"), format!("if {a}_v = '1' then")];
+        let cond = if conds.is_empty() {
+            "true".to_string()
+        } else {
+            conds.join(" and ")
+        };
+        let mut stmts = vec![
+            format!("{b} <= {a};"),
+            format!("{b}_v <= '0';"),
+            format!("if {a}_v = '1' then"),
+        ];
         stmts.push(format!("  if {cond} then {b}_v <= '1'; end if;"));
         stmts.extend(advance);
         stmts.push("end if;".into());
@@ -623,10 +786,16 @@ impl Emitter<'_> {
     fn scan(&mut self, b: Bus, d: DType, a: Bus, count: u32) {
         let net = self.net;
         let w = net.nodes[b].width;
-        let wraps = !net.nodes[b].range.within(Interval::of(d)) || net.nodes[b].range == Interval::of(d);
-        let _ = writeln!(self.decls, "  signal {b}_cnt : integer range 0 to {} := 0;", count.max(2) - 1);
+        let wraps =
+            !net.nodes[b].range.within(Interval::of(d)) || net.nodes[b].range == Interval::of(d);
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_cnt : integer range 0 to {} := 0;",
+            count.max(2) - 1
+        );
         let wc = w.max(net.nodes[a].width).max(d.bits()) + 1;
-        let tail = assign(&format!("{b}_s"), "s", d, w, wraps).replace(&format!("{b}_s <= "), "v := ");
+        let tail =
+            assign(&format!("{b}_s"), "s", d, w, wraps).replace(&format!("{b}_s <= "), "v := ");
         let stmts = vec![
             format!("{b}_v <= {a}_v;"),
             format!("if {a}_v = '1' then"),
@@ -636,11 +805,27 @@ impl Emitter<'_> {
             format!("  if {b}_cnt = {} then {b}_cnt <= 0; else {b}_cnt <= {b}_cnt + 1; end if;", count - 1),
             "end if;".into(),
         ];
-        let vars = vec![format!("variable s : signed({} downto 0);", wc - 1), format!("variable v : signed({} downto 0);", w - 1)];
-        self.clocked(b, &vars, &stmts, &[format!("{b}_v <= '0';"), format!("{b}_cnt <= 0;")]);
+        let vars = vec![
+            format!("variable s : signed({} downto 0);", wc - 1),
+            format!("variable v : signed({} downto 0);", w - 1),
+        ];
+        self.clocked(
+            b,
+            &vars,
+            &stmts,
+            &[format!("{b}_v <= '0';"), format!("{b}_cnt <= 0;")],
+        );
     }
 
-    fn bincount(&mut self, b: Bus, x: Bus, weights: Option<Bus>, mask: Option<Bus>, bins: u32, count: u32) {
+    fn bincount(
+        &mut self,
+        b: Bus,
+        x: Bus,
+        weights: Option<Bus>,
+        mask: Option<Bus>,
+        bins: u32,
+        count: u32,
+    ) {
         let net = self.net;
         let w = net.nodes[b].width;
         let acc = match weights {
@@ -652,12 +837,30 @@ impl Emitter<'_> {
             None => Interval::new(0, count as i128),
         };
         let wacc = acc.signed_bits();
-        let _ = writeln!(self.decls, "  type {b}_mem_t is array (0 to {}) of signed({} downto 0);", 2 * bins - 1, wacc - 1);
-        let _ = writeln!(self.decls, "  signal {b}_mem : {b}_mem_t := (others => (others => '0'));");
-        let _ = writeln!(self.decls, "  signal {b}_cnt : integer range 0 to {} := 0;", count.max(2) - 1);
+        let _ = writeln!(
+            self.decls,
+            "  type {b}_mem_t is array (0 to {}) of signed({} downto 0);",
+            2 * bins - 1,
+            wacc - 1
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_mem : {b}_mem_t := (others => (others => '0'));"
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_cnt : integer range 0 to {} := 0;",
+            count.max(2) - 1
+        );
         let _ = writeln!(self.decls, "  signal {b}_bank : integer range 0 to 1 := 0;");
-        let _ = writeln!(self.decls, "  signal {b}_rbank : integer range 0 to 1 := 0;");
-        let _ = writeln!(self.decls, "  signal {b}_rd : integer range 0 to {bins} := {bins};");
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_rbank : integer range 0 to 1 := 0;"
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_rd : integer range 0 to {bins} := {bins};"
+        );
         let out = if weights.is_some() {
             self.uses_float = true;
             format!("hissc_to_float64({b}_mem(at))")
@@ -679,7 +882,9 @@ impl Emitter<'_> {
             "end if;".into(),
             format!("if {x}_v = '1' then"),
         ];
-        let add = format!("at := {b}_bank * {bins} + to_integer({x}); {b}_mem(at) <= {b}_mem(at) + {inc};");
+        let add = format!(
+            "at := {b}_bank * {bins} + to_integer({x}); {b}_mem(at) <= {b}_mem(at) + {inc};"
+        );
         match mask {
             Some(m) => stmts.push(format!("  if {m}(0) = '1' then {add} end if;")),
             None => stmts.push(format!("  {add}")),
@@ -696,7 +901,15 @@ impl Emitter<'_> {
             format!("{b}_rbank <= 0;"),
             format!("{b}_rd <= {bins};"),
         ];
-        self.clocked(b, &[format!("variable at : integer range 0 to {};", 2 * bins - 1)], &stmts, &resets);
+        self.clocked(
+            b,
+            &[format!(
+                "variable at : integer range 0 to {};",
+                2 * bins - 1
+            )],
+            &stmts,
+            &resets,
+        );
     }
 
     fn broadcast(&mut self, b: Bus, arg: Bus, timing: Bus, from: &[u32], to: &[u32]) {
@@ -878,6 +1091,7 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
         body: String::new(),
         uses_div: false,
         uses_float: false,
+        extra_vars: Vec::new(),
     };
     for (b, _) in net.nodes.iter() {
         e.node(b, iface);
@@ -958,4 +1172,24 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
     out.push_str(&e.body);
     out.push_str("end architecture;\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lit;
+
+    #[test]
+    fn literals_beyond_30_bits_are_bit_strings() {
+        assert_eq!(lit(5, 4), "to_signed(5, 4)");
+        assert_eq!(lit(-3, 4), "to_signed(-3, 4)");
+        // GHDL rejects integer literals near 2**31, so those become bit strings
+        assert_eq!(
+            lit(-2147483626, 35),
+            format!("signed'(\"{}\")", super::super::tb::bits(-2147483626, 35))
+        );
+        assert_eq!(
+            lit(1 << 40, 42),
+            format!("signed'(\"0{}\")", "1".to_string() + &"0".repeat(40))
+        );
+    }
 }

@@ -75,15 +75,27 @@ pub fn ranges(k: &Kernel) -> Ranges {
                 }
             }
             Inst::Reshape(a) | Inst::Slice(a, _) => r[*a],
-            Inst::Table(values) => hull(&values.iter().map(|v| Some(*v)).collect::<Vec<_>>()).unwrap_or(Interval::point(0)),
+            Inst::Table(values) => hull(&values.iter().map(|v| Some(*v)).collect::<Vec<_>>())
+                .unwrap_or(Interval::point(0)),
             Inst::Gather(t, i) => {
-                let (ix, vals) = (r[*i], match &k.insts[*t].inst {
-                    Inst::Table(v) => v.clone(),
-                    _ => Vec::new(),
-                });
+                let (ix, vals) = (
+                    r[*i],
+                    match &k.insts[*t].inst {
+                        Inst::Table(v) => v.clone(),
+                        _ => Vec::new(),
+                    },
+                );
                 let lo = ix.lo.max(0) as usize;
                 let hi = (ix.hi.max(0) as usize).min(vals.len().saturating_sub(1));
-                hull(&vals.get(lo..=hi).unwrap_or(&[]).iter().map(|v| Some(*v)).collect::<Vec<_>>()).unwrap_or(r[*t])
+                hull(
+                    &vals
+                        .get(lo..=hi)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|v| Some(*v))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap_or(r[*t])
             }
             Inst::Scan(a) => {
                 let x = r[*a];

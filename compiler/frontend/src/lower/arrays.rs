@@ -20,8 +20,11 @@ impl Lowerer<'_> {
                 Val::Int(i) if *i >= 1 || *i == -1 => shape.push(*i),
                 _ => {
                     return self.error(
-                        Diagnostic::error(Code::NOT_CONSTANT, "the new shape must be positive integer constants (one may be -1)")
-                            .primary(*s, "not a valid dimension"),
+                        Diagnostic::error(
+                            Code::NOT_CONSTANT,
+                            "the new shape must be positive integer constants (one may be -1)",
+                        )
+                        .primary(*s, "not a valid dimension"),
                     )
                 }
             }
@@ -36,11 +39,26 @@ impl Lowerer<'_> {
         if !fits || shape.len() > 4 {
             let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
             return self.error(
-                Diagnostic::error(Code::SHAPE, format!("cannot reshape an array of size {total} into shape ({})", dims.join(", ")))
-                    .primary(span, "numpy raises ValueError"),
+                Diagnostic::error(
+                    Code::SHAPE,
+                    format!(
+                        "cannot reshape an array of size {total} into shape ({})",
+                        dims.join(", ")
+                    ),
+                )
+                .primary(span, "numpy raises ValueError"),
             );
         }
-        let new: Vec<u32> = shape.iter().map(|&d| if d == -1 { (total / known) as u32 } else { d as u32 }).collect();
+        let new: Vec<u32> = shape
+            .iter()
+            .map(|&d| {
+                if d == -1 {
+                    (total / known) as u32
+                } else {
+                    d as u32
+                }
+            })
+            .collect();
         if new == ty.shape {
             return Val::Node(Node { weak: false, ..n });
         }
@@ -49,37 +67,76 @@ impl Lowerer<'_> {
 
     /// `np.cumsum(a)`: running sums, flattened, in the dtype `sum` would use.
     pub(crate) fn cumsum(&mut self, a: Val, span: Span) -> Val {
-        let Val::Node(n) = a else { return self.operand_error(&a, span) };
+        let Val::Node(n) = a else {
+            return self.operand_error(&a, span);
+        };
         let ty = self.k.ty(n.v).clone();
         let d = ty.dtype.sum_dtype();
-        let Some(x) = self.coerce(&Val::Node(n), d, span) else { return Val::Poison };
-        self.push(Inst::Scan(x.v), Type::array(d, vec![ty.numel() as u32]), span, false)
+        let Some(x) = self.coerce(&Val::Node(n), d, span) else {
+            return Val::Poison;
+        };
+        self.push(
+            Inst::Scan(x.v),
+            Type::array(d, vec![ty.numel() as u32]),
+            span,
+            false,
+        )
     }
 
     /// `np.bincount(x, weights=w, minlength=N)` with `0 <= x < N` proven.
-    pub(crate) fn bincount(&mut self, x: (Val, Span), w: Option<(Val, Span)>, minlength: Option<(Val, Span)>, span: Span) -> Val {
-        let Val::Node(xn) = x.0 else { return self.operand_error(&x.0, x.1) };
+    pub(crate) fn bincount(
+        &mut self,
+        x: (Val, Span),
+        w: Option<(Val, Span)>,
+        minlength: Option<(Val, Span)>,
+        span: Span,
+    ) -> Val {
+        let Val::Node(xn) = x.0 else {
+            return self.operand_error(&x.0, x.1);
+        };
         let xt = self.k.ty(xn.v).clone();
         if xt.shape.len() != 1 {
             return self.error(
-                Diagnostic::error(Code::SHAPE, format!("`np.bincount` takes a 1-d array, this one has {} dimensions", xt.shape.len()))
-                    .primary(x.1, "numpy raises ValueError")
-                    .help("flatten it with `.ravel()`"),
+                Diagnostic::error(
+                    Code::SHAPE,
+                    format!(
+                        "`np.bincount` takes a 1-d array, this one has {} dimensions",
+                        xt.shape.len()
+                    ),
+                )
+                .primary(x.1, "numpy raises ValueError")
+                .help("flatten it with `.ravel()`"),
+            );
+        }
+        if xt.dtype == DType::U64 {
+            return self.error(
+                Diagnostic::error(Code::DTYPE, "`np.bincount` cannot take uint64 bin indices")
+                    .primary(
+                        x.1,
+                        "numpy raises TypeError: uint64 does not cast safely to int64",
+                    )
+                    .help("cast the indices first, e.g. `.astype(np.int64)`"),
             );
         }
         let n = match minlength {
             Some((Val::Int(m), _)) if (1..=1 << 20).contains(&m) => m as u32,
             Some((_, s)) => {
                 return self.error(
-                    Diagnostic::error(Code::NOT_CONSTANT, "`minlength` must be a positive integer constant (at most 1048576)")
-                        .primary(s, "not a valid constant"),
+                    Diagnostic::error(
+                        Code::NOT_CONSTANT,
+                        "`minlength` must be a positive integer constant (at most 1048576)",
+                    )
+                    .primary(s, "not a valid constant"),
                 )
             }
             None => {
                 return self.error(
-                    Diagnostic::error(Code::BINCOUNT_RANGE, "`np.bincount` needs `minlength=N` in a kernel")
-                        .primary(span, "the number of bins would depend on the data")
-                        .help("give `minlength=N` and make sure `0 <= x < N`"),
+                    Diagnostic::error(
+                        Code::BINCOUNT_RANGE,
+                        "`np.bincount` needs `minlength=N` in a kernel",
+                    )
+                    .primary(span, "the number of bins would depend on the data")
+                    .help("give `minlength=N` and make sure `0 <= x < N`"),
                 )
             }
         };
@@ -104,18 +161,31 @@ impl Lowerer<'_> {
                 let wt = self.k.ty(wn.v).clone();
                 if wt.shape != xt.shape {
                     return self.error(
-                        Diagnostic::error(Code::SHAPE, "`weights` must have the shape of the bin indices")
-                            .primary(ws, format!("shape {:?}, indices {:?}", wt.shape, xt.shape)),
+                        Diagnostic::error(
+                            Code::SHAPE,
+                            "`weights` must have the shape of the bin indices",
+                        )
+                        .primary(ws, format!("shape {:?}, indices {:?}", wt.shape, xt.shape)),
                     );
                 }
                 if wt.dtype == DType::U64 || wt.dtype == DType::I64 || wt.dtype == DType::Bool {
                     return self.error(
-                        Diagnostic::error(Code::DTYPE, format!("`weights` of dtype {} are not supported", wt.dtype.numpy_name()))
-                            .primary(ws, "use an integer dtype of at most 32 bits"),
+                        Diagnostic::error(
+                            Code::DTYPE,
+                            format!(
+                                "`weights` of dtype {} are not supported",
+                                wt.dtype.numpy_name()
+                            ),
+                        )
+                        .primary(ws, "use an integer dtype of at most 32 bits"),
                     );
                 }
                 let wr = ranges[wn.v];
-                let bound = wr.lo.abs().max(wr.hi.abs()).saturating_mul(wt.numel() as i128);
+                let bound = wr
+                    .lo
+                    .abs()
+                    .max(wr.hi.abs())
+                    .saturating_mul(wt.numel() as i128);
                 if bound >= 1i128 << 53 {
                     return self.error(
                         Diagnostic::error(Code::BINCOUNT_RANGE, "the weighted sums are not proven to stay below 2**53")
@@ -129,16 +199,31 @@ impl Lowerer<'_> {
             Some((other, ws)) => {
                 let what = self.describe(&other);
                 return self.error(
-                    Diagnostic::error(Code::ARGUMENTS, format!("`weights` must be an integer array, not {what}")).primary(ws, "not an array"),
+                    Diagnostic::error(
+                        Code::ARGUMENTS,
+                        format!("`weights` must be an integer array, not {what}"),
+                    )
+                    .primary(ws, "not an array"),
                 );
             }
         };
         let d = if wv.is_some() { DType::F64 } else { DType::I64 };
-        self.push(Inst::Bincount(xn.v, wv, None, n), Type::array(d, vec![n]), span, false)
+        self.push(
+            Inst::Bincount(xn.v, wv, None, n),
+            Type::array(d, vec![n]),
+            span,
+            false,
+        )
     }
 
     /// `np.histogram(a, bins=B, range=(lo, hi))`: its counts (the edges are floats).
-    pub(crate) fn histogram(&mut self, a: Val, bins: Option<(Val, Span)>, range: Option<(Val, Span)>, span: Span) -> Val {
+    pub(crate) fn histogram(
+        &mut self,
+        a: Val,
+        bins: Option<(Val, Span)>,
+        range: Option<(Val, Span)>,
+        span: Span,
+    ) -> Val {
         let bad_range = |this: &mut Self, s: Span| {
             this.error(
                 Diagnostic::error(Code::ARGUMENTS, "`np.histogram` needs integer `range=(lo, hi)` with `lo < hi` and `(hi - lo) % bins == 0`")
@@ -146,31 +231,46 @@ impl Lowerer<'_> {
                     .note("with integer edges numpy's float bins are exact, and hissc gives the same counts"),
             )
         };
-        let (b, lo, hi) = match (bins, range) {
-            (Some((Val::Int(b), _)), Some((Val::Tuple(r), rs))) if r.len() == 2 => match (&r[0], &r[1]) {
-                (Val::Int(lo), Val::Int(hi)) if b >= 1 && lo < hi && (hi - lo) % b == 0 && b <= 1 << 20 => (b, *lo, *hi),
-                _ => return bad_range(self, rs),
-            },
-            _ => {
-                return self.error(
-                    Diagnostic::error(Code::ARGUMENTS, "`np.histogram` needs constant `bins=B` and `range=(lo, hi)` in a kernel")
-                        .primary(span, "bins and range must be compile-time constants"),
-                )
-            }
+        let (b, lo, hi) =
+            match (bins, range) {
+                (Some((Val::Int(b), _)), Some((Val::Tuple(r), rs))) if r.len() == 2 => {
+                    match (&r[0], &r[1]) {
+                        (Val::Int(lo), Val::Int(hi))
+                            if b >= 1 && lo < hi && (hi - lo) % b == 0 && b <= 1 << 20 =>
+                        {
+                            (b, *lo, *hi)
+                        }
+                        _ => return bad_range(self, rs),
+                    }
+                }
+                _ => return self.error(
+                    Diagnostic::error(
+                        Code::ARGUMENTS,
+                        "`np.histogram` needs constant `bins=B` and `range=(lo, hi)` in a kernel",
+                    )
+                    .primary(span, "bins and range must be compile-time constants"),
+                ),
+            };
+        let Val::Node(an) = a else {
+            return self.operand_error(&a, span);
         };
-        let Val::Node(an) = a else { return self.operand_error(&a, span) };
         let r = hissc_aop::passes::ranges::ranges(&self.k)[an.v];
         if r.hi > i64::MAX as i128 {
             return self.error(
-                Diagnostic::error(Code::DTYPE, "`np.histogram` of uint64 values beyond the int64 range is not supported")
-                    .primary(span, "values may exceed 2**63"),
+                Diagnostic::error(
+                    Code::DTYPE,
+                    "`np.histogram` of uint64 values beyond the int64 range is not supported",
+                )
+                .primary(span, "values may exceed 2**63"),
             );
         }
         let flat = match self.reshape(an, vec![(Val::Int(-1), span)], span) {
             Val::Node(f) => f,
             other => return other,
         };
-        let Some(x) = self.coerce(&Val::Node(flat), DType::I64, span) else { return Val::Poison };
+        let Some(x) = self.coerce(&Val::Node(flat), DType::I64, span) else {
+            return Val::Poison;
+        };
         let x = Val::Node(Node { weak: false, ..x });
         let w = (hi - lo) / b;
         let shifted = self.arith(BinaryOp::Sub, x.clone(), Val::Int(lo), span);
@@ -180,8 +280,15 @@ impl Lowerer<'_> {
         let ge = self.compare(ast::CmpOp::GtE, x.clone(), Val::Int(lo), span);
         let le = self.compare(ast::CmpOp::LtE, x, Val::Int(hi), span);
         let mask = self.arith(BinaryOp::And, ge, le, span);
-        let (Val::Node(bin), Val::Node(mask)) = (bin, mask) else { return Val::Poison };
-        let counts = self.push(Inst::Bincount(bin.v, None, Some(mask.v), b as u32), Type::array(DType::I64, vec![b as u32]), span, false);
+        let (Val::Node(bin), Val::Node(mask)) = (bin, mask) else {
+            return Val::Poison;
+        };
+        let counts = self.push(
+            Inst::Bincount(bin.v, None, Some(mask.v), b as u32),
+            Type::array(DType::I64, vec![b as u32]),
+            span,
+            false,
+        );
         Val::Tuple(vec![counts, Val::FloatEdges(span)])
     }
 }

@@ -265,8 +265,16 @@ impl Lowerer<'_> {
                 if !self.arity(&format!("np.{name}"), &args, 1, 2, &["axis"], span) {
                     return Val::Poison;
                 }
-                let axis = args.pos.get(1).map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
-                let op = if name == "argmax" { ReduceOp::ArgMax } else { ReduceOp::ArgMin };
+                let axis = args
+                    .pos
+                    .get(1)
+                    .map(|(v, s)| (v.clone(), *s))
+                    .or_else(|| Self::kwarg(&args, "axis"));
+                let op = if name == "argmax" {
+                    ReduceOp::ArgMax
+                } else {
+                    ReduceOp::ArgMin
+                };
                 self.reduce(op, p(0), axis, None, span)
             }
             "cumsum" => {
@@ -297,16 +305,32 @@ impl Lowerer<'_> {
                 if !self.arity("np.bincount", &args, 1, 3, &["weights", "minlength"], span) {
                     return Val::Poison;
                 }
-                let w = args.pos.get(1).cloned().or_else(|| Self::kwarg(&args, "weights"));
-                let m = args.pos.get(2).cloned().or_else(|| Self::kwarg(&args, "minlength"));
+                let w = args
+                    .pos
+                    .get(1)
+                    .cloned()
+                    .or_else(|| Self::kwarg(&args, "weights"));
+                let m = args
+                    .pos
+                    .get(2)
+                    .cloned()
+                    .or_else(|| Self::kwarg(&args, "minlength"));
                 self.bincount(args.pos[0].clone(), w, m, span)
             }
             "histogram" => {
                 if !self.arity("np.histogram", &args, 1, 3, &["bins", "range"], span) {
                     return Val::Poison;
                 }
-                let bins = args.pos.get(1).cloned().or_else(|| Self::kwarg(&args, "bins"));
-                let range = args.pos.get(2).cloned().or_else(|| Self::kwarg(&args, "range"));
+                let bins = args
+                    .pos
+                    .get(1)
+                    .cloned()
+                    .or_else(|| Self::kwarg(&args, "bins"));
+                let range = args
+                    .pos
+                    .get(2)
+                    .cloned()
+                    .or_else(|| Self::kwarg(&args, "range"));
                 self.histogram(p(0), bins, range, span)
             }
             _ => {
@@ -315,11 +339,10 @@ impl Lowerer<'_> {
                 }
                 self.error(
                     Diagnostic::error(
-                        Code::UNSUPPORTED_EXPRESSION,
-                        format!("`np.{name}` is not implemented yet"),
+                        Code::UNKNOWN_FUNCTION,
+                        format!("`np.{name}` cannot be called in a kernel"),
                     )
-                    .primary(span, "not yet supported by this version of hissc")
-                    .note("it is part of the kernel language and is coming in the next release"),
+                    .primary(span, "not a function of the kernel language"),
                 )
             }
         }
@@ -388,8 +411,16 @@ impl Lowerer<'_> {
                 if !self.arity(&format!(".{name}()"), &args, 0, 1, &["axis"], span) {
                     return Val::Poison;
                 }
-                let axis = args.pos.first().map(|(v, s)| (v.clone(), *s)).or_else(|| Self::kwarg(&args, "axis"));
-                let op = if name == "argmax" { ReduceOp::ArgMax } else { ReduceOp::ArgMin };
+                let axis = args
+                    .pos
+                    .first()
+                    .map(|(v, s)| (v.clone(), *s))
+                    .or_else(|| Self::kwarg(&args, "axis"));
+                let op = if name == "argmax" {
+                    ReduceOp::ArgMax
+                } else {
+                    ReduceOp::ArgMin
+                };
                 self.reduce(op, Val::Node(n), axis, None, span)
             }
             "cumsum" => {
@@ -400,7 +431,10 @@ impl Lowerer<'_> {
             }
             "reshape" => {
                 if args.pos.is_empty() {
-                    return self.error(Diagnostic::error(Code::ARGUMENTS, "`.reshape()` needs the new shape").primary(span, "no shape"));
+                    return self.error(
+                        Diagnostic::error(Code::ARGUMENTS, "`.reshape()` needs the new shape")
+                            .primary(span, "no shape"),
+                    );
                 }
                 if !self.arity(".reshape()", &args, 1, 4, &[], span) {
                     return Val::Poison;
@@ -414,8 +448,11 @@ impl Lowerer<'_> {
                 self.reshape(n, vec![(Val::Int(-1), span)], span)
             }
             _ => self.error(
-                Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("`.{name}()` is not a method of the kernel language"))
-                    .primary(span, "unsupported method"),
+                Diagnostic::error(
+                    Code::UNKNOWN_FUNCTION,
+                    format!("`.{name}()` is not a method of the kernel language"),
+                )
+                .primary(span, "unsupported method"),
             ),
         }
     }
@@ -758,8 +795,11 @@ impl Lowerer<'_> {
                 }
                 Val::Tuple(_) if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) => {
                     return self.error(
-                        Diagnostic::error(Code::ARGUMENTS, format!("`{}` takes one axis, not a tuple", op.name()))
-                            .primary(ax_span, "numpy raises TypeError"),
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            format!("`{}` takes one axis, not a tuple", op.name()),
+                        )
+                        .primary(ax_span, "numpy raises TypeError"),
                     )
                 }
                 Val::Tuple(t) => {

@@ -175,8 +175,11 @@ impl Lowerer<'_> {
                     items[j as usize].clone()
                 } else {
                     self.error(
-                        Diagnostic::error(Code::ARGUMENTS, format!("index {i} is out of range for a tuple of {n}"))
-                            .primary(span_of(index_expr), "out of range"),
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            format!("index {i} is out of range for a tuple of {n}"),
+                        )
+                        .primary(span_of(index_expr), "out of range"),
                     )
                 }
             }
@@ -185,9 +188,12 @@ impl Lowerer<'_> {
                 let j = if i < 0 { i + n } else { i };
                 if !(0..n).contains(&j) {
                     return self.error(
-                        Diagnostic::error(Code::INDEX_RANGE, format!("index {i} is out of bounds for a table of {n}"))
-                            .primary(span_of(index_expr), "numpy raises IndexError")
-                            .secondary(t.span, "table defined here"),
+                        Diagnostic::error(
+                            Code::INDEX_RANGE,
+                            format!("index {i} is out of bounds for a table of {n}"),
+                        )
+                        .primary(span_of(index_expr), "numpy raises IndexError")
+                        .secondary(t.span, "table defined here"),
                     );
                 }
                 let d = t.values.dtype;
@@ -198,8 +204,11 @@ impl Lowerer<'_> {
             (b, _) => {
                 let what = self.describe(&b);
                 self.error(
-                    Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, format!("{what} cannot be indexed"))
-                        .primary(span, "indexing"),
+                    Diagnostic::error(
+                        Code::UNSUPPORTED_EXPRESSION,
+                        format!("{what} cannot be indexed"),
+                    )
+                    .primary(span, "indexing"),
                 )
             }
         }
@@ -210,24 +219,45 @@ impl Lowerer<'_> {
         let len = t.values.data.len() as i128;
         if self.k.dtype(ix.v) == DType::Bool {
             return self.error(
-                Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "boolean masks cannot index a table")
-                    .primary(span, "boolean index")
-                    .help("use `np.where(mask, LUT[x], 0)` to select"),
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    "boolean masks cannot index a table",
+                )
+                .primary(span, "boolean index")
+                .help("use `np.where(mask, LUT[x], 0)` to select"),
             );
         }
         let r = hissc_aop::passes::ranges::ranges(&self.k)[ix.v];
         if r.lo < 0 || r.hi >= len {
             return self.error(
-                Diagnostic::error(Code::INDEX_RANGE, format!("the index may be outside the table of {len} entries"))
-                    .primary(span, format!("the index can be anything in [{}, {}]", r.lo, r.hi))
-                    .secondary(t.span, "table defined here")
-                    .help(format!("clip it, e.g. `LUT[np.clip(x, 0, {})]`, or use a range type for the input", len - 1)),
+                Diagnostic::error(
+                    Code::INDEX_RANGE,
+                    format!("the index may be outside the table of {len} entries"),
+                )
+                .primary(
+                    span,
+                    format!("the index can be anything in [{}, {}]", r.lo, r.hi),
+                )
+                .secondary(t.span, "table defined here")
+                .help(format!(
+                    "clip it, e.g. `LUT[np.clip(x, 0, {})]`, or use a range type for the input",
+                    len - 1
+                )),
             );
         }
         let d = t.values.dtype;
-        let table = self.k.push(Inst::Table(t.values.data.clone()), Type::array(d, vec![len as u32]), t.span);
+        let table = self.k.push(
+            Inst::Table(t.values.data.clone()),
+            Type::array(d, vec![len as u32]),
+            t.span,
+        );
         let shape = self.k.ty(ix.v).shape.clone();
-        self.push(Inst::Gather(table, ix.v), Type::array(d, shape), span, false)
+        self.push(
+            Inst::Gather(table, ix.v),
+            Type::array(d, shape),
+            span,
+            false,
+        )
     }
 
     /// Basic indexing: integers and slices with constant bounds, positive steps.
@@ -239,8 +269,14 @@ impl Lowerer<'_> {
         };
         if items.len() > ty.shape.len() {
             return self.error(
-                Diagnostic::error(Code::SHAPE, format!("too many indices for an array of dimension {}", ty.shape.len()))
-                    .primary(span, "numpy raises IndexError"),
+                Diagnostic::error(
+                    Code::SHAPE,
+                    format!(
+                        "too many indices for an array of dimension {}",
+                        ty.shape.len()
+                    ),
+                )
+                .primary(span, "numpy raises IndexError"),
             );
         }
         let mut sel = Vec::new();
@@ -258,53 +294,84 @@ impl Lowerer<'_> {
                     let j = if *i < 0 { i + dim_i } else { *i };
                     if !(0..dim_i).contains(&j) {
                         return self.error(
-                            Diagnostic::error(Code::SHAPE, format!("index {i} is out of bounds for axis {d} with size {dim}"))
-                                .primary(esp, "numpy raises IndexError"),
+                            Diagnostic::error(
+                                Code::SHAPE,
+                                format!("index {i} is out of bounds for axis {d} with size {dim}"),
+                            )
+                            .primary(esp, "numpy raises IndexError"),
                         );
                     }
                     sel.push((j as u32, 1, 1));
                 }
                 (_, Expr::Slice(sl)) => {
-                    let part = |x: &Option<Box<Expr>>, this: &mut Self| -> Result<Option<i128>, ()> {
-                        match x {
-                            None => Ok(None),
-                            Some(x) => {
-                                let mut f = super::Frame::default();
-                                match this.expr(&mut f, x) {
-                                    Val::Int(i) => Ok(Some(i)),
-                                    Val::None => Ok(None),
-                                    Val::Poison => Err(()),
-                                    _ => {
-                                        this.error(
-                                            Diagnostic::error(Code::NOT_CONSTANT, "slice bounds must be compile-time constants")
+                    let part =
+                        |x: &Option<Box<Expr>>, this: &mut Self| -> Result<Option<i128>, ()> {
+                            match x {
+                                None => Ok(None),
+                                Some(x) => {
+                                    let mut f = super::Frame::default();
+                                    match this.expr(&mut f, x) {
+                                        Val::Int(i) => Ok(Some(i)),
+                                        Val::None => Ok(None),
+                                        Val::Poison => Err(()),
+                                        _ => {
+                                            this.error(
+                                                Diagnostic::error(
+                                                    Code::NOT_CONSTANT,
+                                                    "slice bounds must be compile-time constants",
+                                                )
                                                 .primary(span_of(&**x), "not constant"),
-                                        );
-                                        Err(())
+                                            );
+                                            Err(())
+                                        }
                                     }
                                 }
                             }
-                        }
+                        };
+                    let Ok(step) = part(&sl.step, self) else {
+                        return Val::Poison;
                     };
-                    let Ok(step) = part(&sl.step, self) else { return Val::Poison };
-                    let Ok(start) = part(&sl.lower, self) else { return Val::Poison };
-                    let Ok(stop) = part(&sl.upper, self) else { return Val::Poison };
+                    let Ok(start) = part(&sl.lower, self) else {
+                        return Val::Poison;
+                    };
+                    let Ok(stop) = part(&sl.upper, self) else {
+                        return Val::Poison;
+                    };
                     let step = step.unwrap_or(1);
                     if step <= 0 {
                         return self.error(
-                            Diagnostic::error(Code::NOT_STREAMABLE, "slices with a step below 1 are not supported")
-                                .primary(esp, "the elements would be needed in reverse order")
-                                .help("hardware streams each frame once, in order; reverse on the host"),
+                            Diagnostic::error(
+                                Code::NOT_STREAMABLE,
+                                "slices with a step below 1 are not supported",
+                            )
+                            .primary(esp, "the elements would be needed in reverse order")
+                            .help(
+                                "hardware streams each frame once, in order; reverse on the host",
+                            ),
                         );
                     }
-                    let norm = |x: i128| if x < 0 { (x + dim_i).max(0) } else { x.min(dim_i) };
+                    let norm = |x: i128| {
+                        if x < 0 {
+                            (x + dim_i).max(0)
+                        } else {
+                            x.min(dim_i)
+                        }
+                    };
                     let start = start.map_or(0, norm);
                     let stop = stop.map_or(dim_i, norm);
-                    let count = if stop > start { (stop - start + step - 1) / step } else { 0 };
+                    let count = if stop > start {
+                        (stop - start + step - 1) / step
+                    } else {
+                        0
+                    };
                     if count == 0 {
                         return self.error(
-                            Diagnostic::error(Code::NOT_STREAMABLE, format!("this slice of axis {d} is empty"))
-                                .primary(esp, "selects no element")
-                                .note("an empty array has nothing to stream"),
+                            Diagnostic::error(
+                                Code::NOT_STREAMABLE,
+                                format!("this slice of axis {d} is empty"),
+                            )
+                            .primary(esp, "selects no element")
+                            .note("an empty array has nothing to stream"),
                         );
                     }
                     sel.push((start as u32, step as u32, count as u32));
@@ -312,9 +379,12 @@ impl Lowerer<'_> {
                 }
                 _ => {
                     return self.error(
-                        Diagnostic::error(Code::UNSUPPORTED_EXPRESSION, "arrays can be indexed by integer constants and slices only")
-                            .primary(esp, "not a constant index or slice")
-                            .help("for a per-element choice use `np.where(mask, a, b)`"),
+                        Diagnostic::error(
+                            Code::UNSUPPORTED_EXPRESSION,
+                            "arrays can be indexed by integer constants and slices only",
+                        )
+                        .primary(esp, "not a constant index or slice")
+                        .help("for a per-element choice use `np.where(mask, a, b)`"),
                     )
                 }
             }
@@ -324,10 +394,15 @@ impl Lowerer<'_> {
         let v = if whole {
             n.v
         } else {
-            self.k.push(Inst::Slice(n.v, sel), Type::array(ty.dtype, counts.clone()), span)
+            self.k.push(
+                Inst::Slice(n.v, sel),
+                Type::array(ty.dtype, counts.clone()),
+                span,
+            )
         };
         let v = if keep != counts {
-            self.k.push(Inst::Reshape(v), Type::array(ty.dtype, keep), span)
+            self.k
+                .push(Inst::Reshape(v), Type::array(ty.dtype, keep), span)
         } else {
             v
         };
@@ -432,6 +507,17 @@ impl Lowerer<'_> {
     }
 
     pub(crate) fn operand_error(&mut self, v: &Val, span: Span) -> Val {
+        if let Val::FloatEdges(at) = v {
+            return self.error(
+                Diagnostic::error(
+                    Code::FLOAT,
+                    "the bin edges of `np.histogram` are float64, which kernels do not have",
+                )
+                .primary(span, "uses the edges")
+                .secondary(*at, "the edges come from here")
+                .help("use only the counts: `counts, _ = np.histogram(...)`"),
+            );
+        }
         let what = self.describe(v);
         self.error(
             Diagnostic::error(
@@ -440,6 +526,15 @@ impl Lowerer<'_> {
             )
             .primary(span, "not a number or an array"),
         )
+    }
+
+    /// Is the value known at compile time (a literal or a numpy constant)?
+    pub(crate) fn is_constant(&self, v: &Val) -> bool {
+        match v {
+            Val::Int(_) | Val::Bool(_) => true,
+            Val::Node(n) => matches!(self.k.insts[n.v].inst, Inst::Const(_)),
+            _ => false,
+        }
     }
 
     /// numpy 2's result dtype for two operands, and whether the result is weak.
@@ -605,6 +700,15 @@ impl Lowerer<'_> {
             if self.kind(v).is_none() {
                 return self.operand_error(v, span);
             }
+        }
+        if matches!(op, BinaryOp::FloorDiv | BinaryOp::Mod) && !self.is_constant(&b) {
+            let sym = if op == BinaryOp::FloorDiv { "//" } else { "%" };
+            return self.error(
+                Diagnostic::error(Code::NOT_CONSTANT, format!("`{sym}` needs a compile-time constant divisor"))
+                    .primary(span, "divisor known only at run time")
+                    .note("hissc divides by constants with a multiplier and a shift; it does not build dividers")
+                    .help("divide by a constant, or by a power of two with `>>`"),
+            );
         }
         let Some((mut d, weak)) = self.promote(&a, &b, span) else {
             return Val::Poison;
