@@ -402,7 +402,13 @@ pub fn kernel(seed: u64) -> GenKernel {
         let dims: Vec<String> = dims.iter().map(|x| x.to_string()).collect();
         format!("Array[{}, {}]", np(d), dims.join(", "))
     };
-    let (ret, ann) = match g.rng.below(16) {
+    // bin counts stream out while the next frame streams in: at most n - 4 bins
+    let max_bins = n.saturating_sub(4);
+    let mut form = g.rng.below(16);
+    if max_bins == 0 && matches!(form, 10 | 11 | 13) {
+        form = 15;
+    }
+    let (ret, ann) = match form {
         0 => (format!("{}.sum()", e.text), np(e.dtype.sum_dtype())),
         1 => (format!("{}.max()", e.text), np(e.dtype)),
         2 => (format!("{}.min()", e.text), np(e.dtype)),
@@ -445,7 +451,7 @@ pub fn kernel(seed: u64) -> GenKernel {
             }
         }
         10 => {
-            let bins = 1 + g.rng.below(n.min(12) as u64) as u32;
+            let bins = 1 + g.rng.below(max_bins.min(12) as u64) as u32;
             (
                 format!(
                     "np.bincount(np.clip({small}, 0, {}).ravel(), minlength={bins})",
@@ -455,7 +461,7 @@ pub fn kernel(seed: u64) -> GenKernel {
             )
         }
         11 => {
-            let bins = 1 + g.rng.below(n.min(8) as u64) as i128;
+            let bins = 1 + g.rng.below(max_bins.min(8) as u64) as i128;
             let width = 1 + g.rng.below(20) as i128;
             let lo = g.rng.range(sd.min().max(-50), 50);
             let (lo, hi) = (lo, lo + bins * width);
@@ -479,7 +485,7 @@ pub fn kernel(seed: u64) -> GenKernel {
             )
         }
         13 => {
-            let bins = 1 + g.rng.below(n.min(8) as u64) as u32;
+            let bins = 1 + g.rng.below(max_bins.min(8) as u64) as u32;
             let wd = g.rng.pick(&[DType::U8, DType::I16, DType::U32, DType::I32]);
             (
                 format!("np.bincount(np.clip({small}, 0, {}).ravel(), weights=a0.ravel().astype({}), minlength={bins})", bins - 1, np(wd)),

@@ -28,12 +28,19 @@ fn vhdl_of_conformance_kernels() {
 fn diagnostics_of_bad_kernels() {
     let mut seen = 0;
     let ours = hissc_testsuite::root().join("testsuite/bad");
-    for path in entries(&conformance().join("bad")).into_iter().chain(entries(&ours)) {
+    for path in entries(&conformance().join("bad"))
+        .into_iter()
+        .chain(entries(&ours))
+    {
         if path.extension().is_none_or(|e| e != "py") {
             continue;
         }
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let name = if path.starts_with(&ours) { format!("ours_{stem}") } else { stem };
+        let name = if path.starts_with(&ours) {
+            format!("ours_{stem}")
+        } else {
+            stem
+        };
         let src = source(&path);
         let err = match compile(&src, None) {
             Ok(_) => panic!("{name} was accepted"),

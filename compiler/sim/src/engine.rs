@@ -144,10 +144,19 @@ impl Engine {
                     flat,
                     idx,
                     acc,
+                    late,
                 } => {
                     let (dst, arg) = (*dst as usize, *arg as usize);
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = false;
+                    if let Some(l) = *late {
+                        // the result of the previous cycle leaves now
+                        if self.st[l + 1] != 0 {
+                            self.nxt[dst] = self.st[l];
+                            self.nv[dst] = true;
+                            self.st[l + 1] = 0;
+                        }
+                    }
                     if self.cv[arg] {
                         let x = self.cur[arg];
                         let (mut first, mut last, mut addr, mut pos) = (true, true, 0usize, 0i128);
@@ -185,8 +194,17 @@ impl Engine {
                         self.st[a] = value;
                         self.st[ai] = index;
                         if last {
-                            self.nxt[dst] = if arg_op { index } else { value };
-                            self.nv[dst] = true;
+                            let out = if arg_op { index } else { value };
+                            match *late {
+                                Some(l) => {
+                                    self.st[l] = out;
+                                    self.st[l + 1] = 1;
+                                }
+                                None => {
+                                    self.nxt[dst] = out;
+                                    self.nv[dst] = true;
+                                }
+                            }
                         }
                         advance(&mut self.st[*idx..*idx + shape.len()], shape);
                     }
@@ -247,10 +265,13 @@ impl Engine {
                 } => {
                     let dst = dst as usize;
                     let (cnt, bank, rd, rbank) = (state, state + 1, state + 2, state + 3);
-                    // stream out the finished bank, clearing it as it goes
+                    // stream out the finished bank, clearing it as it goes (after a
+                    // countdown from -2: the hardware's block RAM pipeline)
                     self.nxt[dst] = self.cur[dst];
                     self.nv[dst] = false;
-                    if (self.st[rd] as u32) < bins {
+                    if self.st[rd] < 0 {
+                        self.st[rd] += 1;
+                    } else if (self.st[rd] as u32) < bins {
                         let at =
                             mem + (self.st[rbank] as usize) * bins as usize + self.st[rd] as usize;
                         let v = self.st[at];
@@ -276,7 +297,7 @@ impl Engine {
                             self.st[cnt] = 0;
                             self.st[rbank] = self.st[bank];
                             self.st[bank] ^= 1;
-                            self.st[rd] = 0;
+                            self.st[rd] = -2;
                         }
                     }
                 }

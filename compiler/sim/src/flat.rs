@@ -75,6 +75,7 @@ pub enum Op {
         flat: bool,
         idx: usize,
         acc: usize,
+        late: Option<usize>,
     },
     /// Slice filter; state: one counter per axis at `idx`.
     Slice {
@@ -235,18 +236,15 @@ pub fn flatten(net: &Network) -> Flat {
                 let reduced: Vec<bool> = (0..shape.len())
                     .map(|i| axes.contains(&(i as u32)))
                     .collect();
-                // accumulators: one per output among the kept axes inside the outermost reduced one
-                let outer = axes[0] as usize;
-                let mut line = vec![0u32; shape.len()];
-                let mut lines = 1u32;
-                for i in (outer..shape.len()).rev() {
-                    if !reduced[i] {
-                        line[i] = lines;
-                        lines *= shape[i];
-                    }
-                }
+                let (lines, line) = hissc_spn::sched::reduce_lines(shape, axes);
                 let idx = alloc(shape.len(), &mut f.state);
                 let acc = alloc(2 * lines as usize, &mut f.state);
+                // with block RAM accumulators the output is registered once more
+                let late = if lines > 1 {
+                    Some(alloc(2, &mut f.state))
+                } else {
+                    None
+                };
                 let flat = axes.len() == shape.len();
                 Op::Reduce {
                     dst,
@@ -259,6 +257,7 @@ pub fn flatten(net: &Network) -> Flat {
                     flat,
                     idx,
                     acc,
+                    late,
                 }
             }
             ProcKind::Slice(a, shape, sel) => {

@@ -310,11 +310,11 @@ impl Lowering<'_> {
                     );
                 }
                 let period = self.net.frame_period();
-                if *bins > period {
+                if *bins + sched::BINCOUNT_LATENCY > period {
                     return self.not_streamable(
                         span,
                         &format!("{bins} bins take longer to stream out than a frame of {period} elements takes to stream in"),
-                        "use at most as many bins as a frame has elements",
+                        &format!("use at most {} bins for frames of {period} elements", period.saturating_sub(sched::BINCOUNT_LATENCY)),
                     );
                 }
                 let aligned = self.align(&buses);

@@ -40,12 +40,34 @@ fn filter(arg: &Sched, shape: &[u32], mut keep: impl FnMut(&[u32]) -> bool) -> S
     }
 }
 
-/// A reduction over `axes`: its outputs leave with the last element of each group.
+/// The accumulators a reduction over `axes` keeps: one per output still being
+/// summed (the kept axes inside the outermost reduced one), and each kept axis's
+/// stride among them (0 for the others).
+pub fn reduce_lines(shape: &[u32], axes: &[u32]) -> (u32, Vec<u32>) {
+    let outer = axes.first().map_or(0, |&a| a as usize);
+    let mut line = vec![0u32; shape.len()];
+    let mut lines = 1u32;
+    for i in (outer..shape.len()).rev() {
+        if !axes.contains(&(i as u32)) {
+            line[i] = lines;
+            lines *= shape[i];
+        }
+    }
+    (lines, line)
+}
+
+/// A reduction over `axes`: its outputs leave with the last element of each group,
+/// one cycle later when the accumulators live in block RAM (more than one line).
 pub fn reduce(arg: &Sched, shape: &[u32], axes: &[u32]) -> Sched {
-    filter(arg, shape, |idx| {
+    let s = filter(arg, shape, |idx| {
         axes.iter()
             .all(|&a| idx[a as usize] + 1 == shape[a as usize])
-    })
+    });
+    if reduce_lines(shape, axes).0 > 1 {
+        s.delayed(1)
+    } else {
+        s
+    }
 }
 
 /// A basic slice, per axis `(start, step, count)`.
@@ -57,7 +79,13 @@ pub fn slice(arg: &Sched, shape: &[u32], sel: &[(u32, u32, u32)]) -> Sched {
     })
 }
 
-/// Bin counts stream out one per cycle, starting two cycles after the last element.
+/// Cycles from a frame's last element to its first bin count on the output:
+/// the last increment is written one cycle after the element (block RAM read,
+/// then write), the first count is read the cycle after that, and registered.
+pub const BINCOUNT_LATENCY: u32 = 4;
+
+/// Bin counts stream out one per cycle, [`BINCOUNT_LATENCY`] cycles after the
+/// frame's last element.
 pub fn bincount(arg: &Sched, bins: u32) -> Sched {
-    Sched::dense(bins, arg.last_time() + 2)
+    Sched::dense(bins, arg.last_time() + BINCOUNT_LATENCY)
 }

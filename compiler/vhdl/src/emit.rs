@@ -674,7 +674,14 @@ impl Emitter<'_> {
         } else {
             format!("{b}_r{}", axes[0])
         };
-        let x = a.to_string();
+        // more than one accumulator: block RAM, read in one cycle and written back
+        // in the next (stage B), forwarding the previous write
+        let bram = lines > 1;
+        let x = if bram {
+            format!("{b}_bx")
+        } else {
+            a.to_string()
+        };
         let nz = format!("{x} /= 0");
         let as_bool = |c: &str| {
             format!(
@@ -685,7 +692,11 @@ impl Emitter<'_> {
             ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => as_bool(&nz),
             _ => format!("v := resize({x}, {wacc});"),
         };
-        let cur = format!("{b}_acc(addr)");
+        let cur = if bram {
+            "c".to_string()
+        } else {
+            format!("{b}_acc(addr)")
+        };
         let step = match op {
             ReduceOp::Sum if sum_wraps => {
                 let bits = d.bits();
@@ -714,6 +725,117 @@ impl Emitter<'_> {
             }
             ReduceOp::ArgMax | ReduceOp::ArgMin => String::new(),
         };
+        if bram {
+            let wa = net.nodes[a].width;
+            let mut decl = String::new();
+            let sig = |decl: &mut String, t: String| {
+                let _ = writeln!(decl, "  signal {t};");
+            };
+            sig(
+                &mut decl,
+                format!(
+                    "{b}_q, {b}_fd, {b}_new : signed({} downto 0) := (others => '0')",
+                    wacc - 1
+                ),
+            );
+            sig(
+                &mut decl,
+                format!("{b}_bx : signed({} downto 0) := (others => '0')", wa - 1),
+            );
+            sig(
+                &mut decl,
+                format!(
+                    "{b}_ra, {b}_ba, {b}_fa : integer range 0 to {} := 0",
+                    lines - 1
+                ),
+            );
+            sig(
+                &mut decl,
+                format!("{b}_bv, {b}_fv, {b}_bfirst, {b}_blast : std_logic := '0'"),
+            );
+            if arg_op {
+                sig(
+                    &mut decl,
+                    format!(
+                        "{b}_qi, {b}_fi, {b}_newi, {b}_bpos : integer range 0 to {maxpos} := 0"
+                    ),
+                );
+            }
+            self.decls.push_str(&decl);
+            let mut body = self.comment(b);
+            let _ = writeln!(body, "  {b}_ra <= {addr};");
+            let mut mem = vec![
+                format!("if {b}_bv = '1' then {b}_acc({b}_ba) <= {b}_new; end if;"),
+                format!("{b}_q <= {b}_acc({b}_ra);"),
+            ];
+            if arg_op {
+                mem.push(format!(
+                    "if {b}_bv = '1' then {b}_ix({b}_ba) <= {b}_newi; end if;"
+                ));
+                mem.push(format!("{b}_qi <= {b}_ix({b}_ra);"));
+            }
+            let _ = writeln!(
+                body,
+                "  p_{b}_m : process(clk)\n  begin\n    if rising_edge(clk) then"
+            );
+            for m in &mem {
+                let _ = writeln!(body, "      {m}");
+            }
+            let _ = writeln!(body, "    end if;\n  end process;");
+            // stage B, combinational: the accumulator (forwarded if written last cycle) and the new value
+            let mut cvars = vec![format!("variable c, v : signed({} downto 0);", wacc - 1)];
+            if sum_wraps {
+                let wc = wacc.max(wa).max(d.bits()) + 1;
+                cvars.push(format!("variable s : signed({} downto 0);", wc - 1));
+            }
+            let mut cst = Vec::new();
+            if arg_op {
+                cvars.push(format!("variable ci, p : integer range 0 to {maxpos};"));
+                cst.push(format!("if {b}_fv = '1' and {b}_fa = {b}_ba then c := {b}_fd; ci := {b}_fi; else c := {b}_q; ci := {b}_qi; end if;"));
+                let cmp = if op == ReduceOp::ArgMax { ">" } else { "<" };
+                cst.push(format!("if {b}_bfirst = '1' or {x} {cmp} c then v := resize({x}, {wacc}); p := {b}_bpos; else v := c; p := ci; end if;"));
+                cst.push(format!("{b}_new <= v;"));
+                cst.push(format!("{b}_newi <= p;"));
+            } else {
+                cst.push(format!("if {b}_fv = '1' and {b}_fa = {b}_ba then c := {b}_fd; else c := {b}_q; end if;"));
+                cst.push(format!(
+                    "if {b}_bfirst = '1' then {first_v} else {step} end if;"
+                ));
+                cst.push(format!("{b}_new <= v;"));
+            }
+            let _ = writeln!(body, "  p_{b}_c : process(all)");
+            for v in &cvars {
+                let _ = writeln!(body, "    {v}");
+            }
+            let _ = writeln!(body, "  begin");
+            for c in &cst {
+                let _ = writeln!(body, "    {c}");
+            }
+            let _ = writeln!(body, "  end process;\n");
+            self.body.push_str(&body);
+            let result = if arg_op {
+                format!("to_signed({b}_newi, {w})")
+            } else {
+                format!("resize({b}_new, {w})")
+            };
+            let mut stmts = vec![
+                format!("{b}_v <= '0';"),
+                format!("if {b}_bv = '1' and {b}_blast = '1' then {b} <= {result}; {b}_v <= '1'; end if;"),
+                format!("{b}_fv <= {b}_bv; {b}_fa <= {b}_ba; {b}_fd <= {b}_new;"),
+                format!("{b}_bv <= {a}_v; {b}_ba <= {addr}; {b}_bx <= {a};"),
+                format!("if {first} then {b}_bfirst <= '1'; else {b}_bfirst <= '0'; end if;"),
+                format!("if {last} then {b}_blast <= '1'; else {b}_blast <= '0'; end if;"),
+            ];
+            if arg_op {
+                stmts.push(format!("{b}_fi <= {b}_newi; {b}_bpos <= {pos};"));
+            }
+            stmts.push(format!("if {a}_v = '1' then"));
+            stmts.extend(advance);
+            stmts.push("end if;".into());
+            resets.insert(0, format!("{b}_v <= '0'; {b}_bv <= '0'; {b}_fv <= '0';"));
+            self.clocked(b, &[], &stmts, &resets);
+            return;
+        }
         let mut vars = vec![
             format!("variable v : signed({} downto 0);", wacc - 1),
             format!("variable addr : integer range 0 to {};", lines - 1),
@@ -817,6 +939,11 @@ impl Emitter<'_> {
         );
     }
 
+    /// Bin counting in two block-RAM banks: while one bank counts a frame (read,
+    /// add, write back one cycle later, forwarding the previous cycle's write when
+    /// the same bin comes twice in a row), the other streams out the previous
+    /// frame's counts and clears them. Each bank has one read and one write port,
+    /// as an iCE40 `SB_RAM40_4K`.
     fn bincount(
         &mut self,
         b: Bus,
@@ -837,65 +964,142 @@ impl Emitter<'_> {
             None => Interval::new(0, count as i128),
         };
         let wacc = acc.signed_bits();
-        let _ = writeln!(
-            self.decls,
-            "  type {b}_mem_t is array (0 to {}) of signed({} downto 0);",
-            2 * bins - 1,
-            wacc - 1
-        );
-        let _ = writeln!(
-            self.decls,
-            "  signal {b}_mem : {b}_mem_t := (others => (others => '0'));"
-        );
-        let _ = writeln!(
-            self.decls,
-            "  signal {b}_cnt : integer range 0 to {} := 0;",
-            count.max(2) - 1
-        );
-        let _ = writeln!(self.decls, "  signal {b}_bank : integer range 0 to 1 := 0;");
-        let _ = writeln!(
-            self.decls,
-            "  signal {b}_rbank : integer range 0 to 1 := 0;"
-        );
-        let _ = writeln!(
-            self.decls,
-            "  signal {b}_rd : integer range 0 to {bins} := {bins};"
-        );
-        let out = if weights.is_some() {
-            self.uses_float = true;
-            format!("hissc_to_float64({b}_mem(at))")
-        } else {
-            format!("resize({b}_mem(at), {w})")
+        let top = bins - 1;
+        let decl = |s: &mut String, line: String| {
+            let _ = writeln!(s, "  {line}");
         };
+        let mut d = String::new();
+        decl(
+            &mut d,
+            format!(
+                "type {b}_mem_t is array (0 to {top}) of signed({} downto 0);",
+                wacc - 1
+            ),
+        );
+        for k in 0..2 {
+            decl(
+                &mut d,
+                format!("signal {b}_m{k} : {b}_mem_t := (others => (others => '0'));"),
+            );
+            decl(
+                &mut d,
+                format!(
+                    "signal {b}_q{k} : signed({} downto 0) := (others => '0');",
+                    wacc - 1
+                ),
+            );
+            decl(
+                &mut d,
+                format!("signal {b}_ra{k}, {b}_wa{k} : integer range 0 to {top} := 0;"),
+            );
+            decl(&mut d, format!("signal {b}_we{k} : std_logic := '0';"));
+            decl(
+                &mut d,
+                format!(
+                    "signal {b}_wd{k} : signed({} downto 0) := (others => '0');",
+                    wacc - 1
+                ),
+            );
+        }
+        decl(
+            &mut d,
+            format!(
+                "signal {b}_cnt : integer range 0 to {} := 0;",
+                count.max(2) - 1
+            ),
+        );
+        decl(
+            &mut d,
+            format!(
+                "signal {b}_bank, {b}_rbank, {b}_bbank, {b}_fbank : integer range 0 to 1 := 0;"
+            ),
+        );
+        decl(
+            &mut d,
+            format!("signal {b}_rd : integer range -1 to {bins} := {bins};"),
+        );
+        decl(
+            &mut d,
+            format!(
+                "signal {b}_xa, {b}_rda, {b}_ba, {b}_fa, {b}_rdd : integer range 0 to {top} := 0;"
+            ),
+        );
+        decl(
+            &mut d,
+            format!("signal {b}_bv, {b}_fv, {b}_rv : std_logic := '0';"),
+        );
+        decl(&mut d, format!("signal {b}_binc, {b}_fd, {b}_new, {b}_old, {b}_base : signed({} downto 0) := (others => '0');", wacc - 1));
+        self.decls.push_str(&d);
         let inc = match weights {
             Some(wb) => format!("resize({wb}, {wacc})"),
             None => format!("to_signed(1, {wacc})"),
         };
-        let mut stmts = vec![
-            format!("{b}_v <= '0';"),
-            format!("if {b}_rd < {bins} then"),
-            format!("  at := {b}_rbank * {bins} + {b}_rd;"),
-            format!("  {b} <= {out};"),
-            format!("  {b}_v <= '1';"),
-            format!("  {b}_mem(at) <= (others => '0');"),
-            format!("  {b}_rd <= {b}_rd + 1;"),
-            "end if;".into(),
-            format!("if {x}_v = '1' then"),
-        ];
-        let add = format!(
-            "at := {b}_bank * {bins} + to_integer({x}); {b}_mem(at) <= {b}_mem(at) + {inc};"
+        let counted = match mask {
+            Some(m) => format!("{x}_v = '1' and {m}(0) = '1'"),
+            None => format!("{x}_v = '1'"),
+        };
+        let out = if weights.is_some() {
+            self.uses_float = true;
+            "hissc_to_float64(q)".to_string()
+        } else {
+            format!("resize(q, {w})")
+        };
+        let mut s = self.comment(b);
+        let _ = writeln!(
+            s,
+            "  {b}_xa <= to_integer({x}) when {x}_v = '1' and {x} >= 0 and {x} <= {top} else 0;"
         );
-        match mask {
-            Some(m) => stmts.push(format!("  if {m}(0) = '1' then {add} end if;")),
-            None => stmts.push(format!("  {add}")),
+        let _ = writeln!(
+            s,
+            "  {b}_rda <= {b}_rd when {b}_rd >= 0 and {b}_rd <= {top} else 0;"
+        );
+        let _ = writeln!(s, "  {b}_old <= {b}_q0 when {b}_bbank = 0 else {b}_q1;");
+        let _ = writeln!(s, "  {b}_base <= {b}_fd when {b}_fv = '1' and {b}_fa = {b}_ba and {b}_fbank = {b}_bbank else {b}_old;");
+        let _ = writeln!(s, "  {b}_new <= {b}_base + {b}_binc;");
+        for k in 0..2 {
+            let _ = writeln!(s, "  {b}_ra{k} <= {b}_xa when {b}_bank = {k} else {b}_rda;");
+            let _ = writeln!(s, "  {b}_we{k} <= '1' when ({b}_bv = '1' and {b}_bbank = {k}) or ({b}_rv = '1' and {b}_rbank = {k}) else '0';");
+            let _ = writeln!(
+                s,
+                "  {b}_wa{k} <= {b}_ba when {b}_bv = '1' and {b}_bbank = {k} else {b}_rdd;"
+            );
+            let _ = writeln!(s, "  {b}_wd{k} <= {b}_new when {b}_bv = '1' and {b}_bbank = {k} else (others => '0');");
+            let _ = writeln!(
+                s,
+                "  p_{b}_m{k} : process(clk)\n  begin\n    if rising_edge(clk) then\n      if {b}_we{k} = '1' then\n        {b}_m{k}({b}_wa{k}) <= {b}_wd{k};\n      end if;\n      {b}_q{k} <= {b}_m{k}({b}_ra{k});\n    end if;\n  end process;"
+            );
         }
-        stmts.push(format!(
-            "  if {b}_cnt = {} then {b}_cnt <= 0; {b}_rbank <= {b}_bank; {b}_bank <= 1 - {b}_bank; {b}_rd <= 0; else {b}_cnt <= {b}_cnt + 1; end if;",
-            count - 1
-        ));
-        stmts.push("end if;".into());
+        s.push('\n');
+        self.body.push_str(&s);
+        let stmts = vec![
+            "-- counting: stage B writes back what stage A read".to_string(),
+            format!("if {counted} then {b}_bv <= '1'; else {b}_bv <= '0'; end if;"),
+            format!("{b}_ba <= {b}_xa; {b}_binc <= {inc}; {b}_bbank <= {b}_bank;"),
+            format!("{b}_fv <= {b}_bv; {b}_fa <= {b}_ba; {b}_fd <= {b}_new; {b}_fbank <= {b}_bbank;"),
+            format!("if {x}_v = '1' then"),
+            format!(
+                "  if {b}_cnt = {} then {b}_cnt <= 0; {b}_rbank <= {b}_bank; {b}_bank <= 1 - {b}_bank; {b}_rd <= -1; else {b}_cnt <= {b}_cnt + 1; end if;",
+                count - 1
+            ),
+            "end if;".into(),
+            "-- streaming out: read, then register and clear".to_string(),
+            format!("{b}_v <= {b}_rv;"),
+            format!("if {b}_rv = '1' then"),
+            format!("  if {b}_rbank = 0 then q := {b}_q0; else q := {b}_q1; end if;"),
+            format!("  {b} <= {out};"),
+            "end if;".into(),
+            format!("{b}_rv <= '0';"),
+            format!("if {b}_rd = -1 then"),
+            format!("  {b}_rd <= 0;"),
+            format!("elsif {b}_rd < {bins} then"),
+            format!("  {b}_rv <= '1'; {b}_rdd <= {b}_rd; {b}_rd <= {b}_rd + 1;"),
+            "end if;".into(),
+        ];
         let resets = vec![
             format!("{b}_v <= '0';"),
+            format!("{b}_bv <= '0';"),
+            format!("{b}_fv <= '0';"),
+            format!("{b}_rv <= '0';"),
             format!("{b}_cnt <= 0;"),
             format!("{b}_bank <= 0;"),
             format!("{b}_rbank <= 0;"),
@@ -903,10 +1107,7 @@ impl Emitter<'_> {
         ];
         self.clocked(
             b,
-            &[format!(
-                "variable at : integer range 0 to {};",
-                2 * bins - 1
-            )],
+            &[format!("variable q : signed({} downto 0);", wacc - 1)],
             &stmts,
             &resets,
         );
