@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-echo "== installing GHDL (Debian package)"
+echo "== installing GHDL, yosys, nextpnr-ice40 and the icestorm tools (Debian packages)"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq ghdl >/dev/null
+$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm >/dev/null
 
 echo "== installing numpy and the hiss Python package"
 pip_install() {
@@ -40,6 +40,8 @@ echo "VHDL written to $out/threshold_sum.vhd"
 $hissc run "$k" --in frame="$out/frame.npy" --param t=1000 --out "$out/run"
 $hissc sim "$k" --in frame="$out/frame.npy" --param t=1000 --out "$out/sim" --trace "$out/trace.csv"
 $hissc verify "$k" --in frame="$out/frame.npy" --param t=1000 --out "$out/verify"
+$hissc verify --netlist "$k" --in frame="$out/frame.npy" --param t=1000
+$hissc build "$k" --target ice40-hx8k -o "$out/build"
 python3 - "$out" <<'PY'
 import sys
 import numpy as np
@@ -49,5 +51,5 @@ want = np.where(f > np.uint16(1000), f, 0).sum()
 for stage in ("run", "sim", "verify"):
     got = np.load(f"{d}/{stage}/out.npy")
     assert got.dtype == want.dtype and got == want, (stage, got, want)
-print(f"numpy, the interpreter, the simulator and the hardware agree: {want!r}")
+print(f"numpy, the interpreter, the simulator and the hardware agree: {want!r}; the bitstream is in {d}/build")
 PY

@@ -70,12 +70,14 @@ pub fn ghdl_or_skip(test: &str) -> bool {
 
 /// Runs frames through the interpreter and the simulator and compares them;
 /// with `hardware`, also replays the simulator's trace in GHDL.
+/// With `netlist`, the hardware check runs GHDL's synthesized netlist.
 pub fn agree(
     src: &SourceFile,
     k: &Kernel,
     net: &Network,
     frames: &[Vec<Array>],
     hardware: bool,
+    netlist: bool,
 ) -> Result<(), String> {
     let streams: Vec<usize> = k
         .params
@@ -108,7 +110,7 @@ pub fn agree(
     if hardware {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let rows = sim.trace.as_deref().unwrap_or(&[]);
-        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows);
+        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows, netlist);
         verdict.map_err(|e| {
             let kept = dir.keep();
             format!("GHDL: {e:?} (files kept in {})", kept.display())

@@ -14,7 +14,7 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-fn check(seed: u64, hardware: bool) -> Result<(), String> {
+fn check(seed: u64, hardware: bool, netlist: bool) -> Result<(), String> {
     let k = gen::kernel(seed);
     let src = SourceFile::new("random.py", k.source.clone());
     let (kernel, net) = hissc_testsuite::compile(&src, None)
@@ -39,7 +39,7 @@ fn check(seed: u64, hardware: bool) -> Result<(), String> {
                 .collect()
         })
         .collect();
-    hissc_testsuite::agree(&src, &kernel, &net, &frames, hardware)
+    hissc_testsuite::agree(&src, &kernel, &net, &frames, hardware, netlist)
         .map_err(|e| format!("seed {seed}:\n{}\n{e}", k.source))
 }
 
@@ -47,7 +47,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(300), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn interpreter_equals_simulator(seed in any::<u64>()) {
-        if let Err(e) = check(seed, false) {
+        if let Err(e) = check(seed, false, false) {
             prop_assert!(false, "{}", e);
         }
     }
@@ -60,7 +60,8 @@ fn interpreter_simulator_and_ghdl_agree_on_a_sample() {
     }
     let n = (cases(300) / 25).max(8) as u64;
     for seed in 0..n {
-        if let Err(e) = check(seed * 7919 + 1, true) {
+        // every other sample runs the synthesized netlist (ghdl --synth) instead of the source
+        if let Err(e) = check(seed * 7919 + 1, true, seed % 2 == 1) {
             panic!("{e}");
         }
     }

@@ -4,6 +4,7 @@
 //! 1 user error (a bad kernel, bad input), 2 internal error or a verification
 //! mismatch.
 
+mod build;
 mod driver;
 mod npy;
 mod verify;
@@ -67,6 +68,8 @@ enum Command {
     Sim(SimArgs),
     /// Check the generated hardware in GHDL against the simulator, cycle by cycle.
     Verify(VerifyArgs),
+    /// Build an FPGA bitstream and report what it costs.
+    Build(BuildArgs),
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -120,6 +123,31 @@ struct VerifyArgs {
     /// Directory for the outputs; the VHDL, testbench, vectors and GHDL logs go to DIR/verify/.
     #[arg(long = "out", value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Check GHDL's synthesized netlist (`ghdl --synth --out=vhdl`) instead of the VHDL source.
+    #[arg(long)]
+    netlist: bool,
+}
+
+/// `hissc build`
+#[derive(Args, Debug)]
+struct BuildArgs {
+    /// The kernel file.
+    kernel: PathBuf,
+    /// Which `@kernel` function.
+    #[arg(long = "kernel", value_name = "NAME")]
+    name: Option<String>,
+    /// The FPGA: ice40-hx8k or ice40-up5k.
+    #[arg(long, default_value = "ice40-hx8k")]
+    target: String,
+    /// nextpnr's target clock frequency in MHz.
+    #[arg(long, default_value_t = 100.0)]
+    freq: f64,
+    /// nextpnr's placement seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory (default: build/<kernel>).
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -128,6 +156,7 @@ fn main() -> ExitCode {
         Some(Command::Run(a)) => cmd_run(&a),
         Some(Command::Sim(a)) => cmd_sim(&a),
         Some(Command::Verify(a)) => verify::cmd_verify(&a),
+        Some(Command::Build(a)) => build::cmd_build(&a),
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };

@@ -55,15 +55,16 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::User(format!("cannot create `{}`: {e}", dir.display())))?;
     let rows = run.trace.as_deref().unwrap_or(&[]);
     driver::write_trace_csv(&dir.join("trace.csv"), &net, rows)?;
-    let (iface, verdict) = hissc_flow::hardware::check(&dir, &net, &c.src, rows);
+    let (iface, verdict) = hissc_flow::hardware::check(&dir, &net, &c.src, rows, a.netlist);
     match verdict {
         Ok(pass) => {
             if let Some(out) = &a.out {
                 driver::write_outputs(out, &bound.collect(run.frames))?;
             }
             println!(
-                "verified `{}`: GHDL replayed {} cycles ({} frame{}) and matched the simulator on every cycle; the simulator matched the reference interpreter",
+                "verified `{}`{}: GHDL replayed {} cycles ({} frame{}) and matched the simulator on every cycle; the simulator matched the reference interpreter",
                 c.kernel.name,
+                if a.netlist { " (the synthesized netlist)" } else { "" },
                 pass.cycles,
                 bound.frames,
                 if bound.frames == 1 { "" } else { "s" }

@@ -311,3 +311,23 @@ fn verify_checks_the_hardware_or_says_ghdl_is_missing() {
     assert_eq!(got[71], 71 * 900);
     assert_eq!(got[5], 0);
 }
+
+#[test]
+fn build_without_the_tools_names_the_packages() {
+    let (dir, k) = setup();
+    let o = Command::new(env!("CARGO_BIN_EXE_hissc"))
+        .args([
+            "build",
+            k.to_str().unwrap(),
+            "-o",
+            dir.path().join("b").to_str().unwrap(),
+        ])
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    user_error(&o, "apt-get install ghdl yosys nextpnr-ice40 fpga-icestorm");
+    user_error(
+        &hissc(&["build", k.to_str().unwrap(), "--target", "xc7a35t"]),
+        "unknown target",
+    );
+}

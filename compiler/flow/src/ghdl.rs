@@ -104,6 +104,35 @@ pub fn run_testbench(
     parse_run(&log)
 }
 
+/// Synthesizes `design` (top `entity`) with `ghdl --synth --out=vhdl` in its own
+/// work library and returns the path of the netlist; the log on failure.
+pub fn synthesize(dir: &Path, design: &Path, entity: &str) -> Result<PathBuf, String> {
+    let syn = dir.join("synth-work");
+    std::fs::create_dir_all(&syn).map_err(|e| e.to_string())?;
+    let work = format!("--workdir={}", syn.display());
+    let d = design.display().to_string();
+    let a = Command::new("ghdl")
+        .args(["-a", "--std=08", &work, &d])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !a.status.success() {
+        return Err(String::from_utf8_lossy(&a.stderr).into_owned());
+    }
+    let s = Command::new("ghdl")
+        .args(["--synth", "--std=08", &work, "--out=vhdl", entity])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("ghdl-synth.log"), &s.stderr).ok();
+    if !s.status.success() {
+        return Err(String::from_utf8_lossy(&s.stderr).into_owned());
+    }
+    let out = dir.join(format!("{entity}_netlist.vhd"));
+    std::fs::write(&out, &s.stdout).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let start = line.find(key)? + key.len();
     Some(line[start..].split_whitespace().next().unwrap_or(""))

@@ -6,13 +6,17 @@ use hissc_sim::TraceRow;
 use hissc_spn::Network;
 use std::path::Path;
 
-/// Writes the design, the testbench, the vector file and the CSV trace into `dir`
-/// and replays the trace in GHDL. Returns the VHDL interface with the verdict.
+/// Writes the design, the testbench and the vector file into `dir` and replays the
+/// trace in GHDL. With `netlist`, the testbench runs against GHDL's synthesized
+/// netlist of the design (`ghdl --synth --out=vhdl`) instead of its source, so a
+/// difference between simulation and synthesis is caught. Returns the VHDL
+/// interface with the verdict.
 pub fn check(
     dir: &Path,
     net: &Network,
     src: &SourceFile,
     rows: &[TraceRow],
+    netlist: bool,
 ) -> (hissc_vhdl::interface::Interface, Result<Pass, GhdlError>) {
     let v = hissc_vhdl::emit(net, src);
     let e = v.iface.entity.clone();
@@ -22,12 +26,18 @@ pub fn check(
     let written = std::fs::write(&design, &v.design)
         .and_then(|_| std::fs::write(&tb, hissc_vhdl::tb::testbench(&v.iface)))
         .and_then(|_| std::fs::write(&vec, hissc_vhdl::tb::vectors(&v.iface, rows)));
-    let verdict = match written {
-        Ok(()) => ghdl::run_testbench(dir, &[design, tb], &format!("{e}_tb"), &vec),
-        Err(err) => Err(GhdlError::Tool {
+    let design = match (written, netlist) {
+        (Ok(()), true) => ghdl::synthesize(dir, &design, &e).map_err(|log| GhdlError::Tool {
+            step: "synthesize",
+            log,
+        }),
+        (Ok(()), false) => Ok(design),
+        (Err(err), _) => Err(GhdlError::Tool {
             step: "write",
             log: format!("cannot write into `{}`: {err}", dir.display()),
         }),
     };
+    let verdict =
+        design.and_then(|design| ghdl::run_testbench(dir, &[design, tb], &format!("{e}_tb"), &vec));
     (v.iface, verdict)
 }

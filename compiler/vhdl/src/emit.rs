@@ -131,7 +131,8 @@ impl Emitter<'_> {
                 let e = match op {
                     UnaryOp::Neg => format!("-{}", at(net, a, wc)),
                     UnaryOp::Not => format!("not {}", at(net, a, wc)),
-                    UnaryOp::Abs => format!("abs({})", at(net, a, wc)),
+                    // not VHDL's `abs`: GHDL 2.0's Verilog writer cannot print it
+                    UnaryOp::Abs => format!("{0}; if x < 0 then x := -x; end if", at(net, a, wc)),
                 };
                 let wraps = unary_exact(*op, *d, range_of(net, a))
                     .is_none_or(|x| !x.within(Interval::of(*d)));
@@ -252,8 +253,9 @@ impl Emitter<'_> {
                         Src::Bus(sb) => {
                             let wc = (wa + bits).max(bits) + 1;
                             (wc, vec![format!(
-                                "if {sb} < 0 or {sb} >= {bits} then x := to_signed(0, {wc}); else x := shift_left({}, to_integer({sb})); end if;",
-                                at(net, a, wc)
+                                "if {sb} < 0 or resize({sb}, {sw}) >= to_signed({bits}, {sw}) then x := to_signed(0, {wc}); else x := shift_left({}, to_integer({sb})); end if;",
+                                at(net, a, wc),
+                                sw = width_of(net, c).max(8) + 1
                             )])
                         }
                     },
@@ -266,8 +268,9 @@ impl Emitter<'_> {
                             )]),
                             Src::Const(s) => (w, vec![format!("x := shift_right({}, {s});", at(net, a, w))]),
                             Src::Bus(sb) => (w, vec![format!(
-                                "if {sb} < 0 or {sb} >= {bits} then x := shift_right({}, {}); else x := shift_right({}, to_integer({sb})); end if;",
-                                at(net, a, w), w - 1, at(net, a, w)
+                                "if {sb} < 0 or resize({sb}, {sw}) >= to_signed({bits}, {sw}) then x := shift_right({}, {}); else x := shift_right({}, to_integer({sb})); end if;",
+                                at(net, a, w), w - 1, at(net, a, w),
+                                sw = width_of(net, c).max(8) + 1
                             )]),
                         }
                     }
@@ -447,10 +450,15 @@ impl Emitter<'_> {
         match &node.kind {
             ProcKind::Input(i) => {
                 let p = &iface.inputs[*i as usize];
-                let conv = if p.signed {
-                    format!("resize(signed({}), {w})", p.data)
+                let bits = if p.width == 1 {
+                    format!("'(0 => {})", p.data)
                 } else {
-                    format!("signed(resize(unsigned({}), {w}))", p.data)
+                    format!("({})", p.data)
+                };
+                let conv = if p.signed {
+                    format!("resize(signed{bits}, {w})")
+                } else {
+                    format!("signed(resize(unsigned{bits}, {w}))")
                 };
                 let c = self.comment(b);
                 let _ = write!(
@@ -461,10 +469,15 @@ impl Emitter<'_> {
             }
             ProcKind::Param(i) => {
                 let p = &iface.params[*i as usize];
-                let conv = if p.signed {
-                    format!("resize(signed({}), {w})", p.name)
+                let bits = if p.width == 1 {
+                    format!("'(0 => {})", p.name)
                 } else {
-                    format!("signed(resize(unsigned({}), {w}))", p.name)
+                    format!("({})", p.name)
+                };
+                let conv = if p.signed {
+                    format!("resize(signed{bits}, {w})")
+                } else {
+                    format!("signed(resize(unsigned{bits}, {w}))")
                 };
                 let c = self.comment(b);
                 let _ = write!(self.body, "{c}  {b} <= {conv};\n\n");
@@ -874,6 +887,35 @@ impl Emitter<'_> {
 
     fn slice(&mut self, b: Bus, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) {
         let (advance, mut resets) = self.counters(b, shape);
+        // a phase counter per strided axis (r mod step) instead of a `mod` circuit
+        let mut strided = Vec::new();
+        for (i, &(_, st, _)) in sel.iter().enumerate() {
+            if st > 1 {
+                let _ = writeln!(
+                    self.decls,
+                    "  signal {b}_p{i} : integer range 0 to {} := 0;",
+                    st - 1
+                );
+                resets.push(format!("{b}_p{i} <= 0;"));
+                strided.push(i);
+            }
+        }
+        let advance: Vec<String> = advance
+            .into_iter()
+            .flat_map(|line| {
+                let mut out = vec![line.clone()];
+                for &i in &strided {
+                    let st = sel[i].1;
+                    let pad: String = line.chars().take_while(|c| *c == ' ').collect();
+                    if line.trim() == format!("{b}_r{i} <= {b}_r{i} + 1;") {
+                        out.push(format!("{pad}if {b}_p{i} = {} then {b}_p{i} <= 0; else {b}_p{i} <= {b}_p{i} + 1; end if;", st - 1));
+                    } else if line.trim() == format!("{b}_r{i} <= 0;") {
+                        out.push(format!("{pad}{b}_p{i} <= 0;"));
+                    }
+                }
+                out
+            })
+            .collect();
         let conds: Vec<String> = sel
             .iter()
             .enumerate()
@@ -884,7 +926,7 @@ impl Emitter<'_> {
                 if st == 1 {
                     range
                 } else {
-                    format!("{range} and ({b}_r{i} - {s}) mod {st} = 0")
+                    format!("{range} and {b}_p{i} = {}", s % st)
                 }
             })
             .collect();
@@ -964,7 +1006,9 @@ impl Emitter<'_> {
             None => Interval::new(0, count as i128),
         };
         let wacc = acc.signed_bits();
-        let top = bins - 1;
+        // memories as deep as the next power of two: every address a netlist can
+        // form is then in range
+        let top = bins.next_power_of_two() - 1;
         let decl = |s: &mut String, line: String| {
             let _ = writeln!(s, "  {line}");
         };
@@ -1047,11 +1091,11 @@ impl Emitter<'_> {
         let mut s = self.comment(b);
         let _ = writeln!(
             s,
-            "  {b}_xa <= to_integer({x}) when {x}_v = '1' and {x} >= 0 and {x} <= {top} else 0;"
+            "  {b}_xa <= to_integer({x}) when {x}_v = '1' else 0; -- in [0, {bins}) whenever valid (proven)"
         );
         let _ = writeln!(
             s,
-            "  {b}_rda <= {b}_rd when {b}_rd >= 0 and {b}_rd <= {top} else 0;"
+            "  {b}_rda <= {b}_rd when {b}_rd >= 0 and {b}_rd < {bins} else 0;"
         );
         let _ = writeln!(s, "  {b}_old <= {b}_q0 when {b}_bbank = 0 else {b}_q1;");
         let _ = writeln!(s, "  {b}_base <= {b}_fd when {b}_fv = '1' and {b}_fa = {b}_ba and {b}_fbank = {b}_bbank else {b}_old;");
@@ -1208,7 +1252,7 @@ impl Emitter<'_> {
     fn output(&mut self, o: &StreamOut) {
         let b = o.bus;
         let conv = match o.dtype {
-            DType::Bool => format!("(0 => {b}(0))"),
+            DType::Bool => format!("{b}(0)"),
             d if d.is_signed() => format!("std_logic_vector(resize({b}, {}))", o.width),
             _ => format!("std_logic_vector(resize(unsigned({b}), {}))", o.width),
         };
@@ -1326,27 +1370,27 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
         let kind = if p.signed { "signed" } else { "unsigned" };
         ports.push(format!("    {} : in std_logic", p.valid));
         ports.push(format!(
-            "    {} : in std_logic_vector({} downto 0) -- input `{}`, {kind}",
+            "    {} : in {} -- input `{}`, {kind}",
             p.data,
-            p.width - 1,
+            crate::interface::port_type(p.width),
             p.py
         ));
     }
     for p in &iface.params {
         let kind = if p.signed { "signed" } else { "unsigned" };
         ports.push(format!(
-            "    {} : in std_logic_vector({} downto 0) -- parameter `{}`, {kind}",
+            "    {} : in {} -- parameter `{}`, {kind}",
             p.name,
-            p.width - 1,
+            crate::interface::port_type(p.width),
             p.py
         ));
     }
     for o in &iface.outputs {
         ports.push(format!("    {} : out std_logic", o.valid));
         ports.push(format!(
-            "    {} : out std_logic_vector({} downto 0) -- {}",
+            "    {} : out {} -- {}",
             o.data,
-            o.width - 1,
+            crate::interface::port_type(o.width),
             o.dtype.numpy_name()
         ));
     }

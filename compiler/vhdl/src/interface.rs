@@ -13,6 +13,16 @@ use hissc_aop::{DType, Interval};
 use hissc_diagnostics::Span;
 use hissc_spn::{Bus, Network};
 
+/// The VHDL type of a data port: `std_logic` for one bit (GHDL's netlists mishandle
+/// one-element vectors), else `std_logic_vector(w-1 downto 0)`.
+pub fn port_type(width: u32) -> String {
+    if width == 1 {
+        "std_logic".into()
+    } else {
+        format!("std_logic_vector({} downto 0)", width - 1)
+    }
+}
+
 /// Width and signedness of a port for values in `r`.
 pub fn port_width(r: Interval) -> (u32, bool) {
     if r.lo >= 0 {

@@ -50,13 +50,19 @@ pub fn testbench(iface: &Interface) -> String {
     let mut drive = String::new();
     let mut check = String::new();
     let slv = |w: u32| format!("std_logic_vector({} downto 0)", w - 1);
+    let port = |w: u32| {
+        let init = if w == 1 { "'0'" } else { "(others => '0')" };
+        format!("{} := {init}", crate::interface::port_type(w))
+    };
+    let bit = |w: u32| if w == 1 { "(0)" } else { "" };
     for p in &iface.inputs {
         let _ = writeln!(
             sig,
-            "  signal {} : std_logic := '0';\n  signal {} : {} := (others => '0');",
+            "  signal {} : std_logic := '0';
+  signal {} : {};",
             p.valid,
             p.data,
-            slv(p.width)
+            port(p.width)
         );
         let _ = writeln!(
             vars,
@@ -70,29 +76,27 @@ pub fn testbench(iface: &Interface) -> String {
         let _ = writeln!(read, "      read(l, i_{}); read(l, i_{});", p.valid, p.data);
         let _ = writeln!(
             drive,
-            "      {0} <= i_{0}(0); {1} <= i_{1};",
-            p.valid, p.data
+            "      {0} <= i_{0}(0); {1} <= i_{1}{2};",
+            p.valid,
+            p.data,
+            bit(p.width)
         );
     }
     for p in &iface.params {
-        let _ = writeln!(
-            sig,
-            "  signal {} : {} := (others => '0');",
-            p.name,
-            slv(p.width)
-        );
+        let _ = writeln!(sig, "  signal {} : {};", p.name, port(p.width));
         let _ = writeln!(vars, "    variable i_{} : {};", p.name, slv(p.width));
         map.push(format!("{0} => {0}", p.name));
         let _ = writeln!(read, "      read(l, i_{});", p.name);
-        let _ = writeln!(drive, "      {0} <= i_{0};", p.name);
+        let _ = writeln!(drive, "      {0} <= i_{0}{1};", p.name, bit(p.width));
     }
     for o in &iface.outputs {
         let _ = writeln!(
             sig,
-            "  signal {} : std_logic;\n  signal {} : {};",
+            "  signal {} : std_logic;
+  signal {} : {};",
             o.valid,
             o.data,
-            slv(o.width)
+            crate::interface::port_type(o.width)
         );
         let _ = writeln!(
             vars,
@@ -106,9 +110,11 @@ pub fn testbench(iface: &Interface) -> String {
         let _ = writeln!(read, "      read(l, e_{}); read(l, e_{});", o.valid, o.data);
         let _ = write!(
             check,
-            "        if {v} /= e_{v}(0) then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={v} expected=\" & std_logic'image(e_{v}(0)) & \" got=\" & std_logic'image({v}) severity failure;\n        end if;\n        if e_{v}(0) = '1' and {d} /= e_{d} then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={d} expected=\" & to_hstring(e_{d}) & \" got=\" & to_hstring({d}) severity failure;\n        end if;\n",
+            "        if {v} /= e_{v}(0) then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={v} expected=\" & std_logic'image(e_{v}(0)) & \" got=\" & std_logic'image({v}) severity failure;\n        end if;\n        if e_{v}(0) = '1' and {d} /= e_{d}{bit} then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={d} expected=\" & to_hstring(e_{d}) & \" got=\" & {got} severity failure;\n        end if;\n",
             v = o.valid,
-            d = o.data
+            d = o.data,
+            bit = bit(o.width),
+            got = if o.width == 1 { format!("std_logic'image({})", o.data) } else { format!("to_hstring({})", o.data) }
         );
     }
     let map = map.join(",\n      ");

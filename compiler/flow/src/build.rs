@@ -1,0 +1,510 @@
+//! `hissc build`: VHDL → `ghdl --synth` → yosys `synth_ice40` → `nextpnr-ice40` →
+//! `icepack`, then `icetime`, and a report of what the design costs.
+//!
+//! Every number in the report says where it came from: resources and the
+//! post-route Fmax from nextpnr's JSON report, a second Fmax from icetime (the
+//! lower of the two is used for throughput), elements per cycle and latency from
+//! the process network's schedules, and the critical path mapped back to Python
+//! lines through the bus names (`b12`) that the VHDL keeps.
+
+use crate::tools::{self, ToolError};
+use crate::wrapper;
+use hissc_diagnostics::SourceFile;
+use hissc_spn::Network;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// An FPGA to build for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Lattice iCE40 HX8K in the CT256 package.
+    Hx8k,
+    /// Lattice iCE40 UltraPlus 5K in the SG48 package.
+    Up5k,
+}
+
+impl Target {
+    /// Parses `ice40-hx8k` / `ice40-up5k`.
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "ice40-hx8k" => Some(Target::Hx8k),
+            "ice40-up5k" => Some(Target::Up5k),
+            _ => None,
+        }
+    }
+
+    /// `ice40-hx8k`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Hx8k => "ice40-hx8k",
+            Target::Up5k => "ice40-up5k",
+        }
+    }
+
+    fn device(self) -> &'static str {
+        match self {
+            Target::Hx8k => "hx8k",
+            Target::Up5k => "up5k",
+        }
+    }
+
+    /// The package nextpnr and icetime are told about.
+    pub fn package(self) -> &'static str {
+        match self {
+            Target::Hx8k => "ct256",
+            Target::Up5k => "sg48",
+        }
+    }
+
+    /// User I/O pins of the package.
+    pub fn io_pins(self) -> u32 {
+        match self {
+            Target::Hx8k => 206,
+            Target::Up5k => 39,
+        }
+    }
+}
+
+/// What to build.
+pub struct Options {
+    /// The FPGA.
+    pub target: Target,
+    /// nextpnr's target frequency in MHz.
+    pub freq_mhz: f64,
+    /// nextpnr's placement seed.
+    pub seed: u64,
+    /// Output directory.
+    pub dir: PathBuf,
+}
+
+/// A number and where it came from.
+#[derive(Serialize, Debug, Clone)]
+pub struct Sourced<T> {
+    /// The value.
+    pub value: T,
+    /// Which tool or analysis gave it.
+    pub source: String,
+}
+
+fn sourced<T>(value: T, source: &str) -> Sourced<T> {
+    Sourced {
+        value,
+        source: source.to_string(),
+    }
+}
+
+/// Used and available units of one resource.
+#[derive(Serialize, Debug, Clone)]
+pub struct Usage {
+    /// Used by the design.
+    pub used: u64,
+    /// On the device.
+    pub available: u64,
+}
+
+/// Resources the routed design uses.
+#[derive(Serialize, Debug, Clone)]
+pub struct Resources {
+    /// ICESTORM_LC (a LUT4 with its flip-flop and carry).
+    pub logic_cells: Usage,
+    /// ICESTORM_RAM (SB_RAM40_4K).
+    pub block_rams: Usage,
+    /// ICESTORM_DSP (SB_MAC16; none on the HX8K).
+    pub dsps: Usage,
+    /// SB_IO.
+    pub ios: Usage,
+    /// Where these came from.
+    pub source: String,
+}
+
+/// The slowest register-to-register path.
+#[derive(Serialize, Debug, Clone)]
+pub struct CriticalPath {
+    /// The nets along it, as nextpnr names them.
+    pub nets: Vec<String>,
+    /// The Python lines of the buses on it (`kernel.py:8: ...`).
+    pub python: Vec<String>,
+    /// Where it came from.
+    pub source: String,
+}
+
+/// The build report (`DIR/report.json`).
+#[derive(Serialize, Debug, Clone)]
+pub struct Report {
+    /// The kernel.
+    pub kernel: String,
+    /// `ice40-hx8k`.
+    pub target: String,
+    /// The package.
+    pub package: String,
+    /// The top-level entity (the kernel's, or a narrow wrapper's).
+    pub top: String,
+    /// Why there is a wrapper, if there is one.
+    pub wrapper: Option<String>,
+    /// nextpnr's seed.
+    pub seed: u64,
+    /// nextpnr's target frequency.
+    pub freq_target_mhz: f64,
+    /// Resources.
+    pub resources: Resources,
+    /// Post-route Fmax from nextpnr.
+    pub fmax_nextpnr_mhz: Sourced<f64>,
+    /// Fmax from icetime's timing analysis.
+    pub fmax_icetime_mhz: Sourced<f64>,
+    /// The lower of the two: what throughput is computed from.
+    pub fmax_mhz: f64,
+    /// The critical path.
+    pub critical_path: CriticalPath,
+    /// Elements per cycle of each input stream.
+    pub elements_per_cycle: Sourced<Vec<(String, f64)>>,
+    /// Bits per element of each input stream.
+    pub element_bits: Vec<(String, u32)>,
+    /// Cycles from a frame's start to its last output.
+    pub latency_cycles: Sourced<u32>,
+    /// Σ elements/cycle × bits × Fmax, in Gbit/s.
+    pub throughput_gbps: Sourced<f64>,
+    /// Latches yosys found (the build fails if any).
+    pub latches: u32,
+    /// The bitstream.
+    pub bitstream: String,
+    /// Versions of the tools used.
+    pub tools: Vec<(String, String)>,
+}
+
+/// Why a build failed.
+#[derive(Debug)]
+pub enum BuildError {
+    /// A tool is missing or failed.
+    Tool(ToolError),
+    /// Something else (I/O, pins, latches), in one sentence.
+    Other(String),
+}
+
+impl From<ToolError> for BuildError {
+    fn from(e: ToolError) -> Self {
+        BuildError::Tool(e)
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Tool(t) => t.fmt(f),
+            BuildError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+fn io<T>(r: std::io::Result<T>, what: &Path) -> Result<T, BuildError> {
+    r.map_err(|e| BuildError::Other(format!("cannot write `{}`: {e}", what.display())))
+}
+
+/// The tools a build runs, in order.
+pub const TOOLS: [&str; 5] = ["ghdl", "yosys", "nextpnr-ice40", "icepack", "icetime"];
+
+/// Builds a bitstream; `progress` is told each step as it starts.
+pub fn build(
+    net: &Network,
+    src: &SourceFile,
+    o: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, BuildError> {
+    for t in TOOLS {
+        if !tools::available(t) {
+            return Err(ToolError::Missing {
+                tool: t.to_string(),
+                package: tools::package_of(t),
+            }
+            .into());
+        }
+    }
+    let dir = &o.dir;
+    let logs = dir.join("logs");
+    let work = dir.join("work");
+    io(std::fs::create_dir_all(&logs), &logs)?;
+    io(std::fs::create_dir_all(&work), &work)?;
+    progress("writing VHDL");
+    let v = hissc_vhdl::emit(net, src);
+    let e = v.iface.entity.clone();
+    let design = dir.join(format!("{e}.vhd"));
+    io(std::fs::write(&design, &v.design), &design)?;
+    let mut files = vec![format!("{e}.vhd")];
+    let need = wrapper::pins(&v.iface);
+    let (top, wrapped) = if need > o.target.io_pins() {
+        let w = wrapper::wrap(&v.iface, o.target.io_pins()).map_err(BuildError::Other)?;
+        let path = dir.join(format!("{}.vhd", w.top));
+        io(std::fs::write(&path, &w.vhdl), &path)?;
+        files.push(format!("{}.vhd", w.top));
+        let why = format!(
+            "the kernel's ports need {need} pins and the {} package has {}: a narrow host interface ({} pins) wraps it",
+            o.target.package(),
+            o.target.io_pins(),
+            w.pins
+        );
+        (w.top, Some(why))
+    } else {
+        (e.clone(), None)
+    };
+    progress("ghdl --synth");
+    let mut analyse = vec!["-a", "--std=08", "--workdir=work"];
+    analyse.extend(files.iter().map(|s| s.as_str()));
+    tools::run(dir, "ghdl", &analyse, &logs.join("ghdl-analyse.log"))?;
+    let verilog = tools::run(
+        dir,
+        "ghdl",
+        &[
+            "--synth",
+            "--std=08",
+            "--workdir=work",
+            "--out=verilog",
+            &top,
+        ],
+        &logs.join("ghdl-synth.log"),
+    )?;
+    let vpath = dir.join(format!("{top}.v"));
+    io(std::fs::write(&vpath, verilog), &vpath)?;
+    progress("yosys synth_ice40");
+    let script = format!(
+        "read_verilog {top}.v; hierarchy -top {top}; proc; tee -o logs/latches.txt select -list t:$dlatch t:$adlatch t:$dlatchsr; synth_ice40 -top {top} -json {top}.json"
+    );
+    tools::run(
+        dir,
+        "yosys",
+        &["-q", "-p", &script],
+        &logs.join("yosys.log"),
+    )?;
+    let latches = std::fs::read_to_string(logs.join("latches.txt")).unwrap_or_default();
+    let latch_count = latches.lines().filter(|l| !l.trim().is_empty()).count() as u32;
+    if latch_count > 0 {
+        return Err(BuildError::Other(format!(
+            "yosys inferred {latch_count} latches (a bug in hissc's VHDL): {}",
+            latches.trim()
+        )));
+    }
+    progress("nextpnr-ice40 place and route");
+    let seed = o.seed.to_string();
+    let freq = format!("{}", o.freq_mhz);
+    let device = format!("--{}", o.target.device());
+    tools::run(
+        dir,
+        "nextpnr-ice40",
+        &[
+            &device,
+            "--package",
+            o.target.package(),
+            "--json",
+            &format!("{top}.json"),
+            "--asc",
+            &format!("{top}.asc"),
+            "--pcf-allow-unconstrained",
+            "--seed",
+            &seed,
+            "--freq",
+            &freq,
+            "--timing-allow-fail",
+            "--report",
+            "nextpnr-report.json",
+        ],
+        &logs.join("nextpnr.log"),
+    )?;
+    progress("icepack");
+    let bin = format!("{}.bin", net.name);
+    tools::run(
+        dir,
+        "icepack",
+        &[&format!("{top}.asc"), &bin],
+        &logs.join("icepack.log"),
+    )?;
+    progress("icetime timing analysis");
+    let timing = tools::run(
+        dir,
+        "icetime",
+        &[
+            "-d",
+            o.target.device(),
+            "-P",
+            o.target.package(),
+            "-t",
+            &format!("{top}.asc"),
+        ],
+        &logs.join("icetime.log"),
+    )?;
+    let icetime_mhz = timing
+        .lines()
+        .find_map(|l| {
+            l.split_once("Total path delay:").and_then(|(_, r)| {
+                r.split('(')
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            })
+        })
+        .ok_or_else(|| {
+            BuildError::Other("icetime printed no path delay (see logs/icetime.log)".into())
+        })?;
+    let rep: serde_json::Value = std::fs::read_to_string(dir.join("nextpnr-report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| {
+            BuildError::Other("nextpnr wrote no readable report (see logs/nextpnr.log)".into())
+        })?;
+    // Register-to-register Fmax; a design whose only paths touch its ports (a ROM
+    // between input and output registers in block RAM) is timed by its slowest
+    // port path instead.
+    let clocked = rep["fmax"].as_object().and_then(|m| {
+        m.values()
+            .filter_map(|c| c["achieved"].as_f64())
+            .reduce(f64::min)
+    });
+    let (nextpnr_mhz, nextpnr_source) = match clocked {
+        Some(f) => (f, "nextpnr-ice40 post-route timing analysis"),
+        None => {
+            let worst = rep["critical_paths"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| {
+                            p["path"].as_array().map_or(0.0, |st| {
+                                st.iter().filter_map(|s| s["delay"].as_f64()).sum::<f64>()
+                            })
+                        })
+                        .fold(0.0, f64::max)
+                })
+                .unwrap_or(0.0);
+            if worst <= 0.0 {
+                return Err(BuildError::Other(
+                    "nextpnr's report has no timed path (see logs/nextpnr.log)".into(),
+                ));
+            }
+            (
+                1000.0 / worst,
+                "nextpnr-ice40 post-route: slowest port path (no register-to-register path)",
+            )
+        }
+    };
+    let usage = |k: &str| Usage {
+        used: rep["utilization"][k]["used"].as_u64().unwrap_or(0),
+        available: rep["utilization"][k]["available"].as_u64().unwrap_or(0),
+    };
+    let nets: Vec<String> = rep["critical_paths"]
+        .as_array()
+        .and_then(|paths| {
+            let reg = |p: &&serde_json::Value| {
+                p["from"].as_str().is_some_and(|f| f.starts_with("posedge"))
+                    && p["to"].as_str().is_some_and(|t| t.starts_with("posedge"))
+            };
+            paths.iter().find(reg).or_else(|| paths.first())
+        })
+        .and_then(|p| p["path"].as_array())
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|s| s["net"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let python = python_lines(net, src, &nets);
+    let fmax = nextpnr_mhz.min(icetime_mhz);
+    let epc: Vec<(String, f64)> = net.inputs.iter().map(|p| (p.name.clone(), 1.0)).collect();
+    let bits: Vec<(String, u32)> = v
+        .iface
+        .inputs
+        .iter()
+        .map(|p| (p.py.clone(), p.width))
+        .collect();
+    let gbps = epc
+        .iter()
+        .zip(&bits)
+        .map(|((_, e), (_, b))| e * *b as f64)
+        .sum::<f64>()
+        * fmax
+        / 1000.0;
+    let latency = net
+        .outputs
+        .iter()
+        .map(|out| net.nodes[out.bus].sched.last_time())
+        .max()
+        .unwrap_or(0);
+    let report = Report {
+        kernel: net.name.clone(),
+        target: o.target.name().into(),
+        package: o.target.package().into(),
+        top,
+        wrapper: wrapped,
+        seed: o.seed,
+        freq_target_mhz: o.freq_mhz,
+        resources: Resources {
+            logic_cells: usage("ICESTORM_LC"),
+            block_rams: usage("ICESTORM_RAM"),
+            dsps: usage("ICESTORM_DSP"),
+            ios: usage("SB_IO"),
+            source: "nextpnr-ice40 --report (after routing)".into(),
+        },
+        fmax_nextpnr_mhz: sourced(nextpnr_mhz, nextpnr_source),
+        fmax_icetime_mhz: sourced(icetime_mhz, "icetime -t on the routed .asc"),
+        fmax_mhz: fmax,
+        critical_path: CriticalPath {
+            nets,
+            python,
+            source: "nextpnr-ice40 --report critical path".into(),
+        },
+        elements_per_cycle: sourced(
+            epc,
+            "hissc process-network schedules (every input stream is dense)",
+        ),
+        element_bits: bits,
+        latency_cycles: sourced(
+            latency,
+            "hissc process-network schedules (last output after a frame starts)",
+        ),
+        throughput_gbps: sourced(
+            gbps,
+            "Σ elements/cycle × bits/element × min(nextpnr, icetime) Fmax",
+        ),
+        latches: latch_count,
+        bitstream: bin,
+        tools: TOOLS
+            .iter()
+            .map(|t| (t.to_string(), tools::version(t)))
+            .collect(),
+    };
+    let path = dir.join("report.json");
+    let text =
+        serde_json::to_string_pretty(&report).map_err(|e| BuildError::Other(e.to_string()))?;
+    io(std::fs::write(&path, text), &path)?;
+    Ok(report)
+}
+
+/// The Python lines of the buses (`b12`, `b12_acc`, ...) that nets are named after.
+fn python_lines(net: &Network, src: &SourceFile, nets: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in nets {
+        for (i, c) in n.char_indices() {
+            let boundary = i == 0 || !n[..i].ends_with(|p: char| p.is_ascii_alphanumeric());
+            if c != 'b' || !boundary {
+                continue;
+            }
+            let digits: String = n[i + 1..]
+                .chars()
+                .take_while(|d| d.is_ascii_digit())
+                .collect();
+            let Ok(k) = digits.parse::<usize>() else {
+                continue;
+            };
+            let Some(node) = net.nodes.values().nth(k) else {
+                continue;
+            };
+            if node.span.is_none() {
+                continue;
+            }
+            let line = src.line(node.span);
+            let text = format!("{}:{line}: {}", src.base_name(), src.line_text(line).trim());
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,187 @@
+//! Bitstreams: representative kernels build for the iCE40 with every report field
+//! present and sane (not the timing values themselves, which vary with the tools),
+//! and every public conformance kernel's synthesized netlist passes the same
+//! trace-replay testbench as its VHDL.
+
+use hissc_aop::Array;
+use hissc_flow::build::{build, Options, Target, TOOLS};
+use hissc_testsuite::gen::Rng;
+use hissc_testsuite::{compile, conformance, entries, source};
+
+fn tools_or_skip(test: &str) -> bool {
+    let missing: Vec<&str> = TOOLS
+        .iter()
+        .copied()
+        .filter(|t| !hissc_flow::tools::available(t))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    eprintln!("\n!!!!!!!! SKIPPED {test}: {missing:?} not installed (apt-get install ghdl yosys nextpnr-ice40 fpga-icestorm) !!!!!!!!\n");
+    false
+}
+
+fn build_case(name: &str, target: Target) -> hissc_flow::build::Report {
+    let src = source(&conformance().join(format!("cases/{name}/kernel.py")));
+    let (_, net) = compile(&src, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        target,
+        freq_mhz: 50.0,
+        seed: 1,
+        dir: dir.path().to_path_buf(),
+    };
+    let r = build(&net, &src, &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let bin = dir.path().join(&r.bitstream);
+    assert!(
+        std::fs::metadata(&bin)
+            .map(|m| m.len() > 1000)
+            .unwrap_or(false),
+        "{name}: no bitstream"
+    );
+    let json: serde_like::Value = serde_like::read(&dir.path().join("report.json"));
+    for field in [
+        "resources",
+        "fmax_nextpnr_mhz",
+        "fmax_icetime_mhz",
+        "critical_path",
+        "elements_per_cycle",
+        "latency_cycles",
+        "throughput_gbps",
+        "tools",
+    ] {
+        assert!(json.has(field), "{name}: report.json has no `{field}`");
+    }
+    let res = &r.resources;
+    assert!(
+        res.logic_cells.used > 0 && res.logic_cells.used <= res.logic_cells.available,
+        "{name}: {res:?}"
+    );
+    assert!(
+        res.ios.used > 0 && res.ios.used <= target.io_pins() as u64,
+        "{name}: {res:?}"
+    );
+    assert!(
+        r.fmax_nextpnr_mhz.value > 1.0 && r.fmax_icetime_mhz.value > 1.0,
+        "{name}: {r:?}"
+    );
+    assert_eq!(
+        r.fmax_mhz,
+        r.fmax_nextpnr_mhz.value.min(r.fmax_icetime_mhz.value)
+    );
+    assert!(r.throughput_gbps.value > 0.0);
+    assert_eq!(r.latches, 0);
+    assert!(
+        r.tools.iter().all(|(_, v)| !v.is_empty() && v != "unknown"),
+        "{:?}",
+        r.tools
+    );
+    assert!(!r.critical_path.nets.is_empty(), "{name}: no critical path");
+    r
+}
+
+/// A small reader for the fields the test looks at (the report is JSON).
+mod serde_like {
+    pub struct Value(String);
+    impl Value {
+        pub fn has(&self, field: &str) -> bool {
+            self.0.contains(&format!("\"{field}\""))
+        }
+    }
+    pub fn read(p: &std::path::Path) -> Value {
+        Value(std::fs::read_to_string(p).expect("report.json"))
+    }
+}
+
+#[test]
+fn representative_kernels_build_for_ice40_hx8k() {
+    if !tools_or_skip("representative_kernels_build_for_ice40_hx8k") {
+        return;
+    }
+    let ts = build_case("threshold_sum", Target::Hx8k);
+    assert!(ts.wrapper.is_none());
+    assert!(
+        ts.critical_path
+            .python
+            .iter()
+            .any(|l| l.starts_with("kernel.py:")),
+        "{:?}",
+        ts.critical_path
+    );
+    let hist = build_case("histogram", Target::Hx8k);
+    assert_eq!(
+        hist.resources.block_rams.used, 2,
+        "the two bin-count banks are block RAMs"
+    );
+    let cols = build_case("column_sum", Target::Hx8k);
+    assert!(
+        cols.resources.block_rams.used >= 1,
+        "the column accumulators are block RAM"
+    );
+    build_case("gamma_lut", Target::Hx8k);
+}
+
+#[test]
+fn wide_kernels_get_a_narrow_wrapper_on_ice40_up5k() {
+    if !tools_or_skip("wide_kernels_get_a_narrow_wrapper_on_ice40_up5k") {
+        return;
+    }
+    let r = build_case("frame_stats", Target::Up5k);
+    assert!(
+        r.wrapper.is_some(),
+        "frame_stats needs 199 pins, the SG48 has 39"
+    );
+    assert!(r.resources.ios.used <= 39);
+}
+
+#[test]
+fn synthesized_netlists_pass_the_testbench() {
+    if !hissc_testsuite::ghdl_or_skip("synthesized_netlists_pass_the_testbench") {
+        return;
+    }
+    let mut n = 0;
+    for dir in entries(&conformance().join("cases")) {
+        let src = source(&dir.join("kernel.py"));
+        let (k, net) = compile(&src, None).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = Rng::new(n + 11);
+        let frame: Vec<Array> = k
+            .params
+            .iter()
+            .map(|p| {
+                Array::new(
+                    p.ty.dtype,
+                    p.ty.shape.clone(),
+                    (0..p.ty.numel())
+                        .map(|_| rng.value(p.range.lo, p.range.hi))
+                        .collect(),
+                )
+            })
+            .collect();
+        let streams: Vec<Array> = k
+            .params
+            .iter()
+            .zip(&frame)
+            .filter(|(p, _)| p.is_stream())
+            .map(|(_, a)| a.clone())
+            .collect();
+        let scalars: Vec<i128> = k
+            .params
+            .iter()
+            .zip(&frame)
+            .filter(|(p, _)| !p.is_stream())
+            .map(|(_, a)| a.data[0])
+            .collect();
+        let sim = hissc_sim::simulate(&net, &[streams.clone(), streams], &scalars, true).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let (_, verdict) = hissc_flow::hardware::check(
+            work.path(),
+            &net,
+            &src,
+            sim.trace.as_deref().unwrap(),
+            true,
+        );
+        verdict.unwrap_or_else(|e| panic!("{}: netlist: {e:?}", src.name));
+        n += 1;
+    }
+    assert!(n >= 18);
+}
