@@ -89,10 +89,6 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
             got,
         }) => {
             let period = net.frame_period() as u64;
-            let (frame, within) = (
-                cycle.saturating_sub(1) / period,
-                cycle.saturating_sub(1) % period,
-            );
             let origin = iface
                 .outputs
                 .iter()
@@ -106,7 +102,7 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
                 })
                 .unwrap_or_else(|| "an unknown port".into());
             Err(Failure::Internal(format!(
-                "hardware and simulator differ at cycle {cycle} (frame {frame}, cycle {within} of the frame): `{signal}` is {got} in GHDL, the simulator expects {expected}; this output comes from {origin}. Files are in {}",
+                "hardware and simulator differ at cycle {cycle} of the trace (cycle 0 is the reset; frame f starts at cycle 1 + {period}·f): `{signal}` is {got} in GHDL, the simulator expects {expected}; this output comes from {origin}. Files are in {} (trace.csv has every cycle)",
                 dir.display()
             )))
         }
