@@ -79,25 +79,7 @@ pub fn agree(
     hardware: bool,
     netlist: bool,
 ) -> Result<(), String> {
-    let streams: Vec<usize> = k
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.is_stream())
-        .map(|(i, _)| i)
-        .collect();
-    let scalars: Vec<i128> = k
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !p.is_stream())
-        .map(|(i, _)| frames[0][i].data[0])
-        .collect();
-    let stream_frames: Vec<Vec<Array>> = frames
-        .iter()
-        .map(|f| streams.iter().map(|&i| f[i].clone()).collect())
-        .collect();
-    let sim = hissc_sim::simulate(net, &stream_frames, &scalars, hardware)?;
+    let sim = hissc_sim::simulate_args(net, k, frames, hardware)?;
     for (f, args) in frames.iter().enumerate() {
         let want = hissc_aop::interp::run(k, args);
         if want != sim.frames[f] {

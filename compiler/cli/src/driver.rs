@@ -88,29 +88,8 @@ pub fn simulate(
     b: &Bound,
     trace: bool,
 ) -> Result<hissc_sim::SimResult, Failure> {
-    let streams: Vec<usize> = c
-        .kernel
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.is_stream())
-        .map(|(i, _)| i)
-        .collect();
-    let scalars: Vec<i128> = c
-        .kernel
-        .params
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| !p.is_stream())
-        .map(|(i, _)| b.args[i].data[0])
-        .collect();
-    let frames: Vec<Vec<Array>> = (0..b.frames)
-        .map(|f| {
-            let args = b.frame_args(f);
-            streams.iter().map(|&i| args[i].clone()).collect()
-        })
-        .collect();
-    hissc_sim::simulate(net, &frames, &scalars, trace).map_err(|e| {
+    let frames: Vec<Vec<Array>> = (0..b.frames).map(|f| b.frame_args(f)).collect();
+    hissc_sim::simulate_args(net, &c.kernel, &frames, trace).map_err(|e| {
         Failure::Internal(format!(
             "bug in hissc: the simulation did not complete: {e}"
         ))

@@ -77,9 +77,9 @@ enum Command {
     },
 }
 
-/// Inputs and outputs shared by `run`, `sim` and `verify`.
+/// The kernel and its inputs, shared by `run`, `sim` and `verify`.
 #[derive(Args, Debug)]
-struct RunArgs {
+struct InputArgs {
     /// The kernel file.
     kernel: PathBuf,
     /// Which `@kernel` function.
@@ -91,6 +91,13 @@ struct RunArgs {
     /// A scalar parameter: NAME=INT (repeatable).
     #[arg(long = "param", value_name = "NAME=INT")]
     params: Vec<String>,
+}
+
+/// `hissc run`
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    input: InputArgs,
     /// Directory for out.npy (or out0.npy, out1.npy, ...).
     #[arg(long = "out", value_name = "DIR")]
     out: PathBuf,
@@ -109,17 +116,8 @@ struct SimArgs {
 /// `hissc verify`
 #[derive(Args, Debug)]
 struct VerifyArgs {
-    /// The kernel file.
-    kernel: PathBuf,
-    /// Which `@kernel` function.
-    #[arg(long = "kernel", value_name = "NAME")]
-    name: Option<String>,
-    /// An array input: NAME=FILE.npy (repeatable).
-    #[arg(long = "in", value_name = "NAME=FILE.npy")]
-    inputs: Vec<String>,
-    /// A scalar parameter: NAME=INT (repeatable).
-    #[arg(long = "param", value_name = "NAME=INT")]
-    params: Vec<String>,
+    #[command(flatten)]
+    input: InputArgs,
     /// Directory for the outputs; the VHDL, testbench, vectors and GHDL logs go to DIR/verify/.
     #[arg(long = "out", value_name = "DIR")]
     out: Option<PathBuf>,
@@ -200,8 +198,8 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
 }
 
 fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
-    let c = driver::Compiled::load(&a.kernel, a.name.as_deref())?;
-    let bound = driver::bind_inputs(&c.kernel, &a.inputs, &a.params)?;
+    let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
+    let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
     let per_frame: Vec<_> = (0..bound.frames)
         .map(|f| hissc_aop::interp::run(&c.kernel, &bound.frame_args(f)))
         .collect();
@@ -210,9 +208,9 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
 }
 
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
-    let c = driver::Compiled::load(&a.run.kernel, a.run.name.as_deref())?;
+    let c = driver::Compiled::load(&a.run.input.kernel, a.run.input.name.as_deref())?;
     let net = c.network()?;
-    let bound = driver::bind_inputs(&c.kernel, &a.run.inputs, &a.run.params)?;
+    let bound = driver::bind_inputs(&c.kernel, &a.run.input.inputs, &a.run.input.params)?;
     let run = driver::simulate(&c, &net, &bound, a.trace.is_some())?;
     if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {
         driver::write_trace_csv(path, &net, rows)?;

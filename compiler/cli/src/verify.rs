@@ -10,9 +10,9 @@ use hissc_flow::ghdl::{self, GhdlError};
 use std::path::PathBuf;
 
 pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
-    let c = Compiled::load(&a.kernel, a.name.as_deref())?;
+    let c = Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
     let net = c.network()?;
-    let bound = driver::bind_inputs(&c.kernel, &a.inputs, &a.params)?;
+    let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
     if !ghdl::available() {
         return Err(Failure::User(
             "GHDL is not installed, so the hardware cannot be checked: install it with `apt-get install ghdl` (Debian's package), or run `hissc sim` for the simulator alone".into(),

@@ -8,4 +8,4 @@ pub mod engine;
 pub mod flat;
 pub mod run;
 
-pub use run::{simulate, SimResult, TraceRow};
+pub use run::{simulate, simulate_args, SimResult, TraceRow};

@@ -147,3 +147,33 @@ pub fn simulate(
         trace,
     })
 }
+
+/// Simulates frames given as every parameter's argument in signature order (a
+/// kernel's call arguments; scalars as 0-d arrays, taken from the first frame).
+pub fn simulate_args(
+    net: &Network,
+    k: &hissc_aop::Kernel,
+    frames: &[Vec<Array>],
+    want_trace: bool,
+) -> Result<SimResult, String> {
+    let first = frames.first().ok_or("no frames to simulate")?;
+    let scalars: Vec<i128> = k
+        .params
+        .iter()
+        .zip(first)
+        .filter(|(p, _)| !p.is_stream())
+        .map(|(_, a)| a.data[0])
+        .collect();
+    let streams: Vec<Vec<Array>> = frames
+        .iter()
+        .map(|f| {
+            k.params
+                .iter()
+                .zip(f)
+                .filter(|(p, _)| p.is_stream())
+                .map(|(_, a)| a.clone())
+                .collect()
+        })
+        .collect();
+    simulate(net, &streams, &scalars, want_trace)
+}
