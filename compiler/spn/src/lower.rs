@@ -386,6 +386,11 @@ impl Lowering<'_> {
             };
             return Some(L::Const(value));
         }
+        // An operation that leaves its operand unchanged for every value the operand
+        // can take costs nothing: its users read the operand's bus.
+        if let Some(i) = self.identity(&d.inst, dtype, &args, &lowered) {
+            return Some(lowered[i].clone());
+        }
         // The streams among the operands must share one pattern.
         let streams: Vec<Bus> = lowered
             .iter()
@@ -500,6 +505,55 @@ impl Lowering<'_> {
             _ => ProcKind::Cast(dtype, srcs[0]),
         };
         Some(L::Bus(self.node(kind, range, sched, span)))
+    }
+}
+
+impl Lowering<'_> {
+    /// Which operand (if any) an elementwise instruction returns unchanged for
+    /// every value range analysis allows: `cast` to a dtype that holds the values,
+    /// `x + 0`, `x - 0`, `x * 1`, `x // 1`, `x | 0`, `x ^ 0`, shifts by 0, a
+    /// minimum or maximum with a constant the value never crosses, `x & True`, and
+    /// a select on a constant.
+    fn identity(&self, inst: &Inst, dtype: DType, args: &[Value], lowered: &[L]) -> Option<usize> {
+        use hissc_aop::BinaryOp::*;
+        let konst = |i: usize| match lowered.get(i) {
+            Some(L::Const(c)) => Some(*c),
+            _ => None,
+        };
+        let is_bus = |i: usize| matches!(lowered.get(i), Some(L::Bus(_)));
+        let r = |i: usize| self.ranges[args[i]];
+        match inst {
+            Inst::Cast(_)
+                if dtype != DType::Bool && r(0).within(Interval::of(dtype)) && is_bus(0) =>
+            {
+                Some(0)
+            }
+            Inst::Binary(op, ..) => {
+                let (x, c) = match (is_bus(0), konst(1), is_bus(1), konst(0)) {
+                    (true, Some(c), _, _) => (0, c),
+                    (_, _, true, Some(c))
+                        if matches!(op, Add | Mul | Or | Xor | Min | Max | And) =>
+                    {
+                        (1, c)
+                    }
+                    _ => return None,
+                };
+                let unchanged = match op {
+                    Add | Sub | Or | Xor | Shl | Shr => c == 0,
+                    Mul | FloorDiv => c == 1,
+                    Min => r(x).hi <= c,
+                    Max => r(x).lo >= c,
+                    And => dtype == DType::Bool && c == 1,
+                    Mod => false,
+                };
+                unchanged.then_some(x)
+            }
+            Inst::Where(..) => match konst(0) {
+                Some(c) if is_bus(if c != 0 { 1 } else { 2 }) => Some(if c != 0 { 1 } else { 2 }),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 }
 
