@@ -404,7 +404,7 @@ pub fn kernel(seed: u64) -> GenKernel {
     };
     // bin counts stream out while the next frame streams in: at most n - 4 bins
     let max_bins = n.saturating_sub(4);
-    let mut form = g.rng.below(16);
+    let mut form = g.rng.below(17);
     if max_bins == 0 && matches!(form, 10 | 11 | 13) {
         form = 15;
     }
@@ -495,6 +495,11 @@ pub fn kernel(seed: u64) -> GenKernel {
         14 => (
             format!("{}.reshape({w}, {h}).max(axis=0)", e.text),
             arr(e.dtype, &[h]),
+        ),
+        // np.count_nonzero gives np.int64 (numpy >= 2.3), which promotes the array
+        16 if e.dtype != DType::U64 => (
+            format!("{}.max() + np.count_nonzero({} > 1)", e.text, e.text),
+            np(DType::promote(e.dtype, DType::I64).unwrap_or(DType::I64)),
         ),
         _ => (e.text.clone(), arr(e.dtype, &[h, w])),
     };

@@ -737,6 +737,11 @@ impl Lowerer<'_> {
                 } else {
                     strong
                 };
+                if let Val::Node(n) = weak_val {
+                    if self.k.dtype(n.v) != DType::Bool {
+                        self.weak_fits(*n, d, span)?;
+                    }
+                }
                 if let Val::Int(i) = weak_val {
                     if !d.holds(*i) {
                         self.error(
@@ -892,7 +897,8 @@ impl Lowerer<'_> {
             ReduceOp::Any | ReduceOp::All => DType::Bool,
             ReduceOp::CountNonzero | ReduceOp::ArgMax | ReduceOp::ArgMin => DType::I64,
         };
-        let weak = op == ReduceOp::CountNonzero && out_shape.is_empty();
+        // numpy >= 2.3 returns np.int64 from np.count_nonzero(a), not a Python int
+        let weak = false;
         self.push(
             Inst::Reduce(op, arg.v, axes),
             Type::array(result_dtype, out_shape),

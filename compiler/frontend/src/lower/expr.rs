@@ -3,7 +3,7 @@
 use super::{describe_ty, Frame, Lowerer, Node, Truth, Val};
 use crate::syntax::span_of;
 use hissc_aop::verify::broadcastable;
-use hissc_aop::{BinaryOp, CmpOp, DType, Inst, Shape, Type, UnaryOp};
+use hissc_aop::{BinaryOp, CmpOp, DType, Inst, Interval, Shape, Type, UnaryOp};
 use hissc_diagnostics::{Code, Diagnostic, Span};
 use rustpython_parser::ast::{self, Constant, Expr, Operator};
 
@@ -582,10 +582,37 @@ impl Lowerer<'_> {
                     None
                 }
             },
-            (Strong(d), w) | (w, Strong(d)) => strong_with_weak(self, d, w),
+            (Strong(d), w) | (w, Strong(d)) => {
+                let r = strong_with_weak(self, d, w)?;
+                // a Python int computed at run time (`np.count_nonzero`) must fit too
+                let weak_node = [a, b].into_iter().find_map(|v| match v {
+                    Val::Node(n) if n.weak && self.k.dtype(n.v) != DType::Bool => Some(*n),
+                    _ => None,
+                });
+                if let Some(n) = weak_node {
+                    self.weak_fits(n, r.0, span)?;
+                }
+                Some(r)
+            }
             (WeakBool, WeakBool) => Some((DType::Bool, true)),
             _ => Some((DType::I64, true)),
         }
+    }
+
+    /// A run-time Python int meets a numpy dtype: numpy raises OverflowError when
+    /// the value does not fit, so hissc must prove that it always does.
+    pub(crate) fn weak_fits(&mut self, n: Node, d: DType, span: Span) -> Option<()> {
+        let r = hissc_aop::passes::ranges::ranges(&self.k)[n.v];
+        if r.within(Interval::of(d)) {
+            return Some(());
+        }
+        self.error(
+            Diagnostic::error(Code::DTYPE, format!("a Python int in [{}, {}] may not fit {}", r.lo, r.hi, d.numpy_name()))
+                .primary(span, "numpy raises OverflowError when it does not")
+                .note("results such as `np.count_nonzero(a)` are Python ints, which take the other operand's dtype")
+                .help(format!("convert it first, e.g. `np.int64(...)`, or cast the array to a wider dtype than {}", d.numpy_name())),
+        );
+        None
     }
 
     /// Converts an operand to an IR value of dtype `d`.
