@@ -869,20 +869,24 @@ impl Emitter<'_> {
                 "  if ({first}) or {x} {cmp} {cur} then v := resize({x}, {wacc}); p := {pos}; else v := {cur}; p := {b}_ix(addr); end if;"
             ));
             stmts.push(format!("  {b}_ix(addr) <= p;"));
-            stmts.push(format!(
-                "  if {last} then {b} <= to_signed(p, {w}); {b}_v <= '1'; end if;"
-            ));
+            stmts.push(format!("  if {last} then {b}_v <= '1'; end if;"));
         } else {
             stmts.push(format!("  if {first} then {first_v} else {step} end if;"));
-            stmts.push(format!(
-                "  if {last} then {b} <= resize(v, {w}); {b}_v <= '1'; end if;"
-            ));
+            stmts.push(format!("  if {last} then {b}_v <= '1'; end if;"));
         }
         stmts.push(format!("  {cur} <= v;"));
         stmts.extend(advance);
         stmts.push("end if;".into());
         resets.insert(0, format!("{b}_v <= '0';"));
         self.clocked(b, &vars, &stmts, &resets);
+        // The single accumulator is the output: it holds the result in the cycle the
+        // output is valid (the next frame's first element lands a cycle later).
+        let out = if arg_op {
+            format!("to_signed({b}_ix(0), {w})")
+        } else {
+            format!("resize({b}_acc(0), {w})")
+        };
+        let _ = writeln!(self.body, "  {b} <= {out};\n");
     }
 
     fn slice(&mut self, b: Bus, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) {
