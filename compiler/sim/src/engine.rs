@@ -297,7 +297,12 @@ impl Engine {
                             self.st[cnt] = 0;
                             self.st[rbank] = self.st[bank];
                             self.st[bank] ^= 1;
-                            self.st[rd] = -2;
+                            // the hardware's pipeline: 2 cycles, and 2 more to make float64
+                            self.st[rd] = if float {
+                                -2 - hissc_spn::sched::FLOAT_LATENCY as i128
+                            } else {
+                                -2
+                            };
                         }
                     }
                 }

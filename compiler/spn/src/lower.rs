@@ -310,11 +310,12 @@ impl Lowering<'_> {
                     );
                 }
                 let period = self.net.frame_period();
-                if *bins + sched::BINCOUNT_LATENCY > period {
+                let latency = sched::bincount_latency(w.is_some());
+                if *bins + latency > period {
                     return self.not_streamable(
                         span,
                         &format!("{bins} bins take longer to stream out than a frame of {period} elements takes to stream in"),
-                        &format!("use at most {} bins for frames of {period} elements", period.saturating_sub(sched::BINCOUNT_LATENCY)),
+                        &format!("use at most {} bins for frames of {period} elements", period.saturating_sub(latency)),
                     );
                 }
                 let aligned = self.align(&buses);
@@ -322,7 +323,7 @@ impl Lowering<'_> {
                 let wb = w.map(|_| aligned[1]);
                 let mb = m.map(|_| aligned[if w.is_some() { 2 } else { 1 }]);
                 let count = self.sched(x0).elements();
-                let s = sched::bincount(&self.sched(x0), *bins);
+                let s = sched::bincount(&self.sched(x0), *bins, wb.is_some());
                 let range = match wb {
                     // the bus carries float64 bits
                     Some(_) => Interval::of(DType::U64),

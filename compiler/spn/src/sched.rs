@@ -84,8 +84,17 @@ pub fn slice(arg: &Sched, shape: &[u32], sel: &[(u32, u32, u32)]) -> Sched {
 /// then write), the first count is read the cycle after that, and registered.
 pub const BINCOUNT_LATENCY: u32 = 4;
 
-/// Bin counts stream out one per cycle, [`BINCOUNT_LATENCY`] cycles after the
+/// Extra cycles of a weighted bin count: its sums become float64 in two pipeline
+/// stages (find the leading one, then shift and pack).
+pub const FLOAT_LATENCY: u32 = 2;
+
+/// Cycles from a frame's last element to its first bin count on the output.
+pub fn bincount_latency(weighted: bool) -> u32 {
+    BINCOUNT_LATENCY + if weighted { FLOAT_LATENCY } else { 0 }
+}
+
+/// Bin counts stream out one per cycle, [`bincount_latency`] cycles after the
 /// frame's last element.
-pub fn bincount(arg: &Sched, bins: u32) -> Sched {
-    Sched::dense(bins, arg.last_time() + BINCOUNT_LATENCY)
+pub fn bincount(arg: &Sched, bins: u32, weighted: bool) -> Sched {
+    Sched::dense(bins, arg.last_time() + bincount_latency(weighted))
 }

@@ -158,7 +158,7 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                     ));
                     None
                 } else {
-                    Some(sched::bincount(&s, *bins))
+                    Some(sched::bincount(&s, *bins, weights.is_some()))
                 }
             }
             ProcKind::Broadcast {

@@ -1087,10 +1087,26 @@ impl Emitter<'_> {
             None => format!("{x}_v = '1'"),
         };
         let out = if weights.is_some() {
+            // float64 in two more stages: magnitude, leading one, then shift and pack
             self.uses_float = true;
-            "hissc_to_float64(q)".to_string()
+            let mut d = String::new();
+            let _ = writeln!(
+                d,
+                "  signal {b}_s1v, {b}_s2v, {b}_neg1, {b}_neg2 : std_logic := '0';"
+            );
+            let _ = writeln!(
+                d,
+                "  signal {b}_mag1, {b}_mag2 : unsigned(52 downto 0) := (others => '0');"
+            );
+            let _ = writeln!(d, "  signal {b}_e2 : integer range 0 to 52 := 0;");
+            self.decls.push_str(&d);
+            let _ = writeln!(
+                self.body,
+                "  p_{b}_f : process(clk)\n  begin\n    if rising_edge(clk) then\n      {b}_s2v <= {b}_s1v; {b}_neg2 <= {b}_neg1; {b}_mag2 <= {b}_mag1; {b}_e2 <= hissc_msb({b}_mag1);\n      {b} <= hissc_pack({b}_neg2, {b}_mag2, {b}_e2);\n      if rst = '1' then\n        {b}_s2v <= '0';\n      end if;\n    end if;\n  end process;\n"
+            );
+            format!("if q < 0 then {b}_neg1 <= '1'; {b}_mag1 <= unsigned(resize(-q, 53)); else {b}_neg1 <= '0'; {b}_mag1 <= unsigned(resize(q, 53)); end if;")
         } else {
-            format!("resize(q, {w})")
+            format!("{b} <= resize(q, {w});")
         };
         let mut s = self.comment(b);
         let _ = writeln!(
@@ -1131,10 +1147,10 @@ impl Emitter<'_> {
             ),
             "end if;".into(),
             "-- streaming out: read, then register and clear".to_string(),
-            format!("{b}_v <= {b}_rv;"),
+            if weights.is_some() { format!("{b}_v <= {b}_s2v; {b}_s1v <= {b}_rv;") } else { format!("{b}_v <= {b}_rv;") },
             format!("if {b}_rv = '1' then"),
             format!("  if {b}_rbank = 0 then q := {b}_q0; else q := {b}_q1; end if;"),
-            format!("  {b} <= {out};"),
+            format!("  {out}"),
             "end if;".into(),
             format!("{b}_rv <= '0';"),
             format!("if {b}_rd = -1 then"),
@@ -1303,29 +1319,29 @@ const DIV_FUNCTIONS: &str = "  -- numpy's floor division and floor modulo (x // 
 
 ";
 
-const FLOAT_FUNCTION: &str = "  -- an exact integer (|v| < 2**53) as the bits of an IEEE 754 double
-  function hissc_to_float64(v : signed) return signed is
-    variable mag : unsigned(63 downto 0);
-    variable r : unsigned(63 downto 0) := (others => '0');
-    variable e : integer range 0 to 63 := 0;
+const FLOAT_FUNCTION: &str = "  -- exact integers (|v| < 2**53) as IEEE 754 doubles, in two steps
+  function hissc_msb(m : unsigned(52 downto 0)) return integer is
+    variable e : integer range 0 to 52 := 0;
   begin
-    if v = 0 then
-      return to_signed(0, 65);
-    end if;
-    if v < 0 then
-      r(63) := '1';
-      mag := unsigned(resize(-v, 64));
-    else
-      mag := unsigned(resize(v, 64));
-    end if;
     for i in 0 to 52 loop
-      if mag(i) = '1' then
+      if m(i) = '1' then
         e := i;
       end if;
     end loop;
+    return e;
+  end function;
+
+  function hissc_pack(neg : std_logic; m : unsigned(52 downto 0); e : integer range 0 to 52) return signed is
+    variable r : unsigned(63 downto 0) := (others => '0');
+    variable s : unsigned(52 downto 0);
+  begin
+    if m = 0 then
+      return to_signed(0, 65);
+    end if;
+    r(63) := neg;
     r(62 downto 52) := to_unsigned(1023 + e, 11);
-    mag := shift_left(mag, 52 - e);
-    r(51 downto 0) := mag(51 downto 0);
+    s := shift_left(m, 52 - e);
+    r(51 downto 0) := s(51 downto 0);
     return signed('0' & std_logic_vector(r));
   end function;
 
