@@ -111,9 +111,20 @@ impl Engine {
                 },
             ),
             Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a))),
+            // as the hardware: the index's low bits read a power-of-two ROM (the
+            // index is in range whenever it is valid)
             Op::Lookup {
                 dst, ref table, a, ..
-            } => (dst as usize, table[self.get(a) as usize]),
+            } => {
+                let size = table.len().max(2).next_power_of_two();
+                (
+                    dst as usize,
+                    table
+                        .get(self.get(a) as usize & (size - 1))
+                        .copied()
+                        .unwrap_or(0),
+                )
+            }
             _ => unreachable!("not an elementwise op"),
         }
     }

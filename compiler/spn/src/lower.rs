@@ -125,7 +125,8 @@ impl Lowering<'_> {
     fn node(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
         self.net.nodes.push(Node {
             kind,
-            width: range.signed_bits(),
+            // at least 2 bits: GHDL 2.0 writes invalid netlists for 1-bit vectors
+            width: range.signed_bits().max(2),
             range,
             sched,
             span,
@@ -310,7 +311,9 @@ impl Lowering<'_> {
                     );
                 }
                 let period = self.net.frame_period();
-                let latency = sched::bincount_latency(w.is_some());
+                // the readout must clear a bank before the frame after next counts in it (the
+                // float64 stages of a weighted count come after the memory)
+                let latency = sched::BINCOUNT_LATENCY;
                 if *bins + latency > period {
                     return self.not_streamable(
                         span,

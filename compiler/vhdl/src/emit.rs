@@ -17,7 +17,9 @@ use std::fmt::Write;
 
 /// A constant as a `signed` literal of width `w`.
 pub fn lit(v: i128, w: u32) -> String {
-    if (-(1i128 << 30) < v) && (v < 1i128 << 30) && w <= 64 {
+    // GHDL 2.0 synthesizes integer constants wider than 32 bits wrongly (it extends
+    // them from 32 bits), so those become bit strings too
+    if (-(1i128 << 30) < v) && (v < 1i128 << 30) && w <= 32 {
         format!("to_signed({v}, {w})")
     } else {
         let bits: String = (0..w)
@@ -41,7 +43,7 @@ struct Emitter<'a> {
 fn width_of(net: &Network, s: &Src) -> u32 {
     match s {
         Src::Bus(b) => net.nodes[*b].width,
-        Src::Const(c) => Interval::point(*c).signed_bits(),
+        Src::Const(c) => Interval::point(*c).signed_bits().max(2),
     }
 }
 
@@ -232,8 +234,8 @@ impl Emitter<'_> {
                             w,
                             vec![format!(
                                 "if {} {cmp} {} then x := {}; else x := {}; end if;",
-                                own(net, a),
-                                own(net, c),
+                                at(net, a, w),
+                                at(net, c, w),
                                 at(net, a, w),
                                 at(net, c, w)
                             )],
@@ -241,7 +243,7 @@ impl Emitter<'_> {
                     }
                     BinaryOp::Shl => match c {
                         Src::Const(s) if *s < 0 || *s >= bits as i128 => {
-                            (1, vec!["x := to_signed(0, 1);".into()])
+                            (2, vec!["x := to_signed(0, 2);".into()])
                         }
                         Src::Const(s) => {
                             let wc = (wa + *s as u32).max(bits) + 1;
@@ -295,7 +297,12 @@ impl Emitter<'_> {
                     0,
                     vec![bool_to(
                         &dst,
-                        &format!("{} {sym} {}", own(net, a), own(net, c)),
+                        // operands at one width: GHDL 2.0 mis-synthesizes mixed-width
+                        // signed comparisons beyond 32 bits
+                        &{
+                            let w = width_of(net, a).max(width_of(net, c));
+                            format!("{} {sym} {}", at(net, a, w), at(net, c, w))
+                        },
                         dw,
                     )],
                 )
@@ -310,13 +317,21 @@ impl Emitter<'_> {
                 )],
             ),
             ProcKind::Lookup(table, a) => {
+                // a power-of-two ROM read with the index's low bits: the index is in
+                // range whenever it is valid, and any value reads something otherwise
+                let k = (usize::BITS - (table.len().max(2) - 1).leading_zeros()) as usize;
                 let _ = writeln!(
                     self.decls,
                     "  type {b}_rom_t is array (0 to {}) of signed({} downto 0);",
-                    table.len() - 1,
+                    (1usize << k) - 1,
                     dw - 1
                 );
-                let items: Vec<String> = table.iter().map(|&v| lit(v, dw)).collect();
+                let padded = table
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat(0))
+                    .take(1 << k);
+                let items: Vec<String> = padded.map(|v| lit(v, dw)).collect();
                 let _ = writeln!(
                     self.decls,
                     "  constant {b}_rom : {b}_rom_t := (\n    {}\n  );",
@@ -324,7 +339,11 @@ impl Emitter<'_> {
                 );
                 (
                     0,
-                    vec![format!("{dst} <= {b}_rom(to_integer({}));", own(net, a))],
+                    vec![format!(
+                        "{dst} <= {b}_rom(to_integer(unsigned({}({} downto 0))));",
+                        at(net, a, width_of(net, a).max(k as u32 + 1)),
+                        k - 1
+                    )],
                 )
             }
             ProcKind::Cast(DType::Bool, a) => {
@@ -352,7 +371,7 @@ impl Emitter<'_> {
     fn const_div(&mut self, a: &Src, c: i128, is_mod: bool) -> Option<(u32, Vec<String>)> {
         let net = self.net;
         if c == 0 {
-            return Some((1, vec!["x := to_signed(0, 1);".into()]));
+            return Some((2, vec!["x := to_signed(0, 2);".into()]));
         }
         let r = range_of(net, a);
         let (neg, d) = (c < 0, c.abs());
@@ -374,7 +393,7 @@ impl Emitter<'_> {
             .signed_bits()
             .max(width_of(net, a))
             + 2;
-        let wm = Interval::point(mult).signed_bits();
+        let wm = Interval::point(mult).signed_bits().max(2);
         let wp = wy + wm;
         let q = Interval::new(k, k + big_x / d);
         let prod = Interval::new((q.lo * c).min(q.hi * c), (q.lo * c).max(q.hi * c));
@@ -614,7 +633,7 @@ impl Emitter<'_> {
         let sum_wraps =
             op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
         let acc_range = hissc_spn::lower::accumulator_range(op, d, ra, net.nodes[b].range, n);
-        let wacc = acc_range.signed_bits();
+        let wacc = acc_range.signed_bits().max(2);
         // accumulators: one per output in flight
         let outer = axes[0] as usize;
         let mut line = vec![0u32; shape.len()];
@@ -1009,7 +1028,7 @@ impl Emitter<'_> {
             }
             None => Interval::new(0, count as i128),
         };
-        let wacc = acc.signed_bits();
+        let wacc = acc.signed_bits().max(2);
         // memories as deep as the next power of two: every address a netlist can
         // form is then in range
         let top = bins.next_power_of_two() - 1;
