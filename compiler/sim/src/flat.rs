@@ -320,16 +320,7 @@ pub fn flatten(net: &Network) -> Flat {
                 let mem = alloc(len as usize, &mut f.state);
                 let wcnt = alloc(1, &mut f.state);
                 let rcnt = alloc(to.len(), &mut f.state);
-                // the stride in `from` of each axis of `to` (0 where broadcast)
-                let off = to.len() - from.len();
-                let mut strides = vec![0u32; to.len()];
-                let mut s = 1u32;
-                for d in (0..from.len()).rev() {
-                    if from[d] != 1 {
-                        strides[off + d] = s;
-                    }
-                    s *= from[d];
-                }
+                let strides = hissc_spn::sched::broadcast_strides(from, to);
                 Op::Broadcast {
                     dst,
                     arg: arg.index() as u32,

@@ -98,3 +98,18 @@ pub fn bincount_latency(weighted: bool) -> u32 {
 pub fn bincount(arg: &Sched, bins: u32, weighted: bool) -> Sched {
     Sched::dense(bins, arg.last_time() + bincount_latency(weighted))
 }
+
+/// For a broadcast from shape `from` to `to`: the stride in `from` of each axis of
+/// `to` (0 where the axis is broadcast).
+pub fn broadcast_strides(from: &[u32], to: &[u32]) -> Vec<u32> {
+    let off = to.len() - from.len();
+    let mut strides = vec![0u32; to.len()];
+    let mut s = 1u32;
+    for d in (0..from.len()).rev() {
+        if from[d] != 1 {
+            strides[off + d] = s;
+        }
+        s *= from[d];
+    }
+    strides
+}

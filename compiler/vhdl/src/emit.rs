@@ -1215,15 +1215,7 @@ impl Emitter<'_> {
             "  signal {b}_w : integer range 0 to {} := 0;",
             len - 1
         );
-        let off = to.len() - from.len();
-        let mut strides = vec![0u32; to.len()];
-        let mut s = 1u32;
-        for d in (0..from.len()).rev() {
-            if from[d] != 1 {
-                strides[off + d] = s;
-            }
-            s *= from[d];
-        }
+        let strides = hissc_spn::sched::broadcast_strides(from, to);
         let counted: Vec<usize> = (0..to.len()).collect();
         for &i in &counted {
             let _ = writeln!(

@@ -138,6 +138,11 @@ impl Lowerer<'_> {
         true
     }
 
+    /// The argument at position `i`, or given by keyword `name`.
+    fn param(args: &Args, i: usize, name: &str) -> Option<(Val, Span)> {
+        args.pos.get(i).cloned().or_else(|| Self::kwarg(args, name))
+    }
+
     fn kwarg(args: &Args, name: &str) -> Option<(Val, Span)> {
         args.kw
             .iter()
@@ -202,11 +207,7 @@ impl Lowerer<'_> {
                 if !self.arity(&format!("np.{name}"), &args, 1, 2, kws, span) {
                     return Val::Poison;
                 }
-                let axis = args
-                    .pos
-                    .get(1)
-                    .map(|(v, s)| (v.clone(), *s))
-                    .or_else(|| Self::kwarg(&args, "axis"));
+                let axis = Self::param(&args, 1, "axis");
                 let dtype = Self::kwarg(&args, "dtype");
                 self.reduce(op, p(0), axis, dtype, span)
             }
@@ -265,11 +266,7 @@ impl Lowerer<'_> {
                 if !self.arity(&format!("np.{name}"), &args, 1, 2, &["axis"], span) {
                     return Val::Poison;
                 }
-                let axis = args
-                    .pos
-                    .get(1)
-                    .map(|(v, s)| (v.clone(), *s))
-                    .or_else(|| Self::kwarg(&args, "axis"));
+                let axis = Self::param(&args, 1, "axis");
                 let op = if name == "argmax" {
                     ReduceOp::ArgMax
                 } else {
@@ -305,32 +302,16 @@ impl Lowerer<'_> {
                 if !self.arity("np.bincount", &args, 1, 3, &["weights", "minlength"], span) {
                     return Val::Poison;
                 }
-                let w = args
-                    .pos
-                    .get(1)
-                    .cloned()
-                    .or_else(|| Self::kwarg(&args, "weights"));
-                let m = args
-                    .pos
-                    .get(2)
-                    .cloned()
-                    .or_else(|| Self::kwarg(&args, "minlength"));
+                let w = Self::param(&args, 1, "weights");
+                let m = Self::param(&args, 2, "minlength");
                 self.bincount(args.pos[0].clone(), w, m, span)
             }
             "histogram" => {
                 if !self.arity("np.histogram", &args, 1, 3, &["bins", "range"], span) {
                     return Val::Poison;
                 }
-                let bins = args
-                    .pos
-                    .get(1)
-                    .cloned()
-                    .or_else(|| Self::kwarg(&args, "bins"));
-                let range = args
-                    .pos
-                    .get(2)
-                    .cloned()
-                    .or_else(|| Self::kwarg(&args, "range"));
+                let bins = Self::param(&args, 1, "bins");
+                let range = Self::param(&args, 2, "range");
                 self.histogram(p(0), bins, range, span)
             }
             _ => {
@@ -366,11 +347,7 @@ impl Lowerer<'_> {
                 if !self.arity(&format!(".{name}()"), &args, 0, 1, kws, span) {
                     return Val::Poison;
                 }
-                let axis = args
-                    .pos
-                    .first()
-                    .map(|(v, s)| (v.clone(), *s))
-                    .or_else(|| Self::kwarg(&args, "axis"));
+                let axis = Self::param(&args, 0, "axis");
                 let dtype = Self::kwarg(&args, "dtype");
                 self.reduce(op, Val::Node(n), axis, dtype, span)
             }
@@ -411,11 +388,7 @@ impl Lowerer<'_> {
                 if !self.arity(&format!(".{name}()"), &args, 0, 1, &["axis"], span) {
                     return Val::Poison;
                 }
-                let axis = args
-                    .pos
-                    .first()
-                    .map(|(v, s)| (v.clone(), *s))
-                    .or_else(|| Self::kwarg(&args, "axis"));
+                let axis = Self::param(&args, 0, "axis");
                 let op = if name == "argmax" {
                     ReduceOp::ArgMax
                 } else {
