@@ -95,6 +95,8 @@ impl Lowerer<'_> {
                 let index = self.expr(f, &s.slice);
                 self.subscript(base, index, &s.slice, span)
             }
+            // a slice is read from the expression by `subscript`
+            Expr::Slice(_) => Val::None,
             _ => Val::Poison, // reported by the subset rules
         }
     }

@@ -189,7 +189,7 @@ impl<'a> Lowerer<'a> {
                 continue;
             };
             let span = span_of(&p.def);
-            let Some(ty) = self.annotation(ann) else {
+            let Some(ty) = self.checked_annotation(ann) else {
                 continue;
             };
             let (elem, shape) = match ty {
@@ -219,7 +219,7 @@ impl<'a> Lowerer<'a> {
                 .locals
                 .insert(p.def.arg.to_string(), Val::Node(Node { v, weak: false }));
         }
-        let expected = f.returns.as_ref().and_then(|r| self.annotation(r));
+        let expected = f.returns.as_ref().and_then(|r| self.checked_annotation(r));
         if !self.diags.is_empty() {
             return None;
         }
@@ -250,6 +250,23 @@ impl<'a> Lowerer<'a> {
         } else {
             None
         }
+    }
+
+    /// An annotation; if it is not a type and nothing has said why yet (the subset
+    /// rules do not read annotations), says so.
+    fn checked_annotation(&mut self, e: &Expr) -> Option<annot::AnnTy> {
+        let before = self.diags.len();
+        let t = self.annotation(e);
+        if t.is_none() && self.diags.len() == before {
+            let span = span_of(e);
+            let text = self.src.text[span.start as usize..span.end as usize].to_string();
+            self.error(
+                Diagnostic::error(Code::BAD_ANNOTATION, format!("`{text}` is not a kernel type"))
+                    .primary(span, "unsupported annotation")
+                    .help("use a numpy integer dtype (`np.uint16`), a range type (`u12`), `Array[T, d0, ...]` or `tuple[...]`"),
+            );
+        }
+        t
     }
 
     /// Checks the returned value against the annotation and records the outputs.
