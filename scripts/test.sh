@@ -17,6 +17,10 @@ target/release/hissc-gen "$random_dir" "${HISSC_NUMPY_CASES:-300}" "${HISSC_SEED
 python3 testsuite/python/check_random.py --hissc "$hissc" "$random_dir" --sim
 rm -rf "$random_dir"
 
+# Mutated kernels: hissc must reject them cleanly, never panic (a fixed seed here;
+# `scripts/fuzz_frontend.py --seed N --runs M` explores further).
+python3 scripts/fuzz_frontend.py --hissc "$hissc" --runs 300 --seed 1
+
 conformance=../shared/conformance/run.py
 # The spine (issue 2): five kernels through all four stages and five bad kernels.
 python3 "$conformance" --hissc "$hissc" \
