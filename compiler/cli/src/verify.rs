@@ -53,6 +53,9 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
     };
     std::fs::create_dir_all(&dir)
         .map_err(|e| Failure::User(format!("cannot create `{}`: {e}", dir.display())))?;
+    // GHDL runs inside the directory: give it absolute paths
+    let dir = std::path::absolute(&dir)
+        .map_err(|e| Failure::User(format!("cannot use `{}`: {e}", dir.display())))?;
     let rows = run.trace.as_deref().unwrap_or(&[]);
     driver::write_trace_csv(&dir.join("trace.csv"), &net, rows)?;
     let (iface, verdict) = hissc_flow::hardware::check(&dir, &net, &c.src, rows, a.netlist);

@@ -331,3 +331,29 @@ fn build_without_the_tools_names_the_packages() {
         "unknown target",
     );
 }
+
+#[test]
+fn verify_with_a_relative_output_directory() {
+    if Command::new("ghdl").arg("--version").output().is_err() {
+        eprintln!("\n!!!!!!!! GHDL is not installed: verify_with_a_relative_output_directory skipped !!!!!!!!\n");
+        return;
+    }
+    let (dir, _k) = setup();
+    write_npy(&dir.path().join("f.npy"), &[4, 6], &[7u16; 24]);
+    let o = Command::new(env!("CARGO_BIN_EXE_hissc"))
+        .args([
+            "verify",
+            "zs.py",
+            "--in",
+            "frame=f.npy",
+            "--param",
+            "t=5",
+            "--out",
+            "rel/out",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(dir.path().join("rel/out/out.npy").exists());
+}
