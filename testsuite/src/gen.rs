@@ -78,16 +78,8 @@ pub struct GenKernel {
     pub params: Vec<(String, DType, Vec<u32>)>,
 }
 
-const INTS: [DType; 8] = [
-    DType::U8,
-    DType::U16,
-    DType::U32,
-    DType::U64,
-    DType::I8,
-    DType::I16,
-    DType::I32,
-    DType::I64,
-];
+/// The integer dtypes (bool aside).
+const INTS: &[DType] = DType::INTEGERS.split_first().unwrap().1;
 
 fn np(d: DType) -> String {
     format!(
@@ -252,7 +244,7 @@ impl Gen<'_> {
             }
             9 => {
                 let a = self.expr(d);
-                let to = self.rng.pick(&INTS);
+                let to = self.rng.pick(INTS);
                 Ex {
                     text: format!("{}.astype({})", a.text, np(to)),
                     dtype: to,
@@ -279,7 +271,7 @@ pub fn kernel(seed: u64) -> GenKernel {
     let mut leaves = Vec::new();
     let n_full = 1 + rng.below(2);
     for i in 0..n_full {
-        let d = rng.pick(&INTS);
+        let d = rng.pick(INTS);
         let name = format!("a{i}");
         leaves.push(Ex {
             text: name.clone(),
@@ -290,7 +282,7 @@ pub fn kernel(seed: u64) -> GenKernel {
     }
     match rng.below(3) {
         0 => {
-            let d = rng.pick(&INTS);
+            let d = rng.pick(INTS);
             leaves.push(Ex {
                 text: "row".into(),
                 dtype: d,
@@ -299,7 +291,7 @@ pub fn kernel(seed: u64) -> GenKernel {
             params.push(("row".into(), d, vec![w]));
         }
         1 => {
-            let d = rng.pick(&INTS);
+            let d = rng.pick(INTS);
             leaves.push(Ex {
                 text: "col".into(),
                 dtype: d,
@@ -310,7 +302,7 @@ pub fn kernel(seed: u64) -> GenKernel {
         _ => {}
     }
     if rng.below(2) == 0 {
-        let d = rng.pick(&INTS);
+        let d = rng.pick(INTS);
         leaves.push(Ex {
             text: "t".into(),
             dtype: d,

@@ -211,9 +211,9 @@ pub enum ProcKind {
 }
 
 impl ProcKind {
-    /// The buses this process reads.
-    pub fn inputs(&self) -> Vec<Bus> {
-        let srcs: Vec<Src> = match self {
+    /// The operands this process reads, constants included, in order.
+    pub fn operands(&self) -> Vec<Src> {
+        match self {
             ProcKind::Input(_) | ProcKind::Param(_) => vec![],
             ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
             ProcKind::Binary(_, _, a, b) | ProcKind::Compare(_, a, b) => vec![*a, *b],
@@ -232,7 +232,12 @@ impl ProcKind {
                 .map(Src::Bus)
                 .collect(),
             ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
-        };
+        }
+    }
+
+    /// The buses this process reads.
+    pub fn inputs(&self) -> Vec<Bus> {
+        let srcs = self.operands();
         srcs.into_iter()
             .filter_map(|s| match s {
                 Src::Bus(b) => Some(b),

@@ -88,14 +88,7 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 Some(Sched::Static)
             }
             k if k.is_elementwise() => {
-                let srcs: Vec<Src> = match k {
-                    ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => {
-                        vec![*a]
-                    }
-                    ProcKind::Binary(_, _, a, c) | ProcKind::Compare(_, a, c) => vec![*a, *c],
-                    ProcKind::Select(c, a, d) => vec![*c, *a, *d],
-                    _ => vec![],
-                };
+                let srcs = k.operands();
                 let streams: Vec<Sched> = srcs
                     .iter()
                     .map(sched_of)

@@ -635,15 +635,7 @@ impl Emitter<'_> {
         let acc_range = hissc_spn::lower::accumulator_range(op, d, ra, net.nodes[b].range, n);
         let wacc = acc_range.signed_bits().max(2);
         // accumulators: one per output in flight
-        let outer = axes[0] as usize;
-        let mut line = vec![0u32; shape.len()];
-        let mut lines = 1u32;
-        for i in (outer..shape.len()).rev() {
-            if !axes.contains(&(i as u32)) {
-                line[i] = lines;
-                lines *= shape[i];
-            }
-        }
+        let (lines, line) = hissc_spn::sched::reduce_lines(shape, axes);
         let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
         let flat = axes.len() == shape.len();
         let maxpos = if flat {

@@ -639,7 +639,8 @@ impl Lowerer<'_> {
         let Some(c) = self.bool_node(c, span) else {
             return Val::Poison;
         };
-        let (d, _) = match self.promote_pair(&a, &b, span) {
+        // numpy functions give numpy values: the result is never weak
+        let (d, _) = match self.promote(&a, &b, span) {
             Some(x) => x,
             None => return Val::Poison,
         };
@@ -653,88 +654,6 @@ impl Lowerer<'_> {
             false,
             span,
         )
-    }
-
-    /// Promotion for functions whose result is always a numpy value (never weak).
-    fn promote_pair(&mut self, a: &Val, b: &Val, span: Span) -> Option<(DType, bool)> {
-        // A throwaway arithmetic op would add instructions; compute the dtype by
-        // promoting through `arith` on the types alone.
-        let probe = self.arith_dtype(a, b, span)?;
-        Some((probe, false))
-    }
-
-    fn arith_dtype(&mut self, a: &Val, b: &Val, span: Span) -> Option<DType> {
-        let dt = |this: &Self, v: &Val| match v {
-            Val::Node(n) => Some((this.k.dtype(n.v), n.weak)),
-            Val::Int(_) => Some((DType::I64, true)),
-            Val::Bool(_) => Some((DType::Bool, true)),
-            _ => None,
-        };
-        let (Some((da, wa)), Some((db, wb))) = (dt(self, a), dt(self, b)) else {
-            let bad = if dt(self, a).is_none() { a } else { b };
-            let what = self.describe(bad);
-            self.error(
-                Diagnostic::error(
-                    Code::ARGUMENTS,
-                    format!("{what} is not a number or an array"),
-                )
-                .primary(span, "bad operand"),
-            );
-            return None;
-        };
-        match (wa, wb) {
-            (false, false) => match DType::promote(da, db) {
-                Some(d) => Some(d),
-                None => {
-                    self.error(
-                        Diagnostic::error(
-                            Code::FLOAT,
-                            format!(
-                                "numpy promotes {} with {} to float64",
-                                da.numpy_name(),
-                                db.numpy_name()
-                            ),
-                        )
-                        .primary(span, "mixed uint64 and signed integers"),
-                    );
-                    None
-                }
-            },
-            (false, true) | (true, false) => {
-                let (strong, weak_val) = if wa { (db, a) } else { (da, b) };
-                let d = if strong == DType::Bool
-                    && !matches!(weak_val, Val::Bool(_))
-                    && dt(self, weak_val).map(|x| x.0) != Some(DType::Bool)
-                {
-                    DType::I64
-                } else {
-                    strong
-                };
-                if let Val::Node(n) = weak_val {
-                    if self.k.dtype(n.v) != DType::Bool {
-                        self.weak_fits(*n, d, span)?;
-                    }
-                }
-                if let Val::Int(i) = weak_val {
-                    if !d.holds(*i) {
-                        self.error(
-                            Diagnostic::error(
-                                Code::DTYPE,
-                                format!("Python integer {i} out of bounds for {}", d.numpy_name()),
-                            )
-                            .primary(span, "numpy raises OverflowError"),
-                        );
-                        return None;
-                    }
-                }
-                Some(d)
-            }
-            (true, true) => Some(if da == DType::Bool && db == DType::Bool {
-                DType::Bool
-            } else {
-                DType::I64
-            }),
-        }
     }
 
     fn reduce(

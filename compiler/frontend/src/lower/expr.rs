@@ -540,7 +540,7 @@ impl Lowerer<'_> {
     }
 
     /// numpy 2's result dtype for two operands, and whether the result is weak.
-    fn promote(&mut self, a: &Val, b: &Val, span: Span) -> Option<(DType, bool)> {
+    pub(crate) fn promote(&mut self, a: &Val, b: &Val, span: Span) -> Option<(DType, bool)> {
         let (ka, kb) = (self.kind(a)?, self.kind(b)?);
         use Kind::*;
         let strong_with_weak = |this: &mut Self, d: DType, w: Kind| -> Option<(DType, bool)> {
