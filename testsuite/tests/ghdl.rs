@@ -74,7 +74,7 @@ fn a_corrupted_trace_is_caught_at_its_cycle() {
     let mut sim = hissc_sim::simulate(&net, &[stream], &[frame[1].data[0]], true).unwrap();
     let rows = sim.trace.as_mut().unwrap();
     let bad = rows.iter().position(|r| r.outputs[0].0).unwrap() + 17;
-    rows[bad].outputs[0].1 ^= 1;
+    rows[bad].outputs[0].1[0] ^= 1;
     let dir = tempfile::tempdir().unwrap();
     let (_, verdict) = hissc_flow::hardware::check(dir.path(), &net, &src, rows, false);
     match verdict {

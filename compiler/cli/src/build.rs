@@ -20,7 +20,7 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         )));
     }
     let c = Compiled::load(&a.kernel, a.name.as_deref())?;
-    let net = c.network()?;
+    let net = c.network(a.lanes)?;
     let dir = a
         .output
         .clone()

@@ -52,9 +52,10 @@ impl Compiled {
 }
 
 impl Compiled {
-    /// Lowers the kernel to a verified process network.
-    pub fn network(&self) -> Result<hissc_spn::Network, Failure> {
+    /// Lowers the kernel to a verified process network of `lanes` elements per cycle.
+    pub fn network(&self, lanes: u32) -> Result<hissc_spn::Network, Failure> {
         let net = hissc_spn::lower::lower(&self.kernel).map_err(|d| diagnostics(&self.src, &d))?;
+        let net = hissc_spn::lanes::widen(&net, lanes).map_err(|d| diagnostics(&self.src, &d))?;
         if let Err(errs) = hissc_spn::verify::verify(&net) {
             let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
             return Err(Failure::Internal(format!(
@@ -103,35 +104,48 @@ pub fn write_trace_csv(
     rows: &[hissc_sim::TraceRow],
 ) -> Result<(), Failure> {
     use std::fmt::Write as _;
+    // one data column per lane: `NAME_data`, or `NAME_data_0`, `NAME_data_1`, ...
+    let header = |s: &mut String, name: &str, lanes: usize| {
+        let _ = write!(s, ",{name}_valid");
+        if lanes == 1 {
+            let _ = write!(s, ",{name}_data");
+        } else {
+            for l in 0..lanes {
+                let _ = write!(s, ",{name}_data_{l}");
+            }
+        }
+    };
+    let cells = |s: &mut String, v: bool, d: &[i128]| {
+        s.push_str(if v { ",1" } else { ",0" });
+        for x in d {
+            if v {
+                let _ = write!(s, ",{x}");
+            } else {
+                s.push_str(",U");
+            }
+        }
+    };
     let mut s = String::from("cycle,rst");
     for p in &net.inputs {
-        let _ = write!(s, ",{0}_valid,{0}_data", p.name);
+        header(&mut s, &p.name, p.lanes.max(1) as usize);
     }
     for p in &net.params {
         let _ = write!(s, ",{}", p.name);
     }
     for o in &net.outputs {
-        let _ = write!(s, ",{0}_valid,{0}_data", o.name);
+        header(&mut s, &o.name, o.lanes.len());
     }
     s.push('\n');
     for (i, r) in rows.iter().enumerate() {
         let _ = write!(s, "{i},{}", r.rst as u8);
         for (v, d) in &r.inputs {
-            if *v {
-                let _ = write!(s, ",1,{d}");
-            } else {
-                s.push_str(",0,U");
-            }
+            cells(&mut s, *v, d);
         }
         for p in &r.params {
             let _ = write!(s, ",{p}");
         }
         for (v, d) in &r.outputs {
-            if *v {
-                let _ = write!(s, ",1,{d}");
-            } else {
-                s.push_str(",0,U");
-            }
+            cells(&mut s, *v, d);
         }
         s.push('\n');
     }

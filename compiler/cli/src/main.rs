@@ -44,6 +44,18 @@ struct CompileArgs {
     /// Print an intermediate form instead of (or as well as) writing VHDL.
     #[arg(long, value_enum)]
     emit: Option<Emit>,
+    /// Elements per cycle per input stream: 1, 2, 4, 8, 16 or 32.
+    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
+    lanes: u32,
+}
+
+/// `--lanes N`: a power of two up to 32.
+fn parse_lanes(s: &str) -> Result<u32, String> {
+    let max = hissc_spn::lanes::MAX_LANES;
+    match s.parse::<u32>() {
+        Ok(n) if n.is_power_of_two() && n <= max => Ok(n),
+        _ => Err(format!("lanes must be a power of two from 1 to {max}")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -91,6 +103,9 @@ struct InputArgs {
     /// A scalar parameter: NAME=INT (repeatable).
     #[arg(long = "param", value_name = "NAME=INT")]
     params: Vec<String>,
+    /// Elements per cycle per input stream, 1 to 32 (`run` computes the same values whatever it is).
+    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
+    lanes: u32,
 }
 
 /// `hissc run`
@@ -143,6 +158,9 @@ struct BuildArgs {
     /// nextpnr's placement seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Elements per cycle per input stream, 1 to 32.
+    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
+    lanes: u32,
     /// Output directory (default: build/<kernel>).
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
@@ -175,17 +193,20 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(path, a.name.as_deref())?;
     match a.emit {
         Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
-        Some(Emit::Spn) => print!("{}", hissc_spn::print::print(&c.network()?, Some(&c.src))),
-        Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network()?)),
-        Some(Emit::Vhdl) => print!("{}", hissc_vhdl::emit(&c.network()?, &c.src).design),
+        Some(Emit::Spn) => print!(
+            "{}",
+            hissc_spn::print::print(&c.network(a.lanes)?, Some(&c.src))
+        ),
+        Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network(a.lanes)?)),
+        Some(Emit::Vhdl) => print!("{}", hissc_vhdl::emit(&c.network(a.lanes)?, &c.src).design),
         Some(Emit::Testbench) => print!(
             "{}",
-            hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network()?, &c.src).iface)
+            hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network(a.lanes)?, &c.src).iface)
         ),
         None => {}
     }
     if let Some(out) = &a.output {
-        let v = hissc_vhdl::emit(&c.network()?, &c.src);
+        let v = hissc_vhdl::emit(&c.network(a.lanes)?, &c.src);
         std::fs::write(out, v.design)
             .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", out.display())))?;
     }
@@ -209,7 +230,7 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
 
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(&a.run.input.kernel, a.run.input.name.as_deref())?;
-    let net = c.network()?;
+    let net = c.network(a.run.input.lanes)?;
     let bound = driver::bind_inputs(&c.kernel, &a.run.input.inputs, &a.run.input.params)?;
     let run = driver::simulate(&c, &net, &bound, a.trace.is_some())?;
     if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
     let c = Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
-    let net = c.network()?;
+    let net = c.network(a.input.lanes)?;
     let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
     if !ghdl::available() {
         return Err(Failure::User(

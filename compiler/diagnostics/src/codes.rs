@@ -123,6 +123,14 @@ negative indices). Clip or mask the index, or use a range type for the input.";
 in one pass. This construct would need the whole frame first (for example a
 frame-wide reduction broadcast back onto the same frame). Split the kernel in
 two, or compute the value on the host.";
+    LANES = 402, "this construct cannot take several elements per cycle",
+"With `--lanes N` every stream carries N consecutive elements per cycle (lane
+`l` of a frame's cycle `q` holds element `q * N + l` in C order). Elementwise
+operations, table look-ups, reductions, `cumsum`, bin counts, row broadcasts
+and slices whose selection lines up with the lanes all take N elements per
+cycle. A construct that would need lanes to move between positions inside a
+cycle (a slice step that does not divide N, an axis that N does not divide)
+is rejected: use fewer lanes, or reshape so that the lanes fall on whole rows.";
 }
 
 impl Code {

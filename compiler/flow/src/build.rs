@@ -407,7 +407,11 @@ pub fn build(
         .unwrap_or_default();
     let python = python_lines(net, src, &nets);
     let fmax = nextpnr_mhz.min(icetime_mhz);
-    let epc: Vec<(String, f64)> = net.inputs.iter().map(|p| (p.name.clone(), 1.0)).collect();
+    let epc: Vec<(String, f64)> = net
+        .inputs
+        .iter()
+        .map(|p| (p.name.clone(), p.lanes as f64))
+        .collect();
     let bits: Vec<(String, u32)> = v
         .iface
         .inputs
@@ -424,7 +428,7 @@ pub fn build(
     let latency = net
         .outputs
         .iter()
-        .map(|out| net.nodes[out.bus].sched.last_time())
+        .map(|out| net.nodes[out.lanes[0]].sched.last_time())
         .max()
         .unwrap_or(0);
     let report = Report {

@@ -1,6 +1,10 @@
 //! A narrow top level for kernels whose ports outnumber the package's pins.
 //!
-//! The input streams keep their own ports (they set the throughput). Scalar
+//! The input streams keep their own ports (they set the throughput), except that a
+//! stream of several lanes is fed through a shift register from one lane's worth of
+//! pins (`NAME_data_word`, shifted in every cycle, lane 0 at the low end): no iCE40
+//! package has pins for 32 lanes of pixels, which on a HISS node arrive from the
+//! transceivers. The kernel then sees registered inputs on every lane. Scalar
 //! parameters are loaded through a shift register (`param_sin`, shifted in while
 //! `param_shift` is high, most significant parameter bit first, parameters in
 //! signature order). Each output keeps its `_valid` pin; its data is captured in a
@@ -14,9 +18,9 @@ use std::fmt::Write;
 
 /// Pins the kernel's own entity needs.
 pub fn pins(iface: &Interface) -> u32 {
-    2 + iface.inputs.iter().map(|p| p.width + 1).sum::<u32>()
+    2 + iface.inputs.iter().map(|p| p.total() + 1).sum::<u32>()
         + iface.params.iter().map(|p| p.width).sum::<u32>()
-        + iface.outputs.iter().map(|o| o.width + 1).sum::<u32>()
+        + iface.outputs.iter().map(|o| o.total() + 1).sum::<u32>()
 }
 
 /// A wrapper entity.
@@ -34,10 +38,11 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     let e = &iface.entity;
     let top = format!("{e}_top");
     let param_bits: u32 = iface.params.iter().map(|p| p.width).sum();
-    let out_bits: u32 = iface.outputs.iter().map(|o| o.width).sum();
+    let out_bits: u32 = iface.outputs.iter().map(|o| o.total()).sum();
     let bytes = out_bits.div_ceil(8).max(1);
     let sel_bits = (32 - (bytes - 1).leading_zeros()).max(1);
     let stream_pins: u32 = iface.inputs.iter().map(|p| p.width + 1).sum();
+    let word = |p: &hissc_vhdl::interface::StreamIn| format!("{}_word", p.data);
     let pins = 2
         + stream_pins
         + if param_bits > 0 { 2 } else { 0 }
@@ -55,7 +60,11 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     ];
     for p in &iface.inputs {
         ports.push(format!("{} : in std_logic", p.valid));
-        ports.push(format!("{} : in {}", p.data, port_type(p.width)));
+        if p.lanes > 1 {
+            ports.push(format!("{} : in {}", word(p), port_type(p.width)));
+        } else {
+            ports.push(format!("{} : in {}", p.data, port_type(p.width)));
+        }
     }
     if param_bits > 0 {
         ports.push("param_sin : in std_logic".into());
@@ -93,20 +102,32 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
         "  signal caps : std_logic_vector({} downto 0) := (others => '0');",
         bytes * 8 - 1
     );
+    for p in iface.inputs.iter().filter(|p| p.lanes > 1) {
+        let _ = writeln!(
+            v,
+            "  signal sr_{} : {} := (others => '0');",
+            p.data,
+            port_type(p.total())
+        );
+    }
     for o in &iface.outputs {
         let _ = writeln!(
             v,
             "  signal w_{} : std_logic;\n  signal w_{} : {};",
             o.valid,
             o.data,
-            port_type(o.width)
+            port_type(o.total())
         );
     }
     v.push_str("begin\n");
     let mut map = vec!["clk => clk".to_string(), "rst => rst".to_string()];
     for p in &iface.inputs {
         map.push(format!("{0} => {0}", p.valid));
-        map.push(format!("{0} => {0}", p.data));
+        if p.lanes > 1 {
+            map.push(format!("{0} => sr_{0}", p.data));
+        } else {
+            map.push(format!("{0} => {0}", p.data));
+        }
     }
     let mut hi = param_bits;
     for p in &iface.params {
@@ -142,20 +163,30 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
             "  load : process(clk)\n  begin\n    if rising_edge(clk) then\n      if param_shift = '1' then\n        chain <= {shift};\n      end if;\n    end if;\n  end process;\n"
         );
     }
+    for p in iface.inputs.iter().filter(|p| p.lanes > 1) {
+        let _ = writeln!(
+            v,
+            "  feed_{d} : process(clk)\n  begin\n    if rising_edge(clk) then\n      sr_{d} <= sr_{d}({} downto 0) & {};\n    end if;\n  end process;\n",
+            p.total() - p.width - 1,
+            word(p),
+            d = p.data
+        );
+    }
     let mut lo = 0;
     let mut caps = String::new();
     for o in &iface.outputs {
-        let slot = if o.width == 1 {
+        let w = o.total();
+        let slot = if w == 1 {
             format!("{lo}")
         } else {
-            format!("{} downto {lo}", lo + o.width - 1)
+            format!("{} downto {lo}", lo + w - 1)
         };
         let _ = writeln!(
             caps,
             "      if w_{} = '1' then\n        caps({slot}) <= w_{};\n      end if;",
             o.valid, o.data
         );
-        lo += o.width;
+        lo += w;
     }
     let _ = writeln!(v, "  capture : process(clk)\n  begin\n    if rising_edge(clk) then\n{caps}    end if;\n  end process;\n");
     for o in &iface.outputs {

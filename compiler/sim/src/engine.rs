@@ -76,12 +76,13 @@ impl Engine {
         }
     }
 
-    /// Drives input port `port` for the current cycle.
+    /// Drives input port `port` for the current cycle: one value per lane.
     #[inline]
-    pub fn set_input(&mut self, port: usize, valid: bool, data: i128) {
-        let s = self.flat.input_slots[port] as usize;
-        self.cur[s] = data;
-        self.cv[s] = valid;
+    pub fn set_input(&mut self, port: usize, valid: bool, data: &[i128]) {
+        for (&s, &d) in self.flat.input_slots[port].iter().zip(data) {
+            self.cur[s as usize] = d;
+            self.cv[s as usize] = valid;
+        }
     }
 
     /// The value and valid flag of a bus in the current cycle.
@@ -385,7 +386,7 @@ impl Engine {
         // Combinational buses (inputs, statics) keep their values across the swap.
         std::mem::swap(&mut self.cur, &mut self.nxt);
         std::mem::swap(&mut self.cv, &mut self.nv);
-        for &s in &self.flat.input_slots {
+        for &s in self.flat.input_slots.iter().flatten() {
             self.cv[s as usize] = false;
         }
     }

@@ -149,7 +149,7 @@ pub struct Flat {
     /// Size of the private state area.
     pub state: usize,
     /// For each input port, its bus slot.
-    pub input_slots: Vec<u32>,
+    pub input_slots: Vec<Vec<u32>>,
     /// For each parameter port, its bus slot (if the parameter is used).
     pub param_slots: Vec<Option<u32>>,
 }
@@ -178,7 +178,11 @@ pub fn flatten(net: &Network) -> Flat {
         statics: Vec::new(),
         slots: net.nodes.len(),
         state: 0,
-        input_slots: vec![0; net.inputs.len()],
+        input_slots: net
+            .inputs
+            .iter()
+            .map(|p| vec![0; p.lanes.max(1) as usize])
+            .collect(),
         param_slots: vec![None; net.params.len()],
     };
     let alloc = |n: usize, state: &mut usize| {
@@ -189,8 +193,8 @@ pub fn flatten(net: &Network) -> Flat {
     for (b, node) in net.nodes.iter() {
         let dst = b.index() as u32;
         let op = match &node.kind {
-            ProcKind::Input(i) => {
-                f.input_slots[*i as usize] = dst;
+            ProcKind::Input(i, l) => {
+                f.input_slots[*i as usize][*l as usize] = dst;
                 continue;
             }
             ProcKind::Param(i) => {

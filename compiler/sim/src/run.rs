@@ -1,9 +1,10 @@
 //! Running frames through the engine: input schedule, output collection, traces.
 //!
 //! Cycle 0 is a reset cycle. Frame `f` starts in cycle `1 + f * P`, where `P` is
-//! the frame period (the longest input stream); every input streams its elements
-//! on consecutive cycles from the frame's start. Outputs are collected whenever
-//! their valid flag is high, until every frame's outputs are complete.
+//! the frame period (the longest input stream, in cycles); every input streams
+//! its elements on consecutive cycles from the frame's start, `lanes` of them per
+//! cycle. Outputs are collected (all their lanes) whenever their valid flag is
+//! high, until every frame's outputs are complete.
 
 use crate::engine::Engine;
 use cranelift_entity::EntityRef;
@@ -16,12 +17,12 @@ use hissc_spn::Network;
 pub struct TraceRow {
     /// Reset asserted.
     pub rst: bool,
-    /// (valid, data) of each input port.
-    pub inputs: Vec<(bool, i128)>,
+    /// (valid, data of each lane) of each input port.
+    pub inputs: Vec<(bool, Vec<i128>)>,
     /// Each parameter port.
     pub params: Vec<i128>,
-    /// (valid, data) of each output port.
-    pub outputs: Vec<(bool, i128)>,
+    /// (valid, data of each lane) of each output port.
+    pub outputs: Vec<(bool, Vec<i128>)>,
 }
 
 /// What a simulation produced.
@@ -32,7 +33,7 @@ pub struct SimResult {
     /// Cycles simulated, the reset cycle included.
     pub cycles: u64,
     /// For each input stream, elements per cycle from its first element to its last
-    /// (frames back to back: 1.0 means the stream never waited).
+    /// (frames back to back: its lane count means the stream never waited).
     pub elements_per_cycle: Vec<f64>,
     /// Cycles from a frame's start to its last output.
     pub latency: u32,
@@ -55,10 +56,7 @@ pub fn simulate(
     let latency = net
         .outputs
         .iter()
-        .map(|o| {
-            let s = &net.nodes[o.bus].sched;
-            s.last_time()
-        })
+        .map(|o| net.nodes[o.lanes[0]].sched.last_time())
         .max()
         .unwrap_or(0);
     let nf = frames.len() as u64;
@@ -69,9 +67,22 @@ pub fn simulate(
     } else {
         None
     };
-    let out_slots: Vec<usize> = net.outputs.iter().map(|o| o.bus.index()).collect();
-    let in_len: Vec<u64> = net.inputs.iter().map(|p| numel(&p.shape) as u64).collect();
-    let mut inputs_row = vec![(false, 0i128); net.inputs.len()];
+    let out_slots: Vec<Vec<usize>> = net
+        .outputs
+        .iter()
+        .map(|o| o.lanes.iter().map(|b| b.index()).collect())
+        .collect();
+    let lanes: Vec<u64> = net.inputs.iter().map(|p| p.lanes.max(1) as u64).collect();
+    let in_len: Vec<u64> = net
+        .inputs
+        .iter()
+        .zip(&lanes)
+        .map(|(p, l)| numel(&p.shape) as u64 / l)
+        .collect();
+    let mut inputs_row: Vec<(bool, Vec<i128>)> = lanes
+        .iter()
+        .map(|&l| (false, vec![0; l as usize]))
+        .collect();
     // per input: elements driven, first and last cycle with an element
     let mut driven = vec![(0u64, u64::MAX, 0u64); net.inputs.len()];
     for cycle in 0..total_cycles {
@@ -80,27 +91,37 @@ pub fn simulate(
             let rel = cycle - 1;
             let (f, j) = (rel / period, rel % period);
             for (i, row) in inputs_row.iter_mut().enumerate() {
-                *row = if f < nf && j < in_len[i] {
-                    (true, frames[f as usize][i].data[j as usize])
-                } else {
-                    (false, 0)
-                };
-                e.set_input(i, row.0, row.1);
+                let l = lanes[i] as usize;
+                row.0 = f < nf && j < in_len[i];
                 if row.0 {
+                    let at = j as usize * l;
+                    row.1
+                        .copy_from_slice(&frames[f as usize][i].data[at..at + l]);
                     let d = &mut driven[i];
-                    *d = (d.0 + 1, d.1.min(cycle), cycle);
+                    *d = (d.0 + l as u64, d.1.min(cycle), cycle);
+                } else {
+                    row.1.iter_mut().for_each(|x| *x = 0);
                 }
+                e.set_input(i, row.0, &row.1);
             }
         }
         if !rst {
-            for (k, &s) in out_slots.iter().enumerate() {
-                if let (true, d) = e.bus(s) {
-                    collected[k].push(d);
+            for (k, slots) in out_slots.iter().enumerate() {
+                if e.bus(slots[0]).0 {
+                    collected[k].extend(slots.iter().map(|&s| e.bus(s).1));
                 }
             }
         }
         if let Some(t) = trace.as_mut() {
-            let outputs = out_slots.iter().map(|&s| e.bus(s)).collect();
+            let outputs = out_slots
+                .iter()
+                .map(|slots| {
+                    (
+                        e.bus(slots[0]).0,
+                        slots.iter().map(|&s| e.bus(s).1).collect(),
+                    )
+                })
+                .collect();
             t.push(TraceRow {
                 rst,
                 inputs: inputs_row.clone(),

@@ -13,7 +13,8 @@ pub fn to_dot(n: &Network) -> String {
     let mut idx: Vec<NodeIndex> = Vec::new();
     for (b, node) in n.nodes.iter() {
         let label = match &node.kind {
-            ProcKind::Input(i) => format!("input {}", n.inputs[*i as usize].name),
+            ProcKind::Input(i, 0) => format!("input {}", n.inputs[*i as usize].name),
+            ProcKind::Input(i, l) => format!("input {} lane {l}", n.inputs[*i as usize].name),
             ProcKind::Param(i) => format!("param {}", n.params[*i as usize].name),
             k => format!("{b} = {}", op_text(k)),
         };
@@ -34,7 +35,14 @@ pub fn to_dot(n: &Network) -> String {
     }
     for o in &n.outputs {
         let out = g.add_node(format!("output {}: {}", o.name, o.dtype));
-        g.add_edge(idx[o.bus.index()], out, String::new());
+        for (l, b) in o.lanes.iter().enumerate() {
+            let label = if o.lanes.len() > 1 {
+                format!("lane {l}")
+            } else {
+                String::new()
+            };
+            g.add_edge(idx[b.index()], out, label);
+        }
     }
     let mut s = String::new();
     let dot = Dot::with_attr_getters(

@@ -156,8 +156,8 @@ pub enum Src {
 /// rising clock edge; processes whose operands are all static are combinational.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProcKind {
-    /// Input stream port number `.0` drives the bus directly.
-    Input(u32),
+    /// Lane `.1` of input stream port number `.0` drives the bus directly.
+    Input(u32, u32),
     /// Scalar parameter port number `.0` drives the (static) bus.
     Param(u32),
     /// Elementwise unary op in a dtype.
@@ -214,7 +214,7 @@ impl ProcKind {
     /// The operands this process reads, constants included, in order.
     pub fn operands(&self) -> Vec<Src> {
         match self {
-            ProcKind::Input(_) | ProcKind::Param(_) => vec![],
+            ProcKind::Input(..) | ProcKind::Param(_) => vec![],
             ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
             ProcKind::Binary(_, _, a, b) | ProcKind::Compare(_, a, b) => vec![*a, *b],
             ProcKind::Select(c, a, b) => vec![*c, *a, *b],
@@ -286,6 +286,9 @@ pub struct Port {
     pub shape: Shape,
     /// The values it may carry (a range type's promise, or the dtype's range).
     pub range: Interval,
+    /// Elements per cycle (1 for parameters): element `q * lanes + l` of a frame
+    /// arrives on lane `l` in the frame's cycle `q`.
+    pub lanes: u32,
 }
 
 /// A kernel output.
@@ -293,8 +296,9 @@ pub struct Port {
 pub struct Output {
     /// Port name (`out`, `out0`, ...).
     pub name: String,
-    /// The bus it reads.
-    pub bus: Bus,
+    /// The buses it reads, one per lane: its `q`-th valid cycle carries elements
+    /// `q * lanes .. (q + 1) * lanes`, all lanes valid together.
+    pub lanes: Vec<Bus>,
     /// numpy's dtype of the output (restored at the port).
     pub dtype: DType,
     /// numpy's shape of one frame's output.
@@ -321,14 +325,19 @@ impl Network {
     pub fn frame_period(&self) -> u32 {
         self.inputs
             .iter()
-            .map(|p| hissc_aop::types::numel(&p.shape) as u32)
+            .map(|p| (hissc_aop::types::numel(&p.shape) as u32).div_ceil(p.lanes.max(1)))
             .max()
             .unwrap_or(1)
+    }
+
+    /// Elements per cycle of the widest input stream (1 for a one-lane network).
+    pub fn lanes(&self) -> u32 {
+        self.inputs.iter().map(|p| p.lanes).max().unwrap_or(1)
     }
 
     /// Is the bus's process combinational (no register)?
     pub fn is_comb(&self, b: Bus) -> bool {
         let n = &self.nodes[b];
-        matches!(n.kind, ProcKind::Input(_) | ProcKind::Param(_)) || n.sched.is_static()
+        matches!(n.kind, ProcKind::Input(..) | ProcKind::Param(_)) || n.sched.is_static()
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod dot;
 pub mod ir;
+pub mod lanes;
 pub mod lower;
 pub mod parse;
 pub mod print;

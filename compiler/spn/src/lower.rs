@@ -73,6 +73,7 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
             dtype: p.ty.dtype,
             shape: p.ty.shape.clone(),
             range: p.range,
+            lanes: 1,
         };
         if p.is_stream() {
             l.net.inputs.push(port);
@@ -99,7 +100,7 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
             Some(L::Bus(b)) if !l.net.nodes[b].sched.is_static() => {
                 l.net.outputs.push(Output {
                     name,
-                    bus: b,
+                    lanes: vec![b],
                     dtype: ty.dtype,
                     shape: ty.shape,
                 });
@@ -211,7 +212,7 @@ impl Lowering<'_> {
                         .position(|q| q.name == p.name)
                         .unwrap_or(0) as u32;
                     let sched = Sched::dense(numel(&p.ty.shape) as u32, 0);
-                    self.node(ProcKind::Input(idx), p.range, sched, p.span)
+                    self.node(ProcKind::Input(idx, 0), p.range, sched, p.span)
                 } else {
                     let idx = self
                         .net

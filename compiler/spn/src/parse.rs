@@ -74,10 +74,16 @@ pub fn parse(text: &str) -> R<Network> {
                     dtype: dt,
                     shape: Vec::new(),
                     range: Interval::of(dt),
+                    lanes: 1,
                 };
                 for rest in parts {
                     match rest.as_rule() {
                         Rule::dims => port.shape = dims(rest)?,
+                        Rule::lanes => {
+                            port.lanes = rest.as_str()[1..]
+                                .parse()
+                                .map_err(|_| format!("bad lane count {}", rest.as_str()))?
+                        }
                         _ => port.range = range(rest)?,
                     }
                 }
@@ -93,16 +99,16 @@ pub fn parse(text: &str) -> R<Network> {
                 let oname = parts.next().ok_or("missing name")?.as_str().to_string();
                 let dt = dtype(&parts.next().ok_or("missing dtype")?)?;
                 let mut shape = Vec::new();
-                let mut bus = None;
+                let mut lanes = Vec::new();
                 for rest in parts {
                     match rest.as_rule() {
                         Rule::dims => shape = dims(rest)?,
-                        _ => bus = Some(bus_ref(&n, &rest)?),
+                        _ => lanes.push(bus_ref(&n, &rest)?),
                     }
                 }
                 n.outputs.push(Output {
                     name: oname,
-                    bus: bus.ok_or("missing bus")?,
+                    lanes,
                     dtype: dt,
                     shape,
                 });
@@ -262,9 +268,10 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         return Ok(ProcKind::Compare(c, src(0)?, src(1)?));
     }
     Ok(match op {
+        "input" if args.len() == 2 => ProcKind::Input(uint(0)?, uint(1)?),
         "input" => {
             count(1)?;
-            ProcKind::Input(uint(0)?)
+            ProcKind::Input(uint(0)?, 0)
         }
         "param" => {
             count(1)?;

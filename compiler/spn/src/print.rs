@@ -40,7 +40,8 @@ fn dims<T: std::fmt::Display>(d: &[T]) -> String {
 /// The mnemonic and operands of a process.
 pub fn op_text(k: &ProcKind) -> String {
     match k {
-        ProcKind::Input(i) => format!("input {i}"),
+        ProcKind::Input(i, 0) => format!("input {i}"),
+        ProcKind::Input(i, l) => format!("input {i}, {l}"),
         ProcKind::Param(i) => format!("param {i}"),
         ProcKind::Unary(op, d, a) => format!("{}.{d} {}", op.name(), src(a)),
         ProcKind::Binary(op, d, a, b) => format!("{}.{d} {}, {}", op.name(), src(a), src(b)),
@@ -111,7 +112,12 @@ pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
                 format!(" [{}, {}]", p.range.lo, p.range.hi)
             };
             let ty = Type::array(p.dtype, p.shape.clone());
-            let _ = writeln!(out, "  {kind} {}: {ty}{range}", p.name);
+            let lanes = if p.lanes > 1 {
+                format!(" x{}", p.lanes)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "  {kind} {}: {ty}{range}{lanes}", p.name);
         }
     }
     for (b, node) in n.nodes.iter() {
@@ -139,7 +145,8 @@ pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
     }
     for o in &n.outputs {
         let ty = Type::array(o.dtype, o.shape.clone());
-        let _ = writeln!(out, "  output {}: {ty} = {}", o.name, o.bus);
+        let lanes: Vec<String> = o.lanes.iter().map(|b| b.to_string()).collect();
+        let _ = writeln!(out, "  output {}: {ty} = {}", o.name, lanes.join(", "));
     }
     out.push_str("}\n");
     out

@@ -66,15 +66,22 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             (!s.is_static() && s.elements() as usize == n).then_some(s)
         };
         let want: Option<Sched> = match &node.kind {
-            ProcKind::Input(i) => match net.inputs.get(*i as usize) {
+            ProcKind::Input(i, lane) => match net.inputs.get(*i as usize) {
                 Some(p) => {
+                    let n = numel(&p.shape) as u32;
+                    if *lane >= p.lanes || !n.is_multiple_of(p.lanes) {
+                        fail(format!(
+                            "lane {lane} of a port of {n} elements in {} lanes",
+                            p.lanes
+                        ));
+                    }
                     if !node.range.within(p.range) {
                         fail(format!(
                             "range {} outside the port's {}",
                             node.range, p.range
                         ));
                     }
-                    Some(Sched::dense(numel(&p.shape) as u32, 0))
+                    Some(Sched::dense(n / p.lanes.max(1), 0))
                 }
                 None => {
                     fail(format!("no input port {i}"));
@@ -200,24 +207,33 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
         }
     }
     for o in &net.outputs {
-        if o.bus.index() >= net.nodes.len() {
+        if o.lanes.is_empty() || o.lanes.iter().any(|b| b.index() >= net.nodes.len()) {
             errs.push(VerifyError {
                 bus: None,
                 message: format!("output {} reads no bus", o.name),
             });
             continue;
         }
-        let s = &net.nodes[o.bus].sched;
-        if s.is_static() || s.elements() as usize != numel(&o.shape) {
+        let s = &net.nodes[o.lanes[0]].sched;
+        let lanes = o.lanes.len();
+        if s.is_static() || s.elements() as usize * lanes != numel(&o.shape) {
             errs.push(VerifyError {
-                bus: Some(o.bus),
+                bus: Some(o.lanes[0]),
                 message: format!(
-                    "output {} has {} elements per frame, the bus {:?}",
+                    "output {} has {} elements per frame, {lanes} lanes of {:?}",
                     o.name,
                     numel(&o.shape),
                     s
                 ),
             });
+        }
+        for &b in &o.lanes[1..] {
+            if net.nodes[b].sched != *s {
+                errs.push(VerifyError {
+                    bus: Some(b),
+                    message: format!("lanes of output {} are valid at different times", o.name),
+                });
+            }
         }
     }
     if errs.is_empty() {

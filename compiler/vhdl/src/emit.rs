@@ -467,12 +467,21 @@ impl Emitter<'_> {
             self.valid(&format!("{b}_v"));
         }
         match &node.kind {
-            ProcKind::Input(i) => {
+            ProcKind::Input(i, l) => {
                 let p = &iface.inputs[*i as usize];
-                let bits = if p.width == 1 {
+                let bits = if p.total() == 1 {
                     format!("'(0 => {})", p.data)
-                } else {
+                } else if p.lanes == 1 {
                     format!("({})", p.data)
+                } else if p.width == 1 {
+                    format!("'(0 => {}({l}))", p.data)
+                } else {
+                    format!(
+                        "({}({} downto {}))",
+                        p.data,
+                        (l + 1) * p.width - 1,
+                        l * p.width
+                    )
                 };
                 let conv = if p.signed {
                     format!("resize(signed{bits}, {w})")
@@ -1273,12 +1282,18 @@ impl Emitter<'_> {
     }
 
     fn output(&mut self, o: &StreamOut) {
-        let b = o.bus;
-        let conv = match o.dtype {
-            DType::Bool => format!("{b}(0)"),
-            d if d.is_signed() => format!("std_logic_vector(resize({b}, {}))", o.width),
-            _ => format!("std_logic_vector(resize(unsigned({b}), {}))", o.width),
-        };
+        let b = o.lanes[0];
+        let lanes: Vec<String> = o
+            .lanes
+            .iter()
+            .rev()
+            .map(|b| match o.dtype {
+                DType::Bool => format!("{b}(0)"),
+                d if d.is_signed() => format!("std_logic_vector(resize({b}, {}))", o.width),
+                _ => format!("std_logic_vector(resize(unsigned({b}), {}))", o.width),
+            })
+            .collect();
+        let conv = lanes.join(" & ");
         let line = self.src.line(o.span);
         let _ = writeln!(
             self.body,
@@ -1392,10 +1407,15 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
     for p in &iface.inputs {
         let kind = if p.signed { "signed" } else { "unsigned" };
         ports.push(format!("    {} : in std_logic", p.valid));
+        let lanes = if p.lanes > 1 {
+            format!(", {} lanes of {} bits", p.lanes, p.width)
+        } else {
+            String::new()
+        };
         ports.push(format!(
-            "    {} : in {} -- input `{}`, {kind}",
+            "    {} : in {} -- input `{}`, {kind}{lanes}",
             p.data,
-            crate::interface::port_type(p.width),
+            crate::interface::port_type(p.total()),
             p.py
         ));
     }
@@ -1410,10 +1430,15 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
     }
     for o in &iface.outputs {
         ports.push(format!("    {} : out std_logic", o.valid));
+        let lanes = if o.lanes.len() > 1 {
+            format!(", {} lanes", o.lanes.len())
+        } else {
+            String::new()
+        };
         ports.push(format!(
-            "    {} : out {} -- {}",
+            "    {} : out {} -- {}{lanes}",
             o.data,
-            crate::interface::port_type(o.width),
+            crate::interface::port_type(o.total()),
             o.dtype.numpy_name()
         ));
     }

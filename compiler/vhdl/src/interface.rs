@@ -2,10 +2,12 @@
 //!
 //! - `clk`, `rst` (synchronous, active high);
 //! - per input stream `NAME`: `NAME_valid` and `NAME_data`, as wide as the input's
-//!   range needs (a `u12` input has 12 bits; unsigned unless the range is negative);
+//!   range needs (a `u12` input has 12 bits; unsigned unless the range is negative),
+//!   times the lanes (with `--lanes N`, lane `l` is the `l`-th group of bits from
+//!   the low end);
 //! - per scalar parameter `NAME`: `NAME`, registered by the host, stable during a frame;
 //! - per output: `out_valid`/`out_data` (`out0_...`, `out1_...` for tuples), as wide as
-//!   numpy's dtype (a `uint64` sum has 64 bits, a `bool` 1).
+//!   numpy's dtype (a `uint64` sum has 64 bits, a `bool` 1), times the lanes.
 
 use crate::namer::Namer;
 use cranelift_entity::EntityRef;
@@ -38,12 +40,21 @@ pub struct StreamIn {
     pub valid: String,
     /// `NAME_data`.
     pub data: String,
-    /// Bits of `NAME_data`.
+    /// Bits of one lane of `NAME_data`.
     pub width: u32,
+    /// Elements per cycle: lane `l` is bits `(l+1)*width-1 downto l*width`.
+    pub lanes: u32,
     /// Two's complement (else unsigned).
     pub signed: bool,
     /// The Python name.
     pub py: String,
+}
+
+impl StreamIn {
+    /// Bits of `NAME_data` (every lane).
+    pub fn total(&self) -> u32 {
+        self.width * self.lanes
+    }
 }
 
 /// A scalar parameter port.
@@ -58,18 +69,25 @@ pub struct ParamIn {
     pub py: String,
 }
 
+impl StreamOut {
+    /// Bits of `out_data` (every lane).
+    pub fn total(&self) -> u32 {
+        self.width * self.lanes.len() as u32
+    }
+}
+
 /// An output port pair.
 pub struct StreamOut {
     /// `out_valid`.
     pub valid: String,
     /// `out_data`.
     pub data: String,
-    /// Bits of `out_data` (numpy's dtype).
+    /// Bits of one lane of `out_data` (numpy's dtype).
     pub width: u32,
     /// numpy dtype.
     pub dtype: DType,
-    /// The bus it shows.
-    pub bus: Bus,
+    /// The buses it shows, lane 0 (the low bits) first.
+    pub lanes: Vec<Bus>,
     /// The Python expression it comes from.
     pub span: Span,
 }
@@ -116,6 +134,7 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
                 valid: namer.name(&format!("{}_valid", p.name)),
                 data: namer.name(&format!("{}_data", p.name)),
                 width,
+                lanes: p.lanes.max(1),
                 signed,
                 py: p.name.clone(),
             }
@@ -142,8 +161,8 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
             data: namer.name(&format!("{}_data", o.name)),
             width: o.dtype.bits(),
             dtype: o.dtype,
-            bus: o.bus,
-            span: net.nodes[o.bus].span,
+            lanes: o.lanes.clone(),
+            span: net.nodes[o.lanes[0]].span,
         })
         .collect();
     Interface {

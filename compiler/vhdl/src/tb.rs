@@ -19,20 +19,25 @@ pub fn bits(v: i128, w: u32) -> String {
         .collect()
 }
 
+/// The bits of every lane, `w` each, the last lane first (lane 0 is the low end).
+pub fn lanes(values: &[i128], w: u32) -> String {
+    values.iter().rev().map(|&v| bits(v, w)).collect()
+}
+
 /// The vector file for a trace.
 pub fn vectors(iface: &Interface, rows: &[TraceRow]) -> String {
     let mut s = String::with_capacity(rows.len() * 64);
     for r in rows {
         s.push(if r.rst { '1' } else { '0' });
         for (p, (v, d)) in iface.inputs.iter().zip(&r.inputs) {
-            let _ = write!(s, " {} {}", *v as u8, bits(*d, p.width));
+            let _ = write!(s, " {} {}", *v as u8, lanes(d, p.width));
         }
         for (p, v) in iface.params.iter().zip(&r.params) {
             let _ = write!(s, " {}", bits(*v, p.width));
         }
         for (o, (v, d)) in iface.outputs.iter().zip(&r.outputs) {
-            let d = if *v { *d } else { 0 };
-            let _ = write!(s, " {} {}", *v as u8, bits(d, o.width));
+            let d = if *v { d.clone() } else { vec![0; d.len()] };
+            let _ = write!(s, " {} {}", *v as u8, lanes(&d, o.width));
         }
         s.push('\n');
     }
@@ -62,14 +67,14 @@ pub fn testbench(iface: &Interface) -> String {
   signal {} : {};",
             p.valid,
             p.data,
-            port(p.width)
+            port(p.total())
         );
         let _ = writeln!(
             vars,
             "    variable i_{} : std_logic_vector(0 downto 0);\n    variable i_{} : {};",
             p.valid,
             p.data,
-            slv(p.width)
+            slv(p.total())
         );
         map.push(format!("{0} => {0}", p.valid));
         map.push(format!("{0} => {0}", p.data));
@@ -79,7 +84,7 @@ pub fn testbench(iface: &Interface) -> String {
             "      {0} <= i_{0}(0); {1} <= i_{1}{2};",
             p.valid,
             p.data,
-            bit(p.width)
+            bit(p.total())
         );
     }
     for p in &iface.params {
@@ -96,14 +101,14 @@ pub fn testbench(iface: &Interface) -> String {
   signal {} : {};",
             o.valid,
             o.data,
-            crate::interface::port_type(o.width)
+            crate::interface::port_type(o.total())
         );
         let _ = writeln!(
             vars,
             "    variable e_{} : std_logic_vector(0 downto 0);\n    variable e_{} : {};",
             o.valid,
             o.data,
-            slv(o.width)
+            slv(o.total())
         );
         map.push(format!("{0} => {0}", o.valid));
         map.push(format!("{0} => {0}", o.data));
@@ -113,8 +118,8 @@ pub fn testbench(iface: &Interface) -> String {
             "        if {v} /= e_{v}(0) then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={v} expected=\" & std_logic'image(e_{v}(0)) & \" got=\" & std_logic'image({v}) severity failure;\n        end if;\n        if e_{v}(0) = '1' and {d} /= e_{d}{bit} then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={d} expected=\" & to_hstring(e_{d}) & \" got=\" & {got} severity failure;\n        end if;\n",
             v = o.valid,
             d = o.data,
-            bit = bit(o.width),
-            got = if o.width == 1 { format!("std_logic'image({})", o.data) } else { format!("to_hstring({})", o.data) }
+            bit = bit(o.total()),
+            got = if o.total() == 1 { format!("std_logic'image({})", o.data) } else { format!("to_hstring({})", o.data) }
         );
     }
     let map = map.join(",\n      ");

@@ -1,0 +1,875 @@
+//! `--lanes N`: widening a one-lane network so that every stream carries N
+//! elements per cycle.
+//!
+//! The invariant every stream of the widened network keeps: a stream with `L`
+//! lanes carries, in its `q`-th valid cycle of a frame, elements `q*L .. q*L+L`
+//! of its array in C order, element `q*L + l` on lane `l`, all lanes valid
+//! together. Each lane is an ordinary bus, so the simulator, the verifier and
+//! the VHDL back end need nothing new: the pass only builds more processes.
+//!
+//! - Input ports get `gcd(N, elements)` lanes. Elementwise processes are
+//!   replicated per lane; operands are re-aligned (delays are rebuilt, since
+//!   trees change latencies).
+//! - A reduction views its operand's shape as *cycle axes* and *lane axes* (the
+//!   trailing axes that lie within one cycle, [`split`]); lanes that differ only
+//!   in reduced lane axes are combined by a pipelined tree (one registered
+//!   process per level), then one accumulator per remaining lane reduces the
+//!   cycle axes. Integer sums wrap, so the tree's order gives numpy's value.
+//! - `cumsum`: a parallel prefix over the lanes (Kogge–Stone, one level per
+//!   power of two) plus the running total of the earlier cycles.
+//! - Bin counts: one counting memory per lane, merged by an adder tree as the
+//!   counts stream out; when a frame is too short to stream the bins out one per
+//!   cycle, each lane's memory is split into banks by `bin mod K` and the counts
+//!   leave K per cycle.
+//! - Slices select lanes (and cycles) where the selection lines up with the
+//!   lanes; row broadcasts are replicated per lane.
+//!
+//! Anything else is a [`Code::LANES`] diagnostic at the Python expression.
+
+use crate::ir::{Bus, Network, Node, Output, ProcKind, Sched, Src};
+use crate::sched;
+use cranelift_entity::{EntityRef, PrimaryMap};
+use hissc_aop::passes::ranges::sum_exact;
+use hissc_aop::types::numel;
+use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp};
+use hissc_diagnostics::{Code, Diagnostic, Span};
+use std::collections::HashMap;
+
+/// The largest lane count.
+pub const MAX_LANES: u32 = 32;
+
+/// How one old bus is available in the widened network.
+#[derive(Clone, Debug)]
+enum W {
+    /// A static bus (the same for every lane).
+    Static(Bus),
+    /// A stream's lanes.
+    Lanes(Vec<Bus>),
+}
+
+/// Where the lanes fall on a shape: axes after `r` lie wholly within one cycle,
+/// and axis `r` is `a` cycles of `b` lanes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// The axis split between cycles and lanes.
+    pub r: usize,
+    /// Cycles along axis `r`.
+    pub a: u32,
+    /// Lanes along axis `r`.
+    pub b: u32,
+}
+
+impl Split {
+    /// The shape of one lane's stream: the axes before `r`, then `a`.
+    pub fn cycle_shape(&self, shape: &[u32]) -> Vec<u32> {
+        let mut c = shape[..self.r].to_vec();
+        c.push(self.a);
+        c
+    }
+
+    /// The shape of one cycle's lanes: `b`, then the axes after `r`.
+    pub fn lane_shape(&self, shape: &[u32]) -> Vec<u32> {
+        let mut l = vec![self.b];
+        l.extend_from_slice(&shape[self.r + 1..]);
+        l
+    }
+}
+
+/// How `lanes` consecutive elements of an array of `shape` fall on its axes, if
+/// they line up with them.
+pub fn split(shape: &[u32], lanes: u32) -> Option<Split> {
+    let mut p = 1u32;
+    for r in (0..shape.len()).rev() {
+        if !lanes.is_multiple_of(p) {
+            return None;
+        }
+        let b = lanes / p;
+        if shape[r].is_multiple_of(b) {
+            return Some(Split {
+                r,
+                a: shape[r] / b,
+                b,
+            });
+        }
+        p = p.checked_mul(shape[r])?;
+    }
+    None
+}
+
+/// The multi-index of position `i` in `shape` (C order).
+fn unravel(mut i: u32, shape: &[u32]) -> Vec<u32> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = i % shape[d];
+        i /= shape[d];
+    }
+    idx
+}
+
+/// Widens a verified one-lane network to `lanes` elements per cycle.
+pub fn widen(old: &Network, lanes: u32) -> Result<Network, Vec<Diagnostic>> {
+    if lanes <= 1 {
+        return Ok(old.clone());
+    }
+    let mut net = Network {
+        name: old.name.clone(),
+        inputs: old.inputs.clone(),
+        params: old.params.clone(),
+        nodes: PrimaryMap::new(),
+        outputs: Vec::new(),
+    };
+    for p in &mut net.inputs {
+        p.lanes = gcd(lanes, numel(&p.shape) as u32);
+    }
+    let mut w = Widen {
+        net,
+        map: vec![None; old.nodes.len()],
+        delays: HashMap::new(),
+        diags: Vec::new(),
+    };
+    for (b, n) in old.nodes.iter() {
+        match w.node_of(n) {
+            Some(x) => w.map[b.index()] = Some(x),
+            None => return Err(w.diags),
+        }
+    }
+    for o in &old.outputs {
+        match w.map[o.lanes[0].index()].clone() {
+            Some(W::Lanes(v)) => w.net.outputs.push(Output {
+                lanes: v,
+                ..o.clone()
+            }),
+            _ => {
+                return Err(vec![Diagnostic::bug(format!(
+                    "output {} lost its stream while widening",
+                    o.name
+                ))])
+            }
+        }
+    }
+    Ok(w.net)
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+struct Widen {
+    net: Network,
+    map: Vec<Option<W>>,
+    delays: HashMap<(Bus, u32), Bus>,
+    diags: Vec<Diagnostic>,
+}
+
+/// An elementwise kind with new operands.
+fn with_operands(kind: &ProcKind, s: &[Src]) -> ProcKind {
+    match kind {
+        ProcKind::Unary(op, d, _) => ProcKind::Unary(*op, *d, s[0]),
+        ProcKind::Binary(op, d, ..) => ProcKind::Binary(*op, *d, s[0], s[1]),
+        ProcKind::Compare(op, ..) => ProcKind::Compare(*op, s[0], s[1]),
+        ProcKind::Select(..) => ProcKind::Select(s[0], s[1], s[2]),
+        ProcKind::Cast(d, _) => ProcKind::Cast(*d, s[0]),
+        ProcKind::Lookup(t, _) => ProcKind::Lookup(t.clone(), s[0]),
+        other => other.clone(),
+    }
+}
+
+/// The values a sum of `n` values of `x` in dtype `d` can take.
+fn sum_range(x: Interval, n: u32, d: DType) -> Interval {
+    sum_exact(x, n as i128)
+        .filter(|r| r.within(Interval::of(d)))
+        .unwrap_or(Interval::of(d))
+}
+
+impl Widen {
+    fn push(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
+        self.net.nodes.push(Node {
+            kind,
+            width: range.signed_bits().max(2),
+            range,
+            sched,
+            span,
+        })
+    }
+
+    fn sched(&self, b: Bus) -> Sched {
+        self.net.nodes[b].sched.clone()
+    }
+
+    fn range(&self, b: Bus) -> Interval {
+        self.net.nodes[b].range
+    }
+
+    fn delay(&mut self, b: Bus, d: u32) -> Bus {
+        if d == 0 {
+            return b;
+        }
+        if let Some(&x) = self.delays.get(&(b, d)) {
+            return x;
+        }
+        let n = &self.net.nodes[b];
+        let (range, sched, span) = (n.range, n.sched.delayed(d), n.span);
+        let x = self.push(ProcKind::Delay(b, d), range, sched, span);
+        self.delays.insert((b, d), x);
+        x
+    }
+
+    /// Delays stream buses so that they start in the same cycle.
+    fn align(&mut self, buses: &[Bus]) -> Vec<Bus> {
+        let t = buses
+            .iter()
+            .map(|b| self.sched(*b).time())
+            .max()
+            .unwrap_or(0);
+        buses
+            .iter()
+            .map(|&b| {
+                if self.sched(b).is_static() {
+                    b
+                } else {
+                    self.delay(b, t - self.sched(b).time())
+                }
+            })
+            .collect()
+    }
+
+    /// A registered process one cycle after its (aligned) stream operand `like`.
+    fn after(&mut self, kind: ProcKind, range: Interval, like: Bus, span: Span) -> Bus {
+        let s = self.sched(like).delayed(1);
+        self.push(kind, range, s, span)
+    }
+
+    fn fail(&mut self, span: Span, what: String, help: &str) -> Option<W> {
+        self.diags.push(
+            Diagnostic::error(Code::LANES, what)
+                .primary(span, "cannot take several elements per cycle")
+                .help(help.to_string()),
+        );
+        None
+    }
+
+    fn lanes_of(&self, b: Bus) -> W {
+        self.map[b.index()]
+            .clone()
+            .unwrap_or_else(|| W::Static(Bus::new(0)))
+    }
+
+    fn stream_lanes(&mut self, b: Bus, span: Span) -> Option<Vec<Bus>> {
+        match self.lanes_of(b) {
+            W::Lanes(v) => Some(v),
+            W::Static(_) => {
+                self.diags
+                    .push(Diagnostic::bug("a stream operand became static").primary(span, ""));
+                None
+            }
+        }
+    }
+
+    fn node_of(&mut self, n: &Node) -> Option<W> {
+        let span = n.span;
+        match &n.kind {
+            ProcKind::Input(i, _) => {
+                let p = &self.net.inputs[*i as usize];
+                let (lanes, count) = (p.lanes, numel(&p.shape) as u32);
+                let v = (0..lanes)
+                    .map(|l| {
+                        self.push(
+                            ProcKind::Input(*i, l),
+                            n.range,
+                            Sched::dense(count / lanes, 0),
+                            span,
+                        )
+                    })
+                    .collect();
+                Some(W::Lanes(v))
+            }
+            ProcKind::Param(_) => Some(W::Static(self.push(
+                n.kind.clone(),
+                n.range,
+                Sched::Static,
+                span,
+            ))),
+            ProcKind::Delay(a, _) => Some(self.lanes_of(*a)),
+            k if k.is_elementwise() => self.elementwise(n),
+            ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(n, *op, *d, *a, shape, axes),
+            ProcKind::Slice(a, shape, sel) => self.slice(n, *a, shape, sel),
+            ProcKind::Scan(d, a, count) => self.scan(n, *d, *a, *count),
+            ProcKind::Bincount {
+                x,
+                weights,
+                mask,
+                bins,
+                count,
+            } => self.bincount(n, *x, *weights, *mask, *bins, *count),
+            ProcKind::Broadcast {
+                arg,
+                timing,
+                from,
+                to,
+            } => self.broadcast(n, *arg, *timing, from, to),
+            _ => {
+                self.diags
+                    .push(Diagnostic::bug("unexpected process while widening").primary(span, ""));
+                None
+            }
+        }
+    }
+
+    fn elementwise(&mut self, n: &Node) -> Option<W> {
+        let ops = n.kind.operands();
+        let mapped: Vec<Option<W>> = ops
+            .iter()
+            .map(|s| match s {
+                Src::Bus(b) => Some(self.lanes_of(*b)),
+                Src::Const(_) => None,
+            })
+            .collect();
+        let counts: Vec<usize> = mapped
+            .iter()
+            .filter_map(|m| match m {
+                Some(W::Lanes(v)) => Some(v.len()),
+                _ => None,
+            })
+            .collect();
+        let Some(&lanes) = counts.first() else {
+            let srcs: Vec<Src> = ops
+                .iter()
+                .zip(&mapped)
+                .map(|(s, m)| match m {
+                    Some(W::Static(b)) => Src::Bus(*b),
+                    _ => *s,
+                })
+                .collect();
+            let kind = with_operands(&n.kind, &srcs);
+            return Some(W::Static(self.push(kind, n.range, Sched::Static, n.span)));
+        };
+        if counts.iter().any(|&c| c != lanes) {
+            let mut c = counts.clone();
+            c.sort_unstable();
+            c.dedup();
+            return self.fail(
+                n.span,
+                format!(
+                    "operands that arrive {} elements per cycle are combined elementwise",
+                    c.iter()
+                        .map(|x| x.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+                "combine arrays of the same number of elements",
+            );
+        }
+        let mut out = Vec::with_capacity(lanes);
+        for l in 0..lanes {
+            let buses: Vec<Bus> = mapped
+                .iter()
+                .filter_map(|m| match m {
+                    Some(W::Lanes(v)) => Some(v[l]),
+                    _ => None,
+                })
+                .collect();
+            let aligned = self.align(&buses);
+            let mut it = aligned.iter();
+            let srcs: Vec<Src> = ops
+                .iter()
+                .zip(&mapped)
+                .map(|(s, m)| match m {
+                    Some(W::Static(b)) => Src::Bus(*b),
+                    Some(W::Lanes(_)) => Src::Bus(*it.next().unwrap_or(&Bus::new(0))),
+                    None => *s,
+                })
+                .collect();
+            let kind = with_operands(&n.kind, &srcs);
+            out.push(self.after(kind, n.range, aligned[0], n.span));
+        }
+        Some(W::Lanes(out))
+    }
+
+    /// A pipelined tree over buses of one schedule: `combine(x, y, leaves)`.
+    fn tree(
+        &mut self,
+        mut level: Vec<Bus>,
+        mut combine: impl FnMut(&mut Self, Bus, Bus, u32) -> Bus,
+    ) -> Bus {
+        let mut size = 1u32;
+        while level.len() > 1 {
+            size *= 2;
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            for pair in level.chunks(2) {
+                next.push(match pair {
+                    [x, y] => combine(self, *x, *y, size),
+                    [x] => self.delay(*x, 1),
+                    _ => unreachable!("chunks of two"),
+                });
+            }
+            level = next;
+        }
+        level[0]
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reduce(
+        &mut self,
+        n: &Node,
+        op: ReduceOp,
+        d: DType,
+        a: Bus,
+        shape: &[u32],
+        axes: &[u32],
+    ) -> Option<W> {
+        let v = self.stream_lanes(a, n.span)?;
+        let lanes = v.len() as u32;
+        if lanes == 1 {
+            let s = sched::reduce(&self.sched(v[0]), shape, axes);
+            let kind = ProcKind::Reduce(op, d, v[0], shape.to_vec(), axes.to_vec());
+            return Some(W::Lanes(vec![self.push(kind, n.range, s, n.span)]));
+        }
+        if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
+            return self.fail(
+                n.span,
+                format!("`{}` over {lanes} lanes", op.name()),
+                "build it with --lanes 1",
+            );
+        }
+        let all = (0..shape.len() as u32).all(|i| axes.contains(&i));
+        // (cycle shape, reduced cycle axes, groups of lanes to combine)
+        let (cshape, caxes, groups): (Vec<u32>, Vec<u32>, Vec<Vec<usize>>) = if all {
+            let c = numel(shape) as u32 / lanes;
+            (vec![c], vec![0], vec![(0..lanes as usize).collect()])
+        } else {
+            let Some(sp) = split(shape, lanes) else {
+                return self.fail(
+                    n.span,
+                    format!(
+                        "a reduction over axes {axes:?} of {shape:?}, whose rows do not line up with {lanes} lanes"
+                    ),
+                    "use a lane count that divides the last axis, or that the last axes divide",
+                );
+            };
+            let red = |i: usize| axes.contains(&(i as u32));
+            let cshape = sp.cycle_shape(shape);
+            let caxes: Vec<u32> = (0..=sp.r).filter(|&i| red(i)).map(|i| i as u32).collect();
+            let lshape = sp.lane_shape(shape);
+            let lred: Vec<bool> = (0..lshape.len()).map(|j| red(sp.r + j)).collect();
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            let mut keys: HashMap<Vec<u32>, usize> = HashMap::new();
+            for l in 0..lanes {
+                let idx = unravel(l, &lshape);
+                let key: Vec<u32> = idx
+                    .iter()
+                    .zip(&lred)
+                    .filter(|(_, &r)| !r)
+                    .map(|(&i, _)| i)
+                    .collect();
+                let g = *keys.entry(key).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[g].push(l as usize);
+            }
+            (cshape, caxes, groups)
+        };
+        let arg = self.range(v[0]);
+        let mut out = Vec::new();
+        for g in groups {
+            let leaves: Vec<Bus> = g.iter().map(|&l| v[l]).collect();
+            let (root, fop) = if leaves.len() == 1 {
+                (leaves[0], op)
+            } else {
+                self.reduce_tree(op, d, arg, leaves, n.span)
+            };
+            if caxes.is_empty() {
+                out.push(root);
+                continue;
+            }
+            let s = sched::reduce(&self.sched(root), &cshape, &caxes);
+            let kind = ProcKind::Reduce(fop, d, root, cshape.clone(), caxes.clone());
+            out.push(self.push(kind, n.range, s, n.span));
+        }
+        Some(W::Lanes(out))
+    }
+
+    /// Combines lanes of one cycle for a reduction; the root and the reduction that
+    /// goes on over the cycles.
+    fn reduce_tree(
+        &mut self,
+        op: ReduceOp,
+        d: DType,
+        arg: Interval,
+        leaves: Vec<Bus>,
+        span: Span,
+    ) -> (Bus, ReduceOp) {
+        let nonzero = |w: &mut Self, x: Bus| {
+            w.after(
+                ProcKind::Compare(CmpOp::Ne, Src::Bus(x), Src::Const(0)),
+                Interval::new(0, 1),
+                x,
+                span,
+            )
+        };
+        match op {
+            ReduceOp::Sum | ReduceOp::CountNonzero => {
+                let (leaves, leaf) = if op == ReduceOp::CountNonzero {
+                    let l: Vec<Bus> = leaves.iter().map(|&x| nonzero(self, x)).collect();
+                    (l, Interval::new(0, 1))
+                } else if !arg.within(Interval::of(d)) {
+                    let l: Vec<Bus> = leaves
+                        .iter()
+                        .map(|&x| {
+                            self.after(ProcKind::Cast(d, Src::Bus(x)), Interval::of(d), x, span)
+                        })
+                        .collect();
+                    (l, Interval::of(d))
+                } else {
+                    (leaves, arg)
+                };
+                let root = self.tree(leaves, |w, x, y, k| {
+                    let kind = ProcKind::Binary(BinaryOp::Add, d, Src::Bus(x), Src::Bus(y));
+                    w.after(kind, sum_range(leaf, k, d), x, span)
+                });
+                (root, ReduceOp::Sum)
+            }
+            ReduceOp::Min | ReduceOp::Max => {
+                let b = if op == ReduceOp::Min {
+                    BinaryOp::Min
+                } else {
+                    BinaryOp::Max
+                };
+                let root = self.tree(leaves, |w, x, y, _| {
+                    w.after(
+                        ProcKind::Binary(b, d, Src::Bus(x), Src::Bus(y)),
+                        arg,
+                        x,
+                        span,
+                    )
+                });
+                (root, op)
+            }
+            _ => {
+                // any / all
+                let leaves: Vec<Bus> = if arg.within(Interval::new(0, 1)) {
+                    leaves
+                } else {
+                    leaves.iter().map(|&x| nonzero(self, x)).collect()
+                };
+                let b = if op == ReduceOp::Any {
+                    BinaryOp::Or
+                } else {
+                    BinaryOp::And
+                };
+                let root = self.tree(leaves, |w, x, y, _| {
+                    let kind = ProcKind::Binary(b, DType::Bool, Src::Bus(x), Src::Bus(y));
+                    w.after(kind, Interval::new(0, 1), x, span)
+                });
+                (root, op)
+            }
+        }
+    }
+
+    fn slice(&mut self, n: &Node, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) -> Option<W> {
+        let v = self.stream_lanes(a, n.span)?;
+        let lanes = v.len() as u32;
+        let filter = |w: &mut Self, b: Bus, cshape: &[u32], csel: &[(u32, u32, u32)]| {
+            if csel.iter().zip(cshape).all(|(&s, &d)| s == (0, 1, d)) {
+                return b;
+            }
+            let s = sched::slice(&w.sched(b), cshape, csel);
+            let kind = ProcKind::Slice(b, cshape.to_vec(), csel.to_vec());
+            w.push(kind, n.range, s, n.span)
+        };
+        if lanes == 1 {
+            return Some(W::Lanes(vec![filter(self, v[0], shape, sel)]));
+        }
+        let bad = |w: &mut Self| {
+            w.fail(
+                n.span,
+                format!("a slice whose selection does not line up with {lanes} lanes"),
+                "use a lane count that the slice's step divides (or a multiple of it), with whole groups of lanes selected",
+            )
+        };
+        let Some(sp) = split(shape, lanes) else {
+            return bad(self);
+        };
+        let cshape = sp.cycle_shape(shape);
+        let mut csel: Vec<(u32, u32, u32)> = sel[..sp.r].to_vec();
+        // the lanes selected along each lane axis
+        let mut lsel: Vec<Vec<u32>> = Vec::new();
+        let (s, st, c) = sel[sp.r];
+        let b = sp.b;
+        if b == 1 {
+            csel.push((s, st, c));
+            lsel.push(vec![0]);
+        } else if (s, st, c) == (0, 1, shape[sp.r]) {
+            csel.push((0, 1, sp.a));
+            lsel.push((0..b).collect());
+        } else if st.is_multiple_of(b) {
+            csel.push((s / b, st / b, c));
+            lsel.push(vec![s % b]);
+        } else if b.is_multiple_of(st) && s % b < st && (c * st).is_multiple_of(b) {
+            csel.push((s / b, 1, c * st / b));
+            lsel.push((0..b / st).map(|j| s % b + st * j).collect());
+        } else {
+            return bad(self);
+        }
+        for &(s, st, c) in &sel[sp.r + 1..] {
+            lsel.push((0..c).map(|m| s + st * m).collect());
+        }
+        let lshape = sp.lane_shape(shape);
+        let total: usize = lsel.iter().map(|x| x.len()).product();
+        let mut out = Vec::with_capacity(total);
+        for k in 0..total as u32 {
+            let counts: Vec<u32> = lsel.iter().map(|x| x.len() as u32).collect();
+            let idx = unravel(k, &counts);
+            let mut lane = 0u32;
+            for (j, &i) in idx.iter().enumerate() {
+                lane = lane * lshape[j] + lsel[j][i as usize];
+            }
+            out.push(filter(self, v[lane as usize], &cshape, &csel));
+        }
+        Some(W::Lanes(out))
+    }
+
+    fn scan(&mut self, n: &Node, d: DType, a: Bus, count: u32) -> Option<W> {
+        let v = self.stream_lanes(a, n.span)?;
+        let lanes = v.len() as u32;
+        let span = n.span;
+        if lanes == 1 {
+            let s = self.sched(v[0]).delayed(1);
+            let kind = ProcKind::Scan(d, v[0], count);
+            return Some(W::Lanes(vec![self.push(kind, n.range, s, span)]));
+        }
+        let arg = self.range(v[0]);
+        let mut cur = v;
+        if !arg.within(Interval::of(d)) {
+            cur = cur
+                .iter()
+                .map(|&x| self.after(ProcKind::Cast(d, Src::Bus(x)), Interval::of(d), x, span))
+                .collect();
+        }
+        let leaf = self.range(cur[0]);
+        // Kogge–Stone: after the level with offset k, lane l holds the sum of lanes
+        // max(0, l - 2k + 1) ..= l.
+        let mut k = 1usize;
+        while k < lanes as usize {
+            let mut next = Vec::with_capacity(cur.len());
+            for l in 0..cur.len() {
+                next.push(if l >= k {
+                    let kind =
+                        ProcKind::Binary(BinaryOp::Add, d, Src::Bus(cur[l]), Src::Bus(cur[l - k]));
+                    let r = sum_range(leaf, (l + 1).min(2 * k) as u32, d);
+                    self.after(kind, r, cur[l], span)
+                } else {
+                    self.delay(cur[l], 1)
+                });
+            }
+            cur = next;
+            k *= 2;
+        }
+        // the running total of the earlier cycles of the frame
+        let total = cur[lanes as usize - 1];
+        let run = self.after(
+            ProcKind::Scan(d, total, count / lanes),
+            n.range,
+            total,
+            span,
+        );
+        let last = self.delay(total, 1);
+        let before = if n.range == Interval::of(d) {
+            n.range
+        } else {
+            n.range.union(Interval::point(0))
+        };
+        let kind = ProcKind::Binary(BinaryOp::Sub, d, Src::Bus(run), Src::Bus(last));
+        let carry = self.after(kind, before, run, span);
+        let t = self.sched(carry).time();
+        let mut out = Vec::with_capacity(cur.len());
+        for &x in &cur {
+            let x = self.delay(x, t - self.sched(x).time());
+            let kind = ProcKind::Binary(BinaryOp::Add, d, Src::Bus(x), Src::Bus(carry));
+            out.push(self.after(kind, n.range, x, span));
+        }
+        Some(W::Lanes(out))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bincount(
+        &mut self,
+        n: &Node,
+        x: Bus,
+        weights: Option<Bus>,
+        mask: Option<Bus>,
+        bins: u32,
+        count: u32,
+    ) -> Option<W> {
+        let span = n.span;
+        let xs = self.stream_lanes(x, span)?;
+        let lanes = xs.len() as u32;
+        let ws = match weights {
+            Some(w) => Some(self.stream_lanes(w, span)?),
+            None => None,
+        };
+        let ms = match mask {
+            Some(m) => Some(self.stream_lanes(m, span)?),
+            None => None,
+        };
+        if lanes == 1 {
+            let mut buses = vec![xs[0]];
+            buses.extend(ws.iter().chain(&ms).map(|v| v[0]));
+            let al = self.align(&buses);
+            let wb = ws.as_ref().map(|_| al[1]);
+            let mb = ms.as_ref().map(|_| al[if ws.is_some() { 2 } else { 1 }]);
+            let s = sched::bincount(&self.sched(al[0]), bins, wb.is_some());
+            let kind = ProcKind::Bincount {
+                x: al[0],
+                weights: wb,
+                mask: mb,
+                bins,
+                count,
+            };
+            return Some(W::Lanes(vec![self.push(kind, n.range, s, span)]));
+        }
+        if ws.is_some() {
+            return self.fail(
+                span,
+                format!("a weighted bin count over {lanes} lanes"),
+                "build weighted bin counts with --lanes 1",
+            );
+        }
+        let period = self.net.frame_period();
+        let Some(banks) = (0..=lanes.trailing_zeros())
+            .map(|i| 1u32 << i)
+            .find(|&k| bins.is_multiple_of(k) && bins / k + sched::BINCOUNT_LATENCY <= period)
+        else {
+            return self.fail(
+                span,
+                format!("{bins} bins cannot stream out of {lanes} count memories within a frame of {period} cycles"),
+                "use fewer lanes, or a number of bins with more factors of two",
+            );
+        };
+        let xr = self.range(xs[0]);
+        let xd = if xr.within(Interval::of(DType::I64)) {
+            DType::I64
+        } else {
+            DType::U64
+        };
+        let sh = banks.trailing_zeros() as i128;
+        let per_lane = count / lanes;
+        let mut counts: Vec<Vec<Bus>> = vec![Vec::new(); banks as usize];
+        for l in 0..lanes as usize {
+            for (m, bank) in counts.iter_mut().enumerate() {
+                let (xb, mb) = if banks == 1 {
+                    (xs[l], ms.as_ref().map(|v| v[l]))
+                } else {
+                    let hi = ProcKind::Binary(BinaryOp::Shr, xd, Src::Bus(xs[l]), Src::Const(sh));
+                    let hr = Interval::new(xr.lo >> sh, xr.hi >> sh);
+                    let hi = self.after(hi, hr, xs[l], span);
+                    let lo = ProcKind::Binary(
+                        BinaryOp::And,
+                        xd,
+                        Src::Bus(xs[l]),
+                        Src::Const(banks as i128 - 1),
+                    );
+                    let lo = self.after(lo, Interval::new(0, banks as i128 - 1), xs[l], span);
+                    let eq = ProcKind::Compare(CmpOp::Eq, Src::Bus(lo), Src::Const(m as i128));
+                    let mut sel = self.after(eq, Interval::new(0, 1), lo, span);
+                    if let Some(mv) = &ms {
+                        let al = self.align(&[sel, mv[l]]);
+                        let both = ProcKind::Binary(
+                            BinaryOp::And,
+                            DType::Bool,
+                            Src::Bus(al[0]),
+                            Src::Bus(al[1]),
+                        );
+                        sel = self.after(both, Interval::new(0, 1), al[0], span);
+                    }
+                    (hi, Some(sel))
+                };
+                let mut buses = vec![xb];
+                buses.extend(mb);
+                let al = self.align(&buses);
+                let s = sched::bincount(&self.sched(al[0]), bins / banks, false);
+                let kind = ProcKind::Bincount {
+                    x: al[0],
+                    weights: None,
+                    mask: mb.map(|_| al[1]),
+                    bins: bins / banks,
+                    count: per_lane,
+                };
+                bank.push(self.push(kind, Interval::new(0, per_lane as i128), s, span));
+            }
+        }
+        let mut out = Vec::with_capacity(banks as usize);
+        for bank in counts {
+            // every lane's bincount has the same schedule only if the lanes were
+            // aligned the same way; align them all first
+            let bank = self.align(&bank);
+            let root = self.tree(bank, |w, a, b, k| {
+                let kind = ProcKind::Binary(BinaryOp::Add, DType::I64, Src::Bus(a), Src::Bus(b));
+                w.after(kind, Interval::new(0, (k * per_lane) as i128), a, span)
+            });
+            out.push(root);
+        }
+        let out = self.align(&out);
+        Some(W::Lanes(out))
+    }
+
+    fn broadcast(
+        &mut self,
+        n: &Node,
+        arg: Bus,
+        timing: Bus,
+        from: &[u32],
+        to: &[u32],
+    ) -> Option<W> {
+        let av = self.stream_lanes(arg, n.span)?;
+        let tv = self.stream_lanes(timing, n.span)?;
+        let lanes = tv.len() as u32;
+        let mut padded = vec![1u32; to.len() - from.len()];
+        padded.extend_from_slice(from);
+        let plan = if lanes == 1 && av.len() == 1 {
+            Some((from.to_vec(), to.to_vec()))
+        } else {
+            split(to, lanes).and_then(|sp| {
+                (av.len() as u32 == lanes && padded[sp.r..] == to[sp.r..])
+                    .then(|| (sp.cycle_shape(&padded), sp.cycle_shape(to)))
+            })
+        };
+        let Some((cfrom, cto)) = plan else {
+            return self.fail(
+                n.span,
+                format!("a broadcast of {from:?} to {to:?} over {lanes} lanes"),
+                "broadcast rows (shape (W,)) whose length the lane count divides; columns need --lanes 1",
+            );
+        };
+        let mut out = Vec::with_capacity(lanes as usize);
+        for l in 0..lanes as usize {
+            let al = self.align(&[av[l], tv[l]]);
+            let kind = ProcKind::Broadcast {
+                arg: al[0],
+                timing: al[1],
+                from: cfrom.clone(),
+                to: cto.clone(),
+            };
+            out.push(self.after(kind, n.range, al[1], n.span));
+        }
+        Some(W::Lanes(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_fall_on_trailing_axes() {
+        assert_eq!(split(&[32, 32], 8), Some(Split { r: 1, a: 4, b: 8 }));
+        assert_eq!(split(&[16, 2, 16, 2], 8), Some(Split { r: 2, a: 4, b: 4 }));
+        assert_eq!(split(&[24, 40], 16), None);
+        assert_eq!(split(&[8, 2], 4), Some(Split { r: 0, a: 4, b: 2 }));
+        assert_eq!(split(&[7], 2), None);
+    }
+}
