@@ -52,9 +52,22 @@ pub fn source(path: &Path) -> SourceFile {
 
 /// Frontend, verifier and lowering; a rendered diagnostic on failure.
 pub fn compile(src: &SourceFile, kernel: Option<&str>) -> Result<(Kernel, Network), String> {
+    compile_lanes(src, kernel, 1)
+}
+
+/// [`compile`], widened to `lanes` elements per cycle.
+pub fn compile_lanes(
+    src: &SourceFile,
+    kernel: Option<&str>,
+    lanes: u32,
+) -> Result<(Kernel, Network), String> {
     let k = hissc_frontend::compile(src, kernel).map_err(|d| hissc_diagnostics::render(src, &d))?;
     let net = hissc_spn::lower::lower(&k).map_err(|d| hissc_diagnostics::render(src, &d))?;
     hissc_spn::verify::verify(&net).map_err(|e| format!("network verification failed: {e:?}"))?;
+    let net =
+        hissc_spn::lanes::widen(&net, lanes).map_err(|d| hissc_diagnostics::render(src, &d))?;
+    hissc_spn::verify::verify(&net)
+        .map_err(|e| format!("widened network verification failed: {e:?}"))?;
     Ok((k, net))
 }
 

@@ -14,11 +14,21 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-fn check(seed: u64, hardware: bool, netlist: bool) -> Result<(), String> {
+/// Whether a kernel ran (`false`: rejected as not lane-aware, which only
+/// `lanes > 1` may do).
+fn check(seed: u64, hardware: bool, netlist: bool, lanes: u32) -> Result<bool, String> {
     let k = gen::kernel(seed);
     let src = SourceFile::new("random.py", k.source.clone());
-    let (kernel, net) = hissc_testsuite::compile(&src, None)
-        .map_err(|e| format!("seed {seed}: rejected\n{}\n{e}", k.source))?;
+    let (kernel, net) = match hissc_testsuite::compile_lanes(&src, None, lanes) {
+        Ok(x) => x,
+        Err(e) if lanes > 1 && e.contains("HS0402") && !e.contains("bug") => return Ok(false),
+        Err(e) => {
+            return Err(format!(
+                "seed {seed} lanes {lanes}: rejected\n{}\n{e}",
+                k.source
+            ))
+        }
+    };
     let mut rng = Rng::new(seed ^ 0xABCD);
     let frames: Vec<_> = (0..1 + rng.below(2))
         .map(|_| gen::frame(&mut rng, &k))
@@ -40,17 +50,39 @@ fn check(seed: u64, hardware: bool, netlist: bool) -> Result<(), String> {
         })
         .collect();
     hissc_testsuite::agree(&src, &kernel, &net, &frames, hardware, netlist)
-        .map_err(|e| format!("seed {seed}:\n{}\n{e}", k.source))
+        .map_err(|e| format!("seed {seed} lanes {lanes}:\n{}\n{e}", k.source))?;
+    Ok(true)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(300), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn interpreter_equals_simulator(seed in any::<u64>()) {
-        if let Err(e) = check(seed, false, false) {
+        if let Err(e) = check(seed, false, false, 1) {
             prop_assert!(false, "{}", e);
         }
     }
+
+    #[test]
+    fn interpreter_equals_simulator_with_lanes(seed in any::<u64>(), lanes in prop::sample::select(vec![2u32, 4, 8, 32])) {
+        if let Err(e) = check(seed, false, false, lanes) {
+            prop_assert!(false, "{}", e);
+        }
+    }
+}
+
+/// Many random kernels widen (the rest use column broadcasts, argmax or odd widths):
+/// the lane tests are not vacuous.
+#[test]
+fn most_random_kernels_widen() {
+    let n = 200u64;
+    let ran = (0..n)
+        .filter(|&s| check(s * 31 + 5, false, false, 4).expect("agree"))
+        .count() as u64;
+    assert!(
+        ran * 5 >= n * 2,
+        "only {ran} of {n} random kernels widened to 4 lanes"
+    );
 }
 
 #[test]
@@ -61,8 +93,29 @@ fn interpreter_simulator_and_ghdl_agree_on_a_sample() {
     let n = (cases(300) / 25).max(8) as u64;
     for seed in 0..n {
         // every other sample runs the synthesized netlist (ghdl --synth) instead of the source
-        if let Err(e) = check(seed * 7919 + 1, true, seed % 2 == 1) {
+        if let Err(e) = check(seed * 7919 + 1, true, seed % 2 == 1, 1) {
             panic!("{e}");
         }
     }
+}
+
+#[test]
+fn lanes_in_ghdl_on_a_sample() {
+    if !hissc_testsuite::ghdl_or_skip("lanes_in_ghdl_on_a_sample") {
+        return;
+    }
+    let n = (cases(300) / 25).max(8) as u64;
+    let mut ran = 0;
+    for seed in 0..4 * n {
+        let lanes = [2, 4, 8][seed as usize % 3];
+        match check(seed * 6007 + 3, true, seed % 2 == 1, lanes) {
+            Ok(true) => ran += 1,
+            Ok(false) => {}
+            Err(e) => panic!("{e}"),
+        }
+        if ran == n {
+            break;
+        }
+    }
+    assert_eq!(ran, n, "too few random kernels widened");
 }

@@ -20,32 +20,170 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         )));
     }
     let c = Compiled::load(&a.kernel, a.name.as_deref())?;
-    let net = c.network(a.lanes)?;
     let dir = a
         .output
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("build").join(&c.kernel.name));
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
     let opts = Options {
         target,
         freq_mhz: a.freq,
         seed: a.seed,
         dir: dir.clone(),
     };
-    let result = build::build(&net, &c.src, &opts, &mut |step| {
-        bar.set_message(format!("{} for {}: {step}", c.kernel.name, target.name()))
+    let Some(rate) = &a.line_rate else {
+        let net = c.network(a.lanes)?;
+        let r = run_build(&c, &net, &opts)?;
+        print_table(&r, &dir);
+        return Ok(());
+    };
+    let want = parse_rate(rate)?;
+    // One lane's bits per cycle; the first guess assumes the target clock.
+    let one = c.network(1)?;
+    let bits: f64 = one
+        .inputs
+        .iter()
+        .map(|p| hissc_vhdl::interface::port_width(p.range).0 as f64)
+        .sum();
+    let guess = (want * 1000.0 / (bits.max(1.0) * a.freq)).ceil().max(1.0) as u32;
+    let max = hissc_spn::lanes::MAX_LANES;
+    let mut lanes = guess.next_power_of_two().min(max);
+    let mut tried: Vec<(u32, Result<f64, String>)> = Vec::new();
+    let mut last: Option<Report> = None;
+    let limit = loop {
+        let net = match c.network(lanes) {
+            Ok(n) => n,
+            Err(f) => {
+                let why = first_error(&f.message());
+                tried.push((lanes, Err(why.clone())));
+                break Some(format!("{lanes} lanes do not compile: {why}"));
+            }
+        };
+        match run_build(&c, &net, &opts) {
+            Ok(r) => {
+                tried.push((lanes, Ok(r.throughput_gbps.value)));
+                let met = r.throughput_gbps.value >= want;
+                let fmax = r.fmax_mhz;
+                let path = r
+                    .critical_path
+                    .python
+                    .first()
+                    .or(r.critical_path.nets.first())
+                    .cloned()
+                    .unwrap_or_default();
+                last = Some(r);
+                if met {
+                    break None;
+                }
+                if lanes >= max {
+                    break Some(format!(
+                        "{max} lanes is the most hissc builds, and the clock reaches {fmax:.1} MHz; the critical path runs through {path}"
+                    ));
+                }
+            }
+            Err(Failure::Internal(m)) => {
+                let why = first_error(&m);
+                tried.push((lanes, Err(why.clone())));
+                break Some(format!("{lanes} lanes do not build: {why}"));
+            }
+            Err(f) => return Err(f),
+        }
+        lanes *= 2;
+    };
+    let best = tried
+        .iter()
+        .filter_map(|(l, r)| r.as_ref().ok().map(|g| (*l, *g)))
+        .fold(None, |b: Option<(u32, f64)>, x| match b {
+            Some(y) if y.1 >= x.1 => Some(y),
+            _ => Some(x),
+        });
+    let line = hissc_flow::build::LineRate {
+        required_gbps: want,
+        met: limit.is_none(),
+        tried: tried.clone(),
+        limit: limit.clone(),
+    };
+    if let Some(r) = last.as_mut() {
+        r.line_rate = Some(line);
+        r.write(&dir)
+            .map_err(|e| Failure::Internal(e.to_string()))?;
+        print_table(r, &dir);
+    }
+    let attempts: Vec<String> = tried
+        .iter()
+        .map(|(l, r)| match r {
+            Ok(g) => format!("{l} lanes: {g:.2} Gbit/s"),
+            Err(_) => format!("{l} lanes: no build"),
+        })
+        .collect();
+    match (limit, best) {
+        (None, Some((l, g))) => {
+            println!(
+                "  line rate              met: {g:.2} Gbit/s >= {want} Gbit/s with {l} lanes ({})",
+                attempts.join(", ")
+            );
+            Ok(())
+        }
+        (limit, best) => Err(Failure::User(format!(
+            "line rate {want} Gbit/s not reached: the best was {} ({}); {}",
+            best.map_or("no build".to_string(), |(l, g)| format!(
+                "{g:.2} Gbit/s with {l} lanes"
+            )),
+            attempts.join(", "),
+            limit.unwrap_or_default()
+        ))),
+    }
+}
+
+/// `40Gbps`, `40 Gbit/s`, `2.5G`, `800Mbps` (bits per second) in Gbit/s.
+fn parse_rate(s: &str) -> Result<f64, Failure> {
+    let t = s.trim().to_ascii_lowercase().replace(' ', "");
+    let num_end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(num_end);
+    let scale = match unit {
+        "g" | "gbps" | "gbit/s" | "gb/s" | "gbit" => 1.0,
+        "m" | "mbps" | "mbit/s" | "mb/s" | "mbit" => 1e-3,
+        "t" | "tbps" | "tbit/s" => 1e3,
+        _ => f64::NAN,
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v > 0.0 && scale.is_finite() => Ok(v * scale),
+        _ => Err(Failure::User(format!(
+            "--line-rate `{s}` is not a rate: write it like 40Gbps or 800Mbps"
+        ))),
+    }
+}
+
+/// The first line that says `error`, for a one-line reason.
+fn first_error(m: &str) -> String {
+    m.lines()
+        .find(|l| l.contains("error"))
+        .unwrap_or(m.lines().next().unwrap_or(""))
+        .trim()
+        .to_string()
+}
+
+fn run_build(c: &Compiled, net: &hissc_spn::Network, opts: &Options) -> Result<Report, Failure> {
+    let target = opts.target;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let lanes = net.lanes();
+    let result = build::build(net, &c.src, opts, &mut |step| {
+        bar.set_message(format!(
+            "{} ({lanes} lane{}) for {}: {step}",
+            c.kernel.name,
+            if lanes == 1 { "" } else { "s" },
+            target.name()
+        ))
     });
     bar.finish_and_clear();
     match result {
-        Ok(r) => {
-            print_table(&r, &dir);
-            Ok(())
-        }
+        Ok(r) => Ok(r),
         Err(BuildError::Tool(t @ hissc_flow::tools::ToolError::Missing { .. })) => {
             Err(Failure::User(t.to_string()))
         }
@@ -110,6 +248,7 @@ fn print_table(r: &Report, dir: &std::path::Path) {
         epc.join(", "),
         &r.elements_per_cycle.source,
     );
+    row("lanes", r.lanes.to_string(), "--lanes / --line-rate");
     row(
         "latency",
         format!("{} cycles", r.latency_cycles.value),

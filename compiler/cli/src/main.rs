@@ -161,6 +161,10 @@ struct BuildArgs {
     /// Elements per cycle per input stream, 1 to 32.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
+    /// Choose the lanes for this throughput (e.g. `40Gbps`, `2.5Gbit/s`, `800Mbps`) and
+    /// prove it from post-route timing, or fail with the best rate reached.
+    #[arg(long, value_name = "RATE", conflicts_with = "lanes")]
+    line_rate: Option<String>,
     /// Output directory (default: build/<kernel>).
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,

@@ -357,3 +357,137 @@ fn verify_with_a_relative_output_directory() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(dir.path().join("rel/out/out.npy").exists());
 }
+
+#[test]
+fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
+    let (_dir, k) = setup();
+    let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", "8"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("input frame: u16[4, 6] x8"), "{t}");
+    assert!(t.contains("input 0, 7"), "{t}");
+    let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", "3"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("power of two"), "{}", text(&o));
+    // a construct that cannot take several elements per cycle names its line
+    let dir = tempfile::tempdir().unwrap();
+    let am = dir.path().join("am.py");
+    std::fs::write(
+        &am,
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef am(frame: Array[np.uint16, 8, 8]) -> np.int64:\n    return np.argmax(frame)\n",
+    )
+    .unwrap();
+    let o = hissc(&[am.to_str().unwrap(), "-o", "/dev/null", "--lanes", "4"]);
+    user_error(&o, "HS0402");
+    assert!(text(&o).contains("am.py:7:"), "{}", text(&o));
+}
+
+#[test]
+fn sim_with_lanes_gives_numpys_result() {
+    let (dir, k) = setup();
+    let input = dir.path().join("f.npy");
+    write_npy(
+        &input,
+        &[2, 4, 6],
+        &(0..48u16).map(|i| i * 1000).collect::<Vec<_>>(),
+    );
+    let out = dir.path().join("s");
+    let o = hissc(&[
+        "sim",
+        k.to_str().unwrap(),
+        "--in",
+        &format!("frame={}", input.display()),
+        "--param",
+        "t=20000",
+        "--out",
+        out.to_str().unwrap(),
+        "--lanes",
+        "8",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("frame 8.00"), "{}", text(&o));
+    let (shape, got) = read_u16(&out.join("out.npy"));
+    assert_eq!(shape, vec![2, 4, 6]);
+    let want: Vec<u16> = (0..48u16)
+        .map(|i| if i * 1000 >= 20000 { i * 1000 } else { 0 })
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn line_rates_are_parsed() {
+    let (_dir, k) = setup();
+    user_error(
+        &hissc(&["build", k.to_str().unwrap(), "--line-rate", "fast"]),
+        "not a rate",
+    );
+}
+
+/// The line-rate contract: threshold_sum and zero_suppress reach 40 Gbit/s on the
+/// HX8K through `hissc build --line-rate`, and their 32-lane designs pass `verify`
+/// and `verify --netlist`.
+#[test]
+fn forty_gigabits_on_the_hx8k() {
+    let tools = ["ghdl", "yosys", "nextpnr-ice40", "icepack", "icetime"];
+    if tools.iter().any(|t| {
+        Command::new("which")
+            .arg(t)
+            .output()
+            .map_or(true, |o| !o.status.success())
+    }) {
+        eprintln!("\n!!!!!!!! SKIPPED forty_gigabits_on_the_hx8k: the FPGA tools are not installed (apt-get install ghdl yosys nextpnr-ice40 fpga-icestorm) !!!!!!!!\n");
+        return;
+    }
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cases");
+    for (name, rows, cols) in [("threshold_sum", 32u64, 32u64), ("zero_suppress", 24, 40)] {
+        let kernel = cases.join(name).join("kernel.py");
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("b");
+        let o = hissc(&[
+            "build",
+            kernel.to_str().unwrap(),
+            "--line-rate",
+            "40Gbps",
+            "-o",
+            b.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        assert!(
+            text(&o).contains("line rate              met"),
+            "{}",
+            text(&o)
+        );
+        let report = std::fs::read_to_string(b.join("report.json")).unwrap();
+        assert!(report.contains("\"met\": true"), "{report}");
+        let input = dir.path().join("f.npy");
+        let n = 3 * rows * cols;
+        let data: Vec<u16> = (0..n).map(|i| ((i * 2654435761) >> 7) as u16).collect();
+        write_npy(&input, &[3, rows, cols], &data);
+        for netlist in [false, true] {
+            let out = dir.path().join(format!("v{netlist}"));
+            let mut args = vec![
+                "verify".to_string(),
+                kernel.to_str().unwrap().to_string(),
+                "--in".into(),
+                format!("frame={}", input.display()),
+                "--param".into(),
+                "t=30000".into(),
+                "--lanes".into(),
+                "32".into(),
+                "--out".into(),
+                out.to_str().unwrap().to_string(),
+            ];
+            if netlist {
+                args.push("--netlist".into());
+            }
+            let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+            let o = hissc(&args);
+            assert!(o.status.success(), "{name} netlist={netlist}: {}", text(&o));
+            assert!(
+                text(&o).contains("matched the simulator on every cycle"),
+                "{}",
+                text(&o)
+            );
+        }
+    }
+}

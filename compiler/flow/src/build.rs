@@ -169,6 +169,33 @@ pub struct Report {
     pub bitstream: String,
     /// Versions of the tools used.
     pub tools: Vec<(String, String)>,
+    /// Elements per cycle of the widest input stream (`--lanes`).
+    pub lanes: u32,
+    /// The `--line-rate` contract, when one was asked for.
+    pub line_rate: Option<LineRate>,
+}
+
+/// The outcome of `hissc build --line-rate`.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineRate {
+    /// The rate asked for, in Gbit/s.
+    pub required_gbps: f64,
+    /// Whether this build reaches it.
+    pub met: bool,
+    /// Every build tried: (lanes, Gbit/s reached, or why it did not build).
+    pub tried: Vec<(u32, Result<f64, String>)>,
+    /// What limits the rate, when it is not met.
+    pub limit: Option<String>,
+}
+
+impl Report {
+    /// Writes `DIR/report.json`.
+    pub fn write(&self, dir: &Path) -> Result<(), BuildError> {
+        let path = dir.join("report.json");
+        let text =
+            serde_json::to_string_pretty(self).map_err(|e| BuildError::Other(e.to_string()))?;
+        io(std::fs::write(&path, text), &path)
+    }
 }
 
 /// Why a build failed.
@@ -473,11 +500,10 @@ pub fn build(
             .iter()
             .map(|t| (t.to_string(), tools::version(t)))
             .collect(),
+        lanes: net.lanes(),
+        line_rate: None,
     };
-    let path = dir.join("report.json");
-    let text =
-        serde_json::to_string_pretty(&report).map_err(|e| BuildError::Other(e.to_string()))?;
-    io(std::fs::write(&path, text), &path)?;
+    report.write(dir)?;
     Ok(report)
 }
 

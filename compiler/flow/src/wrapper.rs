@@ -8,8 +8,10 @@
 //! parameters are loaded through a shift register (`param_sin`, shifted in while
 //! `param_shift` is high, most significant parameter bit first, parameters in
 //! signature order). Each output keeps its `_valid` pin; its data is captured in a
-//! register whenever valid and read a byte at a time through `out_sel` and
-//! `out_byte` (byte 0 is the least significant byte of the first output). The
+//! register whenever valid, and the host reads the captured outputs a byte at a
+//! time from `out_byte` (the least significant byte of the first output first),
+//! pulsing `out_shift` for the next byte: a shift register, so no wide
+//! multiplexer sits between the kernel and the pins. The
 //! kernel's own logic and timing are unchanged, so resource and timing figures
 //! are those of the real design plus this small host interface.
 
@@ -40,15 +42,10 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     let param_bits: u32 = iface.params.iter().map(|p| p.width).sum();
     let out_bits: u32 = iface.outputs.iter().map(|o| o.total()).sum();
     let bytes = out_bits.div_ceil(8).max(1);
-    let sel_bits = (32 - (bytes - 1).leading_zeros()).max(1);
     let stream_pins: u32 = iface.inputs.iter().map(|p| p.width + 1).sum();
     let word = |p: &hissc_vhdl::interface::StreamIn| format!("{}_word", p.data);
-    let pins = 2
-        + stream_pins
-        + if param_bits > 0 { 2 } else { 0 }
-        + iface.outputs.len() as u32
-        + sel_bits
-        + 8;
+    let pins =
+        2 + stream_pins + if param_bits > 0 { 2 } else { 0 } + iface.outputs.len() as u32 + 1 + 8;
     if pins > capacity {
         return Err(format!(
             "the kernel's input streams alone need {stream_pins} pins and the package has {capacity}: narrow the inputs (a range type) or choose a larger package"
@@ -73,10 +70,7 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for o in &iface.outputs {
         ports.push(format!("{} : out std_logic", o.valid));
     }
-    ports.push(format!(
-        "out_sel : in std_logic_vector({} downto 0)",
-        sel_bits - 1
-    ));
+    ports.push("out_shift : in std_logic".into());
     ports.push("out_byte : out std_logic_vector(7 downto 0)".into());
     let mut v = String::new();
     let _ = writeln!(
@@ -188,13 +182,15 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
         );
         lo += w;
     }
-    let _ = writeln!(v, "  capture : process(clk)\n  begin\n    if rising_edge(clk) then\n{caps}    end if;\n  end process;\n");
+    let shift = if bytes == 1 {
+        "(others => '0')".to_string()
+    } else {
+        format!("x\"00\" & caps({} downto 8)", bytes * 8 - 1)
+    };
+    let _ = writeln!(v, "  capture : process(clk)\n  begin\n    if rising_edge(clk) then\n      if out_shift = '1' then\n        caps <= {shift};\n      end if;\n{caps}    end if;\n  end process;\n");
     for o in &iface.outputs {
         let _ = writeln!(v, "  {0} <= w_{0};", o.valid);
     }
-    let _ = writeln!(
-        v,
-        "  read : process(out_sel, caps)\n    variable i : integer;\n  begin\n    i := to_integer(unsigned(out_sel));\n    if i < {bytes} then\n      out_byte <= caps(8 * i + 7 downto 8 * i);\n    else\n      out_byte <= (others => '0');\n    end if;\n  end process;\nend architecture;"
-    );
+    let _ = writeln!(v, "  out_byte <= caps(7 downto 0);\nend architecture;");
     Ok(Wrapper { top, vhdl: v, pins })
 }

@@ -85,12 +85,21 @@ impl Engine {
         }
     }
 
+    /// Marks input port `port` idle for the current cycle.
+    #[inline]
+    pub fn set_idle(&mut self, port: usize) {
+        for &s in &self.flat.input_slots[port] {
+            self.cv[s as usize] = false;
+        }
+    }
+
     /// The value and valid flag of a bus in the current cycle.
     #[inline]
     pub fn bus(&self, slot: usize) -> (bool, i128) {
         (self.cv[slot], self.cur[slot])
     }
 
+    #[inline(always)]
     fn elementwise(&self, op: &Op) -> (usize, i128) {
         match *op {
             Op::Unary { dst, op, d, a, .. } => (dst as usize, semantics::unary(op, d, self.get(a))),
@@ -135,10 +144,22 @@ impl Engine {
         let ops = std::mem::take(&mut self.flat.ops);
         for op in &ops {
             match op {
+                &Op::Compare { dst, v, op, a, b } => {
+                    let (dst, v) = (dst as usize, v as usize);
+                    self.nxt[dst] = op.eval(self.get(a), self.get(b)) as i128;
+                    self.nv[dst] = self.cv[v];
+                }
+                &Op::Select { dst, v, c, a, b } => {
+                    let (dst, v) = (dst as usize, v as usize);
+                    self.nxt[dst] = if self.get(c) != 0 {
+                        self.get(a)
+                    } else {
+                        self.get(b)
+                    };
+                    self.nv[dst] = self.cv[v];
+                }
                 Op::Unary { v, .. }
                 | Op::Binary { v, .. }
-                | Op::Compare { v, .. }
-                | Op::Select { v, .. }
                 | Op::Cast { v, .. }
                 | Op::Lookup { v, .. } => {
                     let (dst, val) = self.elementwise(op);
@@ -219,6 +240,35 @@ impl Engine {
                             }
                         }
                         advance(&mut self.st[*idx..*idx + shape.len()], shape);
+                    }
+                }
+                &Op::ReduceAll {
+                    dst,
+                    arg,
+                    op,
+                    d,
+                    n,
+                    acc,
+                } => {
+                    let (dst, arg) = (dst as usize, arg as usize);
+                    self.nxt[dst] = self.cur[dst];
+                    self.nv[dst] = false;
+                    if self.cv[arg] {
+                        let k = self.st[acc + 1];
+                        let prev = if k == 0 {
+                            semantics::reduce_identity(op, d)
+                        } else {
+                            self.st[acc]
+                        };
+                        let v = semantics::reduce_step(op, d, prev, self.cur[arg]);
+                        self.st[acc] = v;
+                        if k + 1 == n {
+                            self.st[acc + 1] = 0;
+                            self.nxt[dst] = v;
+                            self.nv[dst] = true;
+                        } else {
+                            self.st[acc + 1] = k + 1;
+                        }
                     }
                 }
                 Op::Slice {

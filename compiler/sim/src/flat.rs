@@ -77,6 +77,16 @@ pub enum Op {
         acc: usize,
         late: Option<usize>,
     },
+    /// A reduction of every element of a frame into one value (not an argmax or
+    /// argmin): state: the accumulator at `acc`, the element count after it.
+    ReduceAll {
+        dst: u32,
+        arg: u32,
+        op: ReduceOp,
+        d: DType,
+        n: i128,
+        acc: usize,
+    },
     /// Slice filter; state: one counter per axis at `idx`.
     Slice {
         dst: u32,
@@ -250,6 +260,19 @@ pub fn flatten(net: &Network) -> Flat {
                     None
                 };
                 let flat = axes.len() == shape.len();
+                if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
+                    // the common case: one accumulator over the whole stream
+                    let acc = alloc(2, &mut f.state);
+                    f.ops.push(Op::ReduceAll {
+                        dst,
+                        arg: a.index() as u32,
+                        op: *op,
+                        d: *d,
+                        n: numel(shape) as i128,
+                        acc,
+                    });
+                    continue;
+                }
                 Op::Reduce {
                     dst,
                     arg: a.index() as u32,

@@ -92,17 +92,23 @@ pub fn simulate(
             let (f, j) = (rel / period, rel % period);
             for (i, row) in inputs_row.iter_mut().enumerate() {
                 let l = lanes[i] as usize;
-                row.0 = f < nf && j < in_len[i];
-                if row.0 {
+                if f < nf && j < in_len[i] {
                     let at = j as usize * l;
-                    row.1
-                        .copy_from_slice(&frames[f as usize][i].data[at..at + l]);
+                    let data = &frames[f as usize][i].data[at..at + l];
+                    e.set_input(i, true, data);
                     let d = &mut driven[i];
                     *d = (d.0 + l as u64, d.1.min(cycle), cycle);
+                    if want_trace {
+                        row.0 = true;
+                        row.1.copy_from_slice(data);
+                    }
                 } else {
-                    row.1.iter_mut().for_each(|x| *x = 0);
+                    e.set_idle(i);
+                    if want_trace {
+                        row.0 = false;
+                        row.1.iter_mut().for_each(|x| *x = 0);
+                    }
                 }
-                e.set_input(i, row.0, &row.1);
             }
         }
         if !rst {
