@@ -85,11 +85,11 @@ pub fn simulate(
         .collect();
     // per input: elements driven, first and last cycle with an element
     let mut driven = vec![(0u64, u64::MAX, 0u64); net.inputs.len()];
+    // (frame, cycle within the frame) of the current cycle, counted without division
+    let (mut f, mut j) = (0u64, 0u64);
     for cycle in 0..total_cycles {
         let rst = cycle == 0;
         if !rst {
-            let rel = cycle - 1;
-            let (f, j) = (rel / period, rel % period);
             for (i, row) in inputs_row.iter_mut().enumerate() {
                 let l = lanes[i] as usize;
                 if f < nf && j < in_len[i] {
@@ -139,6 +139,11 @@ pub fn simulate(
             e.reset();
         } else {
             e.tick();
+            j += 1;
+            if j == period {
+                j = 0;
+                f += 1;
+            }
         }
     }
     let mut per_frame = vec![Vec::new(); frames.len()];
