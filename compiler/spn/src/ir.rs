@@ -335,6 +335,33 @@ impl Network {
         self.inputs.iter().map(|p| p.lanes).max().unwrap_or(1)
     }
 
+    /// The bus `b`, `d` cycles later: one `Delay` process per (bus, delay), shared
+    /// between users through `memo`.
+    pub fn delayed(
+        &mut self,
+        memo: &mut std::collections::HashMap<(Bus, u32), Bus>,
+        b: Bus,
+        d: u32,
+    ) -> Bus {
+        if d == 0 {
+            return b;
+        }
+        if let Some(&x) = memo.get(&(b, d)) {
+            return x;
+        }
+        let n = &self.nodes[b];
+        let node = Node {
+            kind: ProcKind::Delay(b, d),
+            width: n.width,
+            range: n.range,
+            sched: n.sched.delayed(d),
+            span: n.span,
+        };
+        let x = self.nodes.push(node);
+        memo.insert((b, d), x);
+        x
+    }
+
     /// Is the bus's process combinational (no register)?
     pub fn is_comb(&self, b: Bus) -> bool {
         let n = &self.nodes[b];

@@ -205,17 +205,7 @@ impl Widen {
     }
 
     fn delay(&mut self, b: Bus, d: u32) -> Bus {
-        if d == 0 {
-            return b;
-        }
-        if let Some(&x) = self.delays.get(&(b, d)) {
-            return x;
-        }
-        let n = &self.net.nodes[b];
-        let (range, sched, span) = (n.range, n.sched.delayed(d), n.span);
-        let x = self.push(ProcKind::Delay(b, d), range, sched, span);
-        self.delays.insert((b, d), x);
-        x
+        self.net.delayed(&mut self.delays, b, d)
     }
 
     /// Delays stream buses so that they start in the same cycle.

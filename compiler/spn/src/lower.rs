@@ -140,17 +140,7 @@ impl Lowering<'_> {
 
     /// The bus `b`, `d` cycles later (shared between users).
     fn delay(&mut self, b: Bus, d: u32) -> Bus {
-        if d == 0 {
-            return b;
-        }
-        if let Some(&x) = self.delays.get(&(b, d)) {
-            return x;
-        }
-        let n = &self.net.nodes[b];
-        let (range, sched, span) = (n.range, n.sched.delayed(d), n.span);
-        let x = self.node(ProcKind::Delay(b, d), range, sched, span);
-        self.delays.insert((b, d), x);
-        x
+        self.net.delayed(&mut self.delays, b, d)
     }
 
     /// Delays streams so that they all start in the same cycle.
