@@ -61,23 +61,22 @@ def main():
                          r0["critical_path"]["python"][:1]))
             print(f"{name}: {rows[-1][2]} LC, {rows[-1][3]} BRAM, {nextpnr:.1f} / {icetime:.1f} MHz", flush=True)
     f = io.StringIO()
-    if True:
-        f.write(f"Every public conformance kernel built by `hissc build --target {a.target} --freq {a.freq}` with "
-                f"placement seeds 1 to {a.seeds}; Fmax is the median over the seeds, from nextpnr's post-route "
-                f"timing analysis and from icetime; throughput uses the lower of the two "
-                f"(Σ elements/cycle × bits/element × Fmax). Logic cells and block RAMs are seed 1's "
-                f"(placement does not change them).\n\n")
-        f.write(f"Produced by `python3 scripts/bench_hardware.py --target {a.target} --seeds {a.seeds}` "
-                f"in {time.time() - t0:.0f} s on a 2-core machine.\n\n")
-        f.write("| case | kernel | logic cells | BRAMs | Fmax nextpnr (MHz) | Fmax icetime (MHz) | elements/cycle | Gbit/s | critical path |\n")
-        f.write("|---|---|---:|---:|---:|---:|---|---:|---|\n")
-        for (case, k, lc, bram, nx, it, epc, gbps, wrapped, cp) in rows:
-            note = " (wrapped)" if wrapped else ""
-            path = cp[0].replace("|", "\\|") if cp else ""
-            f.write(f"| {case} | `{k}`{note} | {lc} | {bram} | {nx:.1f} | {it:.1f} | {epc} | {gbps:.2f} | `{path}` |\n")
-        f.write("\n(wrapped): the kernel's ports outnumber the package's pins, so the build wraps it in the narrow "
-                "host interface of docs/hardware-interface.md; the figures include that interface.\n\n")
-        f.write("Tools: " + "; ".join(f"{t}: {v}" for t, v in tools) + "\n")
+    f.write(f"Every public conformance kernel built by `hissc build --target {a.target} --freq {a.freq}` with "
+            f"placement seeds 1 to {a.seeds}; Fmax is the median over the seeds, from nextpnr's post-route "
+            f"timing analysis and from icetime; throughput uses the lower of the two "
+            f"(Σ elements/cycle × bits/element × Fmax). Logic cells and block RAMs are seed 1's "
+            f"(placement does not change them).\n\n")
+    f.write(f"Produced by `python3 scripts/bench_hardware.py --target {a.target} --seeds {a.seeds}` "
+            f"in {time.time() - t0:.0f} s on a 2-core machine.\n\n")
+    f.write("| case | kernel | logic cells | BRAMs | Fmax nextpnr (MHz) | Fmax icetime (MHz) | elements/cycle | Gbit/s | critical path |\n")
+    f.write("|---|---|---:|---:|---:|---:|---|---:|---|\n")
+    for (case, k, lc, bram, nx, it, epc, gbps, wrapped, cp) in rows:
+        note = " (wrapped)" if wrapped else ""
+        path = cp[0].replace("|", "\\|") if cp else ""
+        f.write(f"| {case} | `{k}`{note} | {lc} | {bram} | {nx:.1f} | {it:.1f} | {epc} | {gbps:.2f} | `{path}` |\n")
+    f.write("\n(wrapped): the kernel's ports outnumber the package's pins, so the build wraps it in the narrow "
+            "host interface of docs/hardware-interface.md; the figures include that interface.\n\n")
+    f.write("Tools: " + "; ".join(f"{t}: {v}" for t, v in tools) + "\n")
     replace_section(a.out, "bench_hardware", "Every public kernel, one lane", f.getvalue())
     print(f"wrote {a.out}")
 

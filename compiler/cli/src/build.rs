@@ -38,10 +38,11 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
     };
     let want = parse_rate(rate)?;
     // One lane's bits per cycle; the first guess assumes the target clock.
-    let one = c.network(1)?;
-    let bits: f64 = one
-        .inputs
+    let bits: f64 = c
+        .kernel
+        .params
         .iter()
+        .filter(|p| p.is_stream())
         .map(|p| hissc_vhdl::interface::port_width(p.range).0 as f64)
         .sum();
     let guess = (want * 1000.0 / (bits.max(1.0) * a.freq)).ceil().max(1.0) as u32;
@@ -207,26 +208,14 @@ fn print_table(r: &Report, dir: &std::path::Path) {
     if let Some(w) = &r.wrapper {
         println!("  note: {w}");
     }
-    row(
-        "logic cells",
-        format!("{} / {}", res.logic_cells.used, res.logic_cells.available),
-        &res.source,
-    );
-    row(
-        "block RAMs",
-        format!("{} / {}", res.block_rams.used, res.block_rams.available),
-        &res.source,
-    );
-    row(
-        "DSPs",
-        format!("{} / {}", res.dsps.used, res.dsps.available),
-        &res.source,
-    );
-    row(
-        "I/Os",
-        format!("{} / {}", res.ios.used, res.ios.available),
-        &res.source,
-    );
+    for (name, u) in [
+        ("logic cells", &res.logic_cells),
+        ("block RAMs", &res.block_rams),
+        ("DSPs", &res.dsps),
+        ("I/Os", &res.ios),
+    ] {
+        row(name, format!("{} / {}", u.used, u.available), &res.source);
+    }
     row(
         "Fmax (nextpnr)",
         format!("{:.1} MHz", r.fmax_nextpnr_mhz.value),

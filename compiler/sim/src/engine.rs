@@ -144,22 +144,10 @@ impl Engine {
         let ops = std::mem::take(&mut self.flat.ops);
         for op in &ops {
             match op {
-                &Op::Compare { dst, v, op, a, b } => {
-                    let (dst, v) = (dst as usize, v as usize);
-                    self.nxt[dst] = op.eval(self.get(a), self.get(b)) as i128;
-                    self.nv[dst] = self.cv[v];
-                }
-                &Op::Select { dst, v, c, a, b } => {
-                    let (dst, v) = (dst as usize, v as usize);
-                    self.nxt[dst] = if self.get(c) != 0 {
-                        self.get(a)
-                    } else {
-                        self.get(b)
-                    };
-                    self.nv[dst] = self.cv[v];
-                }
                 Op::Unary { v, .. }
                 | Op::Binary { v, .. }
+                | Op::Compare { v, .. }
+                | Op::Select { v, .. }
                 | Op::Cast { v, .. }
                 | Op::Lookup { v, .. } => {
                     let (dst, val) = self.elementwise(op);

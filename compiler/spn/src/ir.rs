@@ -362,6 +362,27 @@ impl Network {
         x
     }
 
+    /// Delays the stream buses among `buses` (through [`Network::delayed`]) so that
+    /// they all start in the same cycle; static buses stay as they are.
+    pub fn align(
+        &mut self,
+        memo: &mut std::collections::HashMap<(Bus, u32), Bus>,
+        buses: &[Bus],
+    ) -> Vec<Bus> {
+        let t = buses
+            .iter()
+            .map(|&b| self.nodes[b].sched.time())
+            .max()
+            .unwrap_or(0);
+        buses
+            .iter()
+            .map(|&b| match self.nodes[b].sched.clone() {
+                Sched::Static => b,
+                s => self.delayed(memo, b, t - s.time()),
+            })
+            .collect()
+    }
+
     /// Is the bus's process combinational (no register)?
     pub fn is_comb(&self, b: Bus) -> bool {
         let n = &self.nodes[b];

@@ -210,21 +210,7 @@ impl Widen {
 
     /// Delays stream buses so that they start in the same cycle.
     fn align(&mut self, buses: &[Bus]) -> Vec<Bus> {
-        let t = buses
-            .iter()
-            .map(|b| self.sched(*b).time())
-            .max()
-            .unwrap_or(0);
-        buses
-            .iter()
-            .map(|&b| {
-                if self.sched(b).is_static() {
-                    b
-                } else {
-                    self.delay(b, t - self.sched(b).time())
-                }
-            })
-            .collect()
+        self.net.align(&mut self.delays, buses)
     }
 
     /// A registered process one cycle after its (aligned) stream operand `like`.
@@ -242,14 +228,19 @@ impl Widen {
         None
     }
 
-    fn lanes_of(&self, b: Bus) -> W {
-        self.map[b.index()]
-            .clone()
-            .unwrap_or_else(|| W::Static(Bus::new(0)))
+    /// How an operand of the old network is available (every operand is widened
+    /// before its users).
+    fn lanes_of(&mut self, b: Bus, span: Span) -> Option<W> {
+        let w = self.map[b.index()].clone();
+        if w.is_none() {
+            self.diags
+                .push(Diagnostic::bug(format!("{b} used before it was widened")).primary(span, ""));
+        }
+        w
     }
 
     fn stream_lanes(&mut self, b: Bus, span: Span) -> Option<Vec<Bus>> {
-        match self.lanes_of(b) {
+        match self.lanes_of(b, span)? {
             W::Lanes(v) => Some(v),
             W::Static(_) => {
                 self.diags
@@ -283,7 +274,7 @@ impl Widen {
                 Sched::Static,
                 span,
             ))),
-            ProcKind::Delay(a, _) => Some(self.lanes_of(*a)),
+            ProcKind::Delay(a, _) => self.lanes_of(*a, span),
             k if k.is_elementwise() => self.elementwise(n),
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(n, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(n, *a, shape, sel),
@@ -311,13 +302,13 @@ impl Widen {
 
     fn elementwise(&mut self, n: &Node) -> Option<W> {
         let ops = n.kind.operands();
-        let mapped: Vec<Option<W>> = ops
-            .iter()
-            .map(|s| match s {
-                Src::Bus(b) => Some(self.lanes_of(*b)),
+        let mut mapped: Vec<Option<W>> = Vec::with_capacity(ops.len());
+        for s in &ops {
+            mapped.push(match s {
+                Src::Bus(b) => Some(self.lanes_of(*b, n.span)?),
                 Src::Const(_) => None,
-            })
-            .collect();
+            });
+        }
         let counts: Vec<usize> = mapped
             .iter()
             .filter_map(|m| match m {
@@ -325,15 +316,14 @@ impl Widen {
                 _ => None,
             })
             .collect();
+        // operand `i` on lane `l` (static buses and constants serve every lane)
+        let src = |i: usize, l: usize| match &mapped[i] {
+            Some(W::Static(b)) => Src::Bus(*b),
+            Some(W::Lanes(v)) => Src::Bus(v[l]),
+            None => ops[i],
+        };
         let Some(&lanes) = counts.first() else {
-            let srcs: Vec<Src> = ops
-                .iter()
-                .zip(&mapped)
-                .map(|(s, m)| match m {
-                    Some(W::Static(b)) => Src::Bus(*b),
-                    _ => *s,
-                })
-                .collect();
+            let srcs: Vec<Src> = (0..ops.len()).map(|i| src(i, 0)).collect();
             let kind = with_operands(&n.kind, &srcs);
             return Some(W::Static(self.push(kind, n.range, Sched::Static, n.span)));
         };
@@ -355,24 +345,19 @@ impl Widen {
         }
         let mut out = Vec::with_capacity(lanes);
         for l in 0..lanes {
-            let buses: Vec<Bus> = mapped
+            let mut srcs: Vec<Src> = (0..ops.len()).map(|i| src(i, l)).collect();
+            let (idx, buses): (Vec<usize>, Vec<Bus>) = mapped
                 .iter()
-                .filter_map(|m| match m {
-                    Some(W::Lanes(v)) => Some(v[l]),
+                .enumerate()
+                .filter_map(|(i, m)| match m {
+                    Some(W::Lanes(v)) => Some((i, v[l])),
                     _ => None,
                 })
-                .collect();
+                .unzip();
             let aligned = self.align(&buses);
-            let mut it = aligned.iter();
-            let srcs: Vec<Src> = ops
-                .iter()
-                .zip(&mapped)
-                .map(|(s, m)| match m {
-                    Some(W::Static(b)) => Src::Bus(*b),
-                    Some(W::Lanes(_)) => Src::Bus(*it.next().unwrap_or(&Bus::new(0))),
-                    None => *s,
-                })
-                .collect();
+            for (&i, &b) in idx.iter().zip(&aligned) {
+                srcs[i] = Src::Bus(b);
+            }
             let kind = with_operands(&n.kind, &srcs);
             out.push(self.after(kind, n.range, aligned[0], n.span));
         }

@@ -145,15 +145,7 @@ impl Lowering<'_> {
 
     /// Delays streams so that they all start in the same cycle.
     fn align(&mut self, buses: &[Bus]) -> Vec<Bus> {
-        let t = buses
-            .iter()
-            .map(|b| self.sched(*b).time())
-            .max()
-            .unwrap_or(0);
-        buses
-            .iter()
-            .map(|&b| self.delay(b, t - self.sched(b).time()))
-            .collect()
+        self.net.align(&mut self.delays, buses)
     }
 
     fn not_streamable(&mut self, span: Span, what: &str, help: &str) -> Option<L> {

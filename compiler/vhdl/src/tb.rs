@@ -60,25 +60,45 @@ pub fn testbench(iface: &Interface) -> String {
         format!("{} := {init}", crate::interface::port_type(w))
     };
     let bit = |w: u32| if w == 1 { "(0)" } else { "" };
+    // a port (with its valid flag, for streams): its signals, the variables a
+    // vector line is read into (in the vector file's order), and the port map
+    let mut port_of = |var: &str, valid: Option<&str>, data: &str, w: u32, driven: bool| {
+        let dt = if driven {
+            port(w)
+        } else {
+            crate::interface::port_type(w)
+        };
+        if let Some(v) = valid {
+            let vt = if driven {
+                "std_logic := '0'"
+            } else {
+                "std_logic"
+            };
+            let _ = writeln!(sig, "  signal {v} : {vt};\n  signal {data} : {dt};");
+            let _ = writeln!(
+                vars,
+                "    variable {var}_{v} : std_logic_vector(0 downto 0);\n    variable {var}_{data} : {};",
+                slv(w)
+            );
+            map.push(format!("{v} => {v}"));
+            let _ = writeln!(read, "      read(l, {var}_{v}); read(l, {var}_{data});");
+        } else {
+            let _ = writeln!(sig, "  signal {data} : {dt};");
+            let _ = writeln!(vars, "    variable {var}_{data} : {};", slv(w));
+            let _ = writeln!(read, "      read(l, {var}_{data});");
+        }
+        map.push(format!("{data} => {data}"));
+    };
     for p in &iface.inputs {
-        let _ = writeln!(
-            sig,
-            "  signal {} : std_logic := '0';
-  signal {} : {};",
-            p.valid,
-            p.data,
-            port(p.total())
-        );
-        let _ = writeln!(
-            vars,
-            "    variable i_{} : std_logic_vector(0 downto 0);\n    variable i_{} : {};",
-            p.valid,
-            p.data,
-            slv(p.total())
-        );
-        map.push(format!("{0} => {0}", p.valid));
-        map.push(format!("{0} => {0}", p.data));
-        let _ = writeln!(read, "      read(l, i_{}); read(l, i_{});", p.valid, p.data);
+        port_of("i", Some(&p.valid), &p.data, p.total(), true);
+    }
+    for p in &iface.params {
+        port_of("i", None, &p.name, p.width, true);
+    }
+    for o in &iface.outputs {
+        port_of("e", Some(&o.valid), &o.data, o.total(), false);
+    }
+    for p in &iface.inputs {
         let _ = writeln!(
             drive,
             "      {0} <= i_{0}(0); {1} <= i_{1}{2};",
@@ -88,31 +108,9 @@ pub fn testbench(iface: &Interface) -> String {
         );
     }
     for p in &iface.params {
-        let _ = writeln!(sig, "  signal {} : {};", p.name, port(p.width));
-        let _ = writeln!(vars, "    variable i_{} : {};", p.name, slv(p.width));
-        map.push(format!("{0} => {0}", p.name));
-        let _ = writeln!(read, "      read(l, i_{});", p.name);
         let _ = writeln!(drive, "      {0} <= i_{0}{1};", p.name, bit(p.width));
     }
     for o in &iface.outputs {
-        let _ = writeln!(
-            sig,
-            "  signal {} : std_logic;
-  signal {} : {};",
-            o.valid,
-            o.data,
-            crate::interface::port_type(o.total())
-        );
-        let _ = writeln!(
-            vars,
-            "    variable e_{} : std_logic_vector(0 downto 0);\n    variable e_{} : {};",
-            o.valid,
-            o.data,
-            slv(o.total())
-        );
-        map.push(format!("{0} => {0}", o.valid));
-        map.push(format!("{0} => {0}", o.data));
-        let _ = writeln!(read, "      read(l, e_{}); read(l, e_{});", o.valid, o.data);
         let _ = write!(
             check,
             "        if {v} /= e_{v}(0) then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={v} expected=\" & std_logic'image(e_{v}(0)) & \" got=\" & std_logic'image({v}) severity failure;\n        end if;\n        if e_{v}(0) = '1' and {d} /= e_{d}{bit} then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={d} expected=\" & to_hstring(e_{d}) & \" got=\" & {got} severity failure;\n        end if;\n",
