@@ -35,13 +35,6 @@ impl Array {
         let data = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
         Array::new(first.dtype, shape, data)
     }
-
-    /// Frame `f` of a batch (the leading axis removed).
-    pub fn frame(&self, f: usize) -> Array {
-        let shape: Shape = self.shape[1..].to_vec();
-        let n = numel(&shape);
-        Array::new(self.dtype, shape, self.data[f * n..(f + 1) * n].to_vec())
-    }
 }
 
 /// The user's inputs bound to a kernel's parameters.
@@ -58,12 +51,19 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// The arguments of frame `f`.
-    pub fn frame_args(&self, f: usize) -> Vec<Array> {
+    /// The elements of each argument in frame `f`, in place (no copy).
+    pub fn frame_data(&self, f: usize) -> Vec<&[i128]> {
         self.args
             .iter()
             .zip(&self.batched)
-            .map(|(a, &b)| if b { a.frame(f) } else { a.clone() })
+            .map(|(a, &b)| {
+                if b {
+                    let n = a.data.len() / a.shape[0] as usize;
+                    &a.data[f * n..(f + 1) * n]
+                } else {
+                    &a.data[..]
+                }
+            })
             .collect()
     }
 
@@ -89,10 +89,10 @@ impl Bound {
 /// error names the input.
 pub fn bind(
     k: &Kernel,
-    arrays: &[(String, Array)],
+    mut arrays: Vec<(String, Array)>,
     params: &[(String, i128)],
 ) -> Result<Bound, String> {
-    for (name, _) in arrays {
+    for (name, _) in &arrays {
         match k.params.iter().find(|p| &p.name == name) {
             None => return Err(unknown(k, name, "--in")),
             Some(p) if !p.is_stream() => {
@@ -121,12 +121,14 @@ pub fn bind(
     let mut frames: Option<(usize, &str)> = None;
     for p in &k.params {
         if p.is_stream() {
-            let Some((_, a)) = arrays.iter().find(|(n, _)| *n == p.name) else {
+            let Some(at) = arrays.iter().position(|(n, _)| *n == p.name) else {
                 return Err(format!(
                     "missing input `{}`: give it with --in {}=FILE.npy",
                     p.name, p.name
                 ));
             };
+            // each input is taken once: the arrays move into the binding, uncopied
+            let a = arrays.swap_remove(at).1;
             if a.dtype != p.ty.dtype {
                 return Err(format!(
                     "input `{}` has dtype {}, the kernel expects {}",
@@ -172,7 +174,7 @@ pub fn bind(
                 ));
             }
             batched.push(is_batch);
-            args.push(a.clone());
+            args.push(a);
         } else {
             let Some((_, v)) = params.iter().find(|(n, _)| *n == p.name) else {
                 return Err(format!(

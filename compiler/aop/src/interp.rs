@@ -4,149 +4,250 @@
 //! written for obviousness: every instruction produces a whole array.
 
 use crate::array::{unravel, Array};
-use crate::ir::{Inst, Kernel, ReduceOp};
+use crate::ir::{Inst, Kernel, ReduceOp, Value};
 use crate::semantics;
 use crate::types::numel;
+use std::borrow::Cow;
 
 /// Runs one frame. `args` holds one array per parameter (0-d for scalars), already
 /// checked by [`crate::array::bind`].
 pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
-    let mut vals: Vec<Array> = Vec::with_capacity(k.insts.len());
-    for (_, d) in k.insts.iter() {
+    let data: Vec<&[i128]> = args.iter().map(|a| a.data.as_slice()).collect();
+    run_data(k, &data)
+}
+
+/// Cells of an elementwise result: `f` of the operands' elements (a one-element
+/// operand is broadcast). An operand given as `None` is `out` itself, read at
+/// each index before that index is written: a dying operand's buffer is reused.
+fn elementwise<const K: usize>(
+    out: &mut Vec<i128>,
+    n: usize,
+    ops: [Option<&[i128]>; K],
+    f: impl Fn([i128; K]) -> i128,
+) {
+    out.resize(n, 0);
+    for i in 0..n {
+        let xs = ops.map(|o| match o {
+            Some(s) if s.len() == 1 => s[0],
+            Some(s) => s[i],
+            None => out[i],
+        });
+        out[i] = f(xs);
+    }
+}
+
+/// Runs one frame on the parameters' elements (C order, one slice per parameter),
+/// read in place.
+pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
+    // the instruction after which each value is no longer read
+    let mut last_use = vec![0usize; k.insts.len()];
+    for (v, d) in k.insts.iter() {
+        for a in d.inst.args() {
+            last_use[a.index()] = v.index();
+        }
+    }
+    for o in &k.outputs {
+        last_use[o.index()] = usize::MAX;
+    }
+    let mut vals: Vec<Cow<[i128]>> = Vec::with_capacity(k.insts.len());
+    let shape = |v: &Value| &k.insts[*v].ty.shape;
+    for (v, d) in k.insts.iter() {
         let ty = &d.ty;
         let n = ty.numel();
-        let at = |a: &Array, i: usize| {
-            if a.data.len() == 1 {
-                a.data[0]
-            } else {
-                a.data[i]
-            }
+        // the buffer of an operand read for the last time here, if it is this
+        // result's size and read once by it (so it can be overwritten in place)
+        let ops = d.inst.args();
+        let in_place = matches!(
+            d.inst,
+            Inst::Unary(..)
+                | Inst::Binary(..)
+                | Inst::Compare(..)
+                | Inst::Where(..)
+                | Inst::Cast(..)
+                | Inst::Reshape(..)
+        );
+        let dying = ops.iter().position(|a| {
+            in_place
+                && last_use[a.index()] == v.index()
+                && matches!(vals[a.index()], Cow::Owned(ref b) if b.len() == n)
+                && ops.iter().filter(|b| *b == a).count() == 1
+        });
+        let mut out: Vec<i128> = match dying {
+            Some(i) => std::mem::take(&mut vals[ops[i].index()]).into_owned(),
+            None => Vec::new(),
         };
-        let data: Vec<i128> = match &d.inst {
-            Inst::Input(i) => args[*i as usize].data.clone(),
-            Inst::Const(c) => vec![*c],
-            Inst::Unary(op, a) => {
-                let a = &vals[a.index()];
-                (0..n)
-                    .map(|i| semantics::unary(*op, ty.dtype, at(a, i)))
-                    .collect()
+        // operand `i` of this instruction: None when its buffer became `out`
+        let opnd = |i: usize| (dying != Some(i)).then(|| &*vals[ops[i].index()]);
+        let data: Cow<[i128]> = match &d.inst {
+            Inst::Input(i) => Cow::Borrowed(args[*i as usize]),
+            Inst::Const(c) => Cow::Owned(vec![*c]),
+            Inst::Unary(op, _) => {
+                elementwise(&mut out, n, [opnd(0)], |[x]| {
+                    semantics::unary(*op, ty.dtype, x)
+                });
+                Cow::Owned(out)
             }
-            Inst::Binary(op, a, b) => {
-                let (a, b) = (&vals[a.index()], &vals[b.index()]);
-                (0..n)
-                    .map(|i| semantics::binary(*op, ty.dtype, at(a, i), at(b, i)))
-                    .collect()
+            Inst::Binary(op, _, _) => {
+                elementwise(&mut out, n, [opnd(0), opnd(1)], |[x, y]| {
+                    semantics::binary(*op, ty.dtype, x, y)
+                });
+                Cow::Owned(out)
             }
-            Inst::Compare(op, a, b) => {
-                let (a, b) = (&vals[a.index()], &vals[b.index()]);
-                (0..n)
-                    .map(|i| op.eval(at(a, i), at(b, i)) as i128)
-                    .collect()
+            Inst::Compare(op, _, _) => {
+                elementwise(&mut out, n, [opnd(0), opnd(1)], |[x, y]| {
+                    op.eval(x, y) as i128
+                });
+                Cow::Owned(out)
             }
-            Inst::Where(c, a, b) => {
-                let (c, a, b) = (&vals[c.index()], &vals[a.index()], &vals[b.index()]);
-                (0..n)
-                    .map(|i| if at(c, i) != 0 { at(a, i) } else { at(b, i) })
-                    .collect()
-            }
-            Inst::Cast(a) => {
-                let a = &vals[a.index()];
-                (0..n).map(|i| ty.dtype.wrap(at(a, i))).collect()
-            }
-            Inst::Broadcast(a) => {
-                let a = &vals[a.index()];
-                (0..n)
-                    .map(|i| a.data[source_index(i, &ty.shape, &a.shape)])
-                    .collect()
-            }
-            Inst::Reduce(op @ (ReduceOp::ArgMax | ReduceOp::ArgMin), a, axes) => {
-                let a = &vals[a.index()];
-                let mut best: Vec<Option<(i128, i128)>> = vec![None; n.max(1)];
-                for (i, &x) in a.data.iter().enumerate() {
-                    let r = reduced_index(i, &a.shape, axes);
-                    let pos = match axes.first() {
-                        Some(&ax) => unravel(i, &a.shape)[ax as usize] as i128,
-                        None => i as i128,
-                    };
-                    let better = match best[r] {
-                        None => true,
-                        Some((b, _)) => {
-                            if *op == ReduceOp::ArgMax {
-                                x > b
-                            } else {
-                                x < b
-                            }
-                        }
-                    };
-                    if better {
-                        best[r] = Some((x, pos));
+            Inst::Where(..) => {
+                elementwise(&mut out, n, [opnd(0), opnd(1), opnd(2)], |[c, x, y]| {
+                    if c != 0 {
+                        x
+                    } else {
+                        y
                     }
-                }
-                best.into_iter().map(|b| b.map_or(0, |(_, p)| p)).collect()
+                });
+                Cow::Owned(out)
             }
-            Inst::Reduce(op, a, axes) => {
-                let a = &vals[a.index()];
-                let arg_dtype = a.dtype;
-                let mut acc = vec![semantics::reduce_identity(*op, arg_dtype); n.max(1)];
-                for (i, &x) in a.data.iter().enumerate() {
-                    let r = reduced_index(i, &a.shape, axes);
-                    acc[r] = semantics::reduce_step(*op, ty.dtype, acc[r], x);
-                }
-                acc
+            Inst::Cast(_) => {
+                elementwise(&mut out, n, [opnd(0)], |[x]| ty.dtype.wrap(x));
+                Cow::Owned(out)
             }
-            Inst::Reshape(a) => vals[a.index()].data.clone(),
-            Inst::Slice(a, sel) => {
-                let a = &vals[a.index()];
-                (0..n)
-                    .map(|i| {
-                        let idx = unravel(i, &ty.shape);
-                        let src = sel.iter().zip(&a.shape).enumerate().fold(
-                            0usize,
-                            |acc, (d, (&(s, st, _), &dim))| {
-                                acc * dim as usize + (s + st * idx[d] as u32) as usize
-                            },
-                        );
-                        a.data[src]
-                    })
-                    .collect()
-            }
-            Inst::Table(values) => values.clone(),
-            Inst::Gather(t, i) => {
-                let (t, i) = (&vals[t.index()], &vals[i.index()]);
-                i.data.iter().map(|&x| t.data[x as usize]).collect()
-            }
-            Inst::Scan(a) => {
-                let mut acc = 0i128;
-                vals[a.index()]
-                    .data
-                    .iter()
-                    .map(|&x| {
-                        acc = ty.dtype.wrap(acc + x);
-                        acc
-                    })
-                    .collect()
-            }
-            Inst::Bincount(x, w, m, bins) => {
-                let mut acc = vec![0i128; *bins as usize];
-                let xs = &vals[x.index()].data;
-                for (i, &b) in xs.iter().enumerate() {
-                    if m.is_none_or(|m| vals[m.index()].data[i] != 0) {
-                        acc[b as usize] += w.map_or(1, |w| vals[w.index()].data[i]);
-                    }
-                }
-                if w.is_some() {
-                    acc.into_iter()
-                        .map(|v| (v as f64).to_bits() as i128)
-                        .collect()
-                } else {
-                    acc
-                }
-            }
+            Inst::Reshape(a) => match dying {
+                Some(_) => Cow::Owned(out),
+                None => match &vals[a.index()] {
+                    Cow::Borrowed(b) => Cow::Borrowed(*b),
+                    Cow::Owned(b) => Cow::Owned(b.clone()),
+                },
+            },
+            inst => Cow::Owned(other(inst, ty, &vals, &shape, k)),
         };
         debug_assert_eq!(data.len(), numel(&ty.shape));
-        vals.push(Array::new(ty.dtype, ty.shape.clone(), data));
+        vals.push(data);
     }
-    k.outputs.iter().map(|o| vals[o.index()].clone()).collect()
+    k.outputs
+        .iter()
+        .map(|o| {
+            let ty = &k.insts[*o].ty;
+            Array::new(ty.dtype, ty.shape.clone(), vals[o.index()].to_vec())
+        })
+        .collect()
+}
+
+/// The instructions that build a new array of their own shape.
+fn other<'s>(
+    inst: &Inst,
+    ty: &crate::types::Type,
+    vals: &[Cow<[i128]>],
+    shape: &impl Fn(&Value) -> &'s crate::types::Shape,
+    k: &Kernel,
+) -> Vec<i128> {
+    let n = ty.numel();
+    match inst {
+        Inst::Broadcast(a) => {
+            let (from, a) = (shape(a), &vals[a.index()]);
+            (0..n)
+                .map(|i| a[source_index(i, &ty.shape, from)])
+                .collect()
+        }
+        Inst::Reduce(op @ (ReduceOp::ArgMax | ReduceOp::ArgMin), a, axes) => {
+            let (from, a) = (shape(a), &vals[a.index()]);
+            let mut best: Vec<Option<(i128, i128)>> = vec![None; n.max(1)];
+            for (i, &x) in a.iter().enumerate() {
+                let r = reduced_index(i, from, axes);
+                let pos = match axes.first() {
+                    Some(&ax) => unravel(i, from)[ax as usize] as i128,
+                    None => i as i128,
+                };
+                let better = match best[r] {
+                    None => true,
+                    Some((b, _)) => {
+                        if *op == ReduceOp::ArgMax {
+                            x > b
+                        } else {
+                            x < b
+                        }
+                    }
+                };
+                if better {
+                    best[r] = Some((x, pos));
+                }
+            }
+            best.into_iter().map(|b| b.map_or(0, |(_, p)| p)).collect()
+        }
+        Inst::Reduce(op, a, axes) => {
+            let arg_dtype = k.insts[*a].ty.dtype;
+            let (from, a) = (shape(a), &vals[a.index()]);
+            let mut acc = vec![semantics::reduce_identity(*op, arg_dtype); n.max(1)];
+            if axes.is_empty() {
+                // the whole array into one value
+                let r = &mut acc[0];
+                for &x in a.iter() {
+                    *r = semantics::reduce_step(*op, ty.dtype, *r, x);
+                }
+            } else {
+                for (i, &x) in a.iter().enumerate() {
+                    let r = reduced_index(i, from, axes);
+                    acc[r] = semantics::reduce_step(*op, ty.dtype, acc[r], x);
+                }
+            }
+            acc
+        }
+        Inst::Slice(a, sel) => {
+            let (from, a) = (shape(a), &vals[a.index()]);
+            (0..n)
+                .map(|i| {
+                    let idx = unravel(i, &ty.shape);
+                    let src = sel.iter().zip(from).enumerate().fold(
+                        0usize,
+                        |acc, (d, (&(s, st, _), &dim))| {
+                            acc * dim as usize + (s + st * idx[d] as u32) as usize
+                        },
+                    );
+                    a[src]
+                })
+                .collect()
+        }
+        Inst::Table(values) => values.clone(),
+        Inst::Gather(t, i) => {
+            let (t, i) = (&vals[t.index()], &vals[i.index()]);
+            i.iter().map(|&x| t[x as usize]).collect()
+        }
+        Inst::Scan(a) => {
+            let mut acc = 0i128;
+            vals[a.index()]
+                .iter()
+                .map(|&x| {
+                    acc = ty.dtype.wrap(acc + x);
+                    acc
+                })
+                .collect()
+        }
+        Inst::Bincount(x, w, m, bins) => {
+            let mut acc = vec![0i128; *bins as usize];
+            let xs = &vals[x.index()];
+            for (i, &b) in xs.iter().enumerate() {
+                if m.is_none_or(|m| vals[m.index()][i] != 0) {
+                    acc[b as usize] += w.map_or(1, |w| vals[w.index()][i]);
+                }
+            }
+            if w.is_some() {
+                acc.into_iter()
+                    .map(|v| (v as f64).to_bits() as i128)
+                    .collect()
+            } else {
+                acc
+            }
+        }
+        Inst::Input(_)
+        | Inst::Const(_)
+        | Inst::Unary(..)
+        | Inst::Binary(..)
+        | Inst::Compare(..)
+        | Inst::Where(..)
+        | Inst::Cast(..)
+        | Inst::Reshape(..) => unreachable!("handled by run_data"),
+    }
 }
 
 trait Index {

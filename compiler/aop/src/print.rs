@@ -91,6 +91,7 @@ impl CmpOp {
     }
 
     /// Applies the comparison to exact values.
+    #[inline]
     pub fn eval(self, a: i128, b: i128) -> bool {
         match self {
             CmpOp::Eq => a == b,

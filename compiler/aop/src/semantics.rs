@@ -7,6 +7,7 @@ use crate::ir::{BinaryOp, ReduceOp, UnaryOp};
 use crate::types::DType;
 
 /// `op a` in dtype `d`.
+#[inline]
 pub fn unary(op: UnaryOp, d: DType, a: i128) -> i128 {
     match op {
         UnaryOp::Neg => d.wrap(a.wrapping_neg()),
@@ -17,6 +18,7 @@ pub fn unary(op: UnaryOp, d: DType, a: i128) -> i128 {
 }
 
 /// `a op b` with both operands of dtype `d`.
+#[inline]
 pub fn binary(op: BinaryOp, d: DType, a: i128, b: i128) -> i128 {
     let bits = d.bits() as i128;
     match op {
@@ -75,6 +77,7 @@ pub fn binary(op: BinaryOp, d: DType, a: i128, b: i128) -> i128 {
 }
 
 /// The starting value of a reduction producing dtype `d` from elements of dtype `arg`.
+#[inline]
 pub fn reduce_identity(op: ReduceOp, arg: DType) -> i128 {
     match op {
         ReduceOp::Sum | ReduceOp::Any | ReduceOp::CountNonzero => 0,
@@ -86,6 +89,7 @@ pub fn reduce_identity(op: ReduceOp, arg: DType) -> i128 {
 
 /// Does `x` replace `best` in an `argmax`/`argmin` (strictly better: numpy keeps
 /// the first index on ties)?
+#[inline]
 pub fn arg_better(op: ReduceOp, x: i128, best: i128) -> bool {
     if op == ReduceOp::ArgMin {
         x < best
@@ -95,6 +99,7 @@ pub fn arg_better(op: ReduceOp, x: i128, best: i128) -> bool {
 }
 
 /// One step of a reduction into an accumulator of the result dtype `d`.
+#[inline]
 pub fn reduce_step(op: ReduceOp, d: DType, acc: i128, x: i128) -> i128 {
     match op {
         ReduceOp::Sum => d.wrap(acc.wrapping_add(x)),

@@ -56,6 +56,7 @@ impl DType {
     ];
 
     /// Storage width in bits (bool is 1).
+    #[inline]
     pub fn bits(self) -> u32 {
         match self {
             DType::Bool => 1,
@@ -105,6 +106,7 @@ impl DType {
     }
 
     /// Wraps an exact integer to this dtype, two's complement, as numpy does.
+    #[inline]
     pub fn wrap(self, v: i128) -> i128 {
         match self {
             DType::Bool => (v != 0) as i128,

@@ -89,8 +89,7 @@ pub fn simulate(
     b: &Bound,
     trace: bool,
 ) -> Result<hissc_sim::SimResult, Failure> {
-    let frames: Vec<Vec<Array>> = (0..b.frames).map(|f| b.frame_args(f)).collect();
-    hissc_sim::simulate_args(net, &c.kernel, &frames, trace).map_err(|e| {
+    hissc_sim::simulate_bound(net, &c.kernel, b, trace).map_err(|e| {
         Failure::Internal(format!(
             "bug in hissc: the simulation did not complete: {e}"
         ))
@@ -176,7 +175,7 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
             .map_err(|_| Failure::User(format!("`--param {s}`: `{v}` is not an integer")))?;
         values.push((name.to_string(), v));
     }
-    hissc_aop::bind(k, &arrays, &values).map_err(Failure::User)
+    hissc_aop::bind(k, arrays, &values).map_err(Failure::User)
 }
 
 /// Writes `out.npy` or `out0.npy`, `out1.npy`, ... into `dir`.

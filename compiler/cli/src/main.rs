@@ -226,7 +226,7 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
     let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
     let per_frame: Vec<_> = (0..bound.frames)
-        .map(|f| hissc_aop::interp::run(&c.kernel, &bound.frame_args(f)))
+        .map(|f| hissc_aop::interp::run_data(&c.kernel, &bound.frame_data(f)))
         .collect();
     let outputs = bound.collect(per_frame);
     driver::write_outputs(&a.out, &outputs)

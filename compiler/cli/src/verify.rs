@@ -19,7 +19,7 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
         ));
     }
     let reference: Vec<_> = (0..bound.frames)
-        .map(|f| hissc_aop::interp::run(&c.kernel, &bound.frame_args(f)))
+        .map(|f| hissc_aop::interp::run_data(&c.kernel, &bound.frame_data(f)))
         .collect();
     let run = driver::simulate(&c, &net, &bound, true)?;
     for (f, (want, got)) in reference.iter().zip(&run.frames).enumerate() {

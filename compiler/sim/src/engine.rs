@@ -1,7 +1,23 @@
-//! The cycle engine: evaluates the flattened network one clock cycle at a time.
+//! The cycle engine: evaluates the flattened network a block of clock cycles at a
+//! time.
+//!
+//! Every bus has a row of `B + 1` cells, one per cycle of the block: cell `t` is
+//! the bus's value (and valid flag) during cycle `t` of the block. A registered
+//! process computes cell `t + 1` of its bus from cell `t` of its operands, so,
+//! because the node order is a topological order (the verifier's guarantee), one
+//! pass over the processes in that order, each over the whole block, computes
+//! exactly what cycle-by-cycle evaluation computes — with one dispatch per process
+//! per block instead of one per cycle, and inner loops over plain arrays.
+//! Cell `B` of the block (the first cycle of the next) becomes cell 0 of the next
+//! block ([`Engine::carry`]). Each process's private state (counters,
+//! accumulators, memories) advances in cycle order inside its own loop.
+//!
+//! Input buses are written by the driver for each cycle of a block before
+//! [`Engine::eval`]; static buses hold their value in every cell.
 
 use crate::flat::{flatten, Flat, Op, Opnd};
 use hissc_aop::{semantics, ReduceOp};
+use hissc_spn::Network;
 
 /// Advances a multi-index counter over `shape` (innermost axis first), wrapping.
 fn advance(idx: &mut [i128], shape: &[u32]) {
@@ -13,15 +29,25 @@ fn advance(idx: &mut [i128], shape: &[u32]) {
         idx[i] = 0;
     }
 }
-use hissc_spn::Network;
+
+/// Cycles per block for a network of `slots` buses: long enough that dispatch
+/// vanishes, short enough that the rows of a wide network stay in cache.
+fn block_len(slots: usize) -> usize {
+    ((1usize << 18) / slots.max(1)).clamp(8, 1024)
+}
 
 /// The state of a running network.
 pub struct Engine {
     flat: Flat,
-    cur: Vec<i128>,
-    nxt: Vec<i128>,
-    cv: Vec<bool>,
-    nv: Vec<bool>,
+    /// Cycles per block.
+    len: usize,
+    /// Row stride (`len + 1`).
+    row: usize,
+    /// Bus values, one row per bus.
+    val: Vec<i128>,
+    /// Valid flags, one row per bus.
+    vld: Vec<bool>,
+    /// Private state of the processes.
     st: Vec<i128>,
 }
 
@@ -29,46 +55,42 @@ impl Engine {
     /// A network in reset state.
     pub fn new(net: &Network) -> Engine {
         let flat = flatten(net);
-        let (n, s) = (flat.slots, flat.state);
+        let len = block_len(flat.slots);
+        let row = len + 1;
         Engine {
+            val: vec![0; flat.slots * row],
+            vld: vec![false; flat.slots * row],
+            st: vec![0; flat.state],
             flat,
-            cur: vec![0; n],
-            nxt: vec![0; n],
-            cv: vec![false; n],
-            nv: vec![false; n],
-            st: vec![0; s],
+            len,
+            row,
         }
     }
 
-    #[inline]
-    fn get(&self, o: Opnd) -> i128 {
-        match o {
-            Opnd::Slot(s) => self.cur[s as usize],
-            Opnd::Const(c) => c,
-        }
+    /// The most cycles one [`Engine::eval`] takes.
+    pub fn block(&self) -> usize {
+        self.len
     }
 
-    /// Sets the parameter registers and computes the static buses.
+    /// Sets the parameter registers and computes the static buses (in every cell).
     pub fn set_params(&mut self, params: &[i128]) {
         for (i, p) in params.iter().enumerate() {
             if let Some(s) = self.flat.param_slots[i] {
-                self.cur[s as usize] = *p;
+                let at = s as usize * self.row;
+                self.val[at..at + self.row].fill(*p);
             }
         }
-        let statics = std::mem::take(&mut self.flat.statics);
-        for op in &statics {
-            let (dst, v) = self.elementwise(op);
-            self.cur[dst] = v;
+        for k in 0..self.flat.statics.len() {
+            let (dst, v) = self.elementwise(&self.flat.statics[k], 0);
+            let at = dst * self.row;
+            self.val[at..at + self.row].fill(v);
         }
-        self.flat.statics = statics;
-        self.nxt.copy_from_slice(&self.cur);
     }
 
     /// Synchronous reset: every valid flag and counter to zero.
     pub fn reset(&mut self) {
-        self.cv.iter_mut().for_each(|v| *v = false);
-        self.nv.iter_mut().for_each(|v| *v = false);
-        self.st.iter_mut().for_each(|v| *v = 0);
+        self.vld.fill(false);
+        self.st.fill(0);
         for op in &self.flat.ops {
             if let Op::Bincount { bins, state, .. } = op {
                 self.st[state + 2] = *bins as i128; // nothing to stream out yet
@@ -76,51 +98,85 @@ impl Engine {
         }
     }
 
-    /// Drives input port `port` for the current cycle: one value per lane.
-    #[inline]
-    pub fn set_input(&mut self, port: usize, valid: bool, data: &[i128]) {
-        for (&s, &d) in self.flat.input_slots[port].iter().zip(data) {
-            self.cur[s as usize] = d;
-            self.cv[s as usize] = valid;
+    /// Drives input port `port` in cycles `t0..` of the block with `data`: its
+    /// elements in order, `lanes` per cycle (lane `l` of a cycle takes element `l`).
+    pub fn drive(&mut self, port: usize, t0: usize, data: &[i128]) {
+        let slots = &self.flat.input_slots[port];
+        let lanes = slots.len();
+        let k = data.len() / lanes;
+        for (l, &s) in slots.iter().enumerate() {
+            let at = s as usize * self.row + t0;
+            if lanes == 1 {
+                self.val[at..at + k].copy_from_slice(data);
+            } else {
+                for (cell, x) in self.val[at..at + k]
+                    .iter_mut()
+                    .zip(data[l..].iter().step_by(lanes))
+                {
+                    *cell = *x;
+                }
+            }
+            self.vld[at..at + k].fill(true);
         }
     }
 
-    /// Marks input port `port` idle for the current cycle.
-    #[inline]
-    pub fn set_idle(&mut self, port: usize) {
+    /// Marks input port `port` idle in cycles `t0..t0 + k` of the block (its data holds).
+    pub fn idle(&mut self, port: usize, t0: usize, k: usize) {
         for &s in &self.flat.input_slots[port] {
-            self.cv[s as usize] = false;
+            let at = s as usize * self.row + t0;
+            // cell 0 holds what the previous block's last cycle carried over
+            let held = self.val[if t0 > 0 { at - 1 } else { at }];
+            self.val[at..at + k].fill(held);
+            self.vld[at..at + k].fill(false);
         }
     }
 
-    /// The value and valid flag of a bus in the current cycle.
+    /// The bus slots of input port `port`, one per lane.
+    pub fn input_slots(&self, port: usize) -> &[u32] {
+        &self.flat.input_slots[port]
+    }
+
+    /// The valid flag and value of a bus in cycle `t` of the block.
     #[inline]
-    pub fn bus(&self, slot: usize) -> (bool, i128) {
-        (self.cv[slot], self.cur[slot])
+    pub fn bus(&self, slot: usize, t: usize) -> (bool, i128) {
+        let at = slot * self.row + t;
+        (self.vld[at], self.val[at])
     }
 
     #[inline(always)]
-    fn elementwise(&self, op: &Op) -> (usize, i128) {
+    fn get(&self, o: Opnd, t: usize) -> i128 {
+        match o {
+            Opnd::Slot(s) => self.val[s as usize * self.row + t],
+            Opnd::Const(c) => c,
+        }
+    }
+
+    /// An elementwise process's bus and its value from the operands in cell `t`.
+    #[inline(always)]
+    fn elementwise(&self, op: &Op, t: usize) -> (usize, i128) {
         match *op {
-            Op::Unary { dst, op, d, a, .. } => (dst as usize, semantics::unary(op, d, self.get(a))),
+            Op::Unary { dst, op, d, a, .. } => {
+                (dst as usize, semantics::unary(op, d, self.get(a, t)))
+            }
             Op::Binary {
                 dst, op, d, a, b, ..
             } => (
                 dst as usize,
-                semantics::binary(op, d, self.get(a), self.get(b)),
+                semantics::binary(op, d, self.get(a, t), self.get(b, t)),
             ),
-            Op::Compare { dst, op, a, b, .. } => {
-                (dst as usize, op.eval(self.get(a), self.get(b)) as i128)
-            }
+            Op::Compare { dst, op, a, b, .. } => (
+                dst as usize,
+                op.eval(self.get(a, t), self.get(b, t)) as i128,
+            ),
             Op::Select { dst, c, a, b, .. } => (
                 dst as usize,
-                if self.get(c) != 0 {
-                    self.get(a)
+                if self.get(c, t) != 0 {
+                    self.get(a, t)
                 } else {
-                    self.get(b)
+                    self.get(b, t)
                 },
             ),
-            Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a))),
+            Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a, t))),
             // as the hardware: the index's low bits read a power-of-two ROM (the
             // index is in range whenever it is valid)
             Op::Lookup {
@@ -130,7 +186,7 @@ impl Engine {
                 (
                     dst as usize,
                     table
-                        .get(self.get(a) as usize & (size - 1))
+                        .get(self.get(a, t) as usize & (size - 1))
                         .copied()
                         .unwrap_or(0),
                 )
@@ -139,208 +195,301 @@ impl Engine {
         }
     }
 
-    /// One rising clock edge.
-    pub fn tick(&mut self) {
+    /// Evaluates cycles `0..n` of the block (`n <= block()`): afterwards every
+    /// bus's cells `0..=n` hold its values in those cycles and the next.
+    pub fn eval(&mut self, n: usize) {
+        debug_assert!(n <= self.len);
+        // the cycle after the block: inputs idle, holding their data
+        for &s in self.flat.input_slots.iter().flatten() {
+            let at = s as usize * self.row + n;
+            self.val[at] = self.val[at - 1];
+            self.vld[at] = false;
+        }
         let ops = std::mem::take(&mut self.flat.ops);
         for op in &ops {
-            match op {
-                Op::Unary { v, .. }
-                | Op::Binary { v, .. }
-                | Op::Compare { v, .. }
-                | Op::Select { v, .. }
-                | Op::Cast { v, .. }
-                | Op::Lookup { v, .. } => {
-                    let (dst, val) = self.elementwise(op);
-                    self.nxt[dst] = val;
-                    self.nv[dst] = self.cv[*v as usize];
+            self.eval_op(op, n);
+        }
+        self.flat.ops = ops;
+    }
+
+    /// Makes cell `n` (the cycle after an evaluated block of `n`) cell 0 of the next block.
+    pub fn carry(&mut self, n: usize) {
+        for s in 0..self.flat.slots {
+            let at = s * self.row;
+            self.val[at] = self.val[at + n];
+            self.vld[at] = self.vld[at + n];
+        }
+    }
+
+    /// Cells `d..d + n` from `f` of two operands' cells `0..n`.
+    #[inline(always)]
+    fn map2(&mut self, d: usize, n: usize, a: Opnd, b: Opnd, f: impl Fn(i128, i128) -> i128) {
+        let row = self.row;
+        match (a, b) {
+            (Opnd::Slot(a), Opnd::Slot(b)) => {
+                let (a, b) = (a as usize * row, b as usize * row);
+                for t in 0..n {
+                    self.val[d + t] = f(self.val[a + t], self.val[b + t]);
                 }
-                Op::Reduce {
-                    dst,
-                    arg,
-                    op,
-                    d,
-                    shape,
-                    reduced,
-                    line,
-                    flat,
-                    idx,
-                    acc,
-                    late,
-                } => {
-                    let (dst, arg) = (*dst as usize, *arg as usize);
-                    self.nxt[dst] = self.cur[dst];
-                    self.nv[dst] = false;
+            }
+            (Opnd::Slot(a), Opnd::Const(c)) => {
+                let a = a as usize * row;
+                for t in 0..n {
+                    self.val[d + t] = f(self.val[a + t], c);
+                }
+            }
+            (Opnd::Const(c), Opnd::Slot(b)) => {
+                let b = b as usize * row;
+                for t in 0..n {
+                    self.val[d + t] = f(c, self.val[b + t]);
+                }
+            }
+            (Opnd::Const(x), Opnd::Const(y)) => self.val[d..d + n].fill(f(x, y)),
+        }
+    }
+
+    /// One process over cycles `0..n` of the block.
+    fn eval_op(&mut self, op: &Op, n: usize) {
+        let row = self.row;
+        // cell t of bus `s`
+        let at = |s: u32, t: usize| s as usize * row + t;
+        match op {
+            Op::Unary { dst, v, .. }
+            | Op::Binary { dst, v, .. }
+            | Op::Compare { dst, v, .. }
+            | Op::Select { dst, v, .. }
+            | Op::Cast { dst, v, .. }
+            | Op::Lookup { dst, v, .. } => {
+                let d = at(*dst, 1);
+                match *op {
+                    // the common ones with their dispatch hoisted out of the loop
+                    Op::Binary {
+                        op, d: ty, a, b, ..
+                    } => self.map2(d, n, a, b, |x, y| semantics::binary(op, ty, x, y)),
+                    Op::Compare { op, a, b, .. } => {
+                        self.map2(d, n, a, b, |x, y| op.eval(x, y) as i128)
+                    }
+                    Op::Select {
+                        c: Opnd::Slot(c),
+                        a,
+                        b,
+                        ..
+                    } => {
+                        let c = at(c, 0);
+                        for t in 0..n {
+                            self.val[d + t] = if self.val[c + t] != 0 {
+                                self.get(a, t)
+                            } else {
+                                self.get(b, t)
+                            };
+                        }
+                    }
+                    _ => {
+                        for t in 0..n {
+                            self.val[d + t] = self.elementwise(op, t).1;
+                        }
+                    }
+                }
+                let s = at(*v, 0);
+                self.vld.copy_within(s..s + n, d);
+            }
+            Op::Reduce {
+                dst,
+                arg,
+                op,
+                d,
+                shape,
+                reduced,
+                line,
+                flat,
+                idx,
+                acc,
+                late,
+            } => {
+                for t in 0..n {
+                    let (o, i) = (at(*dst, t), at(*arg, t));
+                    self.val[o + 1] = self.val[o];
+                    self.vld[o + 1] = false;
                     if let Some(l) = *late {
                         // the result of the previous cycle leaves now
                         if self.st[l + 1] != 0 {
-                            self.nxt[dst] = self.st[l];
-                            self.nv[dst] = true;
+                            self.val[o + 1] = self.st[l];
+                            self.vld[o + 1] = true;
                             self.st[l + 1] = 0;
                         }
                     }
-                    if self.cv[arg] {
-                        let x = self.cur[arg];
-                        let (mut first, mut last, mut addr, mut pos) = (true, true, 0usize, 0i128);
-                        for i in 0..shape.len() {
-                            let k = self.st[idx + i];
-                            if reduced[i] {
-                                first &= k == 0;
-                                last &= k as u32 + 1 == shape[i];
-                                if !*flat {
-                                    pos = k;
-                                }
-                            } else {
-                                addr += k as usize * line[i] as usize;
-                            }
-                            if *flat {
-                                pos = pos * shape[i] as i128 + k;
-                            }
-                        }
-                        let (a, ai) = (acc + 2 * addr, acc + 2 * addr + 1);
-                        let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
-                        let (value, index) = if arg_op {
-                            if first || semantics::arg_better(*op, x, self.st[a]) {
-                                (x, pos)
-                            } else {
-                                (self.st[a], self.st[ai])
+                    if !self.vld[i] {
+                        continue;
+                    }
+                    let x = self.val[i];
+                    let (mut first, mut last, mut addr, mut pos) = (true, true, 0usize, 0i128);
+                    for i in 0..shape.len() {
+                        let k = self.st[idx + i];
+                        if reduced[i] {
+                            first &= k == 0;
+                            last &= k as u32 + 1 == shape[i];
+                            if !*flat {
+                                pos = k;
                             }
                         } else {
-                            let prev = if first {
-                                semantics::reduce_identity(*op, *d)
-                            } else {
-                                self.st[a]
-                            };
-                            (semantics::reduce_step(*op, *d, prev, x), 0)
+                            addr += k as usize * line[i] as usize;
+                        }
+                        if *flat {
+                            pos = pos * shape[i] as i128 + k;
+                        }
+                    }
+                    let (a, ai) = (acc + 2 * addr, acc + 2 * addr + 1);
+                    let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+                    let (value, index) = if arg_op {
+                        if first || semantics::arg_better(*op, x, self.st[a]) {
+                            (x, pos)
+                        } else {
+                            (self.st[a], self.st[ai])
+                        }
+                    } else {
+                        let prev = if first {
+                            semantics::reduce_identity(*op, *d)
+                        } else {
+                            self.st[a]
                         };
-                        self.st[a] = value;
-                        self.st[ai] = index;
-                        if last {
-                            let out = if arg_op { index } else { value };
-                            match *late {
-                                Some(l) => {
-                                    self.st[l] = out;
-                                    self.st[l + 1] = 1;
-                                }
-                                None => {
-                                    self.nxt[dst] = out;
-                                    self.nv[dst] = true;
-                                }
+                        (semantics::reduce_step(*op, *d, prev, x), 0)
+                    };
+                    self.st[a] = value;
+                    self.st[ai] = index;
+                    if last {
+                        let out = if arg_op { index } else { value };
+                        match *late {
+                            Some(l) => {
+                                self.st[l] = out;
+                                self.st[l + 1] = 1;
+                            }
+                            None => {
+                                self.val[o + 1] = out;
+                                self.vld[o + 1] = true;
                             }
                         }
-                        advance(&mut self.st[*idx..*idx + shape.len()], shape);
                     }
+                    advance(&mut self.st[*idx..*idx + shape.len()], shape);
                 }
-                &Op::ReduceAll {
-                    dst,
-                    arg,
-                    op,
-                    d,
-                    n,
-                    acc,
-                } => {
-                    let (dst, arg) = (dst as usize, arg as usize);
-                    self.nxt[dst] = self.cur[dst];
-                    self.nv[dst] = false;
-                    if self.cv[arg] {
-                        let k = self.st[acc + 1];
+            }
+            &Op::ReduceAll {
+                dst,
+                arg,
+                op,
+                d,
+                n: count,
+                acc,
+            } => {
+                let (mut k, mut v) = (self.st[acc + 1], self.st[acc]);
+                for t in 0..n {
+                    let (o, i) = (at(dst, t), at(arg, t));
+                    self.val[o + 1] = self.val[o];
+                    self.vld[o + 1] = false;
+                    if self.vld[i] {
                         let prev = if k == 0 {
                             semantics::reduce_identity(op, d)
                         } else {
-                            self.st[acc]
+                            v
                         };
-                        let v = semantics::reduce_step(op, d, prev, self.cur[arg]);
-                        self.st[acc] = v;
-                        if k + 1 == n {
-                            self.st[acc + 1] = 0;
-                            self.nxt[dst] = v;
-                            self.nv[dst] = true;
-                        } else {
-                            self.st[acc + 1] = k + 1;
+                        v = semantics::reduce_step(op, d, prev, self.val[i]);
+                        k += 1;
+                        if k == count {
+                            k = 0;
+                            self.val[o + 1] = v;
+                            self.vld[o + 1] = true;
                         }
                     }
                 }
-                Op::Slice {
-                    dst,
-                    arg,
-                    shape,
-                    sel,
-                    idx,
-                } => {
-                    let (dst, arg) = (*dst as usize, *arg as usize);
-                    self.nxt[dst] = self.cur[arg];
-                    self.nv[dst] = false;
-                    if self.cv[arg] {
-                        let keep = (0..shape.len()).all(|i| {
+                self.st[acc] = v;
+                self.st[acc + 1] = k;
+            }
+            Op::Slice {
+                dst,
+                arg,
+                shape,
+                sel,
+                idx,
+            } => {
+                let (d, s) = (at(*dst, 1), at(*arg, 0));
+                self.val.copy_within(s..s + n, d);
+                for t in 0..n {
+                    let mut keep = false;
+                    if self.vld[s + t] {
+                        keep = (0..shape.len()).all(|i| {
                             let k = self.st[idx + i] as u32;
                             let (s, st, c) = sel[i];
                             k >= s && (k - s).is_multiple_of(st) && (k - s) / st < c
                         });
-                        self.nv[dst] = keep;
                         advance(&mut self.st[*idx..*idx + shape.len()], shape);
                     }
+                    self.vld[d + t] = keep;
                 }
-                &Op::Scan {
-                    dst,
-                    arg,
-                    d,
-                    count,
-                    acc,
-                    cnt,
-                } => {
-                    let (dst, arg) = (dst as usize, arg as usize);
-                    self.nxt[dst] = self.cur[dst];
-                    self.nv[dst] = self.cv[arg];
-                    if self.cv[arg] {
-                        let x = self.cur[arg];
+            }
+            &Op::Scan {
+                dst,
+                arg,
+                d,
+                count,
+                acc,
+                cnt,
+            } => {
+                for t in 0..n {
+                    let (o, i) = (at(dst, t), at(arg, t));
+                    self.val[o + 1] = self.val[o];
+                    self.vld[o + 1] = self.vld[i];
+                    if self.vld[i] {
+                        let x = self.val[i];
                         let v = if self.st[cnt] == 0 {
                             d.wrap(x)
                         } else {
                             d.wrap(self.st[acc] + x)
                         };
                         self.st[acc] = v;
-                        self.nxt[dst] = v;
+                        self.val[o + 1] = v;
                         self.st[cnt] = (self.st[cnt] + 1) % count as i128;
                     }
                 }
-                &Op::Bincount {
-                    dst,
-                    x,
-                    w,
-                    m,
-                    bins,
-                    count,
-                    float,
-                    mem,
-                    state,
-                } => {
-                    let dst = dst as usize;
-                    let (cnt, bank, rd, rbank) = (state, state + 1, state + 2, state + 3);
+            }
+            &Op::Bincount {
+                dst,
+                x,
+                w,
+                m,
+                bins,
+                count,
+                float,
+                mem,
+                state,
+            } => {
+                let (cnt, bank, rd, rbank) = (state, state + 1, state + 2, state + 3);
+                for t in 0..n {
+                    let o = at(dst, t);
                     // stream out the finished bank, clearing it as it goes (after a
                     // countdown from -2: the hardware's block RAM pipeline)
-                    self.nxt[dst] = self.cur[dst];
-                    self.nv[dst] = false;
+                    self.val[o + 1] = self.val[o];
+                    self.vld[o + 1] = false;
                     if self.st[rd] < 0 {
                         self.st[rd] += 1;
                     } else if (self.st[rd] as u32) < bins {
-                        let at =
+                        let a =
                             mem + (self.st[rbank] as usize) * bins as usize + self.st[rd] as usize;
-                        let v = self.st[at];
-                        self.nxt[dst] = if float {
+                        let v = self.st[a];
+                        self.val[o + 1] = if float {
                             (v as f64).to_bits() as i128
                         } else {
                             v
                         };
-                        self.nv[dst] = true;
-                        self.st[at] = 0;
+                        self.vld[o + 1] = true;
+                        self.st[a] = 0;
                         self.st[rd] += 1;
                     }
-                    let x = x as usize;
-                    if self.cv[x] {
-                        if m.is_none_or(|m| self.cur[m as usize] != 0) {
-                            let at = mem
+                    let xi = at(x, t);
+                    if self.vld[xi] {
+                        if m.is_none_or(|m| self.val[at(m, t)] != 0) {
+                            let a = mem
                                 + (self.st[bank] as usize) * bins as usize
-                                + self.cur[x] as usize;
-                            self.st[at] += w.map_or(1, |w| self.cur[w as usize]);
+                                + self.val[xi] as usize;
+                            self.st[a] += w.map_or(1, |w| self.val[at(w, t)]);
                         }
                         self.st[cnt] += 1;
                         if self.st[cnt] as u32 == count {
@@ -356,76 +505,78 @@ impl Engine {
                         }
                     }
                 }
-                Op::Broadcast {
-                    dst,
-                    arg,
-                    timing,
-                    mem,
-                    len,
-                    wcnt,
-                    rcnt,
-                    to,
-                    strides,
-                } => {
-                    let (dst, arg, timing) = (*dst as usize, *arg as usize, *timing as usize);
+            }
+            Op::Broadcast {
+                dst,
+                arg,
+                timing,
+                mem,
+                len,
+                wcnt,
+                rcnt,
+                to,
+                strides,
+            } => {
+                for t in 0..n {
+                    let (o, i, tm) = (at(*dst, t), at(*arg, t), at(*timing, t));
                     let w = self.st[*wcnt] as usize;
-                    let writing = self.cv[arg];
-                    self.nxt[dst] = self.cur[dst];
-                    self.nv[dst] = self.cv[timing];
-                    if self.cv[timing] {
+                    let writing = self.vld[i];
+                    self.val[o + 1] = self.val[o];
+                    self.vld[o + 1] = self.vld[tm];
+                    if self.vld[tm] {
                         let mut src = 0usize;
-                        for (i, s) in strides.iter().enumerate() {
-                            src += self.st[rcnt + i] as usize * *s as usize;
+                        for (k, s) in strides.iter().enumerate() {
+                            src += self.st[rcnt + k] as usize * *s as usize;
                         }
-                        self.nxt[dst] = if writing && w == src {
-                            self.cur[arg]
+                        self.val[o + 1] = if writing && w == src {
+                            self.val[i]
                         } else {
                             self.st[mem + src]
                         };
                         // advance the read counters, innermost axis first
-                        for i in (0..to.len()).rev() {
-                            self.st[rcnt + i] += 1;
-                            if self.st[rcnt + i] as u32 == to[i] {
-                                self.st[rcnt + i] = 0;
+                        for k in (0..to.len()).rev() {
+                            self.st[rcnt + k] += 1;
+                            if self.st[rcnt + k] as u32 == to[k] {
+                                self.st[rcnt + k] = 0;
                             } else {
                                 break;
                             }
                         }
                     }
                     if writing {
-                        self.st[mem + w] = self.cur[arg];
+                        self.st[mem + w] = self.val[i];
                         self.st[*wcnt] = ((w + 1) % *len as usize) as i128;
                     }
                 }
-                &Op::Delay {
-                    dst,
-                    arg,
-                    ring,
-                    n,
-                    pos,
-                } => {
-                    let (dst, arg) = (dst as usize, arg as usize);
-                    if n == 1 {
-                        self.nxt[dst] = self.cur[arg];
-                        self.nv[dst] = self.cv[arg];
-                    } else {
-                        let p = self.st[pos] as usize;
-                        let at = ring + 2 * p;
-                        self.nxt[dst] = self.st[at];
-                        self.nv[dst] = self.st[at + 1] != 0;
-                        self.st[at] = self.cur[arg];
-                        self.st[at + 1] = self.cv[arg] as i128;
-                        self.st[pos] = ((p + 1) % (n as usize - 1)) as i128;
+            }
+            &Op::Delay {
+                dst,
+                arg,
+                ring,
+                n: depth,
+                pos,
+            } => {
+                let (d, s) = (at(dst, 1), at(arg, 0));
+                if depth == 1 {
+                    self.val.copy_within(s..s + n, d);
+                    self.vld.copy_within(s..s + n, d);
+                } else {
+                    let len = depth as usize - 1;
+                    let mut p = self.st[pos] as usize;
+                    for t in 0..n {
+                        let r = ring + 2 * p;
+                        self.val[d + t] = self.st[r];
+                        self.vld[d + t] = self.st[r + 1] != 0;
+                        self.st[r] = self.val[s + t];
+                        self.st[r + 1] = self.vld[s + t] as i128;
+                        p += 1;
+                        if p == len {
+                            p = 0;
+                        }
                     }
+                    self.st[pos] = p as i128;
                 }
             }
-        }
-        self.flat.ops = ops;
-        // Combinational buses (inputs, statics) keep their values across the swap.
-        std::mem::swap(&mut self.cur, &mut self.nxt);
-        std::mem::swap(&mut self.cv, &mut self.nv);
-        for &s in self.flat.input_slots.iter().flatten() {
-            self.cv[s as usize] = false;
         }
     }
 }

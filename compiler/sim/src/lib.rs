@@ -8,4 +8,6 @@ pub mod engine;
 pub mod flat;
 pub mod run;
 
-pub use run::{simulate, simulate_args, SimResult, TraceRow};
+pub use run::{
+    simulate, simulate_args, simulate_bound, simulate_streams, SimResult, Stream, TraceRow,
+};

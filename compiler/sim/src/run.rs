@@ -41,11 +41,50 @@ pub struct SimResult {
     pub trace: Option<Vec<TraceRow>>,
 }
 
+/// One input port's elements: either every frame back to back, or one frame that
+/// every frame repeats (an input the user gave without a batch axis).
+#[derive(Clone, Copy, Debug)]
+pub struct Stream<'a> {
+    /// The elements, in C order.
+    pub data: &'a [i128],
+    /// Whether `data` holds one frame for all frames.
+    pub repeated: bool,
+}
+
 /// Simulates `frames` (each: one array per input port, in port order) with the
 /// given parameter values.
 pub fn simulate(
     net: &Network,
     frames: &[Vec<Array>],
+    params: &[i128],
+    want_trace: bool,
+) -> Result<SimResult, String> {
+    // frames back to back per port, as the hardware sees them
+    let ports = net.inputs.len();
+    let joined: Vec<Vec<i128>> = (0..ports)
+        .map(|i| {
+            frames
+                .iter()
+                .flat_map(|f| f[i].data.iter().copied())
+                .collect()
+        })
+        .collect();
+    let streams: Vec<Stream> = joined
+        .iter()
+        .map(|d| Stream {
+            data: d,
+            repeated: false,
+        })
+        .collect();
+    simulate_streams(net, frames.len(), &streams, params, want_trace)
+}
+
+/// Simulates `nf` frames read straight from `streams` (one per input port), with
+/// the given parameter values: nothing is copied per frame.
+pub fn simulate_streams(
+    net: &Network,
+    nf: usize,
+    streams: &[Stream],
     params: &[i128],
     want_trace: bool,
 ) -> Result<SimResult, String> {
@@ -59,7 +98,8 @@ pub fn simulate(
         .map(|o| net.nodes[o.lanes[0]].sched.last_time())
         .max()
         .unwrap_or(0);
-    let nf = frames.len() as u64;
+    let frames_n = nf;
+    let nf = nf as u64;
     let total_cycles = 1 + (nf.saturating_sub(1)) * period + latency as u64 + 1;
     let mut collected: Vec<Vec<i128>> = vec![Vec::new(); net.outputs.len()];
     let mut trace = if want_trace {
@@ -79,82 +119,98 @@ pub fn simulate(
         .zip(&lanes)
         .map(|(p, l)| numel(&p.shape) as u64 / l)
         .collect();
-    let mut inputs_row: Vec<(bool, Vec<i128>)> = lanes
-        .iter()
-        .map(|&l| (false, vec![0; l as usize]))
-        .collect();
     // per input: elements driven, first and last cycle with an element
     let mut driven = vec![(0u64, u64::MAX, 0u64); net.inputs.len()];
     // (frame, cycle within the frame) of the current cycle, counted without division
     let (mut f, mut j) = (0u64, 0u64);
-    for cycle in 0..total_cycles {
-        let rst = cycle == 0;
-        if !rst {
-            for (i, row) in inputs_row.iter_mut().enumerate() {
-                let l = lanes[i] as usize;
-                if f < nf && j < in_len[i] {
-                    let at = j as usize * l;
-                    let data = &frames[f as usize][i].data[at..at + l];
-                    e.set_input(i, true, data);
-                    let d = &mut driven[i];
-                    *d = (d.0 + l as u64, d.1.min(cycle), cycle);
-                    if want_trace {
-                        row.0 = true;
-                        row.1.copy_from_slice(data);
-                    }
-                } else {
-                    e.set_idle(i);
-                    if want_trace {
-                        row.0 = false;
-                        row.1.iter_mut().for_each(|x| *x = 0);
-                    }
-                }
-            }
-        }
-        if !rst {
-            for (k, slots) in out_slots.iter().enumerate() {
-                if e.bus(slots[0]).0 {
-                    collected[k].extend(slots.iter().map(|&s| e.bus(s).1));
-                }
-            }
-        }
-        if let Some(t) = trace.as_mut() {
-            let outputs = out_slots
-                .iter()
-                .map(|slots| {
-                    (
-                        e.bus(slots[0]).0,
-                        slots.iter().map(|&s| e.bus(s).1).collect(),
-                    )
-                })
-                .collect();
-            t.push(TraceRow {
-                rst,
-                inputs: inputs_row.clone(),
-                params: params.to_vec(),
-                outputs,
-            });
-        }
-        if rst {
-            e.reset();
-        } else {
-            e.tick();
-            j += 1;
-            if j == period {
-                j = 0;
-                f += 1;
-            }
-        }
+    // cycle 0: reset
+    let row_of = |e: &Engine, t: usize, rst: bool| TraceRow {
+        rst,
+        inputs: (0..lanes.len())
+            .map(|i| {
+                let slots = e.input_slots(i);
+                let valid = e.bus(slots[0] as usize, t).0;
+                let data = slots
+                    .iter()
+                    .map(|&s| if valid { e.bus(s as usize, t).1 } else { 0 })
+                    .collect();
+                (valid && !rst, data)
+            })
+            .collect(),
+        params: params.to_vec(),
+        outputs: out_slots
+            .iter()
+            .map(|slots| {
+                (
+                    e.bus(slots[0], t).0,
+                    slots.iter().map(|&s| e.bus(s, t).1).collect(),
+                )
+            })
+            .collect(),
+    };
+    if let Some(tr) = trace.as_mut() {
+        tr.push(row_of(&e, 0, true));
     }
-    let mut per_frame = vec![Vec::new(); frames.len()];
+    e.reset();
+    let mut cycle = 1u64;
+    while cycle < total_cycles {
+        let n = (e.block() as u64).min(total_cycles - cycle) as usize;
+        // each input in runs of cycles: its elements of the current frame, or idle
+        for i in 0..lanes.len() {
+            let (l, s) = (lanes[i], &streams[i]);
+            let (mut g, mut k, mut t) = (f, j, 0usize);
+            while t < n {
+                let left = (n - t) as u64;
+                let run = if g < nf && k < in_len[i] {
+                    let run = (in_len[i] - k).min(left);
+                    let base = if s.repeated { 0 } else { g * in_len[i] * l };
+                    let at = (base + k * l) as usize;
+                    e.drive(i, t, &s.data[at..at + (run * l) as usize]);
+                    let d = &mut driven[i];
+                    let c = cycle + t as u64;
+                    *d = (d.0 + run * l, d.1.min(c), c + run - 1);
+                    run
+                } else {
+                    let run = if g < nf { (period - k).min(left) } else { left };
+                    e.idle(i, t, run as usize);
+                    run
+                };
+                t += run as usize;
+                k += run;
+                if k == period {
+                    k = 0;
+                    g += 1;
+                }
+            }
+        }
+        j += n as u64;
+        while j >= period {
+            j -= period;
+            f += 1;
+        }
+        e.eval(n);
+        for t in 0..n {
+            for (k, slots) in out_slots.iter().enumerate() {
+                if e.bus(slots[0], t).0 {
+                    collected[k].extend(slots.iter().map(|&s| e.bus(s, t).1));
+                }
+            }
+            if let Some(tr) = trace.as_mut() {
+                tr.push(row_of(&e, t, false));
+            }
+        }
+        e.carry(n);
+        cycle += n as u64;
+    }
+    let mut per_frame = vec![Vec::new(); frames_n];
     for (k, o) in net.outputs.iter().enumerate() {
         let n = numel(&o.shape);
-        if collected[k].len() != n * frames.len() {
+        if collected[k].len() != n * frames_n {
             return Err(format!(
                 "output `{}` produced {} elements in {total_cycles} cycles, expected {}",
                 o.name,
                 collected[k].len(),
-                n * frames.len()
+                n * frames_n
             ));
         }
         for (f, chunk) in collected[k].chunks(n).enumerate() {
@@ -208,4 +264,29 @@ pub fn simulate_args(
         })
         .collect();
     simulate(net, &streams, &scalars, want_trace)
+}
+
+/// Simulates every frame of the user's bound inputs, reading the arrays in place.
+pub fn simulate_bound(
+    net: &Network,
+    k: &hissc_aop::Kernel,
+    b: &hissc_aop::array::Bound,
+    want_trace: bool,
+) -> Result<SimResult, String> {
+    if b.frames == 0 {
+        return Err("no frames to simulate".into());
+    }
+    let mut scalars = Vec::new();
+    let mut streams = Vec::new();
+    for ((p, a), &batched) in k.params.iter().zip(&b.args).zip(&b.batched) {
+        if p.is_stream() {
+            streams.push(Stream {
+                data: &a.data,
+                repeated: !batched,
+            });
+        } else {
+            scalars.push(a.data[0]);
+        }
+    }
+    simulate_streams(net, b.frames, &streams, &scalars, want_trace)
 }
