@@ -404,11 +404,7 @@ impl Widen {
             return Some(W::Lanes(vec![self.push(kind, n.range, s, n.span)]));
         }
         if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
-            return self.fail(
-                n.span,
-                format!("`{}` over {lanes} lanes", op.name()),
-                "build it with --lanes 1",
-            );
+            return self.arg_reduce(n, op, v, shape, axes);
         }
         let all = (0..shape.len() as u32).all(|i| axes.contains(&i));
         // (cycle shape, reduced cycle axes, groups of lanes to combine)
@@ -464,6 +460,211 @@ impl Widen {
             let s = sched::reduce(&self.sched(root), &cshape, &caxes);
             let kind = ProcKind::Reduce(fop, d, root, cshape.clone(), caxes.clone());
             out.push(self.push(kind, n.range, s, n.span));
+        }
+        Some(W::Lanes(out))
+    }
+
+    /// `argmax`/`argmin` over lanes. Each element becomes a key `value * 2^K + rank`,
+    /// where `rank` orders the positions along the reduced axis — reversed for
+    /// argmax — so that the largest (smallest) key is numpy's first maximal
+    /// (minimal) element. A max (min) tree combines a cycle's lanes, a max (min)
+    /// reduction the cycles, and the key's low K bits give the index. The rank's
+    /// cycle part comes from a running count of the cycles (a `cumsum` of ones).
+    fn arg_reduce(
+        &mut self,
+        n: &Node,
+        op: ReduceOp,
+        v: Vec<Bus>,
+        shape: &[u32],
+        axes: &[u32],
+    ) -> Option<W> {
+        let lanes = v.len() as u32;
+        let span = n.span;
+        let max = op == ReduceOp::ArgMax;
+        // a flat argmax is one over the flattened array
+        let (vshape, ax) = if axes.len() == shape.len() {
+            (vec![numel(shape) as u32], 0usize)
+        } else {
+            (shape.to_vec(), axes[0] as usize)
+        };
+        let Some(sp) = split(&vshape, lanes) else {
+            return self.fail(
+                span,
+                format!(
+                    "`{}` over axis {ax} of {shape:?}, whose rows do not line up with {lanes} lanes",
+                    op.name()
+                ),
+                "use a lane count that divides the last axis, or that the last axes divide",
+            );
+        };
+        let positions = vshape[ax];
+        let k = 32 - (positions - 1).max(1).leading_zeros();
+        let arg = self.range(v[0]);
+        let keys = Interval::new(arg.lo << k, (arg.hi << k) + (1i128 << k) - 1);
+        if !keys.within(Interval::of(DType::I64)) {
+            return self.fail(
+                span,
+                format!(
+                    "`{}` over {lanes} lanes of values in [{}, {}]: value and index do not fit 64 bits together",
+                    op.name(),
+                    arg.lo,
+                    arg.hi
+                ),
+                "build it with --lanes 1, or narrow the values first",
+            );
+        }
+        let cshape = sp.cycle_shape(&vshape);
+        let lshape = sp.lane_shape(&vshape);
+        // the rank of lane `l`'s element: its lane part, and the multiplier of the
+        // cycle part (the position of the cycle along the reduced axis)
+        let (lane_axis, step) = match ax.cmp(&sp.r) {
+            std::cmp::Ordering::Less => (None, 1),
+            std::cmp::Ordering::Equal => (Some(0), sp.b),
+            std::cmp::Ordering::Greater => (Some(ax - sp.r), 0),
+        };
+        let caxes: Vec<u32> = if ax <= sp.r { vec![ax as u32] } else { vec![] };
+        let i64r = Interval::of(DType::I64);
+        let bin = |w: &mut Self, b: BinaryOp, x: Src, y: Src, r: Interval, like: Bus| {
+            w.after(ProcKind::Binary(b, DType::I64, x, y), r, like, span)
+        };
+        // the cycle part of the rank, times `step`
+        let cycle_part = if caxes.is_empty() || cshape[ax] == 1 {
+            None
+        } else {
+            // the cycle's number in the frame, from a running count of ones
+            let frame: u32 = cshape.iter().product();
+            let stride: u32 = cshape[ax + 1..].iter().product();
+            let kind = ProcKind::Compare(CmpOp::Eq, Src::Bus(v[0]), Src::Bus(v[0]));
+            let one = self.after(kind, Interval::new(1, 1), v[0], span);
+            let kind = ProcKind::Scan(DType::I64, one, frame);
+            let count = self.after(kind, Interval::new(1, frame as i128), one, span);
+            let q = Interval::new(0, frame as i128 - 1);
+            let mut c = bin(
+                self,
+                BinaryOp::Sub,
+                Src::Bus(count),
+                Src::Const(1),
+                q,
+                count,
+            );
+            if stride > 1 {
+                let r = Interval::new(0, (frame / stride) as i128 - 1);
+                c = bin(
+                    self,
+                    BinaryOp::FloorDiv,
+                    Src::Bus(c),
+                    Src::Const(stride as i128),
+                    r,
+                    c,
+                );
+            }
+            if ax > 0 {
+                let r = Interval::new(0, cshape[ax] as i128 - 1);
+                c = bin(
+                    self,
+                    BinaryOp::Mod,
+                    Src::Bus(c),
+                    Src::Const(cshape[ax] as i128),
+                    r,
+                    c,
+                );
+            }
+            if step > 1 {
+                let r = Interval::new(0, (cshape[ax] as i128 - 1) * step as i128);
+                c = bin(
+                    self,
+                    BinaryOp::Mul,
+                    Src::Bus(c),
+                    Src::Const(step as i128),
+                    r,
+                    c,
+                );
+            }
+            Some(c)
+        };
+        // group the lanes that differ only along the reduced axis
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut ids: HashMap<Vec<u32>, usize> = HashMap::new();
+        for l in 0..lanes {
+            let mut idx = unravel(l, &lshape);
+            if let Some(j) = lane_axis {
+                idx[j] = 0;
+            }
+            let g = *ids.entry(idx).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[g].push(l);
+        }
+        let (top, pick) = if max {
+            (positions as i128 - 1, BinaryOp::Max)
+        } else {
+            (0, BinaryOp::Min)
+        };
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let mut leaves = Vec::with_capacity(g.len());
+            for &l in &g {
+                let lane_rank = lane_axis.map_or(0, |j| unravel(l, &lshape)[j] as i128);
+                let x = v[l as usize];
+                let shifted = bin(
+                    self,
+                    BinaryOp::Shl,
+                    Src::Bus(x),
+                    Src::Const(k as i128),
+                    i64r,
+                    x,
+                );
+                // argmax: value * 2^K + (positions - 1 - rank); argmin: value * 2^K + rank
+                let fixed = if max { top - lane_rank } else { lane_rank };
+                let mut key = bin(
+                    self,
+                    BinaryOp::Add,
+                    Src::Bus(shifted),
+                    Src::Const(fixed),
+                    keys,
+                    shifted,
+                );
+                if let Some(c) = cycle_part {
+                    let ab = self.align(&[key, c]);
+                    let b = if max { BinaryOp::Sub } else { BinaryOp::Add };
+                    key = bin(self, b, Src::Bus(ab[0]), Src::Bus(ab[1]), keys, ab[0]);
+                }
+                leaves.push(key);
+            }
+            let root = self.tree(leaves, |w, x, y, _| {
+                bin(w, pick, Src::Bus(x), Src::Bus(y), keys, x)
+            });
+            let best = if caxes.is_empty() {
+                root
+            } else {
+                let rop = if max { ReduceOp::Max } else { ReduceOp::Min };
+                let s = sched::reduce(&self.sched(root), &cshape, &caxes);
+                let kind = ProcKind::Reduce(rop, DType::I64, root, cshape.clone(), caxes.clone());
+                self.push(kind, keys, s, span)
+            };
+            let mask = (1i128 << k) - 1;
+            let low = bin(
+                self,
+                BinaryOp::And,
+                Src::Bus(best),
+                Src::Const(mask),
+                Interval::new(0, mask),
+                best,
+            );
+            let index = if max {
+                bin(
+                    self,
+                    BinaryOp::Sub,
+                    Src::Const(top),
+                    Src::Bus(low),
+                    n.range,
+                    low,
+                )
+            } else {
+                low
+            };
+            out.push(index);
         }
         Some(W::Lanes(out))
     }
