@@ -28,11 +28,12 @@ python3 "$conformance" --hissc "$hissc" \
 # The project's own kernels that must be rejected, at the marked line.
 no_cases=$(mktemp -d)
 python3 "$conformance" --hissc "$hissc" --cases "$no_cases" --bad testsuite/bad
-# Lanes: every public case that takes several elements per cycle, through every
-# stage with 8 lanes (argmax, decimate and weighted_bins need one lane for now:
-# they are rejected with HS0402, which the lane tests check).
-HISSC_LANES=8 python3 "$conformance" --hissc "$hissc" --bad "$no_cases" \
-  --only absdiff_signed,bin2x2,bincount_u12,column_sum,cumsum,frame_stats,gamma_lut,histogram,keep_frame,pedestal_gain,roi_sum,row_gain,threshold_sum,unrolled_smooth,zero_suppress
+# Lanes: the whole public suite through every stage with 2, 4 and 8 elements per
+# cycle (the contract: bit-exact with lanes 1, 2, 4 and 8).
+for lanes in 2 4 8; do
+  echo "conformance with $lanes lanes:"
+  HISSC_LANES=$lanes python3 "$conformance" --hissc "$hissc"
+done
 # Last, the whole public suite (its last line closes the run): every case through all four stages, every bad kernel.
 python3 "$conformance" --hissc "$hissc"
 rmdir "$no_cases"

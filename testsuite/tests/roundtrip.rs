@@ -29,6 +29,15 @@ proptest! {
         prop_assert_eq!(&parsed, &net);
         prop_assert_eq!(hissc_spn::print::print(&parsed, None), text);
         prop_assert!(hissc_spn::verify::verify(&parsed).is_ok());
+
+        // widened networks too (lane inputs, merge trees, `bincount.i`, `float`)
+        if let Ok((_, wide)) = hissc_testsuite::compile_lanes(&src, None, 4) {
+            let text = hissc_spn::print::print(&wide, None);
+            let parsed = hissc_spn::parse::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(&parsed, &wide);
+            prop_assert_eq!(hissc_spn::print::print(&parsed, None), text);
+            prop_assert!(hissc_spn::verify::verify(&parsed).is_ok());
+        }
     }
 }
 

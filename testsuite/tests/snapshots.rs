@@ -24,6 +24,22 @@ fn vhdl_of_conformance_kernels() {
     assert!(seen >= 5, "only {seen} conformance kernels compiled");
 }
 
+/// The widening's own constructs, as VHDL and as process-network text: argmax
+/// keys, merged weighted counts (`bincount.i`, `float`) and gearboxes (`pack`).
+#[test]
+fn vhdl_of_widened_kernels() {
+    for name in ["argmax", "decimate", "weighted_bins"] {
+        let src = source(&conformance().join("cases").join(name).join("kernel.py"));
+        let (_, net) = hissc_testsuite::compile_lanes(&src, None, 4).unwrap();
+        let vhdl = hissc_vhdl::emit(&net, &src);
+        insta::assert_snapshot!(format!("vhdl_{name}_4_lanes"), vhdl.design);
+        insta::assert_snapshot!(
+            format!("spn_{name}_4_lanes"),
+            hissc_spn::print::print(&net, Some(&src))
+        );
+    }
+}
+
 #[test]
 fn diagnostics_of_bad_kernels() {
     let mut seen = 0;

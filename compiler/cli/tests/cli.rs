@@ -370,11 +370,12 @@ fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
     assert!(!o.status.success());
     assert!(text(&o).contains("power of two"), "{}", text(&o));
     // a construct that cannot take several elements per cycle names its line
+    // (an argmax of int64 values: value and index do not fit one 64-bit key)
     let dir = tempfile::tempdir().unwrap();
     let am = dir.path().join("am.py");
     std::fs::write(
         &am,
-        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef am(frame: Array[np.uint16, 8, 8]) -> np.int64:\n    return np.argmax(frame)\n",
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef am(frame: Array[np.int64, 8, 8]) -> np.int64:\n    return np.argmax(frame)\n",
     )
     .unwrap();
     let o = hissc(&[am.to_str().unwrap(), "-o", "/dev/null", "--lanes", "4"]);

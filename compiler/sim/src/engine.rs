@@ -177,6 +177,7 @@ impl Engine {
                 },
             ),
             Op::Cast { dst, d, a, .. } => (dst as usize, d.wrap(self.get(a, t))),
+            Op::Float { dst, a, .. } => (dst as usize, (self.get(a, t) as f64).to_bits() as i128),
             // as the hardware: the index's low bits read a power-of-two ROM (the
             // index is in range whenever it is valid)
             Op::Lookup {
@@ -259,6 +260,7 @@ impl Engine {
             | Op::Compare { dst, v, .. }
             | Op::Select { dst, v, .. }
             | Op::Cast { dst, v, .. }
+            | Op::Float { dst, v, .. }
             | Op::Lookup { dst, v, .. } => {
                 let d = at(*dst, 1);
                 match *op {
@@ -415,11 +417,8 @@ impl Engine {
                 for t in 0..n {
                     let mut keep = false;
                     if self.vld[s + t] {
-                        keep = (0..shape.len()).all(|i| {
-                            let k = self.st[idx + i] as u32;
-                            let (s, st, c) = sel[i];
-                            k >= s && (k - s).is_multiple_of(st) && (k - s) / st < c
-                        });
+                        keep = (0..shape.len())
+                            .all(|i| hissc_spn::sched::picks(self.st[idx + i] as u32, sel[i]));
                         advance(&mut self.st[*idx..*idx + shape.len()], shape);
                     }
                     self.vld[d + t] = keep;
@@ -548,6 +547,38 @@ impl Engine {
                         self.st[*wcnt] = ((w + 1) % *len as usize) as i128;
                     }
                 }
+            }
+            Op::Pack {
+                dst,
+                lanes,
+                width,
+                lane,
+                buf,
+                held,
+            } => {
+                let (width, mut k) = (*width as usize, self.st[*held] as usize);
+                for t in 0..n {
+                    let o = at(*dst, t);
+                    // this cycle's elements join the queue in lane order
+                    for &l in lanes {
+                        let i = at(l, t);
+                        if self.vld[i] {
+                            self.st[buf + k] = self.val[i];
+                            k += 1;
+                        }
+                    }
+                    // a whole group leaves (this process drives element `lane`)
+                    if k >= width {
+                        self.val[o + 1] = self.st[buf + *lane as usize];
+                        self.vld[o + 1] = true;
+                        self.st.copy_within(buf + width..buf + k, *buf);
+                        k -= width;
+                    } else {
+                        self.val[o + 1] = self.val[o];
+                        self.vld[o + 1] = false;
+                    }
+                }
+                self.st[*held] = k as i128;
             }
             &Op::Delay {
                 dst,

@@ -61,6 +61,8 @@ pub enum Op {
     },
     /// Cast.
     Cast { dst: u32, v: u32, d: DType, a: Opnd },
+    /// float64 bits of an exact integer.
+    Float { dst: u32, v: u32, a: Opnd },
     /// Reduction over the axes marked `reduced` of a logical `shape`; state: one
     /// counter per axis at `idx`, and (value, index) accumulators at `acc`, one per
     /// output in flight (`line` gives each kept axis's stride among them).
@@ -136,6 +138,15 @@ pub enum Op {
         rcnt: usize,
         to: Vec<u32>,
         strides: Vec<u32>,
+    },
+    /// Gearbox: a queue of `depth` elements at `buf`, its length at `held`.
+    Pack {
+        dst: u32,
+        lanes: Vec<u32>,
+        width: u32,
+        lane: u32,
+        buf: usize,
+        held: usize,
     },
     /// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
     Delay {
@@ -240,6 +251,11 @@ pub fn flatten(net: &Network) -> Flat {
                 a: opnd(a),
                 b: opnd(e),
             },
+            ProcKind::Float(a) => Op::Float {
+                dst,
+                v: valid_src(net, &[a]),
+                a: opnd(a),
+            },
             ProcKind::Cast(d, a) => Op::Cast {
                 dst,
                 v: valid_src(net, &[a]),
@@ -321,6 +337,7 @@ pub fn flatten(net: &Network) -> Flat {
                 mask,
                 bins,
                 count,
+                float,
             } => {
                 let mem = alloc(2 * *bins as usize, &mut f.state);
                 let state = alloc(4, &mut f.state);
@@ -332,7 +349,7 @@ pub fn flatten(net: &Network) -> Flat {
                     m: mask.as_ref().map(slot),
                     bins: *bins,
                     count: *count,
-                    float: weights.is_some(),
+                    float: *float,
                     mem,
                     state,
                 }
@@ -358,6 +375,22 @@ pub fn flatten(net: &Network) -> Flat {
                     rcnt,
                     to: to.clone(),
                     strides,
+                }
+            }
+            ProcKind::Pack { lanes, width, lane } => {
+                let scheds: Vec<_> = lanes.iter().map(|b| net.nodes[*b].sched.clone()).collect();
+                // a verified network's queue never holds more than this
+                let depth = hissc_spn::sched::pack(&scheds, *width, net.frame_period())
+                    .map_or(lanes.len() + *width as usize, |(_, d)| d as usize);
+                let buf = alloc(depth, &mut f.state);
+                let held = alloc(1, &mut f.state);
+                Op::Pack {
+                    dst,
+                    lanes: lanes.iter().map(|b| b.index() as u32).collect(),
+                    width: *width,
+                    lane: *lane,
+                    buf,
+                    held,
                 }
             }
             ProcKind::Delay(a, n) => {

@@ -185,7 +185,7 @@ pub enum ProcKind {
     Bincount {
         /// Bin indices.
         x: Bus,
-        /// Weights (integer sums, delivered as float64).
+        /// Weights (summed as integers).
         weights: Option<Bus>,
         /// Which elements count.
         mask: Option<Bus>,
@@ -193,6 +193,22 @@ pub enum ProcKind {
         bins: u32,
         /// Elements per frame.
         count: u32,
+        /// Results delivered as float64 (numpy's weighted `bincount`).
+        float: bool,
+    },
+    /// float64 (its bit pattern) of an exact integer operand (|v| < 2^53).
+    Float(Src),
+    /// A gearbox: appends the valid elements of `lanes` (in lane order, cycle by
+    /// cycle) to a queue and, whenever it holds a group of `width`, takes one group
+    /// out, one cycle later; drives element `lane` of the group. (One process per
+    /// output lane; they keep identical queues.)
+    Pack {
+        /// The source lanes, each with its own valid cycles.
+        lanes: Vec<Bus>,
+        /// Elements per output cycle (the output's lane count).
+        width: u32,
+        /// Which element of a group this process drives.
+        lane: u32,
     },
     /// Stores a stream of shape `from` and replays it broadcast to shape `to`,
     /// one element for each valid element of the timing bus.
@@ -215,7 +231,10 @@ impl ProcKind {
     pub fn operands(&self) -> Vec<Src> {
         match self {
             ProcKind::Input(..) | ProcKind::Param(_) => vec![],
-            ProcKind::Unary(_, _, a) | ProcKind::Cast(_, a) | ProcKind::Lookup(_, a) => vec![*a],
+            ProcKind::Unary(_, _, a)
+            | ProcKind::Cast(_, a)
+            | ProcKind::Lookup(_, a)
+            | ProcKind::Float(a) => vec![*a],
             ProcKind::Binary(_, _, a, b) | ProcKind::Compare(_, a, b) => vec![*a, *b],
             ProcKind::Select(c, a, b) => vec![*c, *a, *b],
             ProcKind::Reduce(_, _, a, _, _)
@@ -232,6 +251,7 @@ impl ProcKind {
                 .map(Src::Bus)
                 .collect(),
             ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
+            ProcKind::Pack { lanes, .. } => lanes.iter().map(|b| Src::Bus(*b)).collect(),
         }
     }
 
@@ -256,6 +276,7 @@ impl ProcKind {
                 | ProcKind::Select(..)
                 | ProcKind::Cast(..)
                 | ProcKind::Lookup(..)
+                | ProcKind::Float(..)
         )
     }
 }

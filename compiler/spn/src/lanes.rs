@@ -17,12 +17,18 @@
 //!   cycle axes. Integer sums wrap, so the tree's order gives numpy's value.
 //! - `cumsum`: a parallel prefix over the lanes (Kogge–Stone, one level per
 //!   power of two) plus the running total of the earlier cycles.
+//! - `argmax`/`argmin`: keys `value * 2^K + rank` (rank reversed for argmax)
+//!   through a max (min) tree and reduction; the low K bits are numpy's first index.
 //! - Bin counts: one counting memory per lane, merged by an adder tree as the
 //!   counts stream out; when a frame is too short to stream the bins out one per
 //!   cycle, each lane's memory is split into banks by `bin mod K` and the counts
-//!   leave K per cycle.
+//!   leave K per cycle. Weighted counts sum integers per lane and become float64
+//!   after the merge (a `float` process).
 //! - Slices select lanes (and cycles) where the selection lines up with the
-//!   lanes; row broadcasts are replicated per lane.
+//!   lanes; otherwise each lane is sliced on its own and gearboxes (`pack`)
+//!   queue the kept elements and let them out `gcd(lanes, kept)` per cycle.
+//! - Row broadcasts are replicated per lane; a column broadcast packs its
+//!   argument to one lane and stores it in every lane's memory.
 //!
 //! Anything else is a [`Code::LANES`] diagnostic at the Python expression.
 
@@ -174,6 +180,7 @@ fn with_operands(kind: &ProcKind, s: &[Src]) -> ProcKind {
         ProcKind::Select(..) => ProcKind::Select(s[0], s[1], s[2]),
         ProcKind::Cast(d, _) => ProcKind::Cast(*d, s[0]),
         ProcKind::Lookup(t, _) => ProcKind::Lookup(t.clone(), s[0]),
+        ProcKind::Float(_) => ProcKind::Float(s[0]),
         other => other.clone(),
     }
 }
@@ -285,7 +292,8 @@ impl Widen {
                 mask,
                 bins,
                 count,
-            } => self.bincount(n, *x, *weights, *mask, *bins, *count),
+                float,
+            } => self.bincount(n, *x, *weights, *mask, *bins, *count, *float),
             ProcKind::Broadcast {
                 arg,
                 timing,
@@ -771,6 +779,16 @@ impl Widen {
             return bad(self);
         };
         let cshape = sp.cycle_shape(shape);
+        let lanes_line_up = {
+            let (s, st, c) = sel[sp.r];
+            sp.b == 1
+                || (s, st, c) == (0, 1, shape[sp.r])
+                || st.is_multiple_of(sp.b)
+                || (sp.b.is_multiple_of(st) && s % sp.b < st && (c * st).is_multiple_of(sp.b))
+        };
+        if !lanes_line_up {
+            return self.slice_packed(n, &v, shape, sel, sp);
+        }
         let mut csel: Vec<(u32, u32, u32)> = sel[..sp.r].to_vec();
         // the lanes selected along each lane axis
         let mut lsel: Vec<Vec<u32>> = Vec::new();
@@ -806,6 +824,80 @@ impl Widen {
             }
             out.push(filter(self, v[lane as usize], &cshape, &csel));
         }
+        Some(W::Lanes(out))
+    }
+
+    /// A slice whose selection moves elements between lanes (a step that does not
+    /// divide the lanes, say): every lane keeps its own selected elements — for
+    /// one lane the selection along the split axis is again a step, so each lane is
+    /// an ordinary slice of its own stream — and gearboxes pack what the lanes keep,
+    /// in order, into `gcd(lanes, elements kept)` lanes.
+    fn slice_packed(
+        &mut self,
+        n: &Node,
+        v: &[Bus],
+        shape: &[u32],
+        sel: &[(u32, u32, u32)],
+        sp: Split,
+    ) -> Option<W> {
+        let cshape = sp.cycle_shape(shape);
+        let lshape = sp.lane_shape(shape);
+        let mut kept = Vec::new();
+        for (l, &bus) in v.iter().enumerate() {
+            let idx = unravel(l as u32, &lshape);
+            if !idx[1..]
+                .iter()
+                .zip(&sel[sp.r + 1..])
+                .all(|(&i, &s)| sched::picks(i, s))
+            {
+                continue;
+            }
+            // the cycles along the split axis whose element on this lane is selected
+            let g: Vec<u32> = (0..sp.a)
+                .filter(|&g| sched::picks(g * sp.b + idx[0], sel[sp.r]))
+                .collect();
+            let Some(&g0) = g.first() else { continue };
+            let step = g.get(1).map_or(1, |g1| g1 - g0);
+            if g.windows(2).any(|w| w[1] - w[0] != step) {
+                self.diags
+                    .push(Diagnostic::bug("a lane's slice is not a step").primary(n.span, ""));
+                return None;
+            }
+            let mut csel = sel[..sp.r].to_vec();
+            csel.push((g0, step, g.len() as u32));
+            // every kept lane goes through a slice process, so that all of them
+            // keep the source's timing (one cycle later)
+            let s = sched::slice(&self.sched(bus), &cshape, &csel);
+            let kind = ProcKind::Slice(bus, cshape.clone(), csel);
+            kept.push(self.push(kind, n.range, s, n.span));
+        }
+        let total: u32 = sel.iter().map(|x| x.2).product();
+        let width = gcd(v.len() as u32, total);
+        self.packed(n, kept, width)
+    }
+
+    /// `width` lanes carrying, in order, the elements of `lanes` (gearboxes).
+    fn packed(&mut self, n: &Node, lanes: Vec<Bus>, width: u32) -> Option<W> {
+        let scheds: Vec<Sched> = lanes.iter().map(|&b| self.sched(b)).collect();
+        let Some((s, _)) = sched::pack(&scheds, width, self.net.frame_period()) else {
+            return self.fail(
+                n.span,
+                format!(
+                    "elements that move between lanes, {width} per cycle, cannot leave within a frame"
+                ),
+                "use fewer lanes",
+            );
+        };
+        let out = (0..width)
+            .map(|lane| {
+                let kind = ProcKind::Pack {
+                    lanes: lanes.clone(),
+                    width,
+                    lane,
+                };
+                self.push(kind, n.range, s.clone(), n.span)
+            })
+            .collect();
         Some(W::Lanes(out))
     }
 
@@ -880,6 +972,7 @@ impl Widen {
         mask: Option<Bus>,
         bins: u32,
         count: u32,
+        float: bool,
     ) -> Option<W> {
         let span = n.span;
         let xs = self.stream_lanes(x, span)?;
@@ -898,22 +991,16 @@ impl Widen {
             let al = self.align(&buses);
             let wb = ws.as_ref().map(|_| al[1]);
             let mb = ms.as_ref().map(|_| al[if ws.is_some() { 2 } else { 1 }]);
-            let s = sched::bincount(&self.sched(al[0]), bins, wb.is_some());
+            let s = sched::bincount(&self.sched(al[0]), bins, float);
             let kind = ProcKind::Bincount {
                 x: al[0],
                 weights: wb,
                 mask: mb,
                 bins,
                 count,
+                float,
             };
             return Some(W::Lanes(vec![self.push(kind, n.range, s, span)]));
-        }
-        if ws.is_some() {
-            return self.fail(
-                span,
-                format!("a weighted bin count over {lanes} lanes"),
-                "build weighted bin counts with --lanes 1",
-            );
         }
         let period = self.net.frame_period();
         let Some(banks) = (0..=lanes.trailing_zeros())
@@ -934,6 +1021,13 @@ impl Widen {
         };
         let sh = banks.trailing_zeros() as i128;
         let per_lane = count / lanes;
+        // what one lane's memory sums: counts, or integer sums of weights (a
+        // weighted count becomes float64 only after the lanes are merged)
+        let one = match &ws {
+            Some(w) => self.range(w[0]).union(Interval::point(0)),
+            None => Interval::new(0, 1),
+        };
+        let sums = |k: u32| sum_range(one, k * per_lane, DType::I64);
         let mut counts: Vec<Vec<Bus>> = vec![Vec::new(); banks as usize];
         for l in 0..lanes as usize {
             for (m, bank) in counts.iter_mut().enumerate() {
@@ -964,18 +1058,20 @@ impl Widen {
                     }
                     (hi, Some(sel))
                 };
+                let wb = ws.as_ref().map(|v| v[l]);
                 let mut buses = vec![xb];
-                buses.extend(mb);
+                buses.extend(wb.iter().chain(&mb));
                 let al = self.align(&buses);
                 let s = sched::bincount(&self.sched(al[0]), bins / banks, false);
                 let kind = ProcKind::Bincount {
                     x: al[0],
-                    weights: None,
-                    mask: mb.map(|_| al[1]),
+                    weights: wb.map(|_| al[1]),
+                    mask: mb.map(|_| al[buses.len() - 1]),
                     bins: bins / banks,
                     count: per_lane,
+                    float: false,
                 };
-                bank.push(self.push(kind, Interval::new(0, per_lane as i128), s, span));
+                bank.push(self.push(kind, sums(1), s, span));
             }
         }
         let mut out = Vec::with_capacity(banks as usize);
@@ -983,10 +1079,14 @@ impl Widen {
             // every lane's bincount has the same schedule only if the lanes were
             // aligned the same way; align them all first
             let bank = self.align(&bank);
-            let root = self.tree(bank, |w, a, b, k| {
+            let mut root = self.tree(bank, |w, a, b, k| {
                 let kind = ProcKind::Binary(BinaryOp::Add, DType::I64, Src::Bus(a), Src::Bus(b));
-                w.after(kind, Interval::new(0, (k * per_lane) as i128), a, span)
+                w.after(kind, sums(k), a, span)
             });
+            if float {
+                let kind = ProcKind::Float(Src::Bus(root));
+                root = self.after(kind, Interval::of(DType::U64), root, span);
+            }
             out.push(root);
         }
         let out = self.align(&out);
@@ -1006,6 +1106,34 @@ impl Widen {
         let lanes = tv.len() as u32;
         let mut padded = vec![1u32; to.len() - from.len()];
         padded.extend_from_slice(from);
+        // a column: every lane of a cycle reads the same element, so one stream of
+        // the argument (through a gearbox if it has lanes) feeds every lane's memory
+        let column =
+            split(to, lanes).filter(|sp| lanes > 1 && padded[sp.r..].iter().all(|&d| d == 1));
+        if let Some(sp) = column {
+            let one = match av.len() {
+                1 => av[0],
+                _ => match self.packed(n, av, 1)? {
+                    W::Lanes(v) => v[0],
+                    W::Static(b) => b,
+                },
+            };
+            let mut cfrom = padded[..sp.r].to_vec();
+            cfrom.push(1);
+            let cto = sp.cycle_shape(to);
+            let mut out = Vec::with_capacity(lanes as usize);
+            for &t in &tv {
+                let al = self.align(&[one, t]);
+                let kind = ProcKind::Broadcast {
+                    arg: al[0],
+                    timing: al[1],
+                    from: cfrom.clone(),
+                    to: cto.clone(),
+                };
+                out.push(self.after(kind, n.range, al[1], n.span));
+            }
+            return Some(W::Lanes(out));
+        }
         let plan = if lanes == 1 && av.len() == 1 {
             Some((from.to_vec(), to.to_vec()))
         } else {
@@ -1018,7 +1146,7 @@ impl Widen {
             return self.fail(
                 n.span,
                 format!("a broadcast of {from:?} to {to:?} over {lanes} lanes"),
-                "broadcast rows (shape (W,)) whose length the lane count divides; columns need --lanes 1",
+                "broadcast rows (shape (W,)) or columns (shape (H, 1)) of arrays whose rows the lane count divides",
             );
         };
         let mut out = Vec::with_capacity(lanes as usize);

@@ -321,6 +321,7 @@ impl Lowering<'_> {
                     mask: mb,
                     bins: *bins,
                     count,
+                    float: wb.is_some(),
                 };
                 Some(L::Bus(self.node(kind, range, s, span)))
             }

@@ -285,6 +285,21 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             count(1)?;
             ProcKind::Cast(dt(0)?, src(0)?)
         }
+        "float" => {
+            count(1)?;
+            ProcKind::Float(src(0)?)
+        }
+        "pack" => {
+            if args.len() < 3 {
+                return err(p, "`pack` takes its lanes, a width and a lane");
+            }
+            let n = args.len() - 2;
+            ProcKind::Pack {
+                lanes: (0..n).map(bus).collect::<R<Vec<Bus>>>()?,
+                width: uint(n)?,
+                lane: uint(n + 1)?,
+            }
+        }
         "reduce" => {
             count(3)?;
             let name = rest.first().copied().unwrap_or("");
@@ -318,11 +333,13 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         }
         "bincount" => {
             let suffix = rest.first().copied().unwrap_or("");
-            let (w, m) = match suffix {
-                "" => (false, false),
-                "w" => (true, false),
-                "m" => (false, true),
-                "wm" => (true, true),
+            let (w, float, m) = match suffix {
+                "" => (false, false, false),
+                "w" => (true, true, false),
+                "i" => (true, false, false),
+                "m" => (false, false, true),
+                "wm" => (true, true, true),
+                "im" => (true, false, true),
                 _ => return err(p, format!("unknown bincount form `{text}`")),
             };
             let n = 1 + w as usize + m as usize;
@@ -333,6 +350,7 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
                 mask: if m { Some(bus(n - 1)?) } else { None },
                 bins: uint(n)?,
                 count: uint(n + 1)?,
+                float,
             }
         }
         "broadcast" => {

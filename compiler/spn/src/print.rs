@@ -48,6 +48,11 @@ pub fn op_text(k: &ProcKind) -> String {
         ProcKind::Compare(op, a, b) => format!("{} {}, {}", op.name(), src(a), src(b)),
         ProcKind::Select(c, a, b) => format!("select {}, {}, {}", src(c), src(a), src(b)),
         ProcKind::Cast(d, a) => format!("cast.{d} {}", src(a)),
+        ProcKind::Float(a) => format!("float {}", src(a)),
+        ProcKind::Pack { lanes, width, lane } => {
+            let ls: Vec<String> = lanes.iter().map(|b| b.to_string()).collect();
+            format!("pack {}, {width}, {lane}", ls.join(", "))
+        }
         ProcKind::Reduce(op, d, a, shape, axes) => format!(
             "reduce.{}.{d} {a}, {}, {}",
             op.name(),
@@ -66,12 +71,19 @@ pub fn op_text(k: &ProcKind) -> String {
             mask,
             bins,
             count,
+            float,
         } => {
-            let suffix = match (weights, mask) {
-                (None, None) => "",
-                (Some(_), None) => ".w",
-                (None, Some(_)) => ".m",
-                (Some(_), Some(_)) => ".wm",
+            // w: float64 sums of weights, i: integer sums of weights, m: mask
+            let w = match (weights, float) {
+                (None, _) => "",
+                (Some(_), true) => "w",
+                (Some(_), false) => "i",
+            };
+            let m = if mask.is_some() { "m" } else { "" };
+            let suffix = if w.is_empty() && m.is_empty() {
+                String::new()
+            } else {
+                format!(".{w}{m}")
             };
             let mut args = vec![x.to_string()];
             args.extend(weights.iter().chain(mask).map(|b| b.to_string()));

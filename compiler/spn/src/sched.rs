@@ -73,10 +73,13 @@ pub fn reduce(arg: &Sched, shape: &[u32], axes: &[u32]) -> Sched {
 /// A basic slice, per axis `(start, step, count)`.
 pub fn slice(arg: &Sched, shape: &[u32], sel: &[(u32, u32, u32)]) -> Sched {
     filter(arg, shape, |idx| {
-        idx.iter()
-            .zip(sel)
-            .all(|(&i, &(s, st, c))| i >= s && (i - s).is_multiple_of(st) && (i - s) / st < c)
+        idx.iter().zip(sel).all(|(&i, &s)| picks(i, s))
     })
+}
+
+/// Whether a basic slice `(start, step, count)` of one axis picks index `i`.
+pub fn picks(i: u32, (start, step, count): (u32, u32, u32)) -> bool {
+    i >= start && (i - start).is_multiple_of(step) && (i - start) / step < count
 }
 
 /// Cycles from a frame's last element to its first bin count on the output:
@@ -112,4 +115,41 @@ pub fn broadcast_strides(from: &[u32], to: &[u32]) -> Vec<u32> {
         s *= from[d];
     }
     strides
+}
+
+/// How a gearbox ([`crate::ir::ProcKind::Pack`]) runs one frame of `lanes`: its
+/// output stream (a group leaves the cycle after the queue holds it, one group
+/// per cycle) and the most elements its queue holds at once. `None` when the
+/// lanes' elements do not fill whole groups of `width`, or when the groups of one
+/// frame would still be leaving as the next frame's (`period` cycles later) arrive.
+pub fn pack(lanes: &[Sched], width: u32, period: u32) -> Option<(Sched, u32)> {
+    let mut arrivals: Vec<u32> = lanes.iter().flat_map(|s| s.cycles()).collect();
+    if lanes.iter().any(|s| s.is_static()) || arrivals.is_empty() || width == 0 {
+        return None;
+    }
+    if !(arrivals.len() as u32).is_multiple_of(width) {
+        return None;
+    }
+    arrivals.sort_unstable();
+    let first = arrivals[0];
+    let (mut held, mut depth, mut out) = (0u32, 0u32, Vec::new());
+    let (mut i, mut t) = (0usize, first);
+    while i < arrivals.len() || held > 0 {
+        while i < arrivals.len() && arrivals[i] == t {
+            held += 1;
+            i += 1;
+        }
+        depth = depth.max(held);
+        if held >= width {
+            held -= width;
+            out.push(t + 1);
+        }
+        t += 1;
+    }
+    // the queue must be empty before the next frame's first element arrives
+    if *out.last()? > first + period {
+        return None;
+    }
+    let (start, pat) = Pattern::from_positions(out);
+    Some((Sched::Stream { t: start, pat }, depth))
 }

@@ -14,7 +14,9 @@
 //!    timing stream of the `to` shape that starts in the same cycle, one cycle later;
 //! 7. `bincount` operands share one schedule; its results stream out after the frame;
 //! 8. `delay n` (n >= 1) keeps the range and shifts the schedule by n;
-//! 9. outputs read streams (never static buses) with one frame's elements.
+//! 9. `pack` reads streams whose elements fill whole groups and leave within a
+//!    frame period; its schedule is [`sched::pack`]'s;
+//! 10. outputs read streams (never static buses) with one frame's elements.
 
 use crate::ir::{Bus, Network, ProcKind, Sched, Src};
 use crate::sched;
@@ -149,16 +151,20 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 mask,
                 bins,
                 count,
+                float,
             } => {
                 let s = net.nodes[*x].sched.clone();
                 let aligned = weights.iter().chain(mask).all(|o| net.nodes[*o].sched == s);
-                if s.is_static() || s.elements() != *count || !aligned {
+                if *float && weights.is_none() {
+                    fail("a float64 bincount without weights".into());
+                    None
+                } else if s.is_static() || s.elements() != *count || !aligned {
                     fail(format!(
                         "bincount needs aligned streams of {count} elements"
                     ));
                     None
                 } else {
-                    Some(sched::bincount(&s, *bins, weights.is_some()))
+                    Some(sched::bincount(&s, *bins, *float))
                 }
             }
             ProcKind::Broadcast {
@@ -184,6 +190,23 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                     None
                 } else {
                     Some(st.delayed(1))
+                }
+            }
+            ProcKind::Pack { lanes, width, lane } => {
+                let scheds: Vec<Sched> =
+                    lanes.iter().map(|b| net.nodes[*b].sched.clone()).collect();
+                let packed = sched::pack(&scheds, *width, net.frame_period());
+                if *lane >= *width {
+                    fail(format!("pack drives element {lane} of groups of {width}"));
+                    None
+                } else if let Some((s, _)) = packed {
+                    Some(s)
+                } else {
+                    fail(format!(
+                        "pack of {} lanes cannot fill groups of {width} within a frame",
+                        lanes.len()
+                    ));
+                    None
                 }
             }
             ProcKind::Delay(a, n) => {

@@ -349,6 +349,26 @@ impl Emitter<'_> {
             ProcKind::Cast(DType::Bool, a) => {
                 (0, vec![bool_to(&dst, &format!("{} /= 0", own(net, a)), dw)])
             }
+            ProcKind::Float(a) => {
+                // an exact integer (|v| < 2^53) as IEEE 754 double bits, in one stage
+                self.uses_float = true;
+                let wc = width_of(net, a).max(54);
+                let pack = |m: &str| {
+                    format!("hissc_pack({}, unsigned(resize({m}, 53)), hissc_msb(unsigned(resize({m}, 53))))",
+                        if m.starts_with('-') { "'1'" } else { "'0'" })
+                };
+                (
+                    wc,
+                    vec![
+                        format!("x := {};", at(net, a, wc)),
+                        format!(
+                            "if x < 0 then {dst} <= resize({}, {dw}); else {dst} <= resize({}, {dw}); end if;",
+                            pack("-x"),
+                            pack("x")
+                        ),
+                    ],
+                )
+            }
             ProcKind::Cast(d, a) => {
                 let wraps = !range_of(net, a).within(Interval::of(*d));
                 let wc = width_of(net, a).max(d.bits());
@@ -545,13 +565,8 @@ impl Emitter<'_> {
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
-            ProcKind::Bincount {
-                x,
-                weights,
-                mask,
-                bins,
-                count,
-            } => self.bincount(b, *x, *weights, *mask, *bins, *count),
+            ProcKind::Bincount { .. } => self.bincount(b),
+            ProcKind::Pack { lanes, width, lane } => self.pack(b, lanes, *width, *lane),
             ProcKind::Broadcast {
                 arg,
                 timing,
@@ -597,6 +612,63 @@ impl Emitter<'_> {
             }
             _ => {}
         }
+    }
+
+    /// A gearbox: a queue (registers `{b}_q`, length `{b}_n`) that takes the valid
+    /// lanes of each cycle in lane order and lets one group of `width` out per cycle
+    /// whenever it holds one; this process drives element `lane` of each group.
+    /// The queue is as deep as [`hissc_spn::sched::pack`] says it ever gets (one spare slot).
+    fn pack(&mut self, b: Bus, lanes: &[Bus], width: u32, lane: u32) {
+        let net = self.net;
+        let w = net.nodes[b].width;
+        let scheds: Vec<_> = lanes.iter().map(|l| net.nodes[*l].sched.clone()).collect();
+        let depth = hissc_spn::sched::pack(&scheds, width, net.frame_period())
+            .map_or(lanes.len() as u32 + width, |(_, d)| d);
+        let _ = writeln!(
+            self.decls,
+            "  type {b}_q_t is array (0 to {depth}) of signed({} downto 0);",
+            w - 1
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_q : {b}_q_t := (others => (others => '0'));"
+        );
+        let _ = writeln!(
+            self.decls,
+            "  signal {b}_n : integer range 0 to {depth} := 0;"
+        );
+        let vars = [
+            format!("variable q : {b}_q_t;"),
+            format!("variable k : integer range 0 to {depth};"),
+        ];
+        let mut s = vec![format!("q := {b}_q;"), format!("k := {b}_n;")];
+        // (static indices only: a loop over the slots rather than `q(k)`, which
+        // GHDL 2.0's synthesis turns into a combinational loop)
+        for l in lanes {
+            s.push(format!(
+                "if {l}_v = '1' then for i in 0 to {depth} loop if i = k then q(i) := resize({l}, {w}); end if; end loop; k := k + 1; end if;"
+            ));
+        }
+        s.push(format!("{b}_v <= '0';"));
+        s.push(format!("if k >= {width} then"));
+        s.push(format!("  {b} <= q({lane});"));
+        s.push(format!("  {b}_v <= '1';"));
+        if depth > width {
+            s.push(format!(
+                "  for i in 0 to {} loop q(i) := q(i + {width}); end loop;",
+                depth - width
+            ));
+        }
+        s.push(format!("  k := k - {width};"));
+        s.push("end if;".into());
+        s.push(format!("{b}_q <= q;"));
+        s.push(format!("{b}_n <= k;"));
+        self.clocked(
+            b,
+            &vars,
+            &s,
+            &[format!("{b}_n <= 0;"), format!("{b}_v <= '0';")],
+        );
     }
 
     /// Per-axis counters `{b}_r{i}` over a logical shape, and the statements that
@@ -1010,16 +1082,19 @@ impl Emitter<'_> {
     /// the same bin comes twice in a row), the other streams out the previous
     /// frame's counts and clears them. Each bank has one read and one write port,
     /// as an iCE40 `SB_RAM40_4K`.
-    fn bincount(
-        &mut self,
-        b: Bus,
-        x: Bus,
-        weights: Option<Bus>,
-        mask: Option<Bus>,
-        bins: u32,
-        count: u32,
-    ) {
+    fn bincount(&mut self, b: Bus) {
         let net = self.net;
+        let ProcKind::Bincount {
+            x,
+            weights,
+            mask,
+            bins,
+            count,
+            float,
+        } = net.nodes[b].kind
+        else {
+            unreachable!("a bincount process")
+        };
         let w = net.nodes[b].width;
         let acc = match weights {
             Some(wb) => {
@@ -1106,7 +1181,7 @@ impl Emitter<'_> {
             Some(m) => format!("{x}_v = '1' and {m}(0) = '1'"),
             None => format!("{x}_v = '1'"),
         };
-        let out = if weights.is_some() {
+        let out = if float {
             // float64 in two more stages: magnitude, leading one, then shift and pack
             self.uses_float = true;
             let mut d = String::new();
@@ -1167,7 +1242,7 @@ impl Emitter<'_> {
             ),
             "end if;".into(),
             "-- streaming out: read, then register and clear".to_string(),
-            if weights.is_some() { format!("{b}_v <= {b}_s2v; {b}_s1v <= {b}_rv;") } else { format!("{b}_v <= {b}_rv;") },
+            if float { format!("{b}_v <= {b}_s2v; {b}_s1v <= {b}_rv;") } else { format!("{b}_v <= {b}_rv;") },
             format!("if {b}_rv = '1' then"),
             format!("  if {b}_rbank = 0 then q := {b}_q0; else q := {b}_q1; end if;"),
             format!("  {out}"),
