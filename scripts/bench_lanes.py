@@ -13,7 +13,6 @@ seeds). A benchmark, not a test: about ten minutes.
 """
 import argparse
 import json
-import re
 import os
 import statistics
 import subprocess
@@ -28,29 +27,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = os.path.join(ROOT, "..", "shared", "conformance", "cases")
 
 
-def nextpnr_reason(d):
-    """nextpnr's own error and the resources it ran out of, from a failed build."""
-    try:
-        log = open(os.path.join(d, "logs", "nextpnr.log")).read().splitlines()
-    except OSError:
-        return None
-    err = next((l.strip() for l in log if l.startswith("ERROR")), None)
-    over = []
-    for l in log:
-        m = re.match(r"Info:\s+(ICESTORM_\w+):\s+(\d+)/\s*(\d+)\s+(\d+)%", l)
-        if m and int(m.group(4)) > 100:
-            over.append(f"{m.group(1)} {m.group(2)}/{m.group(3)}")
-    return "; ".join(filter(None, [err, ("over capacity: " + ", ".join(over)) if over else None]))
-
-
 def build(hissc, kernel, target, lanes, seed, work):
     d = os.path.join(work, f"{os.path.basename(os.path.dirname(kernel))}-{lanes}-{seed}")
     p = subprocess.run([hissc, "build", kernel, "--target", target, "--lanes", str(lanes),
                         "--seed", str(seed), "-o", d], capture_output=True, text=True)
     if p.returncode != 0:
         lines = [l.strip() for l in (p.stderr or p.stdout).splitlines() if l.strip()]
+        # hissc names what ran out when a design does not fit
         why = next((l for l in lines if l.startswith("error")), lines[0] if lines else "failed")
-        return None, nextpnr_reason(d) or why
+        return None, why.removeprefix("error: ")
     return json.load(open(os.path.join(d, "report.json"))), None
 
 

@@ -32,7 +32,7 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
     };
     let Some(rate) = &a.line_rate else {
         let net = c.network(a.lanes)?;
-        let r = run_build(&c, &net, &opts)?;
+        let r = run_build(&c, &net, &opts).map_err(|e| failure(&c, e))?;
         print_table(&r, &dir);
         return Ok(());
     };
@@ -81,12 +81,14 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
                     ));
                 }
             }
-            Err(Failure::Internal(m)) => {
-                let why = first_error(&m);
+            Err(e @ BuildError::Tool(hissc_flow::tools::ToolError::Missing { .. })) => {
+                return Err(failure(&c, e))
+            }
+            Err(e) => {
+                let why = first_error(&e.to_string());
                 tried.push((lanes, Err(why.clone())));
                 break Some(format!("{lanes} lanes do not build: {why}"));
             }
-            Err(f) => return Err(f),
         }
         lanes *= 2;
     };
@@ -165,7 +167,19 @@ fn first_error(m: &str) -> String {
         .to_string()
 }
 
-fn run_build(c: &Compiled, net: &hissc_spn::Network, opts: &Options) -> Result<Report, Failure> {
+/// What a failed build means to the user: a missing tool or a design too big for
+/// the device is theirs to act on (exit 1); a tool failing otherwise is hissc's.
+fn failure(c: &Compiled, e: BuildError) -> Failure {
+    match e {
+        BuildError::Tool(t @ hissc_flow::tools::ToolError::Missing { .. }) => {
+            Failure::User(t.to_string())
+        }
+        e @ BuildError::DoesNotFit(..) => Failure::User(format!("`{}`: {e}", c.kernel.name)),
+        e => Failure::Internal(format!("the build of `{}` failed: {e}", c.kernel.name)),
+    }
+}
+
+fn run_build(c: &Compiled, net: &hissc_spn::Network, opts: &Options) -> Result<Report, BuildError> {
     let target = opts.target;
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -183,16 +197,7 @@ fn run_build(c: &Compiled, net: &hissc_spn::Network, opts: &Options) -> Result<R
         ))
     });
     bar.finish_and_clear();
-    match result {
-        Ok(r) => Ok(r),
-        Err(BuildError::Tool(t @ hissc_flow::tools::ToolError::Missing { .. })) => {
-            Err(Failure::User(t.to_string()))
-        }
-        Err(e) => Err(Failure::Internal(format!(
-            "the build of `{}` failed: {e}",
-            c.kernel.name
-        ))),
-    }
+    result
 }
 
 fn print_table(r: &Report, dir: &std::path::Path) {

@@ -203,6 +203,9 @@ impl Report {
 pub enum BuildError {
     /// A tool is missing or failed.
     Tool(ToolError),
+    /// The design needs more of the device than it has: each kind of cell that
+    /// ran out, as `(nextpnr's cell type, used, available)`.
+    DoesNotFit(Target, Vec<(String, u32, u32)>),
     /// Something else (I/O, pins, latches), in one sentence.
     Other(String),
 }
@@ -217,9 +220,50 @@ impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Tool(t) => t.fmt(f),
+            BuildError::DoesNotFit(t, over) => {
+                let cells: Vec<String> = over
+                    .iter()
+                    .map(|(c, used, avail)| {
+                        let what = match c.as_str() {
+                            "ICESTORM_RAM" => " block RAMs",
+                            "ICESTORM_LC" => " logic cells",
+                            "SB_IO" => " I/O pins",
+                            _ => "",
+                        };
+                        format!("{used} of {avail}{what} ({c})")
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "the design does not fit the {}: it needs {} (use fewer lanes, or a smaller kernel)",
+                    t.name(),
+                    cells.join(", ")
+                )
+            }
             BuildError::Other(s) => f.write_str(s),
         }
     }
+}
+
+/// The cells nextpnr's utilisation table (`Info:  ICESTORM_RAM:  192/  32  600%`)
+/// shows over capacity, if any.
+fn over_capacity(log: &Path, target: Target) -> Option<BuildError> {
+    let over = cells_over(&std::fs::read_to_string(log).ok()?);
+    (!over.is_empty()).then_some(BuildError::DoesNotFit(target, over))
+}
+
+/// `(cell type, used, available)` for each line of a nextpnr utilisation table
+/// that uses more than the device has.
+fn cells_over(text: &str) -> Vec<(String, u32, u32)> {
+    text.lines()
+        .filter_map(|l| {
+            let (cell, rest) = l.strip_prefix("Info:")?.trim().split_once(':')?;
+            let (used, rest) = rest.split_once('/')?;
+            let avail = rest.split_whitespace().next()?;
+            let (used, avail) = (used.trim().parse().ok()?, avail.parse().ok()?);
+            (used > avail && !cell.contains(' ')).then(|| (cell.to_string(), used, avail))
+        })
+        .collect()
 }
 
 fn io<T>(r: std::io::Result<T>, what: &Path) -> Result<T, BuildError> {
@@ -333,7 +377,8 @@ pub fn build(
             "nextpnr-report.json",
         ],
         &logs.join("nextpnr.log"),
-    )?;
+    )
+    .map_err(|e| over_capacity(&logs.join("nextpnr.log"), o.target).unwrap_or(e.into()))?;
     progress("icepack");
     let bin = format!("{}.bin", net.name);
     tools::run(
@@ -537,4 +582,27 @@ fn python_lines(net: &Network, src: &SourceFile, nets: &[String]) -> Vec<String>
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_capacity_cells_come_from_the_utilisation_table() {
+        let log = "Info: Device utilisation:\nInfo: \t         ICESTORM_LC: 21388/ 7680   278%\nInfo: \t        ICESTORM_RAM:   192/   32   600%\nInfo: \t               SB_IO:    12/  256     4%\nInfo: Placed 0 cells based on constraints.\n";
+        assert_eq!(
+            cells_over(log),
+            vec![
+                ("ICESTORM_LC".to_string(), 21388, 7680),
+                ("ICESTORM_RAM".to_string(), 192, 32)
+            ]
+        );
+        let e = BuildError::DoesNotFit(Target::Hx8k, cells_over(log));
+        assert_eq!(
+            e.to_string(),
+            "the design does not fit the ice40-hx8k: it needs 21388 of 7680 logic cells (ICESTORM_LC), 192 of 32 block RAMs (ICESTORM_RAM) (use fewer lanes, or a smaller kernel)"
+        );
+        assert!(cells_over("Info: Placed 0 cells based on constraints.\n").is_empty());
+    }
 }
