@@ -120,7 +120,7 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
                     Cow::Owned(b) => Cow::Owned(b.clone()),
                 },
             },
-            inst => Cow::Owned(other(inst, ty, &vals, &shape, k)),
+            inst => Cow::Owned(rearranged(inst, ty, &vals, &shape, k)),
         };
         debug_assert_eq!(data.len(), numel(&ty.shape));
         vals.push(data);
@@ -134,8 +134,9 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
         .collect()
 }
 
-/// The instructions that build a new array of their own shape.
-fn other<'s>(
+/// The instructions that are not elementwise (reductions, slices, broadcasts,
+/// tables, scans, bin counts): each builds a new array of its own shape.
+fn rearranged<'s>(
     inst: &Inst,
     ty: &crate::types::Type,
     vals: &[Cow<[i128]>],

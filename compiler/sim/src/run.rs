@@ -79,18 +79,17 @@ pub fn simulate(
     simulate_streams(net, frames.len(), &streams, params, want_trace)
 }
 
-/// Simulates `nf` frames read straight from `streams` (one per input port), with
-/// the given parameter values: nothing is copied per frame.
+/// Simulates `frames` frames read straight from `streams` (one per input port),
+/// with the given parameter values: nothing is copied per frame.
 pub fn simulate_streams(
     net: &Network,
-    nf: usize,
+    frames: usize,
     streams: &[Stream],
     params: &[i128],
     want_trace: bool,
 ) -> Result<SimResult, String> {
     let mut e = Engine::new(net);
     e.set_params(params);
-    e.reset();
     let period = net.frame_period() as u64;
     let latency = net
         .outputs
@@ -98,8 +97,7 @@ pub fn simulate_streams(
         .map(|o| net.nodes[o.lanes[0]].sched.last_time())
         .max()
         .unwrap_or(0);
-    let frames_n = nf;
-    let nf = nf as u64;
+    let nf = frames as u64;
     let total_cycles = 1 + (nf.saturating_sub(1)) * period + latency as u64 + 1;
     let mut collected: Vec<Vec<i128>> = vec![Vec::new(); net.outputs.len()];
     let mut trace = if want_trace {
@@ -121,7 +119,7 @@ pub fn simulate_streams(
         .collect();
     // per input: elements driven, first and last cycle with an element
     let mut driven = vec![(0u64, u64::MAX, 0u64); net.inputs.len()];
-    // (frame, cycle within the frame) of the current cycle, counted without division
+    // (frame, cycle within the frame) of the block's first cycle, counted without division
     let (mut f, mut j) = (0u64, 0u64);
     // cycle 0: reset
     let row_of = |e: &Engine, t: usize, rst: bool| TraceRow {
@@ -202,15 +200,15 @@ pub fn simulate_streams(
         e.carry(n);
         cycle += n as u64;
     }
-    let mut per_frame = vec![Vec::new(); frames_n];
+    let mut per_frame = vec![Vec::new(); frames];
     for (k, o) in net.outputs.iter().enumerate() {
         let n = numel(&o.shape);
-        if collected[k].len() != n * frames_n {
+        if collected[k].len() != n * frames {
             return Err(format!(
                 "output `{}` produced {} elements in {total_cycles} cycles, expected {}",
                 o.name,
                 collected[k].len(),
-                n * frames_n
+                n * frames
             ));
         }
         for (f, chunk) in collected[k].chunks(n).enumerate() {
