@@ -55,20 +55,36 @@ pub fn compile(src: &SourceFile, kernel: Option<&str>) -> Result<(Kernel, Networ
     compile_lanes(src, kernel, 1)
 }
 
-/// [`compile`], widened to `lanes` elements per cycle.
+/// [`compile`], widened to `lanes` elements per cycle (or to as many as the kernel
+/// takes, as `hissc --lanes` does: [`compile_lanes_why`] says why).
 pub fn compile_lanes(
     src: &SourceFile,
     kernel: Option<&str>,
     lanes: u32,
 ) -> Result<(Kernel, Network), String> {
+    compile_lanes_why(src, kernel, lanes).map(|(k, n, _)| (k, n))
+}
+
+/// [`compile_lanes`], with the rendered warnings that say why the network has
+/// fewer lanes than asked (empty when it has them all).
+pub fn compile_lanes_why(
+    src: &SourceFile,
+    kernel: Option<&str>,
+    lanes: u32,
+) -> Result<(Kernel, Network, String), String> {
     let k = hissc_frontend::compile(src, kernel).map_err(|d| hissc_diagnostics::render(src, &d))?;
     let net = hissc_spn::lower::lower(&k).map_err(|d| hissc_diagnostics::render(src, &d))?;
     hissc_spn::verify::verify(&net).map_err(|e| format!("network verification failed: {e:?}"))?;
-    let net =
-        hissc_spn::lanes::widen(&net, lanes).map_err(|d| hissc_diagnostics::render(src, &d))?;
+    let (net, why) = hissc_spn::lanes::widen_up_to(&net, lanes)
+        .map_err(|d| hissc_diagnostics::render(src, &d))?;
     hissc_spn::verify::verify(&net)
         .map_err(|e| format!("widened network verification failed: {e:?}"))?;
-    Ok((k, net))
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        hissc_diagnostics::render(src, &why)
+    };
+    Ok((k, net, why))
 }
 
 /// Is GHDL installed? Prints a loud line when it is not.

@@ -51,7 +51,7 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
     let mut tried: Vec<(u32, Result<f64, String>)> = Vec::new();
     let mut last: Option<Report> = None;
     let limit = loop {
-        let net = match c.network(lanes) {
+        let (net, why) = match c.network_why(lanes) {
             Ok(n) => n,
             Err(f) => {
                 let why = first_error(&f.message());
@@ -59,9 +59,23 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
                 break Some(format!("{lanes} lanes do not compile: {why}"));
             }
         };
+        // a kernel that takes fewer lanes than asked: build what it takes, then stop
+        let got = net.lanes();
+        let fewer = why.first().map(|d| {
+            format!(
+                "the kernel takes at most {got} element{} per cycle: {}",
+                if got == 1 { "" } else { "s" },
+                d.message
+            )
+        });
+        if let Some(f) = &fewer {
+            if tried.iter().any(|(l, _)| *l == got) {
+                break Some(f.clone());
+            }
+        }
         match run_build(&c, &net, &opts) {
             Ok(r) => {
-                tried.push((lanes, Ok(r.throughput_gbps.value)));
+                tried.push((got, Ok(r.throughput_gbps.value)));
                 let met = r.throughput_gbps.value >= want;
                 let fmax = r.fmax_mhz;
                 let path = r
@@ -75,6 +89,9 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
                 if met {
                     break None;
                 }
+                if fewer.is_some() {
+                    break fewer;
+                }
                 if lanes >= max {
                     break Some(format!(
                         "{max} lanes is the most hissc builds, and the clock reaches {fmax:.1} MHz; the critical path runs through {path}"
@@ -86,8 +103,8 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
             }
             Err(e) => {
                 let why = first_error(&e.to_string());
-                tried.push((lanes, Err(why.clone())));
-                break Some(format!("{lanes} lanes do not build: {why}"));
+                tried.push((got, Err(why.clone())));
+                break Some(format!("{got} lanes do not build: {why}"));
             }
         }
         lanes *= 2;

@@ -52,10 +52,25 @@ impl Compiled {
 }
 
 impl Compiled {
-    /// Lowers the kernel to a verified process network of `lanes` elements per cycle.
+    /// Lowers the kernel to a verified process network of up to `lanes` elements per
+    /// cycle; when a construct takes fewer, the warnings saying so go to stderr.
     pub fn network(&self, lanes: u32) -> Result<hissc_spn::Network, Failure> {
+        let (net, why) = self.network_why(lanes)?;
+        if !why.is_empty() {
+            eprint!("{}", hissc_diagnostics::render(&self.src, &why));
+        }
+        Ok(net)
+    }
+
+    /// [`Compiled::network`], with the warnings that say why it has fewer lanes
+    /// than asked (none when it has them all) instead of printing them.
+    pub fn network_why(
+        &self,
+        lanes: u32,
+    ) -> Result<(hissc_spn::Network, Vec<hissc_diagnostics::Diagnostic>), Failure> {
         let net = hissc_spn::lower::lower(&self.kernel).map_err(|d| diagnostics(&self.src, &d))?;
-        let net = hissc_spn::lanes::widen(&net, lanes).map_err(|d| diagnostics(&self.src, &d))?;
+        let (net, why) =
+            hissc_spn::lanes::widen_up_to(&net, lanes).map_err(|d| diagnostics(&self.src, &d))?;
         if let Err(errs) = hissc_spn::verify::verify(&net) {
             let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
             return Err(Failure::Internal(format!(
@@ -64,7 +79,7 @@ impl Compiled {
                 hissc_spn::print::print(&net, Some(&self.src))
             )));
         }
-        Ok(net)
+        Ok((net, why))
     }
 }
 

@@ -123,14 +123,19 @@ negative indices). Clip or mask the index, or use a range type for the input.";
 in one pass. This construct would need the whole frame first (for example a
 frame-wide reduction broadcast back onto the same frame). Split the kernel in
 two, or compute the value on the host.";
-    LANES = 402, "this construct cannot take several elements per cycle",
-"With `--lanes N` every stream carries N consecutive elements per cycle (lane
-`l` of a frame's cycle `q` holds element `q * N + l` in C order). Elementwise
-operations, table look-ups, reductions, `cumsum`, bin counts, row broadcasts
-and slices whose selection lines up with the lanes all take N elements per
-cycle. A construct that would need lanes to move between positions inside a
-cycle (a slice step that does not divide N, an axis that N does not divide)
-is rejected: use fewer lanes, or reshape so that the lanes fall on whole rows.";
+    LANES = 402, "this construct cannot take as many elements per cycle as asked",
+"A warning. With `--lanes N` every stream carries N consecutive elements per
+cycle (lane `l` of a frame's cycle `q` holds element `q * N + l` in C order).
+Elementwise operations, table look-ups, reductions (argmax and argmin
+included), `cumsum`, bin counts, broadcasts and slices take N elements per
+cycle; slices and column broadcasts that move elements between lanes go through
+a gearbox. Some constructs cannot take N: an axis reduction or a broadcast whose
+rows straddle cycles (rows of 24 with 16 lanes), a gearbox that cannot empty
+within a frame, more bins than a short frame can stream out, an argmax of
+64-bit values. Then the whole kernel takes the most lanes (N/2, N/4, ... 1) that
+every construct can, and hissc says which construct and how many it took; the
+results are numpy's either way. Use a lane count that divides the rows, or
+reshape so that the lanes fall on whole rows.";
 }
 
 impl Code {

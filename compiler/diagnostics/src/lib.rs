@@ -21,6 +21,8 @@ pub enum Severity {
     Error,
     /// An internal compiler error: a verifier failed or an invariant broke.
     Bug,
+    /// The kernel compiles, but not as asked (fewer lanes than `--lanes`).
+    Warning,
 }
 
 /// One labelled span of source.
@@ -37,7 +39,7 @@ pub struct Label {
 /// A user-facing message about the kernel, rendered in the style of rustc.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// Error or compiler bug.
+    /// Error, compiler bug or warning.
     pub severity: Severity,
     /// The stable code (`None` for bugs).
     pub code: Option<Code>,
@@ -72,6 +74,12 @@ impl Diagnostic {
                 "this is a bug in hissc; please report it with the kernel that triggers it".into(),
             ],
         }
+    }
+
+    /// This diagnostic as a warning (the kernel still compiles).
+    pub fn into_warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
     }
 
     /// Adds the primary label (the construct that is wrong).

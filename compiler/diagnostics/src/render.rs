@@ -14,6 +14,7 @@ pub fn render(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {
         let mut cs = match d.severity {
             Severity::Error => CsDiagnostic::error(),
             Severity::Bug => CsDiagnostic::bug(),
+            Severity::Warning => CsDiagnostic::warning(),
         }
         .with_message(&d.message);
         if let Some(code) = d.code {

@@ -38,7 +38,7 @@ use cranelift_entity::{EntityRef, PrimaryMap};
 use hissc_aop::passes::ranges::sum_exact;
 use hissc_aop::types::numel;
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp};
-use hissc_diagnostics::{Code, Diagnostic, Span};
+use hissc_diagnostics::{Code, Diagnostic, Severity, Span};
 use std::collections::HashMap;
 
 /// The largest lane count.
@@ -156,6 +156,45 @@ pub fn widen(old: &Network, lanes: u32) -> Result<Network, Vec<Diagnostic>> {
     Ok(w.net)
 }
 
+/// Widens to `lanes` elements per cycle, or to the most lanes (halving) that
+/// every construct of the network can take: `--lanes N` asks for speed, and a
+/// kernel's meaning never depends on it. Returns the network and, when it has
+/// fewer lanes than asked, why — the diagnostics of each lane count that failed,
+/// as warnings. Only a compiler bug is an error.
+pub fn widen_up_to(
+    old: &Network,
+    lanes: u32,
+) -> Result<(Network, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let mut why: Vec<Diagnostic> = Vec::new();
+    let mut n = lanes.max(1);
+    loop {
+        match widen(old, n) {
+            Ok(net) => {
+                let got = net.lanes();
+                for d in &mut why {
+                    d.notes.push(format!(
+                        "note: so the kernel takes {got} element{} per cycle, not {lanes}",
+                        if got == 1 { "" } else { "s" }
+                    ));
+                }
+                return Ok((net, why));
+            }
+            Err(d) if n > 1 && d.iter().all(|d| d.severity == Severity::Error) => {
+                for d in d {
+                    if !why
+                        .iter()
+                        .any(|w| w.message == d.message && w.labels == d.labels)
+                    {
+                        why.push(d.into_warning());
+                    }
+                }
+                n /= 2;
+            }
+            Err(d) => return Err(d),
+        }
+    }
+}
+
 fn gcd(a: u32, b: u32) -> u32 {
     if b == 0 {
         a
@@ -229,7 +268,7 @@ impl Widen {
     fn fail(&mut self, span: Span, what: String, help: &str) -> Option<W> {
         self.diags.push(
             Diagnostic::error(Code::LANES, what)
-                .primary(span, "cannot take several elements per cycle")
+                .primary(span, "takes fewer elements per cycle than asked")
                 .help(help.to_string()),
         );
         None
