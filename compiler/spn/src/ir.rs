@@ -356,6 +356,18 @@ impl Network {
         self.inputs.iter().map(|p| p.lanes).max().unwrap_or(1)
     }
 
+    /// Adds a process driving a new bus as wide as its range needs.
+    pub fn process(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
+        self.nodes.push(Node {
+            kind,
+            // at least 2 bits: GHDL 2.0 writes invalid netlists for 1-bit vectors
+            width: range.signed_bits().max(2),
+            range,
+            sched,
+            span,
+        })
+    }
+
     /// The bus `b`, `d` cycles later: one `Delay` process per (bus, delay), shared
     /// between users through `memo`.
     pub fn delayed(

@@ -233,13 +233,7 @@ fn sum_range(x: Interval, n: u32, d: DType) -> Interval {
 
 impl Widen {
     fn push(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
-        self.net.nodes.push(Node {
-            kind,
-            width: range.signed_bits().max(2),
-            range,
-            sched,
-            span,
-        })
+        self.net.process(kind, range, sched, span)
     }
 
     fn sched(&self, b: Bus) -> Sched {
@@ -1145,11 +1139,14 @@ impl Widen {
         let lanes = tv.len() as u32;
         let mut padded = vec![1u32; to.len() - from.len()];
         padded.extend_from_slice(from);
-        // a column: every lane of a cycle reads the same element, so one stream of
-        // the argument (through a gearbox if it has lanes) feeds every lane's memory
+        // what each lane's memory stores, and the cycle shapes it maps between
         let column =
             split(to, lanes).filter(|sp| lanes > 1 && padded[sp.r..].iter().all(|&d| d == 1));
-        if let Some(sp) = column {
+        let row =
+            split(to, lanes).filter(|sp| av.len() as u32 == lanes && padded[sp.r..] == to[sp.r..]);
+        let (args, cfrom, cto) = if let Some(sp) = column {
+            // a column: every lane of a cycle reads the same element, so one stream
+            // of the argument (through a gearbox if it has lanes) feeds every lane
             let one = match av.len() {
                 1 => av[0],
                 _ => match self.packed(n, av, 1)? {
@@ -1159,29 +1156,13 @@ impl Widen {
             };
             let mut cfrom = padded[..sp.r].to_vec();
             cfrom.push(1);
-            let cto = sp.cycle_shape(to);
-            let mut out = Vec::with_capacity(lanes as usize);
-            for &t in &tv {
-                let al = self.align(&[one, t]);
-                let kind = ProcKind::Broadcast {
-                    arg: al[0],
-                    timing: al[1],
-                    from: cfrom.clone(),
-                    to: cto.clone(),
-                };
-                out.push(self.after(kind, n.range, al[1], n.span));
-            }
-            return Some(W::Lanes(out));
-        }
-        let plan = if lanes == 1 && av.len() == 1 {
-            Some((from.to_vec(), to.to_vec()))
+            (vec![one; lanes as usize], cfrom, sp.cycle_shape(to))
+        } else if lanes == 1 && av.len() == 1 {
+            (av, from.to_vec(), to.to_vec())
+        } else if let Some(sp) = row {
+            // rows: lane l stores the elements of the row that lane l reads
+            (av, sp.cycle_shape(&padded), sp.cycle_shape(to))
         } else {
-            split(to, lanes).and_then(|sp| {
-                (av.len() as u32 == lanes && padded[sp.r..] == to[sp.r..])
-                    .then(|| (sp.cycle_shape(&padded), sp.cycle_shape(to)))
-            })
-        };
-        let Some((cfrom, cto)) = plan else {
             return self.fail(
                 n.span,
                 format!("a broadcast of {from:?} to {to:?} over {lanes} lanes"),
@@ -1189,8 +1170,8 @@ impl Widen {
             );
         };
         let mut out = Vec::with_capacity(lanes as usize);
-        for l in 0..lanes as usize {
-            let al = self.align(&[av[l], tv[l]]);
+        for (&a, &t) in args.iter().zip(&tv) {
+            let al = self.align(&[a, t]);
             let kind = ProcKind::Broadcast {
                 arg: al[0],
                 timing: al[1],

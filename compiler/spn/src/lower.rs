@@ -17,7 +17,7 @@
 //!                                          b4 = select b2, b3, #0 : s17 [0, 65535] at 2 [0+1024]
 //! ```
 
-use crate::ir::{Bus, Network, Node, Output, Port, ProcKind, Sched, Src};
+use crate::ir::{Bus, Network, Output, Port, ProcKind, Sched, Src};
 use crate::sched;
 use cranelift_entity::{PrimaryMap, SecondaryMap};
 use hissc_aop::passes::ranges::{ranges, sum_exact, Ranges};
@@ -124,14 +124,7 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
 
 impl Lowering<'_> {
     fn node(&mut self, kind: ProcKind, range: Interval, sched: Sched, span: Span) -> Bus {
-        self.net.nodes.push(Node {
-            kind,
-            // at least 2 bits: GHDL 2.0 writes invalid netlists for 1-bit vectors
-            width: range.signed_bits().max(2),
-            range,
-            sched,
-            span,
-        })
+        self.net.process(kind, range, sched, span)
     }
 
     fn sched(&self, b: Bus) -> Sched {
