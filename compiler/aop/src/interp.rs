@@ -50,7 +50,6 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
         last_use[o.index()] = usize::MAX;
     }
     let mut vals: Vec<Cow<[i128]>> = Vec::with_capacity(k.insts.len());
-    let shape = |v: &Value| &k.insts[*v].ty.shape;
     for (v, d) in k.insts.iter() {
         let ty = &d.ty;
         let n = ty.numel();
@@ -120,7 +119,7 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
                     Cow::Owned(b) => Cow::Owned(b.clone()),
                 },
             },
-            inst => Cow::Owned(rearranged(inst, ty, &vals, &shape, k)),
+            inst => Cow::Owned(rearranged(inst, ty, &vals, k)),
         };
         debug_assert_eq!(data.len(), numel(&ty.shape));
         vals.push(data);
@@ -136,14 +135,9 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
 
 /// The instructions that are not elementwise (reductions, slices, broadcasts,
 /// tables, scans, bin counts): each builds a new array of its own shape.
-fn rearranged<'s>(
-    inst: &Inst,
-    ty: &crate::types::Type,
-    vals: &[Cow<[i128]>],
-    shape: &impl Fn(&Value) -> &'s crate::types::Shape,
-    k: &Kernel,
-) -> Vec<i128> {
+fn rearranged(inst: &Inst, ty: &crate::types::Type, vals: &[Cow<[i128]>], k: &Kernel) -> Vec<i128> {
     let n = ty.numel();
+    let shape = |v: &Value| &k.insts[*v].ty.shape;
     match inst {
         Inst::Broadcast(a) => {
             let (from, a) = (shape(a), &vals[a.index()]);
@@ -180,17 +174,9 @@ fn rearranged<'s>(
             let arg_dtype = k.insts[*a].ty.dtype;
             let (from, a) = (shape(a), &vals[a.index()]);
             let mut acc = vec![semantics::reduce_identity(*op, arg_dtype); n.max(1)];
-            if axes.is_empty() {
-                // the whole array into one value
-                let r = &mut acc[0];
-                for &x in a.iter() {
-                    *r = semantics::reduce_step(*op, ty.dtype, *r, x);
-                }
-            } else {
-                for (i, &x) in a.iter().enumerate() {
-                    let r = reduced_index(i, from, axes);
-                    acc[r] = semantics::reduce_step(*op, ty.dtype, acc[r], x);
-                }
+            for (i, &x) in a.iter().enumerate() {
+                let r = reduced_index(i, from, axes);
+                acc[r] = semantics::reduce_step(*op, ty.dtype, acc[r], x);
             }
             acc
         }
@@ -271,7 +257,8 @@ pub fn source_index(i: usize, to: &[u32], from: &[u32]) -> usize {
 }
 
 /// For flat index `i` of `shape`, the flat index in the result of reducing `axes`
-/// (empty: all axes).
+/// (empty: all axes, cheap enough to call per element).
+#[inline]
 pub fn reduced_index(i: usize, shape: &[u32], axes: &[u32]) -> usize {
     if axes.is_empty() {
         return 0;

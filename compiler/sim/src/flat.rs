@@ -378,10 +378,7 @@ pub fn flatten(net: &Network) -> Flat {
                 }
             }
             ProcKind::Pack { lanes, width, lane } => {
-                let scheds: Vec<_> = lanes.iter().map(|b| net.nodes[*b].sched.clone()).collect();
-                // a verified network's queue never holds more than this
-                let depth = hissc_spn::sched::pack(&scheds, *width, net.frame_period())
-                    .map_or(lanes.len() + *width as usize, |(_, d)| d as usize);
+                let depth = hissc_spn::sched::pack_depth(net, lanes, *width) as usize;
                 let buf = alloc(depth, &mut f.state);
                 let held = alloc(1, &mut f.state);
                 Op::Pack {

@@ -812,16 +812,6 @@ impl Widen {
             return bad(self);
         };
         let cshape = sp.cycle_shape(shape);
-        let lanes_line_up = {
-            let (s, st, c) = sel[sp.r];
-            sp.b == 1
-                || (s, st, c) == (0, 1, shape[sp.r])
-                || st.is_multiple_of(sp.b)
-                || (sp.b.is_multiple_of(st) && s % sp.b < st && (c * st).is_multiple_of(sp.b))
-        };
-        if !lanes_line_up {
-            return self.slice_packed(n, &v, shape, sel, sp);
-        }
         let mut csel: Vec<(u32, u32, u32)> = sel[..sp.r].to_vec();
         // the lanes selected along each lane axis
         let mut lsel: Vec<Vec<u32>> = Vec::new();
@@ -840,7 +830,8 @@ impl Widen {
             csel.push((s / b, 1, c * st / b));
             lsel.push((0..b / st).map(|j| s % b + st * j).collect());
         } else {
-            return bad(self);
+            // the selection moves elements between lanes
+            return self.slice_packed(n, &v, shape, sel, sp);
         }
         for &(s, st, c) in &sel[sp.r + 1..] {
             lsel.push((0..c).map(|m| s + st * m).collect());
@@ -911,8 +902,7 @@ impl Widen {
 
     /// `width` lanes carrying, in order, the elements of `lanes` (gearboxes).
     fn packed(&mut self, n: &Node, lanes: Vec<Bus>, width: u32) -> Option<W> {
-        let scheds: Vec<Sched> = lanes.iter().map(|&b| self.sched(b)).collect();
-        let Some((s, _)) = sched::pack(&scheds, width, self.net.frame_period()) else {
+        let Some((s, _)) = sched::pack(&self.net, &lanes, width) else {
             return self.fail(
                 n.span,
                 format!(

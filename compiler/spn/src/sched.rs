@@ -1,7 +1,7 @@
 //! Schedules of the processes that change which cycles carry elements: the
 //! lowering computes them and the verifier checks them with the same functions.
 
-use crate::ir::{Pattern, Sched};
+use crate::ir::{Bus, Network, Pattern, Sched};
 
 /// The multi-index of every element of `shape`, in C order, with its rank.
 fn each_index(shape: &[u32], mut f: impl FnMut(&[u32])) {
@@ -117,12 +117,14 @@ pub fn broadcast_strides(from: &[u32], to: &[u32]) -> Vec<u32> {
     strides
 }
 
-/// How a gearbox ([`crate::ir::ProcKind::Pack`]) runs one frame of `lanes`: its
-/// output stream (a group leaves the cycle after the queue holds it, one group
-/// per cycle) and the most elements its queue holds at once. `None` when the
-/// lanes' elements do not fill whole groups of `width`, or when the groups of one
-/// frame would still be leaving as the next frame's (`period` cycles later) arrive.
-pub fn pack(lanes: &[Sched], width: u32, period: u32) -> Option<(Sched, u32)> {
+/// How a gearbox ([`crate::ir::ProcKind::Pack`]) of `net` runs one frame of
+/// `lanes`: its output stream (a group leaves the cycle after the queue holds it,
+/// one group per cycle) and the most elements its queue holds at once. `None`
+/// when the lanes' elements do not fill whole groups of `width`, or when the
+/// groups of one frame would still be leaving as the next frame's arrive.
+pub fn pack(net: &Network, lanes: &[Bus], width: u32) -> Option<(Sched, u32)> {
+    let period = net.frame_period();
+    let lanes: Vec<&Sched> = lanes.iter().map(|b| &net.nodes[*b].sched).collect();
     let mut arrivals: Vec<u32> = lanes.iter().flat_map(|s| s.cycles()).collect();
     if lanes.iter().any(|s| s.is_static()) || arrivals.is_empty() || width == 0 {
         return None;
@@ -152,4 +154,10 @@ pub fn pack(lanes: &[Sched], width: u32, period: u32) -> Option<(Sched, u32)> {
     }
     let (start, pat) = Pattern::from_positions(out);
     Some((Sched::Stream { t: start, pat }, depth))
+}
+
+/// The queue depth of a gearbox: [`pack`]'s, which a verified network always has
+/// (room for one cycle of every lane and a group otherwise).
+pub fn pack_depth(net: &Network, lanes: &[Bus], width: u32) -> u32 {
+    pack(net, lanes, width).map_or(lanes.len() as u32 + width, |(_, d)| d)
 }

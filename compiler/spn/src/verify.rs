@@ -193,9 +193,7 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 }
             }
             ProcKind::Pack { lanes, width, lane } => {
-                let scheds: Vec<Sched> =
-                    lanes.iter().map(|b| net.nodes[*b].sched.clone()).collect();
-                let packed = sched::pack(&scheds, *width, net.frame_period());
+                let packed = sched::pack(net, lanes, *width);
                 if *lane >= *width {
                     fail(format!("pack drives element {lane} of groups of {width}"));
                     None
