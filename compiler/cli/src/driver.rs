@@ -40,9 +40,13 @@ pub struct Compiled {
 
 impl Compiled {
     pub fn load(path: &Path, name: Option<&str>) -> Result<Compiled, Failure> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             Failure::User(format!("cannot read kernel file `{}`: {e}", path.display()))
         })?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => return Err(not_utf8(path, e)),
+        };
         let src = SourceFile::new(path.display().to_string(), text);
         match hissc_frontend::compile(&src, name) {
             Ok(kernel) => Ok(Compiled { src, kernel }),
@@ -81,6 +85,27 @@ impl Compiled {
         }
         Ok((net, why))
     }
+}
+
+/// A kernel file that is not UTF-8 is not Python 3 source (CPython refuses it
+/// too): the error points at the first byte that is not.
+fn not_utf8(path: &Path, e: std::string::FromUtf8Error) -> Failure {
+    let at = e.utf8_error().valid_up_to();
+    let byte = e.as_bytes()[at];
+    // The lossy text equals the file up to `at`, where U+FFFD (3 bytes) stands for the byte.
+    let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+    let src = SourceFile::new(path.display().to_string(), text);
+    let start = u32::try_from(at).unwrap_or(u32::MAX);
+    let d = hissc_diagnostics::Diagnostic::error(
+        hissc_diagnostics::Code::SYNTAX,
+        format!("the file is not UTF-8: byte 0x{byte:02x} is not valid here"),
+    )
+    .primary(
+        hissc_diagnostics::Span::new(start, start.saturating_add(3)),
+        "not UTF-8",
+    )
+    .help("Python 3 reads source files as UTF-8: save the file as UTF-8");
+    diagnostics(&src, &[d])
 }
 
 fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Failure {

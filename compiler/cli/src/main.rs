@@ -171,7 +171,19 @@ struct BuildArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` print and succeed; a usage error is the
+        // user's, exit 1 (2 is for internal errors and mismatches).
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Some(Command::Run(a)) => cmd_run(&a),
         Some(Command::Sim(a)) => cmd_sim(&a),

@@ -266,6 +266,20 @@ fn broken_kernels_get_diagnostics() {
 }
 
 #[test]
+fn a_file_that_is_not_utf8_is_a_syntax_error_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("latin1.py");
+    let mut bytes = KERNEL.as_bytes().to_vec();
+    // `# caf\xe9` (Latin-1) as the third line
+    let at = KERNEL.find("\n\n").unwrap() + 1;
+    bytes.splice(at..at, b"# caf\xe9".iter().copied());
+    std::fs::write(&k, bytes).unwrap();
+    let o = hissc(&[k.to_str().unwrap(), "--emit", "aop"]);
+    user_error(&o, "error[HS0001]: the file is not UTF-8: byte 0xe9 is not valid here");
+    assert!(text(&o).contains("latin1.py:3:6"), "{}", text(&o));
+}
+
+#[test]
 fn explain_and_emit() {
     let o = hissc(&["explain", "HS0101"]);
     assert!(o.status.success());
@@ -366,9 +380,18 @@ fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
     let t = text(&o);
     assert!(t.contains("input frame: u16[4, 6] x8"), "{t}");
     assert!(t.contains("input 0, 7"), "{t}");
-    let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", "3"]);
-    assert!(!o.status.success());
-    assert!(text(&o).contains("power of two"), "{}", text(&o));
+    // usage errors are the user's: exit 1, like every other user error (issue 10)
+    for lanes in ["3", "64", "x"] {
+        let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", lanes]);
+        user_error(&o, "power of two");
+    }
+    user_error(&hissc(&[k.to_str().unwrap(), "--bogus"]), "--bogus");
+    user_error(&hissc(&["sim", "--lanes", "5", k.to_str().unwrap()]), "power of two");
+    user_error(&hissc(&["frobnicate"]), "frobnicate");
+    let o = hissc(&["--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = hissc(&["--version"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // a construct that cannot take several elements per cycle names its line in a
     // warning, and the kernel takes fewer (an argmax of int64 values: value and
     // index do not fit one 64-bit key, so one lane)
@@ -386,6 +409,22 @@ fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
     assert!(t.contains("am.py:7:"), "{t}");
     assert!(t.contains("takes 1 element per cycle, not 4"), "{t}");
     assert!(t.contains("input frame: i64[8, 8]\n"), "{t}");
+    // a frame whose element count the lanes do not divide takes fewer, and says so
+    let odd = dir.path().join("odd.py");
+    std::fs::write(
+        &odd,
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef odd(frame: Array[np.uint16, 31, 63]) -> np.uint64:\n    return frame.sum()\n",
+    )
+    .unwrap();
+    let o = hissc(&[odd.to_str().unwrap(), "--emit", "spn", "--lanes", "8"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("warning[HS0402]: input `frame` takes 1 element per cycle, not 8"),
+        "{t}"
+    );
+    assert!(t.contains("odd.py:6:9"), "{t}");
+    assert!(t.contains("1953 elements per frame"), "{t}");
 }
 
 #[test]

@@ -171,6 +171,9 @@ pub fn widen_up_to(
         match widen(old, n) {
             Ok(net) => {
                 let got = net.lanes();
+                if got < n {
+                    why.extend(short_inputs(old, &net, n));
+                }
                 for d in &mut why {
                     d.notes.push(format!(
                         "note: so the kernel takes {got} element{} per cycle, not {lanes}",
@@ -193,6 +196,39 @@ pub fn widen_up_to(
             Err(d) => return Err(d),
         }
     }
+}
+
+/// Warnings for the input streams that take fewer than `n` lanes because `n`
+/// does not divide their elements per frame (each takes the greatest common divisor).
+fn short_inputs(old: &Network, net: &Network, n: u32) -> Vec<Diagnostic> {
+    net.inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.lanes < n)
+        .map(|(i, p)| {
+            let span = old
+                .nodes
+                .values()
+                .find(|x| matches!(x.kind, ProcKind::Input(port, _) if port as usize == i))
+                .map_or(Span::NONE, |x| x.span);
+            let elements = numel(&p.shape);
+            Diagnostic::error(
+                Code::LANES,
+                format!(
+                    "input `{}` takes {} element{} per cycle, not {n}",
+                    p.name,
+                    p.lanes,
+                    if p.lanes == 1 { "" } else { "s" }
+                ),
+            )
+            .primary(
+                span,
+                format!("{elements} elements per frame, which {n} lanes do not divide"),
+            )
+            .help("a frame whose element count is a multiple of the lane count takes every lane")
+            .into_warning()
+        })
+        .collect()
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
