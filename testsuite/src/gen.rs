@@ -396,7 +396,7 @@ pub fn kernel(seed: u64) -> GenKernel {
     };
     // bin counts stream out while the next frame streams in: at most n - 4 bins
     let max_bins = n.saturating_sub(4);
-    let mut form = g.rng.below(17);
+    let mut form = g.rng.below(18);
     if max_bins == 0 && matches!(form, 10 | 11 | 13) {
         form = 15;
     }
@@ -488,6 +488,33 @@ pub fn kernel(seed: u64) -> GenKernel {
             format!("{}.reshape({w}, {h}).max(axis=0)", e.text),
             arr(e.dtype, &[h]),
         ),
+        // a stencil: two shifted views of one array combined elementwise (the
+        // slices move elements between lanes by different amounts)
+        17 => {
+            let (dr, dc) = ((h > 2) as u32, 1 + (w > 3) as u32);
+            let (r0, r1) = (
+                g.rng.below(dr as u64 + 1) as u32,
+                g.rng.below(dr as u64 + 1) as u32,
+            );
+            let (c0, c1) = (
+                g.rng.below(dc as u64 + 1) as u32,
+                g.rng.below(dc as u64 + 1) as u32,
+            );
+            let (rc, cc) = (h - dr, w - dc);
+            let compare = g.rng.below(2) == 0;
+            module.push_str(&format!(
+                "def stencil(v):\n    return {}v[{r0}:{}, {c0}:{}]{}v[{r1}:{}, {c1}:{}]{}\n\n\n",
+                if compare { "" } else { "np.maximum(" },
+                r0 + rc,
+                c0 + cc,
+                if compare { " > " } else { ", " },
+                r1 + rc,
+                c1 + cc,
+                if compare { "" } else { ")" },
+            ));
+            let d = if compare { DType::Bool } else { e.dtype };
+            (format!("stencil({})", e.text), arr(d, &[rc, cc]))
+        }
         // np.count_nonzero gives np.int64 (numpy >= 2.3), which promotes the array
         16 if e.dtype != DType::U64 => (
             format!("{}.max() + np.count_nonzero({} > 1)", e.text, e.text),

@@ -70,12 +70,17 @@ fn names_its_construct(diag: &str, source: &str) -> bool {
     } else if diag.contains("a broadcast of") {
         has("row") || has("col")
     } else if diag.contains("a slice whose selection") {
-        has("::")
+        has("::") || has("stencil")
     } else if diag.contains("elements that move between lanes") {
         // a gearbox that cannot keep up: after a slice, or for a column broadcast
-        has("::") || has("col")
+        has("::") || has("col") || has("stencil")
     } else if diag.contains("a reduction over axes") {
         has("axis=")
+    } else if diag.contains("leave their gearboxes at different times") {
+        has("stencil")
+    } else if diag.contains("lanes do not divide") {
+        // an input whose elements per frame the lanes do not divide: every kernel has inputs
+        has("Array[")
     } else {
         false
     }
@@ -99,10 +104,11 @@ proptest! {
 }
 
 /// The lane tests are not vacuous: a good share of random kernels take all 4
-/// lanes (60 % did when this was written; the rest have rows that 4 lanes do not
-/// divide, or frames too short to stream their bins out, and take fewer lanes
-/// with a warning that must name a construct the kernel has, see
-/// [`names_its_construct`]).
+/// lanes (28 % do; about a third have frames whose element count 4 does not
+/// divide, which used to count as widened though they took one or two lanes
+/// silently, and the rest have rows that 4 lanes do not divide, or frames too
+/// short to stream their bins out). Those take fewer lanes with a warning that
+/// must name a construct the kernel has, see [`names_its_construct`].
 #[test]
 fn random_kernels_widen_or_name_the_construct() {
     let n = 200u64;
@@ -110,7 +116,7 @@ fn random_kernels_widen_or_name_the_construct() {
         .filter(|&s| check(s * 31 + 5, false, false, 4).unwrap_or_else(|e| panic!("{e}")))
         .count() as u64;
     assert!(
-        ran * 5 >= n * 2,
+        ran * 4 >= n,
         "only {ran} of {n} random kernels widened to 4 lanes"
     );
 }

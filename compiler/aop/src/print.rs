@@ -90,6 +90,18 @@ impl CmpOp {
         }
     }
 
+    /// The comparison with its operands swapped: `a op b` is `b op.swapped() a`.
+    pub fn swapped(self) -> CmpOp {
+        match self {
+            CmpOp::Eq => CmpOp::Eq,
+            CmpOp::Ne => CmpOp::Ne,
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+        }
+    }
+
     /// Applies the comparison to exact values.
     #[inline]
     pub fn eval(self, a: i128, b: i128) -> bool {

@@ -275,7 +275,10 @@ fn a_file_that_is_not_utf8_is_a_syntax_error_at_its_line() {
     bytes.splice(at..at, b"# caf\xe9".iter().copied());
     std::fs::write(&k, bytes).unwrap();
     let o = hissc(&[k.to_str().unwrap(), "--emit", "aop"]);
-    user_error(&o, "error[HS0001]: the file is not UTF-8: byte 0xe9 is not valid here");
+    user_error(
+        &o,
+        "error[HS0001]: the file is not UTF-8: byte 0xe9 is not valid here",
+    );
     assert!(text(&o).contains("latin1.py:3:6"), "{}", text(&o));
 }
 
@@ -386,7 +389,10 @@ fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
         user_error(&o, "power of two");
     }
     user_error(&hissc(&[k.to_str().unwrap(), "--bogus"]), "--bogus");
-    user_error(&hissc(&["sim", "--lanes", "5", k.to_str().unwrap()]), "power of two");
+    user_error(
+        &hissc(&["sim", "--lanes", "5", k.to_str().unwrap()]),
+        "power of two",
+    );
     user_error(&hissc(&["frobnicate"]), "frobnicate");
     let o = hissc(&["--help"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -41,6 +41,9 @@ pub const NP_DTYPES: &[&str] = &[
     "bool_", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
 ];
 
+/// numpy values that are not functions or dtypes (`np.newaxis` is `None`).
+pub const NP_VALUES: &[&str] = &["newaxis"];
+
 /// numpy names that only exist with floating point (rejected with HS0301).
 pub const NP_FLOAT: &[&str] = &[
     "mean",

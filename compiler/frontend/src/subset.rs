@@ -273,8 +273,13 @@ impl Checker<'_, '_> {
             Expr::UnaryOp(u) => self.expr(&u.operand),
             Expr::BoolOp(b) => b.values.iter().for_each(|v| self.expr(v)),
             Expr::Compare(c) => {
-                self.expr(&c.left);
-                c.comparators.iter().for_each(|v| self.expr(v));
+                // a float literal compared with integers has an exact integer
+                // meaning (numpy compares in float64): the lowering decides
+                for v in std::iter::once(&*c.left).chain(&c.comparators) {
+                    if !is_float_literal(v) {
+                        self.expr(v);
+                    }
+                }
                 if c.ops.iter().any(|o| matches!(o, ast::CmpOp::In | ast::CmpOp::NotIn | ast::CmpOp::Is | ast::CmpOp::IsNot)) {
                     self.push(bad("`in` and `is` comparisons"));
                 }
@@ -339,7 +344,10 @@ impl Checker<'_, '_> {
                     "keep integer sums and divide on the host, or use `//` by a constant or `>>`",
                 ),
             );
-        } else if !names::NP_FUNCTIONS.contains(&name) && !names::NP_DTYPES.contains(&name) {
+        } else if !names::NP_FUNCTIONS.contains(&name)
+            && !names::NP_DTYPES.contains(&name)
+            && (call || !names::NP_VALUES.contains(&name))
+        {
             let what = if call { "function" } else { "name" };
             self.push(
                 Diagnostic::error(Code::UNKNOWN_FUNCTION, format!("`np.{name}` is not a {what} of the kernel language"))
@@ -490,5 +498,16 @@ fn recursion(m: &Module, graph: &HashMap<&str, Vec<(String, Span)>>, diags: &mut
                 );
             }
         }
+    }
+}
+
+/// `2.5` or `-2.5`.
+fn is_float_literal(e: &Expr) -> bool {
+    match e {
+        Expr::Constant(c) => matches!(c.value, Constant::Float(_)),
+        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd) => {
+            is_float_literal(&u.operand)
+        }
+        _ => false,
     }
 }

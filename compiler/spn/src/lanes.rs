@@ -432,6 +432,20 @@ impl Widen {
                 })
                 .unzip();
             let aligned = self.align(&buses);
+            if aligned
+                .iter()
+                .any(|&b| !self.sched(b).same_pattern(&self.sched(aligned[0])))
+            {
+                // the one-lane network is aligned (verified), but the lanes'
+                // gearboxes let the operands' elements out at different times
+                return self.fail(
+                    n.span,
+                    format!(
+                        "operands whose elements leave their gearboxes at different times on {lanes} lanes are combined elementwise"
+                    ),
+                    "use a lane count that the slices' starts and steps line up with",
+                );
+            }
             for (&i, &b) in idx.iter().zip(&aligned) {
                 srcs[i] = Src::Bus(b);
             }
@@ -902,7 +916,23 @@ impl Widen {
     ) -> Option<W> {
         let cshape = sp.cycle_shape(shape);
         let lshape = sp.lane_shape(shape);
+        // The gearbox's timing depends only on where the selection starts within a
+        // cycle: the lanes from `first` (the lane of the first selected element)
+        // on enter one cycle later, ahead of the lanes before it, so that the
+        // queue sees element `e` in cycle `(e - first) / lanes + 1` (of the
+        // lanes' timing), in order (with `first == 0` every element is already
+        // in cycle `e / lanes`). Slices that are translates of each other (the
+        // shifted views of a stencil) then get one pattern, a delay apart.
+        let first = {
+            let mut o = 0u64;
+            for (d, &(start, _, _)) in sel.iter().enumerate() {
+                let stride: u64 = shape[d + 1..].iter().map(|&x| x as u64).product();
+                o += start as u64 * stride;
+            }
+            (o % v.len() as u64) as usize
+        };
         let mut kept = Vec::new();
+        let mut wrapped = Vec::new();
         for (l, &bus) in v.iter().enumerate() {
             let idx = unravel(l as u32, &lshape);
             if !idx[1..]
@@ -929,8 +959,14 @@ impl Widen {
             // keep the source's timing (one cycle later)
             let s = sched::slice(&self.sched(bus), &cshape, &csel);
             let kind = ProcKind::Slice(bus, cshape.clone(), csel);
-            kept.push(self.push(kind, n.range, s, n.span));
+            let lane = self.push(kind, n.range, s, n.span);
+            if first > 0 && l >= first {
+                kept.push(self.delay(lane, 1));
+            } else {
+                wrapped.push(lane);
+            }
         }
+        kept.extend(wrapped);
         let total: u32 = sel.iter().map(|x| x.2).product();
         let width = gcd(v.len() as u32, total);
         self.packed(n, kept, width)

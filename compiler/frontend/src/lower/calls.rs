@@ -200,16 +200,17 @@ impl Lowerer<'_> {
                     _ => ReduceOp::CountNonzero,
                 };
                 let kws: &[&str] = if op == ReduceOp::Sum {
-                    &["axis", "dtype"]
+                    &["axis", "dtype", "keepdims"]
                 } else {
-                    &["axis"]
+                    &["axis", "keepdims"]
                 };
                 if !self.arity(&format!("np.{name}"), &args, 1, 2, kws, span) {
                     return Val::Poison;
                 }
                 let axis = Self::param(&args, 1, "axis");
                 let dtype = Self::kwarg(&args, "dtype");
-                self.reduce(op, p(0), axis, dtype, span)
+                let keepdims = Self::kwarg(&args, "keepdims");
+                self.reduce(op, p(0), axis, dtype, keepdims, span)
             }
             "logical_and" | "logical_or" | "logical_xor" => {
                 if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
@@ -263,16 +264,24 @@ impl Lowerer<'_> {
             }
             "array" => self.table(args, span),
             "argmax" | "argmin" => {
-                if !self.arity(&format!("np.{name}"), &args, 1, 2, &["axis"], span) {
+                if !self.arity(
+                    &format!("np.{name}"),
+                    &args,
+                    1,
+                    2,
+                    &["axis", "keepdims"],
+                    span,
+                ) {
                     return Val::Poison;
                 }
                 let axis = Self::param(&args, 1, "axis");
+                let keepdims = Self::kwarg(&args, "keepdims");
                 let op = if name == "argmax" {
                     ReduceOp::ArgMax
                 } else {
                     ReduceOp::ArgMin
                 };
-                self.reduce(op, p(0), axis, None, span)
+                self.reduce(op, p(0), axis, None, keepdims, span)
             }
             "cumsum" => {
                 if !self.arity("np.cumsum", &args, 1, 1, &[], span) {
@@ -340,16 +349,17 @@ impl Lowerer<'_> {
                     _ => ReduceOp::All,
                 };
                 let kws: &[&str] = if op == ReduceOp::Sum {
-                    &["axis", "dtype"]
+                    &["axis", "dtype", "keepdims"]
                 } else {
-                    &["axis"]
+                    &["axis", "keepdims"]
                 };
                 if !self.arity(&format!(".{name}()"), &args, 0, 1, kws, span) {
                     return Val::Poison;
                 }
                 let axis = Self::param(&args, 0, "axis");
                 let dtype = Self::kwarg(&args, "dtype");
-                self.reduce(op, Val::Node(n), axis, dtype, span)
+                let keepdims = Self::kwarg(&args, "keepdims");
+                self.reduce(op, Val::Node(n), axis, dtype, keepdims, span)
             }
             "astype" => {
                 if !self.arity(".astype()", &args, 1, 1, &[], span) {
@@ -385,16 +395,24 @@ impl Lowerer<'_> {
                 }
             }
             "argmax" | "argmin" => {
-                if !self.arity(&format!(".{name}()"), &args, 0, 1, &["axis"], span) {
+                if !self.arity(
+                    &format!(".{name}()"),
+                    &args,
+                    0,
+                    1,
+                    &["axis", "keepdims"],
+                    span,
+                ) {
                     return Val::Poison;
                 }
                 let axis = Self::param(&args, 0, "axis");
+                let keepdims = Self::kwarg(&args, "keepdims");
                 let op = if name == "argmax" {
                     ReduceOp::ArgMax
                 } else {
                     ReduceOp::ArgMin
                 };
-                self.reduce(op, Val::Node(n), axis, None, span)
+                self.reduce(op, Val::Node(n), axis, None, keepdims, span)
             }
             "cumsum" => {
                 if !self.arity(".cumsum()", &args, 0, 0, &[], span) {
@@ -662,8 +680,24 @@ impl Lowerer<'_> {
         a: Val,
         axis: Option<(Val, Span)>,
         dtype: Option<(Val, Span)>,
+        keepdims: Option<(Val, Span)>,
         span: Span,
     ) -> Val {
+        let keepdims = match keepdims {
+            None => false,
+            Some((Val::Bool(b), _)) => b,
+            Some((Val::Int(i), _)) => i != 0,
+            Some((Val::Poison, _)) => return Val::Poison,
+            Some((_, s)) => {
+                return self.error(
+                    Diagnostic::error(
+                        Code::NOT_CONSTANT,
+                        "`keepdims=` must be `True` or `False` at compile time",
+                    )
+                    .primary(s, "not constant"),
+                )
+            }
+        };
         let n = match a {
             Val::Node(n) => n,
             Val::Int(_) | Val::Bool(_) => match self.coerce(&a, DType::I64, span) {
@@ -757,6 +791,16 @@ impl Lowerer<'_> {
                 .map(|d| ty.shape[d])
                 .collect()
         };
+        // with keepdims=True each reduced axis stays, with length 1
+        let kept_shape: Vec<u32> = (0..ty.shape.len())
+            .map(|d| {
+                if out_shape.is_empty() || axes.contains(&(d as u32)) {
+                    1
+                } else {
+                    ty.shape[d]
+                }
+            })
+            .collect();
         if out_shape.is_empty() {
             axes.clear();
         }
@@ -791,12 +835,20 @@ impl Lowerer<'_> {
         };
         // numpy >= 2.3 returns np.int64 from np.count_nonzero(a), not a Python int
         let weak = false;
-        self.push(
+        let v = self.k.push(
             Inst::Reduce(op, arg.v, axes),
-            Type::array(result_dtype, out_shape),
+            Type::array(result_dtype, out_shape.clone()),
             span,
-            weak,
-        )
+        );
+        if keepdims && kept_shape != out_shape {
+            return self.push(
+                Inst::Reshape(v),
+                Type::array(result_dtype, kept_shape),
+                span,
+                weak,
+            );
+        }
+        Val::Node(Node { v, weak })
     }
 }
 

@@ -32,6 +32,9 @@ impl Lowerer<'_> {
                 },
                 Constant::Bool(b) => Val::Bool(*b),
                 Constant::None => Val::None,
+                // only module-level constants get here: inside functions the
+                // subset rules reject float literals
+                Constant::Float(x) => Val::Float(*x, span),
                 _ => Val::Poison, // reported by the subset rules
             },
             Expr::Name(n) => self.lookup(f, n.id.as_str(), span),
@@ -95,8 +98,33 @@ impl Lowerer<'_> {
                 let index = self.expr(f, &s.slice);
                 self.subscript(base, index, &s.slice, span)
             }
-            // a slice is read from the expression by `subscript`
-            Expr::Slice(_) => Val::None,
+            Expr::Slice(sl) => {
+                let mut part = |x: &Option<Box<Expr>>| -> Result<Option<i128>, ()> {
+                    let Some(x) = x else {
+                        return Ok(None);
+                    };
+                    match self.expr(f, x) {
+                        Val::Int(i) => Ok(Some(i)),
+                        Val::None => Ok(None),
+                        Val::Poison => Err(()),
+                        _ => {
+                            self.error(
+                                Diagnostic::error(
+                                    Code::NOT_CONSTANT,
+                                    "slice bounds must be compile-time integers",
+                                )
+                                .primary(span_of(&**x), "not a compile-time integer")
+                                .note("loop variables, locals and helper arguments are fine where their values are integers known at compile time"),
+                            );
+                            Err(())
+                        }
+                    }
+                };
+                match (part(&sl.lower), part(&sl.upper), part(&sl.step)) {
+                    (Ok(a), Ok(b), Ok(c)) => Val::Slice(a, b, c),
+                    _ => Val::Poison,
+                }
+            }
             _ => Val::Poison, // reported by the subset rules
         }
     }
@@ -106,6 +134,7 @@ impl Lowerer<'_> {
             Val::Poison => Val::Poison,
             Val::Numpy => match DType::from_numpy_name(attr) {
                 Some(d) => Val::DType(d),
+                None if attr == "newaxis" => Val::None,
                 None => {
                     if crate::names::NP_FUNCTIONS.contains(&attr) {
                         self.error(
@@ -262,14 +291,24 @@ impl Lowerer<'_> {
         )
     }
 
-    /// Basic indexing: integers and slices with constant bounds, positive steps.
+    /// Basic indexing: integers, slices with constant bounds and positive steps,
+    /// and `None` (`np.newaxis`) for a new axis of length 1.
     fn slice(&mut self, n: Node, index: Val, index_expr: &Expr, span: Span) -> Val {
         let ty = self.k.ty(n.v).clone();
-        let items: Vec<(Val, &Expr)> = match (&index, index_expr) {
-            (Val::Tuple(vs), Expr::Tuple(t)) => vs.iter().cloned().zip(t.elts.iter()).collect(),
-            _ => vec![(index.clone(), index_expr)],
+        let items: Vec<(Val, Span)> = match (&index, index_expr) {
+            (Val::Tuple(vs), Expr::Tuple(t)) => vs
+                .iter()
+                .cloned()
+                .zip(t.elts.iter().map(|e| span_of(e)))
+                .collect(),
+            (Val::Tuple(vs), e) => vs.iter().cloned().map(|v| (v, span_of(e))).collect(),
+            _ => vec![(index.clone(), span_of(index_expr))],
         };
-        if items.len() > ty.shape.len() {
+        let axes_indexed = items
+            .iter()
+            .filter(|(v, _)| !matches!(v, Val::None))
+            .count();
+        if axes_indexed > ty.shape.len() {
             return self.error(
                 Diagnostic::error(
                     Code::SHAPE,
@@ -282,18 +321,27 @@ impl Lowerer<'_> {
             );
         }
         let mut sel = Vec::new();
+        // the result's shape: kept axes, and 1 for each `None`
         let mut keep = Vec::new();
-        for (d, &dim) in ty.shape.iter().enumerate() {
+        let mut items = items.into_iter();
+        let mut d = 0;
+        while d < ty.shape.len() {
+            let dim = ty.shape[d];
             let dim_i = dim as i128;
-            let Some((v, e)) = items.get(d) else {
+            let Some((v, esp)) = items.next() else {
                 sel.push((0, 1, dim));
                 keep.push(dim);
+                d += 1;
                 continue;
             };
-            let esp = span_of(*e);
-            match (v, e) {
-                (Val::Int(i), _) => {
-                    let j = if *i < 0 { i + dim_i } else { *i };
+            match v {
+                Val::Poison => return Val::Poison,
+                Val::None => {
+                    keep.push(1);
+                    continue;
+                }
+                Val::Int(i) => {
+                    let j = if i < 0 { i + dim_i } else { i };
                     if !(0..dim_i).contains(&j) {
                         return self.error(
                             Diagnostic::error(
@@ -305,40 +353,7 @@ impl Lowerer<'_> {
                     }
                     sel.push((j as u32, 1, 1));
                 }
-                (_, Expr::Slice(sl)) => {
-                    let part =
-                        |x: &Option<Box<Expr>>, this: &mut Self| -> Result<Option<i128>, ()> {
-                            match x {
-                                None => Ok(None),
-                                Some(x) => {
-                                    let mut f = super::Frame::default();
-                                    match this.expr(&mut f, x) {
-                                        Val::Int(i) => Ok(Some(i)),
-                                        Val::None => Ok(None),
-                                        Val::Poison => Err(()),
-                                        _ => {
-                                            this.error(
-                                                Diagnostic::error(
-                                                    Code::NOT_CONSTANT,
-                                                    "slice bounds must be compile-time constants",
-                                                )
-                                                .primary(span_of(&**x), "not constant"),
-                                            );
-                                            Err(())
-                                        }
-                                    }
-                                }
-                            }
-                        };
-                    let Ok(step) = part(&sl.step, self) else {
-                        return Val::Poison;
-                    };
-                    let Ok(start) = part(&sl.lower, self) else {
-                        return Val::Poison;
-                    };
-                    let Ok(stop) = part(&sl.upper, self) else {
-                        return Val::Poison;
-                    };
+                Val::Slice(start, stop, step) => {
                     let step = step.unwrap_or(1);
                     if step <= 0 {
                         return self.error(
@@ -376,6 +391,8 @@ impl Lowerer<'_> {
                             .note("an empty array has nothing to stream"),
                         );
                     }
+                    // count <= dim and step < dim unless count == 1
+                    let step = if count == 1 { 1 } else { step };
                     sel.push((start as u32, step as u32, count as u32));
                     keep.push(count as u32);
                 }
@@ -383,13 +400,19 @@ impl Lowerer<'_> {
                     return self.error(
                         Diagnostic::error(
                             Code::UNSUPPORTED_EXPRESSION,
-                            "arrays can be indexed by integer constants and slices only",
+                            "arrays can be indexed by integer constants, slices and `None` only",
                         )
                         .primary(esp, "not a constant index or slice")
                         .help("for a per-element choice use `np.where(mask, a, b)`"),
                     )
                 }
             }
+            d += 1;
+        }
+        // trailing `None`s
+        for (v, _) in items {
+            debug_assert!(matches!(v, Val::None));
+            keep.push(1);
         }
         let counts: Vec<u32> = sel.iter().map(|x| x.2).collect();
         let whole = sel.iter().zip(&ty.shape).all(|(s, &dim)| *s == (0, 1, dim));
@@ -509,6 +532,17 @@ impl Lowerer<'_> {
     }
 
     pub(crate) fn operand_error(&mut self, v: &Val, span: Span) -> Val {
+        if let Val::Float(_, at) = v {
+            return self.error(
+                Diagnostic::error(
+                    Code::FLOAT,
+                    "floating-point arithmetic is not supported in kernels",
+                )
+                .primary(span, "computes with a Python float")
+                .secondary(*at, "the float is defined here")
+                .help("kernels compute with integers; scale to an integer and shift back with `>>` (comparisons with a float constant are fine)"),
+            );
+        }
         if let Val::FloatEdges(at) = v {
             return self.error(
                 Diagnostic::error(
@@ -878,6 +912,14 @@ impl Lowerer<'_> {
     }
 
     pub(crate) fn unary(&mut self, op: ast::UnaryOp, v: Val, span: Span) -> Val {
+        if let (Val::Float(x, at), ast::UnaryOp::USub | ast::UnaryOp::UAdd) = (&v, op) {
+            let x = if matches!(op, ast::UnaryOp::USub) {
+                -x
+            } else {
+                *x
+            };
+            return Val::Float(x, *at);
+        }
         if let Some(x) = const_int(&v) {
             return match op {
                 ast::UnaryOp::USub => Val::Int(-x),
@@ -950,6 +992,12 @@ impl Lowerer<'_> {
         };
         if let (Some(x), Some(y)) = (const_int(&a), const_int(&b)) {
             return Val::Bool(cop.eval(x, y));
+        }
+        if let Val::Float(c, at) = b {
+            return self.compare_float(cop, a, c, at, span);
+        }
+        if let Val::Float(c, at) = a {
+            return self.compare_float(cop.swapped(), b, c, at, span);
         }
         for v in [&a, &b] {
             if self.kind(v).is_none() {
@@ -1086,6 +1134,97 @@ impl Lowerer<'_> {
             }),
             None => Val::Poison,
         }
+    }
+}
+
+/// A comparison of an integer `x` with a float `c`, as numpy and Python compute
+/// it (exactly, where `x` converts to float64 exactly), said with integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FloatCmp {
+    /// The same answer for every `x`.
+    Always(bool),
+    /// `x op k`.
+    Int(CmpOp, i128),
+}
+
+fn float_cmp(op: CmpOp, c: f64) -> FloatCmp {
+    if c.is_nan() {
+        return FloatCmp::Always(op == CmpOp::Ne);
+    }
+    // beyond every kernel integer (|x| < 2^100): an integral bound that keeps the answer
+    let c = c.clamp(-(2f64.powi(100)), 2f64.powi(100));
+    let (lo, hi) = (c.floor() as i128, c.ceil() as i128);
+    let integral = lo == hi;
+    match op {
+        CmpOp::Gt => FloatCmp::Int(CmpOp::Gt, lo),
+        CmpOp::Ge => FloatCmp::Int(CmpOp::Ge, hi),
+        CmpOp::Lt => FloatCmp::Int(CmpOp::Lt, hi),
+        CmpOp::Le => FloatCmp::Int(CmpOp::Le, lo),
+        CmpOp::Eq if integral => FloatCmp::Int(CmpOp::Eq, lo),
+        CmpOp::Ne if integral => FloatCmp::Int(CmpOp::Ne, lo),
+        CmpOp::Eq => FloatCmp::Always(false),
+        CmpOp::Ne => FloatCmp::Always(true),
+    }
+}
+
+impl Lowerer<'_> {
+    /// `x op c` for a Python float constant `c` (defined at `at`): exact with a
+    /// Python int; with an array or numpy scalar, numpy compares in float64, which
+    /// is exact while `|x| <= 2^53`, so it becomes an integer comparison.
+    fn compare_float(&mut self, op: CmpOp, x: Val, c: f64, at: Span, span: Span) -> Val {
+        let cmp = float_cmp(op, c);
+        if let Some(i) = const_int(&x) {
+            return Val::Bool(match cmp {
+                FloatCmp::Always(b) => b,
+                FloatCmp::Int(op, k) => op.eval(i, k),
+            });
+        }
+        let n = match x {
+            Val::Node(n) => n,
+            Val::Poison => return Val::Poison,
+            other => return self.operand_error(&other, span),
+        };
+        let r = hissc_aop::passes::ranges::ranges(&self.k)[n.v];
+        let exact = 1i128 << 53;
+        if r.lo < -exact || r.hi > exact {
+            return self.error(
+                Diagnostic::error(
+                    Code::FLOAT,
+                    "this comparison with a float rounds: numpy converts the integers to float64",
+                )
+                .primary(
+                    span,
+                    format!(
+                        "the integers can be anything in [{}, {}], beyond 2^53",
+                        r.lo, r.hi
+                    ),
+                )
+                .secondary(at, "the float is defined here")
+                .help("compare with an integer constant instead"),
+            );
+        }
+        // an answer that does not depend on x: `x >= lo` is always true, `x < lo` never
+        let (op, k) = match cmp {
+            FloatCmp::Int(op, k) if (r.lo..=r.hi).contains(&k) => (op, k),
+            FloatCmp::Int(op, k) => (
+                if op.eval(r.lo, k) {
+                    CmpOp::Ge
+                } else {
+                    CmpOp::Lt
+                },
+                r.lo,
+            ),
+            FloatCmp::Always(b) => (if b { CmpOp::Ge } else { CmpOp::Lt }, r.lo),
+        };
+        let d = self.k.dtype(n.v);
+        let k = self.constant(k, d, at);
+        self.elementwise(
+            |v| Inst::Compare(op, v[0].v, v[1].v),
+            vec![n, k],
+            DType::Bool,
+            n.weak,
+            span,
+        )
     }
 }
 

@@ -66,6 +66,14 @@ pub(crate) enum Val {
     Builtin(&'static str),
     /// The bin edges of `np.histogram`: floats, an error wherever they are used.
     FloatEdges(Span),
+    /// A module-level Python `float` constant (its value and where it is
+    /// written): compared exactly with integers, an error in arithmetic.
+    Float(f64, Span),
+    /// A numpy scalar known at compile time and kept across kernels (a
+    /// module-level `np.uint16(4095)`): it becomes an IR constant where it is used.
+    Typed(i128, DType),
+    /// The slice `start:stop:step` of an index, its bounds evaluated.
+    Slice(Option<i128>, Option<i128>, Option<i128>),
     /// The result of an error already reported.
     Poison,
 }
@@ -163,15 +171,15 @@ impl<'a> Lowerer<'a> {
         let mut frame = Frame::default();
         for a in self.m.constants.clone() {
             let v = self.expr(&mut frame, &a.value);
-            let v = match v {
-                Val::Node(_) => self.error(
+            let v = match self.frozen(v) {
+                Some(v) => v,
+                None => self.error(
                     Diagnostic::error(
                         Code::MODULE_LEVEL,
                         "module-level values must be compile-time constants",
                     )
                     .primary(span_of(&*a.value), "computed at run time"),
                 ),
-                v => v,
             };
             if let Expr::Name(n) = &a.targets[0] {
                 self.globals.insert(n.id.to_string(), v);
@@ -366,6 +374,9 @@ impl<'a> Lowerer<'a> {
             Val::ArrayCtor => "`Array`".into(),
             Val::Builtin(b) => format!("the builtin `{b}`"),
             Val::FloatEdges(_) => "the float64 bin edges of `np.histogram`".into(),
+            Val::Float(..) => "a Python float".into(),
+            Val::Typed(_, d) => format!("an `np.{}` constant", d.numpy_name()),
+            Val::Slice(..) => "a slice".into(),
             Val::Poison => "an invalid value".into(),
         }
     }
@@ -658,9 +669,41 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// A module-level value that outlives the IR it was computed in: numpy
+    /// scalar constants become [`Val::Typed`]; `None` if it is computed at run time.
+    fn frozen(&self, v: Val) -> Option<Val> {
+        match v {
+            Val::Node(n) => match self.k.insts[n.v].inst {
+                Inst::Const(c) if self.k.ty(n.v).shape.is_empty() && !n.weak => {
+                    Some(Val::Typed(c, self.k.dtype(n.v)))
+                }
+                _ => None,
+            },
+            Val::Tuple(vs) => vs
+                .into_iter()
+                .map(|v| self.frozen(v))
+                .collect::<Option<Vec<_>>>()
+                .map(Val::Tuple),
+            v => Some(v),
+        }
+    }
+
+    /// A module-level value as the kernel sees it: numpy scalar constants become
+    /// constants of the kernel's IR.
+    fn thawed(&mut self, v: Val, span: Span) -> Val {
+        match v {
+            Val::Typed(c, d) => Val::Node(self.constant(c, d, span)),
+            Val::Tuple(vs) => Val::Tuple(vs.into_iter().map(|v| self.thawed(v, span)).collect()),
+            v => v,
+        }
+    }
+
     fn lookup(&mut self, f: &Frame, name: &str, span: Span) -> Val {
-        if let Some(v) = f.locals.get(name).or_else(|| self.globals.get(name)) {
+        if let Some(v) = f.locals.get(name) {
             return v.clone();
+        }
+        if let Some(v) = self.globals.get(name).cloned() {
+            return self.thawed(v, span);
         }
         if let Some(b) = crate::names::BUILTINS.iter().find(|b| **b == name) {
             return Val::Builtin(b);
