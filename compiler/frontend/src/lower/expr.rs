@@ -299,7 +299,7 @@ impl Lowerer<'_> {
             (Val::Tuple(vs), Expr::Tuple(t)) => vs
                 .iter()
                 .cloned()
-                .zip(t.elts.iter().map(|e| span_of(e)))
+                .zip(t.elts.iter().map(span_of))
                 .collect(),
             (Val::Tuple(vs), e) => vs.iter().cloned().map(|v| (v, span_of(e))).collect(),
             _ => vec![(index.clone(), span_of(index_expr))],
