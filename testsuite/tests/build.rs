@@ -22,7 +22,15 @@ fn tools_or_skip(test: &str) -> bool {
 }
 
 fn build_case(name: &str, target: Target) -> hissc_flow::build::Report {
-    let src = source(&conformance().join(format!("cases/{name}/kernel.py")));
+    build_kernel(
+        &conformance().join(format!("cases/{name}/kernel.py")),
+        target,
+    )
+}
+
+fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Report {
+    let src = source(path);
+    let name = &src.name.clone();
     let (_, net) = compile(&src, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = Options {
@@ -121,6 +129,25 @@ fn representative_kernels_build_for_ice40_hx8k() {
     build_case("gamma_lut", Target::Hx8k);
 }
 
+/// Kernels a user's builds broke on (issue 10): 32-bit division by a constant
+/// (multiplier constants wider than 32 bits, which GHDL 2.0 writes into its
+/// Verilog as strings) and a 2048-cycle delay line (in block RAM, not 32k
+/// flip-flops; its initial value was once a literal too long for yosys).
+#[test]
+fn user_kernels_that_broke_the_build() {
+    if !tools_or_skip("user_kernels_that_broke_the_build") {
+        return;
+    }
+    let cases = hissc_testsuite::root().join("testsuite/cases");
+    build_kernel(&cases.join("wide_divide/kernel.py"), Target::Hx8k);
+    let d = build_kernel(&cases.join("delay_ram/kernel.py"), Target::Hx8k);
+    assert!(
+        d.resources.block_rams.used >= 8 && d.resources.logic_cells.used < 1000,
+        "the 2048 x 17-bit delay line belongs in block RAM: {:?}",
+        d.resources
+    );
+}
+
 #[test]
 fn wide_kernels_get_a_narrow_wrapper_on_ice40_up5k() {
     if !tools_or_skip("wide_kernels_get_a_narrow_wrapper_on_ice40_up5k") {
@@ -140,7 +167,11 @@ fn synthesized_netlists_pass_the_testbench() {
         return;
     }
     let mut n = 0;
-    for dir in entries(&conformance().join("cases")) {
+    let ours = entries(&hissc_testsuite::root().join("testsuite/cases"));
+    for dir in entries(&conformance().join("cases"))
+        .into_iter()
+        .chain(ours)
+    {
         let src = source(&dir.join("kernel.py"));
         let (k, net) = compile(&src, None).unwrap_or_else(|e| panic!("{e}"));
         let mut rng = Rng::new(n + 11);

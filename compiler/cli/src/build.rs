@@ -53,6 +53,8 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
     let limit = loop {
         let (net, why) = match c.network_why(lanes) {
             Ok(n) => n,
+            // a compiler bug is not a limit of the kernel
+            Err(f) if f.exit_code() == 2 => return Err(f),
             Err(f) => {
                 let why = first_error(&f.message());
                 tried.push((lanes, Err(why.clone())));
@@ -98,14 +100,15 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
                     ));
                 }
             }
-            Err(e @ BuildError::Tool(hissc_flow::tools::ToolError::Missing { .. })) => {
-                return Err(failure(&c, e))
-            }
-            Err(e) => {
+            // running out of the device is a limit of this lane count
+            Err(e @ BuildError::DoesNotFit(..)) => {
                 let why = first_error(&e.to_string());
                 tried.push((got, Err(why.clone())));
                 break Some(format!("{got} lanes do not build: {why}"));
             }
+            // a missing tool is the user's to install; a tool that fails
+            // otherwise is a bug in hissc, never "the rate was not reached"
+            Err(e) => return Err(failure(&c, e)),
         }
         lanes *= 2;
     };

@@ -333,6 +333,7 @@ pub fn build(
         &logs.join("ghdl-synth.log"),
     )?;
     let vpath = dir.join(format!("{top}.v"));
+    let verilog = crate::verilog::sized_literals(&verilog);
     io(std::fs::write(&vpath, verilog), &vpath)?;
     progress("yosys synth_ice40");
     let script = format!(

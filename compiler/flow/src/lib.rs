@@ -8,4 +8,5 @@ pub mod build;
 pub mod ghdl;
 pub mod hardware;
 pub mod tools;
+pub mod verilog;
 pub mod wrapper;

@@ -161,3 +161,15 @@ pub fn pack(net: &Network, lanes: &[Bus], width: u32) -> Option<(Sched, u32)> {
 pub fn pack_depth(net: &Network, lanes: &[Bus], width: u32) -> u32 {
     pack(net, lanes, width).map_or(lanes.len() as u32 + width, |(_, d)| d)
 }
+
+/// Delay lines of at least this many bits keep their elements in block RAM (a
+/// ring of `cycles - 1` words and a registered read) instead of a shift register
+/// of flip-flops: 512 bits is an eighth of an iCE40 block RAM and about 500
+/// logic cells as registers.
+pub const DELAY_RAM_BITS: u64 = 512;
+
+/// Whether a delay of `cycles` cycles on a bus of `width` bits lives in block
+/// RAM ([`DELAY_RAM_BITS`]); the VHDL and the resource estimate both ask here.
+pub fn delay_in_ram(cycles: u32, width: u32) -> bool {
+    cycles >= 16 && cycles as u64 * (width as u64 + 1) >= DELAY_RAM_BITS
+}

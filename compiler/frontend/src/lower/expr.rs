@@ -296,11 +296,9 @@ impl Lowerer<'_> {
     fn slice(&mut self, n: Node, index: Val, index_expr: &Expr, span: Span) -> Val {
         let ty = self.k.ty(n.v).clone();
         let items: Vec<(Val, Span)> = match (&index, index_expr) {
-            (Val::Tuple(vs), Expr::Tuple(t)) => vs
-                .iter()
-                .cloned()
-                .zip(t.elts.iter().map(span_of))
-                .collect(),
+            (Val::Tuple(vs), Expr::Tuple(t)) => {
+                vs.iter().cloned().zip(t.elts.iter().map(span_of)).collect()
+            }
             (Val::Tuple(vs), e) => vs.iter().cloned().map(|v| (v, span_of(e))).collect(),
             _ => vec![(index.clone(), span_of(index_expr))],
         };
