@@ -38,6 +38,7 @@ fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Re
         freq_mhz: 50.0,
         seed: 1,
         dir: dir.path().to_path_buf(),
+        detector: None,
     };
     let r = build(&net, &src, &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
     let bin = dir.path().join(&r.bitstream);
@@ -56,6 +57,9 @@ fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Re
         "elements_per_cycle",
         "latency_cycles",
         "throughput_gbps",
+        "streams",
+        "detector_stream",
+        "input_gbps",
         "tools",
     ] {
         assert!(json.has(field), "{name}: report.json has no `{field}`");
@@ -127,6 +131,25 @@ fn representative_kernels_build_for_ice40_hx8k() {
         "the column accumulators are block RAM"
     );
     build_case("gamma_lut", Target::Hx8k);
+    // the throughput is the detector's pixels, not every input stream (issue 10, item 11)
+    let pg = build_case("pedestal_gain", Target::Hx8k);
+    assert_eq!(pg.detector_stream, "frame");
+    let names: Vec<&str> = pg.streams.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["frame", "pedestal"]);
+    let frame = &pg.streams[0];
+    assert_eq!((frame.bits, frame.elements_per_frame), (12, 256));
+    assert!((pg.throughput_gbps.value - frame.gbps).abs() < 1e-9);
+    assert!(
+        (pg.input_gbps - pg.streams.iter().map(|s| s.gbps).sum::<f64>()).abs() < 1e-9
+            && pg.input_gbps > pg.throughput_gbps.value * 2.0,
+        "{:?}",
+        pg.streams
+    );
+    // 12 bits per element, one frame of 256 elements every 256 cycles
+    assert!(
+        (frame.gbps - 12.0 * pg.fmax_mhz / 1000.0).abs() < 1e-6,
+        "{frame:?}"
+    );
 }
 
 /// Kernels a user's builds broke on (issue 10): 32-bit division by a constant

@@ -29,7 +29,24 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         freq_mhz: a.freq,
         seed: a.seed,
         dir: dir.clone(),
+        detector: a.detector.clone(),
     };
+    let streams: Vec<&str> = c
+        .kernel
+        .params
+        .iter()
+        .filter(|p| p.is_stream())
+        .map(|p| p.name.as_str())
+        .collect();
+    if let Some(d) = &a.detector {
+        if !streams.contains(&d.as_str()) {
+            return Err(Failure::User(format!(
+                "--detector `{d}` is not an array parameter of `{}` (its streams: {})",
+                c.kernel.name,
+                streams.join(", ")
+            )));
+        }
+    }
     let Some(rate) = &a.line_rate else {
         let net = c.network(a.lanes)?;
         let r = run_build(&c, &net, &opts).map_err(|e| failure(&c, e))?;
@@ -37,14 +54,15 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         return Ok(());
     };
     let want = parse_rate(rate)?;
-    // One lane's bits per cycle; the first guess assumes the target clock.
+    // The detector stream's bits per cycle at one lane; the first guess assumes
+    // the target clock.
     let bits: f64 = c
         .kernel
         .params
         .iter()
         .filter(|p| p.is_stream())
-        .map(|p| hissc_vhdl::interface::port_width(p.range).0 as f64)
-        .sum();
+        .find(|p| a.detector.as_ref().is_none_or(|d| *d == p.name))
+        .map_or(1.0, |p| hissc_vhdl::interface::port_width(p.range).0 as f64);
     let guess = (want * 1000.0 / (bits.max(1.0) * a.freq)).ceil().max(1.0) as u32;
     let max = hissc_spn::lanes::MAX_LANES;
     let mut lanes = guess.next_power_of_two().min(max);
@@ -268,11 +286,30 @@ fn print_table(r: &Report, dir: &std::path::Path) {
         format!("{} cycles", r.latency_cycles.value),
         &r.latency_cycles.source,
     );
+    for s in &r.streams {
+        let who = if s.name == r.detector_stream {
+            "the detector's pixels"
+        } else {
+            "another input stream"
+        };
+        row(
+            &format!("stream `{}`", s.name),
+            format!("{:.2} Gbit/s ({} bits)", s.gbps, s.bits),
+            who,
+        );
+    }
     row(
         "throughput",
         format!("{:.2} Gbit/s", r.throughput_gbps.value),
         &r.throughput_gbps.source,
     );
+    if r.streams.len() > 1 {
+        row(
+            "all inputs",
+            format!("{:.2} Gbit/s", r.input_gbps),
+            "Σ of the input streams",
+        );
+    }
     if r.critical_path.python.is_empty() {
         println!(
             "  critical path          {}",

@@ -165,6 +165,10 @@ struct BuildArgs {
     /// prove it from post-route timing, or fail with the best rate reached.
     #[arg(long, value_name = "RATE", conflicts_with = "lanes")]
     line_rate: Option<String>,
+    /// The input stream that carries the detector's pixels, whose rate is the
+    /// throughput (default: the kernel's first array parameter).
+    #[arg(long, value_name = "NAME")]
+    detector: Option<String>,
     /// Output directory (default: build/<kernel>).
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,

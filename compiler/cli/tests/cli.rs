@@ -542,3 +542,21 @@ fn forty_gigabits_on_the_hx8k() {
         }
     }
 }
+
+#[test]
+fn build_names_the_detector_stream() {
+    let (dir, k) = setup();
+    let out = dir.path().join("b");
+    let o = hissc(&[
+        "build",
+        k.to_str().unwrap(),
+        "--detector",
+        "pedestal",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    user_error(
+        &o,
+        "--detector `pedestal` is not an array parameter of `zs` (its streams: frame)",
+    );
+}

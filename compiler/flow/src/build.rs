@@ -75,6 +75,9 @@ pub struct Options {
     pub seed: u64,
     /// Output directory.
     pub dir: PathBuf,
+    /// The input stream that carries the detector's pixels (the kernel's first
+    /// array parameter when `None`): its rate is the build's throughput.
+    pub detector: Option<String>,
 }
 
 /// A number and where it came from.
@@ -161,8 +164,14 @@ pub struct Report {
     pub element_bits: Vec<(String, u32)>,
     /// Cycles from a frame's start to its last output.
     pub latency_cycles: Sourced<u32>,
-    /// Σ elements/cycle × bits × Fmax, in Gbit/s.
+    /// Every input stream's data rate at Fmax.
+    pub streams: Vec<StreamRate>,
+    /// The stream that carries the detector's pixels.
+    pub detector_stream: String,
+    /// The detector stream's rate in Gbit/s: what the kernel keeps up with.
     pub throughput_gbps: Sourced<f64>,
+    /// All input streams together, in Gbit/s (calibration streams included).
+    pub input_gbps: f64,
     /// Latches yosys found (the build fails if any).
     pub latches: u32,
     /// The bitstream.
@@ -173,6 +182,40 @@ pub struct Report {
     pub lanes: u32,
     /// The `--line-rate` contract, when one was asked for.
     pub line_rate: Option<LineRate>,
+}
+
+/// One input stream's rate: a frame's elements every frame period, at Fmax.
+#[derive(Serialize, Debug, Clone)]
+pub struct StreamRate {
+    /// The Python parameter.
+    pub name: String,
+    /// Elements per frame.
+    pub elements_per_frame: u64,
+    /// Elements per valid cycle (its lanes).
+    pub lanes: u32,
+    /// Bits per element on the port.
+    pub bits: u32,
+    /// elements/frame × bits × Fmax / cycles per frame, in Gbit/s.
+    pub gbps: f64,
+}
+
+/// The stream rates of `net` at `fmax_mhz`, each a frame's bits once per frame period.
+pub fn stream_rates(net: &Network, bits: &[u32], fmax_mhz: f64) -> Vec<StreamRate> {
+    let period = net.frame_period().max(1) as f64;
+    net.inputs
+        .iter()
+        .zip(bits)
+        .map(|(p, &b)| {
+            let n: u64 = p.shape.iter().map(|&d| d as u64).product();
+            StreamRate {
+                name: p.name.clone(),
+                elements_per_frame: n,
+                lanes: p.lanes,
+                bits: b,
+                gbps: n as f64 * b as f64 * fmax_mhz / period / 1000.0,
+            }
+        })
+        .collect()
 }
 
 /// The outcome of `hissc build --line-rate`.
@@ -491,13 +534,18 @@ pub fn build(
         .iter()
         .map(|p| (p.py.clone(), p.width))
         .collect();
-    let gbps = epc
-        .iter()
-        .zip(&bits)
-        .map(|((_, e), (_, b))| e * *b as f64)
-        .sum::<f64>()
-        * fmax
-        / 1000.0;
+    let widths: Vec<u32> = bits.iter().map(|(_, b)| *b).collect();
+    let streams = stream_rates(net, &widths, fmax);
+    let detector = match &o.detector {
+        Some(d) => streams.iter().find(|s| &s.name == d).ok_or_else(|| {
+            BuildError::Other(format!("`{d}` is not an input stream of `{}`", net.name))
+        })?,
+        None => streams
+            .first()
+            .ok_or_else(|| BuildError::Other(format!("`{}` has no input stream", net.name)))?,
+    };
+    let (detector_stream, gbps) = (detector.name.clone(), detector.gbps);
+    let input_gbps = streams.iter().map(|s| s.gbps).sum();
     let latency = net
         .outputs
         .iter()
@@ -536,10 +584,13 @@ pub fn build(
             latency,
             "hissc process-network schedules (last output after a frame starts)",
         ),
+        streams,
         throughput_gbps: sourced(
             gbps,
-            "Σ elements/cycle × bits/element × min(nextpnr, icetime) Fmax",
+            &format!("the detector's stream `{detector_stream}`: elements/frame × bits × min(nextpnr, icetime) Fmax / cycles per frame"),
         ),
+        detector_stream,
+        input_gbps,
         latches: latch_count,
         bitstream: bin,
         tools: TOOLS
