@@ -144,6 +144,27 @@ pub enum Inst {
 }
 
 impl Inst {
+    /// The same instruction reading `f(v)` for every value `v` it reads.
+    pub fn map_args(&self, mut f: impl FnMut(Value) -> Value) -> Inst {
+        match self {
+            Inst::Input(_) | Inst::Const(_) | Inst::Table(_) => self.clone(),
+            Inst::Unary(op, a) => Inst::Unary(*op, f(*a)),
+            Inst::Cast(a) => Inst::Cast(f(*a)),
+            Inst::Broadcast(a) => Inst::Broadcast(f(*a)),
+            Inst::Reduce(op, a, axes) => Inst::Reduce(*op, f(*a), axes.clone()),
+            Inst::Reshape(a) => Inst::Reshape(f(*a)),
+            Inst::Slice(a, sel) => Inst::Slice(f(*a), sel.clone()),
+            Inst::Scan(a) => Inst::Scan(f(*a)),
+            Inst::Gather(t, i) => Inst::Gather(f(*t), f(*i)),
+            Inst::Bincount(x, w, m, bins) => {
+                Inst::Bincount(f(*x), w.map(&mut f), m.map(&mut f), *bins)
+            }
+            Inst::Binary(op, a, b) => Inst::Binary(*op, f(*a), f(*b)),
+            Inst::Compare(op, a, b) => Inst::Compare(*op, f(*a), f(*b)),
+            Inst::Where(c, a, b) => Inst::Where(f(*c), f(*a), f(*b)),
+        }
+    }
+
     /// The values this instruction reads.
     pub fn args(&self) -> Vec<Value> {
         match self {

@@ -8,7 +8,8 @@
 //!    with numpy 2's dtype promotion, broadcasting and shape checks, and the
 //!    return annotation checked against what numpy computes.
 //!
-//! The result passes [`hissc_aop::verify::verify`]; a failure there is a bug.
+//! The lowered kernel, and again after [`hissc_aop::passes::optimize`], passes
+//! [`hissc_aop::verify::verify`]; a failure there is a bug.
 
 mod lower;
 pub mod module;
@@ -50,14 +51,22 @@ pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagn
     }
     let kernel =
         kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
-    if let Err(errs) = hissc_aop::verify::verify(&kernel) {
+    verified(&kernel, src, "the lowering")?;
+    let kernel = hissc_aop::passes::optimize(&kernel);
+    verified(&kernel, src, "the array-op passes")?;
+    Ok(kernel)
+}
+
+/// A bug diagnostic with the IR when `kernel` fails the AOP verifier after `stage`.
+fn verified(kernel: &Kernel, src: &SourceFile, stage: &str) -> Result<(), Vec<Diagnostic>> {
+    if let Err(errs) = hissc_aop::verify::verify(kernel) {
         let text = hissc_aop::print::print(&kernel, Some(src));
         let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         return Err(vec![Diagnostic::bug(format!(
-            "the array-op IR failed verification: {}",
+            "the array-op IR failed verification after {stage}: {}",
             list.join("; ")
         ))
         .note(format!("the IR was:\n{text}"))]);
     }
-    Ok(kernel)
+    Ok(())
 }
