@@ -33,6 +33,9 @@ fn reduction(op: BinaryOp, dtype: DType) -> Option<ReduceOp> {
     }
 }
 
+/// A basic slice's `(start, step, count)` per axis.
+type Sel = Vec<(u32, u32, u32)>;
+
 /// The elements of one array a tree reads: the array and their indices.
 type Leaves = Option<(Value, BTreeSet<Vec<u32>>)>;
 
@@ -50,7 +53,7 @@ fn element(k: &Kernel, v: Value) -> Option<(Value, Vec<u32>)> {
 }
 
 /// The per-axis `(start, step, count)` of a set of indices that is a box, if it is.
-fn as_box(set: &BTreeSet<Vec<u32>>, rank: usize) -> Option<Vec<(u32, u32, u32)>> {
+fn as_box(set: &BTreeSet<Vec<u32>>, rank: usize) -> Option<Sel> {
     let mut sel = Vec::with_capacity(rank);
     let mut total = 1usize;
     for d in 0..rank {
@@ -70,7 +73,7 @@ fn as_box(set: &BTreeSet<Vec<u32>>, rank: usize) -> Option<Vec<(u32, u32, u32)>>
 pub fn run(k: &Kernel) -> Kernel {
     // the elements under each tree node, bottom up (memoised: trees share nodes)
     let mut leaves: HashMap<Value, Leaves> = HashMap::new();
-    let mut rewrite: HashMap<Value, (ReduceOp, Value, Vec<(u32, u32, u32)>)> = HashMap::new();
+    let mut rewrite: HashMap<Value, (ReduceOp, Value, Sel)> = HashMap::new();
     for (v, d) in k.insts.iter() {
         let Inst::Binary(op, a, b) = d.inst else {
             continue;

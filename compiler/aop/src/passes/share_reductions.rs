@@ -17,12 +17,15 @@ use std::collections::HashMap;
 
 /// What identifies the rows a reduction reads: operation, source, the number of
 /// leading axes indexed, and the selection of the axes it reduces.
-type Key = (ReduceOp, Value, usize, Vec<(u32, u32, u32)>);
+type Key = (ReduceOp, Value, usize, Sel);
+
+/// A basic slice's `(start, step, count)` per axis.
+type Sel = Vec<(u32, u32, u32)>;
 
 /// `Reduce(op, Slice(src, sel), [])` with `sel` one index on `lead >= 1`
 /// leading axes and anything on the rest: its key, and the selection of the
 /// leading axes (where to read the shared reduction).
-fn candidate(k: &Kernel, v: Value) -> Option<(Key, Vec<(u32, u32, u32)>)> {
+fn candidate(k: &Kernel, v: Value) -> Option<(Key, Sel)> {
     let Inst::Reduce(op, a, _) = &k.insts[v].inst else {
         return None;
     };
