@@ -60,7 +60,7 @@ pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagn
 /// A bug diagnostic with the IR when `kernel` fails the AOP verifier after `stage`.
 fn verified(kernel: &Kernel, src: &SourceFile, stage: &str) -> Result<(), Vec<Diagnostic>> {
     if let Err(errs) = hissc_aop::verify::verify(kernel) {
-        let text = hissc_aop::print::print(&kernel, Some(src));
+        let text = hissc_aop::print::print(kernel, Some(src));
         let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         return Err(vec![Diagnostic::bug(format!(
             "the array-op IR failed verification after {stage}: {}",
