@@ -57,6 +57,7 @@ fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Re
         "elements_per_cycle",
         "latency_cycles",
         "throughput_gbps",
+        "estimate",
         "streams",
         "detector_stream",
         "input_gbps",
@@ -168,6 +169,19 @@ fn user_kernels_that_broke_the_build() {
         d.resources.block_rams.used >= 8 && d.resources.logic_cells.used < 1000,
         "the 2048 x 17-bit delay line belongs in block RAM: {:?}",
         d.resources
+    );
+    // the estimate before synthesis: the same block RAMs, and a lower bound on
+    // the logic cells (issue 10, item 13)
+    assert_eq!(d.estimate.block_rams, d.resources.block_rams.used);
+    assert!(
+        d.estimate.logic_cells <= d.resources.logic_cells.used,
+        "{:?}",
+        d.estimate
+    );
+    assert!(
+        d.estimate.heaviest.contains("kernel.py:9:"),
+        "{:?}",
+        d.estimate
     );
 }
 

@@ -119,7 +119,7 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
                 }
             }
             // running out of the device is a limit of this lane count
-            Err(e @ BuildError::DoesNotFit(..)) => {
+            Err(e @ (BuildError::DoesNotFit(..) | BuildError::TooLarge(..))) => {
                 let why = first_error(&e.to_string());
                 tried.push((got, Err(why.clone())));
                 break Some(format!("{got} lanes do not build: {why}"));
@@ -212,7 +212,9 @@ fn failure(c: &Compiled, e: BuildError) -> Failure {
         BuildError::Tool(t @ hissc_flow::tools::ToolError::Missing { .. }) => {
             Failure::User(t.to_string())
         }
-        e @ BuildError::DoesNotFit(..) => Failure::User(format!("`{}`: {e}", c.kernel.name)),
+        e @ (BuildError::DoesNotFit(..) | BuildError::TooLarge(..)) => {
+            Failure::User(format!("`{}`: {e}", c.kernel.name))
+        }
         e => Failure::Internal(format!("the build of `{}` failed: {e}", c.kernel.name)),
     }
 }
@@ -259,6 +261,16 @@ fn print_table(r: &Report, dir: &std::path::Path) {
     ] {
         row(name, format!("{} / {}", u.used, u.available), &res.source);
     }
+    let est = &r.estimate;
+    row(
+        "estimated",
+        format!(
+            ">= {} LCs, {} BRAMs, {} mult",
+            est.logic_cells, est.block_rams, est.multipliers
+        ),
+        &est.source,
+    );
+    row("  the most for", est.heaviest.clone(), "");
     row(
         "Fmax (nextpnr)",
         format!("{:.1} MHz", r.fmax_nextpnr_mhz.value),

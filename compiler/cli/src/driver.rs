@@ -59,11 +59,36 @@ impl Compiled {
     /// Lowers the kernel to a verified process network of up to `lanes` elements per
     /// cycle; when a construct takes fewer, the warnings saying so go to stderr.
     pub fn network(&self, lanes: u32) -> Result<hissc_spn::Network, Failure> {
-        let (net, why) = self.network_why(lanes)?;
+        let (net, mut why) = self.network_why(lanes)?;
+        why.extend(self.too_large(&net));
         if !why.is_empty() {
             eprint!("{}", hissc_diagnostics::render(&self.src, &why));
         }
         Ok(net)
+    }
+
+    /// A warning when the design cannot fit the largest FPGA `hissc build` targets.
+    fn too_large(&self, net: &hissc_spn::Network) -> Option<hissc_diagnostics::Diagnostic> {
+        let target = hissc_flow::build::Target::Hx8k;
+        let fit = hissc_flow::estimate::fit(net, &self.src, target);
+        let why = fit.too_large(target)?;
+        let (b, what) = fit.heaviest_process.clone()?;
+        Some(
+            hissc_diagnostics::Diagnostic::error(
+                hissc_diagnostics::Code::TOO_LARGE,
+                format!(
+                    "the design is larger than the largest FPGA hissc builds for ({})",
+                    target.name()
+                ),
+            )
+            .primary(net.nodes[b].span, format!("keeps the most: {what}"))
+            .note(why)
+            .note(format!(
+                "estimated: at least {} logic cells and {} memory bits in all",
+                fit.logic_cells, fit.memory_bits
+            ))
+            .into_warning(),
+        )
     }
 
     /// [`Compiled::network`], with the warnings that say why it has fewer lanes

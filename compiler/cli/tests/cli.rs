@@ -560,3 +560,31 @@ fn build_names_the_detector_stream() {
         "--detector `pedestal` is not an array parameter of `zs` (its streams: frame)",
     );
 }
+
+/// A design that cannot fit is found from the process network in a moment, not
+/// after minutes of place and route (issue 10, item 13), and compiling it warns.
+#[test]
+fn a_design_too_large_is_named_before_synthesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("planes.py");
+    std::fs::write(
+        &k,
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef planes(cal: Array[np.int32, 3, 32, 64]) -> Array[np.int32, 32, 64]:\n    return cal[0] + cal[2]\n",
+    )
+    .unwrap();
+    let vhd = dir.path().join("planes.vhd");
+    let o = hissc(&[k.to_str().unwrap(), "-o", vhd.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("warning[HS0403]"), "{t}");
+    assert!(t.contains("planes.py:7:12"), "{t}");
+    assert!(t.contains("a delay line of 4096 cycles"), "{t}");
+    let start = std::time::Instant::now();
+    let out = dir.path().join("build");
+    let o = hissc(&["build", k.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    user_error(&o, "the design does not fit the ice40-hx8k");
+    let t = text(&o);
+    assert!(t.contains("found before synthesis"), "{t}");
+    assert!(t.contains("planes.py:7: return cal[0] + cal[2]"), "{t}");
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+}

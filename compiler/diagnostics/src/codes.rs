@@ -136,6 +136,17 @@ within a frame, more bins than a short frame can stream out, an argmax of
 every construct can, and hissc says which construct and how many it took; the
 results are numpy's either way. Use a lane count that divides the rows, or
 reshape so that the lanes fall on whole rows.";
+    TOO_LARGE = 403, "a design larger than the FPGAs hissc builds for",
+"A warning from the commands that make a design (`hissc KERNEL.py -o`, `sim`,
+`verify`): hissc estimates, from the process network, the flip-flops and
+memory bits the design keeps, and this one needs more than the largest FPGA
+`hissc build` targets (an iCE40 HX8K: 7680 logic cells, 32 block RAMs of 4
+kbit). The values are still numpy's in simulation; `hissc build` stops before
+synthesis with the same numbers. The diagnostic points at the expression that
+keeps the most: usually a long delay line (two values of one frame combined
+far apart in the stream, such as different planes or distant rows), many
+accumulators, or many lanes. Combine values that arrive close together, use
+fewer lanes, or split the kernel.";
 }
 
 impl Code {

@@ -41,6 +41,22 @@ impl Target {
         }
     }
 
+    /// Logic cells (each with one flip-flop).
+    pub fn logic_cells(self) -> u64 {
+        match self {
+            Target::Hx8k => 7680,
+            Target::Up5k => 5280,
+        }
+    }
+
+    /// 4-kbit block RAMs.
+    pub fn block_rams(self) -> u64 {
+        match self {
+            Target::Hx8k => 32,
+            Target::Up5k => 30,
+        }
+    }
+
     fn device(self) -> &'static str {
         match self {
             Target::Hx8k => "hx8k",
@@ -148,8 +164,10 @@ pub struct Report {
     pub seed: u64,
     /// nextpnr's target frequency.
     pub freq_target_mhz: f64,
-    /// Resources.
+    /// Resources, as place and route used them.
     pub resources: Resources,
+    /// What hissc estimated before synthesis.
+    pub estimate: crate::estimate::Fit,
     /// Post-route Fmax from nextpnr.
     pub fmax_nextpnr_mhz: Sourced<f64>,
     /// Fmax from icetime's timing analysis.
@@ -249,6 +267,8 @@ pub enum BuildError {
     /// The design needs more of the device than it has: each kind of cell that
     /// ran out, as `(nextpnr's cell type, used, available)`.
     DoesNotFit(Target, Vec<(String, u32, u32)>),
+    /// hissc's estimate shows, before synthesis, that the design cannot fit: why.
+    TooLarge(Target, String),
     /// Something else (I/O, pins, latches), in one sentence.
     Other(String),
 }
@@ -263,6 +283,11 @@ impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BuildError::Tool(t) => t.fmt(f),
+            BuildError::TooLarge(t, why) => write!(
+                f,
+                "the design does not fit the {}: {why} (found before synthesis; use fewer lanes, or a smaller kernel)",
+                t.name()
+            ),
             BuildError::DoesNotFit(t, over) => {
                 let cells: Vec<String> = over
                     .iter()
@@ -323,6 +348,12 @@ pub fn build(
     o: &Options,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report, BuildError> {
+    progress("estimating resources");
+    let estimate = crate::estimate::fit(net, src, o.target);
+    if let Some(why) = estimate.too_large(o.target) {
+        let why = format!("{why}; the most for {}", estimate.heaviest);
+        return Err(BuildError::TooLarge(o.target, why));
+    }
     for t in TOOLS {
         if !tools::available(t) {
             return Err(ToolError::Missing {
@@ -567,6 +598,7 @@ pub fn build(
             ios: usage("SB_IO"),
             source: "nextpnr-ice40 --report (after routing)".into(),
         },
+        estimate,
         fmax_nextpnr_mhz: sourced(nextpnr_mhz, nextpnr_source),
         fmax_icetime_mhz: sourced(icetime_mhz, "icetime -t on the routed .asc"),
         fmax_mhz: fmax,

@@ -5,6 +5,7 @@
 //! "the tool is missing" and "the tool failed" into errors that say what to do.
 
 pub mod build;
+pub mod estimate;
 pub mod ghdl;
 pub mod hardware;
 pub mod tools;

@@ -8,9 +8,11 @@
 //! compile time. That is what lets the simulator, the VHDL and the trace agree
 //! cycle for cycle.
 //!
-//! [`lower`] builds a network from the array-op IR, [`verify`] checks its
+//! [`lower`] builds a network from the array-op IR, [`cost`] estimates its
+//! hardware before synthesis, [`verify`] checks its
 //! invariants, [`print`]/[`parse`] are its text form and [`dot`] draws it.
 
+pub mod cost;
 pub mod dot;
 pub mod ir;
 pub mod lanes;

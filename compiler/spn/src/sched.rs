@@ -1,7 +1,8 @@
 //! Schedules of the processes that change which cycles carry elements: the
 //! lowering computes them and the verifier checks them with the same functions.
 
-use crate::ir::{Bus, Network, Pattern, Sched};
+use crate::ir::{Bus, Network, Pattern, ProcKind, Sched};
+use hissc_aop::Interval;
 
 /// The multi-index of every element of `shape`, in C order, with its rank.
 fn each_index(shape: &[u32], mut f: impl FnMut(&[u32])) {
@@ -172,4 +173,20 @@ pub const DELAY_RAM_BITS: u64 = 512;
 /// RAM ([`DELAY_RAM_BITS`]); the VHDL and the resource estimate both ask here.
 pub fn delay_in_ram(cycles: u32, width: u32) -> bool {
     cycles >= 16 && cycles as u64 * (width as u64 + 1) >= DELAY_RAM_BITS
+}
+
+/// The values a bin-count process's counters hold: a frame's count, or its
+/// weights summed over a frame (the VHDL's and the estimate's memory width).
+pub fn bincount_accumulator(net: &Network, b: Bus) -> Interval {
+    let ProcKind::Bincount { weights, count, .. } = net.nodes[b].kind else {
+        return net.nodes[b].range;
+    };
+    let n = count as i128;
+    match weights {
+        Some(wb) => {
+            let r = net.nodes[wb].range;
+            Interval::new((r.lo * n).min(0), (r.hi * n).max(0))
+        }
+        None => Interval::new(0, n),
+    }
 }

@@ -1145,15 +1145,9 @@ impl Emitter<'_> {
             unreachable!("a bincount process")
         };
         let w = net.nodes[b].width;
-        let acc = match weights {
-            Some(wb) => {
-                let r = net.nodes[wb].range;
-                let n = count as i128;
-                Interval::new((r.lo * n).min(0), (r.hi * n).max(0))
-            }
-            None => Interval::new(0, count as i128),
-        };
-        let wacc = acc.signed_bits().max(2);
+        let wacc = hissc_spn::sched::bincount_accumulator(net, b)
+            .signed_bits()
+            .max(2);
         // memories as deep as the next power of two: every address a netlist can
         // form is then in range
         let top = bins.next_power_of_two() - 1;

@@ -1,0 +1,167 @@
+//! The resource estimate against a device: before synthesis, whether a design
+//! can fit at all, and which process (and kernel line) needs the most.
+//!
+//! [`hissc_spn::cost`] counts what each process keeps; this module places the
+//! memories in the device's block RAMs (largest first; what does not fit spills
+//! into logic), and compares the flip-flops, a lower bound on logic cells, with
+//! the device's. A design over that bound cannot fit, whatever synthesis does,
+//! so `hissc build` says so in seconds instead of after place and route.
+
+use crate::build::Target;
+use hissc_diagnostics::SourceFile;
+use hissc_spn::cost::{self, Memory};
+use hissc_spn::{Bus, Network, ProcKind};
+use serde::Serialize;
+
+/// iCE40 `SB_RAM40_4K` shapes: (words, bits).
+const ICE40_BRAM_SHAPES: [(u64, u32); 4] = [(256, 16), (512, 8), (1024, 4), (2048, 2)];
+
+/// iCE40 block RAMs a memory needs (the best of the four shapes).
+pub fn block_rams(m: Memory) -> u64 {
+    ICE40_BRAM_SHAPES
+        .iter()
+        .map(|&(words, bits)| m.words.div_ceil(words) * (m.bits as u64).div_ceil(bits as u64))
+        .min()
+        .unwrap_or(u64::MAX)
+}
+
+/// The estimate as the build report shows it.
+#[derive(Serialize, Debug, Clone)]
+pub struct Fit {
+    /// Logic cells at least: flip-flops, memories that spill out of block RAM, and
+    /// multipliers built from logic.
+    pub logic_cells: u64,
+    /// Flip-flops (registers, counters, small memories).
+    pub flip_flops: u64,
+    /// Block RAMs for the memories that get one.
+    pub block_rams: u64,
+    /// Memory bits in all.
+    pub memory_bits: u64,
+    /// Memory bits that do not fit the block RAMs and spill into logic.
+    pub spilled_bits: u64,
+    /// Multipliers.
+    pub multipliers: usize,
+    /// The process that keeps the most, as `FILE:LINE: code (what)`.
+    pub heaviest: String,
+    /// That process and what it is.
+    #[serde(skip)]
+    pub heaviest_process: Option<(Bus, String)>,
+    /// Where the numbers come from.
+    pub source: String,
+}
+
+impl Fit {
+    /// Why the design cannot fit `target` (`None` if it may).
+    pub fn too_large(&self, target: Target) -> Option<String> {
+        let (lcs, rams) = (target.logic_cells(), target.block_rams());
+        let hard = self.flip_flops + self.spilled_bits;
+        (hard > lcs).then(|| {
+            let spill = if self.spilled_bits > 0 {
+                format!(
+                    " ({} of them memory bits beyond its {rams} block RAMs)",
+                    self.spilled_bits
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "it needs at least {hard} flip-flops{spill} and the {} has {lcs} logic cells",
+                target.name(),
+            )
+        })
+    }
+}
+
+/// What the process `b` is, in a few words.
+fn what(net: &Network, b: Bus) -> String {
+    let n = &net.nodes[b];
+    match &n.kind {
+        ProcKind::Delay(_, d) => format!("a delay line of {d} cycles × {} bits", n.width),
+        ProcKind::Reduce(..) => "a reduction's accumulators".into(),
+        ProcKind::Bincount { bins, .. } => format!("{bins} bin counters"),
+        ProcKind::Pack { .. } => "a gearbox queue".into(),
+        ProcKind::Broadcast { .. } => "a broadcast's memory".into(),
+        ProcKind::Lookup(t, _) => format!("a table of {} entries", t.len()),
+        ProcKind::Binary(..) if !cost::process(net, b).multipliers.is_empty() => {
+            "a multiplier".into()
+        }
+        _ => format!("{} bits of pipeline registers", n.width),
+    }
+}
+
+/// The estimate of `net` on `target`.
+pub fn fit(net: &Network, src: &SourceFile, target: Target) -> Fit {
+    let est = cost::estimate(net);
+    let mut mems: Vec<Memory> = est.memories().collect();
+    mems.sort_by_key(|m| std::cmp::Reverse(m.size()));
+    let (mut used, mut spilled) = (0u64, 0u64);
+    for m in mems {
+        let need = block_rams(m);
+        if used + need <= target.block_rams() {
+            used += need;
+        } else {
+            spilled += m.size();
+        }
+    }
+    let top = est.heaviest(|c| c.logic_cells() + c.memory_bits());
+    let heaviest = top
+        .map(|(b, _)| {
+            let span = net.nodes[b].span;
+            let place = if span.is_none() {
+                b.to_string()
+            } else {
+                let line = src.line(span);
+                format!("{}:{line}: {}", src.base_name(), src.line_text(line).trim())
+            };
+            format!("{place} ({})", what(net, b))
+        })
+        .unwrap_or_default();
+    Fit {
+        logic_cells: est.logic_cells() + spilled,
+        flip_flops: est.flip_flops(),
+        block_rams: used,
+        memory_bits: est.memory_bits(),
+        spilled_bits: spilled,
+        multipliers: est.multipliers(),
+        heaviest,
+        heaviest_process: top.map(|(b, _)| (b, what(net, b))),
+        source: "hissc's estimate from the process network (before synthesis)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_rams_take_the_best_shape() {
+        assert_eq!(
+            block_rams(Memory {
+                words: 256,
+                bits: 16
+            }),
+            1
+        );
+        assert_eq!(
+            block_rams(Memory {
+                words: 4095,
+                bits: 33
+            }),
+            34
+        );
+        assert_eq!(
+            block_rams(Memory {
+                words: 2048,
+                bits: 17
+            }),
+            9
+        );
+        assert_eq!(
+            block_rams(Memory {
+                words: 100,
+                bits: 1
+            }),
+            1
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! What a process network costs in hardware, estimated before synthesis.
+//!
+//! Per process: the flip-flops it keeps (its output register, counters,
+//! accumulators, queues, shift registers), the memories it keeps (words ×
+//! bits, which go to block RAM when large), and its multipliers. The counts
+//! follow the VHDL back end's structure and read its decisions from the same
+//! places ([`sched::delay_in_ram`], [`sched::reduce_lines`],
+//! [`sched::pack_depth`], [`sched::bincount_accumulator`]), so the estimate and
+//! the design cannot disagree about where a value lives. The flip-flop count
+//! is a lower bound on the logic cells a design needs (an iCE40 logic cell has
+//! one flip-flop); `hissc build` fails on it in seconds, before synthesis, when
+//! it is already more than the device has.
+
+use crate::ir::{Bus, Network, ProcKind, Src};
+use crate::sched;
+use hissc_aop::BinaryOp;
+
+/// A memory: `words` words of `bits` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    /// Words.
+    pub words: u64,
+    /// Bits per word.
+    pub bits: u32,
+}
+
+impl Memory {
+    /// Total bits.
+    pub fn size(self) -> u64 {
+        self.words * self.bits as u64
+    }
+}
+
+/// Memories smaller than this many bits are assumed to stay in logic (their
+/// bits are counted as flip-flops); larger ones go to block RAM.
+pub const MEMORY_BITS: u64 = 1024;
+
+/// The hardware one process keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// Flip-flops (registers, counters, small memories).
+    pub flip_flops: u64,
+    /// Memories of at least [`MEMORY_BITS`] bits.
+    pub memories: Vec<Memory>,
+    /// Multipliers, as `(bits, bits)` of their operands.
+    pub multipliers: Vec<(u32, u32)>,
+}
+
+impl Cost {
+    fn memory(&mut self, words: u64, bits: u32) {
+        let m = Memory { words, bits };
+        if m.size() >= MEMORY_BITS {
+            self.memories.push(m);
+        } else {
+            self.flip_flops += m.size();
+        }
+    }
+
+    /// Logic cells the process needs at least: a flip-flop each, and an iCE40
+    /// logic cell per partial product of a multiplier built from logic.
+    pub fn logic_cells(&self) -> u64 {
+        self.flip_flops
+            + self
+                .multipliers
+                .iter()
+                .map(|&(a, b)| a as u64 * b as u64)
+                .sum::<u64>()
+    }
+
+    /// Total memory bits.
+    pub fn memory_bits(&self) -> u64 {
+        self.memories.iter().map(|m| m.size()).sum()
+    }
+}
+
+/// Bits to count to `n - 1`.
+fn counter(n: u64) -> u64 {
+    (64 - n.saturating_sub(1).leading_zeros()) as u64
+}
+
+/// Counters over the axes of a stream of `shape` (one per axis).
+fn counters(shape: &[u32]) -> u64 {
+    shape.iter().map(|&d| counter(d as u64)).sum()
+}
+
+/// The estimate of one process.
+pub fn process(net: &Network, b: Bus) -> Cost {
+    let n = &net.nodes[b];
+    let mut c = Cost::default();
+    if net.is_comb(b) {
+        return c;
+    }
+    let w = n.width;
+    // the output register and its valid flag
+    c.flip_flops = w as u64 + 1;
+    let width = |s: &Src| match s {
+        Src::Bus(x) => Some(net.nodes[*x].width),
+        Src::Const(_) => None,
+    };
+    match &n.kind {
+        ProcKind::Input(..) | ProcKind::Param(_) => c.flip_flops = 0,
+        ProcKind::Unary(..) | ProcKind::Compare(..) | ProcKind::Select(..) | ProcKind::Cast(..) => {
+        }
+        ProcKind::Binary(op, _, x, y) => match (op, width(x), width(y)) {
+            (BinaryOp::Mul, Some(a), Some(b)) => c.multipliers.push((a, b)),
+            (BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod, Some(a), None)
+            | (BinaryOp::Mul, None, Some(a)) => {
+                // by a constant: a multiplier by a constant of about the same width
+                c.multipliers.push((a, a.min(w + 1)))
+            }
+            _ => {}
+        },
+        ProcKind::Lookup(table, _) => c.memory(table.len() as u64, w),
+        ProcKind::Float(_) => c.flip_flops += 2 * 64,
+        ProcKind::Reduce(op, d, a, shape, axes) => {
+            let (lines, _) = sched::reduce_lines(shape, axes);
+            let total: u64 = shape.iter().map(|&x| x as u64).product();
+            let per_output = total / shape_kept(shape, axes).max(1);
+            let acc = crate::lower::accumulator_range(
+                *op,
+                *d,
+                net.nodes[*a].range,
+                n.range,
+                per_output as i128,
+            );
+            let wacc = acc.signed_bits().max(2);
+            if lines > 1 {
+                c.memory(lines as u64, wacc);
+                // the read stage
+                c.flip_flops += wacc as u64;
+            } else {
+                c.flip_flops += wacc as u64;
+            }
+            c.flip_flops += counters(shape);
+        }
+        ProcKind::Slice(_, shape, _) => c.flip_flops += counters(shape),
+        ProcKind::Scan(_, _, count) => c.flip_flops += w as u64 + counter(*count as u64),
+        ProcKind::Bincount { bins, count, .. } => {
+            let wacc = sched::bincount_accumulator(net, b).signed_bits().max(2);
+            // two banks (count one frame, stream out the other), each a power of two deep
+            for _ in 0..2 {
+                c.memory(bins.next_power_of_two() as u64, wacc);
+            }
+            c.flip_flops += 4 * wacc as u64 + 2 * counter(*count as u64);
+        }
+        ProcKind::Pack { lanes, width, .. } => {
+            let depth = sched::pack_depth(net, lanes, *width) as u64;
+            c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
+        }
+        ProcKind::Broadcast { from, to, .. } => {
+            let words: u64 = from.iter().map(|&x| x as u64).product();
+            c.memory(words, w);
+            c.flip_flops += counters(to) + counter(words);
+        }
+        ProcKind::Delay(_, d) => {
+            if sched::delay_in_ram(*d, w) {
+                c.memory(*d as u64 - 1, w + 1);
+                c.flip_flops += 2 * counter(*d as u64) + 1;
+            } else {
+                c.flip_flops = *d as u64 * (w as u64 + 1);
+            }
+        }
+    }
+    c
+}
+
+/// Elements per output of a reduction over `axes` of `shape`.
+fn shape_kept(shape: &[u32], axes: &[u32]) -> u64 {
+    shape
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(&(*i as u32)))
+        .map(|(_, &d)| d as u64)
+        .product()
+}
+
+/// The estimate of a whole network, process by process.
+#[derive(Clone, Debug)]
+pub struct Estimate {
+    /// Every process that keeps hardware, with its cost.
+    pub processes: Vec<(Bus, Cost)>,
+}
+
+impl Estimate {
+    /// Flip-flops in all.
+    pub fn flip_flops(&self) -> u64 {
+        self.processes.iter().map(|(_, c)| c.flip_flops).sum()
+    }
+
+    /// Logic cells at least (flip-flops, and multipliers built from logic).
+    pub fn logic_cells(&self) -> u64 {
+        self.processes.iter().map(|(_, c)| c.logic_cells()).sum()
+    }
+
+    /// Every memory.
+    pub fn memories(&self) -> impl Iterator<Item = Memory> + '_ {
+        self.processes
+            .iter()
+            .flat_map(|(_, c)| c.memories.iter().copied())
+    }
+
+    /// Memory bits in all.
+    pub fn memory_bits(&self) -> u64 {
+        self.memories().map(Memory::size).sum()
+    }
+
+    /// Multipliers in all.
+    pub fn multipliers(&self) -> usize {
+        self.processes
+            .iter()
+            .map(|(_, c)| c.multipliers.len())
+            .sum()
+    }
+
+    /// The process that needs the most by `key`.
+    pub fn heaviest(&self, key: impl Fn(&Cost) -> u64) -> Option<(Bus, u64)> {
+        self.processes
+            .iter()
+            .map(|(b, c)| (*b, key(c)))
+            .max_by_key(|&(b, k)| (k, std::cmp::Reverse(b)))
+    }
+}
+
+/// Estimates every process of `net`.
+pub fn estimate(net: &Network) -> Estimate {
+    Estimate {
+        processes: net
+            .nodes
+            .keys()
+            .map(|b| (b, process(net, b)))
+            .filter(|(_, c)| *c != Cost::default())
+            .collect(),
+    }
+}
