@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKENS = ['(', ')', '[', ']', ':', ',', '0', '-1', '2**70', 'np.', '.sum()', 'axis=5', 'x', 'frame', '\n',
           '    ', 'if ', 'for ', 'return ', 'lambda', '1.5', '//', '>>', '<<', '**', '~', 'not ', 'and ',
           'is ', '[::-1]', '[0]', '.reshape(3,3)', 'np.where(', 'None', 'True', '"s"', '@kernel\n',
-          'def f():\n', '.astype(np.float32)', 'np.bincount(', 'np.uint64', 'np.int8', '%0', '//0']
+          'def f():\n', '.astype(np.float32)', 'np.bincount(', 'np.uint64', 'np.int8', '%0', '//0',
+          'np.newaxis', ', None', 'keepdims=True', '2.5', '-1e400', 'np.uint16(7)', 'i:i+2', '\xe9']
 
 
 def main():
@@ -29,7 +30,7 @@ def main():
     a = ap.parse_args()
     rng = random.Random(a.seed)
     shared = os.path.join(ROOT, "../shared/conformance")
-    files = glob.glob(f"{shared}/cases/*/kernel.py") + glob.glob(f"{shared}/bad/*.py") + glob.glob(f"{ROOT}/testsuite/bad/*.py")
+    files = glob.glob(f"{shared}/cases/*/kernel.py") + glob.glob(f"{shared}/bad/*.py") + glob.glob(f"{ROOT}/testsuite/bad/*.py") + glob.glob(f"{ROOT}/testsuite/cases/*/kernel.py")
     sources = [open(f).read() for f in files]
     os.makedirs(a.keep, exist_ok=True)
     bad = 0

@@ -96,7 +96,7 @@ proptest! {
     }
 
     #[test]
-    fn interpreter_equals_simulator_with_lanes(seed in any::<u64>(), lanes in prop::sample::select(vec![2u32, 4, 8, 32])) {
+    fn interpreter_equals_simulator_with_lanes(seed in any::<u64>(), lanes in prop::sample::select(vec![2u32, 4, 8, 16, 32])) {
         if let Err(e) = check(seed, false, false, lanes) {
             prop_assert!(false, "{}", e);
         }
