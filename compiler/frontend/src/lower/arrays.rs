@@ -91,9 +91,16 @@ impl Lowerer<'_> {
         minlength: Option<(Val, Span)>,
         span: Span,
     ) -> Val {
-        let Val::Node(xn) = x.0 else {
+        let Val::Node(mut xn) = x.0 else {
             return self.operand_error(&x.0, x.1);
         };
+        // numpy counts booleans as the bins 0 and 1 (bool casts safely to int64)
+        if self.k.dtype(xn.v) == DType::Bool {
+            xn = match self.coerce(&Val::Node(xn), DType::U8, x.1) {
+                Some(n) => n,
+                None => return Val::Poison,
+            };
+        }
         let xt = self.k.ty(xn.v).clone();
         if xt.shape.len() != 1 {
             return self.error(
