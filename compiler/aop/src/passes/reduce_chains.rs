@@ -19,7 +19,7 @@
 
 use crate::ir::{BinaryOp, Inst, Kernel, ReduceOp, Value};
 use crate::types::{DType, Type};
-use cranelift_entity::{EntityRef, PrimaryMap};
+use cranelift_entity::EntityRef;
 use std::collections::{BTreeSet, HashMap};
 
 /// The reduction a binary operation's trees make, for a dtype.
@@ -112,40 +112,22 @@ pub fn run(k: &Kernel) -> Kernel {
     if rewrite.is_empty() {
         return k.clone();
     }
-    let mut out = Kernel {
-        name: k.name.clone(),
-        params: k.params.clone(),
-        insts: PrimaryMap::new(),
-        outputs: Vec::new(),
-    };
-    let mut map: Vec<Value> = Vec::with_capacity(k.insts.len());
-    for (v, d) in k.insts.iter() {
-        let new = match rewrite.get(&v) {
-            Some((red, arr, sel)) => {
-                let a = map[arr.index()];
-                let shape = &k.ty(*arr).shape;
-                let whole = sel.iter().zip(shape).all(|(s, &n)| *s == (0, 1, n));
-                let x = if whole {
-                    a
-                } else {
-                    out.push(
-                        Inst::Slice(a, sel.clone()),
-                        Type::array(d.ty.dtype, sel.iter().map(|s| s.2).collect()),
-                        d.span,
-                    )
-                };
-                out.push(Inst::Reduce(*red, x, vec![]), d.ty.clone(), d.span)
-            }
-            None => {
-                let mut data = d.clone();
-                data.inst = d.inst.map_args(|a| map[a.index()]);
-                out.insts.push(data)
-            }
+    super::rebuild(k, |out, v, d, map| {
+        let (red, arr, sel) = rewrite.get(&v)?;
+        let a = map[arr.index()];
+        let shape = &k.ty(*arr).shape;
+        let whole = sel.iter().zip(shape).all(|(s, &n)| *s == (0, 1, n));
+        let x = if whole {
+            a
+        } else {
+            out.push(
+                Inst::Slice(a, sel.clone()),
+                Type::array(d.ty.dtype, sel.iter().map(|s| s.2).collect()),
+                d.span,
+            )
         };
-        map.push(new);
-    }
-    out.outputs = k.outputs.iter().map(|o| map[o.index()]).collect();
-    out
+        Some(out.push(Inst::Reduce(*red, x, vec![]), d.ty.clone(), d.span))
+    })
 }
 
 #[cfg(test)]

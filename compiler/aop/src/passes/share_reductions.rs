@@ -12,7 +12,7 @@
 
 use crate::ir::{Inst, Kernel, ReduceOp, Value};
 use crate::types::Type;
-use cranelift_entity::{EntityRef, PrimaryMap};
+use cranelift_entity::EntityRef;
 use std::collections::HashMap;
 
 /// What identifies the rows a reduction reads: operation, source, the number of
@@ -69,67 +69,48 @@ pub fn run(k: &Kernel) -> Kernel {
     if uses.values().all(|&n| n < 2) {
         return k.clone();
     }
-    let mut out = Kernel {
-        name: k.name.clone(),
-        params: k.params.clone(),
-        insts: PrimaryMap::new(),
-        outputs: Vec::new(),
-    };
-    let mut map: Vec<Value> = Vec::with_capacity(k.insts.len());
     let mut shared: HashMap<Key, Value> = HashMap::new();
-    for (v, d) in k.insts.iter() {
-        let new = match candidate(k, v).filter(|(key, _)| uses[key] >= 2) {
-            Some((key, at)) => {
-                let (op, src, lead, rest) = key.clone();
-                let src_shape = k.ty(src).shape.clone();
-                let dtype = d.ty.dtype;
-                let rows = match shared.get(&key) {
-                    Some(&r) => r,
-                    None => {
-                        // the reduced axes' selection first (when it is not whole)
-                        let mut x = map[src.index()];
-                        let whole = rest
-                            .iter()
-                            .zip(&src_shape[lead..])
-                            .all(|(s, &dim)| *s == (0, 1, dim));
-                        if !whole {
-                            let mut sel: Vec<(u32, u32, u32)> =
-                                src_shape[..lead].iter().map(|&n| (0, 1, n)).collect();
-                            sel.extend_from_slice(&rest);
-                            let shape = sel.iter().map(|s| s.2).collect();
-                            x = out.push(
-                                Inst::Slice(x, sel),
-                                Type::array(k.dtype(src), shape),
-                                d.span,
-                            );
-                        }
-                        let axes = (lead as u32..src_shape.len() as u32).collect();
-                        let r = out.push(
-                            Inst::Reduce(op, x, axes),
-                            Type::array(dtype, src_shape[..lead].to_vec()),
-                            d.span,
-                        );
-                        shared.insert(key, r);
-                        r
-                    }
-                };
-                let at = out.push(
-                    Inst::Slice(rows, at),
-                    Type::array(dtype, vec![1; lead]),
+    super::rebuild(k, |out, v, d, map| {
+        let (key, at) = candidate(k, v).filter(|(key, _)| uses[key] >= 2)?;
+        let (op, src, lead, rest) = key.clone();
+        let src_shape = k.ty(src).shape.clone();
+        let dtype = d.ty.dtype;
+        let rows = match shared.get(&key) {
+            Some(&r) => r,
+            None => {
+                // the reduced axes' selection first (when it is not whole)
+                let mut x = map[src.index()];
+                let whole = rest
+                    .iter()
+                    .zip(&src_shape[lead..])
+                    .all(|(s, &dim)| *s == (0, 1, dim));
+                if !whole {
+                    let mut sel: Sel = src_shape[..lead].iter().map(|&n| (0, 1, n)).collect();
+                    sel.extend_from_slice(&rest);
+                    let shape = sel.iter().map(|s| s.2).collect();
+                    x = out.push(
+                        Inst::Slice(x, sel),
+                        Type::array(k.dtype(src), shape),
+                        d.span,
+                    );
+                }
+                let axes = (lead as u32..src_shape.len() as u32).collect();
+                let r = out.push(
+                    Inst::Reduce(op, x, axes),
+                    Type::array(dtype, src_shape[..lead].to_vec()),
                     d.span,
                 );
-                out.push(Inst::Reshape(at), d.ty.clone(), d.span)
-            }
-            None => {
-                let mut data = d.clone();
-                data.inst = d.inst.map_args(|a| map[a.index()]);
-                out.insts.push(data)
+                shared.insert(key, r);
+                r
             }
         };
-        map.push(new);
-    }
-    out.outputs = k.outputs.iter().map(|o| map[o.index()]).collect();
-    out
+        let at = out.push(
+            Inst::Slice(rows, at),
+            Type::array(dtype, vec![1; lead]),
+            d.span,
+        );
+        Some(out.push(Inst::Reshape(at), d.ty.clone(), d.span))
+    })
 }
 
 #[cfg(test)]
