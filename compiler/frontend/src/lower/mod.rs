@@ -135,6 +135,8 @@ pub(crate) struct Lowerer<'a> {
     pub diags: Vec<Diagnostic>,
     globals: HashMap<String, Val>,
     stack: Vec<String>,
+    /// Evaluating the module level, which the subset rules do not see.
+    pub module_level: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -146,6 +148,7 @@ impl<'a> Lowerer<'a> {
             diags: Vec::new(),
             globals: HashMap::new(),
             stack: Vec::new(),
+            module_level: false,
         };
         l.init_globals();
         l
@@ -169,8 +172,22 @@ impl<'a> Lowerer<'a> {
             self.globals.insert(name.clone(), Val::Helper(name.clone()));
         }
         let mut frame = Frame::default();
+        self.module_level = true;
         for a in self.m.constants.clone() {
+            let before = self.diags.len();
             let v = self.expr(&mut frame, &a.value);
+            // the subset rules check function bodies; a module-level value they
+            // would have rejected (an unknown numpy name, a string) is reported here
+            if matches!(v, Val::Poison) && self.diags.len() == before {
+                self.error(
+                    Diagnostic::error(
+                        Code::MODULE_LEVEL,
+                        "this module-level value is not one the kernel language has",
+                    )
+                    .primary(span_of(&*a.value), "not an integer, a float, a numpy constant or a table")
+                    .note("module level holds integer constants, tuples of them, numpy scalars such as `np.uint16(4095)`, float constants for comparisons, and `np.array([...], dtype=...)` tables"),
+                );
+            }
             let v = match self.frozen(v) {
                 Some(v) => v,
                 None => self.error(
@@ -185,6 +202,7 @@ impl<'a> Lowerer<'a> {
                 self.globals.insert(n.id.to_string(), v);
             }
         }
+        self.module_level = false;
     }
 
     /// Lowers one kernel function to the IR.
