@@ -17,6 +17,7 @@
 pub mod array;
 pub mod interp;
 pub mod ir;
+pub mod limits;
 pub mod parse;
 pub mod passes;
 pub mod print;

@@ -230,7 +230,10 @@ pub type Shape = Vec<u32>;
 
 /// Number of elements of a shape.
 pub fn numel(shape: &[u32]) -> usize {
-    shape.iter().map(|&d| d as usize).product()
+    // saturating: a verified kernel's arrays have at most `limits::MAX_ELEMENTS`
+    shape
+        .iter()
+        .fold(1usize, |n, &d| n.saturating_mul(d as usize))
 }
 
 /// The type of an IR value: a dtype and a static shape.

@@ -61,6 +61,16 @@ pub fn verify(k: &Kernel) -> Result<(), Vec<VerifyError>> {
         }
     }
     for (v, d) in k.insts.iter() {
+        let n = crate::limits::elements(&d.ty.shape);
+        if n > crate::limits::MAX_ELEMENTS {
+            errs.push(VerifyError {
+                value: Some(v),
+                message: format!(
+                    "{n} elements, more than limits::MAX_ELEMENTS ({})",
+                    crate::limits::MAX_ELEMENTS
+                ),
+            });
+        }
         if let Err(m) = check(k, v, &d.inst, &d.ty) {
             errs.push(VerifyError {
                 value: Some(v),

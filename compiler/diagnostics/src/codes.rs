@@ -118,6 +118,16 @@ divisors of `//` and `%` must be compile-time constants.";
 "`LUT[x]` reads a constant table, a ROM in hardware, so hissc must prove
 `0 <= x < len(LUT)` for every element (numpy would raise IndexError, or wrap
 negative indices). Clip or mask the index, or use a range type for the input.";
+    LIMIT = 308, "a size beyond the limits of the kernel language",
+"hissc builds every array, loop and table at a fixed size, within these limits:
+an array has at most 67,108,864 elements per frame (2**26: a 16-module
+JUNGFRAU's 8 Mpixel fits eight times over), whether it is an input, a broadcast
+or a result; a `for` loop runs at most 4096 times (it is unrolled);
+`np.bincount` and `np.histogram` have at most 1,048,576 bins; the exponent of
+`**` is a constant from 0 to 16; Python integers stay below 2**100 in
+magnitude; integers compared with a float, and weighted bin sums, stay within
+2**53, where float64 is exact. Split a larger frame into several (an input with
+a leading axis is a batch of frames), or shrink the construct.";
     NOT_STREAMABLE = 401, "the kernel cannot be built as a one-pass stream",
 "The hardware processes every input frame as a stream, one element per cycle,
 in one pass. This construct would need the whole frame first (for example a

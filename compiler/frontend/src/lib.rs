@@ -51,10 +51,29 @@ pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagn
     }
     let kernel =
         kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
+    within_limits(&kernel)?;
     verified(&kernel, src, "the lowering")?;
     let kernel = hissc_aop::passes::optimize(&kernel);
     verified(&kernel, src, "the array-op passes")?;
     Ok(kernel)
+}
+
+/// Every array the kernel computes (a broadcast can be larger than any input)
+/// within [`hissc_aop::limits::MAX_ELEMENTS`]: the first one that is not is an error.
+fn within_limits(kernel: &Kernel) -> Result<(), Vec<Diagnostic>> {
+    let max = hissc_aop::limits::MAX_ELEMENTS;
+    for d in kernel.insts.values() {
+        let n = hissc_aop::limits::elements(&d.ty.shape);
+        if n > max {
+            return Err(vec![Diagnostic::error(
+                hissc_diagnostics::Code::LIMIT,
+                format!("this array has {n} elements, more than a frame may have"),
+            )
+            .primary(d.span, format!("{}, at most {max} elements", d.ty))
+            .help("combine smaller arrays, or split the frame into a batch")]);
+        }
+    }
+    Ok(())
 }
 
 /// A bug diagnostic with the IR when `kernel` fails the AOP verifier after `stage`.

@@ -67,10 +67,22 @@ impl Lowerer<'_> {
                         return None;
                     }
                     let mut shape = Vec::new();
+                    let max = hissc_aop::limits::MAX_ELEMENTS;
                     for d in &items[1..] {
                         let v = self.expr(&mut frame, d);
                         match v {
-                            Val::Int(n) if (1..=1 << 24).contains(&n) => shape.push(n as u32),
+                            Val::Int(n) if n >= 1 && n <= max as i128 => shape.push(n as u32),
+                            Val::Int(n) if n > max as i128 => {
+                                self.error(
+                                    Diagnostic::error(
+                                        Code::LIMIT,
+                                        format!("an array dimension of {n} is more than a frame may have"),
+                                    )
+                                    .primary(span_of(*d), format!("at most {max} elements per frame"))
+                                    .help("split the frame: an input with one more leading axis is a batch of frames"),
+                                );
+                                return None;
+                            }
                             Val::Poison => return None,
                             _ => {
                                 self.error(
@@ -83,6 +95,19 @@ impl Lowerer<'_> {
                                 return None;
                             }
                         }
+                    }
+                    let n = hissc_aop::limits::elements(&shape);
+                    if n > max {
+                        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+                        self.error(
+                            Diagnostic::error(
+                                Code::LIMIT,
+                                format!("an array of {n} elements is more than a frame may have"),
+                            )
+                            .primary(span, format!("{} elements, at most {max}", dims.join(" × ")))
+                            .help("split the frame: an input with one more leading axis is a batch of frames"),
+                        );
+                        return None;
                     }
                     Some(AnnTy::Array(elem, shape))
                 }

@@ -126,12 +126,15 @@ impl Lowerer<'_> {
             );
         }
         let n = match minlength {
-            Some((Val::Int(m), _)) if (1..=1 << 20).contains(&m) => m as u32,
+            Some((Val::Int(m), _)) if (1..=hissc_aop::limits::MAX_BINS).contains(&m) => m as u32,
             Some((_, s)) => {
                 return self.error(
                     Diagnostic::error(
                         Code::NOT_CONSTANT,
-                        "`minlength` must be a positive integer constant (at most 1048576)",
+                        format!(
+                            "`minlength` must be a positive integer constant (at most {})",
+                            hissc_aop::limits::MAX_BINS
+                        ),
                     )
                     .primary(s, "not a valid constant"),
                 )
@@ -193,7 +196,7 @@ impl Lowerer<'_> {
                     .abs()
                     .max(wr.hi.abs())
                     .saturating_mul(wt.numel() as i128);
-                if bound >= 1i128 << 53 {
+                if bound >= hissc_aop::limits::FLOAT_EXACT {
                     return self.error(
                         Diagnostic::error(Code::BINCOUNT_RANGE, "the weighted sums are not proven to stay below 2**53")
                             .primary(ws, format!("{} weights in [{}, {}] could sum to {bound}", wt.numel(), wr.lo, wr.hi))
@@ -243,7 +246,10 @@ impl Lowerer<'_> {
                 (Some((Val::Int(b), _)), Some((Val::Tuple(r), rs))) if r.len() == 2 => {
                     match (&r[0], &r[1]) {
                         (Val::Int(lo), Val::Int(hi))
-                            if b >= 1 && lo < hi && (hi - lo) % b == 0 && b <= 1 << 20 =>
+                            if b >= 1
+                                && lo < hi
+                                && (hi - lo) % b == 0
+                                && b <= hissc_aop::limits::MAX_BINS =>
                         {
                             (b, *lo, *hi)
                         }

@@ -24,7 +24,7 @@ impl Lowerer<'_> {
         match e {
             Expr::Constant(c) => match &c.value {
                 Constant::Int(i) => match i.to_string().parse::<i128>() {
-                    Ok(v) if v.unsigned_abs() < 1u128 << 100 => Val::Int(v),
+                    Ok(v) if v.unsigned_abs() < 1u128 << hissc_aop::limits::INT_BITS => Val::Int(v),
                     _ => self.error(
                         Diagnostic::error(Code::DTYPE, "this integer is too large for any dtype")
                             .primary(span, "does not fit 64 bits"),
@@ -818,12 +818,15 @@ impl Lowerer<'_> {
 
     fn power(&mut self, a: Val, b: Val, span: Span) -> Val {
         let e = match b {
-            Val::Int(e) if (0..=16).contains(&e) => e as u32,
+            Val::Int(e) if (0..=hissc_aop::limits::MAX_POWER).contains(&e) => e as u32,
             _ => {
                 return self.error(
                     Diagnostic::error(
                         Code::NOT_CONSTANT,
-                        "the exponent of `**` must be a constant from 0 to 16",
+                        format!(
+                            "the exponent of `**` must be a constant from 0 to {}",
+                            hissc_aop::limits::MAX_POWER
+                        ),
                     )
                     .primary(span, "exponent not a small constant")
                     .note("hissc builds `x ** n` from n - 1 multipliers"),
@@ -909,7 +912,7 @@ impl Lowerer<'_> {
             _ => return Val::Poison, // `/` and `@`: reported by the subset rules
         };
         match r {
-            Some(v) if v.unsigned_abs() < 1u128 << 100 => Val::Int(v),
+            Some(v) if v.unsigned_abs() < 1u128 << hissc_aop::limits::INT_BITS => Val::Int(v),
             _ => self.error(
                 Diagnostic::error(Code::DTYPE, "this constant is too large for any dtype")
                     .primary(span, "overflows 64 bits"),
@@ -1191,7 +1194,7 @@ impl Lowerer<'_> {
             other => return self.operand_error(&other, span),
         };
         let r = hissc_aop::passes::ranges::ranges(&self.k)[n.v];
-        let exact = 1i128 << 53;
+        let exact = hissc_aop::limits::FLOAT_EXACT;
         if r.lo < -exact || r.hi > exact {
             return self.error(
                 Diagnostic::error(

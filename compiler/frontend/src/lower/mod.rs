@@ -589,11 +589,14 @@ impl<'a> Lowerer<'a> {
         } else {
             (start - stop).max(0) / -step + ((start - stop).max(0) % -step != 0) as i128
         };
-        if count > 4096 {
+        if count > hissc_aop::limits::MAX_UNROLL {
             self.error(
                 Diagnostic::error(
-                    Code::NOT_CONSTANT,
-                    format!("this loop runs {count} times; hissc unrolls at most 4096 iterations"),
+                    Code::LIMIT,
+                    format!(
+                        "this loop runs {count} times; hissc unrolls at most {} iterations",
+                        hissc_aop::limits::MAX_UNROLL
+                    ),
                 )
                 .primary(span_of(&*l.iter), "too many iterations")
                 .help("use whole-array operations instead of a long loop"),

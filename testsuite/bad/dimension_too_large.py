@@ -1,0 +1,7 @@
+import numpy as np
+from hiss import kernel, Array
+
+
+@kernel
+def big(frame: Array[np.uint8, 4294967296]) -> np.uint64:  # expect-error-line: 6
+    return frame.sum()
