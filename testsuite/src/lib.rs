@@ -72,17 +72,16 @@ pub fn compile_lanes_why(
     kernel: Option<&str>,
     lanes: u32,
 ) -> Result<(Kernel, Network, String), String> {
-    let k = hissc_frontend::compile(src, kernel).map_err(|d| hissc_diagnostics::render(src, &d))?;
-    let net = hissc_spn::lower::lower(&k).map_err(|d| hissc_diagnostics::render(src, &d))?;
-    hissc_spn::verify::verify(&net).map_err(|e| format!("network verification failed: {e:?}"))?;
-    let (net, why) = hissc_spn::lanes::widen_up_to(&net, lanes)
-        .map_err(|d| hissc_diagnostics::render(src, &d))?;
-    hissc_spn::verify::verify(&net)
-        .map_err(|e| format!("widened network verification failed: {e:?}"))?;
-    let why = if why.is_empty() {
+    let opts = hissc_driver::Options {
+        kernel: kernel.map(str::to_string),
+        lanes,
+    };
+    let d = hissc_driver::compile(src, &opts).map_err(|d| hissc_diagnostics::render(src, &d))?;
+    let (k, net) = (d.kernel, d.network);
+    let why = if d.warnings.is_empty() {
         String::new()
     } else {
-        hissc_diagnostics::render(src, &why)
+        hissc_diagnostics::render(src, &d.warnings)
     };
     Ok((k, net, why))
 }

@@ -48,7 +48,7 @@ impl Compiled {
             Err(e) => return Err(not_utf8(path, e)),
         };
         let src = SourceFile::new(path.display().to_string(), text);
-        match hissc_frontend::compile(&src, name) {
+        match hissc_driver::kernel(&src, name) {
             Ok(kernel) => Ok(Compiled { src, kernel }),
             Err(diags) => Err(diagnostics(&src, &diags)),
         }
@@ -57,58 +57,23 @@ impl Compiled {
 
 impl Compiled {
     /// Lowers the kernel to a verified process network of up to `lanes` elements per
-    /// cycle; when a construct takes fewer, the warnings saying so go to stderr.
+    /// cycle; its warnings (fewer lanes than asked, too large for any FPGA) go to stderr.
     pub fn network(&self, lanes: u32) -> Result<hissc_spn::Network, Failure> {
-        let (net, mut why) = self.network_why(lanes)?;
-        why.extend(self.too_large(&net));
+        let (net, why) = self.network_why(lanes)?;
         if !why.is_empty() {
             eprint!("{}", hissc_diagnostics::render(&self.src, &why));
         }
         Ok(net)
     }
 
-    /// A warning when the design cannot fit the largest FPGA `hissc build` targets.
-    fn too_large(&self, net: &hissc_spn::Network) -> Option<hissc_diagnostics::Diagnostic> {
-        let target = hissc_flow::build::Target::Hx8k;
-        let fit = hissc_flow::estimate::fit(net, &self.src, target);
-        let why = fit.too_large(target)?;
-        let (b, what) = fit.heaviest_process.clone()?;
-        Some(
-            hissc_diagnostics::Diagnostic::error(
-                hissc_diagnostics::Code::TOO_LARGE,
-                format!(
-                    "the design is larger than the largest FPGA hissc builds for ({})",
-                    target.name()
-                ),
-            )
-            .primary(net.nodes[b].span, format!("keeps the most: {what}"))
-            .note(why)
-            .note(format!(
-                "estimated: at least {} logic cells and {} memory bits in all",
-                fit.logic_cells, fit.memory_bits
-            ))
-            .into_warning(),
-        )
-    }
-
-    /// [`Compiled::network`], with the warnings that say why it has fewer lanes
-    /// than asked (none when it has them all) instead of printing them.
+    /// [`Compiled::network`], with its warnings returned instead of printed
+    /// (through [`hissc_driver::network`], which verifies every stage).
     pub fn network_why(
         &self,
         lanes: u32,
     ) -> Result<(hissc_spn::Network, Vec<hissc_diagnostics::Diagnostic>), Failure> {
-        let net = hissc_spn::lower::lower(&self.kernel).map_err(|d| diagnostics(&self.src, &d))?;
-        let (net, why) =
-            hissc_spn::lanes::widen_up_to(&net, lanes).map_err(|d| diagnostics(&self.src, &d))?;
-        if let Err(errs) = hissc_spn::verify::verify(&net) {
-            let list: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-            return Err(Failure::Internal(format!(
-                "bug in hissc: the process network failed verification: {}\n{}",
-                list.join("; "),
-                hissc_spn::print::print(&net, Some(&self.src))
-            )));
-        }
-        Ok((net, why))
+        hissc_driver::network(&self.src, &self.kernel, lanes)
+            .map_err(|d| diagnostics(&self.src, &d))
     }
 }
 
@@ -134,9 +99,7 @@ fn not_utf8(path: &Path, e: std::string::FromUtf8Error) -> Failure {
 }
 
 fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Failure {
-    let bug = diags
-        .iter()
-        .any(|d| d.severity == hissc_diagnostics::Severity::Bug);
+    let bug = hissc_driver::has_bug(diags);
     let n = diags.len();
     let mut text = hissc_diagnostics::render(src, diags);
     text.push_str(&format!(
