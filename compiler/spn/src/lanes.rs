@@ -256,7 +256,16 @@ fn with_operands(kind: &ProcKind, s: &[Src]) -> ProcKind {
         ProcKind::Cast(d, _) => ProcKind::Cast(*d, s[0]),
         ProcKind::Lookup(t, _) => ProcKind::Lookup(t.clone(), s[0]),
         ProcKind::Float(_) => ProcKind::Float(s[0]),
-        other => other.clone(),
+        // not elementwise: nothing to replace
+        ProcKind::Input(..)
+        | ProcKind::Param(_)
+        | ProcKind::Reduce(..)
+        | ProcKind::Slice(..)
+        | ProcKind::Scan(..)
+        | ProcKind::Bincount { .. }
+        | ProcKind::Pack { .. }
+        | ProcKind::Broadcast { .. }
+        | ProcKind::Delay(..) => kind.clone(),
     }
 }
 
@@ -351,7 +360,13 @@ impl Widen {
                 span,
             ))),
             ProcKind::Delay(a, _) => self.lanes_of(*a, span),
-            k if k.is_elementwise() => self.elementwise(n),
+            ProcKind::Unary(..)
+            | ProcKind::Binary(..)
+            | ProcKind::Compare(..)
+            | ProcKind::Select(..)
+            | ProcKind::Cast(..)
+            | ProcKind::Lookup(..)
+            | ProcKind::Float(..) => self.elementwise(n),
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(n, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(n, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(n, *d, *a, *count),
@@ -369,9 +384,12 @@ impl Widen {
                 from,
                 to,
             } => self.broadcast(n, *arg, *timing, from, to),
-            _ => {
-                self.diags
-                    .push(Diagnostic::bug("unexpected process while widening").primary(span, ""));
+            // only widening makes gearboxes
+            ProcKind::Pack { .. } => {
+                self.diags.push(
+                    Diagnostic::bug("a gearbox in a network that is not widened yet")
+                        .primary(span, ""),
+                );
                 None
             }
         }

@@ -96,7 +96,13 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 }
                 Some(Sched::Static)
             }
-            k if k.is_elementwise() => {
+            k @ (ProcKind::Unary(..)
+            | ProcKind::Binary(..)
+            | ProcKind::Compare(..)
+            | ProcKind::Select(..)
+            | ProcKind::Cast(..)
+            | ProcKind::Lookup(..)
+            | ProcKind::Float(..)) => {
                 let srcs = k.operands();
                 let streams: Vec<Sched> = srcs
                     .iter()
@@ -216,7 +222,6 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 }
                 Some(net.nodes[*a].sched.delayed(*n))
             }
-            _ => None,
         };
         if let Some(w) = want {
             if w != node.sched {

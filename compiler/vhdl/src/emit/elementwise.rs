@@ -268,7 +268,16 @@ impl Emitter<'_> {
                     ],
                 )
             }
-            _ => (0, vec![]),
+            // not elementwise: `node` never asks
+            ProcKind::Input(..)
+            | ProcKind::Param(_)
+            | ProcKind::Reduce(..)
+            | ProcKind::Slice(..)
+            | ProcKind::Scan(..)
+            | ProcKind::Bincount { .. }
+            | ProcKind::Pack { .. }
+            | ProcKind::Broadcast { .. }
+            | ProcKind::Delay(..) => (0, vec![]),
         }
     }
 
