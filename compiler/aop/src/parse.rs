@@ -142,12 +142,9 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
         Rule::reduce_op => {
             let mut parts = op.clone().into_inner();
             let name = parts.next().ok_or("missing reduction")?;
-            let red = match ReduceOp::ALL
-                .into_iter()
-                .find(|r| r.name() == name.as_str())
-            {
-                Some(r) => r,
-                None => return err(&name, format!("unknown reduction `{}`", name.as_str())),
+            let red = match name.as_str().parse::<ReduceOp>() {
+                Ok(r) => r,
+                Err(()) => return err(&name, format!("unknown reduction `{}`", name.as_str())),
             };
             let arg = value(k, &parts.next().ok_or("missing operand")?)?;
             let axes = match parts.next() {
@@ -217,18 +214,15 @@ fn generic(p: &Pair<Rule>, name: &str, a: &[Value]) -> R<Inst> {
             err(p, format!("`{name}` takes {n} operands, not {}", a.len()))
         }
     };
-    if let Some(op) = [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Abs]
-        .into_iter()
-        .find(|o| o.name() == name)
-    {
+    if let Ok(op) = name.parse::<UnaryOp>() {
         want(1)?;
         return Ok(Inst::Unary(op, a[0]));
     }
-    if let Some(op) = BinaryOp::ALL.into_iter().find(|o| o.name() == name) {
+    if let Ok(op) = name.parse::<BinaryOp>() {
         want(2)?;
         return Ok(Inst::Binary(op, a[0], a[1]));
     }
-    if let Some(op) = CmpOp::ALL.into_iter().find(|o| o.name() == name) {
+    if let Ok(op) = name.parse::<CmpOp>() {
         want(2)?;
         return Ok(Inst::Compare(op, a[0], a[1]));
     }

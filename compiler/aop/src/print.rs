@@ -21,6 +21,9 @@ use hissc_diagnostics::{SourceFile, Span};
 use std::fmt::Write;
 
 impl UnaryOp {
+    /// Every unary op.
+    pub const ALL: [UnaryOp; 3] = [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Abs];
+
     /// The IR mnemonic.
     pub fn name(self) -> &'static str {
         match self {
@@ -220,3 +223,19 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
     out.push_str("}\n");
     out
 }
+
+/// `FromStr` from the mnemonic, for every operator enum: the one way both text
+/// parsers (array-op IR and process network) read an operator.
+macro_rules! from_mnemonic {
+    ($($t:ident),*) => {$(
+        impl std::str::FromStr for $t {
+            type Err = ();
+
+            fn from_str(s: &str) -> Result<Self, ()> {
+                $t::ALL.into_iter().find(|o| o.name() == s).ok_or(())
+            }
+        }
+    )*};
+}
+
+from_mnemonic!(UnaryOp, BinaryOp, CmpOp, ReduceOp);

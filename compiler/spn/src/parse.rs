@@ -252,18 +252,15 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             )
         }
     };
-    if let Some(u) = [UnaryOp::Neg, UnaryOp::Not, UnaryOp::Abs]
-        .into_iter()
-        .find(|u| u.name() == op)
-    {
+    if let Ok(u) = op.parse::<UnaryOp>() {
         count(1)?;
         return Ok(ProcKind::Unary(u, dt(0)?, src(0)?));
     }
-    if let Some(b) = BinaryOp::ALL.into_iter().find(|b| b.name() == op) {
+    if let Ok(b) = op.parse::<BinaryOp>() {
         count(2)?;
         return Ok(ProcKind::Binary(b, dt(0)?, src(0)?, src(1)?));
     }
-    if let Some(c) = CmpOp::ALL.into_iter().find(|c| c.name() == op) {
+    if let Ok(c) = op.parse::<CmpOp>() {
         count(2)?;
         return Ok(ProcKind::Compare(c, src(0)?, src(1)?));
     }
@@ -303,10 +300,9 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         "reduce" => {
             count(3)?;
             let name = rest.first().copied().unwrap_or("");
-            let r = ReduceOp::ALL
-                .into_iter()
-                .find(|r| r.name() == name)
-                .map_or_else(|| err(p, format!("unknown reduction `{name}`")), Ok)?;
+            let r = name
+                .parse::<ReduceOp>()
+                .map_or_else(|()| err(p, format!("unknown reduction `{name}`")), Ok)?;
             ProcKind::Reduce(r, dt(1)?, bus(0)?, dims_at(1)?, dims_at(2)?)
         }
         "slice" => {
