@@ -183,7 +183,7 @@ impl Engine {
             Op::Lookup {
                 dst, ref table, a, ..
             } => {
-                let size = table.len().max(2).next_power_of_two();
+                let size = hissc_spn::plan::rom_size(table.len());
                 (
                     dst as usize,
                     table
@@ -457,6 +457,7 @@ impl Engine {
                 bins,
                 count,
                 float,
+                start,
                 mem,
                 state,
             } => {
@@ -464,7 +465,7 @@ impl Engine {
                 for t in 0..n {
                     let o = at(dst, t);
                     // stream out the finished bank, clearing it as it goes (after a
-                    // countdown from -2: the hardware's block RAM pipeline)
+                    // countdown from `start`: the hardware's block RAM pipeline)
                     self.val[o + 1] = self.val[o];
                     self.vld[o + 1] = false;
                     if self.st[rd] < 0 {
@@ -495,12 +496,7 @@ impl Engine {
                             self.st[cnt] = 0;
                             self.st[rbank] = self.st[bank];
                             self.st[bank] ^= 1;
-                            // the hardware's pipeline: 2 cycles, and 2 more to make float64
-                            self.st[rd] = if float {
-                                -2 - hissc_spn::sched::FLOAT_LATENCY as i128
-                            } else {
-                                -2
-                            };
+                            self.st[rd] = start;
                         }
                     }
                 }

@@ -124,6 +124,10 @@ pub enum Op {
         bins: u32,
         count: u32,
         float: bool,
+        /// Where the readout's countdown starts after a frame's last element: the
+        /// first count leaves [`hissc_spn::plan::Bincount::latency`] cycles later
+        /// (two cycles to reach 0, then the registered read).
+        start: i128,
         mem: usize,
         state: usize,
     },
@@ -270,7 +274,7 @@ pub fn flatten(net: &Network) -> Flat {
                 let idx = alloc(shape.len(), &mut f.state);
                 let acc = alloc(2 * lines as usize, &mut f.state);
                 // with block RAM accumulators the output is registered once more
-                let late = if lines > 1 {
+                let late = if hissc_spn::plan::reduce_in_ram(shape, axes) {
                     Some(alloc(2, &mut f.state))
                 } else {
                     None
@@ -342,6 +346,7 @@ pub fn flatten(net: &Network) -> Flat {
                 let mem = alloc(2 * *bins as usize, &mut f.state);
                 let state = alloc(4, &mut f.state);
                 let slot = |b: &hissc_spn::Bus| b.index() as u32;
+                let plan = hissc_spn::plan::bincount(net, b).expect("a bin count");
                 Op::Bincount {
                     dst,
                     x: slot(x),
@@ -350,6 +355,7 @@ pub fn flatten(net: &Network) -> Flat {
                     bins: *bins,
                     count: *count,
                     float: *float,
+                    start: 2 - plan.latency as i128,
                     mem,
                     state,
                 }

@@ -4,15 +4,15 @@
 //! accumulators, queues, shift registers), the memories it keeps (words ×
 //! bits, which go to block RAM when large), and its multipliers. The counts
 //! follow the VHDL back end's structure and read its decisions from the same
-//! places ([`sched::delay_in_ram`], [`sched::reduce_lines`],
-//! [`sched::pack_depth`], [`sched::bincount_accumulator`]), so the estimate and
+//! places ([`sched::delay_in_ram`], [`sched::pack_depth`], the [`plan`]s of
+//! reductions, bin counts and tables), so the estimate and
 //! the design cannot disagree about where a value lives. The flip-flop count
 //! is a lower bound on the logic cells a design needs (an iCE40 logic cell has
 //! one flip-flop); `hissc build` fails on it in seconds, before synthesis, when
 //! it is already more than the device has.
 
 use crate::ir::{Bus, Network, ProcKind, Src};
-use crate::sched;
+use crate::{plan, sched};
 use hissc_aop::BinaryOp;
 
 /// A memory: `words` words of `bits` bits.
@@ -110,36 +110,24 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             }
             _ => {}
         },
-        ProcKind::Lookup(table, _) => c.memory(table.len() as u64, w),
+        ProcKind::Lookup(table, _) => c.memory(plan::rom_size(table.len()) as u64, w),
         ProcKind::Float(_) => c.flip_flops += 2 * 64,
-        ProcKind::Reduce(op, d, a, shape, axes) => {
-            let (lines, _) = sched::reduce_lines(shape, axes);
-            let total: u64 = shape.iter().map(|&x| x as u64).product();
-            let per_output = total / shape_kept(shape, axes).max(1);
-            let acc = crate::lower::accumulator_range(
-                *op,
-                *d,
-                net.nodes[*a].range,
-                n.range,
-                per_output as i128,
-            );
-            let wacc = acc.signed_bits().max(2);
-            if lines > 1 {
-                c.memory(lines as u64, wacc);
-                // the read stage
-                c.flip_flops += wacc as u64;
-            } else {
-                c.flip_flops += wacc as u64;
+        ProcKind::Reduce(_, _, _, shape, _) => {
+            let p = plan::reduce(net, b).expect("a reduction");
+            if p.in_ram {
+                c.memory(p.lines as u64, p.acc_width);
             }
-            c.flip_flops += counters(shape);
+            // the accumulator (or the block RAM's read stage) and the counters
+            c.flip_flops += p.acc_width as u64 + counters(shape);
         }
         ProcKind::Slice(_, shape, _) => c.flip_flops += counters(shape),
         ProcKind::Scan(_, _, count) => c.flip_flops += w as u64 + counter(*count as u64),
-        ProcKind::Bincount { bins, count, .. } => {
-            let wacc = sched::bincount_accumulator(net, b).signed_bits().max(2);
-            // two banks (count one frame, stream out the other), each a power of two deep
+        ProcKind::Bincount { count, .. } => {
+            let p = plan::bincount(net, b).expect("a bin count");
+            let wacc = p.acc_width;
+            // two banks (count one frame, stream out the other)
             for _ in 0..2 {
-                c.memory(bins.next_power_of_two() as u64, wacc);
+                c.memory(p.depth as u64, wacc);
             }
             c.flip_flops += 4 * wacc as u64 + 2 * counter(*count as u64);
         }
@@ -162,16 +150,6 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         }
     }
     c
-}
-
-/// Elements per output of a reduction over `axes` of `shape`.
-fn shape_kept(shape: &[u32], axes: &[u32]) -> u64 {
-    shape
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !axes.contains(&(*i as u32)))
-        .map(|(_, &d)| d as u64)
-        .product()
 }
 
 /// The estimate of a whole network, process by process.

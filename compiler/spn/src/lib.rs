@@ -18,6 +18,7 @@ pub mod ir;
 pub mod lanes;
 pub mod lower;
 pub mod parse;
+pub mod plan;
 pub mod print;
 pub mod sched;
 pub mod verify;

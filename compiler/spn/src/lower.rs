@@ -20,9 +20,9 @@
 use crate::ir::{Bus, Network, Output, Port, ProcKind, Sched, Src};
 use crate::sched;
 use cranelift_entity::{PrimaryMap, SecondaryMap};
-use hissc_aop::passes::ranges::{ranges, sum_exact, Ranges};
+use hissc_aop::passes::ranges::{ranges, Ranges};
 use hissc_aop::types::numel;
-use hissc_aop::{semantics, DType, Inst, Interval, Kernel, ReduceOp, Shape, Value};
+use hissc_aop::{semantics, DType, Inst, Interval, Kernel, Shape, Value};
 use hissc_diagnostics::{Code, Diagnostic, Span};
 use std::collections::HashMap;
 
@@ -535,24 +535,5 @@ impl Lowering<'_> {
             },
             _ => None,
         }
-    }
-}
-
-/// The values a reduction's accumulator can hold (for its width in hardware).
-pub fn accumulator_range(
-    op: ReduceOp,
-    d: DType,
-    arg: Interval,
-    result: Interval,
-    n: i128,
-) -> Interval {
-    match op {
-        ReduceOp::Sum if sum_exact(arg, n).is_none_or(|x| !x.within(Interval::of(d))) => {
-            Interval::of(d)
-        }
-        ReduceOp::Sum => result.union(arg),
-        ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMax | ReduceOp::ArgMin => arg,
-        ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
-        ReduceOp::CountNonzero => Interval::new(0, n),
     }
 }

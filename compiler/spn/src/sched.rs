@@ -1,8 +1,7 @@
 //! Schedules of the processes that change which cycles carry elements: the
 //! lowering computes them and the verifier checks them with the same functions.
 
-use crate::ir::{Bus, Network, Pattern, ProcKind, Sched};
-use hissc_aop::Interval;
+use crate::ir::{Bus, Network, Pattern, Sched};
 
 /// The multi-index of every element of `shape`, in C order, with its rank.
 fn each_index(shape: &[u32], mut f: impl FnMut(&[u32])) {
@@ -64,7 +63,7 @@ pub fn reduce(arg: &Sched, shape: &[u32], axes: &[u32]) -> Sched {
         axes.iter()
             .all(|&a| idx[a as usize] + 1 == shape[a as usize])
     });
-    if reduce_lines(shape, axes).0 > 1 {
+    if crate::plan::reduce_in_ram(shape, axes) {
         s.delayed(1)
     } else {
         s
@@ -173,20 +172,4 @@ pub const DELAY_RAM_BITS: u64 = 512;
 /// RAM ([`DELAY_RAM_BITS`]); the VHDL and the resource estimate both ask here.
 pub fn delay_in_ram(cycles: u32, width: u32) -> bool {
     cycles >= 16 && cycles as u64 * (width as u64 + 1) >= DELAY_RAM_BITS
-}
-
-/// The values a bin-count process's counters hold: a frame's count, or its
-/// weights summed over a frame (the VHDL's and the estimate's memory width).
-pub fn bincount_accumulator(net: &Network, b: Bus) -> Interval {
-    let ProcKind::Bincount { weights, count, .. } = net.nodes[b].kind else {
-        return net.nodes[b].range;
-    };
-    let n = count as i128;
-    match weights {
-        Some(wb) => {
-            let r = net.nodes[wb].range;
-            Interval::new((r.lo * n).min(0), (r.hi * n).max(0))
-        }
-        None => Interval::new(0, n),
-    }
 }

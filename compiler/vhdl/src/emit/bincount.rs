@@ -23,12 +23,9 @@ impl Emitter<'_> {
             unreachable!("a bincount process")
         };
         let w = net.nodes[b].width;
-        let wacc = hissc_spn::sched::bincount_accumulator(net, b)
-            .signed_bits()
-            .max(2);
-        // memories as deep as the next power of two: every address a netlist can
-        // form is then in range
-        let top = bins.next_power_of_two() - 1;
+        let plan = hissc_spn::plan::bincount(net, b).expect("a bin count");
+        let wacc = plan.acc_width;
+        let top = plan.depth - 1;
         let decl = |s: &mut String, line: String| {
             let _ = writeln!(s, "  {line}");
         };

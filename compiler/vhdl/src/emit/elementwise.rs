@@ -207,7 +207,8 @@ impl Emitter<'_> {
             ProcKind::Lookup(table, a) => {
                 // a power-of-two ROM read with the index's low bits: the index is in
                 // range whenever it is valid, and any value reads something otherwise
-                let k = (usize::BITS - (table.len().max(2) - 1).leading_zeros()) as usize;
+                let size = hissc_spn::plan::rom_size(table.len());
+                let k = size.trailing_zeros() as usize;
                 let _ = writeln!(
                     self.decls,
                     "  type {b}_rom_t is array (0 to {}) of signed({} downto 0);",

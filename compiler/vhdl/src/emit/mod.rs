@@ -18,7 +18,7 @@ mod scan;
 mod slice;
 
 use crate::interface::{Interface, StreamOut};
-use hissc_aop::passes::ranges::{binary_exact, sum_exact, unary_exact};
+use hissc_aop::passes::ranges::{binary_exact, unary_exact};
 use hissc_aop::{BinaryOp, DType, Interval, ReduceOp, UnaryOp};
 use hissc_diagnostics::SourceFile;
 use hissc_spn::{Bus, Network, ProcKind, Src};

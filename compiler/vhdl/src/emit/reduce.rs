@@ -1,5 +1,5 @@
-//! Reductions: accumulators in registers or block RAM (as
-//! [`hissc_spn::sched::reduce_lines`] says), argmax/argmin with their index.
+//! Reductions: accumulators in registers or block RAM, as their
+//! [`hissc_spn::plan::Reduce`] says; argmax/argmin with their index.
 
 use super::*;
 
@@ -14,21 +14,12 @@ impl Emitter<'_> {
         axes: &[u32],
     ) {
         let net = self.net;
-        let (w, ra) = (net.nodes[b].width, net.nodes[a].range);
+        let w = net.nodes[b].width;
         let total: u32 = shape.iter().product();
-        let n = (total
-            / shape
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !axes.contains(&(*i as u32)))
-                .map(|(_, d)| d)
-                .product::<u32>()) as i128;
-        let sum_wraps =
-            op == ReduceOp::Sum && sum_exact(ra, n).is_none_or(|x| !x.within(Interval::of(d)));
-        let acc_range = hissc_spn::lower::accumulator_range(op, d, ra, net.nodes[b].range, n);
-        let wacc = acc_range.signed_bits().max(2);
+        let plan = hissc_spn::plan::reduce(net, b).expect("a reduction");
+        let (sum_wraps, wacc) = (plan.wraps, plan.acc_width);
         // accumulators: one per output in flight
-        let (lines, line) = hissc_spn::sched::reduce_lines(shape, axes);
+        let (lines, line) = (plan.lines, plan.line.clone());
         let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
         let flat = axes.len() == shape.len();
         let maxpos = if flat {
@@ -93,7 +84,7 @@ impl Emitter<'_> {
         };
         // more than one accumulator: block RAM, read in one cycle and written back
         // in the next (stage B), forwarding the previous write
-        let bram = lines > 1;
+        let bram = plan.in_ram;
         let x = if bram {
             format!("{b}_bx")
         } else {
