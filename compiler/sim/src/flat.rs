@@ -1,10 +1,12 @@
 //! Flattening a network into dense tables: one slot per bus, a private state
-//! area per process, and a straight-line list of operations.
+//! area per process, and a straight-line list of operations in the network's
+//! (topological) order.
 //!
-//! Bus values live in two arrays (`cur`, `next`): registered processes read
-//! `cur` and write `next`, then the arrays swap, so evaluation order does not
-//! matter and no cycle allocates. Input buses are written into `cur` at the start
-//! of each cycle; static buses are computed once per run into both arrays.
+//! The engine gives each slot a row of cells, one per cycle of a block, and runs
+//! each operation over the whole block (see [`crate::engine`]); an operation's
+//! state area holds its counters, accumulators and memories. Hardware decisions
+//! an operation needs (whether accumulators are in block RAM, a bin count's
+//! latency, a ROM's size) come from [`hissc_spn::plan`], as the VHDL's do.
 
 #![allow(missing_docs)] // the fields of `Op` are named as in its variants' docs
 

@@ -1,8 +1,9 @@
 //! The cycle-accurate simulator of hissc process networks.
 //!
 //! [`flat`] turns a verified network into dense tables, [`engine`] evaluates them
-//! one clock edge at a time without allocating, and [`run`] streams frames through
-//! it, collects outputs and records the SME-style trace of the top-level signals.
+//! a block of up to 1024 clock cycles at a time (one dispatch per process per
+//! block, no allocation per cycle), and [`run`] streams frames through it,
+//! collects outputs and records the SME-style trace of the top-level signals.
 
 pub mod engine;
 pub mod flat;
