@@ -344,7 +344,7 @@ impl Checker<'_, '_> {
                     "keep integer sums and divide on the host, or use `//` by a constant or `>>`",
                 ),
             );
-        } else if !names::NP_FUNCTIONS.contains(&name)
+        } else if names::np_function(name).is_none()
             && !names::NP_DTYPES.contains(&name)
             && (call || !names::NP_VALUES.contains(&name))
         {
@@ -400,7 +400,7 @@ impl Checker<'_, '_> {
                         .primary(span, "floating point")
                         .help("use `.sum()` and divide on the host, or `//` by the element count"),
                     );
-                } else if !names::METHODS.contains(&method) {
+                } else if names::method(method).is_none() {
                     self.push(
                         Diagnostic::error(
                             Code::UNKNOWN_FUNCTION,
@@ -411,7 +411,7 @@ impl Checker<'_, '_> {
                             "array methods are {}",
                             names::METHODS
                                 .iter()
-                                .map(|m| format!("`.{m}()`"))
+                                .map(|m| format!("`.{}()`", m.name))
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         )),

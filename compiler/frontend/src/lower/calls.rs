@@ -1,6 +1,7 @@
 //! Calls: numpy functions, array methods, builtins, casts and helpers.
 
 use super::{Frame, Lowerer, Node, Truth, Val};
+use crate::names::{self, Function, Lowering};
 use crate::syntax::span_of;
 use hissc_aop::{BinaryOp, DType, Inst, ReduceOp, Type, UnaryOp};
 use hissc_diagnostics::{Code, Diagnostic, Span};
@@ -151,31 +152,61 @@ impl Lowerer<'_> {
     }
 
     fn np_call(&mut self, name: &str, args: Args, span: Span) -> Val {
-        let p = |i: usize| args.pos[i].0.clone();
-        match name {
-            "where" => {
-                if !self.arity("np.where", &args, 3, 3, &[], span) {
-                    return Val::Poison;
-                }
-                self.where_(p(0), p(1), p(2), span)
+        let Some(f) = names::np_function(name) else {
+            if let Some(d) = DType::from_numpy_name(name) {
+                return self.cast_call(d, args, span);
             }
-            "minimum" | "maximum" => {
-                if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
-                    return Val::Poison;
-                }
-                let op = if name == "minimum" {
-                    BinaryOp::Min
-                } else {
-                    BinaryOp::Max
-                };
-                let v = self.arith(op, p(0), p(1), span);
-                strong(v)
-            }
-            "clip" => {
-                if !self.arity("np.clip", &args, 3, 3, &[], span) {
-                    return Val::Poison;
-                }
-                let mut v = p(0);
+            return self.error(
+                Diagnostic::error(
+                    Code::UNKNOWN_FUNCTION,
+                    format!("`np.{name}` cannot be called in a kernel"),
+                )
+                .primary(span, "not a function of the kernel language"),
+            );
+        };
+        if !self.arity(&format!("np.{name}"), &args, f.min, f.max, f.keywords, span) {
+            return Val::Poison;
+        }
+        self.lower_call(f, None, args, span)
+    }
+
+    fn method(&mut self, n: Node, name: &str, args: Args, span: Span) -> Val {
+        let Some(f) = names::method(name) else {
+            return self.error(
+                Diagnostic::error(
+                    Code::UNKNOWN_FUNCTION,
+                    format!("`.{name}()` is not a method of the kernel language"),
+                )
+                .primary(span, "unsupported method"),
+            );
+        };
+        if f.lowering == Lowering::Reshape && args.pos.is_empty() {
+            return self.error(
+                Diagnostic::error(Code::ARGUMENTS, "`.reshape()` needs the new shape")
+                    .primary(span, "no shape"),
+            );
+        }
+        if !self.arity(&format!(".{name}()"), &args, f.min, f.max, f.keywords, span) {
+            return Val::Poison;
+        }
+        self.lower_call(f, Some(n), args, span)
+    }
+
+    /// One path for `np.f(a, ...)` and `a.f(...)`: `this` is the array of a
+    /// method call; for a function it is the first positional argument.
+    fn lower_call(&mut self, f: &Function, this: Option<Node>, args: Args, span: Span) -> Val {
+        // positional arguments after the array
+        let first = usize::from(this.is_none());
+        let a = match this {
+            Some(n) => Val::Node(n),
+            None => args.pos[0].0.clone(),
+        };
+        let p = |i: usize| args.pos[first + i - 1].0.clone();
+        match f.lowering {
+            Lowering::Where => self.where_(a, p(1), p(2), span),
+            Lowering::Extremum(op) => strong(self.arith(op, a, p(1), span)),
+            Lowering::Clip => {
+                let mut v = a;
                 if !matches!(p(1), Val::None) {
                     v = self.arith(BinaryOp::Max, v, p(1), span);
                 }
@@ -184,267 +215,88 @@ impl Lowerer<'_> {
                 }
                 strong(v)
             }
-            "abs" | "absolute" => {
-                if !self.arity(&format!("np.{name}"), &args, 1, 1, &[], span) {
-                    return Val::Poison;
-                }
-                strong(self.abs(p(0), span))
-            }
-            "sum" | "min" | "max" | "amin" | "amax" | "any" | "all" | "count_nonzero" => {
-                let op = match name {
-                    "sum" => ReduceOp::Sum,
-                    "min" | "amin" => ReduceOp::Min,
-                    "max" | "amax" => ReduceOp::Max,
-                    "any" => ReduceOp::Any,
-                    "all" => ReduceOp::All,
-                    _ => ReduceOp::CountNonzero,
-                };
-                let kws: &[&str] = if op == ReduceOp::Sum {
-                    &["axis", "dtype", "keepdims"]
-                } else {
-                    &["axis", "keepdims"]
-                };
-                if !self.arity(&format!("np.{name}"), &args, 1, 2, kws, span) {
-                    return Val::Poison;
-                }
-                let axis = Self::param(&args, 1, "axis");
+            Lowering::Abs => strong(self.abs(a, span)),
+            Lowering::Reduce(op) => {
+                let axis = Self::param(&args, first, "axis");
                 let dtype = Self::kwarg(&args, "dtype");
                 let keepdims = Self::kwarg(&args, "keepdims");
-                self.reduce(op, p(0), axis, dtype, keepdims, span)
+                self.reduce(op, a, axis, dtype, keepdims, span)
             }
-            "logical_and" | "logical_or" | "logical_xor" => {
-                if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
-                    return Val::Poison;
-                }
-                let op = match name {
-                    "logical_and" => BinaryOp::And,
-                    "logical_or" => BinaryOp::Or,
-                    _ => BinaryOp::Xor,
-                };
-                let (Some(a), Some(b)) = (self.bool_node(p(0), span), self.bool_node(p(1), span))
+            Lowering::Logical(op) => {
+                let (Some(x), Some(y)) = (self.bool_node(a, span), self.bool_node(p(1), span))
                 else {
                     return Val::Poison;
                 };
                 self.elementwise(
                     |n| Inst::Binary(op, n[0].v, n[1].v),
-                    vec![a, b],
+                    vec![x, y],
                     DType::Bool,
                     false,
                     span,
                 )
             }
-            "logical_not" => {
-                if !self.arity("np.logical_not", &args, 1, 1, &[], span) {
-                    return Val::Poison;
-                }
-                let Some(a) = self.bool_node(p(0), span) else {
+            Lowering::LogicalNot => {
+                let Some(x) = self.bool_node(a, span) else {
                     return Val::Poison;
                 };
-                let ty = self.k.ty(a.v).clone();
-                self.push(Inst::Unary(UnaryOp::Not, a.v), ty, span, false)
+                let ty = self.k.ty(x.v).clone();
+                self.push(Inst::Unary(UnaryOp::Not, x.v), ty, span, false)
             }
-            "bitwise_and" | "bitwise_or" | "bitwise_xor" | "left_shift" | "right_shift" => {
-                if !self.arity(&format!("np.{name}"), &args, 2, 2, &[], span) {
-                    return Val::Poison;
-                }
-                let op = match name {
-                    "bitwise_and" => BinaryOp::And,
-                    "bitwise_or" => BinaryOp::Or,
-                    "bitwise_xor" => BinaryOp::Xor,
-                    "left_shift" => BinaryOp::Shl,
-                    _ => BinaryOp::Shr,
+            Lowering::Bitwise(op) => strong(self.arith(op, a, p(1), span)),
+            Lowering::Invert => strong(self.unary(ast::UnaryOp::Invert, a, span)),
+            Lowering::Table => self.table(args, span),
+            Lowering::Cumsum => self.cumsum(a, span),
+            Lowering::Reshape => match a {
+                Val::Node(n) => self.reshape(n, args.pos[first..].to_vec(), span),
+                other => self.operand_error(&other, span),
+            },
+            Lowering::Ravel => match a {
+                Val::Node(n) => self.reshape(n, vec![(Val::Int(-1), span)], span),
+                other => self.operand_error(&other, span),
+            },
+            Lowering::Bincount => {
+                let w = Self::param(&args, first, "weights");
+                let m = Self::param(&args, first + 1, "minlength");
+                let x = match this {
+                    Some(n) => (Val::Node(n), span),
+                    None => args.pos[0].clone(),
                 };
-                strong(self.arith(op, p(0), p(1), span))
+                self.bincount(x, w, m, span)
             }
-            "invert" => {
-                if !self.arity("np.invert", &args, 1, 1, &[], span) {
-                    return Val::Poison;
-                }
-                strong(self.unary(ast::UnaryOp::Invert, p(0), span))
+            Lowering::Histogram => {
+                let bins = Self::param(&args, first, "bins");
+                let range = Self::param(&args, first + 1, "range");
+                self.histogram(a, bins, range, span)
             }
-            "array" => self.table(args, span),
-            "argmax" | "argmin" => {
-                if !self.arity(
-                    &format!("np.{name}"),
-                    &args,
-                    1,
-                    2,
-                    &["axis", "keepdims"],
-                    span,
-                ) {
-                    return Val::Poison;
-                }
-                let axis = Self::param(&args, 1, "axis");
-                let keepdims = Self::kwarg(&args, "keepdims");
-                let op = if name == "argmax" {
-                    ReduceOp::ArgMax
-                } else {
-                    ReduceOp::ArgMin
-                };
-                self.reduce(op, p(0), axis, None, keepdims, span)
-            }
-            "cumsum" => {
-                if !self.arity("np.cumsum", &args, 1, 1, &[], span) {
-                    return Val::Poison;
-                }
-                self.cumsum(p(0), span)
-            }
-            "reshape" => {
-                if !self.arity("np.reshape", &args, 2, 2, &[], span) {
-                    return Val::Poison;
-                }
-                match p(0) {
-                    Val::Node(n) => self.reshape(n, vec![args.pos[1].clone()], span),
-                    other => self.operand_error(&other, span),
-                }
-            }
-            "ravel" => {
-                if !self.arity("np.ravel", &args, 1, 1, &[], span) {
-                    return Val::Poison;
-                }
-                match p(0) {
-                    Val::Node(n) => self.reshape(n, vec![(Val::Int(-1), span)], span),
-                    other => self.operand_error(&other, span),
-                }
-            }
-            "bincount" => {
-                if !self.arity("np.bincount", &args, 1, 3, &["weights", "minlength"], span) {
-                    return Val::Poison;
-                }
-                let w = Self::param(&args, 1, "weights");
-                let m = Self::param(&args, 2, "minlength");
-                self.bincount(args.pos[0].clone(), w, m, span)
-            }
-            "histogram" => {
-                if !self.arity("np.histogram", &args, 1, 3, &["bins", "range"], span) {
-                    return Val::Poison;
-                }
-                let bins = Self::param(&args, 1, "bins");
-                let range = Self::param(&args, 2, "range");
-                self.histogram(p(0), bins, range, span)
-            }
-            _ => {
-                if let Some(d) = DType::from_numpy_name(name) {
-                    return self.cast_call(d, args, span);
-                }
-                self.error(
-                    Diagnostic::error(
-                        Code::UNKNOWN_FUNCTION,
-                        format!("`np.{name}` cannot be called in a kernel"),
-                    )
-                    .primary(span, "not a function of the kernel language"),
-                )
-            }
+            Lowering::Astype => self.astype(a, &args.pos[first], span),
         }
     }
 
-    fn method(&mut self, n: Node, name: &str, args: Args, span: Span) -> Val {
-        match name {
-            "sum" | "min" | "max" | "any" | "all" => {
-                let op = match name {
-                    "sum" => ReduceOp::Sum,
-                    "min" => ReduceOp::Min,
-                    "max" => ReduceOp::Max,
-                    "any" => ReduceOp::Any,
-                    _ => ReduceOp::All,
-                };
-                let kws: &[&str] = if op == ReduceOp::Sum {
-                    &["axis", "dtype", "keepdims"]
-                } else {
-                    &["axis", "keepdims"]
-                };
-                if !self.arity(&format!(".{name}()"), &args, 0, 1, kws, span) {
-                    return Val::Poison;
-                }
-                let axis = Self::param(&args, 0, "axis");
-                let dtype = Self::kwarg(&args, "dtype");
-                let keepdims = Self::kwarg(&args, "keepdims");
-                self.reduce(op, Val::Node(n), axis, dtype, keepdims, span)
-            }
-            "astype" => {
-                if !self.arity(".astype()", &args, 1, 1, &[], span) {
-                    return Val::Poison;
-                }
-                match &args.pos[0].0 {
-                    Val::DType(d) => {
-                        let d = *d;
-                        match self.coerce(&Val::Node(n), d, span) {
-                            Some(x) if x.v == n.v => Val::Node(Node { weak: false, ..x }),
-                            Some(x) => Val::Node(Node { weak: false, ..x }),
-                            None => Val::Poison,
-                        }
-                    }
-                    Val::RangeType(..) => self.error(
-                        Diagnostic::error(
-                            Code::ARGUMENTS,
-                            "`.astype()` takes a numpy dtype, not a range type",
-                        )
-                        .primary(args.pos[0].1, "range type")
-                        .help("cast to the container dtype, e.g. `.astype(np.uint16)`"),
-                    ),
-                    other => {
-                        let what = self.describe(other);
-                        self.error(
-                            Diagnostic::error(
-                                Code::ARGUMENTS,
-                                format!("`.astype()` needs a numpy dtype, not {what}"),
-                            )
-                            .primary(args.pos[0].1, "not a dtype"),
-                        )
-                    }
-                }
-            }
-            "argmax" | "argmin" => {
-                if !self.arity(
-                    &format!(".{name}()"),
-                    &args,
-                    0,
-                    1,
-                    &["axis", "keepdims"],
-                    span,
-                ) {
-                    return Val::Poison;
-                }
-                let axis = Self::param(&args, 0, "axis");
-                let keepdims = Self::kwarg(&args, "keepdims");
-                let op = if name == "argmax" {
-                    ReduceOp::ArgMax
-                } else {
-                    ReduceOp::ArgMin
-                };
-                self.reduce(op, Val::Node(n), axis, None, keepdims, span)
-            }
-            "cumsum" => {
-                if !self.arity(".cumsum()", &args, 0, 0, &[], span) {
-                    return Val::Poison;
-                }
-                self.cumsum(Val::Node(n), span)
-            }
-            "reshape" => {
-                if args.pos.is_empty() {
-                    return self.error(
-                        Diagnostic::error(Code::ARGUMENTS, "`.reshape()` needs the new shape")
-                            .primary(span, "no shape"),
-                    );
-                }
-                if !self.arity(".reshape()", &args, 1, 4, &[], span) {
-                    return Val::Poison;
-                }
-                self.reshape(n, args.pos, span)
-            }
-            "ravel" => {
-                if !self.arity(".ravel()", &args, 0, 0, &[], span) {
-                    return Val::Poison;
-                }
-                self.reshape(n, vec![(Val::Int(-1), span)], span)
-            }
-            _ => self.error(
+    /// `a.astype(d)`: a cast to a numpy dtype, never weak.
+    fn astype(&mut self, a: Val, d: &(Val, Span), span: Span) -> Val {
+        match &d.0 {
+            Val::DType(t) => match self.coerce(&a, *t, span) {
+                Some(x) => Val::Node(Node { weak: false, ..x }),
+                None => Val::Poison,
+            },
+            Val::RangeType(..) => self.error(
                 Diagnostic::error(
-                    Code::UNKNOWN_FUNCTION,
-                    format!("`.{name}()` is not a method of the kernel language"),
+                    Code::ARGUMENTS,
+                    "`.astype()` takes a numpy dtype, not a range type",
                 )
-                .primary(span, "unsupported method"),
+                .primary(d.1, "range type")
+                .help("cast to the container dtype, e.g. `.astype(np.uint16)`"),
             ),
+            other => {
+                let what = self.describe(other);
+                self.error(
+                    Diagnostic::error(
+                        Code::ARGUMENTS,
+                        format!("`.astype()` needs a numpy dtype, not {what}"),
+                    )
+                    .primary(d.1, "not a dtype"),
+                )
+            }
         }
     }
 

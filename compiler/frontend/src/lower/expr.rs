@@ -136,7 +136,7 @@ impl Lowerer<'_> {
                 Some(d) => Val::DType(d),
                 None if attr == "newaxis" => Val::None,
                 None => {
-                    if crate::names::NP_FUNCTIONS.contains(&attr) {
+                    if crate::names::np_function(attr).is_some() {
                         self.error(
                             Diagnostic::error(
                                 Code::UNSUPPORTED_EXPRESSION,
