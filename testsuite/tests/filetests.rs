@@ -1,0 +1,118 @@
+//! File tests, in the style of Cranelift's: each file in `testsuite/filetests`
+//! holds a command, an input in an IR's text form and the expected output, so a
+//! pass is tested on exactly the IR it takes, without going through Python.
+//!
+//! ```text
+//! ; test: widen 4
+//! network k { ... }
+//! ; expect:
+//! network k { ... }
+//! ```
+//!
+//! Commands: `passes` (array-op IR through `passes::optimize`), `lower` (array-op
+//! IR to a process network), `widen N` (a network to N lanes, with any warnings),
+//! `cost` (a network's per-process estimate). Every output is verified before it
+//! is compared. `HISSC_BLESS=1 cargo test --test filetests` rewrites the expected
+//! parts from what the passes now produce (review the diff before committing).
+
+use std::fmt::Write;
+use std::path::Path;
+
+const EXPECT: &str = "; expect:\n";
+
+fn run(command: &str, input: &str) -> Result<String, String> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    match words.as_slice() {
+        ["passes"] => {
+            let k = hissc_aop::parse::parse(input).map_err(|e| e.to_string())?;
+            let out = hissc_aop::passes::optimize(&k);
+            hissc_aop::verify::verify(&out).map_err(|e| format!("{e:?}"))?;
+            Ok(hissc_aop::print::print(&out, None))
+        }
+        ["lower"] => {
+            let k = hissc_aop::parse::parse(input).map_err(|e| e.to_string())?;
+            let net = hissc_spn::lower::lower(&k).map_err(|d| format!("{d:?}"))?;
+            hissc_spn::verify::verify(&net).map_err(|e| format!("{e:?}"))?;
+            Ok(hissc_spn::print::print(&net, None))
+        }
+        ["widen", n] => {
+            let lanes: u32 = n
+                .parse()
+                .map_err(|_| format!("`{n}` is not a lane count"))?;
+            let net = hissc_spn::parse::parse(input).map_err(|e| e.to_string())?;
+            hissc_spn::verify::verify(&net).map_err(|e| format!("input: {e:?}"))?;
+            let (wide, why) =
+                hissc_spn::lanes::widen_up_to(&net, lanes).map_err(|d| format!("{d:?}"))?;
+            hissc_spn::verify::verify(&wide).map_err(|e| format!("{e:?}"))?;
+            let mut out = hissc_spn::print::print(&wide, None);
+            for d in why {
+                let _ = writeln!(out, "; warning: {}", d.message);
+            }
+            Ok(out)
+        }
+        ["cost"] => {
+            let net = hissc_spn::parse::parse(input).map_err(|e| e.to_string())?;
+            hissc_spn::verify::verify(&net).map_err(|e| format!("input: {e:?}"))?;
+            let est = hissc_spn::cost::estimate(&net);
+            let mut out = String::new();
+            for (b, c) in &est.processes {
+                let mems: Vec<String> = c
+                    .memories
+                    .iter()
+                    .map(|m| format!("{}x{}", m.words, m.bits))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{b}: ff {} mem [{}] mul {:?}",
+                    c.flip_flops,
+                    mems.join(", "),
+                    c.multipliers
+                );
+            }
+            let _ = writeln!(
+                out,
+                "total: ff {} memory bits {} logic cells >= {}",
+                est.flip_flops(),
+                est.memory_bits(),
+                est.logic_cells()
+            );
+            Ok(out)
+        }
+        _ => Err(format!("unknown command `{command}`")),
+    }
+}
+
+fn check(path: &Path, bless: bool) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let (head, rest) = text.split_once('\n').ok_or("an empty file")?;
+    let command = head
+        .strip_prefix("; test: ")
+        .ok_or("the first line must be `; test: COMMAND`")?;
+    let (input, expected) = rest.split_once(EXPECT).ok_or("no `; expect:` line")?;
+    let got = run(command, input)?;
+    if got == expected {
+        return Ok(());
+    }
+    if bless {
+        std::fs::write(path, format!("{head}\n{input}{EXPECT}{got}")).map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    Err(format!(
+        "output differs (HISSC_BLESS=1 rewrites it)\n--- expected\n{expected}--- got\n{got}"
+    ))
+}
+
+#[test]
+fn filetests() {
+    let dir = hissc_testsuite::root().join("testsuite/filetests");
+    let bless = std::env::var("HISSC_BLESS").is_ok_and(|v| v == "1");
+    let mut failures = Vec::new();
+    let files = hissc_testsuite::entries(&dir);
+    for path in &files {
+        if let Err(e) = check(path, bless) {
+            failures.push(format!("{}: {e}", path.display()));
+        }
+    }
+    assert!(files.len() >= 8, "only {} file tests", files.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
