@@ -7,22 +7,45 @@
 
 use hissc_aop::{Array, DType};
 
-/// A tiny deterministic random source (xorshift64*), seeded by proptest.
-pub struct Rng(u64);
+/// A deterministic source of choices: xorshift64* from a seed, or a recorded
+/// list of choices replayed (then 0, the simplest choice, once it runs out).
+/// Replayed choices let proptest shrink a failing kernel: fewer and smaller
+/// choices make a smaller kernel (`below(n)` of 0 is the first option, a
+/// depth of 1, no helper, no loop).
+pub struct Rng {
+    state: u64,
+    replay: Option<(Vec<u64>, usize)>,
+}
 
 impl Rng {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        Rng {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            replay: None,
+        }
+    }
+
+    /// A generator that replays `choices`, then gives zeros.
+    pub fn replay(choices: Vec<u64>) -> Rng {
+        Rng {
+            state: 1,
+            replay: Some((choices, 0)),
+        }
     }
 
     /// The next 64 random bits.
     pub fn bits(&mut self) -> u64 {
-        let mut x = self.0;
+        if let Some((choices, at)) = &mut self.replay {
+            let x = choices.get(*at).copied().unwrap_or(0);
+            *at += 1;
+            return x;
+        }
+        let mut x = self.state;
         x ^= x >> 12;
         x ^= x << 25;
         x ^= x >> 27;
-        self.0 = x;
+        self.state = x;
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
@@ -264,7 +287,16 @@ impl Gen<'_> {
 
 /// Writes a random kernel from a seed.
 pub fn kernel(seed: u64) -> GenKernel {
-    let mut rng = Rng::new(seed);
+    kernel_with(&mut Rng::new(seed))
+}
+
+/// Writes the kernel a list of choices makes (see [`Rng::replay`]): what
+/// proptest shrinks.
+pub fn kernel_from(choices: Vec<u64>) -> GenKernel {
+    kernel_with(&mut Rng::replay(choices))
+}
+
+fn kernel_with(rng: &mut Rng) -> GenKernel {
     let h = 2 + rng.below(3) as u32;
     let w = 2 + rng.below(6) as u32;
     let mut params = Vec::new();
@@ -310,10 +342,7 @@ pub fn kernel(seed: u64) -> GenKernel {
         });
         params.push(("t".into(), d, vec![]));
     }
-    let mut g = Gen {
-        rng: &mut rng,
-        leaves,
-    };
+    let mut g = Gen { rng, leaves };
     let depth = 1 + g.rng.below(4) as u32;
     let mut module = String::new();
     let mut body = String::new();

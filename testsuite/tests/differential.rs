@@ -17,7 +17,31 @@ fn cases(default: u32) -> u32 {
 /// Runs a random kernel with up to `lanes` lanes; whether it took them all
 /// (`false`: a construct took fewer, and the warning must name it).
 fn check(seed: u64, hardware: bool, netlist: bool, lanes: u32) -> Result<bool, String> {
-    let k = gen::kernel(seed);
+    check_kernel(gen::kernel(seed), seed, hardware, netlist, lanes)
+}
+
+/// [`check`] on the kernel a list of choices makes: what proptest shrinks, so a
+/// failure is reported on a small kernel.
+fn check_choices(choices: &[u64], lanes: u32) -> Result<bool, String> {
+    let seed = choices.iter().fold(17u64, |h, &c| {
+        h.wrapping_mul(0x100_0000_01b3).wrapping_add(c)
+    });
+    check_kernel(
+        gen::kernel_from(choices.to_vec()),
+        seed,
+        false,
+        false,
+        lanes,
+    )
+}
+
+fn check_kernel(
+    k: gen::GenKernel,
+    seed: u64,
+    hardware: bool,
+    netlist: bool,
+    lanes: u32,
+) -> Result<bool, String> {
     let src = SourceFile::new("random.py", k.source.clone());
     let (kernel, net, why) = hissc_testsuite::compile_lanes_why(&src, None, lanes)
         .map_err(|e| format!("seed {seed} lanes {lanes}: rejected\n{}\n{e}", k.source))?;
@@ -94,16 +118,17 @@ fn names_its_construct(diag: &str, source: &str) -> bool {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(300), failure_persistence: None, ..ProptestConfig::default() })]
+    // the kernels come from lists of choices, so a failure shrinks to a small kernel
     #[test]
-    fn interpreter_equals_simulator(seed in any::<u64>()) {
-        if let Err(e) = check(seed, false, false, 1) {
+    fn interpreter_equals_simulator(choices in prop::collection::vec(any::<u64>(), 0..160)) {
+        if let Err(e) = check_choices(&choices, 1) {
             prop_assert!(false, "{}", e);
         }
     }
 
     #[test]
-    fn interpreter_equals_simulator_with_lanes(seed in any::<u64>(), lanes in prop::sample::select(vec![2u32, 4, 8, 16, 32])) {
-        if let Err(e) = check(seed, false, false, lanes) {
+    fn interpreter_equals_simulator_with_lanes(choices in prop::collection::vec(any::<u64>(), 0..160), lanes in prop::sample::select(vec![2u32, 4, 8, 16, 32])) {
+        if let Err(e) = check_choices(&choices, lanes) {
             prop_assert!(false, "{}", e);
         }
     }
@@ -160,4 +185,35 @@ fn lanes_in_ghdl_on_a_sample() {
         }
     }
     assert_eq!(ran, n, "too few random kernels widened");
+}
+
+/// Failures shrink: given a property that fails for every kernel with an
+/// `argmax`, proptest's shrinking of the choice list ends at a small kernel
+/// that still has one (not at the large random kernel that first failed).
+#[test]
+fn a_failing_kernel_shrinks() {
+    use proptest::test_runner::{Config, TestError, TestRunner};
+    let mut runner = TestRunner::new(Config {
+        cases: 2000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&prop::collection::vec(any::<u64>(), 0..160), |choices| {
+        let k = gen::kernel_from(choices);
+        prop_assert!(!k.source.contains("argmax"));
+        Ok(())
+    });
+    match result {
+        Err(TestError::Fail(_, choices)) => {
+            let k = gen::kernel_from(choices);
+            let body: Vec<&str> = k
+                .source
+                .lines()
+                .skip_while(|l| !l.starts_with("def k"))
+                .collect();
+            assert!(k.source.contains("argmax"), "{}", k.source);
+            assert!(body.len() <= 4, "not shrunk:\n{}", k.source);
+        }
+        other => panic!("expected a failure to shrink, got {other:?}"),
+    }
 }
