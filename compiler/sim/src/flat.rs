@@ -68,46 +68,14 @@ pub enum Op {
     /// Reduction over the axes marked `reduced` of a logical `shape`; state: one
     /// counter per axis at `idx`, and (value, index) accumulators at `acc`, one per
     /// output in flight (`line` gives each kept axis's stride among them).
-    Reduce {
-        dst: u32,
-        arg: u32,
-        op: ReduceOp,
-        d: DType,
-        shape: Vec<u32>,
-        reduced: Vec<bool>,
-        line: Vec<u32>,
-        flat: bool,
-        idx: usize,
-        acc: usize,
-        late: Option<usize>,
-    },
+    Reduce(Reduce),
     /// A reduction of every element of a frame into one value (not an argmax or
     /// argmin): state: the accumulator at `acc`, the element count after it.
-    ReduceAll {
-        dst: u32,
-        arg: u32,
-        op: ReduceOp,
-        d: DType,
-        n: i128,
-        acc: usize,
-    },
+    ReduceAll(ReduceAll),
     /// Slice filter; state: one counter per axis at `idx`.
-    Slice {
-        dst: u32,
-        arg: u32,
-        shape: Vec<u32>,
-        sel: Vec<(u32, u32, u32)>,
-        idx: usize,
-    },
+    Slice(Slice),
     /// Running sum; state: `acc`, `cnt`.
-    Scan {
-        dst: u32,
-        arg: u32,
-        d: DType,
-        count: u32,
-        acc: usize,
-        cnt: usize,
-    },
+    Scan(Scan),
     /// Table read.
     Lookup {
         dst: u32,
@@ -118,50 +86,119 @@ pub enum Op {
     /// Bin counting; state: two banks of `bins` at `mem`, then at `state`: the
     /// element counter, the counting bank, the read position (`bins` when idle)
     /// and the bank being read.
-    Bincount {
-        dst: u32,
-        x: u32,
-        w: Option<u32>,
-        m: Option<u32>,
-        bins: u32,
-        count: u32,
-        float: bool,
-        /// Where the readout's countdown starts after a frame's last element: the
-        /// first count leaves [`hissc_spn::plan::Bincount::latency`] cycles later
-        /// (two cycles to reach 0, then the registered read).
-        start: i128,
-        mem: usize,
-        state: usize,
-    },
+    Bincount(Bincount),
     /// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
-    Broadcast {
-        dst: u32,
-        arg: u32,
-        timing: u32,
-        mem: usize,
-        len: u32,
-        wcnt: usize,
-        rcnt: usize,
-        to: Vec<u32>,
-        strides: Vec<u32>,
-    },
+    Broadcast(Broadcast),
     /// Gearbox: a queue of `depth` elements at `buf`, its length at `held`.
-    Pack {
-        dst: u32,
-        lanes: Vec<u32>,
-        width: u32,
-        lane: u32,
-        buf: usize,
-        held: usize,
-    },
+    Pack(Pack),
     /// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
-    Delay {
-        dst: u32,
-        arg: u32,
-        ring: usize,
-        n: u32,
-        pos: usize,
-    },
+    Delay(Delay),
+}
+
+/// Reduction over the axes marked `reduced` of a logical `shape`; state: one
+/// counter per axis at `idx`, and (value, index) accumulators at `acc`, one per
+/// output in flight (`line` gives each kept axis's stride among them).
+#[derive(Clone, Debug)]
+pub struct Reduce {
+    pub dst: u32,
+    pub arg: u32,
+    pub op: ReduceOp,
+    pub d: DType,
+    pub shape: Vec<u32>,
+    pub reduced: Vec<bool>,
+    pub line: Vec<u32>,
+    pub flat: bool,
+    pub idx: usize,
+    pub acc: usize,
+    pub late: Option<usize>,
+}
+
+/// A reduction of every element of a frame into one value (not an argmax or
+/// argmin): state: the accumulator at `acc`, the element count after it.
+#[derive(Clone, Debug)]
+pub struct ReduceAll {
+    pub dst: u32,
+    pub arg: u32,
+    pub op: ReduceOp,
+    pub d: DType,
+    pub n: i128,
+    pub acc: usize,
+}
+
+/// Slice filter; state: one counter per axis at `idx`.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    pub dst: u32,
+    pub arg: u32,
+    pub shape: Vec<u32>,
+    pub sel: Vec<(u32, u32, u32)>,
+    pub idx: usize,
+}
+
+/// Running sum; state: `acc`, `cnt`.
+#[derive(Clone, Debug)]
+pub struct Scan {
+    pub dst: u32,
+    pub arg: u32,
+    pub d: DType,
+    pub count: u32,
+    pub acc: usize,
+    pub cnt: usize,
+}
+
+/// Bin counting; state: two banks of `bins` at `mem`, then at `state`: the
+/// element counter, the counting bank, the read position (`bins` when idle)
+/// and the bank being read.
+#[derive(Clone, Debug)]
+pub struct Bincount {
+    pub dst: u32,
+    pub x: u32,
+    pub w: Option<u32>,
+    pub m: Option<u32>,
+    pub bins: u32,
+    pub count: u32,
+    pub float: bool,
+    /// Where the readout's countdown starts after a frame's last element: the
+    /// first count leaves [`hissc_spn::plan::Bincount::latency`] cycles later
+    /// (two cycles to reach 0, then the registered read).
+    pub start: i128,
+    pub mem: usize,
+    pub state: usize,
+}
+
+/// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
+#[derive(Clone, Debug)]
+pub struct Broadcast {
+    pub dst: u32,
+    pub arg: u32,
+    pub timing: u32,
+    pub mem: usize,
+    pub len: u32,
+    pub wcnt: usize,
+    pub rcnt: usize,
+    pub to: Vec<u32>,
+    pub strides: Vec<u32>,
+}
+
+/// Gearbox: a queue of `depth` elements at `buf`, its length at `held`.
+#[derive(Clone, Debug)]
+pub struct Pack {
+    pub dst: u32,
+    pub lanes: Vec<u32>,
+    pub width: u32,
+    pub lane: u32,
+    pub buf: usize,
+    pub held: usize,
+}
+
+/// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
+#[derive(Clone, Debug)]
+pub struct Delay {
+    pub dst: u32,
+    pub arg: u32,
+    pub ring: usize,
+    pub n: u32,
+    pub pos: usize,
 }
 
 /// The flattened network.
@@ -285,17 +322,17 @@ pub fn flatten(net: &Network) -> Flat {
                 if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
                     // the common case: one accumulator over the whole stream
                     let acc = alloc(2, &mut f.state);
-                    f.ops.push(Op::ReduceAll {
+                    f.ops.push(Op::ReduceAll(ReduceAll {
                         dst,
                         arg: a.index() as u32,
                         op: *op,
                         d: *d,
                         n: numel(shape) as i128,
                         acc,
-                    });
+                    }));
                     continue;
                 }
-                Op::Reduce {
+                Op::Reduce(Reduce {
                     dst,
                     arg: a.index() as u32,
                     op: *op,
@@ -307,29 +344,29 @@ pub fn flatten(net: &Network) -> Flat {
                     idx,
                     acc,
                     late,
-                }
+                })
             }
             ProcKind::Slice(a, shape, sel) => {
                 let idx = alloc(shape.len(), &mut f.state);
-                Op::Slice {
+                Op::Slice(Slice {
                     dst,
                     arg: a.index() as u32,
                     shape: shape.clone(),
                     sel: sel.clone(),
                     idx,
-                }
+                })
             }
             ProcKind::Scan(d, a, count) => {
                 let acc = alloc(1, &mut f.state);
                 let cnt = alloc(1, &mut f.state);
-                Op::Scan {
+                Op::Scan(Scan {
                     dst,
                     arg: a.index() as u32,
                     d: *d,
                     count: *count,
                     acc,
                     cnt,
-                }
+                })
             }
             ProcKind::Lookup(t, a) => Op::Lookup {
                 dst,
@@ -349,7 +386,7 @@ pub fn flatten(net: &Network) -> Flat {
                 let state = alloc(4, &mut f.state);
                 let slot = |b: &hissc_spn::Bus| b.index() as u32;
                 let plan = hissc_spn::plan::bincount(net, b).expect("a bin count");
-                Op::Bincount {
+                Op::Bincount(Bincount {
                     dst,
                     x: slot(x),
                     w: weights.as_ref().map(slot),
@@ -360,7 +397,7 @@ pub fn flatten(net: &Network) -> Flat {
                     start: 2 - plan.latency as i128,
                     mem,
                     state,
-                }
+                })
             }
             ProcKind::Broadcast {
                 arg,
@@ -373,7 +410,7 @@ pub fn flatten(net: &Network) -> Flat {
                 let wcnt = alloc(1, &mut f.state);
                 let rcnt = alloc(to.len(), &mut f.state);
                 let strides = hissc_spn::sched::broadcast_strides(from, to);
-                Op::Broadcast {
+                Op::Broadcast(Broadcast {
                     dst,
                     arg: arg.index() as u32,
                     timing: timing.index() as u32,
@@ -383,31 +420,31 @@ pub fn flatten(net: &Network) -> Flat {
                     rcnt,
                     to: to.clone(),
                     strides,
-                }
+                })
             }
             ProcKind::Pack { lanes, width, lane } => {
                 let depth = hissc_spn::sched::pack_depth(net, lanes, *width) as usize;
                 let buf = alloc(depth, &mut f.state);
                 let held = alloc(1, &mut f.state);
-                Op::Pack {
+                Op::Pack(Pack {
                     dst,
                     lanes: lanes.iter().map(|b| b.index() as u32).collect(),
                     width: *width,
                     lane: *lane,
                     buf,
                     held,
-                }
+                })
             }
             ProcKind::Delay(a, n) => {
                 let ring = alloc(2 * (*n as usize - 1), &mut f.state);
                 let pos = alloc(1, &mut f.state);
-                Op::Delay {
+                Op::Delay(Delay {
                     dst,
                     arg: a.index() as u32,
                     ring,
                     n: *n,
                     pos,
-                }
+                })
             }
         };
         if node.sched.is_static() {

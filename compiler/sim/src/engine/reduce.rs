@@ -1,0 +1,131 @@
+//! Reductions: accumulators per output in flight (`Reduce`), or one over the whole frame (`ReduceAll`).
+
+use super::{advance, Engine};
+use crate::flat::{Reduce, ReduceAll};
+use hissc_aop::{semantics, ReduceOp};
+
+impl Engine {
+    /// One `Reduce` process over cycles `0..n` of the block.
+    pub(super) fn reduce(&mut self, x: &Reduce, n: usize) {
+        let row = self.row;
+        // cell t of bus `s`
+        let at = |s: u32, t: usize| s as usize * row + t;
+        let Reduce {
+            dst,
+            arg,
+            op,
+            d,
+            shape,
+            reduced,
+            line,
+            flat,
+            idx,
+            acc,
+            late,
+        } = x;
+
+        for t in 0..n {
+            let (o, i) = (at(*dst, t), at(*arg, t));
+            self.val[o + 1] = self.val[o];
+            self.vld[o + 1] = false;
+            if let Some(l) = *late {
+                // the result of the previous cycle leaves now
+                if self.st[l + 1] != 0 {
+                    self.val[o + 1] = self.st[l];
+                    self.vld[o + 1] = true;
+                    self.st[l + 1] = 0;
+                }
+            }
+            if !self.vld[i] {
+                continue;
+            }
+            let x = self.val[i];
+            let (mut first, mut last, mut addr, mut pos) = (true, true, 0usize, 0i128);
+            for i in 0..shape.len() {
+                let k = self.st[idx + i];
+                if reduced[i] {
+                    first &= k == 0;
+                    last &= k as u32 + 1 == shape[i];
+                    if !*flat {
+                        pos = k;
+                    }
+                } else {
+                    addr += k as usize * line[i] as usize;
+                }
+                if *flat {
+                    pos = pos * shape[i] as i128 + k;
+                }
+            }
+            let (a, ai) = (acc + 2 * addr, acc + 2 * addr + 1);
+            let arg_op = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+            let (value, index) = if arg_op {
+                if first || semantics::arg_better(*op, x, self.st[a]) {
+                    (x, pos)
+                } else {
+                    (self.st[a], self.st[ai])
+                }
+            } else {
+                let prev = if first {
+                    semantics::reduce_identity(*op, *d)
+                } else {
+                    self.st[a]
+                };
+                (semantics::reduce_step(*op, *d, prev, x), 0)
+            };
+            self.st[a] = value;
+            self.st[ai] = index;
+            if last {
+                let out = if arg_op { index } else { value };
+                match *late {
+                    Some(l) => {
+                        self.st[l] = out;
+                        self.st[l + 1] = 1;
+                    }
+                    None => {
+                        self.val[o + 1] = out;
+                        self.vld[o + 1] = true;
+                    }
+                }
+            }
+            advance(&mut self.st[*idx..*idx + shape.len()], shape);
+        }
+    }
+
+    /// One `ReduceAll` process over cycles `0..n` of the block.
+    pub(super) fn reduce_all(&mut self, x: &ReduceAll, n: usize) {
+        let row = self.row;
+        // cell t of bus `s`
+        let at = |s: u32, t: usize| s as usize * row + t;
+        let ReduceAll {
+            dst,
+            arg,
+            op,
+            d,
+            n: count,
+            acc,
+        } = *x;
+
+        let (mut k, mut v) = (self.st[acc + 1], self.st[acc]);
+        for t in 0..n {
+            let (o, i) = (at(dst, t), at(arg, t));
+            self.val[o + 1] = self.val[o];
+            self.vld[o + 1] = false;
+            if self.vld[i] {
+                let prev = if k == 0 {
+                    semantics::reduce_identity(op, d)
+                } else {
+                    v
+                };
+                v = semantics::reduce_step(op, d, prev, self.val[i]);
+                k += 1;
+                if k == count {
+                    k = 0;
+                    self.val[o + 1] = v;
+                    self.vld[o + 1] = true;
+                }
+            }
+        }
+        self.st[acc] = v;
+        self.st[acc + 1] = k;
+    }
+}
