@@ -207,7 +207,7 @@ fn first_error(m: &str) -> String {
 
 /// What a failed build means to the user: a missing tool or a design too big for
 /// the device is theirs to act on (exit 1); a tool failing otherwise is hissc's.
-fn failure(c: &Compiled, e: BuildError) -> Failure {
+pub fn failure(c: &Compiled, e: BuildError) -> Failure {
     match e {
         BuildError::Tool(t @ hissc_flow::tools::ToolError::Missing { .. }) => {
             Failure::User(t.to_string())
@@ -219,7 +219,11 @@ fn failure(c: &Compiled, e: BuildError) -> Failure {
     }
 }
 
-fn run_build(c: &Compiled, net: &hissc_spn::Network, opts: &Options) -> Result<Report, BuildError> {
+pub fn run_build(
+    c: &Compiled,
+    net: &hissc_spn::Network,
+    opts: &Options,
+) -> Result<Report, BuildError> {
     let target = opts.target;
     let bar = ProgressBar::new_spinner();
     bar.set_style(

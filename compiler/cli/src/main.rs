@@ -5,6 +5,7 @@
 //! mismatch.
 
 mod build;
+mod bundle;
 mod driver;
 mod npy;
 mod verify;
@@ -82,6 +83,10 @@ enum Command {
     Verify(VerifyArgs),
     /// Build an FPGA bitstream and report what it costs.
     Build(BuildArgs),
+    /// Build a kernel and pack it into one checked file for a HISS node.
+    Bundle(BundleArgs),
+    /// Check a bundle and show what it holds.
+    Inspect(InspectArgs),
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -174,6 +179,41 @@ struct BuildArgs {
     output: Option<PathBuf>,
 }
 
+/// `hissc bundle`
+#[derive(Args, Debug)]
+struct BundleArgs {
+    /// The kernel file.
+    kernel: PathBuf,
+    /// Which `@kernel` function.
+    #[arg(long = "kernel", value_name = "NAME")]
+    name: Option<String>,
+    /// The FPGA: ice40-hx8k or ice40-up5k.
+    #[arg(long, default_value = "ice40-hx8k")]
+    target: String,
+    /// nextpnr's target clock frequency in MHz.
+    #[arg(long, default_value_t = 100.0)]
+    freq: f64,
+    /// nextpnr's placement seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Elements per cycle per input stream, 1 to 32.
+    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
+    lanes: u32,
+    /// The bundle to write (`KERNEL.hbx`).
+    #[arg(short, long, value_name = "FILE.hbx")]
+    output: PathBuf,
+}
+
+/// `hissc inspect`
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// The bundle.
+    bundle: PathBuf,
+    /// The manifest and the parts as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -193,6 +233,8 @@ fn main() -> ExitCode {
         Some(Command::Sim(a)) => cmd_sim(&a),
         Some(Command::Verify(a)) => verify::cmd_verify(&a),
         Some(Command::Build(a)) => build::cmd_build(&a),
+        Some(Command::Bundle(a)) => bundle::cmd_bundle(&a),
+        Some(Command::Inspect(a)) => bundle::cmd_inspect(&a),
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };

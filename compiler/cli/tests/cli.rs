@@ -588,3 +588,103 @@ fn a_design_too_large_is_named_before_synthesis() {
     assert!(t.contains("planes.py:7: return cal[0] + cal[2]"), "{t}");
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+fn tools_present(test: &str) -> bool {
+    let ok = ["ghdl", "yosys", "nextpnr-ice40", "icepack", "icetime"]
+        .iter()
+        .all(|t| Command::new(t).arg("--version").output().is_ok());
+    if !ok {
+        eprintln!("\n!!!!!!!! SKIPPED {test}: the FPGA tools are not installed (apt-get install ghdl yosys nextpnr-ice40 fpga-icestorm) !!!!!!!!\n");
+    }
+    ok
+}
+
+/// Every public conformance kernel bundles, and its bundle reads back with the
+/// kernel's interface (issue 12); a corrupted or truncated bundle is refused
+/// naming the part, and a design that does not fit fails as `hissc build` does.
+#[test]
+fn every_public_case_bundles_and_inspects() {
+    if !tools_present("every_public_case_bundles_and_inspects") {
+        return;
+    }
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cases");
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&cases)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for case in entries {
+        let k = case.join("kernel.py");
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let hbx = dir.path().join(format!("{name}.hbx"));
+        let o = hissc(&["bundle", k.to_str().unwrap(), "-o", hbx.to_str().unwrap()]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let o = hissc(&["inspect", hbx.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{name}: {}", text(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let m = &v["manifest"];
+        assert_eq!(m["format_version"], 1, "{name}");
+        assert_eq!(m["target"], "ice40-hx8k", "{name}");
+        assert!(!m["inputs"].as_array().unwrap().is_empty(), "{name}");
+        assert!(!m["outputs"].as_array().unwrap().is_empty(), "{name}");
+        assert!(m["clock_mhz"].as_f64().unwrap() > 1.0, "{name}");
+        let parts: Vec<&str> = v["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                "manifest.json",
+                "bitstream.bin",
+                "design.vhd",
+                "network.spn",
+                "kernel.py"
+            ],
+            "{name}"
+        );
+        n += 1;
+    }
+    assert!(n >= 18, "only {n} cases");
+    // a flipped byte in the bitstream, a truncated file, another format version
+    let hbx = dir.path().join("threshold_sum.hbx");
+    let good = std::fs::read(&hbx).unwrap();
+    let bad = dir.path().join("bad.hbx");
+    let mut flipped = good.clone();
+    let at = good.len() - 5000; // inside the bitstream, the largest part
+    flipped[at] ^= 0x10;
+    std::fs::write(&bad, &flipped).unwrap();
+    user_error(
+        &hissc(&["inspect", bad.to_str().unwrap()]),
+        "part `bitstream.bin` does not match its sha256",
+    );
+    std::fs::write(&bad, &good[..good.len() - 10]).unwrap();
+    user_error(
+        &hissc(&["inspect", bad.to_str().unwrap()]),
+        "the bundle is truncated: part `kernel.py`",
+    );
+    let mut v2 = good.clone();
+    v2[8] = 7;
+    std::fs::write(&bad, &v2).unwrap();
+    user_error(
+        &hissc(&["inspect", bad.to_str().unwrap()]),
+        "bundle format version 7",
+    );
+    // a design that does not fit: refused like `hissc build`, and no bundle written
+    let big = dir.path().join("planes.py");
+    std::fs::write(
+        &big,
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef planes(cal: Array[np.int32, 3, 32, 64]) -> Array[np.int32, 32, 64]:\n    return cal[0] + cal[2]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("planes.hbx");
+    user_error(
+        &hissc(&["bundle", big.to_str().unwrap(), "-o", out.to_str().unwrap()]),
+        "the design does not fit the ice40-hx8k",
+    );
+    assert!(!out.exists());
+}

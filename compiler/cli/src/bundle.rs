@@ -1,0 +1,224 @@
+//! `hissc bundle` (a kernel built and packed into one checked file) and
+//! `hissc inspect` (what a bundle holds).
+
+use crate::build::{failure, run_build};
+use crate::driver::{Compiled, Failure};
+use crate::{BundleArgs, InspectArgs};
+use hiss_runtime::bundle::{sha256_hex, Bundle, Manifest, PortSpec, Resources, FORMAT_VERSION};
+use hissc_aop::Interval;
+use hissc_flow::build::{Options, Report, Target};
+
+fn range(r: Interval) -> Option<(String, String)> {
+    Some((r.lo.to_string(), r.hi.to_string()))
+}
+
+fn shape(s: &[u32]) -> Vec<u64> {
+    s.iter().map(|&d| d as u64).collect()
+}
+
+/// The manifest of a built network.
+fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
+    let inputs = net
+        .inputs
+        .iter()
+        .map(|p| PortSpec {
+            name: p.name.clone(),
+            dtype: p.dtype.numpy_name().to_string(),
+            shape: shape(&p.shape),
+            range: range(p.range),
+            lanes: Some(p.lanes),
+        })
+        .collect();
+    let params = net
+        .params
+        .iter()
+        .map(|p| PortSpec {
+            name: p.name.clone(),
+            dtype: p.dtype.numpy_name().to_string(),
+            shape: vec![],
+            range: range(p.range),
+            lanes: None,
+        })
+        .collect();
+    let outputs = net
+        .outputs
+        .iter()
+        .map(|o| PortSpec {
+            name: o.name.clone(),
+            dtype: o.dtype.numpy_name().to_string(),
+            shape: shape(&o.shape),
+            range: None,
+            lanes: Some(o.lanes.len() as u32),
+        })
+        .collect();
+    let res = &r.resources;
+    let pair = |u: &hissc_flow::build::Usage| (u.used, u.available);
+    Manifest {
+        format_version: FORMAT_VERSION,
+        kernel: c.kernel.name.clone(),
+        source_sha256: sha256_hex(c.src.text.as_bytes()),
+        inputs,
+        params,
+        states: vec![],
+        outputs,
+        target: r.target.clone(),
+        package: r.package.clone(),
+        lanes: r.lanes,
+        clock_mhz: r.fmax_mhz,
+        fmax_nextpnr_mhz: r.fmax_nextpnr_mhz.value,
+        fmax_icetime_mhz: r.fmax_icetime_mhz.value,
+        resources: Resources {
+            logic_cells: pair(&res.logic_cells),
+            block_rams: pair(&res.block_rams),
+            dsps: pair(&res.dsps),
+            ios: pair(&res.ios),
+        },
+        throughput_gbps: r.throughput_gbps.value,
+        latency_cycles: r.latency_cycles.value,
+        frame_cycles: net.frame_period(),
+        hissc_version: env!("CARGO_PKG_VERSION").to_string(),
+        tools: r.tools.clone(),
+    }
+}
+
+pub fn cmd_bundle(a: &BundleArgs) -> Result<(), Failure> {
+    let target = Target::parse(&a.target).ok_or_else(|| {
+        Failure::User(format!(
+            "unknown target `{}`: use ice40-hx8k or ice40-up5k",
+            a.target
+        ))
+    })?;
+    let c = Compiled::load(&a.kernel, a.name.as_deref())?;
+    let net = c.network(a.lanes)?;
+    let work = tempfile::tempdir()
+        .map_err(|e| Failure::Internal(format!("cannot make a build directory: {e}")))?;
+    let opts = Options {
+        target,
+        freq_mhz: a.freq,
+        seed: a.seed,
+        dir: work.path().to_path_buf(),
+        detector: None,
+    };
+    // a design that does not fit fails here, as `hissc build` does
+    let r = run_build(&c, &net, &opts).map_err(|e| failure(&c, e))?;
+    let read = |name: &str| {
+        std::fs::read(work.path().join(name))
+            .map_err(|e| Failure::Internal(format!("the build left no `{name}`: {e}")))
+    };
+    let bitstream = read(&r.bitstream)?;
+    let vhdl = hissc_vhdl::emit(&net, &c.src).design.into_bytes();
+    let network = hissc_spn::print::print(&net, Some(&c.src)).into_bytes();
+    let source = c.src.text.clone().into_bytes();
+    let bundle = Bundle::new(manifest(&c, &net, &r), [bitstream, vhdl, network, source]);
+    let bytes = bundle.to_bytes();
+    std::fs::write(&a.output, &bytes)
+        .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", a.output.display())))?;
+    println!(
+        "bundled {} for {} ({} lane{}, {:.1} MHz, {:.2} Gbit/s): {} ({} bytes)",
+        r.kernel,
+        r.target,
+        r.lanes,
+        if r.lanes == 1 { "" } else { "s" },
+        r.fmax_mhz,
+        r.throughput_gbps.value,
+        a.output.display(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+fn ports(ps: &[PortSpec]) -> String {
+    if ps.is_empty() {
+        return "-".into();
+    }
+    ps.iter()
+        .map(|p| {
+            let dims: Vec<String> = p.shape.iter().map(|d| d.to_string()).collect();
+            let shape = if dims.is_empty() {
+                String::new()
+            } else {
+                format!("[{}]", dims.join(", "))
+            };
+            let lanes = match p.lanes {
+                Some(l) if l > 1 => format!(" x{l}"),
+                _ => String::new(),
+            };
+            format!("{} {}{shape}{lanes}", p.name, p.dtype)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn cmd_inspect(a: &InspectArgs) -> Result<(), Failure> {
+    let bytes = std::fs::read(&a.bundle)
+        .map_err(|e| Failure::User(format!("cannot read `{}`: {e}", a.bundle.display())))?;
+    let b = Bundle::from_bytes(&bytes)
+        .map_err(|e| Failure::User(format!("`{}`: {e}", a.bundle.display())))?;
+    let m = &b.manifest;
+    if a.json {
+        let parts: Vec<serde_json::Value> = b
+            .parts
+            .iter()
+            .map(
+                |(n, d)| serde_json::json!({"name": n, "length": d.len(), "sha256": sha256_hex(d)}),
+            )
+            .collect();
+        let v = serde_json::json!({"manifest": m, "parts": parts});
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    let row = |k: &str, v: String| println!("  {k:<18} {v}");
+    println!(
+        "{}: kernel `{}` (bundle format {})",
+        a.bundle.display(),
+        m.kernel,
+        m.format_version
+    );
+    row("inputs", ports(&m.inputs));
+    row("parameters", ports(&m.params));
+    row("states", ports(&m.states));
+    row("outputs", ports(&m.outputs));
+    row("target", format!("{} ({})", m.target, m.package));
+    row("lanes", m.lanes.to_string());
+    row(
+        "clock",
+        format!(
+            "{:.1} MHz (nextpnr {:.1}, icetime {:.1})",
+            m.clock_mhz, m.fmax_nextpnr_mhz, m.fmax_icetime_mhz
+        ),
+    );
+    let r = &m.resources;
+    row(
+        "resources",
+        format!(
+            "{}/{} logic cells, {}/{} block RAMs, {}/{} DSPs, {}/{} I/Os",
+            r.logic_cells.0,
+            r.logic_cells.1,
+            r.block_rams.0,
+            r.block_rams.1,
+            r.dsps.0,
+            r.dsps.1,
+            r.ios.0,
+            r.ios.1
+        ),
+    );
+    row("throughput", format!("{:.2} Gbit/s", m.throughput_gbps));
+    row(
+        "latency",
+        format!(
+            "{} cycles ({} cycles per frame)",
+            m.latency_cycles, m.frame_cycles
+        ),
+    );
+    row("hissc", m.hissc_version.clone());
+    let tools: Vec<String> = m.tools.iter().map(|(t, v)| format!("{t} {v}")).collect();
+    row("tools", tools.join("; "));
+    row("source sha256", m.source_sha256.clone());
+    for (n, d) in &b.parts {
+        row(
+            &format!("part {n}"),
+            format!("{} bytes, sha256 {}", d.len(), sha256_hex(d)),
+        );
+    }
+    Ok(())
+}
