@@ -75,6 +75,47 @@ pub struct PortSpec {
     pub lanes: Option<u32>,
 }
 
+/// The kernel's interface as a network has it: input streams, parameters and
+/// outputs, in order.
+pub fn ports(net: &hissc_spn::Network) -> (Vec<PortSpec>, Vec<PortSpec>, Vec<PortSpec>) {
+    let range = |r: hissc_aop::Interval| Some((r.lo.to_string(), r.hi.to_string()));
+    let shape = |s: &[u32]| s.iter().map(|&d| d as u64).collect::<Vec<u64>>();
+    let inputs = net
+        .inputs
+        .iter()
+        .map(|p| PortSpec {
+            name: p.name.clone(),
+            dtype: p.dtype.numpy_name().to_string(),
+            shape: shape(&p.shape),
+            range: range(p.range),
+            lanes: Some(p.lanes),
+        })
+        .collect();
+    let params = net
+        .params
+        .iter()
+        .map(|p| PortSpec {
+            name: p.name.clone(),
+            dtype: p.dtype.numpy_name().to_string(),
+            shape: vec![],
+            range: range(p.range),
+            lanes: None,
+        })
+        .collect();
+    let outputs = net
+        .outputs
+        .iter()
+        .map(|o| PortSpec {
+            name: o.name.clone(),
+            dtype: o.dtype.numpy_name().to_string(),
+            shape: shape(&o.shape),
+            range: None,
+            lanes: Some(o.lanes.len() as u32),
+        })
+        .collect();
+    (inputs, params, outputs)
+}
+
 /// Resources the design uses on its device, from place and route.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {

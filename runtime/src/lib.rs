@@ -1,6 +1,11 @@
-//! The HISS runtime: the unit that leaves the compiler (a [`bundle`]) and, in
-//! later steps, the slots on a node that load it.
+//! The HISS runtime: the unit that leaves the compiler (a [`bundle`]), and the
+//! [`slot`]s on a node that load it — so far the [`emulated`] slot, which runs
+//! a bundle's own process network in the cycle-accurate simulator.
 
 pub mod bundle;
+pub mod emulated;
+pub mod slot;
 
 pub use bundle::{Bundle, BundleError, Manifest};
+pub use emulated::EmulatedSlot;
+pub use slot::{Slot, SlotError, SlotState};

@@ -5,52 +5,11 @@ use crate::build::{failure, run_build};
 use crate::driver::{Compiled, Failure};
 use crate::{BundleArgs, InspectArgs};
 use hiss_runtime::bundle::{sha256_hex, Bundle, Manifest, PortSpec, Resources, FORMAT_VERSION};
-use hissc_aop::Interval;
 use hissc_flow::build::{Options, Report, Target};
-
-fn range(r: Interval) -> Option<(String, String)> {
-    Some((r.lo.to_string(), r.hi.to_string()))
-}
-
-fn shape(s: &[u32]) -> Vec<u64> {
-    s.iter().map(|&d| d as u64).collect()
-}
 
 /// The manifest of a built network.
 fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
-    let inputs = net
-        .inputs
-        .iter()
-        .map(|p| PortSpec {
-            name: p.name.clone(),
-            dtype: p.dtype.numpy_name().to_string(),
-            shape: shape(&p.shape),
-            range: range(p.range),
-            lanes: Some(p.lanes),
-        })
-        .collect();
-    let params = net
-        .params
-        .iter()
-        .map(|p| PortSpec {
-            name: p.name.clone(),
-            dtype: p.dtype.numpy_name().to_string(),
-            shape: vec![],
-            range: range(p.range),
-            lanes: None,
-        })
-        .collect();
-    let outputs = net
-        .outputs
-        .iter()
-        .map(|o| PortSpec {
-            name: o.name.clone(),
-            dtype: o.dtype.numpy_name().to_string(),
-            shape: shape(&o.shape),
-            range: None,
-            lanes: Some(o.lanes.len() as u32),
-        })
-        .collect();
+    let (inputs, params, outputs) = hiss_runtime::bundle::ports(net);
     let res = &r.resources;
     let pair = |u: &hissc_flow::build::Usage| (u.used, u.available);
     Manifest {

@@ -1,0 +1,95 @@
+//! Slots: where a bundle runs. A slot's states follow Linux's FPGA manager
+//! (`unknown`, `write init`, `write`, `write complete`, `operating`, `error`);
+//! loading a bundle walks them, and a load that fails leaves the slot as it was.
+//! Once operating, a slot takes parameters and batches of frames.
+
+use crate::bundle::Bundle;
+use hissc_aop::Array;
+use std::fmt;
+
+/// A slot's state, as Linux's FPGA manager names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotState {
+    /// Nothing loaded, or not known.
+    Unknown,
+    /// Preparing to take a design.
+    WriteInit,
+    /// Taking a design.
+    Write,
+    /// The design is in; not yet running.
+    WriteComplete,
+    /// Running the loaded design.
+    Operating,
+    /// A load failed, and why.
+    Error(String),
+}
+
+impl fmt::Display for SlotState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SlotState::Unknown => f.write_str("unknown"),
+            SlotState::WriteInit => f.write_str("write init"),
+            SlotState::Write => f.write_str("write"),
+            SlotState::WriteComplete => f.write_str("write complete"),
+            SlotState::Operating => f.write_str("operating"),
+            SlotState::Error(why) => write!(f, "error: {why}"),
+        }
+    }
+}
+
+/// Why a slot refused something.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotError {
+    /// The bundle is for another device.
+    Target {
+        /// The bundle's target.
+        bundle: String,
+        /// What the slot takes.
+        slot: String,
+    },
+    /// The bundle's design cannot be loaded (and why).
+    Load(String),
+    /// Nothing is loaded.
+    NotLoaded,
+    /// A parameter the kernel does not have, or a value outside its range.
+    Param(String),
+    /// Inputs that do not fit the kernel (and which).
+    Input(String),
+    /// The device failed while running (and how).
+    Run(String),
+}
+
+impl fmt::Display for SlotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SlotError::Target { bundle, slot } => write!(
+                f,
+                "the bundle is built for `{bundle}`, and this slot takes `{slot}`"
+            ),
+            SlotError::Load(why) => write!(f, "the design does not load: {why}"),
+            SlotError::NotLoaded => f.write_str("no kernel is loaded in this slot"),
+            SlotError::Param(why) | SlotError::Input(why) | SlotError::Run(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for SlotError {}
+
+/// Where a bundle runs.
+pub trait Slot {
+    /// What the slot is (`emulated`, `fpga-manager fpga0`, ...).
+    fn name(&self) -> String;
+    /// Its state.
+    fn state(&self) -> SlotState;
+    /// Loads a bundle. On failure the slot keeps what it had (and says why in
+    /// its state when the device was touched).
+    fn load(&mut self, bundle: &Bundle) -> Result<(), SlotError>;
+    /// Unloads whatever is loaded.
+    fn unload(&mut self);
+    /// Sets a scalar parameter for the frames that follow.
+    fn set_param(&mut self, name: &str, value: i128) -> Result<(), SlotError>;
+    /// Runs a batch: one array per input stream in signature order, each one
+    /// frame or `[F, frame...]`; gives the outputs in order, with the batch axis
+    /// when any input had one.
+    fn run(&mut self, inputs: &[Array]) -> Result<Vec<Array>, SlotError>;
+}
