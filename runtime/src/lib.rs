@@ -2,10 +2,13 @@
 //! [`slot`]s on a node that load it — so far the [`emulated`] slot, which runs
 //! a bundle's own process network in the cycle-accurate simulator.
 
+pub mod api;
 pub mod bundle;
 pub mod emulated;
+pub mod npy;
 pub mod slot;
 
+pub use api::run_npy;
 pub use bundle::{Bundle, BundleError, Manifest};
 pub use emulated::EmulatedSlot;
 pub use slot::{Slot, SlotError, SlotState};

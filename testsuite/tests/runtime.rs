@@ -163,3 +163,79 @@ fn refusals_say_why_and_leave_the_slot_as_it_was() {
     slot.unload();
     assert_eq!(slot.run(&[]).unwrap_err(), SlotError::NotLoaded);
 }
+
+/// The library API: a batch as `.npy` bytes by name, outputs as the `.npy`
+/// bytes `hissc run` would write (the interpreter's values, numpy's dtypes).
+#[test]
+fn npy_batches_in_npy_results_out() {
+    use hiss_runtime::npy;
+    for dir in entries(&conformance().join("cases")) {
+        let src = source(&dir.join("kernel.py"));
+        let (k, net) = compile(&src, None).unwrap();
+        let bundle = bundle_of(&src, &net);
+        let mut slot = EmulatedSlot::new("ice40-hx8k");
+        slot.load(&bundle).unwrap();
+        let mut rng = Rng::new(99);
+        let frames = 2usize;
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut params: Vec<(String, i128)> = Vec::new();
+        let mut per_frame: Vec<Vec<Array>> = vec![Vec::new(); frames];
+        for p in &k.params {
+            if p.is_stream() {
+                let numel = p.ty.numel();
+                let data: Vec<i128> = (0..numel * frames)
+                    .map(|_| rng.value(p.range.lo, p.range.hi))
+                    .collect();
+                for (f, frame) in per_frame.iter_mut().enumerate() {
+                    frame.push(Array::new(
+                        p.ty.dtype,
+                        p.ty.shape.clone(),
+                        data[f * numel..(f + 1) * numel].to_vec(),
+                    ));
+                }
+                let mut shape = vec![frames as u32];
+                shape.extend_from_slice(&p.ty.shape);
+                files.push((
+                    p.name.clone(),
+                    npy::to_bytes(&Array::new(p.ty.dtype, shape, data)),
+                ));
+            } else {
+                let v = rng.value(p.range.lo, p.range.hi);
+                params.push((p.name.clone(), v));
+                for frame in per_frame.iter_mut() {
+                    frame.push(Array::new(p.ty.dtype, vec![], vec![v]));
+                }
+            }
+        }
+        let inputs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let ps: Vec<(&str, i128)> = params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let got = hiss_runtime::run_npy(&mut slot, &bundle.manifest, &inputs, &ps)
+            .unwrap_or_else(|e| panic!("{}: {e}", src.name));
+        // what `hissc run` writes: each output stacked over the frames
+        let want: Vec<Vec<Array>> = per_frame
+            .iter()
+            .map(|a| hissc_aop::interp::run(&k, a))
+            .collect();
+        assert_eq!(got.len(), want[0].len(), "{}", src.name);
+        for (o, (name, bytes)) in got.iter().enumerate() {
+            let expected_name = if got.len() == 1 {
+                "out.npy".to_string()
+            } else {
+                format!("out{o}.npy")
+            };
+            assert_eq!(name, &expected_name);
+            let first = &want[0][o];
+            let mut shape = vec![frames as u32];
+            shape.extend_from_slice(&first.shape);
+            let data = want
+                .iter()
+                .flat_map(|w| w[o].data.iter().copied())
+                .collect();
+            let stacked = Array::new(first.dtype, shape, data);
+            assert_eq!(bytes, &npy::to_bytes(&stacked), "{} {name}", src.name);
+        }
+    }
+}
