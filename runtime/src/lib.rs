@@ -5,10 +5,12 @@
 pub mod api;
 pub mod bundle;
 pub mod emulated;
+pub mod fpga_manager;
 pub mod npy;
 pub mod slot;
 
 pub use api::run_npy;
 pub use bundle::{Bundle, BundleError, Manifest};
 pub use emulated::EmulatedSlot;
+pub use fpga_manager::{FpgaManagerConfig, FpgaManagerSlot};
 pub use slot::{Slot, SlotError, SlotState};
