@@ -1,11 +1,14 @@
 //! The HISS runtime: the unit that leaves the compiler (a [`bundle`]), and the
-//! [`slot`]s on a node that load it — so far the [`emulated`] slot, which runs
-//! a bundle's own process network in the cycle-accurate simulator.
+//! [`slot`]s on a node that load it: the [`emulated`] slot (the bundle's own
+//! process network in the cycle-accurate simulator), the [`fpga_manager`] slot
+//! (Linux's FPGA manager) and the [`iceprog`] slot (an iCE40 board over USB);
+//! [`api::run_npy`] runs a batch of `.npy` frames through a slot.
 
 pub mod api;
 pub mod bundle;
 pub mod emulated;
 pub mod fpga_manager;
+pub mod iceprog;
 pub mod npy;
 pub mod slot;
 
@@ -13,4 +16,5 @@ pub use api::run_npy;
 pub use bundle::{Bundle, BundleError, Manifest};
 pub use emulated::EmulatedSlot;
 pub use fpga_manager::{FpgaManagerConfig, FpgaManagerSlot};
+pub use iceprog::{IceprogConfig, IceprogSlot};
 pub use slot::{Slot, SlotError, SlotState};
