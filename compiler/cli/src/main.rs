@@ -87,6 +87,8 @@ enum Command {
     Bundle(BundleArgs),
     /// Check a bundle and show what it holds.
     Inspect(InspectArgs),
+    /// Run a bundle in the emulated slot, as a node would (its own network, bit-exact).
+    Emulate(EmulateArgs),
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -214,6 +216,22 @@ struct InspectArgs {
     json: bool,
 }
 
+/// `hissc emulate`
+#[derive(Args, Debug)]
+struct EmulateArgs {
+    /// The bundle.
+    bundle: PathBuf,
+    /// An input stream: NAME=FILE.npy (repeatable), one frame or a batch.
+    #[arg(long = "in", value_name = "NAME=FILE.npy")]
+    inputs: Vec<String>,
+    /// A scalar parameter: NAME=INT (repeatable).
+    #[arg(long = "param", value_name = "NAME=INT")]
+    params: Vec<String>,
+    /// Directory for out.npy (or out0.npy, out1.npy, ...).
+    #[arg(long = "out", value_name = "DIR")]
+    out: PathBuf,
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -235,6 +253,7 @@ fn main() -> ExitCode {
         Some(Command::Build(a)) => build::cmd_build(&a),
         Some(Command::Bundle(a)) => bundle::cmd_bundle(&a),
         Some(Command::Inspect(a)) => bundle::cmd_inspect(&a),
+        Some(Command::Emulate(a)) => bundle::cmd_emulate(&a),
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };

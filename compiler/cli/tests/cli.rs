@@ -650,8 +650,52 @@ fn every_public_case_bundles_and_inspects() {
         n += 1;
     }
     assert!(n >= 18, "only {n} cases");
-    // a flipped byte in the bitstream, a truncated file, another format version
+    // `hissc emulate` runs a bundle as a node would: hissc run's bytes
     let hbx = dir.path().join("threshold_sum.hbx");
+    let frames = dir.path().join("frames.npy");
+    let data: Vec<u16> = (0..3 * 32 * 32).map(|i| (i * 37 % 4096) as u16).collect();
+    write_npy(&frames, &[3, 32, 32], &data);
+    let k = cases.join("threshold_sum/kernel.py");
+    let input = format!("frame={}", frames.display());
+    let (emu, run) = (dir.path().join("emu"), dir.path().join("run"));
+    let o = hissc(&[
+        "emulate",
+        hbx.to_str().unwrap(),
+        "--in",
+        &input,
+        "--param",
+        "t=1000",
+        "--out",
+        emu.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = hissc(&[
+        "run",
+        k.to_str().unwrap(),
+        "--in",
+        &input,
+        "--param",
+        "t=1000",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(
+        std::fs::read(emu.join("out.npy")).unwrap(),
+        std::fs::read(run.join("out.npy")).unwrap()
+    );
+    user_error(
+        &hissc(&[
+            "emulate",
+            hbx.to_str().unwrap(),
+            "--in",
+            &input,
+            "--out",
+            emu.to_str().unwrap(),
+        ]),
+        "parameter `t` is not set",
+    );
+    // a flipped byte in the bitstream, a truncated file, another format version
     let good = std::fs::read(&hbx).unwrap();
     let bad = dir.path().join("bad.hbx");
     let mut flipped = good.clone();
