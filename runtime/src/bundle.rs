@@ -356,50 +356,58 @@ impl Bundle {
     }
 }
 
+/// A manifest for tests of the runtime's own pieces (no compiler involved).
+#[cfg(test)]
+pub(crate) fn test_manifest(kernel: &str, target: &str, source: &[u8]) -> Manifest {
+    Manifest {
+        format_version: FORMAT_VERSION,
+        kernel: kernel.into(),
+        source_sha256: sha256_hex(source),
+        inputs: vec![],
+        params: vec![],
+        states: vec![],
+        outputs: vec![],
+        target: target.into(),
+        package: "ct256".into(),
+        lanes: 1,
+        clock_mhz: 100.0,
+        fmax_nextpnr_mhz: 100.0,
+        fmax_icetime_mhz: 100.0,
+        resources: Resources {
+            logic_cells: (1, 7680),
+            block_rams: (0, 32),
+            dsps: (0, 0),
+            ios: (1, 256),
+        },
+        throughput_gbps: 1.0,
+        latency_cycles: 1,
+        frame_cycles: 1,
+        hissc_version: "test".into(),
+        tools: vec![],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sample() -> Bundle {
         let source = b"import numpy as np\n".to_vec();
-        let manifest = Manifest {
-            format_version: FORMAT_VERSION,
-            kernel: "k".into(),
-            source_sha256: sha256_hex(&source),
-            inputs: vec![PortSpec {
-                name: "frame".into(),
-                dtype: "uint16".into(),
-                shape: vec![4, 4],
-                range: Some(("0".into(), "4095".into())),
-                lanes: Some(1),
-            }],
-            params: vec![],
-            states: vec![],
-            outputs: vec![PortSpec {
-                name: "out".into(),
-                dtype: "uint64".into(),
-                shape: vec![],
-                range: None,
-                lanes: None,
-            }],
-            target: "ice40-hx8k".into(),
-            package: "ct256".into(),
-            lanes: 1,
-            clock_mhz: 150.0,
-            fmax_nextpnr_mhz: 150.0,
-            fmax_icetime_mhz: 160.0,
-            resources: Resources {
-                logic_cells: (100, 7680),
-                block_rams: (0, 32),
-                dsps: (0, 0),
-                ios: (40, 256),
-            },
-            throughput_gbps: 1.8,
-            latency_cycles: 17,
-            frame_cycles: 16,
-            hissc_version: "0.1.0".into(),
-            tools: vec![("ghdl".into(), "2.0".into())],
-        };
+        let mut manifest = test_manifest("k", "ice40-hx8k", &source);
+        manifest.inputs = vec![PortSpec {
+            name: "frame".into(),
+            dtype: "uint16".into(),
+            shape: vec![4, 4],
+            range: Some(("0".into(), "4095".into())),
+            lanes: Some(1),
+        }];
+        manifest.outputs = vec![PortSpec {
+            name: "out".into(),
+            dtype: "uint64".into(),
+            shape: vec![],
+            range: None,
+            lanes: None,
+        }];
         Bundle::new(
             manifest,
             [

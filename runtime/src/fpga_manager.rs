@@ -218,38 +218,12 @@ pub fn is_manager(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{Manifest, Resources, FORMAT_VERSION};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
     fn bundle(kernel: &str, target: &str) -> Bundle {
         let source = format!("# {kernel}\n").into_bytes();
-        let m = Manifest {
-            format_version: FORMAT_VERSION,
-            kernel: kernel.into(),
-            source_sha256: sha256_hex(&source),
-            inputs: vec![],
-            params: vec![],
-            states: vec![],
-            outputs: vec![],
-            target: target.into(),
-            package: "ct256".into(),
-            lanes: 1,
-            clock_mhz: 100.0,
-            fmax_nextpnr_mhz: 100.0,
-            fmax_icetime_mhz: 100.0,
-            resources: Resources {
-                logic_cells: (1, 7680),
-                block_rams: (0, 32),
-                dsps: (0, 0),
-                ios: (1, 256),
-            },
-            throughput_gbps: 1.0,
-            latency_cycles: 1,
-            frame_cycles: 1,
-            hissc_version: "test".into(),
-            tools: vec![],
-        };
+        let m = crate::bundle::test_manifest(kernel, target, &source);
         let bits = format!("bitstream of {kernel}").into_bytes();
         Bundle::new(m, [bits, vec![], vec![], source])
     }

@@ -181,36 +181,10 @@ impl IceprogSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{Manifest, Resources, FORMAT_VERSION};
 
     fn bundle(target: &str) -> Bundle {
         let source = b"# k\n".to_vec();
-        let m = Manifest {
-            format_version: FORMAT_VERSION,
-            kernel: "k".into(),
-            source_sha256: sha256_hex(&source),
-            inputs: vec![],
-            params: vec![],
-            states: vec![],
-            outputs: vec![],
-            target: target.into(),
-            package: "ct256".into(),
-            lanes: 1,
-            clock_mhz: 100.0,
-            fmax_nextpnr_mhz: 100.0,
-            fmax_icetime_mhz: 100.0,
-            resources: Resources {
-                logic_cells: (1, 7680),
-                block_rams: (0, 32),
-                dsps: (0, 0),
-                ios: (1, 256),
-            },
-            throughput_gbps: 1.0,
-            latency_cycles: 1,
-            frame_cycles: 1,
-            hissc_version: "test".into(),
-            tools: vec![],
-        };
+        let m = crate::bundle::test_manifest("k", target, &source);
         Bundle::new(m, [b"bits".to_vec(), vec![], vec![], source])
     }
 

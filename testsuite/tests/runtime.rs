@@ -52,6 +52,41 @@ fn bundle_of(src: &hissc_diagnostics::SourceFile, net: &hissc_spn::Network) -> B
     Bundle::from_bytes(&b.to_bytes()).expect("a bundle reads back")
 }
 
+/// A batch of `frames` random frames for kernel `k`: the stream inputs with a
+/// batch axis, the parameters by name, and each frame's arguments (for the
+/// interpreter).
+type Batch = (Vec<(String, Array)>, Vec<(String, i128)>, Vec<Vec<Array>>);
+
+fn random_batch(k: &hissc_aop::Kernel, rng: &mut Rng, frames: usize) -> Batch {
+    let (mut streams, mut params) = (Vec::new(), Vec::new());
+    let mut per_frame: Vec<Vec<Array>> = vec![Vec::new(); frames];
+    for p in &k.params {
+        if p.is_stream() {
+            let numel = p.ty.numel();
+            let data: Vec<i128> = (0..numel * frames)
+                .map(|_| rng.value(p.range.lo, p.range.hi))
+                .collect();
+            for (f, frame) in per_frame.iter_mut().enumerate() {
+                frame.push(Array::new(
+                    p.ty.dtype,
+                    p.ty.shape.clone(),
+                    data[f * numel..(f + 1) * numel].to_vec(),
+                ));
+            }
+            let mut shape = vec![frames as u32];
+            shape.extend_from_slice(&p.ty.shape);
+            streams.push((p.name.clone(), Array::new(p.ty.dtype, shape, data)));
+        } else {
+            let v = rng.value(p.range.lo, p.range.hi);
+            params.push((p.name.clone(), v));
+            for frame in per_frame.iter_mut() {
+                frame.push(Array::new(p.ty.dtype, vec![], vec![v]));
+            }
+        }
+    }
+    (streams, params, per_frame)
+}
+
 #[test]
 fn the_emulated_slot_runs_every_public_case_as_the_interpreter() {
     let mut n = 0;
@@ -64,33 +99,11 @@ fn the_emulated_slot_runs_every_public_case_as_the_interpreter() {
             .unwrap_or_else(|e| panic!("{}: {e}", src.name));
         assert_eq!(slot.state(), SlotState::Operating);
         let mut rng = Rng::new(n + 3);
-        let frames = 3usize;
-        let mut batch: Vec<Array> = Vec::new();
-        let mut per_frame: Vec<Vec<Array>> = vec![Vec::new(); frames];
-        for p in &k.params {
-            if p.is_stream() {
-                let numel = p.ty.numel();
-                let data: Vec<i128> = (0..numel * frames)
-                    .map(|_| rng.value(p.range.lo, p.range.hi))
-                    .collect();
-                for (f, frame) in per_frame.iter_mut().enumerate() {
-                    frame.push(Array::new(
-                        p.ty.dtype,
-                        p.ty.shape.clone(),
-                        data[f * numel..(f + 1) * numel].to_vec(),
-                    ));
-                }
-                let mut shape = vec![frames as u32];
-                shape.extend_from_slice(&p.ty.shape);
-                batch.push(Array::new(p.ty.dtype, shape, data));
-            } else {
-                let v = rng.value(p.range.lo, p.range.hi);
-                slot.set_param(&p.name, v).unwrap();
-                for frame in per_frame.iter_mut() {
-                    frame.push(Array::new(p.ty.dtype, vec![], vec![v]));
-                }
-            }
+        let (streams, params, per_frame) = random_batch(&k, &mut rng, 3);
+        for (name, v) in &params {
+            slot.set_param(name, *v).unwrap();
         }
+        let batch: Vec<Array> = streams.into_iter().map(|(_, a)| a).collect();
         let got = slot
             .run(&batch)
             .unwrap_or_else(|e| panic!("{}: {e}", src.name));
@@ -177,36 +190,11 @@ fn npy_batches_in_npy_results_out() {
         slot.load(&bundle).unwrap();
         let mut rng = Rng::new(99);
         let frames = 2usize;
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        let mut params: Vec<(String, i128)> = Vec::new();
-        let mut per_frame: Vec<Vec<Array>> = vec![Vec::new(); frames];
-        for p in &k.params {
-            if p.is_stream() {
-                let numel = p.ty.numel();
-                let data: Vec<i128> = (0..numel * frames)
-                    .map(|_| rng.value(p.range.lo, p.range.hi))
-                    .collect();
-                for (f, frame) in per_frame.iter_mut().enumerate() {
-                    frame.push(Array::new(
-                        p.ty.dtype,
-                        p.ty.shape.clone(),
-                        data[f * numel..(f + 1) * numel].to_vec(),
-                    ));
-                }
-                let mut shape = vec![frames as u32];
-                shape.extend_from_slice(&p.ty.shape);
-                files.push((
-                    p.name.clone(),
-                    npy::to_bytes(&Array::new(p.ty.dtype, shape, data)),
-                ));
-            } else {
-                let v = rng.value(p.range.lo, p.range.hi);
-                params.push((p.name.clone(), v));
-                for frame in per_frame.iter_mut() {
-                    frame.push(Array::new(p.ty.dtype, vec![], vec![v]));
-                }
-            }
-        }
+        let (streams, params, per_frame) = random_batch(&k, &mut rng, frames);
+        let files: Vec<(String, Vec<u8>)> = streams
+            .iter()
+            .map(|(n, a)| (n.clone(), npy::to_bytes(a)))
+            .collect();
         let inputs: Vec<(&str, &[u8])> = files
             .iter()
             .map(|(n, b)| (n.as_str(), b.as_slice()))

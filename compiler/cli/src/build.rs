@@ -2,35 +2,17 @@
 
 use crate::driver::{Compiled, Failure};
 use crate::BuildArgs;
-use hissc_flow::build::{self, BuildError, Options, Report, Target};
+use hissc_flow::build::{self, BuildError, Options, Report};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
 pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
-    let target = Target::parse(&a.target).ok_or_else(|| {
-        Failure::User(format!(
-            "unknown target `{}`: use ice40-hx8k or ice40-up5k",
-            a.target
-        ))
-    })?;
-    if !(a.freq > 0.0 && a.freq < 1000.0) {
-        return Err(Failure::User(format!(
-            "--freq {} is not a clock frequency in MHz",
-            a.freq
-        )));
-    }
-    let c = Compiled::load(&a.kernel, a.name.as_deref())?;
+    let c = Compiled::load(&a.build.kernel, a.build.name.as_deref())?;
     let dir = a
         .output
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("build").join(&c.kernel.name));
-    let opts = Options {
-        target,
-        freq_mhz: a.freq,
-        seed: a.seed,
-        dir: dir.clone(),
-        detector: a.detector.clone(),
-    };
+    let opts = a.build.options(dir.clone(), a.detector.clone())?;
     let streams: Vec<&str> = c
         .kernel
         .params
@@ -63,7 +45,9 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         .filter(|p| p.is_stream())
         .find(|p| a.detector.as_ref().is_none_or(|d| *d == p.name))
         .map_or(1.0, |p| hissc_vhdl::interface::port_width(p.range).0 as f64);
-    let guess = (want * 1000.0 / (bits.max(1.0) * a.freq)).ceil().max(1.0) as u32;
+    let guess = (want * 1000.0 / (bits.max(1.0) * opts.freq_mhz))
+        .ceil()
+        .max(1.0) as u32;
     let max = hissc_spn::lanes::MAX_LANES;
     let mut lanes = guess.next_power_of_two().min(max);
     let mut tried: Vec<(u32, Result<f64, String>)> = Vec::new();

@@ -5,7 +5,7 @@ use crate::build::{failure, run_build};
 use crate::driver::{Compiled, Failure};
 use crate::{BundleArgs, EmulateArgs, InspectArgs};
 use hiss_runtime::bundle::{sha256_hex, Bundle, Manifest, PortSpec, Resources, FORMAT_VERSION};
-use hissc_flow::build::{Options, Report, Target};
+use hissc_flow::build::Report;
 
 /// The manifest of a built network.
 fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
@@ -41,23 +41,11 @@ fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
 }
 
 pub fn cmd_bundle(a: &BundleArgs) -> Result<(), Failure> {
-    let target = Target::parse(&a.target).ok_or_else(|| {
-        Failure::User(format!(
-            "unknown target `{}`: use ice40-hx8k or ice40-up5k",
-            a.target
-        ))
-    })?;
-    let c = Compiled::load(&a.kernel, a.name.as_deref())?;
+    let c = Compiled::load(&a.build.kernel, a.build.name.as_deref())?;
     let net = c.network(a.lanes)?;
     let work = tempfile::tempdir()
         .map_err(|e| Failure::Internal(format!("cannot make a build directory: {e}")))?;
-    let opts = Options {
-        target,
-        freq_mhz: a.freq,
-        seed: a.seed,
-        dir: work.path().to_path_buf(),
-        detector: None,
-    };
+    let opts = a.build.options(work.path().to_path_buf(), None)?;
     // a design that does not fit fails here, as `hissc build` does
     let r = run_build(&c, &net, &opts).map_err(|e| failure(&c, e))?;
     let read = |name: &str| {

@@ -148,9 +148,9 @@ struct VerifyArgs {
     netlist: bool,
 }
 
-/// `hissc build`
+/// The kernel and the device, shared by `build` and `bundle`.
 #[derive(Args, Debug)]
-struct BuildArgs {
+struct BuildTarget {
     /// The kernel file.
     kernel: PathBuf,
     /// Which `@kernel` function.
@@ -165,6 +165,42 @@ struct BuildArgs {
     /// nextpnr's placement seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+}
+
+impl BuildTarget {
+    /// The device, and the options a build needs for it (written to `dir`).
+    fn options(
+        &self,
+        dir: PathBuf,
+        detector: Option<String>,
+    ) -> Result<hissc_flow::build::Options, driver::Failure> {
+        let target = hissc_flow::build::Target::parse(&self.target).ok_or_else(|| {
+            driver::Failure::User(format!(
+                "unknown target `{}`: use ice40-hx8k or ice40-up5k",
+                self.target
+            ))
+        })?;
+        if !(self.freq > 0.0 && self.freq < 1000.0) {
+            return Err(driver::Failure::User(format!(
+                "--freq {} is not a clock frequency in MHz",
+                self.freq
+            )));
+        }
+        Ok(hissc_flow::build::Options {
+            target,
+            freq_mhz: self.freq,
+            seed: self.seed,
+            dir,
+            detector,
+        })
+    }
+}
+
+/// `hissc build`
+#[derive(Args, Debug)]
+struct BuildArgs {
+    #[command(flatten)]
+    build: BuildTarget,
     /// Elements per cycle per input stream, 1 to 32.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
@@ -184,20 +220,8 @@ struct BuildArgs {
 /// `hissc bundle`
 #[derive(Args, Debug)]
 struct BundleArgs {
-    /// The kernel file.
-    kernel: PathBuf,
-    /// Which `@kernel` function.
-    #[arg(long = "kernel", value_name = "NAME")]
-    name: Option<String>,
-    /// The FPGA: ice40-hx8k or ice40-up5k.
-    #[arg(long, default_value = "ice40-hx8k")]
-    target: String,
-    /// nextpnr's target clock frequency in MHz.
-    #[arg(long, default_value_t = 100.0)]
-    freq: f64,
-    /// nextpnr's placement seed.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    build: BuildTarget,
     /// Elements per cycle per input stream, 1 to 32.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
