@@ -152,6 +152,37 @@ pub enum Src {
     Const(i128),
 }
 
+/// A pattern for every elementwise process kind: one list, used by every stage
+/// that treats them alike, so a new kind is still matched explicitly everywhere.
+#[macro_export]
+macro_rules! elementwise_kinds {
+    () => {
+        $crate::ir::ProcKind::Unary(..)
+            | $crate::ir::ProcKind::Binary(..)
+            | $crate::ir::ProcKind::Compare(..)
+            | $crate::ir::ProcKind::Select(..)
+            | $crate::ir::ProcKind::Cast(..)
+            | $crate::ir::ProcKind::Lookup(..)
+            | $crate::ir::ProcKind::Float(..)
+    };
+}
+
+/// A pattern for every process kind that is not elementwise.
+#[macro_export]
+macro_rules! stream_kinds {
+    () => {
+        $crate::ir::ProcKind::Input(..)
+            | $crate::ir::ProcKind::Param(_)
+            | $crate::ir::ProcKind::Reduce(..)
+            | $crate::ir::ProcKind::Slice(..)
+            | $crate::ir::ProcKind::Scan(..)
+            | $crate::ir::ProcKind::Bincount { .. }
+            | $crate::ir::ProcKind::Pack { .. }
+            | $crate::ir::ProcKind::Broadcast { .. }
+            | $crate::ir::ProcKind::Delay(..)
+    };
+}
+
 /// What a process does. Registered processes update their output bus on the
 /// rising clock edge; processes whose operands are all static are combinational.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,16 +299,7 @@ impl ProcKind {
 
     /// Elementwise ops (one output per input element, same schedule).
     pub fn is_elementwise(&self) -> bool {
-        matches!(
-            self,
-            ProcKind::Unary(..)
-                | ProcKind::Binary(..)
-                | ProcKind::Compare(..)
-                | ProcKind::Select(..)
-                | ProcKind::Cast(..)
-                | ProcKind::Lookup(..)
-                | ProcKind::Float(..)
-        )
+        matches!(self, crate::elementwise_kinds!())
     }
 }
 

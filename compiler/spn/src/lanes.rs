@@ -257,15 +257,7 @@ fn with_operands(kind: &ProcKind, s: &[Src]) -> ProcKind {
         ProcKind::Lookup(t, _) => ProcKind::Lookup(t.clone(), s[0]),
         ProcKind::Float(_) => ProcKind::Float(s[0]),
         // not elementwise: nothing to replace
-        ProcKind::Input(..)
-        | ProcKind::Param(_)
-        | ProcKind::Reduce(..)
-        | ProcKind::Slice(..)
-        | ProcKind::Scan(..)
-        | ProcKind::Bincount { .. }
-        | ProcKind::Pack { .. }
-        | ProcKind::Broadcast { .. }
-        | ProcKind::Delay(..) => kind.clone(),
+        crate::stream_kinds!() => kind.clone(),
     }
 }
 
@@ -360,13 +352,7 @@ impl Widen {
                 span,
             ))),
             ProcKind::Delay(a, _) => self.lanes_of(*a, span),
-            ProcKind::Unary(..)
-            | ProcKind::Binary(..)
-            | ProcKind::Compare(..)
-            | ProcKind::Select(..)
-            | ProcKind::Cast(..)
-            | ProcKind::Lookup(..)
-            | ProcKind::Float(..) => self.elementwise(n),
+            crate::elementwise_kinds!() => self.elementwise(n),
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(n, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(n, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(n, *d, *a, *count),

@@ -96,13 +96,7 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 }
                 Some(Sched::Static)
             }
-            k @ (ProcKind::Unary(..)
-            | ProcKind::Binary(..)
-            | ProcKind::Compare(..)
-            | ProcKind::Select(..)
-            | ProcKind::Cast(..)
-            | ProcKind::Lookup(..)
-            | ProcKind::Float(..)) => {
+            k @ (crate::elementwise_kinds!()) => {
                 let srcs = k.operands();
                 let streams: Vec<Sched> = srcs
                     .iter()

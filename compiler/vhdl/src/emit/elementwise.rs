@@ -270,15 +270,7 @@ impl Emitter<'_> {
                 )
             }
             // not elementwise: `node` never asks
-            ProcKind::Input(..)
-            | ProcKind::Param(_)
-            | ProcKind::Reduce(..)
-            | ProcKind::Slice(..)
-            | ProcKind::Scan(..)
-            | ProcKind::Bincount { .. }
-            | ProcKind::Pack { .. }
-            | ProcKind::Broadcast { .. }
-            | ProcKind::Delay(..) => (0, vec![]),
+            hissc_spn::stream_kinds!() => (0, vec![]),
         }
     }
 

@@ -212,13 +212,7 @@ impl Emitter<'_> {
                 let c = self.comment(b);
                 let _ = write!(self.body, "{c}  {b} <= {conv};\n\n");
             }
-            ProcKind::Unary(..)
-            | ProcKind::Binary(..)
-            | ProcKind::Compare(..)
-            | ProcKind::Select(..)
-            | ProcKind::Cast(..)
-            | ProcKind::Lookup(..)
-            | ProcKind::Float(..) => self.elementwise_process(b),
+            hissc_spn::elementwise_kinds!() => self.elementwise_process(b),
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
