@@ -199,22 +199,18 @@ impl Slot for EmulatedSlot {
             }
         }
         let nf = frames.unwrap_or(1);
-        let per_frame: Vec<Vec<Array>> = (0..nf)
-            .map(|f| {
-                inputs
-                    .iter()
-                    .zip(&l.inputs)
-                    .map(|(a, p)| {
-                        let frame: Vec<u32> = p.shape.iter().map(|&d| d as u32).collect();
-                        let n: usize = frame.iter().map(|&d| d as usize).product();
-                        let start = if a.shape == frame { 0 } else { f * n };
-                        Array::new(a.dtype, frame, a.data[start..start + n].to_vec())
-                    })
-                    .collect()
+        // the simulator reads the batch in place: an input without a batch axis
+        // is the same frame for every frame
+        let streams: Vec<hissc_sim::Stream> = inputs
+            .iter()
+            .zip(&l.inputs)
+            .map(|(a, p)| hissc_sim::Stream {
+                data: &a.data,
+                repeated: a.shape.len() == p.shape.len(),
             })
             .collect();
-        let sim =
-            hissc_sim::simulate(&l.net, &per_frame, &params, false).map_err(SlotError::Run)?;
+        let sim = hissc_sim::simulate_streams(&l.net, nf, &streams, &params, false)
+            .map_err(SlotError::Run)?;
         let outputs = sim.frames.first().map_or(0, Vec::len);
         Ok((0..outputs)
             .map(|o| {
