@@ -260,11 +260,15 @@ mod tests {
                 let mut loaded = Vec::new();
                 while !s.load(Ordering::SeqCst) {
                     let name = std::fs::read_to_string(m.join("firmware")).unwrap_or_default();
-                    if !name.is_empty() && name != seen {
+                    // a name caught half-written names no file yet: look again
+                    if !name.is_empty() && name != seen && fw.join(&name).is_file() {
                         seen = name.clone();
-                        assert!(fw.join(&name).is_file(), "no firmware file {name}");
-                        let set =
-                            |v: &str| std::fs::write(m.join("state"), format!("{v}\n")).unwrap();
+                        // attributes change at once, as sysfs's do: write aside, rename
+                        let set = |v: &str| {
+                            let tmp = m.join(".state");
+                            std::fs::write(&tmp, format!("{v}\n")).unwrap();
+                            std::fs::rename(&tmp, m.join("state")).unwrap();
+                        };
                         set("write init");
                         std::thread::sleep(Duration::from_millis(5));
                         set("write");
@@ -294,7 +298,7 @@ mod tests {
                 manager: self.dir.path().join("fpga0"),
                 firmware_dir: self.dir.path().join("firmware"),
                 target: "ice40-hx8k".into(),
-                timeout: Duration::from_millis(300),
+                timeout: Duration::from_millis(1500),
                 poll: Duration::from_millis(2),
                 settle: Duration::from_millis(100),
             }
