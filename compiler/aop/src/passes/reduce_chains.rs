@@ -36,9 +36,6 @@ fn reduction(op: BinaryOp, dtype: DType) -> Option<ReduceOp> {
 /// A basic slice's `(start, step, count)` per axis.
 type Sel = Vec<(u32, u32, u32)>;
 
-/// The elements of one array a tree reads: the array and their indices.
-type Leaves = Option<(Value, BTreeSet<Vec<u32>>)>;
-
 /// `a[i, j, ...]` as a 0-d value: the array and the index.
 fn element(k: &Kernel, v: Value) -> Option<(Value, Vec<u32>)> {
     let Inst::Reshape(s) = k.insts[v].inst else {
@@ -71,44 +68,67 @@ fn as_box(set: &BTreeSet<Vec<u32>>, rank: usize) -> Option<Sel> {
 
 /// `k` with every such tree of at least three elements replaced by a reduction.
 pub fn run(k: &Kernel) -> Kernel {
-    // the elements under each tree node, bottom up (memoised: trees share nodes)
-    let mut leaves: HashMap<Value, Leaves> = HashMap::new();
-    let mut rewrite: HashMap<Value, (ReduceOp, Value, Sel)> = HashMap::new();
+    let mut uses = vec![0u32; k.insts.len()];
+    for d in k.insts.values() {
+        for a in d.inst.args() {
+            uses[a.index()] += 1;
+        }
+    }
+    for &o in &k.outputs {
+        uses[o.index()] += 1;
+    }
+    // The elements under each tree node, bottom up. A node used only by its
+    // parent gives its set up to it (a chain of n costs n, not n^2), and is then
+    // no tree of its own; what is left are the trees' roots.
+    let mut leaves: HashMap<Value, (Value, BTreeSet<Vec<u32>>)> = HashMap::new();
     for (v, d) in k.insts.iter() {
         let Inst::Binary(op, a, b) = d.inst else {
             continue;
         };
-        let Some(red) = reduction(op, d.ty.dtype) else {
-            continue;
-        };
-        if !d.ty.shape.is_empty() {
+        if reduction(op, d.ty.dtype).is_none() || !d.ty.shape.is_empty() {
             continue;
         }
-        let side = |x: Value, leaves: &HashMap<Value, Leaves>| -> Leaves {
-            match &k.insts[x].inst {
-                Inst::Binary(o, ..) if *o == op && k.ty(x) == &d.ty => {
-                    leaves.get(&x).cloned().flatten()
-                }
-                _ => element(k, x).map(|(arr, i)| (arr, BTreeSet::from([i]))),
+        let in_chain = |x: Value| {
+            matches!(k.insts[x].inst, Inst::Binary(o, ..) if o == op) && k.ty(x) == &d.ty
+        };
+        let array_of = |x: Value, leaves: &HashMap<Value, (Value, BTreeSet<Vec<u32>>)>| {
+            if in_chain(x) {
+                leaves.get(&x).map(|l| l.0)
+            } else {
+                element(k, x).map(|e| e.0)
             }
         };
-        let here = match (side(a, &leaves), side(b, &leaves)) {
-            (Some((x, mut s)), Some((y, t))) if x == y => {
-                s.extend(t);
-                Some((x, s))
-            }
-            _ => None,
+        let (Some(x), Some(y)) = (array_of(a, &leaves), array_of(b, &leaves)) else {
+            continue;
         };
-        if let Some((arr, set)) = &here {
-            let rank = k.ty(*arr).shape.len();
-            if set.len() >= 3 {
-                if let Some(sel) = as_box(set, rank) {
-                    rewrite.insert(v, (red, *arr, sel));
+        if x != y {
+            continue;
+        }
+        let mut set = BTreeSet::new();
+        for c in [a, b] {
+            if in_chain(c) {
+                if uses[c.index()] == 1 && a != b {
+                    set.append(&mut leaves.remove(&c).expect("a chain node's set").1);
+                } else {
+                    set.extend(leaves[&c].1.iter().cloned());
                 }
+            } else if let Some((_, i)) = element(k, c) {
+                set.insert(i);
             }
         }
-        leaves.insert(v, here);
+        leaves.insert(v, (x, set));
     }
+    let rewrite: HashMap<Value, (ReduceOp, Value, Sel)> = leaves
+        .into_iter()
+        .filter_map(|(v, (arr, set))| {
+            let Inst::Binary(op, ..) = k.insts[v].inst else {
+                return None;
+            };
+            let red = reduction(op, k.dtype(v))?;
+            let sel = (set.len() >= 3).then(|| as_box(&set, k.ty(arr).shape.len()))??;
+            Some((v, (red, arr, sel)))
+        })
+        .collect();
     if rewrite.is_empty() {
         return k.clone();
     }
