@@ -28,12 +28,6 @@ pub const INT_BITS: u32 = 100;
 /// comparisons of integers with a float constant.
 pub const FLOAT_EXACT: i128 = 1 << 53;
 
-/// Elements of `shape`, saturating (shapes from annotations can be written
-/// larger than any machine count).
-pub fn elements(shape: &[u32]) -> u64 {
-    shape.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,12 +50,5 @@ mod tests {
         assert_eq!(MAX_ELEMENTS, 67_108_864);
         assert_eq!(MAX_BINS, 1_048_576);
         assert_eq!(FLOAT_EXACT, 1 << 53);
-    }
-
-    #[test]
-    fn elements_saturate() {
-        assert_eq!(elements(&[100_000, 100_000]), 10_000_000_000);
-        assert_eq!(elements(&[u32::MAX, u32::MAX, u32::MAX]), u64::MAX);
-        assert_eq!(elements(&[]), 1);
     }
 }

@@ -342,6 +342,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numel_saturates() {
+        assert_eq!(numel(&[100_000, 100_000]), 10_000_000_000);
+        assert_eq!(numel(&[u32::MAX, u32::MAX, u32::MAX]), usize::MAX);
+        assert_eq!(numel(&[]), 1);
+    }
+
+    #[test]
     fn promotion_matches_numpy() {
         use DType::*;
         assert_eq!(DType::promote(U16, I16), Some(I32));

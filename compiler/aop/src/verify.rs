@@ -61,7 +61,7 @@ pub fn verify(k: &Kernel) -> Result<(), Vec<VerifyError>> {
         }
     }
     for (v, d) in k.insts.iter() {
-        let n = crate::limits::elements(&d.ty.shape);
+        let n = d.ty.numel() as u64;
         if n > crate::limits::MAX_ELEMENTS {
             errs.push(VerifyError {
                 value: Some(v),

@@ -63,7 +63,7 @@ pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagn
 fn within_limits(kernel: &Kernel) -> Result<(), Vec<Diagnostic>> {
     let max = hissc_aop::limits::MAX_ELEMENTS;
     for d in kernel.insts.values() {
-        let n = hissc_aop::limits::elements(&d.ty.shape);
+        let n = d.ty.numel() as u64;
         if n > max {
             return Err(vec![Diagnostic::error(
                 hissc_diagnostics::Code::LIMIT,

@@ -96,7 +96,7 @@ impl Lowerer<'_> {
                             }
                         }
                     }
-                    let n = hissc_aop::limits::elements(&shape);
+                    let n = hissc_aop::types::numel(&shape) as u64;
                     if n > max {
                         let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
                         self.error(
