@@ -13,13 +13,19 @@ use hissc_diagnostics::{Code, Diagnostic, Span};
 use rustpython_parser::ast::{self, Constant, Expr, Operator, Stmt};
 use std::collections::HashMap;
 
-/// Runs every rule over the module's functions.
+/// Runs every rule over the module's functions and its constants' values.
 pub fn check(m: &Module, diags: &mut Vec<Diagnostic>) {
     let mut c = Checker {
         m,
         diags,
         calls: Vec::new(),
+        module_level: true,
     };
+    for a in &m.constants {
+        c.expr(&a.value);
+    }
+    c.module_level = false;
+    c.calls.clear();
     for k in &m.kernels {
         c.signature(k);
         c.block(&k.body);
@@ -40,6 +46,8 @@ struct Checker<'m, 'd> {
     diags: &'d mut Vec<Diagnostic>,
     /// Helper calls seen in the current function (name, call span).
     calls: Vec<(String, Span)>,
+    /// Checking a module-level constant, where a float is a value to compare with.
+    module_level: bool,
 }
 
 impl Checker<'_, '_> {
@@ -291,6 +299,7 @@ impl Checker<'_, '_> {
             }
             Expr::Call(c) => self.call(c, span),
             Expr::Constant(c) => match &c.value {
+                Constant::Float(_) if self.module_level => {}
                 Constant::Float(_) | Constant::Complex { .. } => self.push(
                     Diagnostic::error(Code::FLOAT, "floating-point numbers are not supported in kernels")
                         .primary(span, "a float literal")

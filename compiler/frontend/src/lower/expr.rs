@@ -144,14 +144,6 @@ impl Lowerer<'_> {
                             )
                             .primary(span, "used as a value"),
                         )
-                    } else if self.module_level {
-                        self.error(
-                            Diagnostic::error(
-                                Code::UNKNOWN_FUNCTION,
-                                format!("`np.{attr}` is not a name of the kernel language"),
-                            )
-                            .primary(span, "unknown numpy name"),
-                        )
                     } else {
                         Val::Poison // reported by the subset rules
                     }

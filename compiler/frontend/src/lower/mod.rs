@@ -135,8 +135,6 @@ pub(crate) struct Lowerer<'a> {
     pub diags: Vec<Diagnostic>,
     globals: HashMap<String, Val>,
     stack: Vec<String>,
-    /// Evaluating the module level, which the subset rules do not see.
-    pub module_level: bool,
 }
 
 impl<'a> Lowerer<'a> {
@@ -148,7 +146,6 @@ impl<'a> Lowerer<'a> {
             diags: Vec::new(),
             globals: HashMap::new(),
             stack: Vec::new(),
-            module_level: false,
         };
         l.init_globals();
         l
@@ -172,12 +169,11 @@ impl<'a> Lowerer<'a> {
             self.globals.insert(name.clone(), Val::Helper(name.clone()));
         }
         let mut frame = Frame::default();
-        self.module_level = true;
         for a in self.m.constants.clone() {
             let before = self.diags.len();
             let v = self.expr(&mut frame, &a.value);
-            // the subset rules check function bodies; a module-level value they
-            // would have rejected (an unknown numpy name, a string) is reported here
+            // the subset rules check module-level values too; one that still
+            // evaluates to nothing is named here rather than lost
             if matches!(v, Val::Poison) && self.diags.len() == before {
                 self.error(
                     Diagnostic::error(
@@ -202,7 +198,6 @@ impl<'a> Lowerer<'a> {
                 self.globals.insert(n.id.to_string(), v);
             }
         }
-        self.module_level = false;
     }
 
     /// Lowers one kernel function to the IR.
