@@ -72,8 +72,8 @@ impl Fit {
     }
 }
 
-/// What the process `b` is, in a few words.
-fn what(net: &Network, b: Bus) -> String {
+/// What the process `b` (which keeps `c`) is, in a few words.
+fn what(net: &Network, b: Bus, c: &cost::Cost) -> String {
     let n = &net.nodes[b];
     match &n.kind {
         ProcKind::Delay(_, d) => format!("a delay line of {d} cycles × {} bits", n.width),
@@ -82,9 +82,7 @@ fn what(net: &Network, b: Bus) -> String {
         ProcKind::Pack { .. } => "a gearbox queue".into(),
         ProcKind::Broadcast { .. } => "a broadcast's memory".into(),
         ProcKind::Lookup(t, _) => format!("a table of {} entries", t.len()),
-        ProcKind::Binary(..) if !cost::process(net, b).multipliers.is_empty() => {
-            "a multiplier".into()
-        }
+        ProcKind::Binary(..) if !c.multipliers.is_empty() => "a multiplier".into(),
         _ => format!("{} bits of pipeline registers", n.width),
     }
 }
@@ -103,17 +101,22 @@ pub fn fit(net: &Network, src: &SourceFile, target: Target) -> Fit {
             spilled += m.size();
         }
     }
-    let top = est.heaviest(|c| c.logic_cells() + c.memory_bits());
+    let top = est
+        .processes
+        .iter()
+        .max_by_key(|(b, c)| (c.logic_cells() + c.memory_bits(), std::cmp::Reverse(*b)))
+        .map(|(b, c)| (*b, what(net, *b, c)));
     let heaviest = top
-        .map(|(b, _)| {
-            let span = net.nodes[b].span;
+        .as_ref()
+        .map(|(b, what)| {
+            let span = net.nodes[*b].span;
             let place = if span.is_none() {
                 b.to_string()
             } else {
                 let line = src.line(span);
                 format!("{}:{line}: {}", src.base_name(), src.line_text(line).trim())
             };
-            format!("{place} ({})", what(net, b))
+            format!("{place} ({what})")
         })
         .unwrap_or_default();
     Fit {
@@ -124,7 +127,7 @@ pub fn fit(net: &Network, src: &SourceFile, target: Target) -> Fit {
         spilled_bits: spilled,
         multipliers: est.multipliers(),
         heaviest,
-        heaviest_process: top.map(|(b, _)| (b, what(net, b))),
+        heaviest_process: top,
         source: "hissc's estimate from the process network (before synthesis)".into(),
     }
 }

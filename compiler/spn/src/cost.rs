@@ -189,14 +189,6 @@ impl Estimate {
             .map(|(_, c)| c.multipliers.len())
             .sum()
     }
-
-    /// The process that needs the most by `key`.
-    pub fn heaviest(&self, key: impl Fn(&Cost) -> u64) -> Option<(Bus, u64)> {
-        self.processes
-            .iter()
-            .map(|(b, c)| (*b, key(c)))
-            .max_by_key(|&(b, k)| (k, std::cmp::Reverse(b)))
-    }
 }
 
 /// Estimates every process of `net`.
