@@ -38,7 +38,7 @@ pub fn run_npy(
     for (name, value) in params {
         slot.set_param(name, *value)?;
     }
-    let outputs = slot.run(&arrays)?;
+    let outputs = slot.run(arrays)?;
     let one = outputs.len() == 1;
     Ok(outputs
         .iter()

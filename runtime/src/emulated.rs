@@ -4,16 +4,18 @@
 
 use crate::bundle::{Bundle, PortSpec};
 use crate::slot::{Slot, SlotError, SlotState};
-use hissc_aop::{Array, DType, Interval};
+use hissc_aop::{Array, DType, Interval, Param, Type};
 use hissc_spn::Network;
 
 /// What is loaded.
 struct Loaded {
     kernel: String,
     net: Network,
-    inputs: Vec<PortSpec>,
-    params: Vec<(PortSpec, Interval)>,
-    values: Vec<Option<i128>>,
+    /// The kernel's parameters as binding needs them: the input streams, then the
+    /// scalar parameters (each group in signature order).
+    ports: Vec<Param>,
+    /// The scalar parameters' values, as set.
+    values: Vec<(String, Option<i128>)>,
 }
 
 /// A slot that emulates a device (`target`) in the simulator.
@@ -39,16 +41,28 @@ impl EmulatedSlot {
     }
 }
 
-fn interval(p: &PortSpec) -> Result<Interval, String> {
+/// A manifest's port as a kernel parameter: dtype, shape and range promise.
+fn param(p: &PortSpec) -> Result<Param, String> {
     let dtype = DType::from_numpy_name(&p.dtype)
         .ok_or_else(|| format!("`{}` has an unknown dtype `{}`", p.name, p.dtype))?;
-    match &p.range {
-        None => Ok(Interval::of(dtype)),
+    let range = match &p.range {
+        None => Interval::of(dtype),
         Some((lo, hi)) => match (lo.parse(), hi.parse()) {
-            (Ok(lo), Ok(hi)) if lo <= hi => Ok(Interval::new(lo, hi)),
-            _ => Err(format!("`{}` has a malformed range", p.name)),
+            (Ok(lo), Ok(hi)) if lo <= hi => Interval::new(lo, hi),
+            _ => return Err(format!("`{}` has a malformed range", p.name)),
         },
-    }
+    };
+    let shape = p
+        .shape
+        .iter()
+        .map(|&d| u32::try_from(d).map_err(|_| format!("`{}` is too large", p.name)))
+        .collect::<Result<Vec<u32>, String>>()?;
+    Ok(Param {
+        name: p.name.clone(),
+        ty: Type::array(dtype, shape),
+        range,
+        span: Default::default(),
+    })
 }
 
 impl Slot for EmulatedSlot {
@@ -68,8 +82,6 @@ impl Slot for EmulatedSlot {
                 slot: self.target.clone(),
             });
         }
-        let before = self.state.clone();
-        self.state = SlotState::WriteInit;
         let attempt = || -> Result<Loaded, String> {
             let text = bundle
                 .part("network.spn")
@@ -81,33 +93,24 @@ impl Slot for EmulatedSlot {
             if net.inputs.len() != m.inputs.len() || net.params.len() != m.params.len() {
                 return Err("the network's ports are not the manifest's".into());
             }
-            let params = m
-                .params
+            let ports = m
+                .inputs
                 .iter()
-                .map(|p| interval(p).map(|r| (p.clone(), r)))
+                .chain(&m.params)
+                .map(param)
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Loaded {
                 kernel: m.kernel.clone(),
                 net,
-                inputs: m.inputs.clone(),
-                values: vec![None; params.len()],
-                params,
+                ports,
+                values: m.params.iter().map(|p| (p.name.clone(), None)).collect(),
             })
         };
-        self.state = SlotState::Write;
-        match attempt() {
-            Ok(l) => {
-                self.state = SlotState::WriteComplete;
-                self.loaded = Some(l);
-                self.state = SlotState::Operating;
-                Ok(())
-            }
-            Err(why) => {
-                // the slot keeps what it had
-                self.state = before;
-                Err(SlotError::Load(why))
-            }
-        }
+        // the emulated device takes a design at once: operating, or as it was
+        let l = attempt().map_err(SlotError::Load)?;
+        self.loaded = Some(l);
+        self.state = SlotState::Operating;
+        Ok(())
     }
 
     fn unload(&mut self) {
@@ -117,8 +120,8 @@ impl Slot for EmulatedSlot {
 
     fn set_param(&mut self, name: &str, value: i128) -> Result<(), SlotError> {
         let l = self.loaded.as_mut().ok_or(SlotError::NotLoaded)?;
-        let Some(i) = l.params.iter().position(|(p, _)| p.name == name) else {
-            let names: Vec<&str> = l.params.iter().map(|(p, _)| p.name.as_str()).collect();
+        let Some(p) = l.ports.iter().find(|p| !p.is_stream() && p.name == name) else {
+            let names: Vec<&str> = l.values.iter().map(|(n, _)| n.as_str()).collect();
             return Err(SlotError::Param(format!(
                 "`{}` has no parameter `{name}` (its parameters: {})",
                 l.kernel,
@@ -129,104 +132,46 @@ impl Slot for EmulatedSlot {
                 }
             )));
         };
-        let (p, r) = &l.params[i];
+        let r = p.range;
         if !(r.lo..=r.hi).contains(&value) {
             return Err(SlotError::Param(format!(
                 "parameter `{name}` = {value} is outside its range {}..={} ({})",
-                r.lo, r.hi, p.dtype
+                r.lo,
+                r.hi,
+                p.ty.dtype.numpy_name()
             )));
         }
-        l.values[i] = Some(value);
+        if let Some((_, v)) = l.values.iter_mut().find(|(n, _)| n == name) {
+            *v = Some(value);
+        }
         Ok(())
     }
 
-    fn run(&mut self, inputs: &[Array]) -> Result<Vec<Array>, SlotError> {
+    fn run(&mut self, inputs: Vec<Array>) -> Result<Vec<Array>, SlotError> {
         let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
-        let mut params = Vec::with_capacity(l.values.len());
-        for ((p, _), v) in l.params.iter().zip(&l.values) {
-            params.push(
-                v.ok_or_else(|| SlotError::Param(format!("parameter `{}` is not set", p.name)))?,
-            );
-        }
-        if inputs.len() != l.inputs.len() {
+        let params = l
+            .values
+            .iter()
+            .map(|(n, v)| {
+                v.map(|v| (n.clone(), v))
+                    .ok_or_else(|| SlotError::Param(format!("parameter `{n}` is not set")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let streams: Vec<&Param> = l.ports.iter().filter(|p| p.is_stream()).collect();
+        if inputs.len() != streams.len() {
             return Err(SlotError::Input(format!(
                 "`{}` takes {} input streams, not {}",
                 l.kernel,
-                l.inputs.len(),
+                streams.len(),
                 inputs.len()
             )));
         }
-        // each input: one frame, or a batch of them
-        let mut frames: Option<usize> = None;
-        let mut batched = false;
-        for (a, p) in inputs.iter().zip(&l.inputs) {
-            let frame: Vec<u32> = p.shape.iter().map(|&d| d as u32).collect();
-            if a.dtype.numpy_name() != p.dtype {
-                return Err(SlotError::Input(format!(
-                    "input `{}` has dtype {}, the kernel expects {}",
-                    p.name,
-                    a.dtype.numpy_name(),
-                    p.dtype
-                )));
-            }
-            let f = if a.shape == frame {
-                1
-            } else if a.shape.len() == frame.len() + 1 && a.shape[1..] == frame[..] {
-                batched = true;
-                a.shape[0] as usize
-            } else {
-                return Err(SlotError::Input(format!(
-                    "input `{}` has shape {:?}, the kernel expects {:?} or a batch of them",
-                    p.name, a.shape, frame
-                )));
-            };
-            let r = interval(p).map_err(SlotError::Input)?;
-            if let Some(x) = a.data.iter().find(|x| !(r.lo..=r.hi).contains(*x)) {
-                return Err(SlotError::Input(format!(
-                    "input `{}` holds {x}, outside its range {}..={}",
-                    p.name, r.lo, r.hi
-                )));
-            }
-            match frames {
-                Some(n) if n != f && f != 1 && n != 1 => {
-                    return Err(SlotError::Input(format!(
-                        "input `{}` has {f} frames and another input {n}",
-                        p.name
-                    )))
-                }
-                Some(n) => frames = Some(n.max(f)),
-                None => frames = Some(f),
-            }
-        }
-        let nf = frames.unwrap_or(1);
-        // the simulator reads the batch in place: an input without a batch axis
-        // is the same frame for every frame
-        let streams: Vec<hissc_sim::Stream> = inputs
-            .iter()
-            .zip(&l.inputs)
-            .map(|(a, p)| hissc_sim::Stream {
-                data: &a.data,
-                repeated: a.shape.len() == p.shape.len(),
-            })
-            .collect();
-        let sim = hissc_sim::simulate_streams(&l.net, nf, &streams, &params, false)
-            .map_err(SlotError::Run)?;
-        let outputs = sim.frames.first().map_or(0, Vec::len);
-        Ok((0..outputs)
-            .map(|o| {
-                let first = &sim.frames[0][o];
-                if !batched {
-                    return first.clone();
-                }
-                let mut shape = vec![nf as u32];
-                shape.extend_from_slice(&first.shape);
-                let data = sim
-                    .frames
-                    .iter()
-                    .flat_map(|f| f[o].data.iter().copied())
-                    .collect();
-                Array::new(first.dtype, shape, data)
-            })
-            .collect())
+        // dtypes, shapes, batches and range promises as `hissc run` checks them
+        let arrays = streams.iter().map(|p| p.name.clone()).zip(inputs).collect();
+        let bound = hissc_aop::bind_params(&l.kernel, &l.ports, arrays, &params)
+            .map_err(SlotError::Input)?;
+        let sim =
+            hissc_sim::simulate_bound(&l.net, &l.ports, &bound, false).map_err(SlotError::Run)?;
+        Ok(bound.collect(sim.frames))
     }
 }

@@ -194,7 +194,7 @@ impl Slot for FpgaManagerSlot {
         Err(self.no_data_path())
     }
 
-    fn run(&mut self, _inputs: &[Array]) -> Result<Vec<Array>, SlotError> {
+    fn run(&mut self, _inputs: Vec<Array>) -> Result<Vec<Array>, SlotError> {
         Err(self.no_data_path())
     }
 }
@@ -343,10 +343,10 @@ mod tests {
         assert!(e.contains("it says `write`"), "{e}");
         assert_eq!(slot.kernel(), Some("good"));
         // no data path: said, not pretended
-        let e = slot.run(&[]).unwrap_err().to_string();
+        let e = slot.run(vec![]).unwrap_err().to_string();
         assert!(e.contains("DMA engine"), "{e}");
         slot.unload();
-        assert_eq!(slot.run(&[]).unwrap_err(), SlotError::NotLoaded);
+        assert_eq!(slot.run(vec![]).unwrap_err(), SlotError::NotLoaded);
         let loaded = fake.finish();
         assert_eq!(loaded.len(), 3, "{loaded:?}");
         assert!(

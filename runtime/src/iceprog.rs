@@ -162,7 +162,7 @@ impl Slot for IceprogSlot {
         Err(self.no_data_path())
     }
 
-    fn run(&mut self, _inputs: &[Array]) -> Result<Vec<Array>, SlotError> {
+    fn run(&mut self, _inputs: Vec<Array>) -> Result<Vec<Array>, SlotError> {
         Err(self.no_data_path())
     }
 }

@@ -91,5 +91,5 @@ pub trait Slot {
     /// Runs a batch: one array per input stream in signature order, each one
     /// frame or `[F, frame...]`; gives the outputs in order, with the batch axis
     /// when any input had one.
-    fn run(&mut self, inputs: &[Array]) -> Result<Vec<Array>, SlotError>;
+    fn run(&mut self, inputs: Vec<Array>) -> Result<Vec<Array>, SlotError>;
 }

@@ -105,7 +105,7 @@ fn the_emulated_slot_runs_every_public_case_as_the_interpreter() {
         }
         let batch: Vec<Array> = streams.into_iter().map(|(_, a)| a).collect();
         let got = slot
-            .run(&batch)
+            .run(batch)
             .unwrap_or_else(|e| panic!("{}: {e}", src.name));
         for (f, args) in per_frame.iter().enumerate() {
             let want = hissc_aop::interp::run(&k, args);
@@ -159,22 +159,20 @@ fn refusals_say_why_and_leave_the_slot_as_it_was() {
     // running before the parameter is set, and with a wrong input
     let frame = Array::new(hissc_aop::DType::U16, vec![32, 32], vec![1; 1024]);
     assert_eq!(
-        slot.run(std::slice::from_ref(&frame))
-            .unwrap_err()
-            .to_string(),
+        slot.run(vec![frame.clone()]).unwrap_err().to_string(),
         "parameter `t` is not set"
     );
     slot.set_param("t", 0).unwrap();
-    let out = slot.run(&[frame]).unwrap();
+    let out = slot.run(vec![frame]).unwrap();
     assert_eq!(out[0].data, vec![1024]);
     let wrong = Array::new(hissc_aop::DType::U8, vec![32, 32], vec![1; 1024]);
     assert!(slot
-        .run(&[wrong])
+        .run(vec![wrong])
         .unwrap_err()
         .to_string()
         .contains("dtype uint8"));
     slot.unload();
-    assert_eq!(slot.run(&[]).unwrap_err(), SlotError::NotLoaded);
+    assert_eq!(slot.run(vec![]).unwrap_err(), SlotError::NotLoaded);
 }
 
 /// The library API: a batch as `.npy` bytes by name, outputs as the `.npy`

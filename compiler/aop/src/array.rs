@@ -1,7 +1,7 @@
 //! Concrete arrays (exact integers with a numpy dtype and shape), and binding the
 //! user's input files to a kernel's parameters, frames and batches included.
 
-use crate::ir::Kernel;
+use crate::ir::{Kernel, Param};
 use crate::types::{numel, DType, Shape};
 
 /// A numpy array held as exact integers in C order.
@@ -25,15 +25,6 @@ impl Array {
     /// A 0-d array.
     pub fn scalar(dtype: DType, v: i128) -> Self {
         Array::new(dtype, Vec::new(), vec![v])
-    }
-
-    /// Stacks equally shaped arrays along a new leading axis.
-    pub fn stack(parts: &[Array]) -> Array {
-        let first = &parts[0];
-        let mut shape = vec![parts.len() as u32];
-        shape.extend_from_slice(&first.shape);
-        let data = parts.iter().flat_map(|p| p.data.iter().copied()).collect();
-        Array::new(first.dtype, shape, data)
     }
 }
 
@@ -75,8 +66,15 @@ impl Bound {
         let n = per_frame.first().map_or(0, |o| o.len());
         (0..n)
             .map(|i| {
-                let parts: Vec<Array> = per_frame.iter().map(|o| o[i].clone()).collect();
-                Array::stack(&parts)
+                // output `i` of every frame, along a new leading axis (no copies of the parts)
+                let first = &per_frame[0][i];
+                let mut shape = vec![per_frame.len() as u32];
+                shape.extend_from_slice(&first.shape);
+                let data = per_frame
+                    .iter()
+                    .flat_map(|o| o[i].data.iter().copied())
+                    .collect();
+                Array::new(first.dtype, shape, data)
             })
             .collect()
     }
@@ -89,12 +87,27 @@ impl Bound {
 /// error names the input.
 pub fn bind(
     k: &Kernel,
+    arrays: Vec<(String, Array)>,
+    params: &[(String, i128)],
+) -> Result<Bound, String> {
+    bind_params(&k.name, &k.params, arrays, params)
+}
+
+/// [`bind`] against the parameters `ps` of kernel `kernel` (a runtime that has
+/// a bundle's manifest, not the kernel's IR, binds with this).
+pub fn bind_params(
+    kernel: &str,
+    ps: &[Param],
     mut arrays: Vec<(String, Array)>,
     params: &[(String, i128)],
 ) -> Result<Bound, String> {
+    let k = Params {
+        name: kernel,
+        params: ps,
+    };
     for (name, _) in &arrays {
         match k.params.iter().find(|p| &p.name == name) {
-            None => return Err(unknown(k, name, "--in")),
+            None => return Err(unknown(&k, name, "--in")),
             Some(p) if !p.is_stream() => {
                 return Err(format!(
                 "`{name}` is a scalar parameter of `{}`: give it with --param {name}=INT, not --in",
@@ -106,7 +119,7 @@ pub fn bind(
     }
     for (name, _) in params {
         match k.params.iter().find(|p| &p.name == name) {
-            None => return Err(unknown(k, name, "--param")),
+            None => return Err(unknown(&k, name, "--param")),
             Some(p) if p.is_stream() => {
                 return Err(format!(
                     "`{name}` is an array input of `{}`: give it with --in {name}=FILE.npy, not --param",
@@ -119,7 +132,7 @@ pub fn bind(
     let mut args = Vec::new();
     let mut batched = Vec::new();
     let mut frames: Option<(usize, &str)> = None;
-    for p in &k.params {
+    for p in k.params {
         if p.is_stream() {
             let Some(at) = arrays.iter().position(|(n, _)| *n == p.name) else {
                 return Err(format!(
@@ -200,7 +213,13 @@ pub fn bind(
     })
 }
 
-fn unknown(k: &Kernel, name: &str, flag: &str) -> String {
+/// A kernel's name and parameters, as binding needs them.
+struct Params<'a> {
+    name: &'a str,
+    params: &'a [Param],
+}
+
+fn unknown(k: &Params, name: &str, flag: &str) -> String {
     let names: Vec<String> = k.params.iter().map(|p| format!("`{}`", p.name)).collect();
     format!(
         "{flag} {name}: kernel `{}` has no parameter `{name}` (its parameters: {})",

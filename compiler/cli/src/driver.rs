@@ -117,7 +117,7 @@ pub fn simulate(
     b: &Bound,
     trace: bool,
 ) -> Result<hissc_sim::SimResult, Failure> {
-    hissc_sim::simulate_bound(net, &c.kernel, b, trace).map_err(|e| {
+    hissc_sim::simulate_bound(net, &c.kernel.params, b, trace).map_err(|e| {
         Failure::Internal(format!(
             "bug in hissc: the simulation did not complete: {e}"
         ))

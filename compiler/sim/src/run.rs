@@ -264,10 +264,11 @@ pub fn simulate_args(
     simulate(net, &streams, &scalars, want_trace)
 }
 
-/// Simulates every frame of the user's bound inputs, reading the arrays in place.
+/// Simulates every frame of inputs bound to the kernel parameters `params`
+/// (in signature order), reading the arrays in place.
 pub fn simulate_bound(
     net: &Network,
-    k: &hissc_aop::Kernel,
+    params: &[hissc_aop::Param],
     b: &hissc_aop::array::Bound,
     want_trace: bool,
 ) -> Result<SimResult, String> {
@@ -276,7 +277,7 @@ pub fn simulate_bound(
     }
     let mut scalars = Vec::new();
     let mut streams = Vec::new();
-    for ((p, a), &batched) in k.params.iter().zip(&b.args).zip(&b.batched) {
+    for ((p, a), &batched) in params.iter().zip(&b.args).zip(&b.batched) {
         if p.is_stream() {
             streams.push(Stream {
                 data: &a.data,
