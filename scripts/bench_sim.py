@@ -39,12 +39,14 @@ H = W = 32
 
 # the stimulus: the ZX81's LCG (cheap in VHDL integers), pixel = state mod 4096
 def lcg_pixels(n):
-    out = np.empty(n, dtype=np.uint16)
+    # the sequence repeats after 65536 steps: compute one period, then tile it
+    period = np.empty(65536, dtype=np.uint16)
     x = 1
-    for i in range(n):
+    for i in range(65536):
         x = (x * 75 + 74) % 65537
-        out[i] = x % 4096
-    return out
+        period[i] = x % 4096
+    assert x == 1, "the LCG's period is 65536"
+    return np.resize(period, n)
 
 
 VHDL_TB = """library ieee;
@@ -139,6 +141,31 @@ def run(cmd, **kw):
     return p
 
 
+# Runs a command from a fresh, small Python and prints its wall time and peak
+# memory: a child forked from this (large) process would inherit its peak.
+LAUNCH = """
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+t = time.perf_counter() - t0
+if p.returncode != 0:
+    sys.exit(p.stderr.decode()[-2000:])
+print(t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak(cmd, **kw):
+    """Runs `cmd`; gives (wall seconds, peak resident memory in MB)."""
+    out = run([sys.executable, "-c", LAUNCH] + cmd, **kw).stdout.split()
+    return float(out[0]), int(out[1]) / 1024
+
+
+def timed_peak(cmd, repeat, **kw):
+    """Median wall time and largest peak memory (MB) of `repeat` runs."""
+    runs = [peak(cmd, **kw) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), max(m for _, m in runs)
+
+
 def timed(cmd, repeat, **kw):
     times = []
     for _ in range(repeat):
@@ -153,7 +180,9 @@ def main():
     ap.add_argument("--hissc", default=os.path.join(ROOT, "target/release/hissc"))
     ap.add_argument("--frames", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--update", help="replace the simulator section of this markdown file")
+    ap.add_argument("--stream-frames", type=int, default=50000,
+                    help="frames of the streaming comparison (hissc sim and Verilator only)")
+    ap.add_argument("--update", help="replace the simulator sections of this markdown file")
     a = ap.parse_args()
     for tool in ("ghdl", "verilator"):
         if not shutil.which(tool):
@@ -225,6 +254,39 @@ def main():
     if np.load(os.path.join(work, "np_out.npy")) != np.load(os.path.join(work, "run", "out.npy")):
         sys.exit("hissc run and numpy disagree on the 2048x2048 frame")
 
+    # streaming: a long batch through hissc sim (time and peak memory) and Verilator
+    big_in = os.path.join(work, "stream.npy")
+    spix = lcg_pixels(a.stream_frames * n).reshape(a.stream_frames, H, W)
+    np.save(big_in, spix)
+    swant = np.where(spix > T, spix, 0).sum(axis=(1, 2)).astype(np.uint64)
+    del spix
+    sout = os.path.join(work, "stream_sim")
+    s_sim, m_sim = timed_peak(
+        [hissc, "sim", KERNEL, "--in", f"frame={big_in}", "--param", f"t={T}", "--out", sout], a.repeat)
+    s_vl, m_vl = timed_peak(
+        [os.path.join(vdir, "obj_dir", "bench"), str(a.stream_frames), os.path.join(vdir, "sout.txt")], a.repeat)
+    for name, got in [("hissc sim", np.load(os.path.join(sout, "out.npy"))),
+                      ("Verilator", np.loadtxt(os.path.join(vdir, "sout.txt"), dtype=np.uint64, ndmin=1))]:
+        if not np.array_equal(got, swant):
+            sys.exit(f"{name}'s outputs differ from numpy's on the streaming batch")
+    in_mb = os.path.getsize(big_in) / 2**20
+    s_cycles = 1 + a.stream_frames * H * W + 3
+    stream_lines = [
+        f"Command: `python3 scripts/bench_sim.py --stream-frames {a.stream_frames} --repeat {a.repeat}` "
+        f"(threshold_sum, {a.stream_frames:,} frames of 32x32 uint16 from a {in_mb:.0f} MB .npy, "
+        f"about {s_cycles / 1e6:.1f} M cycles; median time, largest peak of {a.repeat} runs; "
+        "outputs checked against numpy).",
+        "",
+        "| engine | time (s) | M cycles/s | peak memory (MB) | hissc sim is |",
+        "|---|---:|---:|---:|---:|",
+        f"| `hissc sim` (whole process, frames streamed from the file) | {s_sim:.2f} | "
+        f"{s_cycles / s_sim / 1e6:.1f} | {m_sim:.0f} | 1.0x |",
+        f"| Verilator {verilator_version()} (stimulus computed in C++) | {s_vl:.2f} | "
+        f"{s_cycles / s_vl / 1e6:.1f} | {m_vl:.0f} | {s_vl / s_sim:.2f}x faster |",
+        "",
+        f"Peak memory of `hissc sim`: {m_sim / in_mb:.2f}x its input.",
+    ]
+
     rate = lambda t: cycles / t / 1e6
     lines = [
         f"Command: `python3 scripts/bench_sim.py --frames {a.frames} --repeat {a.repeat}` "
@@ -243,8 +305,12 @@ def main():
     ]
     text = "\n".join(lines)
     print(text)
+    print()
+    stream_text = "\n".join(stream_lines)
+    print(stream_text)
     if a.update:
         replace_section(a.update, "bench_sim", "Simulator and interpreter speed", text)
+        replace_section(a.update, "bench_stream", "Streaming a long batch", stream_text)
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@
 //! spirit of OPAE's `.gbs` and Xilinx's `.xclbin`, whose headers describe and
 //! protect what follows.
 
+use hissc_aop::{DType, Interval, Param, Shape, Type};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -384,6 +385,49 @@ pub(crate) fn test_manifest(kernel: &str, target: &str, source: &[u8]) -> Manife
         frame_cycles: 1,
         hissc_version: "test".into(),
         tools: vec![],
+    }
+}
+
+/// A manifest's port as a kernel parameter: dtype, shape and range promise.
+pub fn param(p: &PortSpec) -> Result<Param, String> {
+    let dtype = DType::from_numpy_name(&p.dtype)
+        .ok_or_else(|| format!("`{}` has an unknown dtype `{}`", p.name, p.dtype))?;
+    let range = match &p.range {
+        None => Interval::of(dtype),
+        Some((lo, hi)) => match (lo.parse(), hi.parse()) {
+            (Ok(lo), Ok(hi)) if lo <= hi => Interval::new(lo, hi),
+            _ => return Err(format!("`{}` has a malformed range", p.name)),
+        },
+    };
+    let shape = p
+        .shape
+        .iter()
+        .map(|&d| u32::try_from(d).map_err(|_| format!("`{}` is too large", p.name)))
+        .collect::<Result<Vec<u32>, String>>()?;
+    Ok(Param {
+        name: p.name.clone(),
+        ty: Type::array(dtype, shape),
+        range,
+        span: Default::default(),
+    })
+}
+
+impl Manifest {
+    /// The kernel's parameters as binding takes them: the input streams, then
+    /// the scalar parameters (each group in signature order).
+    pub fn kernel_params(&self) -> Result<Vec<Param>, String> {
+        self.inputs.iter().chain(&self.params).map(param).collect()
+    }
+
+    /// The outputs' dtypes and one frame's shape each.
+    pub fn output_types(&self) -> Result<Vec<(DType, Shape)>, String> {
+        self.outputs
+            .iter()
+            .map(|o| {
+                let p = param(o)?;
+                Ok((p.ty.dtype, p.ty.shape))
+            })
+            .collect()
     }
 }
 

@@ -2,9 +2,11 @@
 //! part) in hissc's cycle-accurate simulator, so it is bit-exact with the
 //! hardware the bundle's bitstream was built from.
 
-use crate::bundle::{Bundle, PortSpec};
+use crate::bundle::Bundle;
 use crate::slot::{Slot, SlotError, SlotState};
-use hissc_aop::{Array, DType, Interval, Param, Type};
+use crate::stream::{FrameRun, Interface};
+use hissc_aop::{Array, DType, Param, Shape};
+use hissc_sim::{SimResult, Streamer};
 use hissc_spn::Network;
 
 /// What is loaded.
@@ -16,6 +18,8 @@ struct Loaded {
     ports: Vec<Param>,
     /// The scalar parameters' values, as set.
     values: Vec<(String, Option<i128>)>,
+    /// The outputs' dtypes and shapes.
+    outputs: Vec<(DType, Shape)>,
 }
 
 /// A slot that emulates a device (`target`) in the simulator.
@@ -39,30 +43,6 @@ impl EmulatedSlot {
     pub fn kernel(&self) -> Option<&str> {
         self.loaded.as_ref().map(|l| l.kernel.as_str())
     }
-}
-
-/// A manifest's port as a kernel parameter: dtype, shape and range promise.
-fn param(p: &PortSpec) -> Result<Param, String> {
-    let dtype = DType::from_numpy_name(&p.dtype)
-        .ok_or_else(|| format!("`{}` has an unknown dtype `{}`", p.name, p.dtype))?;
-    let range = match &p.range {
-        None => Interval::of(dtype),
-        Some((lo, hi)) => match (lo.parse(), hi.parse()) {
-            (Ok(lo), Ok(hi)) if lo <= hi => Interval::new(lo, hi),
-            _ => return Err(format!("`{}` has a malformed range", p.name)),
-        },
-    };
-    let shape = p
-        .shape
-        .iter()
-        .map(|&d| u32::try_from(d).map_err(|_| format!("`{}` is too large", p.name)))
-        .collect::<Result<Vec<u32>, String>>()?;
-    Ok(Param {
-        name: p.name.clone(),
-        ty: Type::array(dtype, shape),
-        range,
-        span: Default::default(),
-    })
 }
 
 impl Slot for EmulatedSlot {
@@ -93,17 +73,13 @@ impl Slot for EmulatedSlot {
             if net.inputs.len() != m.inputs.len() || net.params.len() != m.params.len() {
                 return Err("the network's ports are not the manifest's".into());
             }
-            let ports = m
-                .inputs
-                .iter()
-                .chain(&m.params)
-                .map(param)
-                .collect::<Result<Vec<_>, _>>()?;
+            let ports = m.kernel_params()?;
             Ok(Loaded {
                 kernel: m.kernel.clone(),
                 net,
                 ports,
                 values: m.params.iter().map(|p| (p.name.clone(), None)).collect(),
+                outputs: m.output_types()?,
             })
         };
         // the emulated device takes a design at once: operating, or as it was
@@ -149,14 +125,7 @@ impl Slot for EmulatedSlot {
 
     fn run(&mut self, inputs: Vec<Array>) -> Result<Vec<Array>, SlotError> {
         let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
-        let params = l
-            .values
-            .iter()
-            .map(|(n, v)| {
-                v.map(|v| (n.clone(), v))
-                    .ok_or_else(|| SlotError::Param(format!("parameter `{n}` is not set")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let params = l.values()?;
         let streams: Vec<&Param> = l.ports.iter().filter(|p| p.is_stream()).collect();
         if inputs.len() != streams.len() {
             return Err(SlotError::Input(format!(
@@ -173,5 +142,79 @@ impl Slot for EmulatedSlot {
         let sim =
             hissc_sim::simulate_bound(&l.net, &l.ports, &bound, false).map_err(SlotError::Run)?;
         Ok(bound.collect(sim.frames))
+    }
+
+    fn interface(&self) -> Result<Interface, SlotError> {
+        let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
+        Ok(Interface {
+            kernel: l.kernel.clone(),
+            params: l.ports.clone(),
+            values: l.values()?,
+            outputs: l.outputs.clone(),
+        })
+    }
+
+    fn begin(
+        &mut self,
+        fixed: Vec<Option<Vec<i128>>>,
+    ) -> Result<Box<dyn FrameRun + '_>, SlotError> {
+        let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
+        let scalars: Vec<i128> = l.values()?.into_iter().map(|(_, v)| v).collect();
+        let s = Streamer::new(&l.net, &scalars, fixed, false).map_err(SlotError::Input)?;
+        Ok(Box::new(SimRun::new(s)))
+    }
+}
+
+impl Loaded {
+    /// The scalar parameters' values; every one must be set.
+    fn values(&self) -> Result<Vec<(String, i128)>, SlotError> {
+        self.values
+            .iter()
+            .map(|(n, v)| {
+                v.map(|v| (n.clone(), v))
+                    .ok_or_else(|| SlotError::Param(format!("parameter `{n}` is not set")))
+            })
+            .collect()
+    }
+}
+
+/// Frames through the cycle-accurate simulator, a block at a time; after the
+/// last, what the simulation measured.
+pub struct SimRun {
+    streamer: Option<Streamer>,
+    /// The simulation's figures (cycles, latency, elements per cycle, the trace
+    /// when asked for) once it has finished; its `frames` are empty (they went
+    /// to the sink).
+    pub result: Option<SimResult>,
+}
+
+impl SimRun {
+    /// A run through `streamer`.
+    pub fn new(streamer: Streamer) -> SimRun {
+        SimRun {
+            streamer: Some(streamer),
+            result: None,
+        }
+    }
+}
+
+impl FrameRun for SimRun {
+    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError> {
+        let s = self
+            .streamer
+            .as_mut()
+            .ok_or_else(|| SlotError::Run("the run has finished".into()))?;
+        s.push(frames, data).map_err(SlotError::Run)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError> {
+        let s = self
+            .streamer
+            .take()
+            .ok_or_else(|| SlotError::Run("the run has finished".into()))?;
+        let mut r = s.finish().map_err(SlotError::Run)?;
+        let frames = std::mem::take(&mut r.frames);
+        self.result = Some(r);
+        Ok(frames)
     }
 }

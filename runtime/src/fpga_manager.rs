@@ -15,6 +15,7 @@
 
 use crate::bundle::{sha256_hex, Bundle};
 use crate::slot::{Slot, SlotError, SlotState};
+use crate::stream::{FrameRun, Interface};
 use hissc_aop::Array;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -195,6 +196,17 @@ impl Slot for FpgaManagerSlot {
     }
 
     fn run(&mut self, _inputs: Vec<Array>) -> Result<Vec<Array>, SlotError> {
+        Err(self.no_data_path())
+    }
+
+    fn interface(&self) -> Result<Interface, SlotError> {
+        Err(self.no_data_path())
+    }
+
+    fn begin(
+        &mut self,
+        _fixed: Vec<Option<Vec<i128>>>,
+    ) -> Result<Box<dyn FrameRun + '_>, SlotError> {
         Err(self.no_data_path())
     }
 }

@@ -11,6 +11,7 @@ pub mod fpga_manager;
 pub mod iceprog;
 pub mod npy;
 pub mod slot;
+pub mod stream;
 
 pub use api::run_npy;
 pub use bundle::{Bundle, BundleError, Manifest};
@@ -18,3 +19,4 @@ pub use emulated::EmulatedSlot;
 pub use fpga_manager::{FpgaManagerConfig, FpgaManagerSlot};
 pub use iceprog::{IceprogConfig, IceprogSlot};
 pub use slot::{Slot, SlotError, SlotState};
+pub use stream::{Batch, Body, FrameRun, FrameSink, Input, Interface, NpySink, OutSpec};

@@ -1,7 +1,8 @@
 //! numpy's `.npy` format (through the npyz crate) as exact integer arrays: what
 //! the command line reads and writes, and what a node takes and gives.
 
-use hissc_aop::{Array, DType};
+use hissc_aop::types::numel;
+use hissc_aop::{Array, DType, Shape};
 use npyz::WriterBuilder;
 
 fn dtype_of(descr: &str) -> Option<DType> {
@@ -20,12 +21,13 @@ fn dtype_of(descr: &str) -> Option<DType> {
     })
 }
 
-/// Reads `.npy` bytes of an integer or bool dtype, C order, little endian;
-/// `shown` names them in messages (a file name, an object key).
-pub fn from_bytes(bytes: &[u8], shown: &str) -> Result<Array, String> {
-    let npy = npyz::NpyFile::new(bytes)
+/// Reads a `.npy` header from `r`, leaving it at the first element: the dtype
+/// and shape of an integer or bool array in C order; `shown` names the file in
+/// messages.
+pub fn read_header(r: &mut impl std::io::Read, shown: &str) -> Result<(DType, Shape), String> {
+    let h = npyz::NpyHeader::from_reader(r)
         .map_err(|e| format!("`{shown}` is not a valid .npy file: {e}"))?;
-    let descr = match npy.dtype() {
+    let descr = match h.dtype() {
         npyz::DType::Plain(ts) => ts.to_string(),
         other => {
             return Err(format!(
@@ -38,122 +40,116 @@ pub fn from_bytes(bytes: &[u8], shown: &str) -> Result<Array, String> {
             "`{shown}` has dtype `{descr}`; kernels take little-endian integer or bool arrays"
         ));
     };
-    if npy.order() != npyz::Order::C {
+    if dtype == DType::F64 {
+        return Err(format!(
+            "`{shown}` holds float64; kernel inputs are integers"
+        ));
+    }
+    if h.order() != npyz::Order::C {
         return Err(format!(
             "`{shown}` is in Fortran order; save it with np.ascontiguousarray first"
         ));
     }
-    let shape: Vec<u32> = npy
+    let shape: Shape = h
         .shape()
         .iter()
         .map(|&d| u32::try_from(d).map_err(|_| format!("`{shown}` is too large")))
         .collect::<Result<_, _>>()?;
-    let bad = |e: std::io::Error| format!("`{shown}` is truncated or corrupt: {e}");
-    let data: Vec<i128> = match dtype {
-        DType::Bool => npy
-            .into_vec::<bool>()
-            .map_err(bad)?
-            .into_iter()
-            .map(|b| b as i128)
-            .collect(),
-        DType::U8 => npy
-            .into_vec::<u8>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::U16 => npy
-            .into_vec::<u16>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::U32 => npy
-            .into_vec::<u32>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::U64 => npy
-            .into_vec::<u64>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::I8 => npy
-            .into_vec::<i8>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::I16 => npy
-            .into_vec::<i16>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::I32 => npy
-            .into_vec::<i32>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::I64 => npy
-            .into_vec::<i64>()
-            .map_err(bad)?
-            .into_iter()
-            .map(i128::from)
-            .collect(),
-        DType::F64 => {
-            return Err(format!(
-                "`{shown}` holds float64; kernel inputs are integers"
-            ))
-        }
-    };
-    if data.len() != hissc_aop::types::numel(&shape) {
-        return Err(format!(
-            "`{shown}` holds {} elements, its header says {:?}",
-            data.len(),
-            shape
-        ));
-    }
-    Ok(Array::new(dtype, shape, data))
+    Ok((dtype, shape))
 }
 
-fn write_typed<T: npyz::AutoSerialize>(shape: &[u64], data: Vec<T>) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(shape)
-            .writer(&mut out)
-            .begin_nd()
-            .expect("writing to memory cannot fail");
-        w.extend(data).expect("writing to memory cannot fail");
-        w.finish().expect("writing to memory cannot fail");
+/// Appends the elements in `bytes` (little endian, `dtype`'s width each) to `out`
+/// as exact integers (a float64 as its bits); a bool is 1 for any byte but 0.
+pub fn decode(dtype: DType, bytes: &[u8], out: &mut Vec<i128>) {
+    fn each<const N: usize>(bytes: &[u8], out: &mut Vec<i128>, f: impl Fn([u8; N]) -> i128) {
+        out.extend(
+            bytes
+                .chunks_exact(N)
+                .map(|c| f(c.try_into().expect("chunks of N"))),
+        );
     }
+    match dtype {
+        DType::Bool => out.extend(bytes.iter().map(|&b| (b != 0) as i128)),
+        DType::U8 => out.extend(bytes.iter().map(|&b| b as i128)),
+        DType::I8 => out.extend(bytes.iter().map(|&b| b as i8 as i128)),
+        DType::U16 => each(bytes, out, |b| u16::from_le_bytes(b) as i128),
+        DType::I16 => each(bytes, out, |b| i16::from_le_bytes(b) as i128),
+        DType::U32 => each(bytes, out, |b| u32::from_le_bytes(b) as i128),
+        DType::I32 => each(bytes, out, |b| i32::from_le_bytes(b) as i128),
+        DType::U64 => each(bytes, out, |b| u64::from_le_bytes(b) as i128),
+        DType::I64 => each(bytes, out, |b| i64::from_le_bytes(b) as i128),
+        DType::F64 => each(bytes, out, |b| u64::from_le_bytes(b) as i128),
+    }
+}
+
+/// Appends `data` (exact integers of `dtype`, a float64 as its bits) to `out`
+/// as little-endian bytes, numpy's layout.
+pub fn encode(dtype: DType, data: &[i128], out: &mut Vec<u8>) {
+    match dtype {
+        DType::Bool => out.extend(data.iter().map(|&v| (v != 0) as u8)),
+        DType::U8 | DType::I8 => out.extend(data.iter().map(|&v| v as u8)),
+        DType::U16 | DType::I16 => data
+            .iter()
+            .for_each(|&v| out.extend_from_slice(&(v as u16).to_le_bytes())),
+        DType::U32 | DType::I32 => data
+            .iter()
+            .for_each(|&v| out.extend_from_slice(&(v as u32).to_le_bytes())),
+        DType::U64 | DType::I64 | DType::F64 => data
+            .iter()
+            .for_each(|&v| out.extend_from_slice(&(v as u64).to_le_bytes())),
+    }
+}
+
+/// The `.npy` header of an array of `dtype` and `shape` (its elements follow
+/// as [`encode`] writes them).
+pub fn header(dtype: DType, shape: &[u32]) -> Vec<u8> {
+    use npyz::{TypeStr, WriteOptions};
+    let descr = match dtype {
+        DType::Bool => "|b1",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::I8 => "|i1",
+        DType::I16 => "<i2",
+        DType::I32 => "<i4",
+        DType::I64 => "<i8",
+        DType::F64 => "<f8",
+    };
+    let ts: TypeStr = descr.parse().expect("numpy's own type strings parse");
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut out = Vec::new();
+    WriteOptions::new_header_only()
+        .dtype(npyz::DType::Plain(ts))
+        .shape(&shape)
+        .writer(&mut out)
+        .write_header_only()
+        .expect("writing to memory cannot fail");
     out
+}
+
+/// Reads `.npy` bytes of an integer or bool dtype, C order, little endian;
+/// `shown` names them in messages (a file name, an object key).
+pub fn from_bytes(bytes: &[u8], shown: &str) -> Result<Array, String> {
+    let mut r = bytes;
+    let (dtype, shape) = read_header(&mut r, shown)?;
+    let want = numel(&shape) * dtype.bytes();
+    if r.len() < want {
+        return Err(format!(
+            "`{shown}` is truncated or corrupt: its header says {shape:?} ({want} bytes of elements), it holds {}",
+            r.len()
+        ));
+    }
+    let mut data = Vec::with_capacity(numel(&shape));
+    decode(dtype, &r[..want], &mut data);
+    Ok(Array::new(dtype, shape, data))
 }
 
 /// The `.npy` bytes of an array, with numpy's own dtype.
 pub fn to_bytes(a: &Array) -> Vec<u8> {
-    let shape: Vec<u64> = a.shape.iter().map(|&d| d as u64).collect();
-    let d = &a.data;
-    match a.dtype {
-        DType::Bool => write_typed(&shape, d.iter().map(|&v| v != 0).collect()),
-        DType::U8 => write_typed(&shape, d.iter().map(|&v| v as u8).collect()),
-        DType::U16 => write_typed(&shape, d.iter().map(|&v| v as u16).collect()),
-        DType::U32 => write_typed(&shape, d.iter().map(|&v| v as u32).collect()),
-        DType::U64 => write_typed(&shape, d.iter().map(|&v| v as u64).collect()),
-        DType::I8 => write_typed(&shape, d.iter().map(|&v| v as i8).collect()),
-        DType::I16 => write_typed(&shape, d.iter().map(|&v| v as i16).collect()),
-        DType::I32 => write_typed(&shape, d.iter().map(|&v| v as i32).collect()),
-        DType::I64 => write_typed(&shape, d.iter().map(|&v| v as i64).collect()),
-        DType::F64 => write_typed(
-            &shape,
-            d.iter().map(|&v| f64::from_bits(v as u64)).collect(),
-        ),
-    }
+    let mut out = header(a.dtype, &a.shape);
+    encode(a.dtype, &a.data, &mut out);
+    out
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! Once operating, a slot takes parameters and batches of frames.
 
 use crate::bundle::Bundle;
+use crate::stream::{FrameRun, Interface};
 use hissc_aop::Array;
 use std::fmt;
 
@@ -92,4 +93,11 @@ pub trait Slot {
     /// frame or `[F, frame...]`; gives the outputs in order, with the batch axis
     /// when any input had one.
     fn run(&mut self, inputs: Vec<Array>) -> Result<Vec<Array>, SlotError>;
+    /// The loaded kernel's interface, with the parameter values as set (every
+    /// parameter must be set).
+    fn interface(&self) -> Result<Interface, SlotError>;
+    /// Starts a run of frames that come a block at a time: `fixed` has, per
+    /// input stream, the frame every frame repeats or `None` for a streamed one.
+    fn begin(&mut self, fixed: Vec<Option<Vec<i128>>>)
+        -> Result<Box<dyn FrameRun + '_>, SlotError>;
 }

@@ -108,6 +108,18 @@ pub fn agree(
     netlist: bool,
 ) -> Result<(), String> {
     let sim = hissc_sim::simulate_args(net, k, frames, hardware)?;
+    // the same frames pushed as they come, in blocks of 1, 2, 3, ... frames:
+    // the same cycles, outputs and trace
+    let chunked = stream_in_blocks(net, k, frames, hardware)?;
+    if chunked.frames != sim.frames || chunked.cycles != sim.cycles || chunked.trace != sim.trace {
+        return Err(format!(
+            "frames pushed in blocks differ from the batch: {} cycles against {}, outputs equal: {}, traces equal: {}",
+            chunked.cycles,
+            sim.cycles,
+            chunked.frames == sim.frames,
+            chunked.trace == sim.trace
+        ));
+    }
     for (f, args) in frames.iter().enumerate() {
         let want = hissc_aop::interp::run(k, args);
         if want != sim.frames[f] {
@@ -127,4 +139,46 @@ pub fn agree(
         })?;
     }
     Ok(())
+}
+
+/// Simulates frames given as call arguments (as [`hissc_sim::simulate_args`]
+/// takes them) through a [`hissc_sim::Streamer`], pushing them in blocks of 1,
+/// 2, 3, ... frames.
+pub fn stream_in_blocks(
+    net: &Network,
+    k: &Kernel,
+    frames: &[Vec<Array>],
+    trace: bool,
+) -> Result<hissc_sim::SimResult, String> {
+    let first = frames.first().ok_or("no frames to simulate")?;
+    let scalars: Vec<i128> = k
+        .params
+        .iter()
+        .zip(first)
+        .filter(|(p, _)| !p.is_stream())
+        .map(|(_, a)| a.data[0])
+        .collect();
+    let streams = k.params.iter().filter(|p| p.is_stream()).count();
+    let mut s = hissc_sim::Streamer::new(net, &scalars, vec![None; streams], trace)?;
+    let mut out = Vec::new();
+    let (mut at, mut block) = (0, 1);
+    while at < frames.len() {
+        let part = &frames[at..(at + block).min(frames.len())];
+        let data: Vec<Vec<i128>> = (0..k.params.len())
+            .filter(|&i| k.params[i].is_stream())
+            .map(|i| {
+                part.iter()
+                    .flat_map(|f| f[i].data.iter().copied())
+                    .collect()
+            })
+            .collect();
+        let data: Vec<&[i128]> = data.iter().map(|d| &d[..]).collect();
+        out.extend(s.push(part.len(), &data)?);
+        at += part.len();
+        block += 1;
+    }
+    let mut r = s.finish()?;
+    out.append(&mut r.frames);
+    r.frames = out;
+    Ok(r)
 }

@@ -62,7 +62,7 @@ fn check_kernel(
         ));
     }
     let mut rng = Rng::new(seed ^ 0xABCD);
-    let frames: Vec<_> = (0..1 + rng.below(2))
+    let frames: Vec<_> = (0..1 + rng.below(4))
         .map(|_| gen::frame(&mut rng, &k))
         .collect();
     // the scalar parameter is the same in every frame

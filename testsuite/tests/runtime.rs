@@ -198,7 +198,7 @@ fn npy_batches_in_npy_results_out() {
             .map(|(n, b)| (n.as_str(), b.as_slice()))
             .collect();
         let ps: Vec<(&str, i128)> = params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        let got = hiss_runtime::run_npy(&mut slot, &bundle.manifest, &inputs, &ps)
+        let got = hiss_runtime::run_npy(&mut slot, &inputs, &ps)
             .unwrap_or_else(|e| panic!("{}: {e}", src.name));
         // what `hissc run` writes: each output stacked over the frames
         let want: Vec<Vec<Array>> = per_frame
@@ -224,4 +224,177 @@ fn npy_batches_in_npy_results_out() {
             assert_eq!(bytes, &npy::to_bytes(&stacked), "{} {name}", src.name);
         }
     }
+}
+
+/// The outputs `hissc run` writes for a batch: each output stacked over the frames.
+fn stacked(k: &hissc_aop::Kernel, per_frame: &[Vec<Array>]) -> Vec<Array> {
+    let want: Vec<Vec<Array>> = per_frame
+        .iter()
+        .map(|a| hissc_aop::interp::run(k, a))
+        .collect();
+    (0..want[0].len())
+        .map(|o| {
+            let first = &want[0][o];
+            let mut shape = vec![want.len() as u32];
+            shape.extend_from_slice(&first.shape);
+            let data = want
+                .iter()
+                .flat_map(|w| w[o].data.iter().copied())
+                .collect();
+            Array::new(first.dtype, shape, data)
+        })
+        .collect()
+}
+
+/// Frames read a block at a time, as `.npy` and as raw little-endian bodies, in
+/// blocks of 1 and 3 frames: the interpreter's values for every public case.
+#[test]
+fn batches_stream_in_blocks_from_npy_and_raw_bodies() {
+    use hiss_runtime::stream::{Batch, Body, Input, NpySink};
+    use hiss_runtime::{api, npy};
+    for dir in entries(&conformance().join("cases")) {
+        let src = source(&dir.join("kernel.py"));
+        let (k, net) = compile(&src, None).unwrap();
+        let bundle = bundle_of(&src, &net);
+        let mut slot = EmulatedSlot::new("ice40-hx8k");
+        slot.load(&bundle).unwrap();
+        let frames = 7;
+        let (streams, params, per_frame) = random_batch(&k, &mut Rng::new(7), frames);
+        let want: Vec<Vec<u8>> = stacked(&k, &per_frame).iter().map(npy::to_bytes).collect();
+        for (raw, block) in [(false, 1), (true, 3), (true, 1000)] {
+            for (n, v) in &params {
+                slot.set_param(n, *v).unwrap();
+            }
+            let bodies: Vec<(String, Vec<u8>)> = streams
+                .iter()
+                .map(|(n, a)| {
+                    let mut b = Vec::new();
+                    if raw {
+                        npy::encode(a.dtype, &a.data, &mut b);
+                    } else {
+                        b = npy::to_bytes(a);
+                    }
+                    (n.clone(), b)
+                })
+                .collect();
+            let inputs = bodies
+                .iter()
+                .map(|(n, b)| Input {
+                    name: n.clone(),
+                    reader: Box::new(&b[..]),
+                    body: if raw {
+                        Body::Raw {
+                            bytes: b.len() as u64,
+                        }
+                    } else {
+                        Body::Npy
+                    },
+                })
+                .collect();
+            let mut batch = Batch::open(&slot.interface().unwrap(), inputs).unwrap();
+            batch.set_block(block);
+            let mut sink = NpySink::new(|_| Ok(Vec::new()));
+            api::run_batch(&mut slot, &mut batch, &mut sink)
+                .unwrap_or_else(|e| panic!("{}: {e}", src.name));
+            let got: Vec<Vec<u8>> = sink.into_outputs().into_iter().map(|(_, b)| b).collect();
+            assert_eq!(got, want, "{} raw {raw} block {block}", src.name);
+        }
+    }
+}
+
+/// What a stream refuses, before or while it reads: each message names the
+/// input and what is wrong, and nothing is written for a batch that fails.
+#[test]
+fn malformed_streams_are_refused_naming_what_is_wrong() {
+    use hiss_runtime::stream::{Body, Input, NpySink};
+    use hiss_runtime::{api, npy};
+    let src = source(&conformance().join("cases/threshold_sum/kernel.py"));
+    let (_, net) = compile(&src, None).unwrap();
+    let mut slot = EmulatedSlot::new("ice40-hx8k");
+    slot.load(&bundle_of(&src, &net)).unwrap();
+    let run = |slot: &mut EmulatedSlot, body: Vec<u8>, raw: bool| -> String {
+        let input = Input {
+            name: "frame".into(),
+            body: if raw {
+                Body::Raw {
+                    bytes: body.len() as u64,
+                }
+            } else {
+                Body::Npy
+            },
+            reader: Box::new(std::io::Cursor::new(body)),
+        };
+        let mut sink = NpySink::new(|_| Ok(Vec::new()));
+        api::run_stream(slot, vec![input], &[("t", 5)], &mut sink)
+            .unwrap_err()
+            .to_string()
+    };
+    let batch = Array::new(hissc_aop::DType::U16, vec![3, 32, 32], vec![9; 3 * 1024]);
+    // a raw body that is not a whole number of frames
+    let mut raw = Vec::new();
+    npy::encode(batch.dtype, &batch.data, &mut raw);
+    raw.pop();
+    let e = run(&mut slot, raw, true);
+    assert!(
+        e.contains("6143 bytes, not a whole number of [32, 32] uint16 frames (2048 bytes each)"),
+        "{e}"
+    );
+    // a .npy cut short in its last frame
+    let mut cut = npy::to_bytes(&batch);
+    cut.truncate(cut.len() - 100);
+    let e = run(&mut slot, cut, false);
+    assert!(
+        e.contains("`frame` ends before the elements its header promises"),
+        "{e}"
+    );
+    // another dtype, another frame shape
+    let u8s = Array::new(hissc_aop::DType::U8, vec![2, 32, 32], vec![1; 2048]);
+    let e = run(&mut slot, npy::to_bytes(&u8s), false);
+    assert!(
+        e.contains("input `frame` has dtype uint8, the kernel expects uint16"),
+        "{e}"
+    );
+    let wide = Array::new(hissc_aop::DType::U16, vec![2, 32, 31], vec![1; 2 * 992]);
+    let e = run(&mut slot, npy::to_bytes(&wide), false);
+    assert!(e.contains("has shape [2, 32, 31]"), "{e}");
+    // not a .npy at all
+    let e = run(&mut slot, b"hello".to_vec(), false);
+    assert!(e.contains("`frame` is not a valid .npy file"), "{e}");
+}
+
+/// A range promise is checked in every block, and the element that breaks it
+/// is named by its index in the whole batch.
+#[test]
+fn range_promises_are_checked_block_by_block() {
+    use hiss_runtime::npy;
+    use hiss_runtime::stream::{Batch, Body, Input, Interface};
+    use hissc_aop::{DType, Interval, Param, Type};
+    let p = Param {
+        name: "x".into(),
+        ty: Type::array(DType::U16, vec![4]),
+        range: Interval::new(0, 4095),
+        span: Default::default(),
+    };
+    let iface = Interface {
+        kernel: "k".into(),
+        params: vec![p],
+        values: vec![],
+        outputs: vec![(DType::U16, vec![4])],
+    };
+    let mut data = vec![7; 5 * 4];
+    data[4 * 3 + 2] = 4096; // frame 3, element 2
+    let body = npy::to_bytes(&Array::new(DType::U16, vec![5, 4], data));
+    let input = Input {
+        name: "x".into(),
+        reader: Box::new(&body[..]),
+        body: Body::Npy,
+    };
+    let mut b = Batch::open(&iface, vec![input]).unwrap();
+    b.set_block(2);
+    assert_eq!(b.next_block().unwrap().unwrap().frames, 2);
+    let e = b.next_block().unwrap_err();
+    assert_eq!(
+        e,
+        "input `x` breaks its range promise: element [3, 2] is 4096, outside [0, 4095]"
+    );
 }

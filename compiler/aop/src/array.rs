@@ -101,18 +101,87 @@ pub fn bind_params(
     mut arrays: Vec<(String, Array)>,
     params: &[(String, i128)],
 ) -> Result<Bound, String> {
+    let headers: Vec<Header> = arrays
+        .iter()
+        .map(|(n, a)| Header {
+            name: n.clone(),
+            dtype: a.dtype,
+            shape: a.shape.clone(),
+        })
+        .collect();
+    let l = bind_headers(kernel, ps, &headers, params)?;
+    let mut args = Vec::new();
+    for (p, v) in ps.iter().zip(&l.values) {
+        match v {
+            Some(v) => args.push(Array::scalar(p.ty.dtype, *v)),
+            None => {
+                // each input is taken once: the arrays move into the binding, uncopied
+                let at = arrays
+                    .iter()
+                    .position(|(n, _)| *n == p.name)
+                    .expect("bind_headers found every input");
+                let a = arrays.swap_remove(at).1;
+                check_promise(p, &a.data, 0, &a.shape)?;
+                args.push(a);
+            }
+        }
+    }
+    Ok(Bound {
+        args,
+        batched: l.batched,
+        frames: l.frames,
+        is_batch: l.is_batch,
+    })
+}
+
+/// An input as its file's header describes it, before its elements are read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The parameter it is given for.
+    pub name: String,
+    /// Its dtype.
+    pub dtype: DType,
+    /// Its shape: a frame, or `[F, frame...]`.
+    pub shape: Shape,
+}
+
+/// How inputs bind to a kernel's parameters, from their headers alone: what a
+/// stream of frames needs to know before its first element arrives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// For each parameter: does its input carry a leading batch axis?
+    pub batched: Vec<bool>,
+    /// For each parameter: its value, for a scalar parameter.
+    pub values: Vec<Option<i128>>,
+    /// Number of frames (1 when nothing is batched).
+    pub frames: usize,
+    /// True when some input was given as a batch: outputs gain a leading axis.
+    pub is_batch: bool,
+}
+
+/// Checks the inputs' names, dtypes and shapes (optionally with one leading batch
+/// axis, the same number of frames for every batched input) and the scalar
+/// parameters' values against the parameters `ps` of kernel `kernel`; every
+/// error names the input. The elements' range promises are checked as they are
+/// read, by [`check_promise`].
+pub fn bind_headers(
+    kernel: &str,
+    ps: &[Param],
+    headers: &[Header],
+    params: &[(String, i128)],
+) -> Result<Layout, String> {
     let k = Params {
         name: kernel,
         params: ps,
     };
-    for (name, _) in &arrays {
-        match k.params.iter().find(|p| &p.name == name) {
-            None => return Err(unknown(&k, name, "--in")),
+    for h in headers {
+        match k.params.iter().find(|p| p.name == h.name) {
+            None => return Err(unknown(&k, &h.name, "--in")),
             Some(p) if !p.is_stream() => {
                 return Err(format!(
-                "`{name}` is a scalar parameter of `{}`: give it with --param {name}=INT, not --in",
-                k.name
-            ))
+                    "`{}` is a scalar parameter of `{}`: give it with --param {}=INT, not --in",
+                    h.name, k.name, h.name
+                ))
             }
             _ => {}
         }
@@ -129,19 +198,17 @@ pub fn bind_params(
             _ => {}
         }
     }
-    let mut args = Vec::new();
+    let mut values = Vec::new();
     let mut batched = Vec::new();
     let mut frames: Option<(usize, &str)> = None;
     for p in k.params {
         if p.is_stream() {
-            let Some(at) = arrays.iter().position(|(n, _)| *n == p.name) else {
+            let Some(a) = headers.iter().find(|h| h.name == p.name) else {
                 return Err(format!(
                     "missing input `{}`: give it with --in {}=FILE.npy",
                     p.name, p.name
                 ));
             };
-            // each input is taken once: the arrays move into the binding, uncopied
-            let a = arrays.swap_remove(at).1;
             if a.dtype != p.ty.dtype {
                 return Err(format!(
                     "input `{}` has dtype {}, the kernel expects {}",
@@ -175,19 +242,8 @@ pub fn bind_params(
                     return Err(format!("input `{}` is a batch of zero frames", p.name));
                 }
             }
-            if let Some(i) = a
-                .data
-                .iter()
-                .position(|v| !(p.range.lo..=p.range.hi).contains(v))
-            {
-                let idx = unravel(i, &a.shape);
-                return Err(format!(
-                    "input `{}` breaks its range promise: element {idx:?} is {}, outside [{}, {}]",
-                    p.name, a.data[i], p.range.lo, p.range.hi
-                ));
-            }
             batched.push(is_batch);
-            args.push(a);
+            values.push(None);
         } else {
             let Some((_, v)) = params.iter().find(|(n, _)| *n == p.name) else {
                 return Err(format!(
@@ -202,15 +258,37 @@ pub fn bind_params(
                 ));
             }
             batched.push(false);
-            args.push(Array::scalar(p.ty.dtype, *v));
+            values.push(Some(*v));
         }
     }
-    Ok(Bound {
-        args,
+    Ok(Layout {
         batched,
+        values,
         frames: frames.map_or(1, |f| f.0),
         is_batch: frames.is_some(),
     })
+}
+
+/// Checks the range promise of input `p` on `data`, the elements from flat index
+/// `first` on of an input of shape `shape`; the error names the element.
+pub fn check_promise(p: &Param, data: &[i128], first: usize, shape: &[u32]) -> Result<(), String> {
+    if p.range.lo <= p.ty.dtype.min() && p.ty.dtype.max() <= p.range.hi {
+        // no promise beyond the dtype, which every element of it keeps
+        return Ok(());
+    }
+    match data
+        .iter()
+        .position(|v| !(p.range.lo..=p.range.hi).contains(v))
+    {
+        None => Ok(()),
+        Some(i) => {
+            let idx = unravel(first + i, shape);
+            Err(format!(
+                "input `{}` breaks its range promise: element {idx:?} is {}, outside [{}, {}]",
+                p.name, data[i], p.range.lo, p.range.hi
+            ))
+        }
+    }
 }
 
 /// A kernel's name and parameters, as binding needs them.

@@ -25,6 +25,6 @@ pub mod semantics;
 pub mod types;
 pub mod verify;
 
-pub use array::{bind, bind_params, Array, Bound};
+pub use array::{bind, bind_headers, bind_params, check_promise, Array, Bound, Header, Layout};
 pub use ir::{BinaryOp, CmpOp, Inst, InstData, Kernel, Param, ReduceOp, UnaryOp, Value};
 pub use types::{DType, Interval, Shape, Type};

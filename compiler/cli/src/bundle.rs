@@ -179,43 +179,13 @@ pub fn cmd_emulate(a: &EmulateArgs) -> Result<(), Failure> {
     let mut slot = hiss_runtime::EmulatedSlot::new(&b.manifest.target);
     slot.load(&b)
         .map_err(|e| Failure::User(format!("`{}`: {e}", a.bundle.display())))?;
-    let mut files = Vec::new();
-    for s in &a.inputs {
-        let (name, file) = s
-            .split_once('=')
-            .filter(|(k, v)| !k.is_empty() && !v.is_empty())
-            .ok_or_else(|| Failure::User(format!("`--in {s}` is not of the form NAME=FILE.npy")))?;
-        let data = std::fs::read(file)
-            .map_err(|e| Failure::User(format!("input `{name}`: cannot read `{file}`: {e}")))?;
-        files.push((name.to_string(), data));
-    }
-    let mut params = Vec::new();
-    for s in &a.params {
-        let (name, v) = s
-            .split_once('=')
-            .ok_or_else(|| Failure::User(format!("`--param {s}` is not of the form NAME=INT")))?;
-        let v: i128 = v
-            .parse()
-            .map_err(|_| Failure::User(format!("`--param {s}`: `{v}` is not an integer")))?;
-        params.push((name.to_string(), v));
-    }
-    let inputs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_slice()))
-        .collect();
+    // frames stream from the files through the slot into the outputs
+    let inputs = crate::driver::open_inputs(&a.inputs)?;
+    let params = crate::driver::parse_params(&a.params)?;
     let ps: Vec<(&str, i128)> = params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-    let outputs = hiss_runtime::run_npy(&mut slot, &b.manifest, &inputs, &ps)
+    let mut sink = crate::driver::OutputFiles::create(&a.out)?;
+    hiss_runtime::api::run_stream(&mut slot, inputs, &ps, &mut sink)
         .map_err(|e| Failure::User(e.to_string()))?;
-    std::fs::create_dir_all(&a.out).map_err(|e| {
-        Failure::User(format!(
-            "cannot create output directory `{}`: {e}",
-            a.out.display()
-        ))
-    })?;
-    for (name, data) in outputs {
-        let path = a.out.join(&name);
-        std::fs::write(&path, data)
-            .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", path.display())))?;
-    }
+    sink.commit()?;
     Ok(())
 }

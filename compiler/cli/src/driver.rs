@@ -195,6 +195,12 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
             .map_err(|e| Failure::User(format!("input `{name}`: {e}")))?;
         arrays.push((name.to_string(), a));
     }
+    let values = parse_params(params)?;
+    hissc_aop::bind(k, arrays, &values).map_err(Failure::User)
+}
+
+/// Parses the `--param NAME=INT` values.
+pub fn parse_params(params: &[String]) -> Result<Vec<(String, i128)>, Failure> {
     let mut values = Vec::new();
     for s in params {
         let (name, v) = split_kv(s, "--param", "NAME=INT")?;
@@ -203,7 +209,92 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
             .map_err(|_| Failure::User(format!("`--param {s}`: `{v}` is not an integer")))?;
         values.push((name.to_string(), v));
     }
-    hissc_aop::bind(k, arrays, &values).map_err(Failure::User)
+    Ok(values)
+}
+
+/// Opens the `--in NAME=FILE.npy` files to be read as frames are needed.
+pub fn open_inputs(inputs: &[String]) -> Result<Vec<hiss_runtime::Input<'static>>, Failure> {
+    let mut out = Vec::new();
+    for s in inputs {
+        let (name, file) = split_kv(s, "--in", "NAME=FILE.npy")?;
+        let f = std::fs::File::open(file)
+            .map_err(|e| Failure::User(format!("input `{name}`: cannot read `{file}`: {e}")))?;
+        out.push(hiss_runtime::Input {
+            name: name.to_string(),
+            reader: Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            body: hiss_runtime::Body::Npy,
+        });
+    }
+    Ok(out)
+}
+
+/// Output files written as frames come: each goes to `NAME.npy.partial` and is
+/// renamed to `NAME.npy` once every frame is in, so a failed run leaves no
+/// output that looks whole.
+pub struct OutputFiles {
+    dir: std::path::PathBuf,
+    sink: hiss_runtime::NpySink<std::io::BufWriter<std::fs::File>>,
+}
+
+impl OutputFiles {
+    /// Output files in `dir` (created if missing).
+    pub fn create(dir: &Path) -> Result<OutputFiles, Failure> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::User(format!(
+                "cannot create output directory `{}`: {e}",
+                dir.display()
+            ))
+        })?;
+        let at = dir.to_path_buf();
+        Ok(OutputFiles {
+            dir: dir.to_path_buf(),
+            sink: hiss_runtime::NpySink::new(move |o| {
+                let path = at.join(format!("{}.partial", o.file));
+                std::fs::File::create(&path)
+                    .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+                    .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+            }),
+        })
+    }
+
+    /// Renames the finished outputs into place.
+    pub fn commit(self) -> Result<(), Failure> {
+        for o in self.sink.specs() {
+            let from = self.dir.join(format!("{}.partial", o.file));
+            std::fs::rename(&from, self.dir.join(&o.file))
+                .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", from.display())))?;
+        }
+        Ok(())
+    }
+}
+
+impl hiss_runtime::FrameSink for OutputFiles {
+    fn start(&mut self, outputs: &[hiss_runtime::OutSpec]) -> Result<(), String> {
+        self.sink.start(outputs)
+    }
+
+    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
+        self.sink.frames(frames)
+    }
+
+    fn end(&mut self) -> Result<(), String> {
+        self.sink.end()
+    }
+}
+
+impl Drop for OutputFiles {
+    fn drop(&mut self) {
+        // a run that did not commit leaves no partial files behind
+        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".npy.partial")
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 /// Writes `out.npy` or `out0.npy`, `out1.npy`, ... into `dir`.

@@ -336,13 +336,41 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(&a.run.input.kernel, a.run.input.name.as_deref())?;
     let net = c.network(a.run.input.lanes)?;
-    let bound = driver::bind_inputs(&c.kernel, &a.run.input.inputs, &a.run.input.params)?;
-    let run = driver::simulate(&c, &net, &bound, a.trace.is_some())?;
+    // frames stream from the files through the simulator into the outputs, a
+    // block at a time
+    let iface = hiss_runtime::Interface {
+        kernel: c.kernel.name.clone(),
+        params: c.kernel.params.clone(),
+        values: driver::parse_params(&a.run.input.params)?,
+        outputs: net
+            .outputs
+            .iter()
+            .map(|o| (o.dtype, o.shape.clone()))
+            .collect(),
+    };
+    let inputs = driver::open_inputs(&a.run.input.inputs)?;
+    let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
+    let streamer = hissc_sim::Streamer::new(
+        &net,
+        &batch.scalars(),
+        batch.take_fixed(),
+        a.trace.is_some(),
+    )
+    .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
+    let mut run = hiss_runtime::emulated::SimRun::new(streamer);
+    let mut sink = driver::OutputFiles::create(&a.run.out)?;
+    let frames = batch.frames();
+    hiss_runtime::stream::pump(&mut batch, &mut run, &mut sink).map_err(|e| match e {
+        hiss_runtime::SlotError::Input(m) => Failure::User(m),
+        e => Failure::Internal(format!(
+            "bug in hissc: the simulation did not complete: {e}"
+        )),
+    })?;
+    sink.commit()?;
+    let run = run.result.expect("the run finished");
     if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {
         driver::write_trace_csv(path, &net, rows)?;
     }
-    let outputs = bound.collect(run.frames.clone());
-    driver::write_outputs(&a.run.out, &outputs)?;
     let epc: Vec<String> = net
         .inputs
         .iter()
@@ -352,8 +380,8 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     println!(
         "simulated {} cycles: {} frame{} of {} cycles, the last output {} cycles after a frame starts; elements per cycle: {}",
         run.cycles,
-        bound.frames,
-        if bound.frames == 1 { "" } else { "s" },
+        frames,
+        if frames == 1 { "" } else { "s" },
         net.frame_period(),
         run.latency,
         if epc.is_empty() {

@@ -40,7 +40,7 @@ fn user_error(o: &Output, needle: &str) {
 }
 
 fn write_npy<T: npyz::AutoSerialize + Clone>(path: &Path, shape: &[u64], data: &[T]) {
-    let f = std::fs::File::create(path).unwrap();
+    let f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut w = npyz::WriteOptions::new()
         .default_dtype()
         .shape(shape)
@@ -731,4 +731,74 @@ fn every_public_case_bundles_and_inspects() {
         "the design does not fit the ice40-hx8k",
     );
     assert!(!out.exists());
+}
+
+/// `hissc sim` streams a batch from its file: 64 MB of uint16 frames (512 MB as
+/// the simulator's exact integers) simulate under a 128 MB address-space limit,
+/// and a batch cut short leaves no output behind.
+#[test]
+fn sim_streams_a_batch_larger_than_its_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("big.py");
+    std::fs::write(
+        &k,
+        "import numpy as np
+from hiss import kernel, Array
+
+
+@kernel
+def big(frame: Array[np.uint16, 64, 64], t: np.uint16) -> np.uint64:
+    return np.where(frame > t, frame, 0).sum()
+",
+    )
+    .unwrap();
+    let frames = 8192u64;
+    let n = 64 * 64;
+    let data: Vec<u16> = (0..frames * n)
+        .map(|i| ((i * 7 + i / n) % 5000) as u16)
+        .collect();
+    let input = dir.path().join("frames.npy");
+    write_npy(&input, &[frames, 64, 64], &data);
+    let out = dir.path().join("out");
+    let run = |input: &Path| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 131072; exec {} sim {} --in frame={} --param t=2000 --out {}",
+                env!("CARGO_BIN_EXE_hissc"),
+                k.display(),
+                input.display(),
+                out.display()
+            ))
+            .output()
+            .expect("sh runs")
+    };
+    let o = run(&input);
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(out.join("out.npy")).unwrap();
+    let got = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(got.shape(), &[frames]);
+    let got = got.into_vec::<u64>().unwrap();
+    for (f, g) in got.iter().enumerate() {
+        let want: u64 = data[f * n as usize..(f + 1) * n as usize]
+            .iter()
+            .filter(|&&v| v > 2000)
+            .map(|&v| v as u64)
+            .sum();
+        assert_eq!(*g, want, "frame {f}");
+    }
+    // cut short: an error naming the input, and no output (whole or partial)
+    std::fs::remove_dir_all(&out).unwrap();
+    let all = std::fs::read(&input).unwrap();
+    let cut = dir.path().join("cut.npy");
+    std::fs::write(&cut, &all[..all.len() - 3000]).unwrap();
+    let o = run(&cut);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("`frame` ends before the elements its header promises"),
+        "{}",
+        text(&o)
+    );
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
 }

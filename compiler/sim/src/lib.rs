@@ -10,5 +10,6 @@ pub mod flat;
 pub mod run;
 
 pub use run::{
-    simulate, simulate_args, simulate_bound, simulate_streams, SimResult, Stream, TraceRow,
+    simulate, simulate_args, simulate_bound, simulate_streams, SimResult, Stream, Streamer,
+    TraceRow,
 };

@@ -5,11 +5,19 @@
 //! its elements on consecutive cycles from the frame's start, `lanes` of them per
 //! cycle. Outputs are collected (all their lanes) whenever their valid flag is
 //! high, until every frame's outputs are complete.
+//!
+//! [`Streamer`] takes the frames as they come: each [`Streamer::push`] simulates
+//! every cycle its frames' elements are driven in and hands back the outputs of
+//! every frame that has completed, so memory holds the design's state and the
+//! frames in flight, not the batch. Where the next frame has not come yet the
+//! schedule is the batch's (a frame's inputs are idle after its last element), so
+//! pushing frames one at a time, in blocks, or all at once gives the same cycles,
+//! outputs and trace.
 
 use crate::engine::Engine;
 use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
-use hissc_aop::Array;
+use hissc_aop::{Array, DType, Shape};
 use hissc_spn::Network;
 
 /// The top-level signals in one cycle.
@@ -51,6 +59,336 @@ pub struct Stream<'a> {
     pub repeated: bool,
 }
 
+/// An output port as the streamer hands it back.
+struct OutPort {
+    name: String,
+    dtype: DType,
+    shape: Shape,
+    /// Elements per frame.
+    numel: usize,
+    /// Its bus slots, one per lane.
+    slots: Vec<usize>,
+}
+
+/// A simulation that takes frames as they come (see the module's documentation).
+pub struct Streamer {
+    e: Engine,
+    params: Vec<i128>,
+    /// Cycles per frame.
+    period: u64,
+    /// Cycles from a frame's start to its last output.
+    latency: u32,
+    outs: Vec<OutPort>,
+    /// Per input port: lanes, and cycles its elements take per frame.
+    lanes: Vec<u64>,
+    in_len: Vec<u64>,
+    /// Per input port: the frame every frame repeats, if it is not streamed.
+    fixed: Vec<Option<Vec<i128>>>,
+    /// Frames pushed.
+    fed: u64,
+    /// The next cycle to simulate, and its (frame, cycle within the frame).
+    cycle: u64,
+    frame: u64,
+    within: u64,
+    /// Per input: elements driven, first and last cycle with an element.
+    driven: Vec<(u64, u64, u64)>,
+    /// Per output: elements of frames not yet handed back.
+    collected: Vec<Vec<i128>>,
+    /// Frames whose outputs were handed back.
+    emitted: u64,
+    trace: Option<Vec<TraceRow>>,
+}
+
+impl Streamer {
+    /// A network after its reset cycle, with its parameter values; `fixed` has one
+    /// entry per input port: the one frame that every frame repeats, or `None` for
+    /// a port whose frames are pushed.
+    pub fn new(
+        net: &Network,
+        params: &[i128],
+        fixed: Vec<Option<Vec<i128>>>,
+        want_trace: bool,
+    ) -> Result<Streamer, String> {
+        if fixed.len() != net.inputs.len() {
+            return Err(format!(
+                "the network has {} input ports, {} were given",
+                net.inputs.len(),
+                fixed.len()
+            ));
+        }
+        for (p, f) in net.inputs.iter().zip(&fixed) {
+            if let Some(f) = f {
+                if f.len() != numel(&p.shape) {
+                    return Err(format!(
+                        "input `{}` is given {} elements, its frame has {}",
+                        p.name,
+                        f.len(),
+                        numel(&p.shape)
+                    ));
+                }
+            }
+        }
+        let mut e = Engine::new(net);
+        e.set_params(params);
+        let lanes: Vec<u64> = net.inputs.iter().map(|p| p.lanes.max(1) as u64).collect();
+        let in_len = net
+            .inputs
+            .iter()
+            .zip(&lanes)
+            .map(|(p, l)| numel(&p.shape) as u64 / l)
+            .collect();
+        let mut s = Streamer {
+            params: params.to_vec(),
+            period: net.frame_period() as u64,
+            latency: net
+                .outputs
+                .iter()
+                .map(|o| net.nodes[o.lanes[0]].sched.last_time())
+                .max()
+                .unwrap_or(0),
+            outs: net
+                .outputs
+                .iter()
+                .map(|o| OutPort {
+                    name: o.name.clone(),
+                    dtype: o.dtype,
+                    shape: o.shape.clone(),
+                    numel: numel(&o.shape),
+                    slots: o.lanes.iter().map(|b| b.index()).collect(),
+                })
+                .collect(),
+            driven: vec![(0, u64::MAX, 0); lanes.len()],
+            lanes,
+            in_len,
+            fixed,
+            fed: 0,
+            cycle: 1,
+            frame: 0,
+            within: 0,
+            collected: vec![Vec::new(); net.outputs.len()],
+            emitted: 0,
+            trace: want_trace.then(Vec::new),
+            e,
+        };
+        // cycle 0: reset
+        if s.trace.is_some() {
+            let row = s.row(0, true);
+            if let Some(t) = s.trace.as_mut() {
+                t.push(row);
+            }
+        }
+        s.e.reset();
+        Ok(s)
+    }
+
+    /// The input ports whose frames are pushed, as indices of the network's inputs.
+    pub fn streamed(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.fixed.len()).filter(|&i| self.fixed[i].is_none())
+    }
+
+    /// Cycles simulated so far, the reset cycle included.
+    pub fn cycles(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Pushes `frames` frames: `data` holds, for each streamed port in port order,
+    /// those frames' elements back to back. Simulates every cycle that drives them
+    /// and gives the outputs of every frame completed so far and not given before.
+    pub fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, String> {
+        let ports: Vec<usize> = self.streamed().collect();
+        if data.len() != ports.len() {
+            return Err(format!(
+                "{} streamed inputs, {} were given",
+                ports.len(),
+                data.len()
+            ));
+        }
+        for (&i, d) in ports.iter().zip(data) {
+            let want = frames as u64 * self.in_len[i] * self.lanes[i];
+            if d.len() as u64 != want {
+                return Err(format!(
+                    "input port {i} is given {} elements for {frames} frames, expected {want}",
+                    d.len()
+                ));
+            }
+        }
+        if frames == 0 {
+            return Ok(Vec::new());
+        }
+        let first = self.fed;
+        self.fed += frames as u64;
+        // up to the last cycle that drives an element of the last frame pushed
+        let max_in = self.in_len.iter().copied().max().unwrap_or(0);
+        let until = 1 + (self.fed - 1) * self.period + max_in;
+        let mut chunks: Vec<Option<&[i128]>> = vec![None; self.fixed.len()];
+        for (&i, d) in ports.iter().zip(data) {
+            chunks[i] = Some(d);
+        }
+        self.advance(until, first, &chunks);
+        Ok(self.complete())
+    }
+
+    /// Simulates until the last frame's outputs are out; gives the outputs not
+    /// given before and what the run measured.
+    pub fn finish(mut self) -> Result<SimResult, String> {
+        if self.fed == 0 {
+            return Err("no frames to simulate".into());
+        }
+        let total = 1 + (self.fed - 1) * self.period + self.latency as u64 + 1;
+        let first = self.fed;
+        self.advance(total.max(self.cycle), first, &vec![None; self.fixed.len()]);
+        let frames = self.complete();
+        for (o, c) in self.outs.iter().zip(&self.collected) {
+            if self.emitted != self.fed || !c.is_empty() {
+                return Err(format!(
+                    "output `{}` produced {} elements in {} cycles, expected {}",
+                    o.name,
+                    self.emitted as usize * o.numel + c.len(),
+                    self.cycle,
+                    self.fed as usize * o.numel
+                ));
+            }
+        }
+        Ok(SimResult {
+            frames,
+            cycles: self.cycle,
+            elements_per_cycle: self
+                .driven
+                .iter()
+                .map(|&(n, first, last)| {
+                    if n == 0 {
+                        0.0
+                    } else {
+                        n as f64 / (last - first + 1) as f64
+                    }
+                })
+                .collect(),
+            latency: self.latency,
+            trace: self.trace,
+        })
+    }
+
+    /// The outputs of every frame whose outputs are all collected, taken out.
+    fn complete(&mut self) -> Vec<Vec<Array>> {
+        let done = self
+            .outs
+            .iter()
+            .zip(&self.collected)
+            .map(|(o, c)| c.len() / o.numel.max(1))
+            .min()
+            .unwrap_or(0);
+        if done == 0 {
+            return Vec::new();
+        }
+        let mut frames: Vec<Vec<Array>> = (0..done).map(|_| Vec::new()).collect();
+        for (o, c) in self.outs.iter().zip(&mut self.collected) {
+            for (f, chunk) in c[..done * o.numel].chunks(o.numel.max(1)).enumerate() {
+                let data = chunk.iter().map(|&v| o.dtype.wrap(v)).collect();
+                frames[f].push(Array::new(o.dtype, o.shape.clone(), data));
+            }
+            c.drain(..done * o.numel);
+        }
+        self.emitted += done as u64;
+        frames
+    }
+
+    /// Simulates up to (not including) cycle `until`; frames from `first` on read
+    /// their elements from `chunks` (per port), frames from `self.fed` on are not
+    /// there (their inputs idle).
+    fn advance(&mut self, until: u64, first: u64, chunks: &[Option<&[i128]>]) {
+        let (period, nf) = (self.period, self.fed);
+        while self.cycle < until {
+            let n = (self.e.block() as u64).min(until - self.cycle) as usize;
+            // each input in runs of cycles: its elements of the current frame, or idle
+            for (i, &chunk) in chunks.iter().enumerate() {
+                let (l, len) = (self.lanes[i], self.in_len[i]);
+                let (mut g, mut k, mut t) = (self.frame, self.within, 0usize);
+                while t < n {
+                    let left = (n - t) as u64;
+                    let run = if g < nf && k < len {
+                        let run = (len - k).min(left);
+                        let (data, base) = match (&self.fixed[i], chunk) {
+                            (Some(frame), _) => (&frame[..], 0),
+                            (None, Some(chunk)) => (chunk, (g - first) * len * l),
+                            (None, None) => {
+                                unreachable!("a pushed frame's elements are driven in its push")
+                            }
+                        };
+                        let at = (base + k * l) as usize;
+                        self.e.drive(i, t, &data[at..at + (run * l) as usize]);
+                        let d = &mut self.driven[i];
+                        let c = self.cycle + t as u64;
+                        *d = (d.0 + run * l, d.1.min(c), c + run - 1);
+                        run
+                    } else {
+                        let run = if g < nf { (period - k).min(left) } else { left };
+                        self.e.idle(i, t, run as usize);
+                        run
+                    };
+                    t += run as usize;
+                    k += run;
+                    if k == period {
+                        k = 0;
+                        g += 1;
+                    }
+                }
+            }
+            self.within += n as u64;
+            while self.within >= period {
+                self.within -= period;
+                self.frame += 1;
+            }
+            self.e.eval(n);
+            for (o, c) in self.outs.iter().zip(&mut self.collected) {
+                let valid = self.e.valid_row(o.slots[0], n);
+                for t in (0..n).filter(|&t| valid[t]) {
+                    c.extend(o.slots.iter().map(|&s| self.e.bus(s, t).1));
+                }
+            }
+            if self.trace.is_some() {
+                for t in 0..n {
+                    let row = self.row(t, false);
+                    if let Some(tr) = self.trace.as_mut() {
+                        tr.push(row);
+                    }
+                }
+            }
+            self.e.carry(n);
+            self.cycle += n as u64;
+        }
+    }
+
+    /// The top-level signals in cycle `t` of the block.
+    fn row(&self, t: usize, rst: bool) -> TraceRow {
+        let e = &self.e;
+        TraceRow {
+            rst,
+            inputs: (0..self.lanes.len())
+                .map(|i| {
+                    let slots = e.input_slots(i);
+                    let valid = e.bus(slots[0] as usize, t).0;
+                    let data = slots
+                        .iter()
+                        .map(|&s| if valid { e.bus(s as usize, t).1 } else { 0 })
+                        .collect();
+                    (valid && !rst, data)
+                })
+                .collect(),
+            params: self.params.clone(),
+            outputs: self
+                .outs
+                .iter()
+                .map(|o| {
+                    (
+                        e.bus(o.slots[0], t).0,
+                        o.slots.iter().map(|&s| e.bus(s, t).1).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Simulates `frames` (each: one array per input port, in port order) with the
 /// given parameter values.
 pub fn simulate(
@@ -88,150 +426,21 @@ pub fn simulate_streams(
     params: &[i128],
     want_trace: bool,
 ) -> Result<SimResult, String> {
-    let mut e = Engine::new(net);
-    e.set_params(params);
-    let period = net.frame_period() as u64;
-    let latency = net
-        .outputs
+    let fixed = streams
         .iter()
-        .map(|o| net.nodes[o.lanes[0]].sched.last_time())
-        .max()
-        .unwrap_or(0);
-    let nf = frames as u64;
-    let total_cycles = 1 + (nf.saturating_sub(1)) * period + latency as u64 + 1;
-    let mut collected: Vec<Vec<i128>> = vec![Vec::new(); net.outputs.len()];
-    let mut trace = if want_trace {
-        Some(Vec::with_capacity(total_cycles as usize + 1))
-    } else {
-        None
-    };
-    let out_slots: Vec<Vec<usize>> = net
-        .outputs
-        .iter()
-        .map(|o| o.lanes.iter().map(|b| b.index()).collect())
+        .map(|s| s.repeated.then(|| s.data.to_vec()))
         .collect();
-    let lanes: Vec<u64> = net.inputs.iter().map(|p| p.lanes.max(1) as u64).collect();
-    let in_len: Vec<u64> = net
-        .inputs
+    let mut s = Streamer::new(net, params, fixed, want_trace)?;
+    let data: Vec<&[i128]> = streams
         .iter()
-        .zip(&lanes)
-        .map(|(p, l)| numel(&p.shape) as u64 / l)
+        .filter(|s| !s.repeated)
+        .map(|s| s.data)
         .collect();
-    // per input: elements driven, first and last cycle with an element
-    let mut driven = vec![(0u64, u64::MAX, 0u64); net.inputs.len()];
-    // (frame, cycle within the frame) of the block's first cycle, counted without division
-    let (mut f, mut j) = (0u64, 0u64);
-    // cycle 0: reset
-    let row_of = |e: &Engine, t: usize, rst: bool| TraceRow {
-        rst,
-        inputs: (0..lanes.len())
-            .map(|i| {
-                let slots = e.input_slots(i);
-                let valid = e.bus(slots[0] as usize, t).0;
-                let data = slots
-                    .iter()
-                    .map(|&s| if valid { e.bus(s as usize, t).1 } else { 0 })
-                    .collect();
-                (valid && !rst, data)
-            })
-            .collect(),
-        params: params.to_vec(),
-        outputs: out_slots
-            .iter()
-            .map(|slots| {
-                (
-                    e.bus(slots[0], t).0,
-                    slots.iter().map(|&s| e.bus(s, t).1).collect(),
-                )
-            })
-            .collect(),
-    };
-    if let Some(tr) = trace.as_mut() {
-        tr.push(row_of(&e, 0, true));
-    }
-    e.reset();
-    let mut cycle = 1u64;
-    while cycle < total_cycles {
-        let n = (e.block() as u64).min(total_cycles - cycle) as usize;
-        // each input in runs of cycles: its elements of the current frame, or idle
-        for i in 0..lanes.len() {
-            let (l, s) = (lanes[i], &streams[i]);
-            let (mut g, mut k, mut t) = (f, j, 0usize);
-            while t < n {
-                let left = (n - t) as u64;
-                let run = if g < nf && k < in_len[i] {
-                    let run = (in_len[i] - k).min(left);
-                    let base = if s.repeated { 0 } else { g * in_len[i] * l };
-                    let at = (base + k * l) as usize;
-                    e.drive(i, t, &s.data[at..at + (run * l) as usize]);
-                    let d = &mut driven[i];
-                    let c = cycle + t as u64;
-                    *d = (d.0 + run * l, d.1.min(c), c + run - 1);
-                    run
-                } else {
-                    let run = if g < nf { (period - k).min(left) } else { left };
-                    e.idle(i, t, run as usize);
-                    run
-                };
-                t += run as usize;
-                k += run;
-                if k == period {
-                    k = 0;
-                    g += 1;
-                }
-            }
-        }
-        j += n as u64;
-        while j >= period {
-            j -= period;
-            f += 1;
-        }
-        e.eval(n);
-        for t in 0..n {
-            for (k, slots) in out_slots.iter().enumerate() {
-                if e.bus(slots[0], t).0 {
-                    collected[k].extend(slots.iter().map(|&s| e.bus(s, t).1));
-                }
-            }
-            if let Some(tr) = trace.as_mut() {
-                tr.push(row_of(&e, t, false));
-            }
-        }
-        e.carry(n);
-        cycle += n as u64;
-    }
-    let mut per_frame = vec![Vec::new(); frames];
-    for (k, o) in net.outputs.iter().enumerate() {
-        let n = numel(&o.shape);
-        if collected[k].len() != n * frames {
-            return Err(format!(
-                "output `{}` produced {} elements in {total_cycles} cycles, expected {}",
-                o.name,
-                collected[k].len(),
-                n * frames
-            ));
-        }
-        for (f, chunk) in collected[k].chunks(n).enumerate() {
-            let data = chunk.iter().map(|&v| o.dtype.wrap(v)).collect();
-            per_frame[f].push(Array::new(o.dtype, o.shape.clone(), data));
-        }
-    }
-    Ok(SimResult {
-        frames: per_frame,
-        cycles: total_cycles,
-        elements_per_cycle: driven
-            .iter()
-            .map(|&(n, first, last)| {
-                if n == 0 {
-                    0.0
-                } else {
-                    n as f64 / (last - first + 1) as f64
-                }
-            })
-            .collect(),
-        latency,
-        trace,
-    })
+    let mut out = s.push(frames, &data)?;
+    let mut r = s.finish()?;
+    out.append(&mut r.frames);
+    r.frames = out;
+    Ok(r)
 }
 
 /// Simulates frames given as every parameter's argument in signature order (a

@@ -144,6 +144,13 @@ impl Engine {
         &self.flat.input_slots[port]
     }
 
+    /// The valid flags of a bus in cycles `0..n` of the block.
+    #[inline]
+    pub fn valid_row(&self, slot: usize, n: usize) -> &[bool] {
+        let at = slot * self.row;
+        &self.vld[at..at + n]
+    }
+
     /// The valid flag and value of a bus in cycle `t` of the block.
     #[inline]
     pub fn bus(&self, slot: usize, t: usize) -> (bool, i128) {

@@ -1,0 +1,396 @@
+//! Frames as they come: a batch read from `.npy` or raw bodies a block of frames
+//! at a time, pumped through a running design, its outputs written as they
+//! complete. Memory holds a block of frames, the design's state and the inputs
+//! that every frame repeats, never the batch: a 100 MB `.npy` streams through in
+//! a few megabytes.
+//!
+//! [`Batch::open`] reads every input's header and binds it to the kernel (names,
+//! dtypes, shapes, frame counts and scalar values, as `hissc run` binds files)
+//! before a single element is read; [`Batch::next_block`] reads the next block and
+//! checks its range promises; [`pump`] moves blocks from a batch through a
+//! [`FrameRun`] into a [`FrameSink`], such as [`NpySink`], which writes each
+//! output as a `.npy` whose header is known from the start.
+
+use crate::npy;
+use crate::slot::SlotError;
+use hissc_aop::types::numel;
+use hissc_aop::{Array, DType, Header, Layout, Param, Shape};
+use std::io::{Read, Write};
+
+/// Elements per block, inputs and outputs together (at least one frame is
+/// always read): held as exact integers, a block takes 1 MiB.
+pub const BLOCK_ELEMENTS: usize = 1 << 16;
+
+/// How an input's bytes are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// A `.npy` file: a header, then the elements.
+    Npy,
+    /// Raw little-endian elements of the parameter's dtype, `bytes` of them in
+    /// all: a whole number of frames.
+    Raw {
+        /// The body's length.
+        bytes: u64,
+    },
+}
+
+/// One input of a kernel, read as it comes.
+pub struct Input<'a> {
+    /// The parameter it is given for.
+    pub name: String,
+    /// Its bytes.
+    pub reader: Box<dyn Read + Send + 'a>,
+    /// Their layout.
+    pub body: Body,
+}
+
+/// A kernel's interface, as a stream of frames needs it.
+#[derive(Clone, Debug)]
+pub struct Interface {
+    /// The kernel's name.
+    pub kernel: String,
+    /// Its parameters (array inputs and scalars), each group in signature order.
+    pub params: Vec<Param>,
+    /// The scalar parameters' values.
+    pub values: Vec<(String, i128)>,
+    /// Its outputs: dtype and one frame's shape, in order.
+    pub outputs: Vec<(DType, Shape)>,
+}
+
+/// An output as a sink writes it: its file name (`out.npy`, `out0.npy`, ...),
+/// dtype and whole shape (with the batch axis when the batch has one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutSpec {
+    /// `out.npy`, or `outK.npy` for a tuple's K-th output (`hissc run`'s names).
+    pub file: String,
+    /// Its dtype.
+    pub dtype: DType,
+    /// Its shape.
+    pub shape: Shape,
+    /// Frames in the batch.
+    pub frames: usize,
+}
+
+/// A streamed input: where its elements come from and how many are read.
+struct Port<'a> {
+    /// Index in [`Interface::params`].
+    param: usize,
+    reader: Box<dyn Read + Send + 'a>,
+    dtype: DType,
+    /// The whole input's shape (with the batch axis).
+    shape: Shape,
+    /// Elements per frame.
+    frame: usize,
+}
+
+/// A block of frames read from a batch: for each streamed input, in port order,
+/// the block's elements back to back.
+#[derive(Debug)]
+pub struct Block {
+    /// Frames in the block.
+    pub frames: usize,
+    /// Elements per streamed input.
+    pub data: Vec<Vec<i128>>,
+}
+
+/// A batch of frames being read.
+pub struct Batch<'a> {
+    iface: Interface,
+    layout: Layout,
+    /// The inputs with a batch axis.
+    ports: Vec<Port<'a>>,
+    /// Per input stream (in order): the frame every frame repeats, when it has
+    /// no batch axis.
+    fixed: Vec<Option<Vec<i128>>>,
+    /// Frames read so far.
+    read: usize,
+    /// Frames per block.
+    block: usize,
+}
+
+/// Reads exactly `n` elements of `dtype`; `shown` names the input.
+fn read_elements(
+    r: &mut dyn Read,
+    dtype: DType,
+    n: usize,
+    shown: &str,
+    buf: &mut Vec<u8>,
+) -> Result<Vec<i128>, String> {
+    buf.resize(n * dtype.bytes(), 0);
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            format!("`{shown}` ends before the elements its header promises")
+        }
+        _ => format!("`{shown}` cannot be read: {e}"),
+    })?;
+    let mut out = Vec::with_capacity(n);
+    npy::decode(dtype, buf, &mut out);
+    Ok(out)
+}
+
+impl<'a> Batch<'a> {
+    /// Reads every input's header and binds the inputs to `iface`'s kernel;
+    /// reads the inputs that every frame repeats (those without a batch axis).
+    pub fn open(iface: &Interface, inputs: Vec<Input<'a>>) -> Result<Batch<'a>, String> {
+        let mut headers = Vec::new();
+        let mut readers = Vec::new();
+        for mut i in inputs {
+            let (dtype, shape) = match i.body {
+                Body::Npy => npy::read_header(&mut i.reader, &i.name)?,
+                Body::Raw { bytes } => {
+                    let p = iface
+                        .params
+                        .iter()
+                        .find(|p| p.name == i.name && p.is_stream())
+                        .ok_or_else(|| {
+                            format!("`{}` has no input stream `{}`", iface.kernel, i.name)
+                        })?;
+                    let d = p.ty.dtype;
+                    let frame = (numel(&p.ty.shape) * d.bytes()) as u64;
+                    if bytes % frame != 0 || bytes == 0 {
+                        return Err(format!(
+                            "`{}` is {bytes} bytes, not a whole number of {:?} {} frames ({frame} bytes each)",
+                            i.name,
+                            p.ty.shape,
+                            d.numpy_name()
+                        ));
+                    }
+                    let frames = u32::try_from(bytes / frame)
+                        .map_err(|_| format!("`{}` holds too many frames", i.name))?;
+                    let mut shape = vec![frames];
+                    shape.extend_from_slice(&p.ty.shape);
+                    (d, shape)
+                }
+            };
+            headers.push(Header {
+                name: i.name.clone(),
+                dtype,
+                shape,
+            });
+            readers.push(i);
+        }
+        let values: Vec<(String, i128)> = iface.values.clone();
+        let layout = hissc_aop::bind_headers(&iface.kernel, &iface.params, &headers, &values)?;
+        let mut ports = Vec::new();
+        let mut fixed = Vec::new();
+        let mut buf = Vec::new();
+        for (k, p) in iface.params.iter().enumerate() {
+            if !p.is_stream() {
+                continue;
+            }
+            let at = readers
+                .iter()
+                .position(|r| r.name == p.name)
+                .expect("binding found every input");
+            let h = &headers[at];
+            let frame = numel(&p.ty.shape);
+            let mut r = std::mem::replace(&mut readers[at].reader, Box::new(std::io::empty()));
+            if layout.batched[k] {
+                fixed.push(None);
+                ports.push(Port {
+                    param: k,
+                    reader: r,
+                    dtype: h.dtype,
+                    shape: h.shape.clone(),
+                    frame,
+                });
+            } else {
+                let data = read_elements(&mut r, h.dtype, frame, &p.name, &mut buf)?;
+                hissc_aop::check_promise(p, &data, 0, &h.shape)?;
+                fixed.push(Some(data));
+            }
+        }
+        let per_frame: usize = ports.iter().map(|p| p.frame).sum::<usize>()
+            + iface.outputs.iter().map(|(_, s)| numel(s)).sum::<usize>();
+        Ok(Batch {
+            iface: iface.clone(),
+            block: (BLOCK_ELEMENTS / per_frame.max(1)).max(1),
+            layout,
+            ports,
+            fixed,
+            read: 0,
+        })
+    }
+
+    /// Reads `frames` frames per block from now on (at least one).
+    pub fn set_block(&mut self, frames: usize) {
+        self.block = frames.max(1);
+    }
+
+    /// Frames in the batch.
+    pub fn frames(&self) -> usize {
+        self.layout.frames
+    }
+
+    /// The scalar parameters' values, in order.
+    pub fn scalars(&self) -> Vec<i128> {
+        self.layout.values.iter().flatten().copied().collect()
+    }
+
+    /// Per input stream (in order): the frame every frame repeats, or `None`
+    /// for an input read a block at a time. Taken once.
+    pub fn take_fixed(&mut self) -> Vec<Option<Vec<i128>>> {
+        std::mem::take(&mut self.fixed)
+    }
+
+    /// The outputs as the batch gives them: with a batch axis when an input had one.
+    pub fn outputs(&self) -> Vec<OutSpec> {
+        let one = self.iface.outputs.len() == 1;
+        self.iface
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, (d, s))| {
+                let mut shape = Vec::new();
+                if self.layout.is_batch {
+                    shape.push(self.layout.frames as u32);
+                }
+                shape.extend_from_slice(s);
+                OutSpec {
+                    file: if one {
+                        "out.npy".into()
+                    } else {
+                        format!("out{i}.npy")
+                    },
+                    dtype: *d,
+                    shape,
+                    frames: self.layout.frames,
+                }
+            })
+            .collect()
+    }
+
+    /// Reads the next block of frames (range promises checked), or `None` after
+    /// the last.
+    pub fn next_block(&mut self) -> Result<Option<Block>, String> {
+        let n = self.block.min(self.layout.frames - self.read);
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut buf = Vec::new();
+        let mut data = Vec::with_capacity(self.ports.len());
+        for port in &mut self.ports {
+            let p = &self.iface.params[port.param];
+            let d = read_elements(
+                &mut port.reader,
+                port.dtype,
+                n * port.frame,
+                &p.name,
+                &mut buf,
+            )?;
+            hissc_aop::check_promise(p, &d, self.read * port.frame, &port.shape)?;
+            data.push(d);
+        }
+        self.read += n;
+        Ok(Some(Block { frames: n, data }))
+    }
+}
+
+/// A design running frames: takes them a block at a time, gives the outputs of
+/// the frames that have completed.
+pub trait FrameRun {
+    /// Runs `frames` more frames (`data`: for each streamed input, their elements).
+    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError>;
+    /// No more frames: the outputs of the frames still in flight.
+    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError>;
+}
+
+/// Where a run's outputs go, frame by frame.
+pub trait FrameSink {
+    /// Before the first frame: what the outputs are.
+    fn start(&mut self, outputs: &[OutSpec]) -> Result<(), String>;
+    /// The outputs of the next frames, in order (one array per output each).
+    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String>;
+    /// After the last frame.
+    fn end(&mut self) -> Result<(), String>;
+}
+
+/// Moves every frame of `batch` through `run` into `sink`.
+pub fn pump(
+    batch: &mut Batch,
+    run: &mut dyn FrameRun,
+    sink: &mut dyn FrameSink,
+) -> Result<(), SlotError> {
+    sink.start(&batch.outputs()).map_err(SlotError::Run)?;
+    while let Some(b) = batch.next_block().map_err(SlotError::Input)? {
+        let data: Vec<&[i128]> = b.data.iter().map(|d| &d[..]).collect();
+        let out = run.push(b.frames, &data)?;
+        sink.frames(out).map_err(SlotError::Run)?;
+    }
+    let out = run.finish()?;
+    sink.frames(out).map_err(SlotError::Run)?;
+    sink.end().map_err(SlotError::Run)
+}
+
+/// Opens the writer of an output.
+type Opener<W> = Box<dyn FnMut(&OutSpec) -> Result<W, String>>;
+
+/// Writes each output as a `.npy` into a writer of its own, as frames come.
+pub struct NpySink<W: Write> {
+    open: Opener<W>,
+    outs: Vec<(OutSpec, W)>,
+    /// Frames written.
+    written: usize,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> NpySink<W> {
+    /// A sink that opens the writer of each output with `open`.
+    pub fn new(open: impl FnMut(&OutSpec) -> Result<W, String> + 'static) -> NpySink<W> {
+        NpySink {
+            open: Box::new(open),
+            outs: Vec::new(),
+            written: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The outputs and their writers, after [`FrameSink::end`].
+    pub fn into_outputs(self) -> Vec<(OutSpec, W)> {
+        self.outs
+    }
+
+    /// The outputs started so far.
+    pub fn specs(&self) -> impl Iterator<Item = &OutSpec> {
+        self.outs.iter().map(|(o, _)| o)
+    }
+}
+
+impl<W: Write> FrameSink for NpySink<W> {
+    fn start(&mut self, outputs: &[OutSpec]) -> Result<(), String> {
+        for o in outputs {
+            let mut w = (self.open)(o)?;
+            w.write_all(&npy::header(o.dtype, &o.shape))
+                .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
+            self.outs.push((o.clone(), w));
+        }
+        Ok(())
+    }
+
+    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
+        for (i, (o, w)) in self.outs.iter_mut().enumerate() {
+            self.buf.clear();
+            for f in &frames {
+                npy::encode(o.dtype, &f[i].data, &mut self.buf);
+            }
+            w.write_all(&self.buf)
+                .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
+        }
+        self.written += frames.len();
+        Ok(())
+    }
+
+    fn end(&mut self) -> Result<(), String> {
+        for (o, w) in &mut self.outs {
+            if self.written != o.frames {
+                return Err(format!(
+                    "`{}` got {} frames of the batch's {}",
+                    o.file, self.written, o.frames
+                ));
+            }
+            w.flush()
+                .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
+        }
+        Ok(())
+    }
+}
