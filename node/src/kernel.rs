@@ -1,0 +1,352 @@
+//! Kernels attached to buckets, and one object's frames through one.
+//!
+//! A kernel is attached by writing its bundle as `.hiss/kernel.hbx`: scalar
+//! parameters come from the object's user metadata `hiss-param-NAME`, and
+//! `hiss-keep: outK` names a bool output that decides frame by frame what is
+//! stored. The data objects carry the kernel's first input stream (signature
+//! order); its other array inputs are the objects `.hiss/in/NAME.npy`, the same
+//! for every frame. [`attach`] checks all of it before the kernel replaces the
+//! previous one, and [`run_object`] streams one object's body through a fresh
+//! emulated slot as the body arrives, writing the outputs as `.npy` files.
+
+use bytes::Bytes;
+use hiss_runtime::stream::{Batch, Body, FrameSink, Input, NpySink, OutSpec};
+use hiss_runtime::{Bundle, EmulatedSlot, Slot};
+use hissc_aop::{Array, DType};
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// A kernel attached to a bucket.
+#[derive(Debug)]
+pub struct Attached {
+    /// The checked bundle.
+    pub bundle: Bundle,
+    /// Its scalar parameters' values.
+    pub params: Vec<(String, i128)>,
+    /// The output (index and name) that decides which frames are stored.
+    pub keep: Option<(usize, String)>,
+    /// The input stream the data objects carry.
+    pub data_input: String,
+    /// The inputs read from `.hiss/in/NAME.npy`.
+    pub fixed_inputs: Vec<String>,
+}
+
+/// The user-metadata name of parameter `NAME`.
+pub const PARAM_PREFIX: &str = "hiss-param-";
+/// The user-metadata name of the keep output.
+pub const KEEP: &str = "hiss-keep";
+
+/// The output file name of output `i` of `n`, as `hissc run` names them.
+fn output_name(i: usize, n: usize) -> String {
+    if n == 1 {
+        "out".into()
+    } else {
+        format!("out{i}")
+    }
+}
+
+/// Checks a bundle and its metadata; gives the kernel to attach, or why not.
+pub fn attach(bytes: &[u8], metadata: &BTreeMap<String, String>) -> Result<Attached, String> {
+    let bundle = Bundle::from_bytes(bytes).map_err(|e| e.to_string())?;
+    let m = &bundle.manifest;
+    // the emulated slot loads it: the network parses and verifies
+    let mut slot = EmulatedSlot::new(&m.target);
+    slot.load(&bundle).map_err(|e| e.to_string())?;
+    let mut params = Vec::new();
+    for (k, v) in metadata {
+        let Some(name) = k.strip_prefix(PARAM_PREFIX) else {
+            continue;
+        };
+        let value: i128 = v
+            .trim()
+            .parse()
+            .map_err(|_| format!("metadata `{k}`: `{v}` is not an integer"))?;
+        slot.set_param(name, value)
+            .map_err(|e| format!("metadata `{k}`: {e}"))?;
+        params.push((name.to_string(), value));
+    }
+    for p in &m.params {
+        if !params.iter().any(|(n, _)| *n == p.name) {
+            return Err(format!(
+                "kernel `{}` needs parameter `{}` ({}): give it as metadata `{PARAM_PREFIX}{}`",
+                m.kernel, p.name, p.dtype, p.name
+            ));
+        }
+    }
+    let n = m.outputs.len();
+    let keep = match metadata.get(KEEP) {
+        None => None,
+        Some(want) => {
+            let want = want.trim();
+            let i = (0..n).find(|&i| output_name(i, n) == want).ok_or_else(|| {
+                let names: Vec<String> = (0..n).map(|i| output_name(i, n)).collect();
+                format!(
+                    "metadata `{KEEP}: {want}`: kernel `{}` has no output `{want}` (its outputs: {})",
+                    m.kernel,
+                    names.join(", ")
+                )
+            })?;
+            let o = &m.outputs[i];
+            if o.dtype != "bool" || !o.shape.is_empty() {
+                return Err(format!(
+                    "metadata `{KEEP}: {want}`: output `{want}` is {} of shape {:?}; the keep output is one bool per frame",
+                    o.dtype, o.shape
+                ));
+            }
+            Some((i, want.to_string()))
+        }
+    };
+    let data_input = m
+        .inputs
+        .first()
+        .ok_or_else(|| format!("kernel `{}` has no input stream for data objects", m.kernel))?
+        .name
+        .clone();
+    let fixed_inputs = m.inputs[1..].iter().map(|p| p.name.clone()).collect();
+    Ok(Attached {
+        bundle,
+        params,
+        keep,
+        data_input,
+        fixed_inputs,
+    })
+}
+
+/// Reads bytes sent through a channel as they arrive (from the request body).
+pub struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<Bytes>,
+    chunk: Bytes,
+}
+
+impl ChannelReader {
+    /// A reader of what `rx` receives, until the sender closes.
+    pub fn new(rx: tokio::sync::mpsc::Receiver<Bytes>) -> ChannelReader {
+        ChannelReader {
+            rx,
+            chunk: Bytes::new(),
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(c) => self.chunk = c,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        let _ = self.chunk.split_to(n);
+        Ok(n)
+    }
+}
+
+/// What one object's run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// Frames in the object.
+    pub frames: usize,
+    /// Whether the object was `.npy` (else raw frames).
+    pub npy: bool,
+    /// The keep output per frame, when the kernel has one.
+    pub keep: Option<Vec<bool>>,
+    /// Each output's `.npy` file (written and fsynced) and its name (`out.npy`).
+    pub files: Vec<(String, PathBuf)>,
+    /// Every scalar output per frame, by output name (`out`, `out0`, ...).
+    pub scalars: Vec<(String, Vec<serde_json::Value>)>,
+}
+
+/// A scalar output's value as JSON (bool, integer, or float64).
+fn json_value(dtype: DType, v: i128) -> serde_json::Value {
+    match dtype {
+        DType::Bool => serde_json::Value::Bool(v != 0),
+        DType::F64 => serde_json::Number::from_f64(f64::from_bits(v as u64))
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        _ if v >= 0 => serde_json::Value::from(v as u64),
+        _ => serde_json::Value::from(v as i64),
+    }
+}
+
+/// The sink of a node run: `.npy` files, the keep flags and the scalar outputs.
+struct NodeSink {
+    npy: NpySink<BufWriter<std::fs::File>>,
+    keep: Option<(usize, Vec<bool>)>,
+    /// (output index, name, dtype, values) of the scalar outputs.
+    scalars: Vec<(usize, String, DType, Vec<serde_json::Value>)>,
+}
+
+impl FrameSink for NodeSink {
+    fn start(&mut self, outputs: &[OutSpec]) -> Result<(), String> {
+        let n = outputs.len();
+        for (i, o) in outputs.iter().enumerate() {
+            if o.shape.len() <= 1 && (o.shape.is_empty() || o.shape[0] as usize == o.frames) {
+                // one value per frame (with the batch axis, or of a single frame)
+                self.scalars
+                    .push((i, output_name(i, n), o.dtype, Vec::new()));
+            }
+        }
+        self.npy.start(outputs)
+    }
+
+    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
+        for f in &frames {
+            if let Some((i, flags)) = self.keep.as_mut() {
+                flags.push(f[*i].data[0] != 0);
+            }
+            for (i, _, d, values) in &mut self.scalars {
+                if f[*i].shape.is_empty() {
+                    values.push(json_value(*d, f[*i].data[0]));
+                }
+            }
+        }
+        self.npy.frames(frames)
+    }
+
+    fn end(&mut self) -> Result<(), String> {
+        self.npy.end()
+    }
+}
+
+/// Runs one object's body (read from `body` as it arrives, `len` bytes in all)
+/// through a fresh emulated slot of `k`; the fixed inputs are read from the
+/// files `fixed` (by name); the outputs are written into `dir`.
+pub fn run_object(
+    k: &Attached,
+    mut body: impl Read + Send + 'static,
+    len: u64,
+    fixed: Vec<(String, std::fs::File)>,
+    dir: &Path,
+) -> Result<RunOutput, String> {
+    let mut slot = EmulatedSlot::new(&k.bundle.manifest.target);
+    slot.load(&k.bundle).map_err(|e| e.to_string())?;
+    for (n, v) in &k.params {
+        slot.set_param(n, *v).map_err(|e| e.to_string())?;
+    }
+    // a .npy starts with its magic; anything else is raw frames
+    let mut magic = [0u8; 6];
+    let mut got = 0;
+    while got < magic.len() {
+        let n = body
+            .read(&mut magic[got..])
+            .map_err(|e| format!("the body cannot be read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let npy = got == 6 && &magic == b"\x93NUMPY";
+    let reader = std::io::Cursor::new(magic[..got].to_vec()).chain(body);
+    let mut inputs = vec![Input {
+        name: k.data_input.clone(),
+        reader: Box::new(reader),
+        body: if npy {
+            Body::Npy
+        } else {
+            Body::Raw { bytes: len }
+        },
+    }];
+    for (name, f) in fixed {
+        inputs.push(Input {
+            name,
+            reader: Box::new(std::io::BufReader::new(f)),
+            body: Body::Npy,
+        });
+    }
+    let iface = slot.interface().map_err(|e| e.to_string())?;
+    let mut batch = Batch::open(&iface, inputs)?;
+    let at = dir.to_path_buf();
+    let mut sink = NodeSink {
+        npy: NpySink::new(move |o| {
+            std::fs::File::create(at.join(&o.file))
+                .map(|f| BufWriter::with_capacity(1 << 16, f))
+                .map_err(|e| format!("cannot write `{}`: {e}", o.file))
+        }),
+        keep: k.keep.as_ref().map(|(i, _)| (*i, Vec::new())),
+        scalars: Vec::new(),
+    };
+    let frames = batch.frames();
+    hiss_runtime::api::run_batch(&mut slot, &mut batch, &mut sink).map_err(|e| e.to_string())?;
+    let mut files = Vec::new();
+    for (o, w) in sink.npy.into_outputs() {
+        let f = w.into_inner().map_err(|e| e.to_string())?;
+        f.sync_all().map_err(|e| e.to_string())?;
+        files.push((o.file.clone(), dir.join(&o.file)));
+    }
+    Ok(RunOutput {
+        frames,
+        npy,
+        keep: sink.keep.map(|(_, k)| k),
+        files,
+        scalars: sink
+            .scalars
+            .into_iter()
+            .map(|(_, n, _, v)| (n, v))
+            .collect(),
+    })
+}
+
+/// Writes the frames of the object at `src` whose flag in `keep` is set to
+/// `dst` (fsynced): a `.npy` with its frame count rewritten (`frame_ndim` is the
+/// number of axes of one frame), or raw frames. Gives the bytes written.
+pub fn write_kept(
+    src: &Path,
+    dst: &Path,
+    npy: bool,
+    keep: &[bool],
+    frame_ndim: usize,
+) -> Result<u64, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let f = std::fs::File::open(src).map_err(io)?;
+    let total = f.metadata().map_err(io)?.len();
+    let mut r = std::io::BufReader::new(f);
+    let mut w = BufWriter::new(std::fs::File::create(dst).map_err(io)?);
+    let frames = keep.len() as u64;
+    let kept = keep.iter().filter(|&&k| k).count() as u32;
+    let data_bytes = if npy {
+        let mut counted = CountingReader { r: &mut r, n: 0 };
+        let (dtype, shape) = hiss_runtime::npy::read_header(&mut counted, "object")?;
+        let header = counted.n;
+        // a batch [F, frame...] keeps its axis; a single frame stays one
+        let mut out_shape = shape.clone();
+        if shape.len() == frame_ndim + 1 {
+            out_shape[0] = kept;
+        }
+        w.write_all(&hiss_runtime::npy::header(dtype, &out_shape))
+            .map_err(io)?;
+        total - header
+    } else {
+        total
+    };
+    let frame = data_bytes / frames.max(1);
+    let mut buf = vec![0u8; frame as usize];
+    let mut written = 0;
+    for &k in keep {
+        r.read_exact(&mut buf).map_err(io)?;
+        if k {
+            w.write_all(&buf).map_err(io)?;
+            written += frame;
+        }
+    }
+    let f = w.into_inner().map_err(|e| e.to_string())?;
+    f.sync_all().map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    debug_assert!(size >= written);
+    Ok(size)
+}
+
+/// Counts the bytes read through it.
+struct CountingReader<'a, R: Read> {
+    r: &'a mut R,
+    n: u64,
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.r.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}

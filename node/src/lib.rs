@@ -1,0 +1,23 @@
+//! The HISS node: an S3-compatible buffer in front of a persistent tier that
+//! runs a bucket's kernel on every data object as its body arrives.
+//!
+//! - [`store`]: the buffer on disk (durable commits, keys that never become paths);
+//! - [`kernel`]: attaching a bundle to a bucket, and one object's frames through
+//!   an emulated slot;
+//! - [`s3`]: the S3 operations (on the `s3s` crate) and the ingest path that ties
+//!   the two together;
+//! - [`events`]: one JSON line per processed object, for the instrument;
+//! - [`routes`]: `/_hiss/v1/events` and `/_hiss/v1/metrics`;
+//! - [`metrics`]: the counters;
+//! - [`fresh`]: signatures expire (15 minutes of clock skew, presigned URLs' lifetimes).
+//!
+//! The `hiss-node` binary (`src/main.rs`) serves them over HTTP with AWS
+//! Signature V4 on every request (docs/node.md).
+
+pub mod events;
+pub mod fresh;
+pub mod kernel;
+pub mod metrics;
+pub mod routes;
+pub mod s3;
+pub mod store;

@@ -1,0 +1,87 @@
+//! Counters in Prometheus's text format (`GET /_hiss/v1/metrics`).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What the node has done since it started.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    objects: AtomicU64,
+    bytes: AtomicU64,
+    frames: AtomicU64,
+    kept: AtomicU64,
+    refused: AtomicU64,
+    kernel_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// An object stored: its bytes, frames, frames kept and kernel time.
+    pub fn object(&self, bytes: u64, frames: u64, kept: u64, kernel: Duration) {
+        self.objects.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        self.frames.fetch_add(frames, Ordering::Relaxed);
+        self.kept.fetch_add(kept, Ordering::Relaxed);
+        self.kernel_micros
+            .fetch_add(kernel.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// An object refused (malformed for its kernel).
+    pub fn refused(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let frames = g(&self.frames);
+        let kept = g(&self.kept);
+        let mut s = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, v: String| {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+        };
+        metric(
+            "hiss_objects_total",
+            "counter",
+            "Objects stored or processed.",
+            g(&self.objects).to_string(),
+        );
+        metric(
+            "hiss_bytes_total",
+            "counter",
+            "Bytes received in objects.",
+            g(&self.bytes).to_string(),
+        );
+        metric(
+            "hiss_frames_total",
+            "counter",
+            "Frames run through kernels.",
+            frames.to_string(),
+        );
+        metric(
+            "hiss_frames_kept_total",
+            "counter",
+            "Frames a keep output kept.",
+            kept.to_string(),
+        );
+        metric(
+            "hiss_frames_dropped_total",
+            "counter",
+            "Frames a keep output dropped.",
+            (frames - kept.min(frames)).to_string(),
+        );
+        metric(
+            "hiss_objects_refused_total",
+            "counter",
+            "Objects refused as malformed for their kernel.",
+            g(&self.refused).to_string(),
+        );
+        metric(
+            "hiss_kernel_seconds_total",
+            "counter",
+            "Time from an object's first byte to its kernel's last output.",
+            format!("{:.6}", g(&self.kernel_micros) as f64 / 1e6),
+        );
+        s
+    }
+}

@@ -1,0 +1,1086 @@
+//! The S3 face of the node (on the `s3s` crate): buckets and objects in the
+//! buffer, and the kernel run on data objects as their bodies arrive.
+//!
+//! A `PUT` of a data object into a bucket with a kernel streams the body to a
+//! temporary file (for durability) and, chunk by chunk, to a worker thread that
+//! runs the frames through the bucket's kernel in an emulated slot. Only when
+//! the body is complete, the run has succeeded and every file is fsynced are
+//! the results (`.hiss/out/KEY/out.npy`, ...) and the object (its kept frames,
+//! with `hiss-keep`) committed, the event appended and the request answered: a
+//! refused object, or a client that goes away mid-body, leaves nothing behind.
+
+use crate::events::Events;
+use crate::kernel::{self, Attached, ChannelReader, RunOutput};
+use crate::metrics::Metrics;
+use crate::store::{ObjectMeta, Store, StoreError};
+use bytes::Bytes;
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use s3s::dto::*;
+use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::io::AsyncWriteExt;
+
+/// The key a kernel is attached by.
+pub const KERNEL_KEY: &str = ".hiss/kernel.hbx";
+/// The prefix of the kernel's fixed array inputs.
+pub const INPUT_PREFIX: &str = ".hiss/in/";
+/// The prefix of results.
+pub const OUTPUT_PREFIX: &str = ".hiss/out/";
+
+/// What the node bounds.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The largest object (or multipart part) body, in bytes.
+    pub max_object_bytes: u64,
+    /// Uploads (PUTs and parts) received at once; more are answered `SlowDown`.
+    pub max_uploads: usize,
+}
+
+/// The node's state.
+pub struct Node {
+    /// The buffer.
+    pub store: Arc<Store>,
+    /// Each bucket's kernel.
+    kernels: Mutex<HashMap<String, Arc<Attached>>>,
+    /// Each bucket's events.
+    pub events: Arc<Events>,
+    /// Counters for `/_hiss/v1/metrics`.
+    pub metrics: Arc<Metrics>,
+    limits: Limits,
+    uploads: Arc<tokio::sync::Semaphore>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("root", &self.store.root())
+            .finish()
+    }
+}
+
+fn store_error(e: StoreError) -> S3Error {
+    match e {
+        StoreError::NoBucket => s3_error!(NoSuchBucket),
+        StoreError::NoKey => s3_error!(NoSuchKey),
+        StoreError::BucketExists => s3_error!(BucketAlreadyOwnedByYou),
+        StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty),
+        StoreError::BadName(why) => s3_error!(InvalidBucketName, "{why}"),
+        StoreError::Io(e) => {
+            tracing::error!(error = %e, "buffer i/o failed");
+            s3_error!(InternalError, "the node's buffer failed: {e}")
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> S3Error {
+    tracing::error!(error = %e, "internal error");
+    s3_error!(InternalError, "{e}")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn timestamp(secs: i64) -> Timestamp {
+    Timestamp::from(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The MD5 of a file, hex.
+fn md5_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// User metadata with lower-case names, sorted.
+fn user_metadata(m: Option<Metadata>) -> BTreeMap<String, String> {
+    m.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+/// A body received into a temporary file.
+struct Received {
+    tmp: PathBuf,
+    size: u64,
+    md5: String,
+}
+
+/// Streams a file's bytes (from `start`, `len` of them) as a response body.
+fn file_stream(
+    file: tokio::fs::File,
+    len: u64,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
+    futures::stream::unfold((file, len), |(mut f, left)| async move {
+        use tokio::io::AsyncReadExt;
+        if left == 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; (left as usize).min(1 << 16)];
+        match f.read(&mut buf).await {
+            Ok(0) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "object shorter than its metadata",
+                )),
+                (f, 0),
+            )),
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), (f, left - n as u64)))
+            }
+            Err(e) => Some((Err(e), (f, 0))),
+        }
+    })
+}
+
+impl Node {
+    /// A node over `store`; re-attaches every bucket's kernel from its
+    /// `.hiss/kernel.hbx`.
+    pub fn new(store: Store, limits: Limits) -> Result<Node, String> {
+        let node = Node {
+            store: Arc::new(store),
+            kernels: Mutex::new(HashMap::new()),
+            events: Arc::new(Events::default()),
+            metrics: Arc::new(Metrics::default()),
+            uploads: Arc::new(tokio::sync::Semaphore::new(limits.max_uploads)),
+            limits,
+        };
+        for b in node.store.buckets().map_err(|e| e.to_string())? {
+            if let Ok((m, path)) = node.store.get(&b, KERNEL_KEY) {
+                let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
+                match kernel::attach(&bytes, &m.metadata) {
+                    Ok(k) => {
+                        tracing::info!(bucket = %b, kernel = %k.bundle.manifest.kernel, "kernel attached");
+                        node.kernels.lock().expect("kernels").insert(b, Arc::new(k));
+                    }
+                    Err(e) => {
+                        tracing::error!(bucket = %b, error = %e, "stored kernel does not attach")
+                    }
+                }
+            }
+        }
+        Ok(node)
+    }
+
+    fn kernel(&self, bucket: &str) -> Option<Arc<Attached>> {
+        self.kernels.lock().expect("kernels").get(bucket).cloned()
+    }
+
+    /// Receives a body into a temporary file (fsynced), forwarding each chunk to
+    /// `tx` while it listens. A body larger than the limit, or one that breaks
+    /// off, leaves no file.
+    async fn receive(
+        &self,
+        body: StreamingBlob,
+        tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    ) -> S3Result<Received> {
+        let tmp = self.store.tmp_path();
+        let result = self.receive_into(&tmp, body, tx).await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+
+    async fn receive_into(
+        &self,
+        tmp: &Path,
+        mut body: StreamingBlob,
+        mut tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    ) -> S3Result<Received> {
+        let mut f = tokio::fs::File::create(tmp).await.map_err(internal)?;
+        let mut h = Md5::new();
+        let mut size = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                tracing::warn!(error = %e, "body broke off");
+                s3_error!(IncompleteBody, "the body broke off: {e}")
+            })?;
+            size += chunk.len() as u64;
+            if size > self.limits.max_object_bytes {
+                return Err(s3_error!(
+                    EntityTooLarge,
+                    "the body is larger than this node takes ({} bytes)",
+                    self.limits.max_object_bytes
+                ));
+            }
+            h.update(&chunk);
+            f.write_all(&chunk).await.map_err(internal)?;
+            if let Some(t) = &tx {
+                // the worker may have stopped (a malformed object): keep receiving
+                if t.send(chunk).await.is_err() {
+                    tx = None;
+                }
+            }
+        }
+        f.sync_all().await.map_err(internal)?;
+        Ok(Received {
+            tmp: tmp.to_path_buf(),
+            size,
+            md5: hex(&h.finalize()),
+        })
+    }
+
+    /// Commits a file as an object (blocking file system work off the runtime).
+    async fn commit(&self, bucket: &str, tmp: PathBuf, meta: ObjectMeta) -> S3Result<ObjectMeta> {
+        let store = self.store.clone();
+        let bucket = bucket.to_string();
+        tokio::task::spawn_blocking(move || store.commit(&bucket, &tmp, meta))
+            .await
+            .map_err(internal)?
+            .map_err(store_error)
+    }
+
+    /// Opens the kernel's fixed inputs (`.hiss/in/NAME.npy`) of a bucket.
+    fn fixed_inputs(&self, bucket: &str, k: &Attached) -> S3Result<Vec<(String, std::fs::File)>> {
+        k.fixed_inputs
+            .iter()
+            .map(|name| {
+                let key = format!("{INPUT_PREFIX}{name}.npy");
+                let (_, path) = self.store.get(bucket, &key).map_err(|_| {
+                    s3_error!(
+                        InvalidRequest,
+                        "kernel `{}` takes input `{name}` from the object `{key}`, which bucket `{bucket}` does not have",
+                        k.bundle.manifest.kernel
+                    )
+                })?;
+                let f = std::fs::File::open(path).map_err(internal)?;
+                Ok((name.clone(), f))
+            })
+            .collect()
+    }
+
+    /// Starts the kernel's run of one object on a worker thread: it reads the
+    /// body from the returned sender's chunks (or from `file`).
+    #[allow(clippy::type_complexity)]
+    fn start_run(
+        &self,
+        bucket: &str,
+        k: Arc<Attached>,
+        len: u64,
+        file: Option<std::fs::File>,
+    ) -> S3Result<(
+        Option<tokio::sync::mpsc::Sender<Bytes>>,
+        tokio::task::JoinHandle<Result<RunOutput, String>>,
+        PathBuf,
+    )> {
+        let fixed = self.fixed_inputs(bucket, &k)?;
+        let dir = self.store.tmp_path();
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        let at = dir.clone();
+        let (tx, handle) = match file {
+            Some(f) => (
+                None,
+                tokio::task::spawn_blocking(move || {
+                    kernel::run_object(&k, std::io::BufReader::new(f), len, fixed, &at)
+                }),
+            ),
+            None => {
+                let (tx, rx) = tokio::sync::mpsc::channel(16);
+                (
+                    Some(tx),
+                    tokio::task::spawn_blocking(move || {
+                        kernel::run_object(&k, ChannelReader::new(rx), len, fixed, &at)
+                    }),
+                )
+            }
+        };
+        Ok((tx, handle, dir))
+    }
+
+    /// After a body is in and the kernel's run is done: commits the results and
+    /// the object (its kept frames), appends the event. Cleans up on failure.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_run(
+        &self,
+        bucket: &str,
+        key: &str,
+        k: &Attached,
+        got: Received,
+        run: Result<RunOutput, String>,
+        dir: PathBuf,
+        meta: ObjectMeta,
+        started: std::time::Instant,
+    ) -> S3Result<ObjectMeta> {
+        let cleanup = |tmp: &Path, dir: &Path| {
+            let _ = std::fs::remove_file(tmp);
+            let _ = std::fs::remove_dir_all(dir);
+        };
+        let out = match run {
+            Ok(out) => out,
+            Err(why) => {
+                cleanup(&got.tmp, &dir);
+                self.metrics.refused();
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "object `{key}` is refused: {why}"
+                ));
+            }
+        };
+        let kernel_time = started.elapsed();
+        // results first: an object is never there without them
+        for (name, path) in &out.files {
+            let md5 = md5_file(path).map_err(internal)?;
+            let size = std::fs::metadata(path).map_err(internal)?.len();
+            let rmeta = ObjectMeta {
+                key: format!("{OUTPUT_PREFIX}{key}/{name}"),
+                size,
+                etag: md5,
+                modified: now(),
+                content_type: Some("application/octet-stream".into()),
+                metadata: BTreeMap::new(),
+                data: String::new(),
+                flushed: false,
+            };
+            self.commit(bucket, path.clone(), rmeta).await?;
+        }
+        let frames = out.frames;
+        let kept = out
+            .keep
+            .as_ref()
+            .map_or(frames, |k| k.iter().filter(|&&x| x).count());
+        let stored = if kept == 0 {
+            let _ = std::fs::remove_file(&got.tmp);
+            // an earlier object of this key is replaced by nothing
+            let store = self.store.clone();
+            let (b, kk) = (bucket.to_string(), key.to_string());
+            tokio::task::spawn_blocking(move || store.delete(&b, &kk))
+                .await
+                .map_err(internal)?
+                .map_err(store_error)?;
+            None
+        } else if kept < frames {
+            let keep = out
+                .keep
+                .clone()
+                .expect("kept < frames only with a keep output");
+            let filtered = self.store.tmp_path();
+            let (src, dst, npy) = (got.tmp.clone(), filtered.clone(), out.npy);
+            let ndim = k.bundle.manifest.inputs[0].shape.len();
+            let size = tokio::task::spawn_blocking(move || {
+                kernel::write_kept(&src, &dst, npy, &keep, ndim)
+            })
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+            let _ = std::fs::remove_file(&got.tmp);
+            let md5 = md5_file(&filtered).map_err(internal)?;
+            Some(
+                self.commit(
+                    bucket,
+                    filtered,
+                    ObjectMeta {
+                        size,
+                        etag: md5,
+                        ..meta
+                    },
+                )
+                .await?,
+            )
+        } else {
+            let whole = ObjectMeta {
+                size: got.size,
+                etag: got.md5.clone(),
+                ..meta
+            };
+            Some(self.commit(bucket, got.tmp.clone(), whole).await?)
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        // feedback to the instrument
+        let mut ev = serde_json::Map::new();
+        ev.insert("key".into(), key.into());
+        ev.insert("frames".into(), frames.into());
+        ev.insert("kept".into(), kept.into());
+        ev.insert("stored".into(), stored.is_some().into());
+        ev.insert("bytes".into(), got.size.into());
+        let outputs: serde_json::Map<String, serde_json::Value> = out
+            .scalars
+            .into_iter()
+            .map(|(n, v)| (n, serde_json::Value::Array(v)))
+            .collect();
+        ev.insert("outputs".into(), outputs.into());
+        let dir_b = self.store.bucket_path(bucket).map_err(store_error)?;
+        let log = self.events.log(dir_b).map_err(internal)?;
+        let seq = log.append(ev).map_err(internal)?;
+        self.metrics
+            .object(got.size, frames as u64, kept as u64, kernel_time);
+        tracing::info!(bucket, key, frames, kept, seq, "object processed");
+        Ok(stored.unwrap_or(ObjectMeta {
+            size: got.size,
+            etag: got.md5,
+            ..ObjectMeta::empty(key)
+        }))
+    }
+
+    /// Takes a complete body (a PUT, or an assembled multipart upload): attaches
+    /// a kernel, runs one, or stores it as it is.
+    async fn ingest(
+        &self,
+        bucket: &str,
+        key: &str,
+        source: Source,
+        content_type: Option<String>,
+        metadata: BTreeMap<String, String>,
+    ) -> S3Result<ObjectMeta> {
+        if !self.store.has_bucket(bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        if key.starts_with(OUTPUT_PREFIX) {
+            return Err(s3_error!(
+                InvalidRequest,
+                "keys under `{OUTPUT_PREFIX}` are the kernel's results, written by the node"
+            ));
+        }
+        let meta = ObjectMeta {
+            content_type,
+            metadata,
+            modified: now(),
+            ..ObjectMeta::empty(key)
+        };
+        let attached = if key.starts_with(".hiss/") {
+            None
+        } else {
+            self.kernel(bucket)
+        };
+        let Some(k) = attached else {
+            let got = match source {
+                Source::Body(b, _) => self.receive(b, None).await?,
+                Source::File(r) => r,
+            };
+            let is_kernel = key == KERNEL_KEY;
+            if is_kernel {
+                let bytes = std::fs::read(&got.tmp).map_err(internal)?;
+                match kernel::attach(&bytes, &meta.metadata) {
+                    Ok(k) => {
+                        let m = self
+                            .commit(
+                                bucket,
+                                got.tmp,
+                                ObjectMeta {
+                                    size: got.size,
+                                    etag: got.md5,
+                                    ..meta
+                                },
+                            )
+                            .await?;
+                        tracing::info!(bucket, kernel = %k.bundle.manifest.kernel, "kernel attached");
+                        self.kernels
+                            .lock()
+                            .expect("kernels")
+                            .insert(bucket.to_string(), Arc::new(k));
+                        return Ok(m);
+                    }
+                    Err(why) => {
+                        let _ = std::fs::remove_file(&got.tmp);
+                        tracing::warn!(bucket, error = %why, "kernel refused");
+                        return Err(s3_error!(
+                            InvalidArgument,
+                            "the kernel is refused (the previous one stays): {why}"
+                        ));
+                    }
+                }
+            }
+            self.metrics
+                .object(got.size, 0, 0, std::time::Duration::ZERO);
+            return self
+                .commit(
+                    bucket,
+                    got.tmp,
+                    ObjectMeta {
+                        size: got.size,
+                        etag: got.md5,
+                        ..meta
+                    },
+                )
+                .await;
+        };
+        let started = std::time::Instant::now();
+        let (got, run, dir) = match source {
+            Source::Body(b, len) => {
+                let len = len.unwrap_or(0);
+                let (tx, handle, dir) = self.start_run(bucket, k.clone(), len, None)?;
+                let got = self.receive(b, tx).await;
+                // the worker ends once the sender is gone (whole body or not)
+                let run = handle.await;
+                match (got, run) {
+                    (Ok(got), Ok(run)) => (got, run, dir),
+                    (got, run) => {
+                        let _ = std::fs::remove_dir_all(&dir);
+                        got?;
+                        return Err(internal(run.expect_err("one of the two failed")));
+                    }
+                }
+            }
+            Source::File(r) => {
+                let f = std::fs::File::open(&r.tmp).map_err(internal)?;
+                let (_, handle, dir) = self.start_run(bucket, k.clone(), r.size, Some(f))?;
+                let run = handle.await.map_err(internal)?;
+                (r, run, dir)
+            }
+        };
+        self.finish_run(bucket, key, &k, got, run, dir, meta, started)
+            .await
+    }
+}
+
+/// Where an object's bytes come from.
+enum Source {
+    /// A request body, as it arrives, and its length when the request gave it.
+    Body(StreamingBlob, Option<u64>),
+    /// A file already received (an assembled multipart upload).
+    File(Received),
+}
+
+impl ObjectMeta {
+    /// Metadata of an empty object of `key`.
+    fn empty(key: &str) -> ObjectMeta {
+        ObjectMeta {
+            key: key.to_string(),
+            size: 0,
+            etag: String::new(),
+            modified: now(),
+            content_type: None,
+            metadata: BTreeMap::new(),
+            data: String::new(),
+            flushed: false,
+        }
+    }
+}
+
+/// A multipart upload in progress: its directory holds `upload.json` and one
+/// file per part.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Upload {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+impl Node {
+    fn upload_dir(&self, id: &str) -> S3Result<PathBuf> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(s3_error!(NoSuchUpload));
+        }
+        Ok(self.store.root().join("multipart").join(id))
+    }
+
+    fn upload(&self, id: &str, bucket: &str, key: &str) -> S3Result<(PathBuf, Upload)> {
+        let dir = self.upload_dir(id)?;
+        let text = std::fs::read(dir.join("upload.json")).map_err(|_| s3_error!(NoSuchUpload))?;
+        let u: Upload = serde_json::from_slice(&text).map_err(internal)?;
+        if u.bucket != bucket || u.key != key {
+            return Err(s3_error!(NoSuchUpload));
+        }
+        Ok((dir, u))
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for Node {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.store
+            .create_bucket(&req.input.bucket)
+            .map_err(store_error)?;
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{}", req.input.bucket)),
+        }))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        let b = &req.input.bucket;
+        let dir = self.store.bucket_path(b).map_err(store_error)?;
+        self.store.delete_bucket(b).map_err(store_error)?;
+        self.events.forget(dir);
+        self.kernels.lock().expect("kernels").remove(b);
+        Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        if !self.store.has_bucket(&req.input.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        if !self.store.has_bucket(&req.input.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        Ok(S3Response::new(GetBucketLocationOutput::default()))
+    }
+
+    async fn list_buckets(
+        &self,
+        _req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let mut buckets = Vec::new();
+        for name in self.store.buckets().map_err(store_error)? {
+            let created = std::fs::metadata(self.store.bucket_path(&name).map_err(store_error)?)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(Timestamp::from);
+            buckets.push(Bucket {
+                name: Some(name),
+                creation_date: created,
+                ..Default::default()
+            });
+        }
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(buckets),
+            owner: Some(Owner {
+                display_name: Some("hiss".into()),
+                id: Some("hiss".into()),
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let input = req.input;
+        let _permit = self
+            .uploads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| s3_error!(SlowDown, "too many uploads at once; try again"))?;
+        if input.content_length.unwrap_or(0) as u64 > self.limits.max_object_bytes {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "the body is larger than this node takes ({} bytes)",
+                self.limits.max_object_bytes
+            ));
+        }
+        let body = input
+            .body
+            .ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
+        let m = self
+            .ingest(
+                &input.bucket,
+                &input.key,
+                Source::Body(body, input.content_length.map(|l| l.max(0) as u64)),
+                input.content_type.map(|c| c.to_string()),
+                user_metadata(input.metadata),
+            )
+            .await?;
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(ETag::Strong(m.etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let input = req.input;
+        let (m, path) = self
+            .store
+            .get(&input.bucket, &input.key)
+            .map_err(store_error)?;
+        let mut f = tokio::fs::File::open(&path).await.map_err(internal)?;
+        let (start, len, range) = match input.range {
+            None => (0, m.size, None),
+            Some(r) => {
+                let r = r.check(m.size).map_err(|_| s3_error!(InvalidRange))?;
+                let cr = format!("bytes {}-{}/{}", r.start, r.end - 1, m.size);
+                (r.start, r.end - r.start, Some(cr))
+            }
+        };
+        if start > 0 {
+            use tokio::io::AsyncSeekExt;
+            f.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(internal)?;
+        }
+        Ok(S3Response::new(GetObjectOutput {
+            body: Some(StreamingBlob::wrap(file_stream(f, len))),
+            content_length: Some(len as i64),
+            content_range: range,
+            content_type: m.content_type.clone(),
+            e_tag: Some(ETag::Strong(m.etag.clone())),
+            last_modified: Some(timestamp(m.modified)),
+            metadata: Some(m.metadata.clone().into_iter().collect()),
+            ..Default::default()
+        }))
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let (m, _) = self
+            .store
+            .get(&req.input.bucket, &req.input.key)
+            .map_err(store_error)?;
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: Some(m.size as i64),
+            content_type: m.content_type.clone(),
+            e_tag: Some(ETag::Strong(m.etag.clone())),
+            last_modified: Some(timestamp(m.modified)),
+            metadata: Some(m.metadata.into_iter().collect()),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let (b, k) = (&req.input.bucket, &req.input.key);
+        self.store.delete(b, k).map_err(store_error)?;
+        if k == KERNEL_KEY {
+            self.kernels.lock().expect("kernels").remove(b);
+            tracing::info!(bucket = %b, "kernel detached");
+        }
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let i = req.input;
+        let page = self.list_page(
+            &i.bucket,
+            i.prefix.as_deref().unwrap_or(""),
+            i.delimiter.as_deref(),
+            i.marker.as_deref(),
+            i.max_keys,
+        )?;
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(i.bucket),
+            prefix: i.prefix,
+            delimiter: i.delimiter,
+            marker: i.marker,
+            max_keys: Some(page.max_keys),
+            is_truncated: Some(page.next.is_some()),
+            next_marker: page.next,
+            contents: Some(page.contents),
+            common_prefixes: Some(page.prefixes),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let i = req.input;
+        let after = i.continuation_token.as_deref().or(i.start_after.as_deref());
+        let page = self.list_page(
+            &i.bucket,
+            i.prefix.as_deref().unwrap_or(""),
+            i.delimiter.as_deref(),
+            after,
+            i.max_keys,
+        )?;
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(i.bucket),
+            prefix: i.prefix,
+            delimiter: i.delimiter,
+            max_keys: Some(page.max_keys),
+            key_count: Some((page.contents.len() + page.prefixes.len()) as i32),
+            continuation_token: i.continuation_token,
+            start_after: i.start_after,
+            is_truncated: Some(page.next.is_some()),
+            next_continuation_token: page.next,
+            contents: Some(page.contents),
+            common_prefixes: Some(page.prefixes),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let i = req.input;
+        if !self.store.has_bucket(&i.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        let id: String = self
+            .store
+            .tmp_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dir = self.upload_dir(&id)?;
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        let u = Upload {
+            bucket: i.bucket.clone(),
+            key: i.key.clone(),
+            content_type: i.content_type.map(|c| c.to_string()),
+            metadata: user_metadata(i.metadata),
+        };
+        std::fs::write(
+            dir.join("upload.json"),
+            serde_json::to_vec(&u).map_err(internal)?,
+        )
+        .map_err(internal)?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let i = req.input;
+        let _permit = self
+            .uploads
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| s3_error!(SlowDown, "too many uploads at once; try again"))?;
+        let (dir, _) = self.upload(&i.upload_id, &i.bucket, &i.key)?;
+        if !(1..=10000).contains(&i.part_number) {
+            return Err(s3_error!(InvalidArgument, "part numbers are 1 to 10000"));
+        }
+        let body = i.body.ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
+        let got = self.receive(body, None).await?;
+        let part = dir.join(format!("{}", i.part_number));
+        std::fs::rename(&got.tmp, &part).map_err(internal)?;
+        std::fs::write(dir.join(format!("{}.md5", i.part_number)), &got.md5).map_err(internal)?;
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(got.md5)),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let i = req.input;
+        let (dir, _) = self.upload(&i.upload_id, &i.bucket, &i.key)?;
+        let mut parts = Vec::new();
+        for e in std::fs::read_dir(&dir).map_err(internal)?.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Ok(n) = name.parse::<i32>() {
+                let md5 = std::fs::read_to_string(dir.join(format!("{n}.md5"))).unwrap_or_default();
+                parts.push(Part {
+                    part_number: Some(n),
+                    size: e.metadata().ok().map(|m| m.len() as i64),
+                    e_tag: Some(ETag::Strong(md5)),
+                    ..Default::default()
+                });
+            }
+        }
+        parts.sort_by_key(|p| p.part_number);
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(i.bucket),
+            key: Some(i.key),
+            upload_id: Some(i.upload_id),
+            parts: Some(parts),
+            is_truncated: Some(false),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let i = req.input;
+        let (dir, _) = self.upload(&i.upload_id, &i.bucket, &i.key)?;
+        std::fs::remove_dir_all(dir).map_err(internal)?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let i = req.input;
+        let (dir, u) = self.upload(&i.upload_id, &i.bucket, &i.key)?;
+        let parts = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+        if parts.is_empty() {
+            return Err(s3_error!(MalformedXML, "no parts"));
+        }
+        // the parts in order into one file, with S3's multipart ETag
+        let tmp = self.store.tmp_path();
+        let (d, t) = (dir.clone(), tmp.clone());
+        let numbers: Vec<(i32, Option<String>)> = parts
+            .iter()
+            .map(|p| {
+                (
+                    p.part_number.unwrap_or(0),
+                    p.e_tag.as_ref().map(|e| match e {
+                        ETag::Strong(s) | ETag::Weak(s) => s.clone(),
+                    }),
+                )
+            })
+            .collect();
+        let assembled = tokio::task::spawn_blocking(move || -> S3Result<Received> {
+            use std::io::Write;
+            let mut out = std::fs::File::create(&t).map_err(internal)?;
+            let mut whole = Md5::new();
+            let mut size = 0;
+            let mut last = 0;
+            for (n, etag) in &numbers {
+                if *n <= last {
+                    return Err(s3_error!(InvalidPartOrder));
+                }
+                last = *n;
+                let md5 = std::fs::read_to_string(d.join(format!("{n}.md5")))
+                    .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
+                if etag.as_deref().is_some_and(|e| e.trim_matches('"') != md5) {
+                    return Err(s3_error!(InvalidPart, "part {n}'s ETag does not match"));
+                }
+                let mut raw = [0u8; 16];
+                for (k, b) in raw.iter_mut().enumerate() {
+                    *b = u8::from_str_radix(&md5[2 * k..2 * k + 2], 16).unwrap_or(0);
+                }
+                whole.update(raw);
+                let mut p = std::fs::File::open(d.join(n.to_string())).map_err(internal)?;
+                size += std::io::copy(&mut p, &mut out).map_err(internal)?;
+            }
+            out.flush().map_err(internal)?;
+            out.sync_all().map_err(internal)?;
+            Ok(Received {
+                tmp: t,
+                size,
+                md5: format!("{}-{}", hex(&whole.finalize()), numbers.len()),
+            })
+        })
+        .await
+        .map_err(internal)?;
+        let got = match assembled {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        let etag = got.md5.clone();
+        let m = self
+            .ingest(
+                &u.bucket,
+                &u.key,
+                Source::File(got),
+                u.content_type,
+                u.metadata,
+            )
+            .await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        // a kernel's filtering may have stored fewer bytes: its ETag is the stored one's
+        let e = if m.etag.is_empty() { etag } else { m.etag };
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(u.bucket),
+            key: Some(u.key),
+            e_tag: Some(ETag::Strong(e)),
+            ..Default::default()
+        }))
+    }
+}
+
+/// One page of a listing.
+struct Page {
+    contents: Vec<Object>,
+    prefixes: Vec<CommonPrefix>,
+    next: Option<String>,
+    max_keys: i32,
+}
+
+impl Node {
+    fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        after: Option<&str>,
+        max_keys: Option<i32>,
+    ) -> S3Result<Page> {
+        let max_keys = max_keys.unwrap_or(1000).clamp(0, 1000);
+        let all = self.store.list(bucket, prefix).map_err(store_error)?;
+        let mut contents = Vec::new();
+        let mut prefixes: Vec<CommonPrefix> = Vec::new();
+        let mut next = None;
+        let mut last_prefix: Option<String> = None;
+        for m in all {
+            if after.is_some_and(|a| m.key.as_str() <= a) {
+                continue;
+            }
+            // a key under a delimiter past the prefix rolls up into its common prefix
+            let rolled = delimiter.filter(|d| !d.is_empty()).and_then(|d| {
+                m.key[prefix.len()..]
+                    .find(d)
+                    .map(|at| m.key[..prefix.len() + at + d.len()].to_string())
+            });
+            if let Some(p) = &rolled {
+                if last_prefix.as_deref() == Some(p.as_str()) {
+                    continue;
+                }
+                if after.is_some_and(|a| p.as_str() <= a) {
+                    continue;
+                }
+            }
+            if contents.len() + prefixes.len() == max_keys as usize {
+                next = contents
+                    .last()
+                    .map(|o: &Object| o.key.clone().unwrap_or_default())
+                    .into_iter()
+                    .chain(last_prefix.clone())
+                    .max();
+                break;
+            }
+            match rolled {
+                Some(p) => {
+                    last_prefix = Some(p.clone());
+                    prefixes.push(CommonPrefix { prefix: Some(p) });
+                }
+                None => contents.push(Object {
+                    key: Some(m.key.clone()),
+                    size: Some(m.size as i64),
+                    e_tag: Some(ETag::Strong(m.etag.clone())),
+                    last_modified: Some(timestamp(m.modified)),
+                    ..Default::default()
+                }),
+            }
+        }
+        Ok(Page {
+            contents,
+            prefixes,
+            next,
+            max_keys,
+        })
+    }
+}

@@ -1,0 +1,484 @@
+#!/usr/bin/env python3
+"""End-to-end tests of hiss-node: real node processes on 127.0.0.1 (a free
+port each), driven by boto3, the aws CLI and raw HTTP, stopped by the tests.
+
+    python3 node/tests/e2e.py --node target/release/hiss-node --hissc target/release/hissc
+
+Run by `cargo test -p hiss-node` (node/tests/e2e.rs). Needs numpy, boto3 and
+the aws CLI (`pip install boto3 awscli`).
+"""
+import argparse
+import datetime
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import unittest.mock
+import urllib.request
+
+import boto3
+import numpy as np
+from boto3.s3.transfer import TransferConfig
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CASES = os.path.join(ROOT, "..", "shared", "conformance", "cases")
+KEY, SECRET = "hiss-test", "hiss-test-secret"
+ARGS = None
+BUNDLES = {}
+
+
+def npy_bytes(a):
+    b = io.BytesIO()
+    np.save(b, a)
+    return b.getvalue()
+
+
+def load(b):
+    return np.load(io.BytesIO(b))
+
+
+class NodeProcess:
+    """A hiss-node on a free port over a data directory, stopped by the test."""
+
+    def __init__(self, data, extra=()):
+        self.data = data
+        env = dict(os.environ, HISS_ACCESS_KEY=KEY, HISS_SECRET_KEY=SECRET)
+        self.log = open(os.path.join(data + ".log"), "ab")
+        self.p = subprocess.Popen(
+            [ARGS.node, "--listen", "127.0.0.1:0", "--data", data, *extra],
+            stdout=subprocess.PIPE, stderr=self.log, env=env)
+        line = self.p.stdout.readline().decode()
+        if "listening on" not in line:
+            raise RuntimeError(f"the node did not start: {line!r}; log in {data}.log")
+        self.endpoint = line.split()[-1]
+
+    def client(self, secret=SECRET, retries=3):
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, aws_access_key_id=KEY,
+            aws_secret_access_key=secret, region_name="us-east-1",
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": retries}))
+
+    def signed(self, method, path, body=b"", headers=None, when=None, secret=SECRET):
+        """A request signed with SigV4 as an S3 client signs it: (url, headers)."""
+        req = AWSRequest(method=method, url=self.endpoint + path, data=body, headers=headers or {})
+        req.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+        auth = S3SigV4Auth(Credentials(KEY, secret), "s3", "us-east-1")
+        if when is None:
+            auth.add_auth(req)
+        else:
+            # a signature made at another time (an old one, on purpose)
+            with unittest.mock.patch("botocore.auth.get_current_datetime", lambda: when):
+                auth.add_auth(req)
+        return req.url, dict(req.headers)
+
+    def raw_put(self, path, body, send):
+        """Starts a signed PUT of `body` on a raw socket, sending only its first
+        `send` bytes; gives the socket (the caller sends the rest or closes it)."""
+        url, headers = self.signed("PUT", path, body=body)
+        host = self.endpoint.split("//")[1]
+        s = socket.create_connection(tuple([host.split(":")[0], int(host.split(":")[1])]))
+        head = f"PUT {path} HTTP/1.1\r\nHost: {host}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        s.sendall(head.encode() + body[:send])
+        return s
+
+    def get(self, path, **kw):
+        url, headers = self.signed("GET", path, **kw)
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def events(self, bucket, start=0):
+        status, body = self.get(f"/_hiss/v1/events?bucket={bucket}&from={start}&follow=0")
+        assert status == 200, (status, body)
+        return [json.loads(l) for l in body.decode().splitlines()]
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            self.p.wait(timeout=60)
+        self.log.close()
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="hiss-node-test-")
+        self.node = NodeProcess(os.path.join(self.dir, "data"))
+        self.s3 = self.node.client()
+
+    def tearDown(self):
+        self.node.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def attach(self, bucket, kernel, **meta):
+        self.s3.put_object(Bucket=bucket, Key=".hiss/kernel.hbx", Body=BUNDLES[kernel],
+                           Metadata={k.replace("_", "-"): str(v) for k, v in meta.items()})
+
+    def result(self, bucket, key, name="out.npy"):
+        return load(self.s3.get_object(Bucket=bucket, Key=f".hiss/out/{key}/{name}")["Body"].read())
+
+    def refused(self, bucket, key, body, needle):
+        with self.assertRaises(ClientError) as c:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        msg = str(c.exception)
+        self.assertIn(needle, msg)
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        self.assertFalse([k for k in keys if k == key or k.startswith(f".hiss/out/{key}/")], keys)
+        return msg
+
+
+def frames(n, shape=(32, 32), hi=4096, seed=0):
+    return np.random.default_rng(seed).integers(0, hi, (n, *shape), dtype=np.uint16)
+
+
+class Objects(Base):
+    def test_plain_objects_metadata_listing_and_ranges(self):
+        s3 = self.s3
+        s3.create_bucket(Bucket="plain")
+        s3.put_object(Bucket="plain", Key="a/b.txt", Body=b"hello world", Metadata={"run": "42"},
+                      ContentType="text/plain")
+        o = s3.get_object(Bucket="plain", Key="a/b.txt")
+        self.assertEqual(o["Body"].read(), b"hello world")
+        self.assertEqual(o["Metadata"], {"run": "42"})
+        self.assertEqual(o["ContentType"], "text/plain")
+        h = s3.head_object(Bucket="plain", Key="a/b.txt")
+        self.assertEqual(h["ContentLength"], 11)
+        self.assertEqual(s3.get_object(Bucket="plain", Key="a/b.txt", Range="bytes=6-")["Body"].read(), b"world")
+        for k in ["a/c", "b", "a/d/e"]:
+            s3.put_object(Bucket="plain", Key=k, Body=k.encode())
+        r = s3.list_objects_v2(Bucket="plain", Delimiter="/")
+        self.assertEqual([c["Prefix"] for c in r["CommonPrefixes"]], ["a/"])
+        self.assertEqual([c["Key"] for c in r["Contents"]], ["b"])
+        r = s3.list_objects_v2(Bucket="plain", Prefix="a/", MaxKeys=2)
+        self.assertTrue(r["IsTruncated"])
+        r2 = s3.list_objects_v2(Bucket="plain", Prefix="a/", ContinuationToken=r["NextContinuationToken"])
+        self.assertEqual([c["Key"] for c in r["Contents"] + r2["Contents"]], ["a/b.txt", "a/c", "a/d/e"])
+        s3.delete_object(Bucket="plain", Key="b")
+        with self.assertRaises(ClientError):
+            s3.head_object(Bucket="plain", Key="b")
+        self.assertIn("plain", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+
+    def test_keys_cannot_escape_the_data_directory(self):
+        self.s3.create_bucket(Bucket="keys")
+        for k in ["../../escape", "/abs/olute", "a/../../../b", "..", "x\u00e9y"]:
+            self.s3.put_object(Bucket="keys", Key=k, Body=k.encode())
+            self.assertEqual(self.s3.get_object(Bucket="keys", Key=k)["Body"].read(), k.encode())
+        data = os.path.realpath(self.node.data)
+        for dirpath, _, files in os.walk(self.dir):
+            for f in files:
+                p = os.path.realpath(os.path.join(dirpath, f))
+                self.assertTrue(p.startswith(data) or p.endswith(".log"), p)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "escape")))
+
+    def test_multipart_upload_runs_the_kernel_on_the_whole_object(self):
+        self.s3.create_bucket(Bucket="multi")
+        self.attach("multi", "threshold_sum", hiss_param_t=1000)
+        x = frames(6000)  # 12 MB: three parts of 5 MB
+        path = os.path.join(self.dir, "big.npy")
+        np.save(path, x)
+        cfg = TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+        self.s3.upload_file(path, "multi", "big.npy", Config=cfg)
+        got = self.s3.get_object(Bucket="multi", Key="big.npy")
+        self.assertEqual(got["Body"].read(), open(path, "rb").read())
+        self.assertTrue(got["ETag"].strip('"').endswith("-3"), got["ETag"])
+        want = np.where(x > 1000, x, 0).sum(axis=(1, 2))
+        np.testing.assert_array_equal(self.result("multi", "big.npy"), want)
+
+
+class Kernels(Base):
+    def test_threshold_sum_on_npy_and_raw_batches(self):
+        self.s3.create_bucket(Bucket="beam")
+        self.attach("beam", "threshold_sum", hiss_param_t=1000)
+        x = frames(50)
+        want = np.where(x > 1000, x, 0).sum(axis=(1, 2))
+        self.s3.put_object(Bucket="beam", Key="run1.npy", Body=npy_bytes(x))
+        got = self.result("beam", "run1.npy")
+        self.assertEqual(got.dtype, want.dtype)
+        np.testing.assert_array_equal(got, want)
+        self.s3.put_object(Bucket="beam", Key="run2.bin", Body=x.tobytes())
+        np.testing.assert_array_equal(self.result("beam", "run2.bin"), want)
+        # one frame without a batch axis: a scalar result, as hissc run gives
+        self.s3.put_object(Bucket="beam", Key="one.npy", Body=npy_bytes(x[3]))
+        one = self.result("beam", "one.npy")
+        self.assertEqual(one.shape, ())
+        self.assertEqual(one, want[3])
+        # the data objects themselves stay readable from the node
+        self.assertEqual(self.s3.get_object(Bucket="beam", Key="run2.bin")["Body"].read(), x.tobytes())
+        ev = self.node.events("beam")
+        self.assertEqual([e["key"] for e in ev], ["run1.npy", "run2.bin", "one.npy"])
+        self.assertEqual([e["seq"] for e in ev], [0, 1, 2])
+        self.assertEqual(ev[0]["frames"], 50)
+        self.assertEqual(ev[0]["outputs"]["out"], [int(v) for v in want])
+        self.assertEqual(ev[2]["outputs"]["out"], [int(want[3])])
+        self.assertEqual([e["key"] for e in self.node.events("beam", start=1)], ["run2.bin", "one.npy"])
+
+    def test_keep_frame_stores_only_kept_frames(self):
+        self.s3.create_bucket(Bucket="veto")
+        self.attach("veto", "keep_frame", hiss_param_t=4000, hiss_keep="out")
+        x = frames(40)  # about 24 of 1024 pixels above 4000: some frames kept, some not
+        keep = np.count_nonzero(x > 4000, axis=(1, 2)) >= 20
+        self.assertTrue(0 < keep.sum() < 40, keep.sum())
+        self.s3.put_object(Bucket="veto", Key="r.npy", Body=npy_bytes(x))
+        np.testing.assert_array_equal(self.result("veto", "r.npy"), keep)
+        stored = load(self.s3.get_object(Bucket="veto", Key="r.npy")["Body"].read())
+        np.testing.assert_array_equal(stored, x[keep])
+        self.s3.put_object(Bucket="veto", Key="r.raw", Body=x.tobytes())
+        raw = self.s3.get_object(Bucket="veto", Key="r.raw")["Body"].read()
+        self.assertEqual(raw, x[keep].tobytes())
+        # nothing kept: no object, but its results and its event
+        quiet = np.zeros((5, 32, 32), dtype=np.uint16)
+        self.s3.put_object(Bucket="veto", Key="quiet.npy", Body=npy_bytes(quiet))
+        with self.assertRaises(ClientError):
+            self.s3.head_object(Bucket="veto", Key="quiet.npy")
+        np.testing.assert_array_equal(self.result("veto", "quiet.npy"), np.zeros(5, bool))
+        ev = self.node.events("veto")
+        self.assertEqual([(e["key"], e["frames"], e["kept"], e["stored"]) for e in ev],
+                         [("r.npy", 40, int(keep.sum()), True), ("r.raw", 40, int(keep.sum()), True),
+                          ("quiet.npy", 5, 0, False)])
+        self.assertEqual(ev[0]["outputs"]["out"], [bool(k) for k in keep])
+
+    def test_array_inputs_from_the_bucket(self):
+        self.s3.create_bucket(Bucket="ped")
+        self.attach("ped", "pedestal_gain", hiss_param_gain=300)
+        ped = np.random.default_rng(2).integers(0, 200, (16, 16), dtype=np.uint16)
+        x = frames(30, shape=(16, 16), seed=3)
+        # the kernel's array input is missing: refused, saying which object to write
+        self.refused("ped", "f.npy", npy_bytes(x), ".hiss/in/pedestal.npy")
+        self.s3.put_object(Bucket="ped", Key=".hiss/in/pedestal.npy", Body=npy_bytes(ped))
+        self.s3.put_object(Bucket="ped", Key="f.npy", Body=npy_bytes(x))
+        d = x.astype(np.int32) - ped.astype(np.int32)
+        want = np.clip((d * 300) >> 8, 0, 65535).astype(np.uint16)
+        np.testing.assert_array_equal(self.result("ped", "f.npy"), want)
+
+    def test_malformed_objects_are_refused_and_nothing_is_stored(self):
+        self.s3.create_bucket(Bucket="bad")
+        self.attach("bad", "threshold_sum", hiss_param_t=1000)
+        x = frames(4)
+        self.refused("bad", "dtype.npy", npy_bytes(x.astype(np.uint8)), "dtype uint8, the kernel expects uint16")
+        self.refused("bad", "shape.npy", npy_bytes(x[:, :, :16]), "has shape [4, 32, 16]")
+        self.refused("bad", "len.raw", x.tobytes()[:-2], "not a whole number of [32, 32] uint16 frames")
+        cut = npy_bytes(x)[:-100]
+        self.refused("bad", "cut.npy", cut, "ends before the elements its header promises")
+        self.assertEqual(self.node.events("bad"), [])
+
+    def test_a_refused_bundle_leaves_the_previous_kernel(self):
+        self.s3.create_bucket(Bucket="kern")
+        self.attach("kern", "threshold_sum", hiss_param_t=1000)
+        bad = bytearray(BUNDLES["keep_frame"])
+        bad[len(bad) // 2] ^= 0xFF
+        for body, meta, needle in [
+            (bytes(bad), {"hiss-param-t": "5"}, "does not match its sha256"),
+            (BUNDLES["keep_frame"], {}, "needs parameter `t`"),
+            (BUNDLES["keep_frame"], {"hiss-param-t": "70000"}, "outside its range"),
+            (BUNDLES["threshold_sum"], {"hiss-param-t": "1", "hiss-keep": "out"}, "the keep output is one bool per frame"),
+        ]:
+            with self.assertRaises(ClientError) as c:
+                self.s3.put_object(Bucket="kern", Key=".hiss/kernel.hbx", Body=body, Metadata=meta)
+            self.assertIn(needle, str(c.exception))
+        x = frames(3)
+        self.s3.put_object(Bucket="kern", Key="d.npy", Body=npy_bytes(x))
+        np.testing.assert_array_equal(self.result("kern", "d.npy"), np.where(x > 1000, x, 0).sum(axis=(1, 2)))
+        self.assertEqual(self.s3.head_object(Bucket="kern", Key=".hiss/kernel.hbx")["Metadata"], {"hiss-param-t": "1000"})
+
+
+class Security(Base):
+    def test_unsigned_wrong_key_and_expired_signatures_are_refused(self):
+        self.s3.create_bucket(Bucket="sec")
+        self.s3.put_object(Bucket="sec", Key="obj", Body=b"v")
+        for path in ["/sec/obj", "/_hiss/v1/events?bucket=sec&follow=0", "/_hiss/v1/metrics"]:
+            try:
+                urllib.request.urlopen(self.node.endpoint + path, timeout=10)
+                self.fail(f"unsigned {path} was served")
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 403, path)
+            status, _ = self.node.get(path, secret="wrong-secret")
+            self.assertEqual(status, 403, path)
+            status, _ = self.node.get(path, when=datetime.datetime(2020, 1, 1))
+            self.assertEqual(status, 403, path)
+            status, _ = self.node.get(path)
+            self.assertEqual(status, 200, path)
+        with self.assertRaises(ClientError) as c:
+            self.node.client(secret="wrong", retries=1).get_object(Bucket="sec", Key="obj")
+        self.assertEqual(c.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+
+    def test_a_client_that_disconnects_mid_upload_leaves_nothing(self):
+        self.s3.create_bucket(Bucket="cut")
+        self.attach("cut", "threshold_sum", hiss_param_t=1000)
+        body = npy_bytes(frames(200))
+        for key in ["cut.npy", "plain.npy"]:
+            s = self.node.raw_put(f"/cut/{key}", body, len(body) // 2)
+            time.sleep(0.3)
+            # the node is still waiting for the rest (nothing answered yet)
+            s.setblocking(False)
+            with self.assertRaises(BlockingIOError):
+                s.recv(1)
+            s.close()
+        time.sleep(0.5)
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="cut").get("Contents", [])]
+        self.assertEqual(keys, [".hiss/kernel.hbx"])
+        self.assertEqual(os.listdir(os.path.join(self.node.data, "tmp")), [])
+        self.assertEqual(self.node.events("cut"), [])
+
+    def test_object_size_and_concurrent_uploads_are_bounded(self):
+        self.node.stop()
+        self.node = NodeProcess(os.path.join(self.dir, "small"), ["--max-object-bytes", "1000", "--max-uploads", "1"])
+        s3 = self.node.client(retries=1)
+        s3.create_bucket(Bucket="lim")
+        with self.assertRaises(ClientError) as c:
+            s3.put_object(Bucket="lim", Key="big", Body=b"x" * 1001)
+        self.assertIn("EntityTooLarge", str(c.exception))
+        s3.put_object(Bucket="lim", Key="ok", Body=b"x" * 1000)
+        # a second upload while one is in flight is told to slow down
+        s = self.node.raw_put("/lim/slow", b"y" * 900, 10)
+        time.sleep(0.3)
+        with self.assertRaises(ClientError) as c:
+            s3.put_object(Bucket="lim", Key="second", Body=b"z")
+        self.assertIn("SlowDown", str(c.exception))
+        s.sendall(b"y" * 890)
+        self.assertIn(b"200 OK", s.recv(4096))
+        s.close()
+        self.assertEqual(s3.get_object(Bucket="lim", Key="slow")["Body"].read(), b"y" * 900)
+
+
+class Operations(Base):
+    def test_events_follow_live_in_order(self):
+        self.s3.create_bucket(Bucket="live")
+        self.attach("live", "threshold_sum", hiss_param_t=0)
+        url, headers = self.node.signed("GET", "/_hiss/v1/events?bucket=live")
+        got = []
+        resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30)
+
+        def follow():
+            for line in resp:
+                got.append(json.loads(line))
+                if len(got) == 3:
+                    return
+
+        t = threading.Thread(target=follow)
+        t.start()
+        for i in range(3):
+            self.s3.put_object(Bucket="live", Key=f"f{i}.npy", Body=npy_bytes(np.full((2, 32, 32), i, np.uint16)))
+        t.join(timeout=30)
+        self.assertEqual([(e["key"], e["outputs"]["out"]) for e in got],
+                         [("f0.npy", [0, 0]), ("f1.npy", [1024, 1024]), ("f2.npy", [2048, 2048])])
+
+    def test_metrics_count_objects_frames_and_drops(self):
+        self.s3.create_bucket(Bucket="met")
+        self.attach("met", "keep_frame", hiss_param_t=0, hiss_keep="out")
+        self.s3.put_object(Bucket="met", Key="a.npy", Body=npy_bytes(np.ones((3, 32, 32), np.uint16)))
+        self.s3.put_object(Bucket="met", Key="b.npy", Body=npy_bytes(np.zeros((2, 32, 32), np.uint16)))
+        status, text = self.node.get("/_hiss/v1/metrics")
+        self.assertEqual(status, 200)
+        m = dict(l.split() for l in text.decode().splitlines() if l and not l.startswith("#"))
+        self.assertEqual(m["hiss_frames_total"], "5")
+        self.assertEqual(m["hiss_frames_kept_total"], "3")
+        self.assertEqual(m["hiss_frames_dropped_total"], "2")
+
+    def test_kill_and_restart_keeps_every_acknowledged_object(self):
+        self.s3.create_bucket(Bucket="dur")
+        self.attach("dur", "threshold_sum", hiss_param_t=1000)
+        acked, stop = {}, threading.Event()
+
+        def writer(w):
+            s3 = self.node.client(retries=1)
+            i = 0
+            while not stop.is_set():
+                x = frames(64, seed=w * 1000 + i)
+                key = f"w{w}/{i}.npy"
+                try:
+                    s3.put_object(Bucket="dur", Key=key, Body=npy_bytes(x))
+                    acked[key] = x
+                except Exception:  # the node died under it: not acknowledged
+                    return
+                i += 1
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        self.node.stop(signal.SIGKILL)
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertGreater(len(acked), 4)
+        self.node = NodeProcess(self.node.data)
+        self.s3 = self.node.client()
+        keys = {o["Key"] for o in self.s3.list_objects_v2(Bucket="dur", MaxKeys=1000).get("Contents", [])}
+        for key, x in acked.items():
+            self.assertEqual(load(self.s3.get_object(Bucket="dur", Key=key)["Body"].read()).tobytes(), x.tobytes())
+            np.testing.assert_array_equal(self.result("dur", key), np.where(x > 1000, x, 0).sum(axis=(1, 2)))
+        # an object is there with its results, or not at all
+        data = {k for k in keys if not k.startswith(".hiss/")}
+        outs = {k[len(".hiss/out/"):-len("/out.npy")] for k in keys if k.startswith(".hiss/out/")}
+        self.assertEqual(data, outs & data)
+        self.assertEqual(len(self.node.events("dur")), len(data))
+        # the restarted node still has the kernel
+        x = frames(2)
+        self.s3.put_object(Bucket="dur", Key="after.npy", Body=npy_bytes(x))
+        np.testing.assert_array_equal(self.result("dur", "after.npy"), np.where(x > 1000, x, 0).sum(axis=(1, 2)))
+
+
+class AwsCli(Base):
+    def test_the_aws_cli_uploads_frames_and_reads_results(self):
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1")
+        aws = [shutil.which("aws"), "--endpoint-url", self.node.endpoint]
+
+        def run(*a):
+            p = subprocess.run(aws + list(a), env=env, capture_output=True, text=True, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout
+
+        run("s3", "mb", "s3://cli")
+        bundle = os.path.join(self.dir, "k.hbx")
+        with open(bundle, "wb") as f:
+            f.write(BUNDLES["threshold_sum"])
+        run("s3api", "put-object", "--bucket", "cli", "--key", ".hiss/kernel.hbx", "--body", bundle,
+            "--metadata", "hiss-param-t=100")
+        x = frames(20)
+        path = os.path.join(self.dir, "frames.npy")
+        np.save(path, x)
+        run("s3", "cp", path, "s3://cli/run/frames.npy")
+        out = os.path.join(self.dir, "out.npy")
+        run("s3", "cp", "s3://cli/.hiss/out/run/frames.npy/out.npy", out)
+        np.testing.assert_array_equal(np.load(out), np.where(x > 100, x, 0).sum(axis=(1, 2)))
+        listing = run("s3", "ls", "--recursive", "s3://cli/")
+        self.assertIn("run/frames.npy", listing)
+        self.assertIn(".hiss/out/run/frames.npy/out.npy", listing)
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--node", required=True)
+    ap.add_argument("--hissc", required=True)
+    ap.add_argument("unittest_args", nargs="*")
+    ARGS = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="hiss-bundles-")
+    for k in ["threshold_sum", "keep_frame", "pedestal_gain"]:
+        out = os.path.join(work, f"{k}.hbx")
+        subprocess.run([ARGS.hissc, "bundle", os.path.join(CASES, k, "kernel.py"), "--target", "ice40-hx8k",
+                        "-o", out], check=True, capture_output=True)
+        BUNDLES[k] = open(out, "rb").read()
+    shutil.rmtree(work)
+    r = unittest.main(argv=[sys.argv[0], "-v", *ARGS.unittest_args], exit=False)
+    sys.exit(0 if r.result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
