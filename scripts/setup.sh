@@ -11,12 +11,12 @@ echo "== installing GHDL, yosys, nextpnr-ice40 and the icestorm tools (Debian pa
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm >/dev/null
 
-echo "== installing numpy and the hiss Python package"
+echo "== installing numpy, boto3, the aws CLI and the hiss Python package"
 pip_install() {
   python3 -m pip install --quiet "$@" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "$@"
 }
-pip_install "numpy>=2.3,<3" ./python
+pip_install "numpy>=2.3,<3" boto3 awscli ./python
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2

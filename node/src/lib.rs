@@ -9,15 +9,19 @@
 //! - [`events`]: one JSON line per processed object, for the instrument;
 //! - [`routes`]: `/_hiss/v1/events` and `/_hiss/v1/metrics`;
 //! - [`metrics`]: the counters;
+//! - [`tier`]: the persistent tier (a directory, or an S3 service) and
+//!   [`flush`], the thread that copies committed objects into it;
 //! - [`fresh`]: signatures expire (15 minutes of clock skew, presigned URLs' lifetimes).
 //!
 //! The `hiss-node` binary (`src/main.rs`) serves them over HTTP with AWS
 //! Signature V4 on every request (docs/node.md).
 
 pub mod events;
+pub mod flush;
 pub mod fresh;
 pub mod kernel;
 pub mod metrics;
 pub mod routes;
 pub mod s3;
 pub mod store;
+pub mod tier;

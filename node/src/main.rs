@@ -41,6 +41,21 @@ struct Args {
     /// Uploads received at once; more are answered `SlowDown` (clients retry).
     #[arg(long, default_value_t = 64)]
     max_uploads: usize,
+    /// The persistent tier: a directory (default: `DATA/tier`), or
+    /// `s3://BUCKET[/PREFIX]` on the S3 service at `--tier-endpoint` (keys in
+    /// `HISS_TIER_ACCESS_KEY` and `HISS_TIER_SECRET_KEY`).
+    #[arg(long)]
+    tier: Option<String>,
+    /// The S3 tier's endpoint (`http://host:port`).
+    #[arg(long)]
+    tier_endpoint: Option<String>,
+    /// The S3 tier's region.
+    #[arg(long, default_value = "us-east-1")]
+    tier_region: String,
+    /// Keep flushed objects' bytes in the buffer too (by default they are
+    /// evicted and read back from the tier).
+    #[arg(long)]
+    keep_flushed: bool,
     /// Log format: `text` or `json`.
     #[arg(long, default_value = "text")]
     log_format: String,
@@ -80,13 +95,28 @@ fn main() -> ExitCode {
 async fn serve(args: Args) -> Result<(), String> {
     let store = Store::open(&args.data)
         .map_err(|e| format!("cannot open the buffer `{}`: {e}", args.data.display()))?;
+    let tier = open_tier(&args)?;
+    tracing::info!(tier = %tier.describe(), "persistent tier");
     let node = Node::new(
         store,
         Limits {
             max_object_bytes: args.max_object_bytes,
             max_uploads: args.max_uploads,
         },
+        tier.clone(),
     )?;
+    let flush_signal = node.flush.clone();
+    let flusher = hiss_node::flush::Flusher {
+        store: node.store.clone(),
+        tier,
+        metrics: node.metrics.clone(),
+        signal: flush_signal.clone(),
+        evict: !args.keep_flushed,
+    };
+    let flush_thread = std::thread::Builder::new()
+        .name("flush".into())
+        .spawn(move || flusher.run())
+        .map_err(|e| e.to_string())?;
     let (closing_tx, closing) = tokio::sync::watch::channel(false);
     let routes = Routes {
         store: node.store.clone(),
@@ -135,10 +165,64 @@ async fn serve(args: Args) -> Result<(), String> {
     tracing::info!("stopping: finishing requests in flight");
     let _ = closing_tx.send(true);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("stopped"),
+        () = graceful.shutdown() => {}
         () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
             tracing::warn!("requests still in flight after 30 s; stopping anyway");
         }
     }
+    // the flusher finishes the object in hand; the rest is flushed at the next start
+    flush_signal.stop();
+    let _ = tokio::task::spawn_blocking(move || flush_thread.join()).await;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// The node's name in a shared tier: its host name and the sha256 of its
+/// buffer's absolute path (stable across restarts, distinct between nodes).
+fn node_name(args: &Args) -> Result<String, String> {
+    use sha2::Digest;
+    let data = std::fs::canonicalize(&args.data).map_err(|e| e.to_string())?;
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let h = sha2::Sha256::digest(format!("{}\n{}", host.trim(), data.display()).as_bytes());
+    Ok(h.iter().take(8).map(|b| format!("{b:02x}")).collect())
+}
+
+/// The persistent tier the arguments name.
+fn open_tier(args: &Args) -> Result<Arc<dyn hiss_node::tier::Tier>, String> {
+    use hiss_node::tier::{DirTier, S3Tier};
+    match &args.tier {
+        Some(t) if t.starts_with("s3://") => {
+            let rest = &t["s3://".len()..];
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let prefix = if prefix.is_empty() || prefix.ends_with('/') {
+                prefix.to_string()
+            } else {
+                format!("{prefix}/")
+            };
+            let endpoint = args
+                .tier_endpoint
+                .as_deref()
+                .ok_or("an S3 tier needs --tier-endpoint http://HOST:PORT")?;
+            let key = std::env::var("HISS_TIER_ACCESS_KEY")
+                .map_err(|_| "an S3 tier needs HISS_TIER_ACCESS_KEY")?;
+            let secret = std::env::var("HISS_TIER_SECRET_KEY")
+                .map_err(|_| "an S3 tier needs HISS_TIER_SECRET_KEY")?;
+            Ok(Arc::new(S3Tier::new(
+                endpoint,
+                bucket,
+                &prefix,
+                &args.tier_region,
+                &key,
+                &secret,
+            )?))
+        }
+        Some(dir) => Ok(Arc::new(DirTier::new(
+            std::path::Path::new(dir),
+            &node_name(args)?,
+        )?)),
+        None => Ok(Arc::new(DirTier::new(
+            &args.data.join("tier"),
+            &node_name(args)?,
+        )?)),
+    }
 }

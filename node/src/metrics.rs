@@ -13,6 +13,12 @@ pub struct Metrics {
     kept: AtomicU64,
     refused: AtomicU64,
     kernel_micros: AtomicU64,
+    flushed_objects: AtomicU64,
+    flushed_bytes: AtomicU64,
+    /// Objects not yet in the persistent tier.
+    unflushed: AtomicU64,
+    /// Seconds the oldest of them has waited.
+    flush_lag_secs: AtomicU64,
 }
 
 impl Metrics {
@@ -29,6 +35,18 @@ impl Metrics {
     /// An object refused (malformed for its kernel).
     pub fn refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An object copied to the persistent tier.
+    pub fn flushed(&self, bytes: u64) {
+        self.flushed_objects.fetch_add(1, Ordering::Relaxed);
+        self.flushed_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// What waits for the persistent tier: objects, and the oldest's age.
+    pub fn backlog(&self, objects: u64, lag: Duration) {
+        self.unflushed.store(objects, Ordering::Relaxed);
+        self.flush_lag_secs.store(lag.as_secs(), Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition.
@@ -81,6 +99,30 @@ impl Metrics {
             "counter",
             "Time from an object's first byte to its kernel's last output.",
             format!("{:.6}", g(&self.kernel_micros) as f64 / 1e6),
+        );
+        metric(
+            "hiss_flushed_objects_total",
+            "counter",
+            "Objects copied to the persistent tier.",
+            g(&self.flushed_objects).to_string(),
+        );
+        metric(
+            "hiss_flushed_bytes_total",
+            "counter",
+            "Bytes copied to the persistent tier.",
+            g(&self.flushed_bytes).to_string(),
+        );
+        metric(
+            "hiss_unflushed_objects",
+            "gauge",
+            "Objects not yet in the persistent tier (at the flusher's last look).",
+            g(&self.unflushed).to_string(),
+        );
+        metric(
+            "hiss_flush_lag_seconds",
+            "gauge",
+            "Age of the oldest object not yet in the persistent tier.",
+            g(&self.flush_lag_secs).to_string(),
         );
         s
     }

@@ -10,9 +10,11 @@
 //! refused object, or a client that goes away mid-body, leaves nothing behind.
 
 use crate::events::Events;
+use crate::flush::Signal;
 use crate::kernel::{self, Attached, ChannelReader, RunOutput};
 use crate::metrics::Metrics;
 use crate::store::{ObjectMeta, Store, StoreError};
+use crate::tier::Tier;
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -51,6 +53,10 @@ pub struct Node {
     pub metrics: Arc<Metrics>,
     limits: Limits,
     uploads: Arc<tokio::sync::Semaphore>,
+    /// The persistent tier.
+    pub tier: Arc<dyn Tier>,
+    /// Wakes the flusher after a commit.
+    pub flush: Arc<Signal>,
 }
 
 impl std::fmt::Debug for Node {
@@ -125,39 +131,105 @@ struct Received {
     md5: String,
 }
 
-/// Streams a file's bytes (from `start`, `len` of them) as a response body.
-fn file_stream(
-    file: tokio::fs::File,
-    len: u64,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
-    futures::stream::unfold((file, len), |(mut f, left)| async move {
-        use tokio::io::AsyncReadExt;
-        if left == 0 {
-            return None;
-        }
-        let mut buf = vec![0u8; (left as usize).min(1 << 16)];
-        match f.read(&mut buf).await {
-            Ok(0) => Some((
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "object shorter than its metadata",
-                )),
-                (f, 0),
-            )),
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), (f, left - n as u64)))
+/// An object's bytes: a buffer file, or a blocking reader from the tier.
+enum Reader {
+    File(tokio::fs::File),
+    Blocking(Box<dyn std::io::Read + Send>),
+}
+
+type ByteStream = std::pin::Pin<
+    Box<dyn futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static>,
+>;
+
+impl Reader {
+    /// The bytes from `start`, `len` of them, as a response body.
+    async fn stream(self, start: u64, len: u64) -> S3Result<ByteStream> {
+        match self {
+            Reader::File(mut f) => {
+                if start > 0 {
+                    use tokio::io::AsyncSeekExt;
+                    f.seek(std::io::SeekFrom::Start(start))
+                        .await
+                        .map_err(internal)?;
+                }
+                Ok(Box::pin(futures::stream::unfold(
+                    (f, len),
+                    |(mut f, left)| async move {
+                        use tokio::io::AsyncReadExt;
+                        if left == 0 {
+                            return None;
+                        }
+                        let mut buf = vec![0u8; (left as usize).min(1 << 16)];
+                        match f.read(&mut buf).await {
+                            Ok(0) => Some((
+                                Err(std::io::Error::new(
+                                    std::io::ErrorKind::UnexpectedEof,
+                                    "object shorter than its metadata",
+                                )),
+                                (f, 0),
+                            )),
+                            Ok(n) => {
+                                buf.truncate(n);
+                                Some((Ok(Bytes::from(buf)), (f, left - n as u64)))
+                            }
+                            Err(e) => Some((Err(e), (f, 0))),
+                        }
+                    },
+                )))
             }
-            Err(e) => Some((Err(e), (f, 0))),
+            Reader::Blocking(mut r) => {
+                // a thread reads the tier's stream into a channel
+                let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+                tokio::task::spawn_blocking(move || {
+                    let mut skip = start;
+                    let mut left = len;
+                    let mut buf = vec![0u8; 1 << 16];
+                    while left > 0 {
+                        let want = if skip > 0 {
+                            (skip as usize).min(buf.len())
+                        } else {
+                            (left as usize).min(buf.len())
+                        };
+                        match r.read(&mut buf[..want]) {
+                            Ok(0) => {
+                                let _ = tx.blocking_send(Err(std::io::Error::new(
+                                    std::io::ErrorKind::UnexpectedEof,
+                                    "the tier's object is shorter than its metadata",
+                                )));
+                                return;
+                            }
+                            Ok(n) if skip > 0 => skip -= n as u64,
+                            Ok(n) => {
+                                left -= n as u64;
+                                if tx
+                                    .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                                    .is_err()
+                                {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                let _ = tx.blocking_send(Err(e));
+                                return;
+                            }
+                        }
+                    }
+                });
+                Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|item| (item, rx))
+                })))
+            }
         }
-    })
+    }
 }
 
 impl Node {
     /// A node over `store`; re-attaches every bucket's kernel from its
     /// `.hiss/kernel.hbx`.
-    pub fn new(store: Store, limits: Limits) -> Result<Node, String> {
+    pub fn new(store: Store, limits: Limits, tier: Arc<dyn Tier>) -> Result<Node, String> {
         let node = Node {
+            tier,
+            flush: Arc::new(Signal::default()),
             store: Arc::new(store),
             kernels: Mutex::new(HashMap::new()),
             events: Arc::new(Events::default()),
@@ -165,6 +237,7 @@ impl Node {
             uploads: Arc::new(tokio::sync::Semaphore::new(limits.max_uploads)),
             limits,
         };
+        node.recover()?;
         for b in node.store.buckets().map_err(|e| e.to_string())? {
             if let Ok((m, path)) = node.store.get(&b, KERNEL_KEY) {
                 let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
@@ -180,6 +253,47 @@ impl Node {
             }
         }
         Ok(node)
+    }
+
+    /// Repairs what a crash interrupted between a run's commits: a run whose
+    /// object is there (or that stores none) gets its event; one whose object
+    /// never arrived (it was not acknowledged) loses its results.
+    fn recover(&self) -> Result<(), String> {
+        for b in self.store.buckets().map_err(|e| e.to_string())? {
+            let results = self
+                .store
+                .list(&b, OUTPUT_PREFIX)
+                .map_err(|e| e.to_string())?;
+            for r in results.iter().filter(|r| r.pending_event.is_some()) {
+                let ev = r.pending_event.clone().expect("filtered");
+                let key = ev
+                    .get("key")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let stored = ev.get("stored").and_then(|s| s.as_bool()).unwrap_or(true);
+                let object_there = self.store.get(&b, &key).is_ok_and(|(m, _)| m.run == r.run);
+                if !stored || object_there {
+                    let log = self
+                        .events
+                        .log(self.store.bucket_path(&b).map_err(|e| e.to_string())?)
+                        .map_err(|e| e.to_string())?;
+                    log.append(ev).map_err(|e| e.to_string())?;
+                    self.store
+                        .clear_pending(&b, &r.key)
+                        .map_err(|e| e.to_string())?;
+                    tracing::info!(bucket = %b, key, "event recovered");
+                } else {
+                    for other in results.iter().filter(|o| o.run == r.run) {
+                        self.store
+                            .delete(&b, &other.key)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    tracing::info!(bucket = %b, key, "results of an unacknowledged object removed");
+                }
+            }
+        }
+        Ok(())
     }
 
     fn kernel(&self, bucket: &str) -> Option<Arc<Attached>> {
@@ -245,10 +359,39 @@ impl Node {
     async fn commit(&self, bucket: &str, tmp: PathBuf, meta: ObjectMeta) -> S3Result<ObjectMeta> {
         let store = self.store.clone();
         let bucket = bucket.to_string();
-        tokio::task::spawn_blocking(move || store.commit(&bucket, &tmp, meta))
+        let m = tokio::task::spawn_blocking(move || store.commit(&bucket, &tmp, meta))
             .await
             .map_err(internal)?
-            .map_err(store_error)
+            .map_err(store_error)?;
+        self.flush.wake();
+        Ok(m)
+    }
+
+    /// An object's metadata and bytes: from the buffer, or from the tier when
+    /// the buffer has flushed and evicted it, or never had it (another node's).
+    async fn open(&self, bucket: &str, key: &str) -> S3Result<(ObjectMeta, Reader)> {
+        let local = match self.store.get(bucket, key) {
+            Ok((m, path)) if !m.data.is_empty() => {
+                let f = tokio::fs::File::open(&path).await.map_err(internal)?;
+                return Ok((m, Reader::File(f)));
+            }
+            Ok((m, _)) => Some(m),
+            Err(StoreError::NoKey) => None,
+            Err(e) => return Err(store_error(e)),
+        };
+        let tier = self.tier.clone();
+        let (b, k) = (bucket.to_string(), key.to_string());
+        let found = tokio::task::spawn_blocking(move || tier.get(&b, &k))
+            .await
+            .map_err(internal)?
+            .map_err(|e| s3_error!(ServiceUnavailable, "the persistent tier: {e}"))?;
+        match found {
+            Some((tm, r)) => Ok((
+                local.map_or(tm.clone(), |m| ObjectMeta { size: tm.size, ..m }),
+                Reader::Blocking(r),
+            )),
+            None => Err(s3_error!(NoSuchKey)),
+        }
     }
 
     /// Opens the kernel's fixed inputs (`.hiss/in/NAME.npy`) of a bucket.
@@ -338,27 +481,53 @@ impl Node {
             }
         };
         let kernel_time = started.elapsed();
-        // results first: an object is never there without them
-        for (name, path) in &out.files {
-            let md5 = md5_file(path).map_err(internal)?;
-            let size = std::fs::metadata(path).map_err(internal)?.len();
-            let rmeta = ObjectMeta {
-                key: format!("{OUTPUT_PREFIX}{key}/{name}"),
-                size,
-                etag: md5,
-                modified: now(),
-                content_type: Some("application/octet-stream".into()),
-                metadata: BTreeMap::new(),
-                data: String::new(),
-                flushed: false,
-            };
-            self.commit(bucket, path.clone(), rmeta).await?;
-        }
         let frames = out.frames;
         let kept = out
             .keep
             .as_ref()
             .map_or(frames, |k| k.iter().filter(|&&x| x).count());
+        // the event for the instrument
+        let mut ev = serde_json::Map::new();
+        ev.insert("key".into(), key.into());
+        ev.insert("frames".into(), frames.into());
+        ev.insert("kept".into(), kept.into());
+        ev.insert("stored".into(), (kept > 0).into());
+        ev.insert("bytes".into(), got.size.into());
+        let outputs: serde_json::Map<String, serde_json::Value> = out
+            .scalars
+            .into_iter()
+            .map(|(n, v)| (n, serde_json::Value::Array(v)))
+            .collect();
+        ev.insert("outputs".into(), outputs.into());
+        // results first (the first carries the event until it is in the log),
+        // then the object, then the event: a crash anywhere is repaired at the
+        // next start (see `Node::recover`)
+        let run: String = self
+            .store
+            .tmp_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut first_result = None;
+        for (i, (name, path)) in out.files.iter().enumerate() {
+            let md5 = md5_file(path).map_err(internal)?;
+            let size = std::fs::metadata(path).map_err(internal)?.len();
+            let rkey = format!("{OUTPUT_PREFIX}{key}/{name}");
+            let rmeta = ObjectMeta {
+                size,
+                etag: md5,
+                content_type: Some("application/octet-stream".into()),
+                run: Some(run.clone()),
+                pending_event: (i == 0).then(|| ev.clone()),
+                ..ObjectMeta::empty(&rkey)
+            };
+            self.commit(bucket, path.clone(), rmeta).await?;
+            first_result.get_or_insert(rkey);
+        }
+        let meta = ObjectMeta {
+            run: Some(run.clone()),
+            ..meta
+        };
         let stored = if kept == 0 {
             let _ = std::fs::remove_file(&got.tmp);
             // an earlier object of this key is replaced by nothing
@@ -406,22 +575,12 @@ impl Node {
             Some(self.commit(bucket, got.tmp.clone(), whole).await?)
         };
         let _ = std::fs::remove_dir_all(&dir);
-        // feedback to the instrument
-        let mut ev = serde_json::Map::new();
-        ev.insert("key".into(), key.into());
-        ev.insert("frames".into(), frames.into());
-        ev.insert("kept".into(), kept.into());
-        ev.insert("stored".into(), stored.is_some().into());
-        ev.insert("bytes".into(), got.size.into());
-        let outputs: serde_json::Map<String, serde_json::Value> = out
-            .scalars
-            .into_iter()
-            .map(|(n, v)| (n, serde_json::Value::Array(v)))
-            .collect();
-        ev.insert("outputs".into(), outputs.into());
         let dir_b = self.store.bucket_path(bucket).map_err(store_error)?;
         let log = self.events.log(dir_b).map_err(internal)?;
         let seq = log.append(ev).map_err(internal)?;
+        if let Some(r) = first_result {
+            self.store.clear_pending(bucket, &r).map_err(store_error)?;
+        }
         self.metrics
             .object(got.size, frames as u64, kept as u64, kernel_time);
         tracing::info!(bucket, key, frames, kept, seq, "object processed");
@@ -563,6 +722,8 @@ impl ObjectMeta {
             metadata: BTreeMap::new(),
             data: String::new(),
             flushed: false,
+            run: None,
+            pending_event: None,
         }
     }
 }
@@ -708,11 +869,7 @@ impl S3 for Node {
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
-        let (m, path) = self
-            .store
-            .get(&input.bucket, &input.key)
-            .map_err(store_error)?;
-        let mut f = tokio::fs::File::open(&path).await.map_err(internal)?;
+        let (m, reader) = self.open(&input.bucket, &input.key).await?;
         let (start, len, range) = match input.range {
             None => (0, m.size, None),
             Some(r) => {
@@ -721,14 +878,8 @@ impl S3 for Node {
                 (r.start, r.end - r.start, Some(cr))
             }
         };
-        if start > 0 {
-            use tokio::io::AsyncSeekExt;
-            f.seek(std::io::SeekFrom::Start(start))
-                .await
-                .map_err(internal)?;
-        }
         Ok(S3Response::new(GetObjectOutput {
-            body: Some(StreamingBlob::wrap(file_stream(f, len))),
+            body: Some(StreamingBlob::wrap(reader.stream(start, len).await?)),
             content_length: Some(len as i64),
             content_range: range,
             content_type: m.content_type.clone(),
@@ -743,10 +894,7 @@ impl S3 for Node {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        let (m, _) = self
-            .store
-            .get(&req.input.bucket, &req.input.key)
-            .map_err(store_error)?;
+        let (m, _) = self.open(&req.input.bucket, &req.input.key).await?;
         Ok(S3Response::new(HeadObjectOutput {
             content_length: Some(m.size as i64),
             content_type: m.content_type.clone(),
@@ -763,6 +911,12 @@ impl S3 for Node {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let (b, k) = (&req.input.bucket, &req.input.key);
         self.store.delete(b, k).map_err(store_error)?;
+        let tier = self.tier.clone();
+        let (tb, tk) = (b.clone(), k.clone());
+        tokio::task::spawn_blocking(move || tier.delete(&tb, &tk))
+            .await
+            .map_err(internal)?
+            .map_err(|e| s3_error!(ServiceUnavailable, "the persistent tier: {e}"))?;
         if k == KERNEL_KEY {
             self.kernels.lock().expect("kernels").remove(b);
             tracing::info!(bucket = %b, "kernel detached");
@@ -775,8 +929,11 @@ impl S3 for Node {
         req: S3Request<ListObjectsInput>,
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let i = req.input;
+        let all = self
+            .list_all(&i.bucket, i.prefix.as_deref().unwrap_or(""))
+            .await?;
         let page = self.list_page(
-            &i.bucket,
+            all,
             i.prefix.as_deref().unwrap_or(""),
             i.delimiter.as_deref(),
             i.marker.as_deref(),
@@ -802,8 +959,11 @@ impl S3 for Node {
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let i = req.input;
         let after = i.continuation_token.as_deref().or(i.start_after.as_deref());
+        let all = self
+            .list_all(&i.bucket, i.prefix.as_deref().unwrap_or(""))
+            .await?;
         let page = self.list_page(
-            &i.bucket,
+            all,
             i.prefix.as_deref().unwrap_or(""),
             i.delimiter.as_deref(),
             after,
@@ -1021,16 +1181,41 @@ struct Page {
 }
 
 impl Node {
+    /// The objects of a bucket under `prefix`: the buffer's, and the tier's that
+    /// the buffer does not have (flushed by another node sharing the tier).
+    async fn list_all(&self, bucket: &str, prefix: &str) -> S3Result<Vec<ObjectMeta>> {
+        let mut all = self.store.list(bucket, prefix).map_err(store_error)?;
+        let tier = self.tier.clone();
+        let (b, p) = (bucket.to_string(), prefix.to_string());
+        let more = tokio::task::spawn_blocking(move || tier.list(&b, &p))
+            .await
+            .map_err(internal)?
+            .map_err(|e| s3_error!(ServiceUnavailable, "the persistent tier: {e}"))?;
+        let have: std::collections::HashSet<String> = all.iter().map(|m| m.key.clone()).collect();
+        for o in more {
+            if !have.contains(&o.key) {
+                all.push(ObjectMeta {
+                    size: o.size,
+                    etag: o.etag,
+                    modified: o.modified,
+                    flushed: true,
+                    ..ObjectMeta::empty(&o.key)
+                });
+            }
+        }
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(all)
+    }
+
     fn list_page(
         &self,
-        bucket: &str,
+        all: Vec<ObjectMeta>,
         prefix: &str,
         delimiter: Option<&str>,
         after: Option<&str>,
         max_keys: Option<i32>,
     ) -> S3Result<Page> {
         let max_keys = max_keys.unwrap_or(1000).clamp(0, 1000);
-        let all = self.store.list(bucket, prefix).map_err(store_error)?;
         let mut contents = Vec::new();
         let mut prefixes: Vec<CommonPrefix> = Vec::new();
         let mut next = None;

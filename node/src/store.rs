@@ -46,6 +46,13 @@ pub struct ObjectMeta {
     /// Whether the persistent tier has it.
     #[serde(default)]
     pub flushed: bool,
+    /// The kernel run that wrote it (a data object and its results share one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// On a run's first result until its event is in the log: the event, so
+    /// that a crash between the two is repaired at the next start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_event: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Why a store operation failed.
@@ -92,6 +99,9 @@ pub struct Store {
     counter: AtomicU64,
     /// Distinguishes this process's names from a previous run's.
     boot: u128,
+    /// Serializes metadata changes (commits, deletes, flush marks) so that a
+    /// flush never marks a version it did not copy.
+    meta_lock: std::sync::Mutex<()>,
 }
 
 /// Checks a bucket name: S3's rules (3 to 63 lower-case letters, digits, `.`
@@ -142,6 +152,7 @@ impl Store {
             boot: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_nanos()),
+            meta_lock: std::sync::Mutex::new(()),
         };
         for b in s.buckets()? {
             s.sweep(&b)?;
@@ -258,20 +269,43 @@ impl Store {
     ) -> Result<ObjectMeta, StoreError> {
         let objects = self.objects(bucket)?;
         let h = key_hash(&meta.key);
+        let _g = self.meta_lock.lock().expect("metadata lock");
         let old = self.get(bucket, &meta.key).ok().map(|(m, _)| m.data);
         meta.data = format!("{h}.{}.data", self.unique());
         std::fs::rename(tmp, objects.join(&meta.data))?;
         self.write_meta(&objects, &h, &meta)?;
-        if let Some(old) = old.filter(|o| *o != meta.data) {
+        if let Some(old) = old.filter(|o| *o != meta.data && !o.is_empty()) {
             let _ = std::fs::remove_file(objects.join(old));
         }
         Ok(meta)
     }
 
-    /// Rewrites an object's metadata (its bytes unchanged).
-    pub fn update_meta(&self, bucket: &str, meta: &ObjectMeta) -> Result<(), StoreError> {
+    /// Marks the version of `key` whose data file is `data` as in the
+    /// persistent tier, evicting its bytes from the buffer when `evict`. Gives
+    /// `false` if that version is no longer the object (replaced or deleted).
+    pub fn mark_flushed(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: &str,
+        evict: bool,
+    ) -> Result<bool, StoreError> {
         let objects = self.objects(bucket)?;
-        self.write_meta(&objects, &key_hash(&meta.key), meta)
+        let _g = self.meta_lock.lock().expect("metadata lock");
+        let mut m = match self.get(bucket, key) {
+            Ok((m, _)) if m.data == data => m,
+            Ok(_) | Err(StoreError::NoKey) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        m.flushed = true;
+        if evict {
+            m.data = String::new();
+        }
+        self.write_meta(&objects, &key_hash(key), &m)?;
+        if evict {
+            let _ = std::fs::remove_file(objects.join(data));
+        }
+        Ok(true)
     }
 
     fn write_meta(&self, objects: &Path, h: &str, meta: &ObjectMeta) -> Result<(), StoreError> {
@@ -286,15 +320,29 @@ impl Store {
         Ok(())
     }
 
+    /// Clears the pending event of an object (its event is in the log).
+    pub fn clear_pending(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let objects = self.objects(bucket)?;
+        let _g = self.meta_lock.lock().expect("metadata lock");
+        let (mut m, _) = self.get(bucket, key)?;
+        if m.pending_event.take().is_some() {
+            self.write_meta(&objects, &key_hash(key), &m)?;
+        }
+        Ok(())
+    }
+
     /// Deletes an object (deleting one that does not exist succeeds, as in S3).
     pub fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         let objects = self.objects(bucket)?;
-        let Ok((m, data)) = self.get(bucket, key) else {
+        let _g = self.meta_lock.lock().expect("metadata lock");
+        let Ok((m, _)) = self.get(bucket, key) else {
             return Ok(());
         };
         std::fs::remove_file(objects.join(format!("{}.json", key_hash(&m.key))))?;
         sync_dir(&objects)?;
-        let _ = std::fs::remove_file(data);
+        if !m.data.is_empty() {
+            let _ = std::fs::remove_file(objects.join(&m.data));
+        }
         Ok(())
     }
 
@@ -348,6 +396,8 @@ mod tests {
             metadata: BTreeMap::new(),
             data: String::new(),
             flushed: false,
+            run: None,
+            pending_event: None,
         }
     }
 
