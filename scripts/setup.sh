@@ -16,7 +16,7 @@ pip_install() {
   python3 -m pip install --quiet "$@" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "$@"
 }
-pip_install "numpy>=2.3,<3" boto3 awscli ./python
+pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" ./python
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2

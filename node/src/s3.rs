@@ -278,7 +278,15 @@ impl Node {
                         .events
                         .log(self.store.bucket_path(&b).map_err(|e| e.to_string())?)
                         .map_err(|e| e.to_string())?;
-                    log.append(ev).map_err(|e| e.to_string())?;
+                    // the crash may have come after the event, before its mark was cleared
+                    let run = ev.get("run").cloned();
+                    let logged = log.since(0).iter().rev().any(|l| {
+                        serde_json::from_str::<serde_json::Value>(l)
+                            .is_ok_and(|e| e.get("run") == run.as_ref())
+                    });
+                    if !logged {
+                        log.append(ev).map_err(|e| e.to_string())?;
+                    }
                     self.store
                         .clear_pending(&b, &r.key)
                         .map_err(|e| e.to_string())?;
@@ -487,8 +495,15 @@ impl Node {
             .as_ref()
             .map_or(frames, |k| k.iter().filter(|&&x| x).count());
         // the event for the instrument
+        let run: String = self
+            .store
+            .tmp_path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut ev = serde_json::Map::new();
         ev.insert("key".into(), key.into());
+        ev.insert("run".into(), run.clone().into());
         ev.insert("frames".into(), frames.into());
         ev.insert("kept".into(), kept.into());
         ev.insert("stored".into(), (kept > 0).into());
@@ -502,12 +517,6 @@ impl Node {
         // results first (the first carries the event until it is in the log),
         // then the object, then the event: a crash anywhere is repaired at the
         // next start (see `Node::recover`)
-        let run: String = self
-            .store
-            .tmp_path()
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let mut first_result = None;
         for (i, (name, path)) in out.files.iter().enumerate() {
             let md5 = md5_file(path).map_err(internal)?;
