@@ -18,6 +18,7 @@ use crate::tier::Tier;
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
+use s3s::checksum::ChecksumHasher;
 use s3s::dto::*;
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 use std::collections::{BTreeMap, HashMap};
@@ -129,6 +130,7 @@ struct Received {
     tmp: PathBuf,
     size: u64,
     md5: String,
+    checksums: BTreeMap<String, String>,
 }
 
 /// An object's bytes: a buffer file, or a blocking reader from the tier.
@@ -315,9 +317,10 @@ impl Node {
         &self,
         body: StreamingBlob,
         tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+        checks: Checks,
     ) -> S3Result<Received> {
         let tmp = self.store.tmp_path();
-        let result = self.receive_into(&tmp, body, tx).await;
+        let result = self.receive_into(&tmp, body, tx, checks).await;
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
@@ -329,6 +332,7 @@ impl Node {
         tmp: &Path,
         mut body: StreamingBlob,
         mut tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
+        mut checks: Checks,
     ) -> S3Result<Received> {
         let mut f = tokio::fs::File::create(tmp).await.map_err(internal)?;
         let mut h = Md5::new();
@@ -347,6 +351,7 @@ impl Node {
                 ));
             }
             h.update(&chunk);
+            checks.hasher.update(&chunk);
             f.write_all(&chunk).await.map_err(internal)?;
             if let Some(t) = &tx {
                 // the worker may have stopped (a malformed object): keep receiving
@@ -356,10 +361,13 @@ impl Node {
             }
         }
         f.sync_all().await.map_err(internal)?;
+        let md5 = h.finalize();
+        let checksums = checks.finish(&md5)?;
         Ok(Received {
             tmp: tmp.to_path_buf(),
             size,
-            md5: hex(&h.finalize()),
+            md5: hex(&md5),
+            checksums,
         })
     }
 
@@ -579,6 +587,7 @@ impl Node {
             let whole = ObjectMeta {
                 size: got.size,
                 etag: got.md5.clone(),
+                checksums: got.checksums.clone(),
                 ..meta
             };
             Some(self.commit(bucket, got.tmp.clone(), whole).await?)
@@ -632,7 +641,7 @@ impl Node {
         };
         let Some(k) = attached else {
             let got = match source {
-                Source::Body(b, _) => self.receive(b, None).await?,
+                Source::Body(b, _, checks) => self.receive(b, None, checks).await?,
                 Source::File(r) => r,
             };
             let is_kernel = key == KERNEL_KEY;
@@ -677,6 +686,7 @@ impl Node {
                     ObjectMeta {
                         size: got.size,
                         etag: got.md5,
+                        checksums: got.checksums,
                         ..meta
                     },
                 )
@@ -684,10 +694,10 @@ impl Node {
         };
         let started = std::time::Instant::now();
         let (got, run, dir) = match source {
-            Source::Body(b, len) => {
+            Source::Body(b, len, checks) => {
                 let len = len.unwrap_or(0);
                 let (tx, handle, dir) = self.start_run(bucket, k.clone(), len, None)?;
-                let got = self.receive(b, tx).await;
+                let got = self.receive(b, tx, checks).await;
                 // the worker ends once the sender is gone (whole body or not)
                 let run = handle.await;
                 match (got, run) {
@@ -713,8 +723,9 @@ impl Node {
 
 /// Where an object's bytes come from.
 enum Source {
-    /// A request body, as it arrives, and its length when the request gave it.
-    Body(StreamingBlob, Option<u64>),
+    /// A request body, as it arrives, its length when the request gave it, and
+    /// the checksums to check.
+    Body(StreamingBlob, Option<u64>, Checks),
     /// A file already received (an assembled multipart upload).
     File(Received),
 }
@@ -731,9 +742,162 @@ impl ObjectMeta {
             metadata: BTreeMap::new(),
             data: String::new(),
             flushed: false,
+            checksums: BTreeMap::new(),
             run: None,
             pending_event: None,
         }
+    }
+}
+
+/// The checksums a client asked for, and the values it gave (in headers, or
+/// in trailers that arrive after the body).
+#[derive(Default)]
+struct Checks {
+    hasher: ChecksumHasher,
+    want: Checksum,
+    content_md5: Option<String>,
+    trailers: Option<s3s::TrailingHeaders>,
+}
+
+/// The algorithms of a checksum set, with their S3 names.
+fn checksum_fields(c: &Checksum) -> [(&'static str, &Option<String>); 5] {
+    [
+        ("crc32", &c.checksum_crc32),
+        ("crc32c", &c.checksum_crc32c),
+        ("sha1", &c.checksum_sha1),
+        ("sha256", &c.checksum_sha256),
+        ("crc64nvme", &c.checksum_crc64nvme),
+    ]
+}
+
+impl Checks {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        algorithm: Option<&ChecksumAlgorithm>,
+        crc32: Option<String>,
+        crc32c: Option<String>,
+        sha1: Option<String>,
+        sha256: Option<String>,
+        crc64nvme: Option<String>,
+        content_md5: Option<String>,
+        trailers: Option<s3s::TrailingHeaders>,
+    ) -> S3Result<Checks> {
+        let mut c = Checks {
+            want: Checksum {
+                checksum_crc32: crc32,
+                checksum_crc32c: crc32c,
+                checksum_sha1: sha1,
+                checksum_sha256: sha256,
+                checksum_crc64nvme: crc64nvme,
+                ..Default::default()
+            },
+            content_md5,
+            trailers,
+            ..Default::default()
+        };
+        let mut names: Vec<&str> = checksum_fields(&c.want)
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(n, _)| *n)
+            .collect();
+        if let Some(a) = algorithm {
+            names.push(match a.as_str() {
+                ChecksumAlgorithm::CRC32 => "crc32",
+                ChecksumAlgorithm::CRC32C => "crc32c",
+                ChecksumAlgorithm::SHA1 => "sha1",
+                ChecksumAlgorithm::SHA256 => "sha256",
+                ChecksumAlgorithm::CRC64NVME => "crc64nvme",
+                other => {
+                    return Err(s3_error!(
+                        InvalidArgument,
+                        "checksum algorithm `{other}` is not one S3 has"
+                    ))
+                }
+            });
+        }
+        for n in names {
+            match n {
+                "crc32" => c.hasher.crc32 = Some(Default::default()),
+                "crc32c" => c.hasher.crc32c = Some(Default::default()),
+                "sha1" => c.hasher.sha1 = Some(Default::default()),
+                "sha256" => c.hasher.sha256 = Some(Default::default()),
+                _ => c.hasher.crc64nvme = Some(Default::default()),
+            }
+        }
+        Ok(c)
+    }
+
+    /// After the body: the checksums computed, checked against what the client
+    /// gave (BadDigest if one differs).
+    fn finish(self, md5: &[u8]) -> S3Result<BTreeMap<String, String>> {
+        if let Some(want) = &self.content_md5 {
+            let got = base64_encode(md5);
+            if want.trim() != got {
+                return Err(s3_error!(
+                    BadDigest,
+                    "Content-MD5 is {want}, the body's is {got}"
+                ));
+            }
+        }
+        let mut want = self.want;
+        if let Some(h) = self.trailers.as_ref().and_then(|t| t.take()) {
+            let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+            want.checksum_crc32 = want.checksum_crc32.or(get("x-amz-checksum-crc32"));
+            want.checksum_crc32c = want.checksum_crc32c.or(get("x-amz-checksum-crc32c"));
+            want.checksum_sha1 = want.checksum_sha1.or(get("x-amz-checksum-sha1"));
+            want.checksum_sha256 = want.checksum_sha256.or(get("x-amz-checksum-sha256"));
+            want.checksum_crc64nvme = want.checksum_crc64nvme.or(get("x-amz-checksum-crc64nvme"));
+        }
+        let got = self.hasher.finalize();
+        let mut out = BTreeMap::new();
+        for ((name, w), (_, g)) in checksum_fields(&want)
+            .into_iter()
+            .zip(checksum_fields(&got))
+        {
+            if let (Some(w), Some(g)) = (w, g) {
+                if w != g {
+                    return Err(s3_error!(
+                        BadDigest,
+                        "the {name} checksum given is {w}, the body's is {g}"
+                    ));
+                }
+            }
+            if let Some(g) = g {
+                out.insert(name.to_string(), g.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Standard base64 with padding (of an MD5, for Content-MD5).
+fn base64_encode(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A stored checksum set as S3's output fields.
+fn checksum_of(m: &BTreeMap<String, String>) -> Checksum {
+    Checksum {
+        checksum_crc32: m.get("crc32").cloned(),
+        checksum_crc32c: m.get("crc32c").cloned(),
+        checksum_sha1: m.get("sha1").cloned(),
+        checksum_sha256: m.get("sha256").cloned(),
+        checksum_crc64nvme: m.get("crc64nvme").cloned(),
+        ..Default::default()
     }
 }
 
@@ -858,17 +1022,33 @@ impl S3 for Node {
         let body = input
             .body
             .ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
+        let checks = Checks::new(
+            input.checksum_algorithm.as_ref(),
+            input.checksum_crc32,
+            input.checksum_crc32c,
+            input.checksum_sha1,
+            input.checksum_sha256,
+            input.checksum_crc64nvme,
+            input.content_md5,
+            req.trailing_headers,
+        )?;
         let m = self
             .ingest(
                 &input.bucket,
                 &input.key,
-                Source::Body(body, input.content_length.map(|l| l.max(0) as u64)),
+                Source::Body(body, input.content_length.map(|l| l.max(0) as u64), checks),
                 input.content_type.map(|c| c.to_string()),
                 user_metadata(input.metadata),
             )
             .await?;
+        let c = checksum_of(&m.checksums);
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(ETag::Strong(m.etag)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_crc64nvme: c.checksum_crc64nvme,
             ..Default::default()
         }))
     }
@@ -879,6 +1059,17 @@ impl S3 for Node {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let input = req.input;
         let (m, reader) = self.open(&input.bucket, &input.key).await?;
+        // S3 gives the checksums of whole objects, when asked
+        let c = if input.range.is_none()
+            && input
+                .checksum_mode
+                .as_ref()
+                .is_some_and(|c| c.as_str() == ChecksumMode::ENABLED)
+        {
+            checksum_of(&m.checksums)
+        } else {
+            Checksum::default()
+        };
         let (start, len, range) = match input.range {
             None => (0, m.size, None),
             Some(r) => {
@@ -889,6 +1080,11 @@ impl S3 for Node {
         };
         Ok(S3Response::new(GetObjectOutput {
             body: Some(StreamingBlob::wrap(reader.stream(start, len).await?)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_crc64nvme: c.checksum_crc64nvme,
             content_length: Some(len as i64),
             content_range: range,
             content_type: m.content_type.clone(),
@@ -994,6 +1190,82 @@ impl S3 for Node {
         }))
     }
 
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let i = req.input;
+        let CopySource::Bucket {
+            bucket: from_bucket,
+            key: from_key,
+            ..
+        } = &i.copy_source
+        else {
+            return Err(s3_error!(NotImplemented, "copies from access points"));
+        };
+        if !self.store.has_bucket(&i.bucket) {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        if i.key.starts_with(".hiss/") {
+            return Err(s3_error!(
+                InvalidRequest,
+                "`.hiss/` objects are written by PUT (a kernel is attached by uploading its bundle)"
+            ));
+        }
+        // a copy is not new data from the instrument: the kernel does not run on it
+        let (m, reader) = self.open(from_bucket, from_key).await?;
+        let tmp = self.store.tmp_path();
+        let copied = async {
+            let mut f = tokio::fs::File::create(&tmp).await.map_err(internal)?;
+            let mut stream = reader.stream(0, m.size).await?;
+            let mut h = Md5::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(internal)?;
+                h.update(&chunk);
+                f.write_all(&chunk).await.map_err(internal)?;
+            }
+            f.sync_all().await.map_err(internal)?;
+            Ok::<_, S3Error>(hex(&h.finalize()))
+        }
+        .await;
+        let md5 = match copied {
+            Ok(md5) => md5,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let replace = i
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == MetadataDirective::REPLACE);
+        let meta = ObjectMeta {
+            size: m.size,
+            etag: md5,
+            content_type: if replace {
+                i.content_type.map(|c| c.to_string())
+            } else {
+                m.content_type.clone()
+            },
+            metadata: if replace {
+                user_metadata(i.metadata)
+            } else {
+                m.metadata.clone()
+            },
+            checksums: m.checksums.clone(),
+            ..ObjectMeta::empty(&i.key)
+        };
+        let m = self.commit(&i.bucket, tmp, meta).await?;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(ETag::Strong(m.etag.clone())),
+                last_modified: Some(timestamp(m.modified)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
     async fn create_multipart_upload(
         &self,
         req: S3Request<CreateMultipartUploadInput>,
@@ -1044,7 +1316,17 @@ impl S3 for Node {
             return Err(s3_error!(InvalidArgument, "part numbers are 1 to 10000"));
         }
         let body = i.body.ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
-        let got = self.receive(body, None).await?;
+        let checks = Checks::new(
+            i.checksum_algorithm.as_ref(),
+            i.checksum_crc32,
+            i.checksum_crc32c,
+            i.checksum_sha1,
+            i.checksum_sha256,
+            i.checksum_crc64nvme,
+            i.content_md5,
+            req.trailing_headers,
+        )?;
+        let got = self.receive(body, None, checks).await?;
         let part = dir.join(format!("{}", i.part_number));
         std::fs::rename(&got.tmp, &part).map_err(internal)?;
         std::fs::write(dir.join(format!("{}.md5", i.part_number)), &got.md5).map_err(internal)?;
@@ -1148,6 +1430,7 @@ impl S3 for Node {
                 tmp: t,
                 size,
                 md5: format!("{}-{}", hex(&whole.finalize()), numbers.len()),
+                checksums: BTreeMap::new(),
             })
         })
         .await

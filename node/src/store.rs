@@ -46,6 +46,10 @@ pub struct ObjectMeta {
     /// Whether the persistent tier has it.
     #[serde(default)]
     pub flushed: bool,
+    /// Its checksums as the client asked for them (`crc32`, `crc32c`, `sha1`,
+    /// `sha256`, `crc64nvme`: base64 of the digest).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, String>,
     /// The kernel run that wrote it (a data object and its results share one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
@@ -396,6 +400,7 @@ mod tests {
             metadata: BTreeMap::new(),
             data: String::new(),
             flushed: false,
+            checksums: BTreeMap::new(),
             run: None,
             pending_event: None,
         }

@@ -394,6 +394,7 @@ impl Tier for S3Tier {
             metadata,
             data: String::new(),
             flushed: true,
+            checksums: BTreeMap::new(),
             run: None,
             pending_event: None,
         };
@@ -495,6 +496,7 @@ mod tests {
             metadata: BTreeMap::from([("run".into(), "7".into())]),
             data: String::new(),
             flushed: false,
+            checksums: BTreeMap::new(),
             run: None,
             pending_event: None,
         };

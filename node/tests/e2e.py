@@ -190,6 +190,36 @@ class Objects(Base):
             s3.head_object(Bucket="plain", Key="b")
         self.assertIn("plain", [b["Name"] for b in s3.list_buckets()["Buckets"]])
 
+    def test_checksums_content_md5_and_copies(self):
+        import base64
+        import hashlib
+        s3 = self.s3
+        s3.create_bucket(Bucket="sums")
+        body = b"frames " * 1000
+        for alg in ["CRC32", "SHA1", "SHA256"]:  # (CRC32C needs botocore[crt])
+            r = s3.put_object(Bucket="sums", Key=f"k-{alg}", Body=body, ChecksumAlgorithm=alg)
+            given = r[f"Checksum{alg}"]
+            got = s3.get_object(Bucket="sums", Key=f"k-{alg}", ChecksumMode="ENABLED")
+            self.assertEqual(got["Body"].read(), body)
+            self.assertEqual(got[f"Checksum{alg}"], given)
+        self.assertEqual(given, base64.b64encode(hashlib.sha256(body).digest()).decode())
+        md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+        s3.put_object(Bucket="sums", Key="md5", Body=body, ContentMD5=md5)
+        wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        with self.assertRaises(ClientError) as c:
+            s3.put_object(Bucket="sums", Key="bad-md5", Body=body, ContentMD5=wrong)
+        self.assertIn("BadDigest", str(c.exception))
+        with self.assertRaises(ClientError):
+            s3.head_object(Bucket="sums", Key="bad-md5")
+        # copies keep or replace the metadata
+        s3.put_object(Bucket="sums", Key="src", Body=b"abc", Metadata={"a": "1"}, ContentType="text/x")
+        s3.copy_object(Bucket="sums", Key="dst", CopySource={"Bucket": "sums", "Key": "src"})
+        d = s3.get_object(Bucket="sums", Key="dst")
+        self.assertEqual((d["Body"].read(), d["Metadata"], d["ContentType"]), (b"abc", {"a": "1"}, "text/x"))
+        s3.copy_object(Bucket="sums", Key="dst2", CopySource="sums/src", Metadata={"b": "2"},
+                       MetadataDirective="REPLACE")
+        self.assertEqual(s3.head_object(Bucket="sums", Key="dst2")["Metadata"], {"b": "2"})
+
     def test_keys_cannot_escape_the_data_directory(self):
         self.s3.create_bucket(Bucket="keys")
         for k in ["../../escape", "/abs/olute", "a/../../../b", "..", "x\u00e9y"]:
