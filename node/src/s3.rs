@@ -641,7 +641,7 @@ impl Node {
         };
         let Some(k) = attached else {
             let got = match source {
-                Source::Body(b, _, checks) => self.receive(b, None, checks).await?,
+                Source::Body(b, _, checks) => self.receive(b, None, *checks).await?,
                 Source::File(r) => r,
             };
             let is_kernel = key == KERNEL_KEY;
@@ -697,7 +697,7 @@ impl Node {
             Source::Body(b, len, checks) => {
                 let len = len.unwrap_or(0);
                 let (tx, handle, dir) = self.start_run(bucket, k.clone(), len, None)?;
-                let got = self.receive(b, tx, checks).await;
+                let got = self.receive(b, tx, *checks).await;
                 // the worker ends once the sender is gone (whole body or not)
                 let run = handle.await;
                 match (got, run) {
@@ -725,7 +725,7 @@ impl Node {
 enum Source {
     /// A request body, as it arrives, its length when the request gave it, and
     /// the checksums to check.
-    Body(StreamingBlob, Option<u64>, Checks),
+    Body(StreamingBlob, Option<u64>, Box<Checks>),
     /// A file already received (an assembled multipart upload).
     File(Received),
 }
@@ -909,6 +909,9 @@ struct Upload {
     key: String,
     content_type: Option<String>,
     metadata: BTreeMap<String, String>,
+    /// The checksum algorithm every part is checked with, if one was asked for.
+    #[serde(default)]
+    checksum_algorithm: Option<String>,
 }
 
 impl Node {
@@ -1036,7 +1039,11 @@ impl S3 for Node {
             .ingest(
                 &input.bucket,
                 &input.key,
-                Source::Body(body, input.content_length.map(|l| l.max(0) as u64), checks),
+                Source::Body(
+                    body,
+                    input.content_length.map(|l| l.max(0) as u64),
+                    Box::new(checks),
+                ),
                 input.content_type.map(|c| c.to_string()),
                 user_metadata(input.metadata),
             )
@@ -1287,6 +1294,7 @@ impl S3 for Node {
             key: i.key.clone(),
             content_type: i.content_type.map(|c| c.to_string()),
             metadata: user_metadata(i.metadata),
+            checksum_algorithm: i.checksum_algorithm.map(|a| a.as_str().to_string()),
         };
         std::fs::write(
             dir.join("upload.json"),
@@ -1311,13 +1319,16 @@ impl S3 for Node {
             .clone()
             .try_acquire_owned()
             .map_err(|_| s3_error!(SlowDown, "too many uploads at once; try again"))?;
-        let (dir, _) = self.upload(&i.upload_id, &i.bucket, &i.key)?;
+        let (dir, u) = self.upload(&i.upload_id, &i.bucket, &i.key)?;
         if !(1..=10000).contains(&i.part_number) {
             return Err(s3_error!(InvalidArgument, "part numbers are 1 to 10000"));
         }
         let body = i.body.ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
+        let algorithm = i
+            .checksum_algorithm
+            .or_else(|| u.checksum_algorithm.map(ChecksumAlgorithm::from));
         let checks = Checks::new(
-            i.checksum_algorithm.as_ref(),
+            algorithm.as_ref(),
             i.checksum_crc32,
             i.checksum_crc32c,
             i.checksum_sha1,
@@ -1330,8 +1341,14 @@ impl S3 for Node {
         let part = dir.join(format!("{}", i.part_number));
         std::fs::rename(&got.tmp, &part).map_err(internal)?;
         std::fs::write(dir.join(format!("{}.md5", i.part_number)), &got.md5).map_err(internal)?;
+        let c = checksum_of(&got.checksums);
         Ok(S3Response::new(UploadPartOutput {
             e_tag: Some(ETag::Strong(got.md5)),
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_crc64nvme: c.checksum_crc64nvme,
             ..Default::default()
         }))
     }
