@@ -436,6 +436,22 @@ class Operations(Base):
         self.assertEqual(m["hiss_frames_kept_total"], "3")
         self.assertEqual(m["hiss_frames_dropped_total"], "2")
 
+    def test_sigterm_finishes_the_upload_in_flight(self):
+        self.s3.create_bucket(Bucket="term")
+        body = npy_bytes(frames(100))
+        s = self.node.raw_put("/term/inflight.npy", body, len(body) // 2)
+        time.sleep(0.3)
+        self.node.p.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        # the node no longer takes connections, but the request in flight completes
+        s.sendall(body[len(body) // 2:])
+        self.assertIn(b"200 OK", s.recv(4096))
+        s.close()
+        self.assertEqual(self.node.p.wait(timeout=30), 0)
+        self.node = NodeProcess(self.node.data)
+        self.s3 = self.node.client()
+        self.assertEqual(self.s3.get_object(Bucket="term", Key="inflight.npy")["Body"].read(), body)
+
     def test_kill_and_restart_keeps_every_acknowledged_object(self):
         self.s3.create_bucket(Bucket="dur")
         self.attach("dur", "threshold_sum", hiss_param_t=1000)
