@@ -730,25 +730,6 @@ enum Source {
     File(Received),
 }
 
-impl ObjectMeta {
-    /// Metadata of an empty object of `key`.
-    fn empty(key: &str) -> ObjectMeta {
-        ObjectMeta {
-            key: key.to_string(),
-            size: 0,
-            etag: String::new(),
-            modified: now(),
-            content_type: None,
-            metadata: BTreeMap::new(),
-            data: String::new(),
-            flushed: false,
-            checksums: BTreeMap::new(),
-            run: None,
-            pending_event: None,
-        }
-    }
-}
-
 /// The checksums a client asked for, and the values it gave (in headers, or
 /// in trailers that arrive after the body).
 #[derive(Default)]

@@ -59,6 +59,27 @@ pub struct ObjectMeta {
     pub pending_event: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl ObjectMeta {
+    /// Metadata of an empty object of `key`.
+    pub fn empty(key: &str) -> ObjectMeta {
+        ObjectMeta {
+            key: key.to_string(),
+            size: 0,
+            etag: String::new(),
+            modified: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+            content_type: None,
+            metadata: BTreeMap::new(),
+            data: String::new(),
+            flushed: false,
+            checksums: BTreeMap::new(),
+            run: None,
+            pending_event: None,
+        }
+    }
+}
+
 /// Why a store operation failed.
 #[derive(Debug)]
 pub enum StoreError {
@@ -392,17 +413,9 @@ mod tests {
 
     fn meta(key: &str) -> ObjectMeta {
         ObjectMeta {
-            key: key.into(),
             size: 3,
             etag: "e".into(),
-            modified: 0,
-            content_type: None,
-            metadata: BTreeMap::new(),
-            data: String::new(),
-            flushed: false,
-            checksums: BTreeMap::new(),
-            run: None,
-            pending_event: None,
+            ..ObjectMeta::empty(key)
         }
     }
 

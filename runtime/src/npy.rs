@@ -5,19 +5,27 @@ use hissc_aop::types::numel;
 use hissc_aop::{Array, DType, Shape};
 use npyz::WriterBuilder;
 
-fn dtype_of(descr: &str) -> Option<DType> {
-    Some(match descr {
-        "|b1" => DType::Bool,
-        "|u1" | "<u1" => DType::U8,
-        "<u2" => DType::U16,
-        "<u4" => DType::U32,
-        "<u8" => DType::U64,
-        "|i1" | "<i1" => DType::I8,
-        "<i2" => DType::I16,
-        "<i4" => DType::I32,
-        "<i8" => DType::I64,
-        "<f8" => DType::F64,
-        _ => return None,
+/// numpy's type string of each dtype, as numpy writes it.
+fn descr(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "|b1",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::I8 => "|i1",
+        DType::I16 => "<i2",
+        DType::I32 => "<i4",
+        DType::I64 => "<i8",
+        DType::F64 => "<f8",
+    }
+}
+
+/// The dtype of a type string (one byte wide types also with `<`).
+fn dtype_of(s: &str) -> Option<DType> {
+    DType::ALL.into_iter().find(|&d| {
+        let ours = descr(d);
+        ours == s || (ours.starts_with('|') && s.strip_prefix('<') == Some(&ours[1..]))
     })
 }
 
@@ -104,19 +112,9 @@ pub fn encode(dtype: DType, data: &[i128], out: &mut Vec<u8>) {
 /// as [`encode`] writes them).
 pub fn header(dtype: DType, shape: &[u32]) -> Vec<u8> {
     use npyz::{TypeStr, WriteOptions};
-    let descr = match dtype {
-        DType::Bool => "|b1",
-        DType::U8 => "|u1",
-        DType::U16 => "<u2",
-        DType::U32 => "<u4",
-        DType::U64 => "<u8",
-        DType::I8 => "|i1",
-        DType::I16 => "<i2",
-        DType::I32 => "<i4",
-        DType::I64 => "<i8",
-        DType::F64 => "<f8",
-    };
-    let ts: TypeStr = descr.parse().expect("numpy's own type strings parse");
+    let ts: TypeStr = descr(dtype)
+        .parse()
+        .expect("numpy's own type strings parse");
     let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let mut out = Vec::new();
     WriteOptions::new_header_only()

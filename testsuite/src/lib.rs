@@ -151,13 +151,7 @@ pub fn stream_in_blocks(
     trace: bool,
 ) -> Result<hissc_sim::SimResult, String> {
     let first = frames.first().ok_or("no frames to simulate")?;
-    let scalars: Vec<i128> = k
-        .params
-        .iter()
-        .zip(first)
-        .filter(|(p, _)| !p.is_stream())
-        .map(|(_, a)| a.data[0])
-        .collect();
+    let scalars = hissc_sim::run::scalar_args(k, first);
     let streams = k.params.iter().filter(|p| p.is_stream()).count();
     let mut s = hissc_sim::Streamer::new(net, &scalars, vec![None; streams], trace)?;
     let mut out = Vec::new();

@@ -452,13 +452,7 @@ pub fn simulate_args(
     want_trace: bool,
 ) -> Result<SimResult, String> {
     let first = frames.first().ok_or("no frames to simulate")?;
-    let scalars: Vec<i128> = k
-        .params
-        .iter()
-        .zip(first)
-        .filter(|(p, _)| !p.is_stream())
-        .map(|(_, a)| a.data[0])
-        .collect();
+    let scalars = scalar_args(k, first);
     let streams: Vec<Vec<Array>> = frames
         .iter()
         .map(|f| {
@@ -471,6 +465,17 @@ pub fn simulate_args(
         })
         .collect();
     simulate(net, &streams, &scalars, want_trace)
+}
+
+/// The scalar parameters' values among a kernel's call arguments (in
+/// signature order; scalars as 0-d arrays).
+pub fn scalar_args(k: &hissc_aop::Kernel, args: &[Array]) -> Vec<i128> {
+    k.params
+        .iter()
+        .zip(args)
+        .filter(|(p, _)| !p.is_stream())
+        .map(|(_, a)| a.data[0])
+        .collect()
 }
 
 /// Simulates every frame of inputs bound to the kernel parameters `params`
