@@ -274,6 +274,18 @@ class Kernels(Base):
         self.assertEqual(ev[2]["outputs"]["out"], [int(want[3])])
         self.assertEqual([e["key"] for e in self.node.events("beam", start=1)], ["run2.bin", "one.npy"])
 
+    def test_a_large_object_streams_through_in_bounded_memory(self):
+        self.s3.create_bucket(Bucket="big")
+        self.attach("big", "threshold_sum", hiss_param_t=1000)
+        x = frames(60000)  # 117 MiB
+        body = npy_bytes(x)
+        self.s3.put_object(Bucket="big", Key="big.npy", Body=body)
+        np.testing.assert_array_equal(self.result("big", "big.npy"), np.where(x > 1000, x, 0).sum(axis=(1, 2)))
+        with open(f"/proc/{self.node.p.pid}/status") as f:
+            peak_kb = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+        # the object never is in memory: a few blocks of frames and the buffers around them
+        self.assertLess(peak_kb * 1024, len(body) / 2, f"peak {peak_kb} kB for a {len(body)}-byte object")
+
     def test_keep_frame_stores_only_kept_frames(self):
         self.s3.create_bucket(Bucket="veto")
         self.attach("veto", "keep_frame", hiss_param_t=4000, hiss_keep="out")
