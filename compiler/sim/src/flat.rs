@@ -6,14 +6,14 @@
 //! each operation over the whole block (see [`crate::engine`]); an operation's
 //! state area holds its counters, accumulators and memories. Hardware decisions
 //! an operation needs (whether accumulators are in block RAM, a bin count's
-//! latency, a ROM's size) come from [`hissc_spn::plan`], as the VHDL's do.
+//! latency, a ROM's size) come from the kinds' modules in [`hissc_spn::proc`], as the VHDL's do.
 
 #![allow(missing_docs)] // the fields of `Op` are named as in its variants' docs
 
 use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
 use hissc_aop::{BinaryOp, CmpOp, DType, ReduceOp, UnaryOp};
-use hissc_spn::{Network, ProcKind, Src};
+use hissc_spn::{Bus, Network, ProcKind, Src};
 
 /// An operand: a bus slot or a constant.
 #[derive(Clone, Copy, Debug)]
@@ -159,7 +159,7 @@ pub struct Bincount {
     pub count: u32,
     pub float: bool,
     /// Where the readout's countdown starts after a frame's last element: the
-    /// first count leaves [`hissc_spn::plan::Bincount::latency`] cycles later
+    /// first count leaves [`hissc_spn::proc::bincount::Plan::latency`] cycles later
     /// (two cycles to reach 0, then the registered read).
     pub start: i128,
     pub mem: usize,
@@ -249,13 +249,10 @@ pub fn flatten(net: &Network) -> Flat {
             .collect(),
         param_slots: vec![None; net.params.len()],
     };
-    let alloc = |n: usize, state: &mut usize| {
-        let at = *state;
-        *state += n;
-        at
-    };
     for (b, node) in net.nodes.iter() {
         let dst = b.index() as u32;
+        let st = &mut f.state;
+        // one arm per kind: the ports are slots, every other kind one operation
         let op = match &node.kind {
             ProcKind::Input(i, l) => {
                 f.input_slots[*i as usize][*l as usize] = dst;
@@ -305,147 +302,26 @@ pub fn flatten(net: &Network) -> Flat {
                 d: *d,
                 a: opnd(a),
             },
-            ProcKind::Reduce(op, d, a, shape, axes) => {
-                let reduced: Vec<bool> = (0..shape.len())
-                    .map(|i| axes.contains(&(i as u32)))
-                    .collect();
-                let (lines, line) = hissc_spn::sched::reduce_lines(shape, axes);
-                let idx = alloc(shape.len(), &mut f.state);
-                let acc = alloc(2 * lines as usize, &mut f.state);
-                // with block RAM accumulators the output is registered once more
-                let late = if hissc_spn::plan::reduce_in_ram(shape, axes) {
-                    Some(alloc(2, &mut f.state))
-                } else {
-                    None
-                };
-                let flat = axes.len() == shape.len();
-                if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
-                    // the common case: one accumulator over the whole stream
-                    let acc = alloc(2, &mut f.state);
-                    f.ops.push(Op::ReduceAll(ReduceAll {
-                        dst,
-                        arg: a.index() as u32,
-                        op: *op,
-                        d: *d,
-                        n: numel(shape) as i128,
-                        acc,
-                    }));
-                    continue;
-                }
-                Op::Reduce(Reduce {
-                    dst,
-                    arg: a.index() as u32,
-                    op: *op,
-                    d: *d,
-                    shape: shape.clone(),
-                    reduced,
-                    line,
-                    flat,
-                    idx,
-                    acc,
-                    late,
-                })
-            }
-            ProcKind::Slice(a, shape, sel) => {
-                let idx = alloc(shape.len(), &mut f.state);
-                Op::Slice(Slice {
-                    dst,
-                    arg: a.index() as u32,
-                    shape: shape.clone(),
-                    sel: sel.clone(),
-                    idx,
-                })
-            }
-            ProcKind::Scan(d, a, count) => {
-                let acc = alloc(1, &mut f.state);
-                let cnt = alloc(1, &mut f.state);
-                Op::Scan(Scan {
-                    dst,
-                    arg: a.index() as u32,
-                    d: *d,
-                    count: *count,
-                    acc,
-                    cnt,
-                })
-            }
             ProcKind::Lookup(t, a) => Op::Lookup {
                 dst,
                 v: valid_src(net, &[a]),
                 table: t.clone(),
                 a: opnd(a),
             },
-            ProcKind::Bincount {
-                x,
-                weights,
-                mask,
-                bins,
-                count,
-                float,
-            } => {
-                let mem = alloc(2 * *bins as usize, &mut f.state);
-                let state = alloc(4, &mut f.state);
-                let slot = |b: &hissc_spn::Bus| b.index() as u32;
-                let plan = hissc_spn::plan::bincount(net, b).expect("a bin count");
-                Op::Bincount(Bincount {
-                    dst,
-                    x: slot(x),
-                    w: weights.as_ref().map(slot),
-                    m: mask.as_ref().map(slot),
-                    bins: *bins,
-                    count: *count,
-                    float: *float,
-                    start: 2 - plan.latency as i128,
-                    mem,
-                    state,
-                })
+            ProcKind::Reduce(op, d, a, shape, axes) => {
+                Reduce::op(dst, *op, *d, *a, shape, axes, st)
             }
+            ProcKind::Slice(a, shape, sel) => Slice::op(dst, *a, shape, sel, st),
+            ProcKind::Scan(d, a, count) => Scan::op(dst, *d, *a, *count, st),
+            ProcKind::Bincount { .. } => Bincount::op(net, b, st),
             ProcKind::Broadcast {
                 arg,
                 timing,
                 from,
                 to,
-            } => {
-                let len = numel(from) as u32;
-                let mem = alloc(len as usize, &mut f.state);
-                let wcnt = alloc(1, &mut f.state);
-                let rcnt = alloc(to.len(), &mut f.state);
-                let strides = hissc_spn::sched::broadcast_strides(from, to);
-                Op::Broadcast(Broadcast {
-                    dst,
-                    arg: arg.index() as u32,
-                    timing: timing.index() as u32,
-                    mem,
-                    len,
-                    wcnt,
-                    rcnt,
-                    to: to.clone(),
-                    strides,
-                })
-            }
-            ProcKind::Pack { lanes, width, lane } => {
-                let depth = hissc_spn::sched::pack_depth(net, lanes, *width) as usize;
-                let buf = alloc(depth, &mut f.state);
-                let held = alloc(1, &mut f.state);
-                Op::Pack(Pack {
-                    dst,
-                    lanes: lanes.iter().map(|b| b.index() as u32).collect(),
-                    width: *width,
-                    lane: *lane,
-                    buf,
-                    held,
-                })
-            }
-            ProcKind::Delay(a, n) => {
-                let ring = alloc(2 * (*n as usize - 1), &mut f.state);
-                let pos = alloc(1, &mut f.state);
-                Op::Delay(Delay {
-                    dst,
-                    arg: a.index() as u32,
-                    ring,
-                    n: *n,
-                    pos,
-                })
-            }
+            } => Broadcast::op(dst, *arg, *timing, from, to, st),
+            ProcKind::Pack { lanes, width, lane } => Pack::op(net, dst, lanes, *width, *lane, st),
+            ProcKind::Delay(a, n) => Delay::op(dst, *a, *n, st),
         };
         if node.sched.is_static() {
             f.statics.push(op);
@@ -454,4 +330,169 @@ pub fn flatten(net: &Network) -> Flat {
         }
     }
     f
+}
+
+/// Takes `n` words of the private state area (`state` is its size so far).
+fn alloc(n: usize, state: &mut usize) -> usize {
+    let at = *state;
+    *state += n;
+    at
+}
+
+fn slot(b: Bus) -> u32 {
+    b.index() as u32
+}
+
+impl Reduce {
+    /// A reduction of `shape` over `axes`: a whole-stream accumulator
+    /// ([`ReduceAll`]) or one per line ([`Reduce`]), as
+    /// [`hissc_spn::proc::reduce`] lays them out.
+    #[allow(clippy::too_many_arguments)]
+    fn op(
+        dst: u32,
+        op: ReduceOp,
+        d: DType,
+        a: Bus,
+        shape: &[u32],
+        axes: &[u32],
+        st: &mut usize,
+    ) -> Op {
+        let reduced: Vec<bool> = (0..shape.len())
+            .map(|i| axes.contains(&(i as u32)))
+            .collect();
+        let (lines, line) = hissc_spn::proc::reduce::lines(shape, axes);
+        let idx = alloc(shape.len(), st);
+        let acc = alloc(2 * lines as usize, st);
+        // with block RAM accumulators the output is registered once more
+        let late = hissc_spn::proc::reduce::in_ram(shape, axes).then(|| alloc(2, st));
+        let flat = axes.len() == shape.len();
+        if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
+            // the common case: one accumulator over the whole stream
+            return Op::ReduceAll(ReduceAll {
+                dst,
+                arg: slot(a),
+                op,
+                d,
+                n: numel(shape) as i128,
+                acc: alloc(2, st),
+            });
+        }
+        Op::Reduce(Reduce {
+            dst,
+            arg: slot(a),
+            op,
+            d,
+            shape: shape.to_vec(),
+            reduced,
+            line,
+            flat,
+            idx,
+            acc,
+            late,
+        })
+    }
+}
+
+impl Slice {
+    /// A basic slice of `shape`.
+    fn op(dst: u32, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)], st: &mut usize) -> Op {
+        Op::Slice(Slice {
+            dst,
+            arg: slot(a),
+            shape: shape.to_vec(),
+            sel: sel.to_vec(),
+            idx: alloc(shape.len(), st),
+        })
+    }
+}
+
+impl Scan {
+    /// A running sum over `count` elements.
+    fn op(dst: u32, d: DType, a: Bus, count: u32, st: &mut usize) -> Op {
+        Op::Scan(Scan {
+            dst,
+            arg: slot(a),
+            d,
+            count,
+            acc: alloc(1, st),
+            cnt: alloc(1, st),
+        })
+    }
+}
+
+impl Bincount {
+    /// The bin count `b`: two banks of counters and its pipeline's state, its
+    /// latency from [`hissc_spn::proc::bincount::plan`].
+    fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
+        let ProcKind::Bincount {
+            x,
+            weights,
+            mask,
+            bins,
+            count,
+            float,
+        } = net.nodes[b].kind
+        else {
+            unreachable!("a bin count")
+        };
+        let plan = hissc_spn::proc::bincount::plan(net, b).expect("a bin count");
+        Op::Bincount(Bincount {
+            dst: slot(b),
+            x: slot(x),
+            w: weights.map(slot),
+            m: mask.map(slot),
+            bins,
+            count,
+            float,
+            start: 2 - plan.latency as i128,
+            mem: alloc(2 * bins as usize, st),
+            state: alloc(4, st),
+        })
+    }
+}
+
+impl Broadcast {
+    /// A broadcast from `from` to `to`: the stored frame and its counters.
+    fn op(dst: u32, arg: Bus, timing: Bus, from: &[u32], to: &[u32], st: &mut usize) -> Op {
+        let len = numel(from) as u32;
+        Op::Broadcast(Broadcast {
+            dst,
+            arg: slot(arg),
+            timing: slot(timing),
+            mem: alloc(len as usize, st),
+            len,
+            wcnt: alloc(1, st),
+            rcnt: alloc(to.len(), st),
+            to: to.to_vec(),
+            strides: hissc_spn::proc::broadcast::strides(from, to),
+        })
+    }
+}
+
+impl Pack {
+    /// A gearbox with the queue depth [`hissc_spn::proc::pack::depth`] gives.
+    fn op(net: &Network, dst: u32, lanes: &[Bus], width: u32, lane: u32, st: &mut usize) -> Op {
+        let depth = hissc_spn::proc::pack::depth(net, lanes, width) as usize;
+        Op::Pack(Pack {
+            dst,
+            lanes: lanes.iter().map(|&b| slot(b)).collect(),
+            width,
+            lane,
+            buf: alloc(depth, st),
+            held: alloc(1, st),
+        })
+    }
+}
+
+impl Delay {
+    /// A delay of `n` cycles: a ring of the values in flight.
+    fn op(dst: u32, a: Bus, n: u32, st: &mut usize) -> Op {
+        Op::Delay(Delay {
+            dst,
+            arg: slot(a),
+            ring: alloc(2 * (n as usize - 1), st),
+            n,
+            pos: alloc(1, st),
+        })
+    }
 }

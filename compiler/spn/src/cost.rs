@@ -4,7 +4,7 @@
 //! accumulators, queues, shift registers), the memories it keeps (words ×
 //! bits, which go to block RAM when large), and its multipliers. The counts
 //! follow the VHDL back end's structure and read its decisions from the same
-//! places ([`sched::delay_in_ram`], [`sched::pack_depth`], the [`plan`]s of
+//! places ([`proc::delay::in_ram`], [`proc::pack::depth`], the plans in [`proc`] of
 //! reductions, bin counts and tables), so the estimate and
 //! the design cannot disagree about where a value lives. The flip-flop count
 //! is a lower bound on the logic cells a design needs (an iCE40 logic cell has
@@ -12,7 +12,7 @@
 //! it is already more than the device has.
 
 use crate::ir::{Bus, Network, ProcKind, Src};
-use crate::{plan, sched};
+use crate::proc;
 use hissc_aop::BinaryOp;
 
 /// A memory: `words` words of `bits` bits.
@@ -110,10 +110,10 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             }
             _ => {}
         },
-        ProcKind::Lookup(table, _) => c.memory(plan::rom_size(table.len()) as u64, w),
+        ProcKind::Lookup(table, _) => c.memory(proc::elementwise::rom_size(table.len()) as u64, w),
         ProcKind::Float(_) => c.flip_flops += 2 * 64,
         ProcKind::Reduce(_, _, _, shape, _) => {
-            let p = plan::reduce(net, b).expect("a reduction");
+            let p = proc::reduce::plan(net, b).expect("a reduction");
             if p.in_ram {
                 c.memory(p.lines as u64, p.acc_width);
             }
@@ -123,7 +123,7 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         ProcKind::Slice(_, shape, _) => c.flip_flops += counters(shape),
         ProcKind::Scan(_, _, count) => c.flip_flops += w as u64 + counter(*count as u64),
         ProcKind::Bincount { count, .. } => {
-            let p = plan::bincount(net, b).expect("a bin count");
+            let p = proc::bincount::plan(net, b).expect("a bin count");
             let wacc = p.acc_width;
             // two banks (count one frame, stream out the other)
             for _ in 0..2 {
@@ -132,7 +132,7 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.flip_flops += 4 * wacc as u64 + 2 * counter(*count as u64);
         }
         ProcKind::Pack { lanes, width, .. } => {
-            let depth = sched::pack_depth(net, lanes, *width) as u64;
+            let depth = proc::pack::depth(net, lanes, *width) as u64;
             c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
         }
         ProcKind::Broadcast { from, to, .. } => {
@@ -141,7 +141,7 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.flip_flops += counters(to) + counter(words);
         }
         ProcKind::Delay(_, d) => {
-            if sched::delay_in_ram(*d, w) {
+            if proc::delay::in_ram(*d, w) {
                 c.memory(*d as u64 - 1, w + 1);
                 c.flip_flops += 2 * counter(*d as u64) + 1;
             } else {

@@ -33,7 +33,7 @@
 //! Anything else is a [`Code::LANES`] diagnostic at the Python expression.
 
 use crate::ir::{Bus, Network, Node, Output, ProcKind, Sched, Src};
-use crate::sched;
+use crate::proc;
 use cranelift_entity::{EntityRef, PrimaryMap};
 use hissc_aop::passes::ranges::sum_exact;
 use hissc_aop::types::numel;
@@ -494,7 +494,7 @@ impl Widen {
         let v = self.stream_lanes(a, n.span)?;
         let lanes = v.len() as u32;
         if lanes == 1 {
-            let s = sched::reduce(&self.sched(v[0]), shape, axes);
+            let s = proc::reduce::schedule(&self.sched(v[0]), shape, axes);
             let kind = ProcKind::Reduce(op, d, v[0], shape.to_vec(), axes.to_vec());
             return Some(W::Lanes(vec![self.push(kind, n.range, s, n.span)]));
         }
@@ -552,7 +552,7 @@ impl Widen {
                 out.push(root);
                 continue;
             }
-            let s = sched::reduce(&self.sched(root), &cshape, &caxes);
+            let s = proc::reduce::schedule(&self.sched(root), &cshape, &caxes);
             let kind = ProcKind::Reduce(fop, d, root, cshape.clone(), caxes.clone());
             out.push(self.push(kind, n.range, s, n.span));
         }
@@ -734,7 +734,7 @@ impl Widen {
                 root
             } else {
                 let rop = if max { ReduceOp::Max } else { ReduceOp::Min };
-                let s = sched::reduce(&self.sched(root), &cshape, &caxes);
+                let s = proc::reduce::schedule(&self.sched(root), &cshape, &caxes);
                 let kind = ProcKind::Reduce(rop, DType::I64, root, cshape.clone(), caxes.clone());
                 self.push(kind, keys, s, span)
             };
@@ -820,8 +820,10 @@ impl Widen {
                 });
                 (root, op)
             }
-            _ => {
-                // any / all
+            ReduceOp::ArgMax | ReduceOp::ArgMin => {
+                unreachable!("argmax and argmin widen through `arg_reduce`, before any tree")
+            }
+            ReduceOp::Any | ReduceOp::All => {
                 let leaves: Vec<Bus> = if arg.within(Interval::new(0, 1)) {
                     leaves
                 } else {
@@ -848,7 +850,7 @@ impl Widen {
             if csel.iter().zip(cshape).all(|(&s, &d)| s == (0, 1, d)) {
                 return b;
             }
-            let s = sched::slice(&w.sched(b), cshape, csel);
+            let s = proc::slice::schedule(&w.sched(b), cshape, csel);
             let kind = ProcKind::Slice(b, cshape.to_vec(), csel.to_vec());
             w.push(kind, n.range, s, n.span)
         };
@@ -942,13 +944,13 @@ impl Widen {
             if !idx[1..]
                 .iter()
                 .zip(&sel[sp.r + 1..])
-                .all(|(&i, &s)| sched::picks(i, s))
+                .all(|(&i, &s)| proc::slice::picks(i, s))
             {
                 continue;
             }
             // the cycles along the split axis whose element on this lane is selected
             let g: Vec<u32> = (0..sp.a)
-                .filter(|&g| sched::picks(g * sp.b + idx[0], sel[sp.r]))
+                .filter(|&g| proc::slice::picks(g * sp.b + idx[0], sel[sp.r]))
                 .collect();
             let Some(&g0) = g.first() else { continue };
             let step = g.get(1).map_or(1, |g1| g1 - g0);
@@ -961,7 +963,7 @@ impl Widen {
             csel.push((g0, step, g.len() as u32));
             // every kept lane goes through a slice process, so that all of them
             // keep the source's timing (one cycle later)
-            let s = sched::slice(&self.sched(bus), &cshape, &csel);
+            let s = proc::slice::schedule(&self.sched(bus), &cshape, &csel);
             let kind = ProcKind::Slice(bus, cshape.clone(), csel);
             let lane = self.push(kind, n.range, s, n.span);
             if first > 0 && l >= first {
@@ -978,7 +980,7 @@ impl Widen {
 
     /// `width` lanes carrying, in order, the elements of `lanes` (gearboxes).
     fn packed(&mut self, n: &Node, lanes: Vec<Bus>, width: u32) -> Option<W> {
-        let Some((s, _)) = sched::pack(&self.net, &lanes, width) else {
+        let Some((s, _)) = proc::pack::schedule(&self.net, &lanes, width) else {
             return self.fail(
                 n.span,
                 format!(
@@ -1090,7 +1092,7 @@ impl Widen {
             let al = self.align(&buses);
             let wb = ws.as_ref().map(|_| al[1]);
             let mb = ms.as_ref().map(|_| al[if ws.is_some() { 2 } else { 1 }]);
-            let s = sched::bincount(&self.sched(al[0]), bins, float);
+            let s = proc::bincount::schedule(&self.sched(al[0]), bins, float);
             let kind = ProcKind::Bincount {
                 x: al[0],
                 weights: wb,
@@ -1104,7 +1106,7 @@ impl Widen {
         let period = self.net.frame_period();
         let Some(banks) = (0..=lanes.trailing_zeros())
             .map(|i| 1u32 << i)
-            .find(|&k| bins.is_multiple_of(k) && bins / k + sched::BINCOUNT_LATENCY <= period)
+            .find(|&k| bins.is_multiple_of(k) && bins / k + proc::bincount::LATENCY <= period)
         else {
             return self.fail(
                 span,
@@ -1161,7 +1163,7 @@ impl Widen {
                 let mut buses = vec![xb];
                 buses.extend(wb.iter().chain(&mb));
                 let al = self.align(&buses);
-                let s = sched::bincount(&self.sched(al[0]), bins / banks, false);
+                let s = proc::bincount::schedule(&self.sched(al[0]), bins / banks, false);
                 let kind = ProcKind::Bincount {
                     x: al[0],
                     weights: wb.map(|_| al[1]),

@@ -8,7 +8,8 @@
 //! compile time. That is what lets the simulator, the VHDL and the trace agree
 //! cycle for cycle.
 //!
-//! [`lower`] builds a network from the array-op IR, [`cost`] estimates its
+//! [`lower`] builds a network from the array-op IR, [`proc`] holds each process
+//! kind's schedule, verifier rule and hardware plan, [`cost`] estimates its
 //! hardware before synthesis, [`verify`] checks its
 //! invariants, [`print`]/[`parse`] are its text form and [`dot`] draws it.
 
@@ -18,9 +19,8 @@ pub mod ir;
 pub mod lanes;
 pub mod lower;
 pub mod parse;
-pub mod plan;
 pub mod print;
-pub mod sched;
+pub mod proc;
 pub mod verify;
 
 pub use ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src};

@@ -18,7 +18,7 @@
 //! ```
 
 use crate::ir::{Bus, Network, Output, Port, ProcKind, Sched, Src};
-use crate::sched;
+use crate::proc;
 use cranelift_entity::{PrimaryMap, SecondaryMap};
 use hissc_aop::passes::ranges::{ranges, Ranges};
 use hissc_aop::types::numel;
@@ -226,7 +226,7 @@ impl Lowering<'_> {
             Inst::Slice(a, sel) => {
                 let b = self.stream(*a, span, "a slice")?;
                 let shape = self.k.ty(*a).shape.clone();
-                let s = sched::slice(&self.sched(b), &shape, sel);
+                let s = proc::slice::schedule(&self.sched(b), &shape, sel);
                 let r = self.net.nodes[b].range;
                 Some(L::Bus(self.node(
                     ProcKind::Slice(b, shape, sel.clone()),
@@ -249,7 +249,7 @@ impl Lowering<'_> {
                 } else {
                     (shape, axes)
                 };
-                let s = sched::reduce(&self.sched(b), &shape, &axes);
+                let s = proc::reduce::schedule(&self.sched(b), &shape, &axes);
                 Some(L::Bus(self.node(
                     ProcKind::Reduce(*op, d.ty.dtype, b, shape, axes),
                     range,
@@ -289,7 +289,7 @@ impl Lowering<'_> {
                 let period = self.net.frame_period();
                 // the readout must clear a bank before the frame after next counts in it (the
                 // float64 stages of a weighted count come after the memory)
-                let latency = sched::BINCOUNT_LATENCY;
+                let latency = proc::bincount::LATENCY;
                 if *bins + latency > period {
                     return self.not_streamable(
                         span,
@@ -302,7 +302,7 @@ impl Lowering<'_> {
                 let wb = w.map(|_| aligned[1]);
                 let mb = m.map(|_| aligned[if w.is_some() { 2 } else { 1 }]);
                 let count = self.sched(x0).elements();
-                let s = sched::bincount(&self.sched(x0), *bins, wb.is_some());
+                let s = proc::bincount::schedule(&self.sched(x0), *bins, wb.is_some());
                 let range = match wb {
                     // the bus carries float64 bits
                     Some(_) => Interval::of(DType::U64),

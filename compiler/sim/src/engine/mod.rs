@@ -198,7 +198,7 @@ impl Engine {
             Op::Lookup {
                 dst, ref table, a, ..
             } => {
-                let size = hissc_spn::plan::rom_size(table.len());
+                let size = hissc_spn::proc::elementwise::rom_size(table.len());
                 (
                     dst as usize,
                     table
@@ -207,7 +207,14 @@ impl Engine {
                         .unwrap_or(0),
                 )
             }
-            _ => unreachable!("not an elementwise op"),
+            Op::Reduce(_)
+            | Op::ReduceAll(_)
+            | Op::Slice(_)
+            | Op::Scan(_)
+            | Op::Bincount(_)
+            | Op::Broadcast(_)
+            | Op::Pack(_)
+            | Op::Delay(_) => unreachable!("not an elementwise op"),
         }
     }
 

@@ -23,7 +23,7 @@ impl Engine {
             let mut keep = false;
             if self.vld[s + t] {
                 keep = (0..shape.len())
-                    .all(|i| hissc_spn::sched::picks(self.st[idx + i] as u32, sel[i]));
+                    .all(|i| hissc_spn::proc::slice::picks(self.st[idx + i] as u32, sel[i]));
                 advance(&mut self.st[*idx..*idx + shape.len()], shape);
             }
             self.vld[d + t] = keep;

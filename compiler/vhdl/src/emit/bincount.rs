@@ -23,7 +23,7 @@ impl Emitter<'_> {
             unreachable!("a bincount process")
         };
         let w = net.nodes[b].width;
-        let plan = hissc_spn::plan::bincount(net, b).expect("a bin count");
+        let plan = hissc_spn::proc::bincount::plan(net, b).expect("a bin count");
         let wacc = plan.acc_width;
         let top = plan.depth - 1;
         let decl = |s: &mut String, line: String| {

@@ -22,7 +22,7 @@ impl Emitter<'_> {
             "  signal {b}_w : integer range 0 to {} := 0;",
             len - 1
         );
-        let strides = hissc_spn::sched::broadcast_strides(from, to);
+        let strides = hissc_spn::proc::broadcast::strides(from, to);
         let counted: Vec<usize> = (0..to.len()).collect();
         for &i in &counted {
             let _ = writeln!(

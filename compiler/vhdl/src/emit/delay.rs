@@ -4,11 +4,11 @@ use super::*;
 
 impl Emitter<'_> {
     /// The same stream `n` cycles later: a register, a shift register, or (when
-    /// [`hissc_spn::sched::delay_in_ram`] says so) a ring in block RAM.
+    /// [`hissc_spn::proc::delay::in_ram`] says so) a ring in block RAM.
     pub(super) fn delay(&mut self, b: Bus, a: Bus, n: u32) {
         let w = self.net.nodes[b].width;
         let (a, n) = (&a, &n);
-        if hissc_spn::sched::delay_in_ram(*n, w) {
+        if hissc_spn::proc::delay::in_ram(*n, w) {
             self.delay_ram(b, *a, *n);
         } else if *n == 1 {
             self.clocked(

@@ -207,7 +207,7 @@ impl Emitter<'_> {
             ProcKind::Lookup(table, a) => {
                 // a power-of-two ROM read with the index's low bits: the index is in
                 // range whenever it is valid, and any value reads something otherwise
-                let size = hissc_spn::plan::rom_size(table.len());
+                let size = hissc_spn::proc::elementwise::rom_size(table.len());
                 let k = size.trailing_zeros() as usize;
                 let _ = writeln!(
                     self.decls,

@@ -6,11 +6,11 @@ impl Emitter<'_> {
     /// A gearbox: a queue (registers `{b}_q`, length `{b}_n`) that takes the valid
     /// lanes of each cycle in lane order and lets one group of `width` out per cycle
     /// whenever it holds one; this process drives element `lane` of each group.
-    /// The queue is as deep as [`hissc_spn::sched::pack_depth`] says it ever gets (one spare slot).
+    /// The queue is as deep as [`hissc_spn::proc::pack::depth`] says it ever gets (one spare slot).
     pub(super) fn pack(&mut self, b: Bus, lanes: &[Bus], width: u32, lane: u32) {
         let net = self.net;
         let w = net.nodes[b].width;
-        let depth = hissc_spn::sched::pack_depth(net, lanes, width);
+        let depth = hissc_spn::proc::pack::depth(net, lanes, width);
         let _ = writeln!(
             self.decls,
             "  type {b}_q_t is array (0 to {depth}) of signed({} downto 0);",

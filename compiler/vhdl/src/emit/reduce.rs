@@ -1,5 +1,5 @@
 //! Reductions: accumulators in registers or block RAM, as their
-//! [`hissc_spn::plan::Reduce`] says; argmax/argmin with their index.
+//! [`hissc_spn::proc::reduce::Plan`] says; argmax/argmin with their index.
 
 use super::*;
 
@@ -16,7 +16,7 @@ impl Emitter<'_> {
         let net = self.net;
         let w = net.nodes[b].width;
         let total: u32 = shape.iter().product();
-        let plan = hissc_spn::plan::reduce(net, b).expect("a reduction");
+        let plan = hissc_spn::proc::reduce::plan(net, b).expect("a reduction");
         let (sum_wraps, wacc) = (plan.wraps, plan.acc_width);
         // accumulators: one per output in flight
         let (lines, line) = (plan.lines, plan.line.clone());
