@@ -7,13 +7,23 @@
 //! state area holds its counters, accumulators and memories. Hardware decisions
 //! an operation needs (whether accumulators are in block RAM, a bin count's
 //! latency, a ROM's size) come from the kinds' modules in [`hissc_spn::proc`], as the VHDL's do.
+//! A stateful kind's operation (its fields, its state layout and the
+//! constructor that lays it out) lives in `engine/<kind>.rs`, beside the loop
+//! that evaluates it; [`flatten`] is one arm per kind.
 
 #![allow(missing_docs)] // the fields of `Op` are named as in its variants' docs
 
 use cranelift_entity::EntityRef;
-use hissc_aop::types::numel;
-use hissc_aop::{BinaryOp, CmpOp, DType, ReduceOp, UnaryOp};
+use hissc_aop::{BinaryOp, CmpOp, DType, UnaryOp};
 use hissc_spn::{Bus, Network, ProcKind, Src};
+
+pub use crate::engine::bincount::Bincount;
+pub use crate::engine::broadcast::Broadcast;
+pub use crate::engine::delay::Delay;
+pub use crate::engine::pack::Pack;
+pub use crate::engine::reduce::{Reduce, ReduceAll};
+pub use crate::engine::scan::Scan;
+pub use crate::engine::slice::Slice;
 
 /// An operand: a bus slot or a constant.
 #[derive(Clone, Copy, Debug)]
@@ -93,112 +103,6 @@ pub enum Op {
     Pack(Pack),
     /// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
     Delay(Delay),
-}
-
-/// Reduction over the axes marked `reduced` of a logical `shape`; state: one
-/// counter per axis at `idx`, and (value, index) accumulators at `acc`, one per
-/// output in flight (`line` gives each kept axis's stride among them).
-#[derive(Clone, Debug)]
-pub struct Reduce {
-    pub dst: u32,
-    pub arg: u32,
-    pub op: ReduceOp,
-    pub d: DType,
-    pub shape: Vec<u32>,
-    pub reduced: Vec<bool>,
-    pub line: Vec<u32>,
-    pub flat: bool,
-    pub idx: usize,
-    pub acc: usize,
-    pub late: Option<usize>,
-}
-
-/// A reduction of every element of a frame into one value (not an argmax or
-/// argmin): state: the accumulator at `acc`, the element count after it.
-#[derive(Clone, Debug)]
-pub struct ReduceAll {
-    pub dst: u32,
-    pub arg: u32,
-    pub op: ReduceOp,
-    pub d: DType,
-    pub n: i128,
-    pub acc: usize,
-}
-
-/// Slice filter; state: one counter per axis at `idx`.
-#[derive(Clone, Debug)]
-pub struct Slice {
-    pub dst: u32,
-    pub arg: u32,
-    pub shape: Vec<u32>,
-    pub sel: Vec<(u32, u32, u32)>,
-    pub idx: usize,
-}
-
-/// Running sum; state: `acc`, `cnt`.
-#[derive(Clone, Debug)]
-pub struct Scan {
-    pub dst: u32,
-    pub arg: u32,
-    pub d: DType,
-    pub count: u32,
-    pub acc: usize,
-    pub cnt: usize,
-}
-
-/// Bin counting; state: two banks of `bins` at `mem`, then at `state`: the
-/// element counter, the counting bank, the read position (`bins` when idle)
-/// and the bank being read.
-#[derive(Clone, Debug)]
-pub struct Bincount {
-    pub dst: u32,
-    pub x: u32,
-    pub w: Option<u32>,
-    pub m: Option<u32>,
-    pub bins: u32,
-    pub count: u32,
-    pub float: bool,
-    /// Where the readout's countdown starts after a frame's last element: the
-    /// first count leaves [`hissc_spn::proc::bincount::Plan::latency`] cycles later
-    /// (two cycles to reach 0, then the registered read).
-    pub start: i128,
-    pub mem: usize,
-    pub state: usize,
-}
-
-/// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
-#[derive(Clone, Debug)]
-pub struct Broadcast {
-    pub dst: u32,
-    pub arg: u32,
-    pub timing: u32,
-    pub mem: usize,
-    pub len: u32,
-    pub wcnt: usize,
-    pub rcnt: usize,
-    pub to: Vec<u32>,
-    pub strides: Vec<u32>,
-}
-
-/// Gearbox: a queue of `depth` elements at `buf`, its length at `held`.
-#[derive(Clone, Debug)]
-pub struct Pack {
-    pub dst: u32,
-    pub lanes: Vec<u32>,
-    pub width: u32,
-    pub lane: u32,
-    pub buf: usize,
-    pub held: usize,
-}
-
-/// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
-#[derive(Clone, Debug)]
-pub struct Delay {
-    pub dst: u32,
-    pub arg: u32,
-    pub ring: usize,
-    pub n: u32,
-    pub pos: usize,
 }
 
 /// The flattened network.
@@ -333,166 +237,12 @@ pub fn flatten(net: &Network) -> Flat {
 }
 
 /// Takes `n` words of the private state area (`state` is its size so far).
-fn alloc(n: usize, state: &mut usize) -> usize {
+pub(crate) fn alloc(n: usize, state: &mut usize) -> usize {
     let at = *state;
     *state += n;
     at
 }
 
-fn slot(b: Bus) -> u32 {
+pub(crate) fn slot(b: Bus) -> u32 {
     b.index() as u32
-}
-
-impl Reduce {
-    /// A reduction of `shape` over `axes`: a whole-stream accumulator
-    /// ([`ReduceAll`]) or one per line ([`Reduce`]), as
-    /// [`hissc_spn::proc::reduce`] lays them out.
-    #[allow(clippy::too_many_arguments)]
-    fn op(
-        dst: u32,
-        op: ReduceOp,
-        d: DType,
-        a: Bus,
-        shape: &[u32],
-        axes: &[u32],
-        st: &mut usize,
-    ) -> Op {
-        let reduced: Vec<bool> = (0..shape.len())
-            .map(|i| axes.contains(&(i as u32)))
-            .collect();
-        let (lines, line) = hissc_spn::proc::reduce::lines(shape, axes);
-        let idx = alloc(shape.len(), st);
-        let acc = alloc(2 * lines as usize, st);
-        // with block RAM accumulators the output is registered once more
-        let late = hissc_spn::proc::reduce::in_ram(shape, axes).then(|| alloc(2, st));
-        let flat = axes.len() == shape.len();
-        if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
-            // the common case: one accumulator over the whole stream
-            return Op::ReduceAll(ReduceAll {
-                dst,
-                arg: slot(a),
-                op,
-                d,
-                n: numel(shape) as i128,
-                acc: alloc(2, st),
-            });
-        }
-        Op::Reduce(Reduce {
-            dst,
-            arg: slot(a),
-            op,
-            d,
-            shape: shape.to_vec(),
-            reduced,
-            line,
-            flat,
-            idx,
-            acc,
-            late,
-        })
-    }
-}
-
-impl Slice {
-    /// A basic slice of `shape`.
-    fn op(dst: u32, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)], st: &mut usize) -> Op {
-        Op::Slice(Slice {
-            dst,
-            arg: slot(a),
-            shape: shape.to_vec(),
-            sel: sel.to_vec(),
-            idx: alloc(shape.len(), st),
-        })
-    }
-}
-
-impl Scan {
-    /// A running sum over `count` elements.
-    fn op(dst: u32, d: DType, a: Bus, count: u32, st: &mut usize) -> Op {
-        Op::Scan(Scan {
-            dst,
-            arg: slot(a),
-            d,
-            count,
-            acc: alloc(1, st),
-            cnt: alloc(1, st),
-        })
-    }
-}
-
-impl Bincount {
-    /// The bin count `b`: two banks of counters and its pipeline's state, its
-    /// latency from [`hissc_spn::proc::bincount::plan`].
-    fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
-        let ProcKind::Bincount {
-            x,
-            weights,
-            mask,
-            bins,
-            count,
-            float,
-        } = net.nodes[b].kind
-        else {
-            unreachable!("a bin count")
-        };
-        let plan = hissc_spn::proc::bincount::plan(net, b).expect("a bin count");
-        Op::Bincount(Bincount {
-            dst: slot(b),
-            x: slot(x),
-            w: weights.map(slot),
-            m: mask.map(slot),
-            bins,
-            count,
-            float,
-            start: 2 - plan.latency as i128,
-            mem: alloc(2 * bins as usize, st),
-            state: alloc(4, st),
-        })
-    }
-}
-
-impl Broadcast {
-    /// A broadcast from `from` to `to`: the stored frame and its counters.
-    fn op(dst: u32, arg: Bus, timing: Bus, from: &[u32], to: &[u32], st: &mut usize) -> Op {
-        let len = numel(from) as u32;
-        Op::Broadcast(Broadcast {
-            dst,
-            arg: slot(arg),
-            timing: slot(timing),
-            mem: alloc(len as usize, st),
-            len,
-            wcnt: alloc(1, st),
-            rcnt: alloc(to.len(), st),
-            to: to.to_vec(),
-            strides: hissc_spn::proc::broadcast::strides(from, to),
-        })
-    }
-}
-
-impl Pack {
-    /// A gearbox with the queue depth [`hissc_spn::proc::pack::depth`] gives.
-    fn op(net: &Network, dst: u32, lanes: &[Bus], width: u32, lane: u32, st: &mut usize) -> Op {
-        let depth = hissc_spn::proc::pack::depth(net, lanes, width) as usize;
-        Op::Pack(Pack {
-            dst,
-            lanes: lanes.iter().map(|&b| slot(b)).collect(),
-            width,
-            lane,
-            buf: alloc(depth, st),
-            held: alloc(1, st),
-        })
-    }
-}
-
-impl Delay {
-    /// A delay of `n` cycles: a ring of the values in flight.
-    fn op(dst: u32, a: Bus, n: u32, st: &mut usize) -> Op {
-        Op::Delay(Delay {
-            dst,
-            arg: slot(a),
-            ring: alloc(2 * (n as usize - 1), st),
-            n,
-            pos: alloc(1, st),
-        })
-    }
 }

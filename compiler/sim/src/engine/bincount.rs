@@ -1,7 +1,10 @@
 //! Bin counts: two banks, one counting while the other streams out after the plan's latency.
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::Engine;
-use crate::flat::Bincount;
+use crate::flat::{alloc, slot, Op};
+use hissc_spn::{Bus, Network, ProcKind};
 
 impl Engine {
     /// One `Bincount` process over cycles `0..n` of the block.
@@ -58,5 +61,56 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// Bin counting; state: two banks of `bins` at `mem`, then at `state`: the
+/// element counter, the counting bank, the read position (`bins` when idle)
+/// and the bank being read.
+#[derive(Clone, Debug)]
+pub struct Bincount {
+    pub dst: u32,
+    pub x: u32,
+    pub w: Option<u32>,
+    pub m: Option<u32>,
+    pub bins: u32,
+    pub count: u32,
+    pub float: bool,
+    /// Where the readout's countdown starts after a frame's last element: the
+    /// first count leaves [`hissc_spn::proc::bincount::Plan::latency`] cycles later
+    /// (two cycles to reach 0, then the registered read).
+    pub start: i128,
+    pub mem: usize,
+    pub state: usize,
+}
+
+impl Bincount {
+    /// The bin count `b`: two banks of counters and its pipeline's state, its
+    /// latency from [`hissc_spn::proc::bincount::plan`].
+    pub(crate) fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
+        let ProcKind::Bincount {
+            x,
+            weights,
+            mask,
+            bins,
+            count,
+            float,
+        } = net.nodes[b].kind
+        else {
+            unreachable!("a bin count")
+        };
+        let plan = hissc_spn::proc::bincount::plan(net, b).expect("a bin count");
+        Op::Bincount(Bincount {
+            dst: slot(b),
+            x: slot(x),
+            w: weights.map(slot),
+            m: mask.map(slot),
+            bins,
+            count,
+            float,
+            start: 2 - plan.latency as i128,
+            mem: alloc(2 * bins as usize, st),
+            state: alloc(4, st),
+        })
     }
 }

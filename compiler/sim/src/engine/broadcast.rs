@@ -1,7 +1,11 @@
 //! Broadcasts: a stored short stream replayed to a larger shape.
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::Engine;
-use crate::flat::Broadcast;
+use crate::flat::{alloc, slot, Op};
+use hissc_aop::types::numel;
+use hissc_spn::Bus;
 
 impl Engine {
     /// One `Broadcast` process over cycles `0..n` of the block.
@@ -52,5 +56,44 @@ impl Engine {
                 self.st[*wcnt] = ((w + 1) % *len as usize) as i128;
             }
         }
+    }
+}
+
+/// Broadcast memory; state: `mem..mem+len`, write counter, read counters.
+#[derive(Clone, Debug)]
+pub struct Broadcast {
+    pub dst: u32,
+    pub arg: u32,
+    pub timing: u32,
+    pub mem: usize,
+    pub len: u32,
+    pub wcnt: usize,
+    pub rcnt: usize,
+    pub to: Vec<u32>,
+    pub strides: Vec<u32>,
+}
+
+impl Broadcast {
+    /// A broadcast from `from` to `to`: the stored frame and its counters.
+    pub(crate) fn op(
+        dst: u32,
+        arg: Bus,
+        timing: Bus,
+        from: &[u32],
+        to: &[u32],
+        st: &mut usize,
+    ) -> Op {
+        let len = numel(from) as u32;
+        Op::Broadcast(Broadcast {
+            dst,
+            arg: slot(arg),
+            timing: slot(timing),
+            mem: alloc(len as usize, st),
+            len,
+            wcnt: alloc(1, st),
+            rcnt: alloc(to.len(), st),
+            to: to.to_vec(),
+            strides: hissc_spn::proc::broadcast::strides(from, to),
+        })
     }
 }

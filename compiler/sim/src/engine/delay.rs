@@ -1,7 +1,10 @@
 //! Delay lines: a ring of `n - 1` cells (and a register).
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::Engine;
-use crate::flat::Delay;
+use crate::flat::{alloc, slot, Op};
+use hissc_spn::Bus;
 
 impl Engine {
     /// One `Delay` process over cycles `0..n` of the block.
@@ -37,5 +40,28 @@ impl Engine {
             }
             self.st[pos] = p as i128;
         }
+    }
+}
+
+/// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
+#[derive(Clone, Debug)]
+pub struct Delay {
+    pub dst: u32,
+    pub arg: u32,
+    pub ring: usize,
+    pub n: u32,
+    pub pos: usize,
+}
+
+impl Delay {
+    /// A delay of `n` cycles: a ring of the values in flight.
+    pub(crate) fn op(dst: u32, a: Bus, n: u32, st: &mut usize) -> Op {
+        Op::Delay(Delay {
+            dst,
+            arg: slot(a),
+            ring: alloc(2 * (n as usize - 1), st),
+            n,
+            pos: alloc(1, st),
+        })
     }
 }

@@ -15,13 +15,13 @@
 //! Input buses are written by the driver for each cycle of a block before
 //! [`Engine::eval`]; static buses hold their value in every cell.
 
-mod bincount;
-mod broadcast;
-mod delay;
-mod pack;
-mod reduce;
-mod scan;
-mod slice;
+pub(crate) mod bincount;
+pub(crate) mod broadcast;
+pub(crate) mod delay;
+pub(crate) mod pack;
+pub(crate) mod reduce;
+pub(crate) mod scan;
+pub(crate) mod slice;
 
 use crate::flat::{flatten, Flat, Op, Opnd};
 use hissc_aop::semantics;

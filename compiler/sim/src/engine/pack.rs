@@ -1,7 +1,10 @@
 //! Gearboxes: a queue filled in lane order, a group out per cycle.
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::Engine;
-use crate::flat::Pack;
+use crate::flat::{alloc, slot, Op};
+use hissc_spn::{Bus, Network};
 
 impl Engine {
     /// One `Pack` process over cycles `0..n` of the block.
@@ -41,5 +44,38 @@ impl Engine {
             }
         }
         self.st[*held] = k as i128;
+    }
+}
+
+/// Gearbox: a queue of `depth` elements at `buf`, its length at `held`.
+#[derive(Clone, Debug)]
+pub struct Pack {
+    pub dst: u32,
+    pub lanes: Vec<u32>,
+    pub width: u32,
+    pub lane: u32,
+    pub buf: usize,
+    pub held: usize,
+}
+
+impl Pack {
+    /// A gearbox with the queue depth [`hissc_spn::proc::pack::depth`] gives.
+    pub(crate) fn op(
+        net: &Network,
+        dst: u32,
+        lanes: &[Bus],
+        width: u32,
+        lane: u32,
+        st: &mut usize,
+    ) -> Op {
+        let depth = hissc_spn::proc::pack::depth(net, lanes, width) as usize;
+        Op::Pack(Pack {
+            dst,
+            lanes: lanes.iter().map(|&b| slot(b)).collect(),
+            width,
+            lane,
+            buf: alloc(depth, st),
+            held: alloc(1, st),
+        })
     }
 }

@@ -1,8 +1,13 @@
 //! Reductions: accumulators per output in flight (`Reduce`), or one over the whole frame (`ReduceAll`).
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::{advance, Engine};
-use crate::flat::{Reduce, ReduceAll};
+use crate::flat::{alloc, slot, Op};
+use hissc_aop::types::numel;
+use hissc_aop::DType;
 use hissc_aop::{semantics, ReduceOp};
+use hissc_spn::Bus;
 
 impl Engine {
     /// One `Reduce` process over cycles `0..n` of the block.
@@ -127,5 +132,85 @@ impl Engine {
         }
         self.st[acc] = v;
         self.st[acc + 1] = k;
+    }
+}
+
+/// Reduction over the axes marked `reduced` of a logical `shape`; state: one
+/// counter per axis at `idx`, and (value, index) accumulators at `acc`, one per
+/// output in flight (`line` gives each kept axis's stride among them).
+#[derive(Clone, Debug)]
+pub struct Reduce {
+    pub dst: u32,
+    pub arg: u32,
+    pub op: ReduceOp,
+    pub d: DType,
+    pub shape: Vec<u32>,
+    pub reduced: Vec<bool>,
+    pub line: Vec<u32>,
+    pub flat: bool,
+    pub idx: usize,
+    pub acc: usize,
+    pub late: Option<usize>,
+}
+
+/// A reduction of every element of a frame into one value (not an argmax or
+/// argmin): state: the accumulator at `acc`, the element count after it.
+#[derive(Clone, Debug)]
+pub struct ReduceAll {
+    pub dst: u32,
+    pub arg: u32,
+    pub op: ReduceOp,
+    pub d: DType,
+    pub n: i128,
+    pub acc: usize,
+}
+
+impl Reduce {
+    /// A reduction of `shape` over `axes`: a whole-stream accumulator
+    /// ([`ReduceAll`]) or one per line ([`Reduce`]), as
+    /// [`hissc_spn::proc::reduce`] lays them out.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn op(
+        dst: u32,
+        op: ReduceOp,
+        d: DType,
+        a: Bus,
+        shape: &[u32],
+        axes: &[u32],
+        st: &mut usize,
+    ) -> Op {
+        let reduced: Vec<bool> = (0..shape.len())
+            .map(|i| axes.contains(&(i as u32)))
+            .collect();
+        let (lines, line) = hissc_spn::proc::reduce::lines(shape, axes);
+        let idx = alloc(shape.len(), st);
+        let acc = alloc(2 * lines as usize, st);
+        // with block RAM accumulators the output is registered once more
+        let late = hissc_spn::proc::reduce::in_ram(shape, axes).then(|| alloc(2, st));
+        let flat = axes.len() == shape.len();
+        if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
+            // the common case: one accumulator over the whole stream
+            return Op::ReduceAll(ReduceAll {
+                dst,
+                arg: slot(a),
+                op,
+                d,
+                n: numel(shape) as i128,
+                acc: alloc(2, st),
+            });
+        }
+        Op::Reduce(Reduce {
+            dst,
+            arg: slot(a),
+            op,
+            d,
+            shape: shape.to_vec(),
+            reduced,
+            line,
+            flat,
+            idx,
+            acc,
+            late,
+        })
     }
 }

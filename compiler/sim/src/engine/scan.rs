@@ -1,7 +1,11 @@
 //! Scans: a running sum that restarts every frame.
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::Engine;
-use crate::flat::Scan;
+use crate::flat::{alloc, slot, Op};
+use hissc_aop::DType;
+use hissc_spn::Bus;
 
 impl Engine {
     /// One `Scan` process over cycles `0..n` of the block.
@@ -34,5 +38,30 @@ impl Engine {
                 self.st[cnt] = (self.st[cnt] + 1) % count as i128;
             }
         }
+    }
+}
+
+/// Running sum; state: `acc`, `cnt`.
+#[derive(Clone, Debug)]
+pub struct Scan {
+    pub dst: u32,
+    pub arg: u32,
+    pub d: DType,
+    pub count: u32,
+    pub acc: usize,
+    pub cnt: usize,
+}
+
+impl Scan {
+    /// A running sum over `count` elements.
+    pub(crate) fn op(dst: u32, d: DType, a: Bus, count: u32, st: &mut usize) -> Op {
+        Op::Scan(Scan {
+            dst,
+            arg: slot(a),
+            d,
+            count,
+            acc: alloc(1, st),
+            cnt: alloc(1, st),
+        })
     }
 }

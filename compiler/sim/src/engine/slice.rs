@@ -1,7 +1,10 @@
 //! Slices: an element passes when the selection picks its index.
 
+#![allow(missing_docs)] // the state fields are named in each struct's doc
+
 use super::{advance, Engine};
-use crate::flat::Slice;
+use crate::flat::{alloc, slot, Op};
+use hissc_spn::Bus;
 
 impl Engine {
     /// One `Slice` process over cycles `0..n` of the block.
@@ -28,5 +31,34 @@ impl Engine {
             }
             self.vld[d + t] = keep;
         }
+    }
+}
+
+/// Slice filter; state: one counter per axis at `idx`.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    pub dst: u32,
+    pub arg: u32,
+    pub shape: Vec<u32>,
+    pub sel: Vec<(u32, u32, u32)>,
+    pub idx: usize,
+}
+
+impl Slice {
+    /// A basic slice of `shape`.
+    pub(crate) fn op(
+        dst: u32,
+        a: Bus,
+        shape: &[u32],
+        sel: &[(u32, u32, u32)],
+        st: &mut usize,
+    ) -> Op {
+        Op::Slice(Slice {
+            dst,
+            arg: slot(a),
+            shape: shape.to_vec(),
+            sel: sel.to_vec(),
+            idx: alloc(shape.len(), st),
+        })
     }
 }
