@@ -201,27 +201,16 @@ fn npy_batches_in_npy_results_out() {
         let got = hiss_runtime::run_npy(&mut slot, &inputs, &ps)
             .unwrap_or_else(|e| panic!("{}: {e}", src.name));
         // what `hissc run` writes: each output stacked over the frames
-        let want: Vec<Vec<Array>> = per_frame
-            .iter()
-            .map(|a| hissc_aop::interp::run(&k, a))
-            .collect();
-        assert_eq!(got.len(), want[0].len(), "{}", src.name);
-        for (o, (name, bytes)) in got.iter().enumerate() {
+        let want = stacked(&k, &per_frame);
+        assert_eq!(got.len(), want.len(), "{}", src.name);
+        for (o, ((name, bytes), w)) in got.iter().zip(&want).enumerate() {
             let expected_name = if got.len() == 1 {
                 "out.npy".to_string()
             } else {
                 format!("out{o}.npy")
             };
             assert_eq!(name, &expected_name);
-            let first = &want[0][o];
-            let mut shape = vec![frames as u32];
-            shape.extend_from_slice(&first.shape);
-            let data = want
-                .iter()
-                .flat_map(|w| w[o].data.iter().copied())
-                .collect();
-            let stacked = Array::new(first.dtype, shape, data);
-            assert_eq!(bytes, &npy::to_bytes(&stacked), "{} {name}", src.name);
+            assert_eq!(bytes, &npy::to_bytes(w), "{} {name}", src.name);
         }
     }
 }
