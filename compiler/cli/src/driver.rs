@@ -228,6 +228,64 @@ pub fn open_inputs(inputs: &[String]) -> Result<Vec<hiss_runtime::Input<'static>
     Ok(out)
 }
 
+/// Frames through the reference interpreter, a block at a time.
+pub struct InterpRun<'k> {
+    kernel: &'k Kernel,
+    /// Per array parameter (signature order): the frame every frame repeats,
+    /// or `None` for one whose frames are pushed.
+    fixed: Vec<Option<Vec<i128>>>,
+    /// The scalar parameters' values, in signature order.
+    scalars: Vec<i128>,
+}
+
+impl<'k> InterpRun<'k> {
+    /// A run of `kernel` with its fixed inputs and scalar values.
+    pub fn new(kernel: &'k Kernel, fixed: Vec<Option<Vec<i128>>>, scalars: Vec<i128>) -> Self {
+        InterpRun {
+            kernel,
+            fixed,
+            scalars,
+        }
+    }
+}
+
+impl hiss_runtime::FrameRun for InterpRun<'_> {
+    fn push(
+        &mut self,
+        frames: usize,
+        data: &[&[i128]],
+    ) -> Result<Vec<Vec<Array>>, hiss_runtime::SlotError> {
+        let mut out = Vec::with_capacity(frames);
+        for f in 0..frames {
+            // each parameter's elements of frame `f`, in signature order
+            let (mut stream, mut pushed, mut scalar) = (0, 0, 0);
+            let mut args: Vec<&[i128]> = Vec::with_capacity(self.kernel.params.len());
+            for p in &self.kernel.params {
+                if p.is_stream() {
+                    match &self.fixed[stream] {
+                        Some(frame) => args.push(frame),
+                        None => {
+                            let n = p.ty.numel();
+                            args.push(&data[pushed][f * n..(f + 1) * n]);
+                            pushed += 1;
+                        }
+                    }
+                    stream += 1;
+                } else {
+                    args.push(std::slice::from_ref(&self.scalars[scalar]));
+                    scalar += 1;
+                }
+            }
+            out.push(hissc_aop::interp::run_data(self.kernel, &args));
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Vec<Array>>, hiss_runtime::SlotError> {
+        Ok(Vec::new())
+    }
+}
+
 /// Output files written as frames come: each goes to `NAME.npy.partial` and is
 /// renamed to `NAME.npy` once every frame is in, so a failed run leaves no
 /// output that looks whole.

@@ -325,12 +325,30 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
 
 fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
-    let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
-    let per_frame: Vec<_> = (0..bound.frames)
-        .map(|f| hissc_aop::interp::run_data(&c.kernel, &bound.frame_data(f)))
-        .collect();
-    let outputs = bound.collect(per_frame);
-    driver::write_outputs(&a.out, &outputs)
+    // frames stream from the files through the interpreter into the outputs
+    let iface = hiss_runtime::Interface {
+        kernel: c.kernel.name.clone(),
+        params: c.kernel.params.clone(),
+        values: driver::parse_params(&a.input.params)?,
+        outputs: c
+            .kernel
+            .outputs
+            .iter()
+            .map(|&o| {
+                let t = c.kernel.ty(o);
+                (t.dtype, t.shape.clone())
+            })
+            .collect(),
+    };
+    let inputs = driver::open_inputs(&a.input.inputs)?;
+    let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
+    let mut run = driver::InterpRun::new(&c.kernel, batch.take_fixed(), batch.scalars());
+    let mut sink = driver::OutputFiles::create(&a.out)?;
+    hiss_runtime::stream::pump(&mut batch, &mut run, &mut sink).map_err(|e| match e {
+        hiss_runtime::SlotError::Input(m) => Failure::User(m),
+        e => Failure::Internal(format!("bug in hissc: {e}")),
+    })?;
+    sink.commit()
 }
 
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {

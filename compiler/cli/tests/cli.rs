@@ -733,11 +733,11 @@ fn every_public_case_bundles_and_inspects() {
     assert!(!out.exists());
 }
 
-/// `hissc sim` streams a batch from its file: 64 MB of uint16 frames (512 MB as
-/// the simulator's exact integers) simulate under a 128 MB address-space limit,
+/// `hissc run` and `hissc sim` stream a batch from its file: 64 MB of uint16
+/// frames (512 MB as exact integers) run under a 128 MB address-space limit,
 /// and a batch cut short leaves no output behind.
 #[test]
-fn sim_streams_a_batch_larger_than_its_memory() {
+fn run_and_sim_stream_a_batch_larger_than_their_memory() {
     let dir = tempfile::tempdir().unwrap();
     let k = dir.path().join("big.py");
     std::fs::write(
@@ -760,11 +760,11 @@ def big(frame: Array[np.uint16, 64, 64], t: np.uint16) -> np.uint64:
     let input = dir.path().join("frames.npy");
     write_npy(&input, &[frames, 64, 64], &data);
     let out = dir.path().join("out");
-    let run = |input: &Path| {
+    let command = |cmd: &str, input: &Path| {
         Command::new("sh")
             .arg("-c")
             .arg(format!(
-                "ulimit -v 131072; exec {} sim {} --in frame={} --param t=2000 --out {}",
+                "ulimit -v 131072; exec {} {cmd} {} --in frame={} --param t=2000 --out {}",
                 env!("CARGO_BIN_EXE_hissc"),
                 k.display(),
                 input.display(),
@@ -773,11 +773,17 @@ def big(frame: Array[np.uint16, 64, 64], t: np.uint16) -> np.uint64:
             .output()
             .expect("sh runs")
     };
+    // the interpreter streams too: the same values, the same bound
+    let o = command("run", &input);
+    assert!(o.status.success(), "{}", text(&o));
+    let by_run = std::fs::read(out.join("out.npy")).unwrap();
+    let run = |input: &Path| command("sim", input);
     let o = run(&input);
     assert!(o.status.success(), "{}", text(&o));
     let bytes = std::fs::read(out.join("out.npy")).unwrap();
     let got = npyz::NpyFile::new(&bytes[..]).unwrap();
     assert_eq!(got.shape(), &[frames]);
+    assert_eq!(bytes, by_run, "hissc sim and hissc run differ");
     let got = got.into_vec::<u64>().unwrap();
     for (f, g) in got.iter().enumerate() {
         let want: u64 = data[f * n as usize..(f + 1) * n as usize]
