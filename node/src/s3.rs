@@ -334,7 +334,11 @@ impl Node {
         mut tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
         mut checks: Checks,
     ) -> S3Result<Received> {
-        let mut f = tokio::fs::File::create(tmp).await.map_err(internal)?;
+        // buffered: every write to a tokio file is a trip to a blocking thread
+        let mut f = tokio::io::BufWriter::with_capacity(
+            1 << 20,
+            tokio::fs::File::create(tmp).await.map_err(internal)?,
+        );
         let mut h = Md5::new();
         let mut size = 0u64;
         while let Some(chunk) = body.next().await {
@@ -360,7 +364,8 @@ impl Node {
                 }
             }
         }
-        f.sync_all().await.map_err(internal)?;
+        f.flush().await.map_err(internal)?;
+        f.get_ref().sync_all().await.map_err(internal)?;
         let md5 = h.finalize();
         let checksums = checks.finish(&md5)?;
         Ok(Received {
