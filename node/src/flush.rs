@@ -69,8 +69,10 @@ impl Flusher {
         while !self.signal.stopping() {
             match self.pass() {
                 Ok(()) => {
+                    // nothing left: sleep until a commit wakes it (a pass reads
+                    // every object's metadata, so it does not poll an idle buffer)
                     backoff = Duration::from_millis(200);
-                    self.signal.wait(Duration::from_secs(1));
+                    self.signal.wait(Duration::from_secs(600));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, tier = %self.tier.describe(), "flush failed; retrying");

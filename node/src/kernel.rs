@@ -153,10 +153,67 @@ pub struct RunOutput {
     pub npy: bool,
     /// The keep output per frame, when the kernel has one.
     pub keep: Option<Vec<bool>>,
-    /// Each output's `.npy` file (written and fsynced) and its name (`out.npy`).
-    pub files: Vec<(String, PathBuf)>,
+    /// Each output's `.npy` file (written and fsynced): its name (`out.npy`),
+    /// path, and the size and MD5 (hex) of what was written.
+    pub files: Vec<(String, PathBuf, Written)>,
     /// Every scalar output per frame, by output name (`out`, `out0`, ...).
     pub scalars: Vec<(String, Vec<serde_json::Value>)>,
+}
+
+/// The size and MD5 (hex) of what a [`HashWriter`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes.
+    pub size: u64,
+    /// MD5 of them, hex (an object's ETag).
+    pub md5: String,
+}
+
+/// A writer that hashes what passes through it, so a file's ETag needs no
+/// second read.
+pub struct HashWriter<W: Write> {
+    inner: W,
+    md5: md5::Md5,
+    size: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    /// Hashes what is written to `inner`.
+    pub fn new(inner: W) -> Self {
+        use md5::Digest;
+        HashWriter {
+            inner,
+            md5: md5::Md5::new(),
+            size: 0,
+        }
+    }
+
+    /// The writer, and what went through it.
+    pub fn finish(self) -> (W, Written) {
+        use md5::Digest;
+        let digest = self.md5.finalize();
+        (
+            self.inner,
+            Written {
+                size: self.size,
+                md5: hex_simd::encode_to_string(digest, hex_simd::AsciiCase::Lower),
+            },
+        )
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use md5::Digest;
+        let n = self.inner.write(buf)?;
+        self.md5.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A scalar output's value as JSON (bool, integer, or float64).
@@ -172,7 +229,7 @@ fn json_value(dtype: DType, v: i128) -> serde_json::Value {
 
 /// The sink of a node run: `.npy` files, the keep flags and the scalar outputs.
 struct NodeSink {
-    npy: NpySink<BufWriter<std::fs::File>>,
+    npy: NpySink<HashWriter<BufWriter<std::fs::File>>>,
     keep: Option<(usize, Vec<bool>)>,
     /// (output index, name, dtype, values) of the scalar outputs.
     scalars: Vec<(usize, String, DType, Vec<serde_json::Value>)>,
@@ -261,7 +318,7 @@ pub fn run_object(
     let mut sink = NodeSink {
         npy: NpySink::new(move |o| {
             std::fs::File::create(at.join(&o.file))
-                .map(|f| BufWriter::with_capacity(1 << 16, f))
+                .map(|f| HashWriter::new(BufWriter::with_capacity(1 << 16, f)))
                 .map_err(|e| format!("cannot write `{}`: {e}", o.file))
         }),
         keep: k.keep.as_ref().map(|(i, _)| (*i, Vec::new())),
@@ -271,9 +328,10 @@ pub fn run_object(
     hiss_runtime::api::run_batch(&mut slot, &mut batch, &mut sink).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for (o, w) in sink.npy.into_outputs() {
+        let (w, written) = w.finish();
         let f = w.into_inner().map_err(|e| e.to_string())?;
         f.sync_all().map_err(|e| e.to_string())?;
-        files.push((o.file.clone(), dir.join(&o.file)));
+        files.push((o.file.clone(), dir.join(&o.file), written));
     }
     Ok(RunOutput {
         frames,
@@ -290,19 +348,19 @@ pub fn run_object(
 
 /// Writes the frames of the object at `src` whose flag in `keep` is set to
 /// `dst` (fsynced): a `.npy` with its frame count rewritten (`frame_ndim` is the
-/// number of axes of one frame), or raw frames. Gives the bytes written.
+/// number of axes of one frame), or raw frames. Gives what was written.
 pub fn write_kept(
     src: &Path,
     dst: &Path,
     npy: bool,
     keep: &[bool],
     frame_ndim: usize,
-) -> Result<u64, String> {
+) -> Result<Written, String> {
     let io = |e: std::io::Error| e.to_string();
     let f = std::fs::File::open(src).map_err(io)?;
     let total = f.metadata().map_err(io)?.len();
     let mut r = std::io::BufReader::new(f);
-    let mut w = BufWriter::new(std::fs::File::create(dst).map_err(io)?);
+    let mut w = HashWriter::new(BufWriter::new(std::fs::File::create(dst).map_err(io)?));
     let frames = keep.len() as u64;
     let kept = keep.iter().filter(|&&k| k).count() as u32;
     let data_bytes = if npy {
@@ -322,19 +380,16 @@ pub fn write_kept(
     };
     let frame = data_bytes / frames.max(1);
     let mut buf = vec![0u8; frame as usize];
-    let mut written = 0;
     for &k in keep {
         r.read_exact(&mut buf).map_err(io)?;
         if k {
             w.write_all(&buf).map_err(io)?;
-            written += frame;
         }
     }
+    let (w, written) = w.finish();
     let f = w.into_inner().map_err(|e| e.to_string())?;
     f.sync_all().map_err(io)?;
-    let size = f.metadata().map_err(io)?.len();
-    debug_assert!(size >= written);
-    Ok(size)
+    Ok(written)
 }
 
 /// Counts the bytes read through it.

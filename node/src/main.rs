@@ -180,11 +180,11 @@ async fn serve(args: Args) -> Result<(), String> {
 /// The node's name in a shared tier: its host name and the sha256 of its
 /// buffer's absolute path (stable across restarts, distinct between nodes).
 fn node_name(args: &Args) -> Result<String, String> {
-    use sha2::Digest;
     let data = std::fs::canonicalize(&args.data).map_err(|e| e.to_string())?;
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    let h = sha2::Sha256::digest(format!("{}\n{}", host.trim(), data.display()).as_bytes());
-    Ok(h.iter().take(8).map(|b| format!("{b:02x}")).collect())
+    let h =
+        hiss_runtime::bundle::sha256_hex(format!("{}\n{}", host.trim(), data.display()).as_bytes());
+    Ok(h[..16].to_string())
 }
 
 /// The persistent tier the arguments name.

@@ -98,23 +98,7 @@ fn timestamp(secs: i64) -> Timestamp {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The MD5 of a file, hex.
-fn md5_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Md5::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
+    hex_simd::encode_to_string(bytes, hex_simd::AsciiCase::Lower)
 }
 
 /// User metadata with lower-case names, sorted.
@@ -531,13 +515,11 @@ impl Node {
         // then the object, then the event: a crash anywhere is repaired at the
         // next start (see `Node::recover`)
         let mut first_result = None;
-        for (i, (name, path)) in out.files.iter().enumerate() {
-            let md5 = md5_file(path).map_err(internal)?;
-            let size = std::fs::metadata(path).map_err(internal)?.len();
+        for (i, (name, path, written)) in out.files.iter().enumerate() {
             let rkey = format!("{OUTPUT_PREFIX}{key}/{name}");
             let rmeta = ObjectMeta {
-                size,
-                etag: md5,
+                size: written.size,
+                etag: written.md5.clone(),
                 content_type: Some("application/octet-stream".into()),
                 run: Some(run.clone()),
                 pending_event: (i == 0).then(|| ev.clone()),
@@ -568,21 +550,20 @@ impl Node {
             let filtered = self.store.tmp_path();
             let (src, dst, npy) = (got.tmp.clone(), filtered.clone(), out.npy);
             let ndim = k.bundle.manifest.inputs[0].shape.len();
-            let size = tokio::task::spawn_blocking(move || {
+            let written = tokio::task::spawn_blocking(move || {
                 kernel::write_kept(&src, &dst, npy, &keep, ndim)
             })
             .await
             .map_err(internal)?
             .map_err(internal)?;
             let _ = std::fs::remove_file(&got.tmp);
-            let md5 = md5_file(&filtered).map_err(internal)?;
             Some(
                 self.commit(
                     bucket,
                     filtered,
                     ObjectMeta {
-                        size,
-                        etag: md5,
+                        size: written.size,
+                        etag: written.md5,
                         ..meta
                     },
                 )
@@ -817,7 +798,7 @@ impl Checks {
     /// gave (BadDigest if one differs).
     fn finish(self, md5: &[u8]) -> S3Result<BTreeMap<String, String>> {
         if let Some(want) = &self.content_md5 {
-            let got = base64_encode(md5);
+            let got = base64_simd::STANDARD.encode_to_string(md5);
             if want.trim() != got {
                 return Err(s3_error!(
                     BadDigest,
@@ -854,25 +835,6 @@ impl Checks {
         }
         Ok(out)
     }
-}
-
-/// Standard base64 with padding (of an MD5, for Content-MD5).
-fn base64_encode(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// A stored checksum set as S3's output fields.

@@ -20,7 +20,6 @@
 //! removed at start.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -150,10 +149,7 @@ pub fn check_bucket_name(name: &str) -> Result<(), StoreError> {
 
 /// The file name part for a key: the hex sha256 of its bytes.
 fn key_hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hiss_runtime::bundle::sha256_hex(key.as_bytes())
 }
 
 /// fsyncs a directory, so that a rename in it is durable.

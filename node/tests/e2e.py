@@ -294,8 +294,14 @@ class Kernels(Base):
         self.assertTrue(0 < keep.sum() < 40, keep.sum())
         self.s3.put_object(Bucket="veto", Key="r.npy", Body=npy_bytes(x))
         np.testing.assert_array_equal(self.result("veto", "r.npy"), keep)
-        stored = load(self.s3.get_object(Bucket="veto", Key="r.npy")["Body"].read())
-        np.testing.assert_array_equal(stored, x[keep])
+        got = self.s3.get_object(Bucket="veto", Key="r.npy")
+        body = got["Body"].read()
+        np.testing.assert_array_equal(load(body), x[keep])
+        # ETags are the MD5 of the bytes stored: the filtered object's, and the result's
+        import hashlib
+        self.assertEqual(got["ETag"].strip('"'), hashlib.md5(body).hexdigest())
+        res = self.s3.get_object(Bucket="veto", Key=".hiss/out/r.npy/out.npy")
+        self.assertEqual(res["ETag"].strip('"'), hashlib.md5(res["Body"].read()).hexdigest())
         self.s3.put_object(Bucket="veto", Key="r.raw", Body=x.tobytes())
         raw = self.s3.get_object(Bucket="veto", Key="r.raw")["Body"].read()
         self.assertEqual(raw, x[keep].tobytes())

@@ -169,8 +169,8 @@ impl<'a> Batch<'a> {
             });
             readers.push(i);
         }
-        let values: Vec<(String, i128)> = iface.values.clone();
-        let layout = hissc_aop::bind_headers(&iface.kernel, &iface.params, &headers, &values)?;
+        let layout =
+            hissc_aop::bind_headers(&iface.kernel, &iface.params, &headers, &iface.values)?;
         let mut ports = Vec::new();
         let mut fixed = Vec::new();
         let mut buf = Vec::new();

@@ -52,6 +52,22 @@ fn bundle_of(src: &hissc_diagnostics::SourceFile, net: &hissc_spn::Network) -> B
     Bundle::from_bytes(&b.to_bytes()).expect("a bundle reads back")
 }
 
+/// The public case in `dir`: its source, its kernel, and an emulated slot with
+/// its bundle loaded.
+fn loaded(
+    dir: &std::path::Path,
+) -> (
+    hissc_diagnostics::SourceFile,
+    hissc_aop::Kernel,
+    EmulatedSlot,
+) {
+    let src = source(&dir.join("kernel.py"));
+    let (k, net) = compile(&src, None).unwrap();
+    let mut slot = EmulatedSlot::new("ice40-hx8k");
+    slot.load(&bundle_of(&src, &net)).unwrap();
+    (src, k, slot)
+}
+
 /// A batch of `frames` random frames for kernel `k`: the stream inputs with a
 /// batch axis, the parameters by name, and each frame's arguments (for the
 /// interpreter).
@@ -181,11 +197,7 @@ fn refusals_say_why_and_leave_the_slot_as_it_was() {
 fn npy_batches_in_npy_results_out() {
     use hiss_runtime::npy;
     for dir in entries(&conformance().join("cases")) {
-        let src = source(&dir.join("kernel.py"));
-        let (k, net) = compile(&src, None).unwrap();
-        let bundle = bundle_of(&src, &net);
-        let mut slot = EmulatedSlot::new("ice40-hx8k");
-        slot.load(&bundle).unwrap();
+        let (src, k, mut slot) = loaded(&dir);
         let mut rng = Rng::new(99);
         let frames = 2usize;
         let (streams, params, per_frame) = random_batch(&k, &mut rng, frames);
@@ -242,11 +254,7 @@ fn batches_stream_in_blocks_from_npy_and_raw_bodies() {
     use hiss_runtime::stream::{Batch, Body, Input, NpySink};
     use hiss_runtime::{api, npy};
     for dir in entries(&conformance().join("cases")) {
-        let src = source(&dir.join("kernel.py"));
-        let (k, net) = compile(&src, None).unwrap();
-        let bundle = bundle_of(&src, &net);
-        let mut slot = EmulatedSlot::new("ice40-hx8k");
-        slot.load(&bundle).unwrap();
+        let (src, k, mut slot) = loaded(&dir);
         let frames = 7;
         let (streams, params, per_frame) = random_batch(&k, &mut Rng::new(7), frames);
         let want: Vec<Vec<u8>> = stacked(&k, &per_frame).iter().map(npy::to_bytes).collect();

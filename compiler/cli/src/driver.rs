@@ -342,15 +342,10 @@ impl hiss_runtime::FrameSink for OutputFiles {
 
 impl Drop for OutputFiles {
     fn drop(&mut self) {
-        // a run that did not commit leaves no partial files behind
-        for entry in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".npy.partial")
-            {
-                let _ = std::fs::remove_file(entry.path());
-            }
+        // a run that did not commit leaves none of its partial files behind
+        // (after a commit they are renamed, and this finds nothing)
+        for o in self.sink.specs() {
+            let _ = std::fs::remove_file(self.dir.join(format!("{}.partial", o.file)));
         }
     }
 }
