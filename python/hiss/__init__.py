@@ -16,6 +16,16 @@ CPython with numpy (and in Jupyter) with exactly the meaning hissc compiles:
   array inputs (dtype, shape, range promises) as ``hissc run`` does, and runs a
   batch of frames (one extra leading axis) frame by frame, stacking the outputs.
 - ``Array[T, d0, ...]`` is the type of a frame of static shape.
+- ``State[T, d0, ...]`` (``State[T]`` for a 0-d state) is a parameter the kernel
+  keeps from one frame to the next, updated by one ``NAME[...] = EXPR``. The
+  caller owns the array and passes it to every call (it is updated in place, as
+  numpy does); left out, a batch call starts it at zeros and carries it from
+  frame to frame.
+- ``Vec[T, N]`` (in a return annotation) is a 1-D output of at most N elements
+  (``np.flatnonzero(mask)``, ``a[mask]``). A batch call returns such an output
+  as ``(values, offsets)``: every frame's elements concatenated, and int64
+  offsets with frame ``f`` at ``values[offsets[f]:offsets[f + 1]]``, as
+  ``hissc run`` writes ``outK.npy`` and ``outK_offsets.npy``.
 - ``u1`` ... ``u63`` and ``i2`` ... ``i63`` are range types: numpy's container
   dtype of the next standard width, with a promise that values fit
   (``u12`` is ``uint16`` holding 0..4095).
@@ -26,7 +36,7 @@ import inspect
 
 import numpy as np
 
-__all__ = ["kernel", "Array", "ArrayType", "RangeType"]
+__all__ = ["kernel", "Array", "ArrayType", "RangeType", "State", "StateType", "Vec", "VecType"]
 __version__ = "0.1.0"
 
 
@@ -65,6 +75,43 @@ class Array:
         return ArrayType(elem, shape)
 
 
+class StateType(ArrayType):
+    """``State[T, d0, ...]``: state kept across frames, of an element type and a static shape."""
+
+    def __repr__(self):
+        dims = "".join(f", {d}" for d in self.shape)
+        return f"State[{self.elem!r}{dims}]"
+
+
+class State:
+    """Subscript it: ``State[np.uint32, 32, 32]``, or ``State[np.uint64]`` for one value."""
+
+    def __class_getitem__(cls, item):
+        elem, *shape = item if isinstance(item, tuple) else (item,)
+        if len(shape) > 3:
+            raise TypeError("write State[T] or State[T, d0, ...] with up to three dimensions")
+        return StateType(elem, shape)
+
+
+class VecType:
+    """``Vec[T, N]``: a 1-D output of at most N elements, its length known at run time."""
+
+    def __init__(self, elem, cap):
+        self.elem, self.cap = elem, int(cap)
+
+    def __repr__(self):
+        return f"Vec[{self.elem!r}, {self.cap}]"
+
+
+class Vec:
+    """Subscript it: ``Vec[np.int64, 1024]``."""
+
+    def __class_getitem__(cls, item):
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise TypeError("write Vec[T, N]")
+        return VecType(*item)
+
+
 def _range_types():
     types = {}
     for bits in range(1, 64):
@@ -83,6 +130,13 @@ __all__ += sorted(_range_types())
 
 def _check(name, value, ann):
     """Checks one array input as hissc does; returns True if it is a batch."""
+    if isinstance(ann, StateType):
+        if not isinstance(value, np.ndarray) or value.dtype != ann.dtype or value.shape != ann.shape:
+            raise TypeError(
+                f"state `{name}` must be a numpy array of dtype {ann.dtype} and shape {ann.shape}"
+                " (the kernel updates it in place)"
+            )
+        return False
     if not isinstance(ann, ArrayType):
         return False
     value = np.asarray(value)
@@ -105,24 +159,40 @@ def kernel(fn=None, **options):
     if fn is None:
         return lambda f: kernel(f, **options)
     sig = inspect.signature(fn)
+    ann = fn.__annotations__
+    states = {n: a for n, a in ann.items() if isinstance(a, StateType)}
+    ret = ann.get("return")
+    parts = getattr(ret, "__args__", None) or (ret,)
+    vec = [isinstance(p, VecType) for p in parts]
+
+    def stacked(i, outs):
+        if i < len(vec) and vec[i]:
+            vals = [np.asarray(o) for o in outs]
+            offsets = np.concatenate([[0], np.cumsum([len(v) for v in vals])]).astype(np.int64)
+            return np.concatenate(vals), offsets
+        return np.stack([np.asarray(o) for o in outs])
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        bound = sig.bind(*args, **kwargs)
+        bound = sig.bind_partial(*args, **kwargs)
+        for n, a in states.items():
+            if n not in bound.arguments:  # a state left out starts at zeros
+                bound.arguments[n] = np.zeros(a.shape, a.dtype)
+        bound = sig.bind(**bound.arguments)
         batched = [
             n for n, v in bound.arguments.items()
-            if _check(n, v, fn.__annotations__.get(n))
+            if _check(n, v, ann.get(n))
         ]
         if not batched:
-            return fn(*bound.args, **bound.kwargs)
+            return fn(**bound.arguments)
         frames = len(bound.arguments[batched[0]])
         results = []
-        for f in range(frames):
+        for f in range(frames):  # in order: each frame sees the state the last one left
             args = {n: (v[f] if n in batched else v) for n, v in bound.arguments.items()}
             results.append(fn(**args))
         if isinstance(results[0], tuple):
-            return tuple(np.stack([np.asarray(r[i]) for r in results]) for i in range(len(results[0])))
-        return np.stack([np.asarray(r) for r in results])
+            return tuple(stacked(i, [r[i] for r in results]) for i in range(len(results[0])))
+        return stacked(0, results)
 
     run.__hiss_kernel__ = fn
     return run

@@ -139,8 +139,8 @@ impl Slot for EmulatedSlot {
         let arrays = streams.iter().map(|p| p.name.clone()).zip(inputs).collect();
         let bound = hissc_aop::bind_params(&l.kernel, &l.ports, arrays, &params)
             .map_err(SlotError::Input)?;
-        let sim =
-            hissc_sim::simulate_bound(&l.net, &l.ports, &bound, false).map_err(SlotError::Run)?;
+        let sim = hissc_sim::simulate_bound(&l.net, &l.ports, &bound, &[], false)
+            .map_err(SlotError::Run)?;
         Ok(bound.collect(sim.frames))
     }
 

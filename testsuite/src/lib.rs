@@ -132,7 +132,7 @@ pub fn agree(
     if hardware {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let rows = sim.trace.as_deref().unwrap_or(&[]);
-        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows, netlist);
+        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows, &[], netlist);
         verdict.map_err(|e| {
             let kept = dir.keep();
             format!("GHDL: {e:?} (files kept in {})", kept.display())

@@ -246,6 +246,7 @@ fn synthesized_netlists_pass_the_testbench() {
             &net,
             &src,
             sim.trace.as_deref().unwrap(),
+            &[],
             true,
         );
         verdict.unwrap_or_else(|e| panic!("{}: netlist: {e:?}", src.name));

@@ -76,7 +76,7 @@ fn a_corrupted_trace_is_caught_at_its_cycle() {
     let bad = rows.iter().position(|r| r.outputs[0].0).unwrap() + 17;
     rows[bad].outputs[0].1[0] ^= 1;
     let dir = tempfile::tempdir().unwrap();
-    let (_, verdict) = hissc_flow::hardware::check(dir.path(), &net, &src, rows, false);
+    let (_, verdict) = hissc_flow::hardware::check(dir.path(), &net, &src, rows, &[], false);
     match verdict {
         Err(hissc_flow::ghdl::GhdlError::Mismatch { cycle, signal, .. }) => {
             assert_eq!(cycle as usize, bad);

@@ -9,11 +9,17 @@ use crate::semantics;
 use crate::types::numel;
 use std::borrow::Cow;
 
-/// Runs one frame. `args` holds one array per parameter (0-d for scalars), already
-/// checked by [`crate::array::bind`].
+/// Runs one frame from zero state (a stateless kernel's whole meaning). `args`
+/// holds one array per parameter (0-d for scalars), already checked by
+/// [`crate::array::bind`].
 pub fn run(k: &Kernel, args: &[Array]) -> Vec<Array> {
     let data: Vec<&[i128]> = args.iter().map(|a| a.data.as_slice()).collect();
-    run_data(k, &data)
+    run_data(k, &data, &mut zero_states(k))
+}
+
+/// Every state of `k` as it starts without `--state`: zeros, in C order.
+pub fn zero_states(k: &Kernel) -> Vec<Vec<i128>> {
+    k.states.iter().map(|s| vec![0; s.ty.numel()]).collect()
 }
 
 /// Cells of an elementwise result: `f` of the operands' elements (a one-element
@@ -37,8 +43,9 @@ fn elementwise<const K: usize>(
 }
 
 /// Runs one frame on the parameters' elements (C order, one slice per parameter),
-/// read in place.
-pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
+/// read in place. `states` holds each state's elements as the frame begins and
+/// as it leaves them (what the next frame sees).
+pub fn run_data(k: &Kernel, args: &[&[i128]], states: &mut [Vec<i128>]) -> Vec<Array> {
     // the instruction after which each value is no longer read
     let mut last_use = vec![0usize; k.insts.len()];
     for (v, d) in k.insts.iter() {
@@ -46,7 +53,7 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
             last_use[a.index()] = v.index();
         }
     }
-    for o in &k.outputs {
+    for o in k.roots() {
         last_use[o.index()] = usize::MAX;
     }
     let mut vals: Vec<Cow<[i128]>> = Vec::with_capacity(k.insts.len());
@@ -79,6 +86,7 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
         let opnd = |i: usize| (dying != Some(i)).then(|| &*vals[ops[i].index()]);
         let data: Cow<[i128]> = match &d.inst {
             Inst::Input(i) => Cow::Borrowed(args[*i as usize]),
+            Inst::State(i) => Cow::Owned(states[*i as usize].clone()),
             Inst::Const(c) => Cow::Owned(vec![*c]),
             Inst::Unary(op, _) => {
                 elementwise(&mut out, n, [opnd(0)], |[x]| {
@@ -123,6 +131,9 @@ pub fn run_data(k: &Kernel, args: &[&[i128]]) -> Vec<Array> {
         };
         debug_assert_eq!(data.len(), numel(&ty.shape));
         vals.push(data);
+    }
+    for (s, u) in states.iter_mut().zip(&k.updates) {
+        s.copy_from_slice(&vals[u.index()]);
     }
     k.outputs
         .iter()
@@ -227,6 +238,7 @@ fn rearranged(inst: &Inst, ty: &crate::types::Type, vals: &[Cow<[i128]>], k: &Ke
             }
         }
         Inst::Input(_)
+        | Inst::State(_)
         | Inst::Const(_)
         | Inst::Unary(..)
         | Inst::Binary(..)

@@ -112,6 +112,8 @@ pub enum ReduceOp {
 pub enum Inst {
     /// The value of parameter number `.0`.
     Input(u32),
+    /// The value state number `.0` had when the frame began (v2 `State[T, ...]`).
+    State(u32),
     /// A scalar constant of the result dtype.
     Const(i128),
     /// Elementwise unary op.
@@ -147,7 +149,7 @@ impl Inst {
     /// The same instruction reading `f(v)` for every value `v` it reads.
     pub fn map_args(&self, mut f: impl FnMut(Value) -> Value) -> Inst {
         match self {
-            Inst::Input(_) | Inst::Const(_) | Inst::Table(_) => self.clone(),
+            Inst::Input(_) | Inst::State(_) | Inst::Const(_) | Inst::Table(_) => self.clone(),
             Inst::Unary(op, a) => Inst::Unary(*op, f(*a)),
             Inst::Cast(a) => Inst::Cast(f(*a)),
             Inst::Broadcast(a) => Inst::Broadcast(f(*a)),
@@ -168,7 +170,7 @@ impl Inst {
     /// The values this instruction reads.
     pub fn args(&self) -> Vec<Value> {
         match self {
-            Inst::Input(_) | Inst::Const(_) | Inst::Table(_) => vec![],
+            Inst::Input(_) | Inst::State(_) | Inst::Const(_) | Inst::Table(_) => vec![],
             Inst::Unary(_, a)
             | Inst::Cast(a)
             | Inst::Broadcast(a)
@@ -206,6 +208,11 @@ pub struct Kernel {
     pub insts: PrimaryMap<Value, InstData>,
     /// Returned values, in order (several for a `tuple[...]`).
     pub outputs: Vec<Value>,
+    /// State kept from one frame to the next (`State[T, ...]` parameters), in
+    /// signature order: name, dtype, shape and span; the range is the dtype's.
+    pub states: Vec<Param>,
+    /// For each state, the value it holds after the frame (`NAME[...] = EXPR`).
+    pub updates: Vec<Value>,
 }
 
 impl Kernel {
@@ -216,6 +223,8 @@ impl Kernel {
             params: Vec::new(),
             insts: PrimaryMap::new(),
             outputs: Vec::new(),
+            states: Vec::new(),
+            updates: Vec::new(),
         }
     }
 
@@ -227,6 +236,11 @@ impl Kernel {
     /// The type of a value.
     pub fn ty(&self, v: Value) -> &Type {
         &self.insts[v].ty
+    }
+
+    /// The values the frame leaves behind: the outputs, then the state updates.
+    pub fn roots(&self) -> impl Iterator<Item = Value> + '_ {
+        self.outputs.iter().chain(&self.updates).copied()
     }
 
     /// The dtype of a value.

@@ -37,7 +37,31 @@ pub fn parse(text: &str) -> R<Kernel> {
     let mut k = Kernel::new(name);
     for p in it {
         match p.as_rule() {
-            Rule::param => k.params.push(param(p)?),
+            Rule::param => {
+                let is_state = p
+                    .clone()
+                    .into_inner()
+                    .next()
+                    .is_some_and(|x| x.as_rule() == Rule::state_kw);
+                let q = param(p)?;
+                if is_state {
+                    k.states.push(q);
+                } else {
+                    k.params.push(q);
+                }
+            }
+            Rule::update => {
+                let mut it = p.clone().into_inner();
+                let name = it.next().ok_or("missing state name")?;
+                let Some(i) = k.states.iter().position(|s| s.name == name.as_str()) else {
+                    return err(&name, format!("no state `{}`", name.as_str()));
+                };
+                if i != k.updates.len() {
+                    return err(&name, "updates must follow the states' order");
+                }
+                let v = value(&k, &it.next().ok_or("missing value")?)?;
+                k.updates.push(v);
+            }
             Rule::inst => inst(&mut k, p)?,
             Rule::ret => {
                 for v in p.into_inner() {
@@ -88,7 +112,7 @@ fn dims_of(p: Pair<Rule>) -> R<Vec<u32>> {
 }
 
 fn param(p: Pair<Rule>) -> R<Param> {
-    let mut it = p.into_inner();
+    let mut it = p.into_inner().skip_while(|x| x.as_rule() == Rule::state_kw);
     let name = it.next().ok_or("missing name")?.as_str().to_string();
     let ty = ty(it.next().ok_or("missing type")?)?;
     let mut param = Param {
@@ -136,6 +160,13 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
             match k.params.iter().position(|q| q.name == name.as_str()) {
                 Some(i) => Inst::Input(i as u32),
                 None => return err(&name, format!("no parameter `{}`", name.as_str())),
+            }
+        }
+        Rule::state_op => {
+            let name = op.clone().into_inner().next().ok_or("missing name")?;
+            match k.states.iter().position(|q| q.name == name.as_str()) {
+                Some(i) => Inst::State(i as u32),
+                None => return err(&name, format!("no state `{}`", name.as_str())),
             }
         }
         Rule::const_op => Inst::Const(int(&op.clone().into_inner().next().ok_or("missing")?)?),

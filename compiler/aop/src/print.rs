@@ -175,10 +175,17 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
             format!("{}: {}{}{}", p.name, p.ty, range, span_text(p.span))
         })
         .collect();
-    let _ = writeln!(out, "kernel {}({}) {{", k.name, params.join(", "));
+    let states: Vec<String> = k
+        .states
+        .iter()
+        .map(|s| format!("state {}: {}{}", s.name, s.ty, span_text(s.span)))
+        .collect();
+    let all: Vec<String> = params.into_iter().chain(states).collect();
+    let _ = writeln!(out, "kernel {}({}) {{", k.name, all.join(", "));
     for (v, d) in k.insts.iter() {
         let body = match &d.inst {
             Inst::Input(i) => format!("input {}", k.params[*i as usize].name),
+            Inst::State(i) => format!("state {}", k.states[*i as usize].name),
             Inst::Const(c) => format!("const {c}"),
             Inst::Unary(op, a) => format!("{} {a}", op.name()),
             Inst::Binary(op, a, b) => format!("{} {a}, {b}", op.name()),
@@ -217,6 +224,9 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
                 let _ = writeln!(out, "{line}");
             }
         }
+    }
+    for (s, u) in k.states.iter().zip(&k.updates) {
+        let _ = writeln!(out, "  update {} = {u}", s.name);
     }
     let outs: Vec<String> = k.outputs.iter().map(|v| v.to_string()).collect();
     let _ = writeln!(out, "  return {}", outs.join(", "));

@@ -92,6 +92,31 @@ pub fn verify(k: &Kernel) -> Result<(), Vec<VerifyError>> {
             });
         }
     }
+    if k.updates.len() != k.states.len() {
+        errs.push(VerifyError {
+            value: None,
+            message: format!("{} states but {} updates", k.states.len(), k.updates.len()),
+        });
+    }
+    for (s, &u) in k.states.iter().zip(&k.updates) {
+        if u.index() >= k.insts.len() {
+            errs.push(VerifyError {
+                value: None,
+                message: format!("the update of state `{}` ({u}) is not defined", s.name),
+            });
+        } else if *k.ty(u) != s.ty || s.range != Interval::of(s.ty.dtype) {
+            errs.push(VerifyError {
+                value: Some(u),
+                message: format!(
+                    "state `{}` is {} (range {}) but its update is {}",
+                    s.name,
+                    s.ty,
+                    s.range,
+                    k.ty(u)
+                ),
+            });
+        }
+    }
     if errs.is_empty() {
         Ok(())
     } else {
@@ -144,6 +169,11 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             Some(p) if p.ty == *ty => Ok(()),
             Some(p) => Err(format!("input `{}` is {}, not {ty}", p.name, p.ty)),
             None => Err(format!("no parameter {i}")),
+        },
+        Inst::State(i) => match k.states.get(*i as usize) {
+            Some(s) if s.ty == *ty => Ok(()),
+            Some(s) => Err(format!("state `{}` is {}, not {ty}", s.name, s.ty)),
+            None => Err(format!("no state {i}")),
         },
         Inst::Const(c) => {
             if !ty.is_scalar() {

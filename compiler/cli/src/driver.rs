@@ -115,9 +115,10 @@ pub fn simulate(
     c: &Compiled,
     net: &hissc_spn::Network,
     b: &Bound,
+    states: &[Vec<i128>],
     trace: bool,
 ) -> Result<hissc_sim::SimResult, Failure> {
-    hissc_sim::simulate_bound(net, &c.kernel.params, b, trace).map_err(|e| {
+    hissc_sim::simulate_bound(net, &c.kernel.params, b, states, trace).map_err(|e| {
         Failure::Internal(format!(
             "bug in hissc: the simulation did not complete: {e}"
         ))
@@ -228,6 +229,50 @@ pub fn open_inputs(inputs: &[String]) -> Result<Vec<hiss_runtime::Input<'static>
     Ok(out)
 }
 
+/// The initial states of the kernel's `State[...]` parameters: `--state
+/// NAME=FILE.npy` (the state's dtype and shape exactly), zeros for the others.
+pub fn read_states(k: &Kernel, given: &[String]) -> Result<Vec<Vec<i128>>, Failure> {
+    let mut states = hissc_aop::interp::zero_states(k);
+    for s in given {
+        let (name, file) = split_kv(s, "--state", "NAME=FILE.npy")?;
+        let Some(i) = k.states.iter().position(|p| p.name == name) else {
+            let names: Vec<String> = k.states.iter().map(|p| format!("`{}`", p.name)).collect();
+            return Err(Failure::User(format!(
+                "--state {name}: kernel `{}` has no state `{name}` ({})",
+                k.name,
+                if names.is_empty() {
+                    "it keeps no state".to_string()
+                } else {
+                    format!("its states: {}", names.join(", "))
+                }
+            )));
+        };
+        let p = &k.states[i];
+        let a = npy::read(Path::new(file))
+            .map_err(|e| Failure::User(format!("state `{name}`: {e}")))?;
+        if a.dtype != p.ty.dtype || a.shape != p.ty.shape {
+            return Err(Failure::User(format!(
+                "state `{name}` is {} of shape {:?}, the kernel keeps {} of shape {:?}",
+                a.dtype.numpy_name(),
+                a.shape,
+                p.ty.dtype.numpy_name(),
+                p.ty.shape
+            )));
+        }
+        states[i] = a.data;
+    }
+    Ok(states)
+}
+
+/// Writes `state_NAME.npy` for each state into `dir`.
+pub fn write_states(dir: &Path, k: &Kernel, states: &[Vec<i128>]) -> Result<(), Failure> {
+    for (p, s) in k.states.iter().zip(states) {
+        let a = Array::new(p.ty.dtype, p.ty.shape.clone(), s.clone());
+        npy::write(&dir.join(format!("state_{}.npy", p.name)), &a).map_err(Failure::User)?;
+    }
+    Ok(())
+}
+
 /// Frames through the reference interpreter, a block at a time.
 pub struct InterpRun<'k> {
     kernel: &'k Kernel,
@@ -236,16 +281,29 @@ pub struct InterpRun<'k> {
     fixed: Vec<Option<Vec<i128>>>,
     /// The scalar parameters' values, in signature order.
     scalars: Vec<i128>,
+    /// The states as the frames so far left them.
+    states: Vec<Vec<i128>>,
 }
 
 impl<'k> InterpRun<'k> {
-    /// A run of `kernel` with its fixed inputs and scalar values.
-    pub fn new(kernel: &'k Kernel, fixed: Vec<Option<Vec<i128>>>, scalars: Vec<i128>) -> Self {
+    /// A run of `kernel` with its fixed inputs, scalar values and initial states.
+    pub fn new(
+        kernel: &'k Kernel,
+        fixed: Vec<Option<Vec<i128>>>,
+        scalars: Vec<i128>,
+        states: Vec<Vec<i128>>,
+    ) -> Self {
         InterpRun {
             kernel,
             fixed,
             scalars,
+            states,
         }
+    }
+
+    /// The states as the frames so far left them.
+    pub fn states(&self) -> &[Vec<i128>] {
+        &self.states
     }
 }
 
@@ -276,7 +334,11 @@ impl hiss_runtime::FrameRun for InterpRun<'_> {
                     scalar += 1;
                 }
             }
-            out.push(hissc_aop::interp::run_data(self.kernel, &args));
+            out.push(hissc_aop::interp::run_data(
+                self.kernel,
+                &args,
+                &mut self.states,
+            ));
         }
         Ok(out)
     }

@@ -110,6 +110,9 @@ struct InputArgs {
     /// A scalar parameter: NAME=INT (repeatable).
     #[arg(long = "param", value_name = "NAME=INT")]
     params: Vec<String>,
+    /// The initial value of a `State[...]` parameter: NAME=FILE.npy (repeatable; zeros if not given).
+    #[arg(long = "state", value_name = "NAME=FILE.npy")]
+    states: Vec<String>,
     /// Elements per cycle per input stream, 1 to 32 (`run` computes the same values whatever it is).
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
@@ -340,15 +343,17 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
             })
             .collect(),
     };
+    let states = driver::read_states(&c.kernel, &a.input.states)?;
     let inputs = driver::open_inputs(&a.input.inputs)?;
     let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
-    let mut run = driver::InterpRun::new(&c.kernel, batch.take_fixed(), batch.scalars());
+    let mut run = driver::InterpRun::new(&c.kernel, batch.take_fixed(), batch.scalars(), states);
     let mut sink = driver::OutputFiles::create(&a.out)?;
     hiss_runtime::stream::pump(&mut batch, &mut run, &mut sink).map_err(|e| match e {
         hiss_runtime::SlotError::Input(m) => Failure::User(m),
         e => Failure::Internal(format!("bug in hissc: {e}")),
     })?;
-    sink.commit()
+    sink.commit()?;
+    driver::write_states(&a.out, &c.kernel, run.states())
 }
 
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
@@ -361,20 +366,24 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
         params: c.kernel.params.clone(),
         values: driver::parse_params(&a.run.input.params)?,
         outputs: net
-            .outputs
+            .kernel_outputs()
             .iter()
             .map(|o| (o.dtype, o.shape.clone()))
             .collect(),
     };
+    let states = driver::read_states(&c.kernel, &a.run.input.states)?;
     let inputs = driver::open_inputs(&a.run.input.inputs)?;
     let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
-    let streamer = hissc_sim::Streamer::new(
+    let mut streamer = hissc_sim::Streamer::new(
         &net,
         &batch.scalars(),
         batch.take_fixed(),
         a.trace.is_some(),
     )
     .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
+    streamer
+        .set_states(&states)
+        .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
     let mut run = hiss_runtime::emulated::SimRun::new(streamer);
     let mut sink = driver::OutputFiles::create(&a.run.out)?;
     let frames = batch.frames();
@@ -386,6 +395,8 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     })?;
     sink.commit()?;
     let run = run.result.expect("the run finished");
+    let finals: Vec<Vec<i128>> = run.states.iter().map(|s| s.data.clone()).collect();
+    driver::write_states(&a.run.out, &c.kernel, &finals)?;
     if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {
         driver::write_trace_csv(path, &net, rows)?;
     }

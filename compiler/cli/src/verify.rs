@@ -18,10 +18,20 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
             "GHDL is not installed, so the hardware cannot be checked: install it with `apt-get install ghdl` (Debian's package), or run `hissc sim` for the simulator alone".into(),
         ));
     }
+    let initial = driver::read_states(&c.kernel, &a.input.states)?;
+    let mut states = initial.clone();
     let reference: Vec<_> = (0..bound.frames)
-        .map(|f| hissc_aop::interp::run_data(&c.kernel, &bound.frame_data(f)))
+        .map(|f| hissc_aop::interp::run_data(&c.kernel, &bound.frame_data(f), &mut states))
         .collect();
-    let run = driver::simulate(&c, &net, &bound, true)?;
+    let run = driver::simulate(&c, &net, &bound, &initial, true)?;
+    for (p, (want, got)) in c.kernel.states.iter().zip(states.iter().zip(&run.states)) {
+        if *want != got.data {
+            return Err(Failure::Internal(format!(
+                "bug in hissc: the simulator and the reference interpreter leave state `{}` different after {} frames",
+                p.name, bound.frames
+            )));
+        }
+    }
     for (f, (want, got)) in reference.iter().zip(&run.frames).enumerate() {
         for (k, (w, g)) in want.iter().zip(got).enumerate() {
             if w != g {
@@ -58,11 +68,13 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::User(format!("cannot use `{}`: {e}", dir.display())))?;
     let rows = run.trace.as_deref().unwrap_or(&[]);
     driver::write_trace_csv(&dir.join("trace.csv"), &net, rows)?;
-    let (iface, verdict) = hissc_flow::hardware::check(&dir, &net, &c.src, rows, a.netlist);
+    let (iface, verdict) =
+        hissc_flow::hardware::check(&dir, &net, &c.src, rows, &initial, a.netlist);
     match verdict {
         Ok(pass) => {
             if let Some(out) = &a.out {
                 driver::write_outputs(out, &bound.collect(run.frames))?;
+                driver::write_states(out, &c.kernel, &states)?;
             }
             println!(
                 "verified `{}`{}: GHDL replayed {} cycles ({} frame{}) and matched the simulator on every cycle; the simulator matched the reference interpreter",

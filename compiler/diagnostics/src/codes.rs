@@ -128,6 +128,17 @@ or a result; a `for` loop runs at most 4096 times (it is unrolled);
 magnitude; integers compared with a float, and weighted bin sums, stay within
 2**53, where float64 is exact. Split a larger frame into several (an input with
 a leading axis is a batch of frames), or shrink the construct.";
+    STATE = 309, "a state used outside its rules",
+"A `State[T, d0, ...]` parameter keeps its value from one frame to the next.
+The kernel reads it (the value the previous frame left, zeros or the
+`--state NAME=FILE.npy` at the start) and sets the next frame's value with
+exactly one whole-array assignment `NAME[...] = EXPR` at the top level of the
+kernel body, not inside `if`, `for` or a helper. EXPR must already have the
+state's dtype and shape: numpy would keep the state's dtype by casting, so the
+cast is written out (`.astype(np.uint32)`). Reading the state after the
+assignment is rejected, because CPython would see the new value there, which
+the hardware only has for the next frame: keep the new value in a name and use
+that. A state that is never assigned is a constant; make it an input.";
     NOT_STREAMABLE = 401, "the kernel cannot be built as a one-pass stream",
 "The hardware processes every input frame as a stream, one element per cycle,
 in one pass. This construct would need the whole frame first (for example a

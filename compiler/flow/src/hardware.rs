@@ -16,6 +16,7 @@ pub fn check(
     net: &Network,
     src: &SourceFile,
     rows: &[TraceRow],
+    states: &[Vec<i128>],
     netlist: bool,
 ) -> (hissc_vhdl::interface::Interface, Result<Pass, GhdlError>) {
     let v = hissc_vhdl::emit(net, src);
@@ -25,7 +26,7 @@ pub fn check(
     let vec = dir.join(format!("{e}.vec"));
     let written = std::fs::write(&design, &v.design)
         .and_then(|_| std::fs::write(&tb, hissc_vhdl::tb::testbench(&v.iface)))
-        .and_then(|_| std::fs::write(&vec, hissc_vhdl::tb::vectors(&v.iface, rows)));
+        .and_then(|_| std::fs::write(&vec, hissc_vhdl::tb::vectors(&v.iface, rows, states)));
     let design = match (written, netlist) {
         (Ok(()), true) => ghdl::synthesize(dir, &design, &e).map_err(|log| GhdlError::Tool {
             step: "synthesize",

@@ -220,6 +220,11 @@ impl Checker<'_, '_> {
             Expr::Name(_) => {}
             Expr::Tuple(tu) => tu.elts.iter().for_each(|e| self.target(e)),
             Expr::List(l) => l.elts.iter().for_each(|e| self.target(e)),
+            // `NAME[...] = EXPR`: a state's update; the lowering checks that NAME is one
+            Expr::Subscript(s)
+                if matches!(&*s.value, Expr::Name(_))
+                    && matches!(&*s.slice, Expr::Constant(c) if matches!(c.value, Constant::Ellipsis)) =>
+                {}
             Expr::Subscript(_) => self.push(
                 Diagnostic::error(
                     Code::UNSUPPORTED_STATEMENT,

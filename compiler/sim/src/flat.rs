@@ -20,6 +20,7 @@ use hissc_spn::{Bus, Network, ProcKind, Src};
 pub use crate::engine::bincount::Bincount;
 pub use crate::engine::broadcast::Broadcast;
 pub use crate::engine::delay::Delay;
+pub use crate::engine::load::{Load, Store};
 pub use crate::engine::pack::Pack;
 pub use crate::engine::reduce::{Reduce, ReduceAll};
 pub use crate::engine::scan::Scan;
@@ -103,6 +104,8 @@ pub enum Op {
     Pack(Pack),
     /// Delay line of `n` cycles; state: `n - 1` (data, valid) pairs and a position.
     Delay(Delay),
+    /// A state bank's read port; state: the read counter.
+    Load(Load),
 }
 
 /// The flattened network.
@@ -226,6 +229,11 @@ pub fn flatten(net: &Network) -> Flat {
             } => Broadcast::op(dst, *arg, *timing, from, to, st),
             ProcKind::Pack { lanes, width, lane } => Pack::op(net, dst, lanes, *width, *lane, st),
             ProcKind::Delay(a, n) => Delay::op(dst, *a, *n, st),
+            ProcKind::Load {
+                state,
+                lane,
+                timing,
+            } => Load::op(net, dst, *state, *lane, *timing, st),
         };
         if node.sched.is_static() {
             f.statics.push(op);

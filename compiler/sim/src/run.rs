@@ -38,6 +38,8 @@ pub struct TraceRow {
 pub struct SimResult {
     /// For each frame, its outputs (numpy dtype and shape).
     pub frames: Vec<Vec<Array>>,
+    /// Each state as the last frame left it (from the state's `next` output).
+    pub states: Vec<Array>,
     /// Cycles simulated, the reset cycle included.
     pub cycles: u64,
     /// For each input stream, elements per cycle from its first element to its last
@@ -96,6 +98,10 @@ pub struct Streamer {
     collected: Vec<Vec<i128>>,
     /// Frames whose outputs were handed back.
     emitted: u64,
+    /// The kernel's outputs among `outs` (the states' next values follow).
+    kernel_outs: usize,
+    /// Each state as the last completed frame left it.
+    states: Vec<Array>,
     trace: Option<Vec<TraceRow>>,
 }
 
@@ -167,6 +173,12 @@ impl Streamer {
             within: 0,
             collected: vec![Vec::new(); net.outputs.len()],
             emitted: 0,
+            kernel_outs: net.kernel_outputs().len(),
+            states: net
+                .states
+                .iter()
+                .map(|s| Array::new(s.dtype, s.shape.clone(), vec![0; numel(&s.shape)]))
+                .collect(),
             trace: want_trace.then(Vec::new),
             e,
         };
@@ -179,6 +191,24 @@ impl Streamer {
         }
         s.e.reset();
         Ok(s)
+    }
+
+    /// Sets the states before the first frame (their elements in C order, in the
+    /// network's state order); without this they start at zero.
+    pub fn set_states(&mut self, states: &[Vec<i128>]) -> Result<(), String> {
+        if self.fed > 0 {
+            return Err("states are set before the first frame".into());
+        }
+        self.e.set_states(states)?;
+        for (a, s) in self.states.iter_mut().zip(states) {
+            a.data.copy_from_slice(s);
+        }
+        Ok(())
+    }
+
+    /// Each state as the last completed frame left it (the initial state before one has).
+    pub fn states(&self) -> &[Array] {
+        &self.states
     }
 
     /// The input ports whose frames are pushed, as indices of the network's inputs.
@@ -264,6 +294,7 @@ impl Streamer {
                 })
                 .collect(),
             latency: self.latency,
+            states: self.states,
             trace: self.trace,
         })
     }
@@ -289,6 +320,13 @@ impl Streamer {
             c.drain(..done * o.numel);
         }
         self.emitted += done as u64;
+        // the states' next values: the last frame's are the states now
+        for f in &mut frames {
+            let next = f.split_off(self.kernel_outs);
+            if !next.is_empty() {
+                self.states = next;
+            }
+        }
         frames
     }
 
@@ -484,6 +522,7 @@ pub fn simulate_bound(
     net: &Network,
     params: &[hissc_aop::Param],
     b: &hissc_aop::array::Bound,
+    states: &[Vec<i128>],
     want_trace: bool,
 ) -> Result<SimResult, String> {
     if b.frames == 0 {
@@ -501,5 +540,22 @@ pub fn simulate_bound(
             scalars.push(a.data[0]);
         }
     }
-    simulate_streams(net, b.frames, &streams, &scalars, want_trace)
+    let fixed = streams
+        .iter()
+        .map(|s| s.repeated.then(|| s.data.to_vec()))
+        .collect();
+    let mut s = Streamer::new(net, &scalars, fixed, want_trace)?;
+    if !states.is_empty() {
+        s.set_states(states)?;
+    }
+    let data: Vec<&[i128]> = streams
+        .iter()
+        .filter(|s| !s.repeated)
+        .map(|s| s.data)
+        .collect();
+    let mut out = s.push(b.frames, &data)?;
+    let mut r = s.finish()?;
+    out.append(&mut r.frames);
+    r.frames = out;
+    Ok(r)
 }

@@ -140,6 +140,12 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.memory(words, w);
             c.flip_flops += counters(to) + counter(words);
         }
+        ProcKind::Load { state, .. } => {
+            let depth = proc::load::bank_depth(net, *state as usize) as u64;
+            c.memory(depth, w);
+            // read, write and host-load counters
+            c.flip_flops += 3 * counter(depth);
+        }
         ProcKind::Delay(_, d) => {
             if proc::delay::in_ram(*d, w) {
                 c.memory(*d as u64 - 1, w + 1);

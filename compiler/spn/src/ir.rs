@@ -180,6 +180,7 @@ macro_rules! stream_kinds {
             | $crate::ir::ProcKind::Pack { .. }
             | $crate::ir::ProcKind::Broadcast { .. }
             | $crate::ir::ProcKind::Delay(..)
+            | $crate::ir::ProcKind::Load { .. }
     };
 }
 
@@ -255,6 +256,18 @@ pub enum ProcKind {
     },
     /// The same stream `.1` cycles later.
     Delay(Bus, u32),
+    /// Reads bank `lane` of state `state`'s memory: for each valid element of the
+    /// timing stream, the bank's next element (the value the previous frame left),
+    /// one cycle later. The bank is written from lane `lane` of the state's `next`
+    /// output as that stream carries it (see [`StatePort`]).
+    Load {
+        /// The state (index into [`Network::states`]).
+        state: u32,
+        /// The bank: elements `q * lanes + lane` of the state.
+        lane: u32,
+        /// The stream whose valid elements ask for the next element.
+        timing: Bus,
+    },
 }
 
 impl ProcKind {
@@ -282,6 +295,7 @@ impl ProcKind {
                 .map(Src::Bus)
                 .collect(),
             ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
+            ProcKind::Load { timing, .. } => vec![Src::Bus(*timing)],
             ProcKind::Pack { lanes, .. } => lanes.iter().map(|b| Src::Bus(*b)).collect(),
         }
     }
@@ -348,6 +362,25 @@ pub struct Output {
     pub shape: Shape,
 }
 
+/// State kept from one frame to the next (a `State[T, ...]` parameter): a memory
+/// of the state's elements in `lanes` banks (bank `l` holds elements
+/// `q * lanes + l`). `load` processes read it; the network's output number
+/// `next` is the state after each frame, written back into the banks as it
+/// streams (and visible to the host as an ordinary output).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatePort {
+    /// The Python parameter name.
+    pub name: String,
+    /// numpy dtype.
+    pub dtype: DType,
+    /// The state's shape.
+    pub shape: Shape,
+    /// Banks (elements written and read per cycle).
+    pub lanes: u32,
+    /// The output carrying the state after each frame.
+    pub next: u32,
+}
+
 /// A synchronous process network for one kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Network {
@@ -359,18 +392,43 @@ pub struct Network {
     pub params: Vec<Port>,
     /// Processes, each driving one bus, in an order where operands come first.
     pub nodes: PrimaryMap<Bus, Node>,
-    /// Outputs.
+    /// Outputs (the kernel's, then each state's next value).
     pub outputs: Vec<Output>,
+    /// States kept across frames.
+    pub states: Vec<StatePort>,
+    /// The fewest cycles between frame starts that the states allow (a state
+    /// element must be written before the next frame reads it); 0 without states.
+    pub min_period: u32,
 }
 
 impl Network {
-    /// Cycles between the starts of two frames: the longest input stream.
+    /// An empty network.
+    pub fn new(name: impl Into<String>) -> Network {
+        Network {
+            name: name.into(),
+            inputs: Vec::new(),
+            params: Vec::new(),
+            nodes: PrimaryMap::new(),
+            outputs: Vec::new(),
+            states: Vec::new(),
+            min_period: 0,
+        }
+    }
+
+    /// Cycles between the starts of two frames: the longest input stream, or
+    /// longer where a state's update needs it ([`Network::min_period`]).
     pub fn frame_period(&self) -> u32 {
         self.inputs
             .iter()
             .map(|p| (hissc_aop::types::numel(&p.shape) as u32).div_ceil(p.lanes.max(1)))
             .max()
             .unwrap_or(1)
+            .max(self.min_period)
+    }
+
+    /// The kernel's own outputs (without the states' next values).
+    pub fn kernel_outputs(&self) -> &[Output] {
+        &self.outputs[..self.outputs.len() - self.states.len()]
     }
 
     /// Elements per cycle of the widest input stream (1 for a one-lane network).

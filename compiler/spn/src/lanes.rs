@@ -34,7 +34,7 @@
 
 use crate::ir::{Bus, Network, Node, Output, ProcKind, Sched, Src};
 use crate::proc;
-use cranelift_entity::{EntityRef, PrimaryMap};
+use cranelift_entity::EntityRef;
 use hissc_aop::passes::ranges::sum_exact;
 use hissc_aop::types::numel;
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp};
@@ -118,11 +118,10 @@ pub fn widen(old: &Network, lanes: u32) -> Result<Network, Vec<Diagnostic>> {
         return Ok(old.clone());
     }
     let mut net = Network {
-        name: old.name.clone(),
         inputs: old.inputs.clone(),
         params: old.params.clone(),
-        nodes: PrimaryMap::new(),
-        outputs: Vec::new(),
+        states: old.states.clone(),
+        ..Network::new(old.name.clone())
     };
     for p in &mut net.inputs {
         p.lanes = gcd(lanes, numel(&p.shape) as u32);
@@ -153,6 +152,30 @@ pub fn widen(old: &Network, lanes: u32) -> Result<Network, Vec<Diagnostic>> {
             }
         }
     }
+    // a state's banks: as many as its loads' lanes (or, unread, its next value's)
+    let has_load = |s: usize| {
+        old.nodes
+            .values()
+            .any(|n| matches!(n.kind, ProcKind::Load { state, .. } if state as usize == s))
+    };
+    for s in 0..w.net.states.len() {
+        let next = w.net.outputs[w.net.states[s].next as usize].lanes.len() as u32;
+        let st = &mut w.net.states[s];
+        if !has_load(s) {
+            st.lanes = next;
+        } else if st.lanes != next {
+            let (name, banks) = (st.name.clone(), st.lanes);
+            let span = old.outputs[st.next as usize].lanes[0];
+            let span = old.nodes[span].span;
+            return Err(vec![Diagnostic::error(
+                Code::LANES,
+                format!("state `{name}` is read {banks} and written {next} elements per cycle on {lanes} lanes"),
+            )
+            .primary(span, "its new value takes another lane count than its reads")
+            .help("update a state from values of its own shape computed elementwise")]);
+        }
+    }
+    proc::load::settle(&mut w.net);
     Ok(w.net)
 }
 
@@ -352,6 +375,23 @@ impl Widen {
                 span,
             ))),
             ProcKind::Delay(a, _) => self.lanes_of(*a, span),
+            ProcKind::Load { state, timing, .. } => {
+                let tv = self.stream_lanes(*timing, span)?;
+                self.net.states[*state as usize].lanes = tv.len() as u32;
+                let v = tv
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &t)| {
+                        let kind = ProcKind::Load {
+                            state: *state,
+                            lane: l as u32,
+                            timing: t,
+                        };
+                        self.push(kind, n.range, proc::load::schedule(&self.sched(t)), span)
+                    })
+                    .collect();
+                Some(W::Lanes(v))
+            }
             crate::elementwise_kinds!() => self.elementwise(n),
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(n, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(n, *a, shape, sel),

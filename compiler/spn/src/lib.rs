@@ -23,4 +23,4 @@ pub mod print;
 pub mod proc;
 pub mod verify;
 
-pub use ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src};
+pub use ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort};

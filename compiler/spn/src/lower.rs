@@ -17,9 +17,9 @@
 //!                                          b4 = select b2, b3, #0 : s17 [0, 65535] at 2 [0+1024]
 //! ```
 
-use crate::ir::{Bus, Network, Output, Port, ProcKind, Sched, Src};
+use crate::ir::{Bus, Network, Output, Port, ProcKind, Sched, Src, StatePort};
 use crate::proc;
-use cranelift_entity::{PrimaryMap, SecondaryMap};
+use cranelift_entity::SecondaryMap;
 use hissc_aop::passes::ranges::{ranges, Ranges};
 use hissc_aop::types::numel;
 use hissc_aop::{semantics, DType, Inst, Interval, Kernel, Shape, Value};
@@ -38,6 +38,9 @@ enum L {
     Deferred(Value, Shape, Shape),
     /// A constant table (only read by `gather`).
     Table(Vec<i128>),
+    /// A state's value as the frame began: a `load` built where it is used, timed
+    /// by the stream it is combined with.
+    State(u32),
 }
 
 struct Lowering<'a> {
@@ -47,6 +50,10 @@ struct Lowering<'a> {
     map: SecondaryMap<Value, Option<L>>,
     delays: HashMap<(Bus, u32), Bus>,
     broadcasts: HashMap<(Value, Bus), Bus>,
+    /// Each state's load, once built, and the timing stream it follows.
+    loads: HashMap<u32, (Bus, Bus)>,
+    /// The first `n` elements of the first input, by `n` (timing for state reads).
+    prefixes: HashMap<u32, Bus>,
     diags: Vec<Diagnostic>,
 }
 
@@ -55,16 +62,12 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
     let mut l = Lowering {
         k,
         ranges: ranges(k),
-        net: Network {
-            name: k.name.clone(),
-            inputs: Vec::new(),
-            params: Vec::new(),
-            nodes: PrimaryMap::new(),
-            outputs: Vec::new(),
-        },
+        net: Network::new(k.name.clone()),
         map: SecondaryMap::new(),
         delays: HashMap::new(),
         broadcasts: HashMap::new(),
+        loads: HashMap::new(),
+        prefixes: HashMap::new(),
         diags: Vec::new(),
     };
     for p in &k.params {
@@ -96,7 +99,11 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
             format!("out{i}")
         };
         let ty = k.ty(o).clone();
-        match l.map[o].clone() {
+        let lowered = match l.map[o].clone() {
+            Some(L::State(s)) => l.load(s, None, span).map(L::Bus),
+            other => other,
+        };
+        match lowered {
             Some(L::Bus(b)) if !l.net.nodes[b].sched.is_static() => {
                 l.net.outputs.push(Output {
                     name,
@@ -115,7 +122,9 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
             ),
         }
     }
+    l.states();
     if l.diags.is_empty() {
+        proc::load::settle(&mut l.net);
         Ok(l.net)
     } else {
         Err(l.diags)
@@ -150,8 +159,148 @@ impl Lowering<'_> {
         None
     }
 
+    /// The load of state `s`, timed by `timing` (by default a stream of the state's
+    /// element count from the first input); a state has one load, one timing.
+    fn load(&mut self, s: u32, timing: Option<Bus>, span: Span) -> Option<Bus> {
+        let st = &self.k.states[s as usize];
+        let n = st.ty.numel() as u32;
+        let name = st.name.clone();
+        if let Some(&(bus, t)) = self.loads.get(&s) {
+            match timing {
+                None => return Some(bus),
+                Some(x) if x == t => return Some(bus),
+                Some(x) if self.sched(x) == self.sched(t) => return Some(bus),
+                Some(x)
+                    if self.sched(x).same_pattern(&self.sched(t))
+                        && self.sched(x).time() > self.sched(t).time() =>
+                {
+                    let d = self.sched(x).time() - self.sched(t).time();
+                    return Some(self.delay(bus, d));
+                }
+                Some(_) => {
+                    self.diags.push(
+                        Diagnostic::error(Code::NOT_STREAMABLE, format!("state `{name}` is read at two different times in the frame"))
+                            .primary(span, "read here with other timing than before")
+                            .help("the state is one memory read once per element: combine it with values of the same timing (computed the same way from the frame)"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let timing = match timing {
+            Some(t) => t,
+            None => self.default_timing(n, span, &name)?,
+        };
+        if self.sched(timing).elements() != n {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::NOT_STREAMABLE,
+                    format!("state `{name}` ({n} element{}) is combined with a stream of {} elements", if n == 1 { "" } else { "s" }, self.sched(timing).elements()),
+                )
+                .primary(span, "element counts differ")
+                .help("combine a state with values of its own shape (a 0-d state with frame-wide reductions, a frame-shaped state with the frame)"),
+            );
+            return None;
+        }
+        let ty = &self.k.states[s as usize].ty;
+        let kind = ProcKind::Load {
+            state: s,
+            lane: 0,
+            timing,
+        };
+        let sched = proc::load::schedule(&self.sched(timing));
+        let bus = self.node(kind, Interval::of(ty.dtype), sched, span);
+        self.loads.insert(s, (bus, timing));
+        Some(bus)
+    }
+
+    /// A stream of `n` elements per frame to time a state read that nothing else
+    /// times: the first input stream, or the first `n` of its elements.
+    fn default_timing(&mut self, n: u32, span: Span, name: &str) -> Option<Bus> {
+        let first = self
+            .net
+            .nodes
+            .iter()
+            .find(|(_, x)| matches!(x.kind, ProcKind::Input(..)))
+            .map(|(b, _)| b);
+        let Some(input) = first else {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::NOT_STREAMABLE,
+                    format!("state `{name}` is read before any input stream"),
+                )
+                .primary(span, "nothing streams yet")
+                .help("a kernel with state needs an array input"),
+            );
+            return None;
+        };
+        let m = self.sched(input).elements();
+        if n == m {
+            return Some(input);
+        }
+        if n > m {
+            self.diags.push(
+                Diagnostic::error(Code::NOT_STREAMABLE, format!("state `{name}` has more elements ({n}) than a frame ({m})"))
+                    .primary(span, "read here against nothing of its size")
+                    .help("a state is read and written at most one element per cycle: keep it no larger than the frame"),
+            );
+            return None;
+        }
+        if let Some(&b) = self.prefixes.get(&n) {
+            return Some(b);
+        }
+        let shape = vec![m];
+        let sel = vec![(0, 1, n)];
+        let s = proc::slice::schedule(&self.sched(input), &shape, &sel);
+        let r = self.net.nodes[input].range;
+        let b = self.node(ProcKind::Slice(input, shape, sel), r, s, span);
+        self.prefixes.insert(n, b);
+        Some(b)
+    }
+
+    /// The states' ports and `next` outputs (after the kernel's outputs).
+    fn states(&mut self) {
+        let k = self.k;
+        for (i, (st, &u)) in k.states.iter().zip(&k.updates).enumerate() {
+            let span = k.insts[u].span;
+            let lowered = match self.map[u].clone() {
+                Some(L::State(s)) => self.load(s, None, span).map(L::Bus),
+                other => other,
+            };
+            match lowered {
+                Some(L::Bus(b)) if !self.net.nodes[b].sched.is_static() => {
+                    self.net.states.push(StatePort {
+                        name: st.name.clone(),
+                        dtype: st.ty.dtype,
+                        shape: st.ty.shape.clone(),
+                        lanes: 1,
+                        next: (k.outputs.len() + i) as u32,
+                    });
+                    self.net.outputs.push(Output {
+                        name: format!("state_{}", st.name),
+                        lanes: vec![b],
+                        dtype: st.ty.dtype,
+                        shape: st.ty.shape.clone(),
+                    });
+                }
+                None => {}
+                _ => self.diags.push(
+                    Diagnostic::error(
+                        Code::NOT_STREAMABLE,
+                        format!("the new value of state `{}` does not depend on any input stream", st.name),
+                    )
+                    .primary(span, "constant during a frame")
+                    .help("a state is updated from the frame's data; a constant belongs in a parameter"),
+                ),
+            }
+        }
+    }
+
     /// The stream bus of an operand that must stream.
     fn stream(&mut self, v: Value, span: Span, what: &str) -> Option<Bus> {
+        if let Some(L::State(s)) = self.map[v] {
+            return self.load(s, None, span);
+        }
         match self.map[v].clone()? {
             L::Bus(b) if !self.sched(b).is_static() => Some(b),
             L::Deferred(..) => {
@@ -198,10 +347,12 @@ impl Lowering<'_> {
                     self.node(ProcKind::Param(idx), p.range, Sched::Static, p.span)
                 }))
             }
+            Inst::State(s) => Some(L::State(*s)),
             Inst::Const(c) => Some(L::Const(*c)),
             Inst::Table(values) => Some(L::Table(values.clone())),
             Inst::Broadcast(a) => match self.map[*a].clone()? {
                 L::Const(c) => Some(L::Const(c)),
+                L::State(s) if self.k.ty(*a).numel() == 1 && d.ty.numel() == 1 => Some(L::State(s)),
                 L::Bus(b) if self.sched(b).is_static() => Some(L::Bus(b)),
                 _ => Some(L::Deferred(
                     *a,
@@ -372,6 +523,17 @@ impl Lowering<'_> {
         if let Some(i) = self.identity(&d.inst, dtype, &args, &lowered) {
             return Some(lowered[i].clone());
         }
+        // State operands are read in step with the first stream operand.
+        let partner = lowered.iter().find_map(|l| match l {
+            L::Bus(b) if !self.sched(*b).is_static() => Some(*b),
+            _ => None,
+        });
+        let mut lowered = lowered;
+        for l in lowered.iter_mut() {
+            if let L::State(s) = *l {
+                *l = L::Bus(self.load(s, partner, span)?);
+            }
+        }
         // The streams among the operands must share one pattern.
         let streams: Vec<Bus> = lowered
             .iter()
@@ -404,6 +566,11 @@ impl Lowering<'_> {
             srcs.push(match l {
                 L::Const(c) => Src::Const(*c),
                 L::Bus(b) => Src::Bus(*b),
+                L::State(_) => {
+                    self.diags
+                        .push(Diagnostic::bug("a state operand was not loaded").primary(span, ""));
+                    return None;
+                }
                 L::Table(_) => {
                     return self.not_streamable(
                         span,
@@ -421,6 +588,7 @@ impl Lowering<'_> {
                     };
                     let arg = match self.map[*a].clone()? {
                         L::Bus(b) => b,
+                        L::State(s) => self.load(s, None, span)?,
                         _ => {
                             return self.not_streamable(span, "a broadcast of a constant array", "")
                         }

@@ -1,8 +1,8 @@
 //! Parses the text form printed by [`crate::print`] (a pest grammar, `spn.pest`).
 //! Run [`crate::verify`] on the result for the network's invariants.
 
-use crate::ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src};
-use cranelift_entity::{EntityRef, PrimaryMap};
+use crate::ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort};
+use cranelift_entity::EntityRef;
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, UnaryOp};
 use hissc_diagnostics::Span;
 use pest::iterators::Pair;
@@ -55,13 +55,7 @@ pub fn parse(text: &str) -> R<Network> {
         .ok_or("empty file")?;
     let mut it = net.into_inner();
     let name = it.next().ok_or("missing name")?.as_str().to_string();
-    let mut n = Network {
-        name,
-        inputs: Vec::new(),
-        params: Vec::new(),
-        nodes: PrimaryMap::new(),
-        outputs: Vec::new(),
-    };
+    let mut n = Network::new(name);
     for p in it {
         match p.as_rule() {
             Rule::port => {
@@ -94,6 +88,39 @@ pub fn parse(text: &str) -> R<Network> {
                 }
             }
             Rule::node => node(&mut n, p)?,
+            Rule::period => {
+                let v = p.clone().into_inner().next().ok_or("missing period")?;
+                n.min_period = num(&v)?;
+            }
+            Rule::state => {
+                let mut parts = p.clone().into_inner();
+                let sname = parts.next().ok_or("missing name")?.as_str().to_string();
+                let dt = dtype(&parts.next().ok_or("missing dtype")?)?;
+                let mut shape = Vec::new();
+                let mut lanes = 1;
+                let mut next = None;
+                for rest in parts {
+                    match rest.as_rule() {
+                        Rule::dims => shape = dims(rest)?,
+                        Rule::lanes => {
+                            lanes = rest.as_str()[1..]
+                                .parse()
+                                .map_err(|_| format!("bad lane count {}", rest.as_str()))?
+                        }
+                        _ => match n.outputs.iter().position(|o| o.name == rest.as_str()) {
+                            Some(i) => next = Some(i as u32),
+                            None => return err(&rest, format!("no output `{}`", rest.as_str())),
+                        },
+                    }
+                }
+                n.states.push(StatePort {
+                    name: sname,
+                    dtype: dt,
+                    shape,
+                    lanes,
+                    next: next.ok_or("missing next output")?,
+                });
+            }
             Rule::output => {
                 let mut parts = p.into_inner();
                 let oname = parts.next().ok_or("missing name")?.as_str().to_string();
@@ -361,6 +388,14 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         "delay" => {
             count(2)?;
             ProcKind::Delay(bus(0)?, uint(1)?)
+        }
+        "load" => {
+            count(3)?;
+            ProcKind::Load {
+                state: uint(0)?,
+                lane: uint(1)?,
+                timing: bus(2)?,
+            }
         }
         _ => return err(p, format!("unknown process `{text}`")),
     })

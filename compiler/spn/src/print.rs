@@ -98,6 +98,11 @@ pub fn op_text(k: &ProcKind) -> String {
             format!("broadcast {arg}, {timing}, {}, {}", dims(from), dims(to))
         }
         ProcKind::Delay(a, n) => format!("delay {a}, {n}"),
+        ProcKind::Load {
+            state,
+            lane,
+            timing,
+        } => format!("load {state}, {lane}, {timing}"),
     }
 }
 
@@ -116,6 +121,9 @@ pub fn sched_text(s: &Sched) -> String {
 pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "network {} {{", n.name);
+    if n.min_period > 0 {
+        let _ = writeln!(out, "  period {}", n.min_period);
+    }
     for (kind, ports) in [("input", &n.inputs), ("param", &n.params)] {
         for p in ports {
             let range = if p.range == Interval::of(p.dtype) {
@@ -159,6 +167,11 @@ pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
         let ty = Type::array(o.dtype, o.shape.clone());
         let lanes: Vec<String> = o.lanes.iter().map(|b| b.to_string()).collect();
         let _ = writeln!(out, "  output {}: {ty} = {}", o.name, lanes.join(", "));
+    }
+    for s in &n.states {
+        let ty = Type::array(s.dtype, s.shape.clone());
+        let next = &n.outputs[s.next as usize].name;
+        let _ = writeln!(out, "  state {}: {ty} x{} next {next}", s.name, s.lanes);
     }
     out.push_str("}\n");
     out

@@ -16,7 +16,11 @@
 //! 8. `delay n` (n >= 1) keeps the range and shifts the schedule by n;
 //! 9. `pack` reads streams whose elements fill whole groups and leave within a
 //!    frame period; its schedule is [`proc::pack::schedule`]'s;
-//! 10. outputs read streams (never static buses) with one frame's elements.
+//! 10. outputs read streams (never static buses) with one frame's elements;
+//! 11. `load` reads one bank of a state along a timing stream with one element per
+//!     element of the bank; each state's `next` output has a stream per bank, every
+//!     element is read before it is written within a frame, and the frame period
+//!     lets each write land before the next frame's read ([`proc::load`]).
 
 use crate::ir::{Bus, Network, ProcKind, Sched};
 use crate::proc;
@@ -83,6 +87,11 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 proc::pack::check(net, lanes, *width, *lane, e)
             }
             ProcKind::Delay(a, n) => proc::delay::check(net, node, *a, *n, e),
+            ProcKind::Load {
+                state,
+                lane,
+                timing,
+            } => proc::load::check(net, *state, *lane, *timing, e),
         };
         if let Some(w) = want {
             if w != node.sched {
@@ -124,6 +133,13 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             }
         }
     }
+    let mut state_errs = Vec::new();
+    proc::load::check_states(net, &mut state_errs);
+    errs.extend(
+        state_errs
+            .into_iter()
+            .map(|message| VerifyError { bus: None, message }),
+    );
     if errs.is_empty() {
         Ok(())
     } else {

@@ -6,6 +6,8 @@
 //!   times the lanes (with `--lanes N`, lane `l` is the `l`-th group of bits from
 //!   the low end);
 //! - per scalar parameter `NAME`: `NAME`, registered by the host, stable during a frame;
+//! - per state `NAME`: `NAME_load_valid`/`NAME_load_data`, one element per cycle in
+//!   C order, to set the state's memory before the first frame after a reset;
 //! - per output: `out_valid`/`out_data` (`out0_...`, `out1_...` for tuples), as wide as
 //!   numpy's dtype (a `uint64` sum has 64 bits, a `bool` 1), times the lanes.
 
@@ -100,7 +102,9 @@ pub struct Interface {
     pub inputs: Vec<StreamIn>,
     /// Parameters, in signature order.
     pub params: Vec<ParamIn>,
-    /// Outputs, in order.
+    /// Each state's load port (one element per cycle), in the network's state order.
+    pub loads: Vec<StreamIn>,
+    /// Outputs, in order (the kernel's, then each state's next value).
     pub outputs: Vec<StreamOut>,
 }
 
@@ -153,6 +157,21 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
             }
         })
         .collect();
+    let loads = net
+        .states
+        .iter()
+        .map(|s| {
+            let (width, signed) = port_width(Interval::of(s.dtype));
+            StreamIn {
+                valid: namer.name(&format!("{}_load_valid", s.name)),
+                data: namer.name(&format!("{}_load_data", s.name)),
+                width,
+                lanes: 1,
+                signed,
+                py: s.name.clone(),
+            }
+        })
+        .collect();
     let outputs = net
         .outputs
         .iter()
@@ -169,6 +188,7 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
         entity,
         inputs,
         params,
+        loads,
         outputs,
     }
 }

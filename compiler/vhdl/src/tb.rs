@@ -6,6 +6,11 @@
 //! inputs, lets them settle, checks every output's valid flag (and its data when
 //! valid) and then gives one rising clock edge. The first difference stops the
 //! run with a line `HISSC-MISMATCH cycle=N signal=S expected=X got=Y`.
+//!
+//! A kernel with state first sets each state's memory through its load port: the
+//! vector file's first line is the length of that preamble (a reset cycle, then
+//! one cycle per state element, all states in parallel), whose cycles count from
+//! minus that length so that the trace's cycles keep their numbers.
 
 use crate::interface::Interface;
 use hissc_sim::TraceRow;
@@ -24,10 +29,58 @@ pub fn lanes(values: &[i128], w: u32) -> String {
     values.iter().rev().map(|&v| bits(v, w)).collect()
 }
 
-/// The vector file for a trace.
-pub fn vectors(iface: &Interface, rows: &[TraceRow]) -> String {
+/// The vector file for a trace, after the preamble that loads `states` (each
+/// state's elements in C order; the design's state order).
+pub fn vectors(iface: &Interface, rows: &[TraceRow], states: &[Vec<i128>]) -> String {
     let mut s = String::with_capacity(rows.len() * 64);
+    let longest = states.iter().map(|x| x.len()).max().unwrap_or(0);
+    let preamble = if iface.loads.is_empty() {
+        0
+    } else {
+        1 + longest
+    };
+    let _ = writeln!(s, "{preamble}");
+    let idle = TraceRow {
+        rst: false,
+        inputs: iface
+            .inputs
+            .iter()
+            .map(|p| (false, vec![0; p.lanes as usize]))
+            .collect(),
+        params: rows
+            .first()
+            .map_or_else(|| vec![0; iface.params.len()], |r| r.params.clone()),
+        outputs: iface
+            .outputs
+            .iter()
+            .map(|o| (false, vec![0; o.lanes.len()]))
+            .collect(),
+    };
+    for c in 0..preamble {
+        // cycle 0 resets the counters; then element c - 1 of every state
+        let row = TraceRow {
+            rst: c == 0,
+            ..idle.clone()
+        };
+        let loads: Vec<(bool, i128)> = states
+            .iter()
+            .map(|x| match c.checked_sub(1).and_then(|k| x.get(k)) {
+                Some(&v) => (true, v),
+                None => (false, 0),
+            })
+            .collect();
+        line(&mut s, iface, &row, &loads);
+    }
+    let none = vec![(false, 0); iface.loads.len()];
     for r in rows {
+        line(&mut s, iface, r, &none);
+    }
+    s
+}
+
+/// One cycle of the vector file.
+fn line(s: &mut String, iface: &Interface, r: &TraceRow, loads: &[(bool, i128)]) {
+    {
         s.push(if r.rst { '1' } else { '0' });
         for (p, (v, d)) in iface.inputs.iter().zip(&r.inputs) {
             let _ = write!(s, " {} {}", *v as u8, lanes(d, p.width));
@@ -35,13 +88,15 @@ pub fn vectors(iface: &Interface, rows: &[TraceRow]) -> String {
         for (p, v) in iface.params.iter().zip(&r.params) {
             let _ = write!(s, " {}", bits(*v, p.width));
         }
+        for (p, (v, d)) in iface.loads.iter().zip(loads) {
+            let _ = write!(s, " {} {}", *v as u8, bits(*d, p.width));
+        }
         for (o, (v, d)) in iface.outputs.iter().zip(&r.outputs) {
             let d = if *v { d.clone() } else { vec![0; d.len()] };
             let _ = write!(s, " {} {}", *v as u8, lanes(&d, o.width));
         }
         s.push('\n');
     }
-    s
 }
 
 /// The testbench entity `<entity>_tb`, reading vectors from the file named by the
@@ -95,6 +150,9 @@ pub fn testbench(iface: &Interface) -> String {
     for p in &iface.params {
         port_of("i", None, &p.name, p.width, true);
     }
+    for p in &iface.loads {
+        port_of("i", Some(&p.valid), &p.data, p.width, true);
+    }
     for o in &iface.outputs {
         port_of("e", Some(&o.valid), &o.data, o.total(), false);
     }
@@ -109,6 +167,15 @@ pub fn testbench(iface: &Interface) -> String {
     }
     for p in &iface.params {
         let _ = writeln!(drive, "      {0} <= i_{0}{1};", p.name, bit(p.width));
+    }
+    for p in &iface.loads {
+        let _ = writeln!(
+            drive,
+            "      {0} <= i_{0}(0); {1} <= i_{1}{2};",
+            p.valid,
+            p.data,
+            bit(p.width)
+        );
     }
     for o in &iface.outputs {
         let _ = write!(
@@ -145,9 +212,13 @@ architecture sim of {e}_tb is
   replay : process
     file f : text open read_mode is vectors;
     variable l : line;
-    variable cycle : natural := 0;
+    variable cycle : integer := 0;
+    variable preamble : integer;
     variable i_rst : std_logic_vector(0 downto 0);
 {vars}  begin
+    readline(f, l);
+    read(l, preamble);
+    cycle := -preamble;
     while not endfile(f) loop
       readline(f, l);
       read(l, i_rst);

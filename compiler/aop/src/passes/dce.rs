@@ -9,7 +9,7 @@ use cranelift_entity::{EntityRef, PrimaryMap};
 /// `k` without the instructions no output reads.
 pub fn run(k: &Kernel) -> Kernel {
     let mut live = vec![false; k.insts.len()];
-    for &o in &k.outputs {
+    for o in k.roots() {
         live[o.index()] = true;
     }
     for (v, d) in k.insts.iter().rev() {
@@ -41,6 +41,12 @@ pub fn run(k: &Kernel) -> Kernel {
             .outputs
             .iter()
             .map(|o| map[o.index()].expect("outputs are live"))
+            .collect(),
+        states: k.states.clone(),
+        updates: k
+            .updates
+            .iter()
+            .map(|o| map[o.index()].expect("updates are live"))
             .collect(),
     }
 }

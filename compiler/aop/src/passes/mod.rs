@@ -33,6 +33,8 @@ pub(crate) fn rebuild(
         params: k.params.clone(),
         insts: PrimaryMap::new(),
         outputs: Vec::new(),
+        states: k.states.clone(),
+        updates: Vec::new(),
     };
     let mut map: Vec<Value> = Vec::with_capacity(k.insts.len());
     for (v, d) in k.insts.iter() {
@@ -47,5 +49,6 @@ pub(crate) fn rebuild(
         map.push(new);
     }
     out.outputs = k.outputs.iter().map(|o| map[o.index()]).collect();
+    out.updates = k.updates.iter().map(|o| map[o.index()]).collect();
     out
 }

@@ -43,6 +43,8 @@ pub fn ranges(k: &Kernel) -> Ranges {
         let dt = d.ty.dtype;
         let iv = match &d.inst {
             Inst::Input(i) => k.params[*i as usize].range,
+            // any value of its dtype: a state starts from what the user gives
+            Inst::State(_) => Interval::of(dt),
             Inst::Const(c) => Interval::point(*c),
             Inst::Cast(a) => {
                 let x = r[*a];

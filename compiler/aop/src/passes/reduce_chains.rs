@@ -74,7 +74,7 @@ pub fn run(k: &Kernel) -> Kernel {
             uses[a.index()] += 1;
         }
     }
-    for &o in &k.outputs {
+    for o in k.roots() {
         uses[o.index()] += 1;
     }
     // The elements under each tree node, bottom up. A node used only by its

@@ -1,4 +1,4 @@
-//! Type annotations: `np.uint16`, `u12`, `Array[T, d0, ...]`, `tuple[...]`.
+//! Type annotations: `np.uint16`, `u12`, `Array[T, d0, ...]`, `State[T, ...]`, `tuple[...]`.
 
 use super::{describe_ty, Frame, Lowerer, Val};
 use crate::syntax::span_of;
@@ -18,6 +18,8 @@ pub(crate) struct Elem {
 pub(crate) enum AnnTy {
     Scalar(Elem),
     Array(Elem, Shape),
+    /// `State[T, d0, ...]` (a 0-d state with no dimensions).
+    State(Elem, Shape),
     Tuple(Vec<AnnTy>),
 }
 
@@ -26,7 +28,7 @@ impl AnnTy {
     pub fn ty(&self) -> Type {
         match self {
             AnnTy::Scalar(e) => Type::scalar(e.dtype),
-            AnnTy::Array(e, s) => Type::array(e.dtype, s.clone()),
+            AnnTy::Array(e, s) | AnnTy::State(e, s) => Type::array(e.dtype, s.clone()),
             AnnTy::Tuple(_) => Type::scalar(DType::Bool),
         }
     }
@@ -34,6 +36,7 @@ impl AnnTy {
     pub fn describe(&self) -> String {
         match self {
             AnnTy::Tuple(ts) => format!("a tuple of {}", ts.len()),
+            AnnTy::State(..) => format!("a state ({})", describe_ty(&self.ty())),
             t => describe_ty(&t.ty()),
         }
     }
@@ -66,50 +69,21 @@ impl Lowerer<'_> {
                         );
                         return None;
                     }
-                    let mut shape = Vec::new();
-                    let max = hissc_aop::limits::MAX_ELEMENTS;
-                    for d in &items[1..] {
-                        let v = self.expr(&mut frame, d);
-                        match v {
-                            Val::Int(n) if n >= 1 && n <= max as i128 => shape.push(n as u32),
-                            Val::Int(n) if n > max as i128 => {
-                                self.error(
-                                    Diagnostic::error(
-                                        Code::LIMIT,
-                                        format!("an array dimension of {n} is more than a frame may have"),
-                                    )
-                                    .primary(span_of(*d), format!("at most {max} elements per frame"))
-                                    .help("split the frame: an input with one more leading axis is a batch of frames"),
-                                );
-                                return None;
-                            }
-                            Val::Poison => return None,
-                            _ => {
-                                self.error(
-                                    Diagnostic::error(
-                                        Code::BAD_ANNOTATION,
-                                        "array dimensions must be positive integer constants",
-                                    )
-                                    .primary(span_of(*d), "not a positive constant"),
-                                );
-                                return None;
-                            }
-                        }
-                    }
-                    let n = hissc_aop::types::numel(&shape) as u64;
-                    if n > max {
-                        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+                    let shape = self.dims(span, &items[1..])?;
+                    Some(AnnTy::Array(elem, shape))
+                }
+                Val::StateCtor => {
+                    let elem = self.elem(items[0])?;
+                    if items.len() > 4 {
                         self.error(
-                            Diagnostic::error(
-                                Code::LIMIT,
-                                format!("an array of {n} elements is more than a frame may have"),
-                            )
-                            .primary(span, format!("{} elements, at most {max}", dims.join(" × ")))
-                            .help("split the frame: an input with one more leading axis is a batch of frames"),
+                            Diagnostic::error(Code::BAD_ANNOTATION, "a state has zero to three dimensions")
+                                .primary(span, format!("{} dimensions", items.len() - 1))
+                                .help("write `State[T]`, `State[T, d0]`, `State[T, d0, d1]` or `State[T, d0, d1, d2]`"),
                         );
                         return None;
                     }
-                    Some(AnnTy::Array(elem, shape))
+                    let shape = self.dims(span, &items[1..])?;
+                    Some(AnnTy::State(elem, shape))
                 }
                 Val::Builtin("tuple") => {
                     let mut parts = Vec::new();
@@ -131,6 +105,58 @@ impl Lowerer<'_> {
             };
         }
         self.elem(e).map(AnnTy::Scalar)
+    }
+
+    /// The dimensions of an array or state annotation: positive constants, within the limits.
+    fn dims(&mut self, span: hissc_diagnostics::Span, items: &[&Expr]) -> Option<Shape> {
+        let mut frame = Frame::default();
+        let mut shape = Vec::new();
+        let max = hissc_aop::limits::MAX_ELEMENTS;
+        for d in items {
+            let v = self.expr(&mut frame, d);
+            match v {
+                Val::Int(n) if n >= 1 && n <= max as i128 => shape.push(n as u32),
+                Val::Int(n) if n > max as i128 => {
+                    self.error(
+                            Diagnostic::error(
+                                Code::LIMIT,
+                                format!("an array dimension of {n} is more than a frame may have"),
+                            )
+                            .primary(span_of(*d), format!("at most {max} elements per frame"))
+                            .help("split the frame: an input with one more leading axis is a batch of frames"),
+                        );
+                    return None;
+                }
+                Val::Poison => return None,
+                _ => {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BAD_ANNOTATION,
+                            "array dimensions must be positive integer constants",
+                        )
+                        .primary(span_of(*d), "not a positive constant"),
+                    );
+                    return None;
+                }
+            }
+        }
+        let n = hissc_aop::types::numel(&shape) as u64;
+        if n > max {
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            self.error(
+                Diagnostic::error(
+                    Code::LIMIT,
+                    format!("an array of {n} elements is more than a frame may have"),
+                )
+                .primary(
+                    span,
+                    format!("{} elements, at most {max}", dims.join(" × ")),
+                )
+                .help("split the frame: an input with one more leading axis is a batch of frames"),
+            );
+            return None;
+        }
+        Some(shape)
     }
 
     fn elem(&mut self, e: &Expr) -> Option<Elem> {

@@ -62,6 +62,8 @@ pub(crate) enum Val {
     RangeType(DType, Interval),
     /// `hiss.Array`.
     ArrayCtor,
+    /// `hiss.State`.
+    StateCtor,
     /// A builtin function (`abs`, `range`, ...).
     Builtin(&'static str),
     /// The bin edges of `np.histogram`: floats, an error wherever they are used.
@@ -135,6 +137,10 @@ pub(crate) struct Lowerer<'a> {
     pub diags: Vec<Diagnostic>,
     globals: HashMap<String, Val>,
     stack: Vec<String>,
+    /// `if`/`for` statements around the statement being lowered.
+    nesting: u32,
+    /// The kernel's states by name, and where each was updated (`NAME[...] = ...`).
+    states: HashMap<String, (u32, Option<Span>)>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -146,6 +152,8 @@ impl<'a> Lowerer<'a> {
             diags: Vec::new(),
             globals: HashMap::new(),
             stack: Vec::new(),
+            nesting: 0,
+            states: HashMap::new(),
         };
         l.init_globals();
         l
@@ -216,6 +224,22 @@ impl<'a> Lowerer<'a> {
             let (elem, shape) = match ty {
                 AnnTy::Scalar(e) => (e, Vec::new()),
                 AnnTy::Array(e, s) => (e, s),
+                AnnTy::State(e, s) => {
+                    let ty = Type::array(e.dtype, s);
+                    let idx = self.k.states.len() as u32;
+                    self.k.states.push(Param {
+                        name: p.def.arg.to_string(),
+                        ty: ty.clone(),
+                        range: Interval::of(e.dtype),
+                        span,
+                    });
+                    self.states.insert(p.def.arg.to_string(), (idx, None));
+                    let v = self.k.push(Inst::State(idx), ty, span);
+                    frame
+                        .locals
+                        .insert(p.def.arg.to_string(), Val::Node(Node { v, weak: false }));
+                    continue;
+                }
                 AnnTy::Tuple(_) => {
                     self.error(
                         Diagnostic::error(
@@ -266,6 +290,7 @@ impl<'a> Lowerer<'a> {
         };
         let expected = expected?;
         self.outputs(ret, ret_span, &expected);
+        self.check_updates();
         if self.diags.is_empty() {
             Some(std::mem::replace(&mut self.k, Kernel::new("")))
         } else {
@@ -385,6 +410,7 @@ impl<'a> Lowerer<'a> {
             Val::DType(d) => format!("the dtype `np.{}`", d.numpy_name()),
             Val::RangeType(..) => "a range type".into(),
             Val::ArrayCtor => "`Array`".into(),
+            Val::StateCtor => "`State`".into(),
             Val::Builtin(b) => format!("the builtin `{b}`"),
             Val::FloatEdges(_) => "the float64 bin edges of `np.histogram`".into(),
             Val::Float(..) => "a Python float".into(),
@@ -417,6 +443,13 @@ impl<'a> Lowerer<'a> {
                     self.assign(f, &a.target, v);
                 }
             }
+            Stmt::AugAssign(a) if matches!(&*a.target, Expr::Subscript(_)) => {
+                self.error(
+                    Diagnostic::error(Code::STATE, "a state is updated by assignment, not in place")
+                        .primary(span_of(a), "augmented assignment to a subscript")
+                        .help("write `NAME[...] = NAME + x` (with `.astype` if numpy's result has another dtype)"),
+                );
+            }
             Stmt::AugAssign(a) => {
                 let old = self.expr(f, &a.target);
                 let rhs = self.expr(f, &a.value);
@@ -433,8 +466,18 @@ impl<'a> Lowerer<'a> {
                 let span = r.value.as_ref().map_or(span_of(r), |e| span_of(&**e));
                 return Flow::Return(v, span);
             }
-            Stmt::If(i) => return self.if_stmt(f, i),
-            Stmt::For(l) => return self.for_stmt(f, l),
+            Stmt::If(i) => {
+                self.nesting += 1;
+                let flow = self.if_stmt(f, i);
+                self.nesting -= 1;
+                return flow;
+            }
+            Stmt::For(l) => {
+                self.nesting += 1;
+                let flow = self.for_stmt(f, l);
+                self.nesting -= 1;
+                return flow;
+            }
             // Everything else was rejected by the subset rules, or does nothing.
             _ => {}
         }
@@ -446,6 +489,7 @@ impl<'a> Lowerer<'a> {
             Expr::Name(n) => {
                 f.locals.insert(n.id.to_string(), v);
             }
+            Expr::Subscript(s) => self.state_update(f, s, v),
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
                 match v {
                     Val::Tuple(vs) if vs.len() == elts.len() => {
@@ -474,6 +518,112 @@ impl<'a> Lowerer<'a> {
                 }
             }
             _ => {} // rejected by the subset rules
+        }
+    }
+
+    /// `NAME[...] = v`: the update of state NAME, once, at the top level of the kernel.
+    fn state_update(&mut self, f: &mut Frame, t: &ast::ExprSubscript, v: Val) {
+        let span = span_of(t);
+        let Expr::Name(n) = &*t.value else {
+            return; // rejected by the subset rules
+        };
+        let name = n.id.to_string();
+        let Some(&(idx, prev)) = self.states.get(&name) else {
+            self.error(
+                Diagnostic::error(
+                    Code::UNSUPPORTED_STATEMENT,
+                    "assignment to an element or slice is not supported",
+                )
+                .primary(span, "arrays are values in kernels")
+                .help("build the new array with `np.where(mask, new, old)`; only a `State[...]` parameter is assigned, as `NAME[...] = EXPR`"),
+            );
+            return;
+        };
+        if self.stack.len() != 1 || self.nesting > 0 {
+            let where_ = if self.stack.len() != 1 {
+                "in a helper function"
+            } else {
+                "inside `if` or `for`"
+            };
+            self.error(
+                Diagnostic::error(Code::STATE, format!("state `{name}` is updated {where_}"))
+                    .primary(span, "not at the top level of the kernel body")
+                    .help(format!("compute the new value (with `np.where` for a choice) and assign `{name}[...] = new` once, at the top level of the kernel")),
+            );
+            return;
+        }
+        if let Some(first) = prev {
+            self.error(
+                Diagnostic::error(Code::STATE, format!("state `{name}` is updated twice"))
+                    .primary(span, "second update")
+                    .secondary(first, "first update")
+                    .help(format!("a frame updates each state once: combine the two into one `{name}[...] = ...`")),
+            );
+            return;
+        }
+        self.states.insert(name.clone(), (idx, Some(span)));
+        f.locals.remove(&name);
+        let want = self.k.states[idx as usize].ty.clone();
+        let node = match v {
+            Val::Node(n) => n,
+            Val::Poison => return,
+            other => {
+                let got = self.describe(&other);
+                self.error(
+                    Diagnostic::error(Code::STATE, format!("state `{name}` is assigned {got}"))
+                        .primary(span, format!("`{name}` is {}", describe_ty(&want)))
+                        .help("assign an array computed by the kernel, of the state's dtype and shape"),
+                );
+                return;
+            }
+        };
+        let got = self.k.ty(node.v).clone();
+        if got != want {
+            let fix = if got.shape == want.shape {
+                format!(
+                    "cast it: `{name}[...] = (...).astype(np.{})`",
+                    want.dtype.numpy_name()
+                )
+            } else {
+                format!("compute an array of shape {:?}", want.shape)
+            };
+            self.error(
+                Diagnostic::error(
+                    Code::STATE,
+                    format!(
+                        "the new value of state `{name}` is {}, the state is {}",
+                        describe_ty(&got),
+                        describe_ty(&want)
+                    ),
+                )
+                .primary(span, "the state keeps its own dtype and shape")
+                .note("numpy would cast silently into the state; a kernel writes the cast")
+                .help(fix),
+            );
+            return;
+        }
+        while self.k.updates.len() <= idx as usize {
+            self.k.updates.push(node.v);
+        }
+        self.k.updates[idx as usize] = node.v;
+    }
+
+    /// Every state is updated exactly once (the other cases were reported where they happen).
+    fn check_updates(&mut self) {
+        let mut missing: Vec<(u32, String)> = self
+            .states
+            .iter()
+            .filter(|(_, (_, at))| at.is_none())
+            .map(|(n, (i, _))| (*i, n.clone()))
+            .collect();
+        missing.sort();
+        for (i, name) in missing {
+            let span = self.k.states[i as usize].span;
+            self.error(
+                Diagnostic::error(Code::STATE, format!("state `{name}` is never updated"))
+                    .primary(span, "a state the kernel never assigns")
+                    .help(format!("assign the next frame's value with `{name}[...] = ...`, or make `{name}` an `Array` input if it does not change")),
+            );
         }
     }
 
@@ -718,6 +868,20 @@ impl<'a> Lowerer<'a> {
         if let Some(v) = f.locals.get(name) {
             return v.clone();
         }
+        if let Some(&(_, Some(at))) = self.states.get(name) {
+            if self.stack.len() == 1 {
+                return self.error(
+                    Diagnostic::error(
+                        Code::STATE,
+                        format!("`{name}` is read after its update"),
+                    )
+                    .primary(span, "read here, after the update")
+                    .secondary(at, "the state is updated here")
+                    .note("in CPython this reads the new state, which the hardware only has for the next frame")
+                    .help(format!("read `{name}` before the update, or keep the new value in a name (`new = ...; {name}[...] = new`) and use that")),
+                );
+            }
+        }
         if let Some(v) = self.globals.get(name).cloned() {
             return self.thawed(v, span);
         }
@@ -753,6 +917,9 @@ impl<'a> Lowerer<'a> {
 fn hiss_value(name: &str) -> Option<Val> {
     if name == "Array" {
         return Some(Val::ArrayCtor);
+    }
+    if name == "State" {
+        return Some(Val::StateCtor);
     }
     if name == "kernel" {
         return Some(Val::Builtin("kernel"));

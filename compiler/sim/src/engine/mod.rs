@@ -18,6 +18,7 @@
 pub(crate) mod bincount;
 pub(crate) mod broadcast;
 pub(crate) mod delay;
+pub(crate) mod load;
 pub(crate) mod pack;
 pub(crate) mod reduce;
 pub(crate) mod scan;
@@ -57,22 +58,56 @@ pub struct Engine {
     vld: Vec<bool>,
     /// Private state of the processes.
     st: Vec<i128>,
+    /// Each state's memory, element `q * banks + l` in bank `l` at address `q`.
+    mems: Vec<Vec<i128>>,
+    /// Each state's write side.
+    stores: Vec<load::Store>,
 }
 
 impl Engine {
     /// A network in reset state.
     pub fn new(net: &Network) -> Engine {
         let flat = flatten(net);
-        let len = block_len(flat.slots);
+        // a block never holds a state write and the next frame's read of it
+        let slack = hissc_spn::proc::load::slack(net).map_or(usize::MAX, |s| s.max(1) as usize);
+        let len = block_len(flat.slots).min(slack);
         let row = len + 1;
         Engine {
             val: vec![0; flat.slots * row],
             vld: vec![false; flat.slots * row],
             st: vec![0; flat.state],
+            mems: net
+                .states
+                .iter()
+                .map(|s| vec![0; hissc_aop::types::numel(&s.shape)])
+                .collect(),
+            stores: load::Store::all(net),
             flat,
             len,
             row,
         }
+    }
+
+    /// Sets each state's memory (its elements in C order; zeros when never set).
+    pub fn set_states(&mut self, states: &[Vec<i128>]) -> Result<(), String> {
+        if states.len() != self.mems.len() {
+            return Err(format!(
+                "{} states given, the network has {}",
+                states.len(),
+                self.mems.len()
+            ));
+        }
+        for (m, s) in self.mems.iter_mut().zip(states) {
+            if m.len() != s.len() {
+                return Err(format!(
+                    "a state of {} elements is given {}",
+                    m.len(),
+                    s.len()
+                ));
+            }
+            m.copy_from_slice(s);
+        }
+        Ok(())
     }
 
     /// The most cycles one [`Engine::eval`] takes.
@@ -99,6 +134,9 @@ impl Engine {
     pub fn reset(&mut self) {
         self.vld.fill(false);
         self.st.fill(0);
+        for s in &mut self.stores {
+            s.wcnt.fill(0);
+        }
         for op in &self.flat.ops {
             if let Op::Bincount(b) = op {
                 self.st[b.state + 2] = b.bins as i128; // nothing to stream out yet
@@ -214,7 +252,8 @@ impl Engine {
             | Op::Bincount(_)
             | Op::Broadcast(_)
             | Op::Pack(_)
-            | Op::Delay(_) => unreachable!("not an elementwise op"),
+            | Op::Delay(_)
+            | Op::Load(_) => unreachable!("not an elementwise op"),
         }
     }
 
@@ -233,6 +272,7 @@ impl Engine {
             self.eval_op(op, n);
         }
         self.flat.ops = ops;
+        self.store(n);
     }
 
     /// Makes cell `n` (the cycle after an evaluated block of `n`) cell 0 of the next block.
@@ -325,6 +365,7 @@ impl Engine {
             Op::Broadcast(x) => self.broadcast(x, n),
             Op::Pack(x) => self.pack(x, n),
             Op::Delay(x) => self.delay(x, n),
+            Op::Load(x) => self.load(x, n),
         }
     }
 }

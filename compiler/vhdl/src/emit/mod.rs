@@ -12,6 +12,7 @@ mod bincount;
 mod broadcast;
 mod delay;
 mod elementwise;
+mod load;
 mod pack;
 mod reduce;
 mod scan;
@@ -225,6 +226,11 @@ impl Emitter<'_> {
                 to,
             } => self.broadcast(b, *arg, *timing, from, to),
             ProcKind::Delay(a, n) => self.delay(b, *a, *n),
+            ProcKind::Load {
+                state,
+                lane,
+                timing,
+            } => self.load(b, *state, *lane, *timing, iface),
         }
     }
 
@@ -400,6 +406,16 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
         ports.push(format!(
             "    {} : in {} -- parameter `{}`, {kind}",
             p.name,
+            crate::interface::port_type(p.width),
+            p.py
+        ));
+    }
+    for p in &iface.loads {
+        let kind = if p.signed { "signed" } else { "unsigned" };
+        ports.push(format!("    {} : in std_logic", p.valid));
+        ports.push(format!(
+            "    {} : in {} -- sets state `{}` before the first frame, {kind}, C order",
+            p.data,
             crate::interface::port_type(p.width),
             p.py
         ));
