@@ -19,7 +19,7 @@
 //! spirit of OPAE's `.gbs` and Xilinx's `.xclbin`, whose headers describe and
 //! protect what follows.
 
-use hissc_aop::{DType, Interval, Param, Shape, Type};
+use hissc_aop::{DType, Interval, Param, Type};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -74,6 +74,9 @@ pub struct PortSpec {
     pub range: Option<(String, String)>,
     /// Elements per cycle (input streams).
     pub lanes: Option<u32>,
+    /// A variable-length output (`Vec[T, N]`; `shape` is `[N]`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vec: bool,
 }
 
 /// The kernel's interface as a network has it: input streams, parameters and
@@ -90,6 +93,7 @@ pub fn ports(net: &hissc_spn::Network) -> (Vec<PortSpec>, Vec<PortSpec>, Vec<Por
             shape: shape(&p.shape),
             range: range(p.range),
             lanes: Some(p.lanes),
+            vec: false,
         })
         .collect();
     let params = net
@@ -101,10 +105,11 @@ pub fn ports(net: &hissc_spn::Network) -> (Vec<PortSpec>, Vec<PortSpec>, Vec<Por
             shape: vec![],
             range: range(p.range),
             lanes: None,
+            vec: false,
         })
         .collect();
     let outputs = net
-        .outputs
+        .kernel_outputs()
         .iter()
         .map(|o| PortSpec {
             name: o.name.clone(),
@@ -112,6 +117,7 @@ pub fn ports(net: &hissc_spn::Network) -> (Vec<PortSpec>, Vec<PortSpec>, Vec<Por
             shape: shape(&o.shape),
             range: None,
             lanes: Some(o.lanes.len() as u32),
+            vec: o.mask.is_some(),
         })
         .collect();
     (inputs, params, outputs)
@@ -420,12 +426,16 @@ impl Manifest {
     }
 
     /// The outputs' dtypes and one frame's shape each.
-    pub fn output_types(&self) -> Result<Vec<(DType, Shape)>, String> {
+    pub fn output_types(&self) -> Result<Vec<crate::OutType>, String> {
         self.outputs
             .iter()
             .map(|o| {
                 let p = param(o)?;
-                Ok((p.ty.dtype, p.ty.shape))
+                Ok(crate::OutType {
+                    dtype: p.ty.dtype,
+                    shape: p.ty.shape,
+                    vec: o.vec,
+                })
             })
             .collect()
     }
@@ -444,6 +454,7 @@ mod tests {
             shape: vec![4, 4],
             range: Some(("0".into(), "4095".into())),
             lanes: Some(1),
+            vec: false,
         }];
         manifest.outputs = vec![PortSpec {
             name: "out".into(),
@@ -451,6 +462,7 @@ mod tests {
             shape: vec![],
             range: None,
             lanes: None,
+            vec: false,
         }];
         Bundle::new(
             manifest,

@@ -5,7 +5,7 @@
 use crate::bundle::Bundle;
 use crate::slot::{Slot, SlotError, SlotState};
 use crate::stream::{FrameRun, Interface};
-use hissc_aop::{Array, DType, Param, Shape};
+use hissc_aop::{Array, Param};
 use hissc_sim::{SimResult, Streamer};
 use hissc_spn::Network;
 
@@ -19,7 +19,7 @@ struct Loaded {
     /// The scalar parameters' values, as set.
     values: Vec<(String, Option<i128>)>,
     /// The outputs' dtypes and shapes.
-    outputs: Vec<(DType, Shape)>,
+    outputs: Vec<crate::OutType>,
 }
 
 /// A slot that emulates a device (`target`) in the simulator.

@@ -53,8 +53,20 @@ pub struct Interface {
     pub params: Vec<Param>,
     /// The scalar parameters' values.
     pub values: Vec<(String, i128)>,
-    /// Its outputs: dtype and one frame's shape, in order.
-    pub outputs: Vec<(DType, Shape)>,
+    /// Its outputs, in order.
+    pub outputs: Vec<OutType>,
+}
+
+/// An output of a kernel: dtype and one frame's shape (for a variable-length
+/// output, the most elements a frame gives).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutType {
+    /// numpy's dtype.
+    pub dtype: DType,
+    /// One frame's shape.
+    pub shape: Shape,
+    /// A `Vec[T, N]`: each frame gives a 1-D array of its own length.
+    pub vec: bool,
 }
 
 /// An output as a sink writes it: its file name (`out.npy`, `out0.npy`, ...),
@@ -69,6 +81,10 @@ pub struct OutSpec {
     pub shape: Shape,
     /// Frames in the batch.
     pub frames: usize,
+    /// A variable-length output: `shape` ends with the most one frame gives; the
+    /// file holds every frame's elements, and for a batch (a leading axis in
+    /// `shape`) `outK_offsets.npy` where each frame ends.
+    pub vec: bool,
 }
 
 /// A streamed input: where its elements come from and how many are read.
@@ -201,7 +217,7 @@ impl<'a> Batch<'a> {
             }
         }
         let per_frame: usize = ports.iter().map(|p| p.frame).sum::<usize>()
-            + iface.outputs.iter().map(|(_, s)| numel(s)).sum::<usize>();
+            + iface.outputs.iter().map(|o| numel(&o.shape)).sum::<usize>();
         Ok(Batch {
             iface: iface.clone(),
             block: (BLOCK_ELEMENTS / per_frame.max(1)).max(1),
@@ -240,21 +256,22 @@ impl<'a> Batch<'a> {
             .outputs
             .iter()
             .enumerate()
-            .map(|(i, (d, s))| {
+            .map(|(i, o)| {
                 let mut shape = Vec::new();
                 if self.layout.is_batch {
                     shape.push(self.layout.frames as u32);
                 }
-                shape.extend_from_slice(s);
+                shape.extend_from_slice(&o.shape);
                 OutSpec {
                     file: if one {
                         "out.npy".into()
                     } else {
                         format!("out{i}.npy")
                     },
-                    dtype: *d,
+                    dtype: o.dtype,
                     shape,
                     frames: self.layout.frames,
+                    vec: o.vec,
                 }
             })
             .collect()
@@ -325,13 +342,29 @@ pub fn pump(
 /// Opens the writer of an output.
 type Opener<W> = Box<dyn FnMut(&OutSpec) -> Result<W, String>>;
 
-/// Writes each output as a `.npy` into a writer of its own, as frames come.
+/// Writes each output as a `.npy` into a writer of its own, as frames come. A
+/// variable-length output's elements are held until the batch ends (its
+/// header needs their count; they are at most the frames' size), while its
+/// offsets (`outK_offsets.npy`, for a batch) are written as frames come.
 pub struct NpySink<W: Write> {
     open: Opener<W>,
+    /// Every file: the outputs' (in order), then the offsets files.
     outs: Vec<(OutSpec, W)>,
+    /// What each file of `outs` holds.
+    kinds: Vec<FileKind>,
     /// Frames written.
     written: usize,
     buf: Vec<u8>,
+}
+
+/// What a file of an [`NpySink`] holds.
+enum FileKind {
+    /// Output `.0`, every frame's elements as they come.
+    Fixed(usize),
+    /// Variable-length output `.0`: its encoded elements so far, and their count.
+    Values(usize, Vec<u8>, u64),
+    /// The offsets of variable-length output `.0`: the elements so far.
+    Offsets(usize, u64),
 }
 
 impl<W: Write> NpySink<W> {
@@ -340,6 +373,7 @@ impl<W: Write> NpySink<W> {
         NpySink {
             open: Box::new(open),
             outs: Vec::new(),
+            kinds: Vec::new(),
             written: 0,
             buf: Vec::new(),
         }
@@ -358,20 +392,64 @@ impl<W: Write> NpySink<W> {
 
 impl<W: Write> FrameSink for NpySink<W> {
     fn start(&mut self, outputs: &[OutSpec]) -> Result<(), String> {
-        for o in outputs {
+        let mut offsets = Vec::new();
+        for (i, o) in outputs.iter().enumerate() {
             let mut w = (self.open)(o)?;
-            w.write_all(&npy::header(o.dtype, &o.shape))
-                .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
+            if o.vec {
+                self.kinds.push(FileKind::Values(i, Vec::new(), 0));
+                if o.shape.len() == 2 {
+                    let spec = OutSpec {
+                        file: o.file.replace(".npy", "_offsets.npy"),
+                        dtype: DType::I64,
+                        shape: vec![o.frames as u32 + 1],
+                        frames: o.frames,
+                        vec: false,
+                    };
+                    offsets.push((i, spec));
+                }
+            } else {
+                w.write_all(&npy::header(o.dtype, &o.shape))
+                    .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
+                self.kinds.push(FileKind::Fixed(i));
+            }
             self.outs.push((o.clone(), w));
+        }
+        for (i, spec) in offsets {
+            let mut w = (self.open)(&spec)?;
+            self.buf.clear();
+            self.buf
+                .extend_from_slice(&npy::header(spec.dtype, &spec.shape));
+            npy::encode(DType::I64, &[0], &mut self.buf);
+            w.write_all(&self.buf)
+                .map_err(|e| format!("cannot write `{}`: {e}", spec.file))?;
+            self.kinds.push(FileKind::Offsets(i, 0));
+            self.outs.push((spec, w));
         }
         Ok(())
     }
 
     fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
-        for (i, (o, w)) in self.outs.iter_mut().enumerate() {
+        for ((o, w), kind) in self.outs.iter_mut().zip(&mut self.kinds) {
             self.buf.clear();
-            for f in &frames {
-                npy::encode(o.dtype, &f[i].data, &mut self.buf);
+            match kind {
+                FileKind::Fixed(i) => {
+                    for f in &frames {
+                        npy::encode(o.dtype, &f[*i].data, &mut self.buf);
+                    }
+                }
+                FileKind::Values(i, held, count) => {
+                    for f in &frames {
+                        npy::encode(o.dtype, &f[*i].data, held);
+                        *count += f[*i].data.len() as u64;
+                    }
+                    continue;
+                }
+                FileKind::Offsets(i, count) => {
+                    for f in &frames {
+                        *count += f[*i].data.len() as u64;
+                        npy::encode(DType::I64, &[*count as i128], &mut self.buf);
+                    }
+                }
             }
             w.write_all(&self.buf)
                 .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
@@ -381,12 +459,19 @@ impl<W: Write> FrameSink for NpySink<W> {
     }
 
     fn end(&mut self) -> Result<(), String> {
-        for (o, w) in &mut self.outs {
+        for ((o, w), kind) in self.outs.iter_mut().zip(&mut self.kinds) {
             if self.written != o.frames {
                 return Err(format!(
                     "`{}` got {} frames of the batch's {}",
                     o.file, self.written, o.frames
                 ));
+            }
+            if let FileKind::Values(_, held, count) = kind {
+                o.shape = vec![*count as u32];
+                w.write_all(&npy::header(o.dtype, &o.shape))
+                    .and_then(|_| w.write_all(held))
+                    .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;
+                *held = Vec::new();
             }
             w.flush()
                 .map_err(|e| format!("cannot write `{}`: {e}", o.file))?;

@@ -376,7 +376,11 @@ fn range_promises_are_checked_block_by_block() {
         kernel: "k".into(),
         params: vec![p],
         values: vec![],
-        outputs: vec![(DType::U16, vec![4])],
+        outputs: vec![hiss_runtime::OutType {
+            dtype: DType::U16,
+            shape: vec![4],
+            vec: false,
+        }],
     };
     let mut data = vec![7; 5 * 4];
     data[4 * 3 + 2] = 4096; // frame 3, element 2

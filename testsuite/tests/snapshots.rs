@@ -1,5 +1,5 @@
-//! Golden files: the VHDL of every public conformance kernel that compiles, and
-//! the rendered diagnostics of every kernel that must be rejected.
+//! Golden files: the VHDL of every public conformance kernel that compiles (v1
+//! and v2), and the rendered diagnostics of every kernel that must be rejected.
 //! Review changes with `cargo insta review` (or `INSTA_UPDATE=always`).
 
 use hissc_testsuite::{compile, conformance, entries, source};
@@ -7,7 +7,8 @@ use hissc_testsuite::{compile, conformance, entries, source};
 #[test]
 fn vhdl_of_conformance_kernels() {
     let mut seen = 0;
-    for dir in entries(&conformance().join("cases")) {
+    let (v1, v2) = (conformance().join("cases"), conformance().join("cases_v2"));
+    for dir in entries(&v1).into_iter().chain(entries(&v2)) {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let src = source(&dir.join("kernel.py"));
         let Ok((_, net)) = compile(&src, None) else {
@@ -46,6 +47,7 @@ fn diagnostics_of_bad_kernels() {
     let ours = hissc_testsuite::root().join("testsuite/bad");
     for path in entries(&conformance().join("bad"))
         .into_iter()
+        .chain(entries(&conformance().join("bad_v2")))
         .chain(entries(&ours))
     {
         if path.extension().is_none_or(|e| e != "py") {
@@ -62,10 +64,17 @@ fn diagnostics_of_bad_kernels() {
             Ok(_) => panic!("{name} was accepted"),
             Err(e) => e,
         };
-        let marker = src
-            .text
-            .find("# expect-error-line:")
-            .map(|i| src.line_col(i as u32).0);
+        // `# expect-error-line: N` names the line (the runner's convention);
+        // a bare marker comment sits on the line itself
+        let marker = src.text.find("# expect-error-line:").map(|i| {
+            let rest = &src.text[i + "# expect-error-line:".len()..];
+            let digits: String = rest
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            digits.parse().unwrap_or_else(|_| src.line_col(i as u32).0)
+        });
         if let Some(line) = marker {
             assert!(
                 err.contains(&format!("{}:{line}:", src.name)),

@@ -129,7 +129,10 @@ pub fn run_data(k: &Kernel, args: &[&[i128]], states: &mut [Vec<i128>]) -> Vec<A
             },
             inst => Cow::Owned(rearranged(inst, ty, &vals, k)),
         };
-        debug_assert_eq!(data.len(), numel(&ty.shape));
+        debug_assert!(
+            data.len() == numel(&ty.shape)
+                || matches!(d.inst, Inst::Compress(..)) && data.len() <= numel(&ty.shape)
+        );
         vals.push(data);
     }
     for (s, u) in states.iter_mut().zip(&k.updates) {
@@ -139,7 +142,13 @@ pub fn run_data(k: &Kernel, args: &[&[i128]], states: &mut [Vec<i128>]) -> Vec<A
         .iter()
         .map(|o| {
             let ty = &k.insts[*o].ty;
-            Array::new(ty.dtype, ty.shape.clone(), vals[o.index()].to_vec())
+            let data = vals[o.index()].to_vec();
+            // a compressed output is as long as its selection
+            let shape = match k.insts[*o].inst {
+                Inst::Compress(..) => vec![data.len() as u32],
+                _ => ty.shape.clone(),
+            };
+            Array::new(ty.dtype, shape, data)
         })
         .collect()
 }
@@ -207,6 +216,15 @@ fn rearranged(inst: &Inst, ty: &crate::types::Type, vals: &[Cow<[i128]>], k: &Ke
                 .collect()
         }
         Inst::Table(values) => values.clone(),
+        Inst::Iota => (0..n as i128).collect(),
+        Inst::Compress(a, m) => {
+            let (a, m) = (&vals[a.index()], &vals[m.index()]);
+            a.iter()
+                .zip(m.iter())
+                .filter(|(_, &m)| m != 0)
+                .map(|(&x, _)| x)
+                .collect()
+        }
         Inst::Gather(t, i) => {
             let (t, i) = (&vals[t.index()], &vals[i.index()]);
             i.iter().map(|&x| t[x as usize]).collect()

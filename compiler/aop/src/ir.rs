@@ -136,6 +136,12 @@ pub enum Inst {
     Slice(Value, Vec<(u32, u32, u32)>),
     /// A constant 1-D table (a module-level `np.array`).
     Table(Vec<i128>),
+    /// The flat (C order) index of every element of the result's shape.
+    Iota,
+    /// The elements of `.0` where the bool array `.1` (of `.0`'s shape) is true,
+    /// in C order: a 1-D output of run-time length (v2 `Vec[T, N]`); only
+    /// outputs read it. Its type's shape is the most it can hold.
+    Compress(Value, Value),
     /// `table[index]`: elements of a table, indices proven in range.
     Gather(Value, Value),
     /// `np.cumsum`: running sums in C order, flattened, in the result dtype.
@@ -149,7 +155,10 @@ impl Inst {
     /// The same instruction reading `f(v)` for every value `v` it reads.
     pub fn map_args(&self, mut f: impl FnMut(Value) -> Value) -> Inst {
         match self {
-            Inst::Input(_) | Inst::State(_) | Inst::Const(_) | Inst::Table(_) => self.clone(),
+            Inst::Input(_) | Inst::State(_) | Inst::Const(_) | Inst::Table(_) | Inst::Iota => {
+                self.clone()
+            }
+            Inst::Compress(a, m) => Inst::Compress(f(*a), f(*m)),
             Inst::Unary(op, a) => Inst::Unary(*op, f(*a)),
             Inst::Cast(a) => Inst::Cast(f(*a)),
             Inst::Broadcast(a) => Inst::Broadcast(f(*a)),
@@ -170,7 +179,10 @@ impl Inst {
     /// The values this instruction reads.
     pub fn args(&self) -> Vec<Value> {
         match self {
-            Inst::Input(_) | Inst::State(_) | Inst::Const(_) | Inst::Table(_) => vec![],
+            Inst::Input(_) | Inst::State(_) | Inst::Const(_) | Inst::Table(_) | Inst::Iota => {
+                vec![]
+            }
+            Inst::Compress(a, m) => vec![*a, *m],
             Inst::Unary(_, a)
             | Inst::Cast(a)
             | Inst::Broadcast(a)

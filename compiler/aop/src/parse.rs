@@ -169,6 +169,7 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
                 None => return err(&name, format!("no state `{}`", name.as_str())),
             }
         }
+        Rule::iota_op => Inst::Iota,
         Rule::const_op => Inst::Const(int(&op.clone().into_inner().next().ok_or("missing")?)?),
         Rule::reduce_op => {
             let mut parts = op.clone().into_inner();
@@ -264,6 +265,7 @@ fn generic(p: &Pair<Rule>, name: &str, a: &[Value]) -> R<Inst> {
         "reshape" => want(1).map(|_| Inst::Reshape(a[0])),
         "gather" => want(2).map(|_| Inst::Gather(a[0], a[1])),
         "cumsum" => want(1).map(|_| Inst::Scan(a[0])),
+        "compress" => want(2).map(|_| Inst::Compress(a[0], a[1])),
         _ => err(p, format!("unknown op `{name}`")),
     }
 }

@@ -204,6 +204,8 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
             Inst::Table(values) => format!("table {}", list(values)),
             Inst::Gather(t, i) => format!("gather {t}, {i}"),
             Inst::Scan(a) => format!("cumsum {a}"),
+            Inst::Iota => "iota".to_string(),
+            Inst::Compress(a, m) => format!("compress {a}, {m}"),
             Inst::Bincount(x, w, m, n) => {
                 let mut s = format!("bincount {x} bins {n}");
                 if let Some(w) = w {

@@ -84,6 +84,17 @@ pub fn verify(k: &Kernel) -> Result<(), Vec<VerifyError>> {
             message: "kernel has no outputs".into(),
         });
     }
+    // a compressed value has a run-time length: only outputs read it
+    for (v, d) in k.insts.iter() {
+        for a in d.inst.args() {
+            if a.index() < k.insts.len() && matches!(k.insts[a].inst, Inst::Compress(..)) {
+                errs.push(VerifyError {
+                    value: Some(v),
+                    message: format!("{a} is compressed; only outputs may read it"),
+                });
+            }
+        }
+    }
     for &o in &k.outputs {
         if o.index() >= k.insts.len() {
             errs.push(VerifyError {
@@ -303,6 +314,25 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             }
             if k.dtype(*t) != ty.dtype || k.ty(*i).shape != ty.shape || k.dtype(*i) == DType::Bool {
                 return Err("gather gives the table's dtype in the index's shape".into());
+            }
+            Ok(())
+        }
+        Inst::Iota => {
+            if ty.dtype == DType::Bool || !ty.dtype.holds(ty.numel() as i128 - 1) {
+                return Err(format!("iota of {} elements in {}", ty.numel(), ty.dtype));
+            }
+            Ok(())
+        }
+        Inst::Compress(a, m) => {
+            if k.ty(*m).shape != k.ty(*a).shape || k.dtype(*m) != DType::Bool {
+                return Err("compress takes a bool mask of its operand's shape".into());
+            }
+            if ty.dtype != k.dtype(*a) || ty.shape != [k.ty(*a).numel() as u32] {
+                return Err(format!(
+                    "compress gives {}[{}]",
+                    k.dtype(*a),
+                    k.ty(*a).numel()
+                ));
             }
             Ok(())
         }

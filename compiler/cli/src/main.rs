@@ -339,7 +339,11 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
             .iter()
             .map(|&o| {
                 let t = c.kernel.ty(o);
-                (t.dtype, t.shape.clone())
+                hiss_runtime::OutType {
+                    dtype: t.dtype,
+                    shape: t.shape.clone(),
+                    vec: matches!(c.kernel.insts[o].inst, hissc_aop::Inst::Compress(..)),
+                }
             })
             .collect(),
     };
@@ -368,7 +372,11 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
         outputs: net
             .kernel_outputs()
             .iter()
-            .map(|o| (o.dtype, o.shape.clone()))
+            .map(|o| hiss_runtime::OutType {
+                dtype: o.dtype,
+                shape: o.shape.clone(),
+                vec: o.mask.is_some(),
+            })
             .collect(),
     };
     let states = driver::read_states(&c.kernel, &a.run.input.states)?;

@@ -73,7 +73,7 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
     match verdict {
         Ok(pass) => {
             if let Some(out) = &a.out {
-                driver::write_outputs(out, &bound.collect(run.frames))?;
+                driver::write_frames(out, &c.kernel, &bound, run.frames)?;
                 driver::write_states(out, &c.kernel, &states)?;
             }
             println!(

@@ -37,6 +37,8 @@ pub enum Lowering {
     Histogram,
     /// `.astype(dtype)`.
     Astype,
+    /// `np.flatnonzero(a)`: the flat indices of the nonzero elements (a `Vec`).
+    Flatnonzero,
 }
 
 /// A numpy function (`np.NAME(...)`) or array method (`a.NAME(...)`) of the
@@ -78,6 +80,7 @@ const REDUCE_KW: &[&str] = &["axis", "keepdims"];
 /// numpy functions in the kernel language (`np.NAME`).
 pub const NP_FUNCTIONS: &[Function] = &[
     f("where", Lowering::Where, 3, 3, &[]),
+    f("flatnonzero", Lowering::Flatnonzero, 1, 1, &[]),
     f("minimum", Lowering::Extremum(BinaryOp::Min), 2, 2, &[]),
     f("maximum", Lowering::Extremum(BinaryOp::Max), 2, 2, &[]),
     f("clip", Lowering::Clip, 3, 3, &[]),

@@ -20,6 +20,7 @@ use hissc_spn::{Bus, Network, ProcKind, Src};
 pub use crate::engine::bincount::Bincount;
 pub use crate::engine::broadcast::Broadcast;
 pub use crate::engine::delay::Delay;
+pub use crate::engine::iota::Iota;
 pub use crate::engine::load::{Load, Store};
 pub use crate::engine::pack::Pack;
 pub use crate::engine::reduce::{Reduce, ReduceAll};
@@ -106,6 +107,8 @@ pub enum Op {
     Delay(Delay),
     /// A state bank's read port; state: the read counter.
     Load(Load),
+    /// Flat indices; state: the element counter.
+    Iota(Iota),
 }
 
 /// The flattened network.
@@ -234,6 +237,11 @@ pub fn flatten(net: &Network) -> Flat {
                 lane,
                 timing,
             } => Load::op(net, dst, *state, *lane, *timing, st),
+            ProcKind::Iota {
+                timing,
+                first,
+                step,
+            } => Iota::op(net, dst, *timing, *first, *step, st),
         };
         if node.sched.is_static() {
             f.statics.push(op);

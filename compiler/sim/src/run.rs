@@ -29,8 +29,12 @@ pub struct TraceRow {
     pub inputs: Vec<(bool, Vec<i128>)>,
     /// Each parameter port.
     pub params: Vec<i128>,
-    /// (valid, data of each lane) of each output port.
+    /// (valid, data of each lane) of each output port; a variable-length
+    /// output's selected elements are packed into its first lanes, the rest 0.
     pub outputs: Vec<(bool, Vec<i128>)>,
+    /// For each variable-length output (in output order): the elements selected
+    /// this cycle, and whether this cycle ends its frame.
+    pub marks: Vec<(u32, bool)>,
 }
 
 /// What a simulation produced.
@@ -70,6 +74,8 @@ struct OutPort {
     numel: usize,
     /// Its bus slots, one per lane.
     slots: Vec<usize>,
+    /// A variable-length output's mask slots, one per lane.
+    mask: Option<Vec<usize>>,
 }
 
 /// A simulation that takes frames as they come (see the module's documentation).
@@ -96,6 +102,12 @@ pub struct Streamer {
     driven: Vec<(u64, u64, u64)>,
     /// Per output: elements of frames not yet handed back.
     collected: Vec<Vec<i128>>,
+    /// Per variable-length output: where each frame not yet handed back ends in
+    /// `collected`, and the frame positions seen of the frame in progress.
+    ends: Vec<Vec<usize>>,
+    seen: Vec<usize>,
+    /// Per variable-length output, per cycle of the current block: its marks.
+    block_marks: Vec<Vec<(u32, bool)>>,
     /// Frames whose outputs were handed back.
     emitted: u64,
     /// The kernel's outputs among `outs` (the states' next values follow).
@@ -161,8 +173,15 @@ impl Streamer {
                     shape: o.shape.clone(),
                     numel: numel(&o.shape),
                     slots: o.lanes.iter().map(|b| b.index()).collect(),
+                    mask: o
+                        .mask
+                        .as_ref()
+                        .map(|m| m.iter().map(|b| b.index()).collect()),
                 })
                 .collect(),
+            ends: vec![Vec::new(); net.outputs.len()],
+            seen: vec![0; net.outputs.len()],
+            block_marks: vec![Vec::new(); net.outputs.iter().filter(|o| o.mask.is_some()).count()],
             driven: vec![(0, u64::MAX, 0); lanes.len()],
             lanes,
             in_len,
@@ -269,7 +288,7 @@ impl Streamer {
         self.advance(total.max(self.cycle), first, &vec![None; self.fixed.len()]);
         let frames = self.complete();
         for (o, c) in self.outs.iter().zip(&self.collected) {
-            if self.emitted != self.fed || !c.is_empty() {
+            if self.emitted != self.fed || (o.mask.is_none() && !c.is_empty()) {
                 return Err(format!(
                     "output `{}` produced {} elements in {} cycles, expected {}",
                     o.name,
@@ -305,14 +324,37 @@ impl Streamer {
             .outs
             .iter()
             .zip(&self.collected)
-            .map(|(o, c)| c.len() / o.numel.max(1))
+            .zip(&self.ends)
+            .map(|((o, c), e)| match o.mask {
+                Some(_) => e.len(),
+                None => c.len() / o.numel.max(1),
+            })
             .min()
             .unwrap_or(0);
         if done == 0 {
             return Vec::new();
         }
         let mut frames: Vec<Vec<Array>> = (0..done).map(|_| Vec::new()).collect();
-        for (o, c) in self.outs.iter().zip(&mut self.collected) {
+        for ((o, c), e) in self
+            .outs
+            .iter()
+            .zip(&mut self.collected)
+            .zip(&mut self.ends)
+        {
+            if o.mask.is_some() {
+                let mut from = 0;
+                for (f, &end) in e[..done].iter().enumerate() {
+                    let data = c[from..end].iter().map(|&v| o.dtype.wrap(v)).collect();
+                    frames[f].push(Array::new(o.dtype, vec![(end - from) as u32], data));
+                    from = end;
+                }
+                c.drain(..from);
+                e.drain(..done);
+                for x in e.iter_mut() {
+                    *x -= from;
+                }
+                continue;
+            }
             for (f, chunk) in c[..done * o.numel].chunks(o.numel.max(1)).enumerate() {
                 let data = chunk.iter().map(|&v| o.dtype.wrap(v)).collect();
                 frames[f].push(Array::new(o.dtype, o.shape.clone(), data));
@@ -377,10 +419,38 @@ impl Streamer {
                 self.frame += 1;
             }
             self.e.eval(n);
-            for (o, c) in self.outs.iter().zip(&mut self.collected) {
+            let mut v = 0;
+            for (i, (o, c)) in self.outs.iter().zip(&mut self.collected).enumerate() {
                 let valid = self.e.valid_row(o.slots[0], n);
-                for t in (0..n).filter(|&t| valid[t]) {
-                    c.extend(o.slots.iter().map(|&s| self.e.bus(s, t).1));
+                let Some(mask) = &o.mask else {
+                    for t in (0..n).filter(|&t| valid[t]) {
+                        c.extend(o.slots.iter().map(|&s| self.e.bus(s, t).1));
+                    }
+                    continue;
+                };
+                // the selected elements, and where each frame's positions end
+                let marks = &mut self.block_marks[v];
+                v += 1;
+                marks.clear();
+                for (t, &valid) in valid.iter().enumerate().take(n) {
+                    if !valid {
+                        marks.push((0, false));
+                        continue;
+                    }
+                    let mut k = 0;
+                    for (&s, &m) in o.slots.iter().zip(mask) {
+                        if self.e.bus(m, t).1 != 0 {
+                            c.push(self.e.bus(s, t).1);
+                            k += 1;
+                        }
+                    }
+                    self.seen[i] += o.slots.len();
+                    let last = self.seen[i] >= o.numel;
+                    if last {
+                        self.seen[i] = 0;
+                        self.ends[i].push(c.len());
+                    }
+                    marks.push((k, last));
                 }
             }
             if self.trace.is_some() {
@@ -417,10 +487,34 @@ impl Streamer {
                 .outs
                 .iter()
                 .map(|o| {
-                    (
-                        e.bus(o.slots[0], t).0,
-                        o.slots.iter().map(|&s| e.bus(s, t).1).collect(),
-                    )
+                    let valid = e.bus(o.slots[0], t).0;
+                    let data = match &o.mask {
+                        // selected elements packed into the first lanes
+                        Some(mask) => {
+                            let mut d: Vec<i128> = o
+                                .slots
+                                .iter()
+                                .zip(mask)
+                                .filter(|(_, &m)| valid && e.bus(m, t).1 != 0)
+                                .map(|(&s, _)| e.bus(s, t).1)
+                                .collect();
+                            d.resize(o.slots.len(), 0);
+                            d
+                        }
+                        None => o.slots.iter().map(|&s| e.bus(s, t).1).collect(),
+                    };
+                    (valid, data)
+                })
+                .collect(),
+            marks: self
+                .block_marks
+                .iter()
+                .map(|m| {
+                    if rst {
+                        (0, false)
+                    } else {
+                        m.get(t).copied().unwrap_or((0, false))
+                    }
                 })
                 .collect(),
         }

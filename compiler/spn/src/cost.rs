@@ -140,6 +140,9 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.memory(words, w);
             c.flip_flops += counters(to) + counter(words);
         }
+        ProcKind::Iota { timing, .. } => {
+            c.flip_flops += counter(net.nodes[*timing].sched.elements() as u64)
+        }
         ProcKind::Load { state, .. } => {
             let depth = proc::load::bank_depth(net, *state as usize) as u64;
             c.memory(depth, w);

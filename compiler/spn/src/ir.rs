@@ -181,6 +181,7 @@ macro_rules! stream_kinds {
             | $crate::ir::ProcKind::Broadcast { .. }
             | $crate::ir::ProcKind::Delay(..)
             | $crate::ir::ProcKind::Load { .. }
+            | $crate::ir::ProcKind::Iota { .. }
     };
 }
 
@@ -268,6 +269,16 @@ pub enum ProcKind {
         /// The stream whose valid elements ask for the next element.
         timing: Bus,
     },
+    /// Counts the valid elements of a stream: the `k`-th of a frame is
+    /// `first + k * step`, one cycle later (flat indices of a lane's elements).
+    Iota {
+        /// The stream counted.
+        timing: Bus,
+        /// The value of a frame's first element.
+        first: u32,
+        /// The difference between consecutive elements.
+        step: u32,
+    },
 }
 
 impl ProcKind {
@@ -295,7 +306,9 @@ impl ProcKind {
                 .map(Src::Bus)
                 .collect(),
             ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
-            ProcKind::Load { timing, .. } => vec![Src::Bus(*timing)],
+            ProcKind::Load { timing, .. } | ProcKind::Iota { timing, .. } => {
+                vec![Src::Bus(*timing)]
+            }
             ProcKind::Pack { lanes, .. } => lanes.iter().map(|b| Src::Bus(*b)).collect(),
         }
     }
@@ -358,8 +371,11 @@ pub struct Output {
     pub lanes: Vec<Bus>,
     /// numpy's dtype of the output (restored at the port).
     pub dtype: DType,
-    /// numpy's shape of one frame's output.
+    /// numpy's shape of one frame's output (for a `Vec`, the most it holds).
     pub shape: Shape,
+    /// For a variable-length output (`Vec`): per lane, the bool stream that says
+    /// which elements of `lanes` are selected (valid exactly when they are).
+    pub mask: Option<Vec<Bus>>,
 }
 
 /// State kept from one frame to the next (a `State[T, ...]` parameter): a memory

@@ -139,11 +139,51 @@ pub fn widen(old: &Network, lanes: u32) -> Result<Network, Vec<Diagnostic>> {
         }
     }
     for o in &old.outputs {
-        match w.map[o.lanes[0].index()].clone() {
-            Some(W::Lanes(v)) => w.net.outputs.push(Output {
+        let mask = match &o.mask {
+            Some(m) => match w.map[m[0].index()].clone() {
+                Some(W::Lanes(v)) => Some(v),
+                _ => None,
+            },
+            None => None,
+        };
+        // a selection's values and mask in step again (widening rebuilds delays)
+        let (values, mask) = match (w.map[o.lanes[0].index()].clone(), mask) {
+            (Some(W::Lanes(v)), Some(m)) if m.len() == v.len() => {
+                let pairs: Vec<Vec<Bus>> =
+                    v.iter().zip(&m).map(|(&x, &y)| w.align(&[x, y])).collect();
+                let v: Vec<Bus> = pairs.iter().map(|p| p[0]).collect();
+                let m: Vec<Bus> = pairs.iter().map(|p| p[1]).collect();
+                (Some(W::Lanes(v)), Some(m))
+            }
+            (v, m) => (v, m),
+        };
+        let aligned = |v: &[Bus], m: &Option<Vec<Bus>>, net: &Network| match m {
+            None => true,
+            Some(m) => {
+                m.len() == v.len()
+                    && v.iter()
+                        .zip(m)
+                        .all(|(&x, &y)| net.nodes[x].sched == net.nodes[y].sched)
+            }
+        };
+        match values {
+            Some(W::Lanes(v)) if aligned(&v, &mask, &w.net) => w.net.outputs.push(Output {
                 lanes: v,
+                mask,
                 ..o.clone()
             }),
+            Some(W::Lanes(_)) => {
+                let span = old.nodes[o.lanes[0]].span;
+                return Err(vec![Diagnostic::error(
+                    Code::LANES,
+                    format!(
+                        "the selection of `{}` takes another lane count or timing than its values",
+                        o.name
+                    ),
+                )
+                .primary(span, "its mask and values arrive differently")
+                .help("select with a mask computed elementwise from the same frame")]);
+            }
             _ => {
                 return Err(vec![Diagnostic::bug(format!(
                     "output {} lost its stream while widening",
@@ -375,6 +415,27 @@ impl Widen {
                 span,
             ))),
             ProcKind::Delay(a, _) => self.lanes_of(*a, span),
+            ProcKind::Iota {
+                timing,
+                first,
+                step,
+            } => {
+                let tv = self.stream_lanes(*timing, span)?;
+                let lanes = tv.len() as u32;
+                let v = tv
+                    .iter()
+                    .enumerate()
+                    .map(|(l, &t)| {
+                        let kind = ProcKind::Iota {
+                            timing: t,
+                            first: first + l as u32 * step,
+                            step: step * lanes,
+                        };
+                        self.push(kind, n.range, proc::iota::schedule(&self.sched(t)), span)
+                    })
+                    .collect();
+                Some(W::Lanes(v))
+            }
             ProcKind::Load { state, timing, .. } => {
                 let tv = self.stream_lanes(*timing, span)?;
                 self.net.states[*state as usize].lanes = tv.len() as u32;

@@ -41,6 +41,11 @@ enum L {
     /// A state's value as the frame began: a `load` built where it is used, timed
     /// by the stream it is combined with.
     State(u32),
+    /// The flat indices of an array of this many elements: an `iota` built where
+    /// it is used, counting the stream it is combined with.
+    Iota(u32),
+    /// A variable-length output: the values and the mask that selects them, in step.
+    Vec(Bus, Bus),
 }
 
 struct Lowering<'a> {
@@ -54,6 +59,8 @@ struct Lowering<'a> {
     loads: HashMap<u32, (Bus, Bus)>,
     /// The first `n` elements of the first input, by `n` (timing for state reads).
     prefixes: HashMap<u32, Bus>,
+    /// Index counters, by the stream they count.
+    iotas: HashMap<Bus, Bus>,
     diags: Vec<Diagnostic>,
 }
 
@@ -68,6 +75,7 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
         broadcasts: HashMap::new(),
         loads: HashMap::new(),
         prefixes: HashMap::new(),
+        iotas: HashMap::new(),
         diags: Vec::new(),
     };
     for p in &k.params {
@@ -101,6 +109,7 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
         let ty = k.ty(o).clone();
         let lowered = match l.map[o].clone() {
             Some(L::State(s)) => l.load(s, None, span).map(L::Bus),
+            Some(L::Iota(n)) => l.iota(n, None, span).map(L::Bus),
             other => other,
         };
         match lowered {
@@ -110,6 +119,16 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
                     lanes: vec![b],
                     dtype: ty.dtype,
                     shape: ty.shape,
+                    mask: None,
+                });
+            }
+            Some(L::Vec(b, m)) => {
+                l.net.outputs.push(Output {
+                    name,
+                    lanes: vec![b],
+                    dtype: ty.dtype,
+                    shape: ty.shape,
+                    mask: Some(vec![m]),
                 });
             }
             _ => l.diags.push(
@@ -214,6 +233,42 @@ impl Lowering<'_> {
         Some(bus)
     }
 
+    /// The flat indices `0..n`, counting `timing` (by default a stream of `n`
+    /// elements from the first input).
+    fn iota(&mut self, n: u32, timing: Option<Bus>, span: Span) -> Option<Bus> {
+        let timing = match timing {
+            Some(t) => t,
+            None => self.default_timing(n, span, "the indices")?,
+        };
+        if self.sched(timing).elements() != n {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::NOT_STREAMABLE,
+                    format!(
+                        "indices of {n} elements are combined with a stream of {}",
+                        self.sched(timing).elements()
+                    ),
+                )
+                .primary(span, "element counts differ")
+                .help("combine indices with arrays of their own shape"),
+            );
+            return None;
+        }
+        if let Some(&b) = self.iotas.get(&timing) {
+            return Some(b);
+        }
+        let kind = ProcKind::Iota {
+            timing,
+            first: 0,
+            step: 1,
+        };
+        let range = proc::iota::range(&self.net, timing, 0, 1);
+        let sched = proc::iota::schedule(&self.sched(timing));
+        let b = self.node(kind, range, sched, span);
+        self.iotas.insert(timing, b);
+        Some(b)
+    }
+
     /// A stream of `n` elements per frame to time a state read that nothing else
     /// times: the first input stream, or the first `n` of its elements.
     fn default_timing(&mut self, n: u32, span: Span, name: &str) -> Option<Bus> {
@@ -281,6 +336,7 @@ impl Lowering<'_> {
                         lanes: vec![b],
                         dtype: st.ty.dtype,
                         shape: st.ty.shape.clone(),
+                        mask: None,
                     });
                 }
                 None => {}
@@ -298,8 +354,10 @@ impl Lowering<'_> {
 
     /// The stream bus of an operand that must stream.
     fn stream(&mut self, v: Value, span: Span, what: &str) -> Option<Bus> {
-        if let Some(L::State(s)) = self.map[v] {
-            return self.load(s, None, span);
+        match self.map[v] {
+            Some(L::State(s)) => return self.load(s, None, span),
+            Some(L::Iota(n)) => return self.iota(n, None, span),
+            _ => {}
         }
         match self.map[v].clone()? {
             L::Bus(b) if !self.sched(b).is_static() => Some(b),
@@ -348,6 +406,24 @@ impl Lowering<'_> {
                 }))
             }
             Inst::State(s) => Some(L::State(*s)),
+            Inst::Iota => Some(L::Iota(d.ty.numel() as u32)),
+            Inst::Compress(a, m) => {
+                let mb = self.stream(*m, span, "a selection")?;
+                let ab = match self.map[*a].clone()? {
+                    L::Iota(n) => self.iota(n, Some(mb), span)?,
+                    L::State(s) => self.load(s, Some(mb), span)?,
+                    _ => self.stream(*a, span, "a selection")?,
+                };
+                if !self.sched(ab).same_pattern(&self.sched(mb)) {
+                    return self.not_streamable(
+                        span,
+                        "values and their mask arrive with different timing",
+                        "select with a mask computed from the same input, in the same way",
+                    );
+                }
+                let al = self.align(&[ab, mb]);
+                Some(L::Vec(al[0], al[1]))
+            }
             Inst::Const(c) => Some(L::Const(*c)),
             Inst::Table(values) => Some(L::Table(values.clone())),
             Inst::Broadcast(a) => match self.map[*a].clone()? {
@@ -530,8 +606,10 @@ impl Lowering<'_> {
         });
         let mut lowered = lowered;
         for l in lowered.iter_mut() {
-            if let L::State(s) = *l {
-                *l = L::Bus(self.load(s, partner, span)?);
+            match *l {
+                L::State(s) => *l = L::Bus(self.load(s, partner, span)?),
+                L::Iota(n) => *l = L::Bus(self.iota(n, partner, span)?),
+                _ => {}
             }
         }
         // The streams among the operands must share one pattern.
@@ -566,9 +644,9 @@ impl Lowering<'_> {
             srcs.push(match l {
                 L::Const(c) => Src::Const(*c),
                 L::Bus(b) => Src::Bus(*b),
-                L::State(_) => {
+                L::State(_) | L::Iota(_) | L::Vec(..) => {
                     self.diags
-                        .push(Diagnostic::bug("a state operand was not loaded").primary(span, ""));
+                        .push(Diagnostic::bug("an operand was not materialized").primary(span, ""));
                     return None;
                 }
                 L::Table(_) => {
@@ -589,6 +667,7 @@ impl Lowering<'_> {
                     let arg = match self.map[*a].clone()? {
                         L::Bus(b) => b,
                         L::State(s) => self.load(s, None, span)?,
+                        L::Iota(n) => self.iota(n, None, span)?,
                         _ => {
                             return self.not_streamable(span, "a broadcast of a constant array", "")
                         }

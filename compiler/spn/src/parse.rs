@@ -127,9 +127,18 @@ pub fn parse(text: &str) -> R<Network> {
                 let dt = dtype(&parts.next().ok_or("missing dtype")?)?;
                 let mut shape = Vec::new();
                 let mut lanes = Vec::new();
+                let mut mask = None;
                 for rest in parts {
                     match rest.as_rule() {
                         Rule::dims => shape = dims(rest)?,
+                        Rule::mask => {
+                            mask = Some(
+                                rest.clone()
+                                    .into_inner()
+                                    .map(|b| bus_ref(&n, &b))
+                                    .collect::<R<Vec<Bus>>>()?,
+                            )
+                        }
                         _ => lanes.push(bus_ref(&n, &rest)?),
                     }
                 }
@@ -138,6 +147,7 @@ pub fn parse(text: &str) -> R<Network> {
                     lanes,
                     dtype: dt,
                     shape,
+                    mask,
                 });
             }
             _ => return err(&p, "unexpected item"),
@@ -388,6 +398,14 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
         "delay" => {
             count(2)?;
             ProcKind::Delay(bus(0)?, uint(1)?)
+        }
+        "iota" => {
+            count(3)?;
+            ProcKind::Iota {
+                timing: bus(0)?,
+                first: uint(1)?,
+                step: uint(2)?,
+            }
         }
         "load" => {
             count(3)?;

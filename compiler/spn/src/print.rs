@@ -103,6 +103,11 @@ pub fn op_text(k: &ProcKind) -> String {
             lane,
             timing,
         } => format!("load {state}, {lane}, {timing}"),
+        ProcKind::Iota {
+            timing,
+            first,
+            step,
+        } => format!("iota {timing}, {first}, {step}"),
     }
 }
 
@@ -166,7 +171,19 @@ pub fn print(n: &Network, source: Option<&SourceFile>) -> String {
     for o in &n.outputs {
         let ty = Type::array(o.dtype, o.shape.clone());
         let lanes: Vec<String> = o.lanes.iter().map(|b| b.to_string()).collect();
-        let _ = writeln!(out, "  output {}: {ty} = {}", o.name, lanes.join(", "));
+        let mask = match &o.mask {
+            Some(m) => {
+                let m: Vec<String> = m.iter().map(|b| b.to_string()).collect();
+                format!(" where {}", m.join(", "))
+            }
+            None => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  output {}: {ty} = {}{mask}",
+            o.name,
+            lanes.join(", ")
+        );
     }
     for s in &n.states {
         let ty = Type::array(s.dtype, s.shape.clone());

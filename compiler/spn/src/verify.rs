@@ -92,6 +92,11 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 lane,
                 timing,
             } => proc::load::check(net, *state, *lane, *timing, e),
+            ProcKind::Iota {
+                timing,
+                first,
+                step,
+            } => proc::iota::check(net, b, *timing, *first, *step, e),
         };
         if let Some(w) = want {
             if w != node.sched {
@@ -123,6 +128,23 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                     s
                 ),
             });
+        }
+        if let Some(m) = &o.mask {
+            let ok = m.len() == lanes
+                && m.iter().all(|&x| {
+                    x.index() < net.nodes.len()
+                        && net.nodes[x].sched == *s
+                        && net.nodes[x].range.within(hissc_aop::Interval::new(0, 1))
+                });
+            if !ok {
+                errs.push(VerifyError {
+                    bus: Some(o.lanes[0]),
+                    message: format!(
+                        "the mask of output {} is not a bool stream per lane in step with it",
+                        o.name
+                    ),
+                });
+            }
         }
         for &b in &o.lanes[1..] {
             if net.nodes[b].sched != *s {

@@ -8,6 +8,8 @@
 //! - per scalar parameter `NAME`: `NAME`, registered by the host, stable during a frame;
 //! - per state `NAME`: `NAME_load_valid`/`NAME_load_data`, one element per cycle in
 //!   C order, to set the state's memory before the first frame after a reset;
+//! - per variable-length output also `out_count` (selected elements this cycle,
+//!   packed into the low lanes) and `out_last` (the frame's last cycle);
 //! - per output: `out_valid`/`out_data` (`out0_...`, `out1_...` for tuples), as wide as
 //!   numpy's dtype (a `uint64` sum has 64 bits, a `bool` 1), times the lanes.
 
@@ -92,6 +94,24 @@ pub struct StreamOut {
     pub lanes: Vec<Bus>,
     /// The Python expression it comes from.
     pub span: Span,
+    /// A variable-length output's mask buses (one per lane) and its extra ports.
+    pub vec: Option<VecPorts>,
+}
+
+/// The ports of a variable-length output beside `out_valid`/`out_data`: how many
+/// lanes carry selected elements this cycle (packed from lane 0), and whether the
+/// cycle ends the frame (also when nothing in it is selected).
+pub struct VecPorts {
+    /// The selection, one bool bus per lane.
+    pub mask: Vec<Bus>,
+    /// `out_count`.
+    pub count: String,
+    /// Bits of `out_count`.
+    pub count_width: u32,
+    /// `out_last`.
+    pub last: String,
+    /// Valid cycles per frame.
+    pub cycles: u32,
 }
 
 /// Every port of the entity.
@@ -182,6 +202,13 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
             dtype: o.dtype,
             lanes: o.lanes.clone(),
             span: net.nodes[o.lanes[0]].span,
+            vec: o.mask.as_ref().map(|m| VecPorts {
+                mask: m.clone(),
+                count: namer.name(&format!("{}_count", o.name)),
+                count_width: 32 - (m.len() as u32).leading_zeros(),
+                last: namer.name(&format!("{}_last", o.name)),
+                cycles: net.nodes[o.lanes[0]].sched.elements(),
+            }),
         })
         .collect();
     Interface {

@@ -55,6 +55,12 @@ pub fn vectors(iface: &Interface, rows: &[TraceRow], states: &[Vec<i128>]) -> St
             .iter()
             .map(|o| (false, vec![0; o.lanes.len()]))
             .collect(),
+        marks: iface
+            .outputs
+            .iter()
+            .filter(|o| o.vec.is_some())
+            .map(|_| (0, false))
+            .collect(),
     };
     for c in 0..preamble {
         // cycle 0 resets the counters; then element c - 1 of every state
@@ -91,9 +97,14 @@ fn line(s: &mut String, iface: &Interface, r: &TraceRow, loads: &[(bool, i128)])
         for (p, (v, d)) in iface.loads.iter().zip(loads) {
             let _ = write!(s, " {} {}", *v as u8, bits(*d, p.width));
         }
+        let mut marks = r.marks.iter();
         for (o, (v, d)) in iface.outputs.iter().zip(&r.outputs) {
             let d = if *v { d.clone() } else { vec![0; d.len()] };
             let _ = write!(s, " {} {}", *v as u8, lanes(&d, o.width));
+            if let Some(vp) = &o.vec {
+                let (count, last) = marks.next().copied().unwrap_or((0, false));
+                let _ = write!(s, " {} {}", bits(count as i128, vp.count_width), last as u8);
+            }
         }
         s.push('\n');
     }
@@ -155,6 +166,10 @@ pub fn testbench(iface: &Interface) -> String {
     }
     for o in &iface.outputs {
         port_of("e", Some(&o.valid), &o.data, o.total(), false);
+        if let Some(v) = &o.vec {
+            port_of("e", None, &v.count, v.count_width, false);
+            port_of("e", None, &v.last, 1, false);
+        }
     }
     for p in &iface.inputs {
         let _ = writeln!(
@@ -186,6 +201,19 @@ pub fn testbench(iface: &Interface) -> String {
             bit = bit(o.total()),
             got = if o.total() == 1 { format!("std_logic'image({})", o.data) } else { format!("to_hstring({})", o.data) }
         );
+    }
+    for o in &iface.outputs {
+        if let Some(v) = &o.vec {
+            for (p, w) in [(&v.count, v.count_width), (&v.last, 1)] {
+                let _ = write!(
+                    check,
+                    "        if e_{v}(0) = '1' and {p} /= e_{p}{bit} then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={p} expected=\" & to_hstring(e_{p}) & \" got=\" & {got} severity failure;\n        end if;\n",
+                    v = o.valid,
+                    bit = bit(w),
+                    got = if w == 1 { format!("std_logic'image({p})") } else { format!("to_hstring({p})") }
+                );
+            }
+        }
     }
     let map = map.join(",\n      ");
     format!(

@@ -105,6 +105,8 @@ pub fn ranges(k: &Kernel) -> Ranges {
                 let exact = sum_exact(x, n).map(|s| s.union(x));
                 fit(dt, exact)
             }
+            Inst::Iota => Interval::new(0, (d.ty.numel() as i128 - 1).max(0)),
+            Inst::Compress(a, _) => r[*a],
             Inst::Bincount(x, None, _, _) => Interval::new(0, k.ty(*x).numel() as i128),
             Inst::Bincount(..) => Interval::of(DType::U64),
         };

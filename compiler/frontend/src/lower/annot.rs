@@ -20,6 +20,8 @@ pub(crate) enum AnnTy {
     Array(Elem, Shape),
     /// `State[T, d0, ...]` (a 0-d state with no dimensions).
     State(Elem, Shape),
+    /// `Vec[T, N]`: at most N elements, the count known at run time.
+    Vec(Elem, u32),
     Tuple(Vec<AnnTy>),
 }
 
@@ -29,6 +31,7 @@ impl AnnTy {
         match self {
             AnnTy::Scalar(e) => Type::scalar(e.dtype),
             AnnTy::Array(e, s) | AnnTy::State(e, s) => Type::array(e.dtype, s.clone()),
+            AnnTy::Vec(e, n) => Type::array(e.dtype, vec![*n]),
             AnnTy::Tuple(_) => Type::scalar(DType::Bool),
         }
     }
@@ -37,6 +40,7 @@ impl AnnTy {
         match self {
             AnnTy::Tuple(ts) => format!("a tuple of {}", ts.len()),
             AnnTy::State(..) => format!("a state ({})", describe_ty(&self.ty())),
+            AnnTy::Vec(e, n) => format!("a `{}` Vec of at most {n} elements", e.dtype.numpy_name()),
             t => describe_ty(&t.ty()),
         }
     }
@@ -84,6 +88,21 @@ impl Lowerer<'_> {
                     }
                     let shape = self.dims(span, &items[1..])?;
                     Some(AnnTy::State(elem, shape))
+                }
+                Val::VecCtor => {
+                    if items.len() != 2 {
+                        self.error(
+                            Diagnostic::error(
+                                Code::BAD_ANNOTATION,
+                                "a Vec has an element type and a capacity",
+                            )
+                            .primary(span, "write `Vec[T, N]`"),
+                        );
+                        return None;
+                    }
+                    let elem = self.elem(items[0])?;
+                    let shape = self.dims(span, &items[1..])?;
+                    Some(AnnTy::Vec(elem, shape[0]))
                 }
                 Val::Builtin("tuple") => {
                     let mut parts = Vec::new();

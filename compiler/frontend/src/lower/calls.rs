@@ -269,6 +269,7 @@ impl Lowerer<'_> {
                 self.histogram(a, bins, range, span)
             }
             Lowering::Astype => self.astype(a, &args.pos[first], span),
+            Lowering::Flatnonzero => self.flatnonzero(a, span),
         }
     }
 

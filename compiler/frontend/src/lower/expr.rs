@@ -231,6 +231,11 @@ impl Lowerer<'_> {
                 Val::Node(self.constant(t.values.data[j as usize], d, span))
             }
             (Val::Table(t), Val::Node(ix)) => self.gather(&t, ix, span),
+            (Val::Node(n), Val::Node(m))
+                if self.k.dtype(m.v) == DType::Bool && !self.k.ty(m.v).shape.is_empty() =>
+            {
+                self.masked(n, m, span)
+            }
             (Val::Node(n), index) => self.slice(n, index, index_expr, span),
             (b, _) => {
                 let what = self.describe(&b);

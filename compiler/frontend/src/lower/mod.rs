@@ -12,6 +12,7 @@ mod annot;
 mod arrays;
 mod calls;
 mod expr;
+mod vec;
 
 use crate::module::Module;
 use crate::syntax::span_of;
@@ -64,6 +65,8 @@ pub(crate) enum Val {
     ArrayCtor,
     /// `hiss.State`.
     StateCtor,
+    /// `hiss.Vec`.
+    VecCtor,
     /// A builtin function (`abs`, `range`, ...).
     Builtin(&'static str),
     /// The bin edges of `np.histogram`: floats, an error wherever they are used.
@@ -141,6 +144,11 @@ pub(crate) struct Lowerer<'a> {
     nesting: u32,
     /// The kernel's states by name, and where each was updated (`NAME[...] = ...`).
     states: HashMap<String, (u32, Option<Span>)>,
+    /// Values that stand for a `Vec` (`a[mask]`, `np.flatnonzero(mask)`): their mask
+    /// and where they were made; [`vec`] follows them through elementwise operations.
+    vec_roots: HashMap<Value, (Value, Span)>,
+    /// For each output, the capacity of its `Vec` annotation (None for an array).
+    vec_outputs: Vec<Option<u32>>,
 }
 
 impl<'a> Lowerer<'a> {
@@ -154,6 +162,8 @@ impl<'a> Lowerer<'a> {
             stack: Vec::new(),
             nesting: 0,
             states: HashMap::new(),
+            vec_roots: HashMap::new(),
+            vec_outputs: Vec::new(),
         };
         l.init_globals();
         l
@@ -240,6 +250,17 @@ impl<'a> Lowerer<'a> {
                         .insert(p.def.arg.to_string(), Val::Node(Node { v, weak: false }));
                     continue;
                 }
+                AnnTy::Vec(..) => {
+                    self.error(
+                        Diagnostic::error(
+                            Code::BAD_ANNOTATION,
+                            "`Vec` is the type of an output; a parameter has a fixed shape",
+                        )
+                        .primary(span_of(&**ann), "variable-length parameter")
+                        .help("annotate the input `Array[T, d0, ...]`"),
+                    );
+                    continue;
+                }
                 AnnTy::Tuple(_) => {
                     self.error(
                         Diagnostic::error(
@@ -291,6 +312,9 @@ impl<'a> Lowerer<'a> {
         let expected = expected?;
         self.outputs(ret, ret_span, &expected);
         self.check_updates();
+        if self.diags.is_empty() {
+            self.vecs(ret_span);
+        }
         if self.diags.is_empty() {
             Some(std::mem::replace(&mut self.k, Kernel::new("")))
         } else {
@@ -373,6 +397,31 @@ impl<'a> Lowerer<'a> {
             };
             let got = self.k.ty(node.v).clone();
             let want = t.ty();
+            if let AnnTy::Vec(e, cap) = t {
+                // the shape is the selection's, checked with the masks in `vecs`
+                if got.dtype != e.dtype {
+                    self.error(
+                        Diagnostic::error(
+                            Code::RETURN_TYPE,
+                            "the returned value does not match the return annotation",
+                        )
+                        .primary(
+                            span,
+                            format!("numpy computes `{}` elements", got.dtype.numpy_name()),
+                        )
+                        .note(format!("the annotation says {}", t.describe()))
+                        .help(format!(
+                            "annotate `Vec[np.{}, {cap}]`, or convert with `.astype(np.{})`",
+                            got.dtype.numpy_name(),
+                            e.dtype.numpy_name()
+                        )),
+                    );
+                    return;
+                }
+                self.vec_outputs.push(Some(*cap));
+                self.k.outputs.push(node.v);
+                continue;
+            }
             if got != want {
                 self.error(
                     Diagnostic::error(
@@ -393,6 +442,7 @@ impl<'a> Lowerer<'a> {
                 );
                 return;
             }
+            self.vec_outputs.push(None);
             self.k.outputs.push(node.v);
         }
     }
@@ -411,6 +461,7 @@ impl<'a> Lowerer<'a> {
             Val::RangeType(..) => "a range type".into(),
             Val::ArrayCtor => "`Array`".into(),
             Val::StateCtor => "`State`".into(),
+            Val::VecCtor => "`Vec`".into(),
             Val::Builtin(b) => format!("the builtin `{b}`"),
             Val::FloatEdges(_) => "the float64 bin edges of `np.histogram`".into(),
             Val::Float(..) => "a Python float".into(),
@@ -920,6 +971,9 @@ fn hiss_value(name: &str) -> Option<Val> {
     }
     if name == "State" {
         return Some(Val::StateCtor);
+    }
+    if name == "Vec" {
+        return Some(Val::VecCtor);
     }
     if name == "kernel" {
         return Some(Val::Builtin("kernel"));

@@ -18,6 +18,7 @@
 pub(crate) mod bincount;
 pub(crate) mod broadcast;
 pub(crate) mod delay;
+pub(crate) mod iota;
 pub(crate) mod load;
 pub(crate) mod pack;
 pub(crate) mod reduce;
@@ -253,7 +254,8 @@ impl Engine {
             | Op::Broadcast(_)
             | Op::Pack(_)
             | Op::Delay(_)
-            | Op::Load(_) => unreachable!("not an elementwise op"),
+            | Op::Load(_)
+            | Op::Iota(_) => unreachable!("not an elementwise op"),
         }
     }
 
@@ -366,6 +368,7 @@ impl Engine {
             Op::Pack(x) => self.pack(x, n),
             Op::Delay(x) => self.delay(x, n),
             Op::Load(x) => self.load(x, n),
+            Op::Iota(x) => self.iota(x, n),
         }
     }
 }

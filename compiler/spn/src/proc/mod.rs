@@ -10,6 +10,7 @@ pub mod bincount;
 pub mod broadcast;
 pub mod delay;
 pub mod elementwise;
+pub mod iota;
 pub mod load;
 pub mod pack;
 pub mod ports;

@@ -12,11 +12,13 @@ mod bincount;
 mod broadcast;
 mod delay;
 mod elementwise;
+mod iota;
 mod load;
 mod pack;
 mod reduce;
 mod scan;
 mod slice;
+mod vec;
 
 use crate::interface::{Interface, StreamOut};
 use hissc_aop::passes::ranges::{binary_exact, unary_exact};
@@ -231,6 +233,11 @@ impl Emitter<'_> {
                 lane,
                 timing,
             } => self.load(b, *state, *lane, *timing, iface),
+            ProcKind::Iota {
+                timing,
+                first,
+                step,
+            } => self.iota(b, *timing, *first, *step),
         }
     }
 
@@ -264,6 +271,9 @@ impl Emitter<'_> {
     }
 
     fn output(&mut self, o: &StreamOut) {
+        if let Some(v) = &o.vec {
+            return self.vec_output(o, v);
+        }
         let b = o.lanes[0];
         let lanes: Vec<String> = o
             .lanes
@@ -433,6 +443,17 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
             crate::interface::port_type(o.total()),
             o.dtype.numpy_name()
         ));
+        if let Some(v) = &o.vec {
+            ports.push(format!(
+                "    {} : out {} -- selected elements this cycle, packed from lane 0",
+                v.count,
+                crate::interface::port_type(v.count_width)
+            ));
+            ports.push(format!(
+                "    {} : out std_logic -- the frame's last cycle",
+                v.last
+            ));
+        }
     }
     // semicolons go before comments
     let n = ports.len();
