@@ -29,6 +29,10 @@ python3 "$conformance" --hissc "$hissc" \
 # CPython + numpy through every stage) and kernels that must be rejected, at the
 # marked line.
 python3 "$conformance" --hissc "$hissc" --cases testsuite/cases --bad testsuite/bad
+# The v2 language (state across frames, variable-length outputs, row and frame
+# statistics applied back onto their rows and frames) and its bad kernels.
+v2=(--cases ../shared/conformance/cases_v2 --bad ../shared/conformance/bad_v2)
+python3 "$conformance" --hissc "$hissc" "${v2[@]}"
 # Lanes: the whole public suite through every stage with up to 2, 4, 8, 16 and 32
 # elements per cycle (bit-exact at every lane count; a kernel that takes fewer
 # lanes than asked says so with a warning).
@@ -36,6 +40,7 @@ for lanes in 2 4 8 16 32; do
   echo "conformance with $lanes lanes:"
   HISSC_LANES=$lanes python3 "$conformance" --hissc "$hissc"
   HISSC_LANES=$lanes python3 "$conformance" --hissc "$hissc" --cases testsuite/cases --bad testsuite/bad
+  HISSC_LANES=$lanes python3 "$conformance" --hissc "$hissc" "${v2[@]}"
 done
 # Last, the whole public suite (its last line closes the run): every case through all four stages, every bad kernel.
 python3 "$conformance" --hissc "$hissc"

@@ -141,9 +141,13 @@ the hardware only has for the next frame: keep the new value in a name and use
 that. A state that is never assigned is a constant; make it an input.";
     NOT_STREAMABLE = 401, "the kernel cannot be built as a one-pass stream",
 "The hardware processes every input frame as a stream, one element per cycle,
-in one pass. This construct would need the whole frame first (for example a
-frame-wide reduction broadcast back onto the same frame). Split the kernel in
-two, or compute the value on the host.";
+in one pass. A row's or frame's statistic applied back onto the same row or
+frame is fine (`d - d.sum(axis=1, keepdims=True) // W`: hissc keeps the row or
+frame in a buffer until the statistic is known). This construct has no such
+schedule: an output that depends on no input, a broadcast of a sliced array,
+streams that carry their elements at different times combined elementwise, a
+state read at two different times. Split the kernel in two, or compute the
+value on the host.";
     LANES = 402, "this construct cannot take as many elements per cycle as asked",
 "A warning. With `--lanes N` every stream carries N consecutive elements per
 cycle (lane `l` of a frame's cycle `q` holds element `q * N + l` in C order).

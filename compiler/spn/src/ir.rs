@@ -478,6 +478,16 @@ impl Network {
         if let Some(&x) = memo.get(&(b, d)) {
             return x;
         }
+        // a longer delay of the same bus continues the longest shorter one
+        if let Some((&(_, e), &x)) = memo
+            .iter()
+            .filter(|((c, e), _)| *c == b && *e < d)
+            .max_by_key(|((_, e), _)| *e)
+        {
+            let y = self.delayed(memo, x, d - e);
+            memo.insert((b, d), y);
+            return y;
+        }
         let n = &self.nodes[b];
         let node = Node {
             kind: ProcKind::Delay(b, d),

@@ -1338,9 +1338,21 @@ impl Widen {
                 "broadcast rows (shape (W,)) or columns (shape (H, 1)) of arrays whose rows the lane count divides",
             );
         };
+        // every lane's timing waits as long as the latest lane needs (a row's or
+        // frame's statistic broadcast back onto it), so the lanes stay together
+        let lag = args
+            .iter()
+            .zip(&tv)
+            .map(|(&a, &t)| proc::broadcast::lag(&self.sched(a), &self.sched(t), &cfrom, &cto))
+            .max()
+            .unwrap_or(0);
         let mut out = Vec::with_capacity(lanes as usize);
         for (&a, &t) in args.iter().zip(&tv) {
-            let al = self.align(&[a, t]);
+            let al = if lag == 0 {
+                self.align(&[a, t])
+            } else {
+                vec![a, self.delay(t, lag)]
+            };
             let kind = ProcKind::Broadcast {
                 arg: al[0],
                 timing: al[1],

@@ -233,6 +233,55 @@ impl Lowering<'_> {
         Some(bus)
     }
 
+    /// Stores `arg` (shape `from`) and answers each element of `timing` (shape
+    /// `to`) with its source element, the timing stream waiting where the source
+    /// comes later (a row's or frame's statistic applied back onto it).
+    fn broadcast(
+        &mut self,
+        arg: Bus,
+        timing: Bus,
+        from: &[u32],
+        to: &[u32],
+        span: Span,
+    ) -> Option<Bus> {
+        let lag = proc::broadcast::lag(&self.sched(arg), &self.sched(timing), from, to);
+        let (arg, timing) = if lag == 0 {
+            // the stored stream and the timing stream start in the same cycle
+            let al = self.align(&[arg, timing]);
+            (al[0], al[1])
+        } else {
+            (arg, self.delay(timing, lag))
+        };
+        let period = self.net.frame_period();
+        let (sa, st) = (self.sched(arg), self.sched(timing));
+        if sa.elements() as usize != numel(from) || st.elements() as usize != numel(to) {
+            return self
+                .not_streamable(
+                    span,
+                    "a broadcast of a sliced array",
+                    "broadcast whole rows or columns, or a reduction along an axis",
+                )
+                .and(None);
+        }
+        if proc::broadcast::conflict(&sa, &st, from, to, period).is_some() {
+            return self
+                .not_streamable(
+                    span,
+                    "a value is broadcast over elements that arrive after the next frame's value",
+                    "apply a row's statistic to its own row, or a frame's to its own frame",
+                )
+                .and(None);
+        }
+        let r = self.net.nodes[arg].range;
+        let kind = ProcKind::Broadcast {
+            arg,
+            timing,
+            from: from.to_vec(),
+            to: to.to_vec(),
+        };
+        Some(self.node(kind, r, st.delayed(1), span))
+    }
+
     /// The flat indices `0..n`, counting `timing` (by default a stream of `n`
     /// elements from the first input).
     fn iota(&mut self, n: u32, timing: Option<Bus>, span: Span) -> Option<Bus> {
@@ -612,6 +661,27 @@ impl Lowering<'_> {
                 _ => {}
             }
         }
+        // A value of the whole frame (or of one element per frame) combined with
+        // the frame's elements: a broadcast that waits for it (a frame buffer).
+        let result = d.ty.shape.clone();
+        let big = lowered.iter().find_map(|l| match l {
+            L::Bus(b)
+                if self.sched(*b).elements() as usize == numel(&result) && numel(&result) > 1 =>
+            {
+                Some(*b)
+            }
+            _ => None,
+        });
+        if let Some(timing) = big {
+            for l in lowered.iter_mut() {
+                if let L::Bus(b) = *l {
+                    let s = self.sched(b);
+                    if !s.is_static() && s.elements() == 1 {
+                        *l = L::Bus(self.broadcast(b, timing, &[], &result, span)?);
+                    }
+                }
+            }
+        }
         // The streams among the operands must share one pattern.
         let streams: Vec<Bus> = lowered
             .iter()
@@ -672,33 +742,14 @@ impl Lowering<'_> {
                             return self.not_streamable(span, "a broadcast of a constant array", "")
                         }
                     };
-                    let dense = |s: &Sched, n: usize| *s == Sched::dense(n as u32, s.time());
-                    if !dense(&self.sched(arg), numel(from))
-                        || !dense(&self.sched(timing), numel(to))
-                    {
-                        return self.not_streamable(
-                            span,
-                            "a broadcast of a sliced or reduced array",
-                            "broadcast whole input rows or columns",
-                        );
-                    }
                     let key = (*a, timing);
-                    let bus = if let Some(&b) = self.broadcasts.get(&key) {
-                        b
-                    } else {
-                        // the stored stream and the timing stream start in the same cycle
-                        let aligned = self.align(&[arg, timing]);
-                        let r = self.net.nodes[aligned[0]].range;
-                        let kind = ProcKind::Broadcast {
-                            arg: aligned[0],
-                            timing: aligned[1],
-                            from: from.clone(),
-                            to: to.clone(),
-                        };
-                        let s = self.sched(aligned[1]).delayed(1);
-                        let b = self.node(kind, r, s, span);
-                        self.broadcasts.insert(key, b);
-                        b
+                    let bus = match self.broadcasts.get(&key) {
+                        Some(&b) => b,
+                        None => {
+                            let b = self.broadcast(arg, timing, from, to, span)?;
+                            self.broadcasts.insert(key, b);
+                            b
+                        }
                     };
                     Src::Bus(bus)
                 }

@@ -591,6 +591,10 @@ impl<'a> Lowerer<'a> {
             return;
         };
         if self.stack.len() != 1 || self.nesting > 0 {
+            // reported here, not again as a state never updated
+            if prev.is_none() {
+                self.states.insert(name.clone(), (idx, Some(span)));
+            }
             let where_ = if self.stack.len() != 1 {
                 "in a helper function"
             } else {
