@@ -39,6 +39,10 @@ pub enum Lowering {
     Astype,
     /// `np.flatnonzero(a)`: the flat indices of the nonzero elements (a `Vec`).
     Flatnonzero,
+    /// `np.arange(...)`: int64 coordinates.
+    Arange,
+    /// `np.indices(shape)`: int64 coordinates per axis.
+    Indices,
 }
 
 /// A numpy function (`np.NAME(...)`) or array method (`a.NAME(...)`) of the
@@ -81,6 +85,8 @@ const REDUCE_KW: &[&str] = &["axis", "keepdims"];
 pub const NP_FUNCTIONS: &[Function] = &[
     f("where", Lowering::Where, 3, 3, &[]),
     f("flatnonzero", Lowering::Flatnonzero, 1, 1, &[]),
+    f("arange", Lowering::Arange, 1, 3, &[]),
+    f("indices", Lowering::Indices, 1, 1, &[]),
     f("minimum", Lowering::Extremum(BinaryOp::Min), 2, 2, &[]),
     f("maximum", Lowering::Extremum(BinaryOp::Max), 2, 2, &[]),
     f("clip", Lowering::Clip, 3, 3, &[]),

@@ -201,6 +201,8 @@ impl Lowerer<'_> {
             Some(n) => Val::Node(n),
             None => args.pos[0].0.clone(),
         };
+        // a module-level table passed where an array is expected
+        let a = self.table_array(a, span);
         let p = |i: usize| args.pos[first + i - 1].0.clone();
         match f.lowering {
             Lowering::Where => self.where_(a, p(1), p(2), span),
@@ -270,6 +272,8 @@ impl Lowerer<'_> {
             }
             Lowering::Astype => self.astype(a, &args.pos[first], span),
             Lowering::Flatnonzero => self.flatnonzero(a, span),
+            Lowering::Arange => self.arange(&args.pos, span),
+            Lowering::Indices => self.indices(&args.pos, span),
         }
     }
 
@@ -507,6 +511,7 @@ impl Lowerer<'_> {
     }
 
     fn where_(&mut self, c: Val, a: Val, b: Val, span: Span) -> Val {
+        let (a, b) = (self.table_array(a, span), self.table_array(b, span));
         let Some(c) = self.bool_node(c, span) else {
             return Val::Poison;
         };

@@ -762,6 +762,7 @@ impl Lowerer<'_> {
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
         }
+        let (a, b) = (self.table_array(a, span), self.table_array(b, span));
         for v in [&a, &b] {
             if self.kind(v).is_none() {
                 return self.operand_error(v, span);
@@ -987,6 +988,7 @@ impl Lowerer<'_> {
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
         }
+        let (a, b) = (self.table_array(a, span), self.table_array(b, span));
         let cop = match op {
             ast::CmpOp::Eq => CmpOp::Eq,
             ast::CmpOp::NotEq => CmpOp::Ne,

@@ -11,6 +11,7 @@
 mod annot;
 mod arrays;
 mod calls;
+mod coords;
 mod expr;
 mod vec;
 
