@@ -34,10 +34,14 @@ def run_numpy(d):
     for f in os.listdir(d):
         if f.endswith(".npy"):
             args[f[:-4]] = np.load(os.path.join(d, f))
+    states = {}
+    sdir = os.path.join(d, "states")
+    for f in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+        states[f[:-4]] = np.load(os.path.join(sdir, f))  # updated in place by the call
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = fn(**args)
-    return [np.asarray(x) for x in r] if isinstance(r, tuple) else [np.asarray(r)], args
+        r = fn(**args, **states)
+    return [np.asarray(x) for x in r] if isinstance(r, tuple) else [np.asarray(r)], states
 
 
 def main():
@@ -60,6 +64,9 @@ def main():
                 argv += ["--in", f"{f[:-4]}={os.path.join(d, f)}"]
         for line in open(os.path.join(d, "params.txt")):
             argv += ["--param", line.strip()]
+        sdir = os.path.join(d, "states")
+        for f in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+            argv += ["--state", f"{f[:-4]}={os.path.join(sdir, f)}"]
         for stage in ["run"] + (["sim"] if a.sim else []):
             out = os.path.join(d, "out_" + stage)
             p = subprocess.run([a.hissc, stage, os.path.join(d, "kernel.py"), *argv, "--out", out],
@@ -72,7 +79,9 @@ def main():
                 why = f"{stage}: exit {p.returncode}: {p.stderr.strip()[-600:]}"
                 break
             names = ["out"] if len(expected) == 1 else [f"out{i}" for i in range(len(expected))]
-            for n, exp in zip(names, expected):
+            # the states the frame left, beside the outputs
+            names += [f"state_{k}" for k in args]
+            for n, exp in zip(names, expected + list(args.values())):
                 got = np.load(os.path.join(out, n + ".npy"))
                 if got.dtype != exp.dtype or got.shape != exp.shape or not np.array_equal(got, exp):
                     why = f"{stage}/{n}: hissc {got.dtype}{got.shape} {got.ravel()[:6]}, numpy {exp.dtype}{exp.shape} {exp.ravel()[:6]}"

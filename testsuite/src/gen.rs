@@ -99,6 +99,8 @@ pub struct GenKernel {
     pub source: String,
     /// Parameters in order: name, dtype, shape (empty for scalars).
     pub params: Vec<(String, DType, Vec<u32>)>,
+    /// `State[...]` parameters: name, dtype, shape.
+    pub states: Vec<(String, DType, Vec<u32>)>,
 }
 
 /// The integer dtypes (bool aside).
@@ -297,6 +299,9 @@ pub fn kernel_from(choices: Vec<u64>) -> GenKernel {
 }
 
 fn kernel_with(rng: &mut Rng) -> GenKernel {
+    // drawn first, so the other choices keep their places (a choice that
+    // shrinks to 0 leaves the state out)
+    let with_state = rng.below(3) == 2;
     let h = 2 + rng.below(3) as u32;
     let w = 2 + rng.below(6) as u32;
     let mut params = Vec::new();
@@ -341,6 +346,19 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
             shape: Shape::Scalar,
         });
         params.push(("t".into(), d, vec![]));
+    }
+    // a state of the frame's shape, read like an input and updated before the return
+    let mut states = Vec::new();
+    if with_state {
+        let d = rng.pick(INTS);
+        // read as a new array: a view of the state (`r = s`) would show the
+        // update in CPython, which hissc rejects (HS0309)
+        leaves.push(Ex {
+            text: "(s + 0)".into(),
+            dtype: d,
+            shape: Shape::Full,
+        });
+        states.push(("s".to_string(), d, vec![h, w]));
     }
     let mut g = Gen { rng, leaves };
     let depth = 1 + g.rng.below(4) as u32;
@@ -425,7 +443,7 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
     };
     // bin counts stream out while the next frame streams in: at most n - 4 bins
     let max_bins = n.saturating_sub(4);
-    let mut form = g.rng.below(18);
+    let mut form = g.rng.below(20);
     if max_bins == 0 && matches!(form, 10 | 11 | 13) {
         form = 15;
     }
@@ -544,6 +562,32 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
             let d = if compare { DType::Bool } else { e.dtype };
             (format!("stencil({})", e.text), arr(d, &[rc, cc]))
         }
+        // variable-length outputs: indices and values of a selection, and
+        // arithmetic on a selection
+        18 => {
+            let t = g.literal(e.dtype);
+            body.push_str(&format!("    hit = {} > {t}\n", e.text));
+            (
+                format!("np.flatnonzero(hit), ({})[hit]", e.text),
+                format!("tuple[Vec[np.int64, {n}], Vec[{}, {n}]]", np(e.dtype)),
+            )
+        }
+        19 if e.dtype != DType::Bool => {
+            let t = g.literal(e.dtype);
+            let idx = g.rng.below(2) == 0;
+            body.push_str(&format!("    hit = {} <= {t}\n", e.text));
+            if idx {
+                (
+                    format!("np.flatnonzero(hit) % {w}"),
+                    format!("Vec[np.int64, {n}]"),
+                )
+            } else {
+                (
+                    format!("np.maximum(({})[hit], {t}) - 1", e.text),
+                    format!("Vec[{}, {n}]", np(e.dtype)),
+                )
+            }
+        }
         // np.count_nonzero gives np.int64 (numpy >= 2.3), which promotes the array
         16 if e.dtype != DType::U64 => (
             format!("{}.max() + np.count_nonzero({} > 1)", e.text, e.text),
@@ -551,7 +595,16 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
         ),
         _ => (e.text.clone(), arr(e.dtype, &[h, w])),
     };
-    body.push_str(&format!("    return {ret}\n"));
+    if let Some((name, d, _)) = states.first() {
+        // the result is computed before the update, which reads the state last
+        body.push_str(&format!(
+            "    r = {ret}\n    {name}[...] = ({}).astype({}) ^ {name}\n    return r\n",
+            e.text,
+            np(*d)
+        ));
+    } else {
+        body.push_str(&format!("    return {ret}\n"));
+    }
     let args: Vec<String> = params
         .iter()
         .map(|(n, d, s)| {
@@ -563,11 +616,22 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
             }
         })
         .collect();
+    let args: Vec<String> = args
+        .into_iter()
+        .chain(states.iter().map(|(n, d, s)| {
+            let dims: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+            format!("{n}: State[{}, {}]", np(*d), dims.join(", "))
+        }))
+        .collect();
     let source = format!(
-        "import numpy as np\nfrom hiss import kernel, Array\n\n{module}\n@kernel\ndef k({}) -> {ann}:\n{body}",
+        "import numpy as np\nfrom hiss import kernel, Array, State, Vec\n\n{module}\n@kernel\ndef k({}) -> {ann}:\n{body}",
         args.join(", ")
     );
-    GenKernel { source, params }
+    GenKernel {
+        source,
+        params,
+        states,
+    }
 }
 
 /// Random arguments for one frame (scalars as 0-d arrays), in parameter order.

@@ -120,8 +120,12 @@ pub fn agree(
             chunked.trace == sim.trace
         ));
     }
+    // the interpreter carries the states from frame to frame, from zeros
+    let zeros = hissc_aop::interp::zero_states(k);
+    let mut states = zeros.clone();
     for (f, args) in frames.iter().enumerate() {
-        let want = hissc_aop::interp::run(k, args);
+        let data: Vec<&[i128]> = args.iter().map(|a| a.data.as_slice()).collect();
+        let want = hissc_aop::interp::run_data(k, &data, &mut states);
         if want != sim.frames[f] {
             return Err(format!(
                 "frame {f}: interpreter {want:?}\nsimulator {:?}",
@@ -129,10 +133,19 @@ pub fn agree(
             ));
         }
     }
+    for (i, s) in states.iter().enumerate() {
+        if sim.states.get(i).map(|a| &a.data) != Some(s) {
+            return Err(format!(
+                "state {i} after {} frames: interpreter {s:?}\nsimulator {:?}",
+                frames.len(),
+                sim.states.get(i)
+            ));
+        }
+    }
     if hardware {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let rows = sim.trace.as_deref().unwrap_or(&[]);
-        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows, &[], netlist);
+        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows, &zeros, netlist);
         verdict.map_err(|e| {
             let kept = dir.keep();
             format!("GHDL: {e:?} (files kept in {})", kept.display())

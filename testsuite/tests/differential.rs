@@ -108,6 +108,10 @@ fn names_its_construct(diag: &str, source: &str) -> bool {
         has("axis=")
     } else if diag.contains("leave their gearboxes at different times") {
         has("stencil")
+    } else if diag.contains("the selection of") {
+        has("[hit]") || has("flatnonzero")
+    } else if diag.contains("state `") {
+        has("State[")
     } else if diag.contains("lanes do not divide") {
         // an input whose elements per frame the lanes do not divide: every kernel has inputs
         has("Array[")

@@ -94,8 +94,9 @@ fn line(s: &mut String, iface: &Interface, r: &TraceRow, loads: &[(bool, i128)])
         for (p, v) in iface.params.iter().zip(&r.params) {
             let _ = write!(s, " {}", bits(*v, p.width));
         }
-        for (p, (v, d)) in iface.loads.iter().zip(loads) {
-            let _ = write!(s, " {} {}", *v as u8, bits(*d, p.width));
+        for (i, p) in iface.loads.iter().enumerate() {
+            let (v, d) = loads.get(i).copied().unwrap_or((false, 0));
+            let _ = write!(s, " {} {}", v as u8, bits(d, p.width));
         }
         let mut marks = r.marks.iter();
         for (o, (v, d)) in iface.outputs.iter().zip(&r.outputs) {

@@ -36,6 +36,16 @@ fn main() -> std::io::Result<()> {
             }
         }
         std::fs::write(d.join("params.txt"), params)?;
+        // each state's initial value, in states/NAME.npy
+        for (name, dtype, shape) in &k.states {
+            std::fs::create_dir_all(d.join("states"))?;
+            let n: usize = shape.iter().map(|&x| x as usize).product();
+            let data = (0..n)
+                .map(|_| rng.value(hissc_aop::DType::min(*dtype), hissc_aop::DType::max(*dtype)))
+                .collect();
+            let a = hissc_aop::Array::new(*dtype, shape.clone(), data);
+            npy(&d.join("states").join(format!("{name}.npy")), &a)?;
+        }
     }
     Ok(())
 }

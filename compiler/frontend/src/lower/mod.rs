@@ -664,6 +664,32 @@ impl<'a> Lowerer<'a> {
         self.k.updates[idx as usize] = node.v;
     }
 
+    /// The state (name, where it was updated) that `v` is a view of, if it has
+    /// been updated: the state itself, or reshapes and slices of it.
+    fn updated_view(&self, v: &Val) -> Option<(String, Span)> {
+        match v {
+            Val::Node(n) => {
+                // an element picked by integers (`s[1, 2]`) is a numpy scalar: a copy
+                let scalar = self.k.ty(n.v).shape.is_empty();
+                let mut x = n.v;
+                loop {
+                    match self.k.insts[x].inst {
+                        Inst::Slice(..) if scalar => return None,
+                        Inst::Reshape(a) | Inst::Slice(a, _) => x = a,
+                        Inst::State(i) => {
+                            let name = self.k.states[i as usize].name.clone();
+                            let at = self.states.get(&name)?.1?;
+                            return Some((name, at));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            Val::Tuple(items) => items.iter().find_map(|i| self.updated_view(i)),
+            _ => None,
+        }
+    }
+
     /// Every state is updated exactly once (the other cases were reported where they happen).
     fn check_updates(&mut self) {
         let mut missing: Vec<(u32, String)> = self
@@ -922,7 +948,22 @@ impl<'a> Lowerer<'a> {
 
     fn lookup(&mut self, f: &Frame, name: &str, span: Span) -> Val {
         if let Some(v) = f.locals.get(name) {
-            return v.clone();
+            let v = v.clone();
+            // a view of a state (`r = s`, `s[0]`, `s.reshape(...)`) read after the
+            // update shows the new state in CPython
+            if let Some((state, at)) = self.updated_view(&v) {
+                return self.error(
+                    Diagnostic::error(
+                        Code::STATE,
+                        format!("`{name}` is a view of state `{state}`, read after its update"),
+                    )
+                    .primary(span, "read here, after the update")
+                    .secondary(at, "the state is updated here")
+                    .note("in CPython a view shares the state's memory and shows the new values, which the hardware only has for the next frame")
+                    .help(format!("use `{name}` before the update, or compute a new array from it (`{name} + 0`)")),
+                );
+            }
+            return v;
         }
         if let Some(&(_, Some(at))) = self.states.get(name) {
             if self.stack.len() == 1 {
