@@ -1313,7 +1313,11 @@ impl Widen {
             split(to, lanes).filter(|sp| lanes > 1 && padded[sp.r..].iter().all(|&d| d == 1));
         let row =
             split(to, lanes).filter(|sp| av.len() as u32 == lanes && padded[sp.r..] == to[sp.r..]);
-        let (args, cfrom, cto) = if let Some(sp) = column {
+        let (args, cfrom, cto) = if numel(from) == 1 && av.len() == 1 {
+            // one value (a frame's statistic) read by every element of every lane
+            let per_lane = self.sched(tv[0]).elements();
+            (vec![av[0]; lanes as usize], vec![1], vec![per_lane])
+        } else if let Some(sp) = column {
             // a column: every lane of a cycle reads the same element, so one stream
             // of the argument (through a gearbox if it has lanes) feeds every lane
             let one = match av.len() {

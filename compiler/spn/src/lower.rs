@@ -656,6 +656,13 @@ impl Lowering<'_> {
         let mut lowered = lowered;
         for l in lowered.iter_mut() {
             match *l {
+                // a 0-d state beside a whole stream: read once, then broadcast
+                L::State(s)
+                    if self.k.states[s as usize].ty.numel() == 1
+                        && partner.is_some_and(|p| self.sched(p).elements() > 1) =>
+                {
+                    *l = L::Bus(self.load(s, None, span)?)
+                }
                 L::State(s) => *l = L::Bus(self.load(s, partner, span)?),
                 L::Iota(n) => *l = L::Bus(self.iota(n, partner, span)?),
                 _ => {}
