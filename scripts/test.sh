@@ -33,6 +33,10 @@ python3 "$conformance" --hissc "$hissc" --cases testsuite/cases --bad testsuite/
 # statistics applied back onto their rows and frames) and its bad kernels.
 v2=(--cases ../shared/conformance/cases_v2 --bad ../shared/conformance/bad_v2)
 python3 "$conformance" --hissc "$hissc" "${v2[@]}"
+# The beamline kernel library: every kernel on its synthetic data against
+# CPython + numpy through every stage (GHDL included).
+python3 "$conformance" --hissc "$hissc" --cases stdlib-kernels --bad /dev/null
+HISSC_LANES=4 python3 "$conformance" --hissc "$hissc" --cases stdlib-kernels --bad /dev/null
 # Lanes: the whole public suite through every stage with up to 2, 4, 8, 16 and 32
 # elements per cycle (bit-exact at every lane count; a kernel that takes fewer
 # lanes than asked says so with a warning).

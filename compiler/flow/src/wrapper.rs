@@ -12,7 +12,9 @@
 //! time from `out_byte` (the least significant byte of the first output first),
 //! pulsing `out_shift` for the next byte: a shift register, so no wide
 //! multiplexer sits between the kernel and the pins. The
-//! kernel's own logic and timing are unchanged, so resource and timing figures
+//! kernel's own logic and timing are unchanged, states are set through their own
+//! load pins (`NAME_load_valid`, `NAME_load_data`), a variable-length output's
+//! count and last flag are captured beside its data, so resource and timing figures
 //! are those of the real design plus this small host interface.
 
 use hissc_vhdl::interface::{port_type, Interface};
@@ -22,7 +24,14 @@ use std::fmt::Write;
 pub fn pins(iface: &Interface) -> u32 {
     2 + iface.inputs.iter().map(|p| p.total() + 1).sum::<u32>()
         + iface.params.iter().map(|p| p.width).sum::<u32>()
-        + iface.outputs.iter().map(|o| o.total() + 1).sum::<u32>()
+        + iface.loads.iter().map(|p| p.width + 1).sum::<u32>()
+        + iface.outputs.iter().map(|o| captured(o) + 1).sum::<u32>()
+}
+
+/// Bits of an output the wrapper captures: its data, and for a variable-length
+/// output its count and last flag.
+fn captured(o: &hissc_vhdl::interface::StreamOut) -> u32 {
+    o.total() + o.vec.as_ref().map_or(0, |v| v.count_width + 1)
 }
 
 /// A wrapper entity.
@@ -40,9 +49,10 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     let e = &iface.entity;
     let top = format!("{e}_top");
     let param_bits: u32 = iface.params.iter().map(|p| p.width).sum();
-    let out_bits: u32 = iface.outputs.iter().map(|o| o.total()).sum();
+    let out_bits: u32 = iface.outputs.iter().map(captured).sum();
     let bytes = out_bits.div_ceil(8).max(1);
-    let stream_pins: u32 = iface.inputs.iter().map(|p| p.width + 1).sum();
+    let stream_pins: u32 = iface.inputs.iter().map(|p| p.width + 1).sum::<u32>()
+        + iface.loads.iter().map(|p| p.width + 1).sum::<u32>();
     let word = |p: &hissc_vhdl::interface::StreamIn| format!("{}_word", p.data);
     let pins =
         2 + stream_pins + if param_bits > 0 { 2 } else { 0 } + iface.outputs.len() as u32 + 1 + 8;
@@ -62,6 +72,10 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
         } else {
             ports.push(format!("{} : in {}", p.data, port_type(p.width)));
         }
+    }
+    for p in &iface.loads {
+        ports.push(format!("{} : in std_logic", p.valid));
+        ports.push(format!("{} : in {}", p.data, port_type(p.width)));
     }
     if param_bits > 0 {
         ports.push("param_sin : in std_logic".into());
@@ -112,6 +126,15 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
             o.data,
             port_type(o.total())
         );
+        if let Some(vp) = &o.vec {
+            let _ = writeln!(
+                v,
+                "  signal w_{} : {};\n  signal w_{} : std_logic;",
+                vp.count,
+                port_type(vp.count_width),
+                vp.last
+            );
+        }
     }
     v.push_str("begin\n");
     let mut map = vec!["clk => clk".to_string(), "rst => rst".to_string()];
@@ -137,9 +160,17 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
         }
         hi -= p.width;
     }
+    for p in &iface.loads {
+        map.push(format!("{0} => {0}", p.valid));
+        map.push(format!("{0} => {0}", p.data));
+    }
     for o in &iface.outputs {
         map.push(format!("{0} => w_{0}", o.valid));
         map.push(format!("{0} => w_{0}", o.data));
+        if let Some(vp) = &o.vec {
+            map.push(format!("{0} => w_{0}", vp.count));
+            map.push(format!("{0} => w_{0}", vp.last));
+        }
     }
     let _ = writeln!(
         v,
@@ -181,6 +212,23 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
             o.valid, o.data
         );
         lo += w;
+        if let Some(vp) = &o.vec {
+            let cw = vp.count_width;
+            let slot = if cw == 1 {
+                format!("{lo}")
+            } else {
+                format!("{} downto {lo}", lo + cw - 1)
+            };
+            let _ = writeln!(
+                caps,
+                "      if w_{} = '1' then\n        caps({slot}) <= w_{};\n        caps({}) <= w_{};\n      end if;",
+                o.valid,
+                vp.count,
+                lo + cw,
+                vp.last
+            );
+            lo += cw + 1;
+        }
     }
     let shift = if bytes == 1 {
         "(others => '0')".to_string()

@@ -120,7 +120,15 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
                     }
                 }
             }
-            Stmt::Assign(a) if a.targets.len() == 1 && matches!(a.targets[0], Expr::Name(_)) => {
+            // `N = 4`, and `H, W = 16, 32`
+            Stmt::Assign(a)
+                if a.targets.len() == 1
+                    && match &a.targets[0] {
+                        Expr::Name(_) => true,
+                        Expr::Tuple(t) => t.elts.iter().all(|e| matches!(e, Expr::Name(_))),
+                        _ => false,
+                    } =>
+            {
                 m.constants.push(a);
             }
             other => diags.push(

@@ -213,8 +213,28 @@ impl<'a> Lowerer<'a> {
                     .primary(span_of(&*a.value), "computed at run time"),
                 ),
             };
-            if let Expr::Name(n) = &a.targets[0] {
-                self.globals.insert(n.id.to_string(), v);
+            match (&a.targets[0], v) {
+                (Expr::Name(n), v) => {
+                    self.globals.insert(n.id.to_string(), v);
+                }
+                (Expr::Tuple(t), Val::Tuple(vs)) if vs.len() == t.elts.len() => {
+                    for (e, v) in t.elts.iter().zip(vs) {
+                        if let Expr::Name(n) = e {
+                            self.globals.insert(n.id.to_string(), v);
+                        }
+                    }
+                }
+                (Expr::Tuple(t), v) => {
+                    let got = self.describe(&v);
+                    self.error(
+                        Diagnostic::error(
+                            Code::MODULE_LEVEL,
+                            format!("cannot unpack {got} into {} names", t.elts.len()),
+                        )
+                        .primary(span_of(&a.targets[0]), "unpacking"),
+                    );
+                }
+                _ => {}
             }
         }
     }

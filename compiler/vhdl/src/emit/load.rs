@@ -47,33 +47,46 @@ impl Emitter<'_> {
                 top - 1
             )
         };
-        // `_r0` reads, `_w` writes the kernel's next value, `_r1` counts the host's elements
+        // `_r0` reads, `_w` writes the kernel's next value, `_r1` counts the host's
+        // elements; one write port (address and data chosen first), one read
+        // port, so the memory is a block RAM
         let mut stmts = vec![
             format!("{b}_v <= {timing}_v;"),
             format!("if {timing}_v = '1' then"),
             format!("  {b} <= {b}_mem({b}_r0);"),
             format!("  {}", wrap("r0", depth)),
             "end if;".into(),
+            "we := false;".into(),
+            "wa := 0;".into(),
+            format!("wd := resize({next}, {w});"),
             format!("if {} = '1' then", port.valid),
         ];
         if banks == 1 {
-            stmts.push(format!("  {b}_mem({b}_r1) <= {host};"));
+            stmts.push(format!("  we := true; wa := {b}_r1; wd := {host};"));
         } else {
             stmts.push(format!("  if {b}_r1 mod {banks} = {lane} then"));
-            stmts.push(format!("    {b}_mem({b}_r1 / {banks}) <= {host};"));
+            stmts.push(format!(
+                "    we := true; wa := {b}_r1 / {banks}; wd := {host};"
+            ));
             stmts.push("  end if;".into());
         }
         stmts.push(format!("  {}", wrap("r1", n)));
         stmts.push(format!("elsif {next}_v = '1' then"));
-        stmts.push(format!("  {b}_mem({b}_w) <= resize({next}, {w});"));
+        stmts.push(format!("  we := true; wa := {b}_w;"));
         stmts.push(format!("  {}", wrap("w", depth)));
         stmts.push("end if;".into());
+        stmts.push(format!("if we then {b}_mem(wa) <= wd; end if;"));
         let resets = vec![
             format!("{b}_v <= '0';"),
             format!("{b}_r0 <= 0;"),
             format!("{b}_w <= 0;"),
             format!("{b}_r1 <= 0;"),
         ];
-        self.clocked(b, &[], &stmts, &resets);
+        let vars = [
+            "variable we : boolean;".to_string(),
+            format!("variable wa : integer range 0 to {};", depth - 1),
+            format!("variable wd : signed({} downto 0);", w - 1),
+        ];
+        self.clocked(b, &vars, &stmts, &resets);
     }
 }
