@@ -100,24 +100,31 @@ def build(hissc, kernel, name, work, timeout):
                            timeout=timeout)
         if q.returncode == 0:
             return json.load(open(os.path.join(d, "report.json"))), limit, time.time() - t0
-        limit = limit or tail(q.stderr or q.stdout)
+        # what stops the next lane count up
+        limit = f"{lanes} lanes do not build: {tail(q.stderr or q.stdout)}"
     return None, limit, time.time() - t0
+
+
+def short(limit):
+    """The reason without the build's advice."""
+    return limit.split(" (found before synthesis")[0].split(" (use fewer lanes")[0]
 
 
 def figures(r, limit):
     res = r["resources"]
     nx = r["fmax_nextpnr_mhz"]["value"]
     it = r.get("fmax_icetime_mhz", {}).get("value", nx)
-    lanes = sum(e for _, e in r["elements_per_cycle"]["value"])
+    # the lanes of the widest input stream (a kernel's other inputs take as many)
+    lanes = max(e for _, e in r["elements_per_cycle"]["value"])
     lr = r.get("line_rate") or {}
     reached = lr.get("met", False)
     return {
-        "lanes": lanes,
+        "lanes": f"{lanes:.0f}",
         "lc": f'{res["logic_cells"]["used"]}',
         "bram": f'{res["block_rams"]["used"]}',
         "fmax": f"{min(nx, it):.0f}",
         "gbps": f'{r["throughput_gbps"]["value"]:.1f}',
-        "forty": f"{lanes:.0f} lanes" if reached else f"not reached: {limit}",
+        "forty": f"reached with {lanes:.0f} lanes" if reached else f"not reached: {short(limit)}",
     }
 
 
@@ -188,6 +195,9 @@ def main():
     names = sorted(n for n in os.listdir(LIB) if os.path.isdir(os.path.join(LIB, n)) and not n.startswith("_"))
     if a.only:
         names = [n for n in names if n in a.only.split(",")]
+    # figures are kept per kernel, so a run of some kernels (--only) updates theirs
+    cache_path = os.path.join(LIB, "figures.json")
+    cache = json.load(open(cache_path)) if os.path.exists(cache_path) else {}
     rows = []
     for n in names:
         d = os.path.join(work, n)
@@ -207,10 +217,14 @@ def main():
             row["secs"] = f"{secs:.0f}"
         rows.append(row)
         print(row, flush=True)
+        if not a.skip_builds:
+            cache[n] = row
+            with open(cache_path, "w") as f:
+                json.dump(cache, f, indent=1, sort_keys=True)
     if not a.skip_builds:
         lines = ["| kernel | verify --netlist | lanes built | logic cells | BRAM | Fmax (MHz) | Gbit/s | 40 Gbit/s |",
                  "|---|---|---|---|---|---|---|---|"]
-        for r in rows:
+        for r in (cache[k] for k in sorted(cache)):
             lines.append(f"| `{r['name']}` | {r['netlist']} | {r['lanes']} | {r['lc']} | {r['bram']} | {r['fmax']} | {r['gbps']} | {r['forty']} |")
         replace_section(a.out, "stdlib-figures", "Figures on the iCE40 HX8K", "\n".join(lines))
     if not a.skip_module:

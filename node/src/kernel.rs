@@ -30,6 +30,8 @@ pub struct Attached {
     pub data_input: String,
     /// The inputs read from `.hiss/in/NAME.npy`.
     pub fixed_inputs: Vec<String>,
+    /// The kernel's states (name, dtype, shape), kept as `.hiss/state/NAME.npy`.
+    pub states: Vec<hissc_aop::Param>,
 }
 
 /// The user-metadata name of parameter `NAME`.
@@ -104,7 +106,9 @@ pub fn attach(bytes: &[u8], metadata: &BTreeMap<String, String>) -> Result<Attac
         .name
         .clone();
     let fixed_inputs = m.inputs[1..].iter().map(|p| p.name.clone()).collect();
+    let states = m.state_types()?;
     Ok(Attached {
+        states,
         bundle,
         params,
         keep,
@@ -158,6 +162,8 @@ pub struct RunOutput {
     pub files: Vec<(String, PathBuf, Written)>,
     /// Every scalar output per frame, by output name (`out`, `out0`, ...).
     pub scalars: Vec<(String, Vec<serde_json::Value>)>,
+    /// The kernel's states as the object's last frame left them.
+    pub states: Vec<hissc_aop::Array>,
 }
 
 /// The size and MD5 (hex) of what a [`HashWriter`] wrote.
@@ -275,10 +281,12 @@ pub fn run_object(
     mut body: impl Read + Send + 'static,
     len: u64,
     fixed: Vec<(String, std::fs::File)>,
+    states: Vec<Vec<i128>>,
     dir: &Path,
 ) -> Result<RunOutput, String> {
     let mut slot = EmulatedSlot::new(&k.bundle.manifest.target);
     slot.load(&k.bundle).map_err(|e| e.to_string())?;
+    slot.set_states(states).map_err(|e| e.to_string())?;
     for (n, v) in &k.params {
         slot.set_param(n, *v).map_err(|e| e.to_string())?;
     }
@@ -325,7 +333,8 @@ pub fn run_object(
         scalars: Vec::new(),
     };
     let frames = batch.frames();
-    hiss_runtime::api::run_batch(&mut slot, &mut batch, &mut sink).map_err(|e| e.to_string())?;
+    let states = hiss_runtime::api::run_batch_states(&mut slot, &mut batch, &mut sink)
+        .map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for (o, w) in sink.npy.into_outputs() {
         let (w, written) = w.finish();
@@ -343,6 +352,7 @@ pub fn run_object(
             .into_iter()
             .map(|(_, n, _, v)| (n, v))
             .collect(),
+        states,
     })
 }
 

@@ -32,6 +32,9 @@ pub const KERNEL_KEY: &str = ".hiss/kernel.hbx";
 pub const INPUT_PREFIX: &str = ".hiss/in/";
 /// The prefix of results.
 pub const OUTPUT_PREFIX: &str = ".hiss/out/";
+/// The kernel's states: `.hiss/state/NAME.npy` (zeros when absent; written by
+/// the node after each object, or by a client to set them).
+pub const STATE_PREFIX: &str = ".hiss/state/";
 
 /// What the node bounds.
 #[derive(Clone, Debug)]
@@ -58,6 +61,9 @@ pub struct Node {
     pub tier: Arc<dyn Tier>,
     /// Wakes the flusher after a commit.
     pub flush: Arc<Signal>,
+    /// Per bucket: held while an object runs through a kernel with states, so
+    /// the objects of a bucket carry the states in the order they arrive.
+    state_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl std::fmt::Debug for Node {
@@ -222,6 +228,7 @@ impl Node {
             metrics: Arc::new(Metrics::default()),
             uploads: Arc::new(tokio::sync::Semaphore::new(limits.max_uploads)),
             limits,
+            state_locks: Mutex::new(HashMap::new()),
         };
         node.recover()?;
         for b in node.store.buckets().map_err(|e| e.to_string())? {
@@ -418,6 +425,87 @@ impl Node {
             .collect()
     }
 
+    /// The states an object of `bucket` starts from: `.hiss/state/NAME.npy`
+    /// (the kernel's dtype and shape), zeros for a state without one.
+    async fn read_states(&self, bucket: &str, k: &Attached) -> S3Result<Vec<Vec<i128>>> {
+        let mut out = Vec::new();
+        for p in &k.states {
+            let key = format!("{STATE_PREFIX}{}.npy", p.name);
+            let bytes = match self.open(bucket, &key).await {
+                Ok((m, reader)) => {
+                    let mut stream = reader.stream(0, m.size).await?;
+                    let mut bytes = Vec::with_capacity(m.size as usize);
+                    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+                        bytes.extend_from_slice(&chunk.map_err(internal)?);
+                    }
+                    bytes
+                }
+                Err(e) if *e.code() == s3s::S3ErrorCode::NoSuchKey => {
+                    out.push(vec![0; p.ty.numel()]);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let a = hiss_runtime::npy::from_bytes(&bytes, &key).map_err(|e| {
+                s3_error!(
+                    InvalidRequest,
+                    "the state object `{key}` is not an .npy: {e}"
+                )
+            })?;
+            if a.dtype != p.ty.dtype || a.shape != p.ty.shape {
+                return Err(s3_error!(
+                    InvalidRequest,
+                    "the state object `{key}` is {} of shape {:?}; kernel `{}` keeps {} of shape {:?}",
+                    a.dtype.numpy_name(),
+                    a.shape,
+                    k.bundle.manifest.kernel,
+                    p.ty.dtype.numpy_name(),
+                    p.ty.shape
+                ));
+            }
+            out.push(a.data);
+        }
+        Ok(out)
+    }
+
+    /// Writes the states an object left as `.hiss/state/NAME.npy`.
+    async fn write_states(
+        &self,
+        bucket: &str,
+        states: &[hissc_aop::Array],
+        k: &Attached,
+    ) -> S3Result<()> {
+        for (p, a) in k.states.iter().zip(states) {
+            let key = format!("{STATE_PREFIX}{}.npy", p.name);
+            let bytes = hiss_runtime::npy::to_bytes(a);
+            let tmp = self.store.tmp_path();
+            let md5 = {
+                use md5::Digest;
+                hex(&md5::Md5::digest(&bytes))
+            };
+            let size = bytes.len() as u64;
+            let path = tmp.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                use std::io::Write;
+                let mut f = std::fs::File::create(&path)?;
+                f.write_all(&bytes)?;
+                f.sync_all()
+            })
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+            let meta = ObjectMeta {
+                size,
+                etag: md5,
+                content_type: Some("application/octet-stream".into()),
+                modified: now(),
+                ..ObjectMeta::empty(&key)
+            };
+            self.commit(bucket, tmp, meta).await?;
+        }
+        Ok(())
+    }
+
     /// Starts the kernel's run of one object on a worker thread: it reads the
     /// body from the returned sender's chunks (or from `file`).
     #[allow(clippy::type_complexity)]
@@ -427,6 +515,7 @@ impl Node {
         k: Arc<Attached>,
         len: u64,
         file: Option<std::fs::File>,
+        states: Vec<Vec<i128>>,
     ) -> S3Result<(
         Option<tokio::sync::mpsc::Sender<Bytes>>,
         tokio::task::JoinHandle<Result<RunOutput, String>>,
@@ -440,7 +529,7 @@ impl Node {
             Some(f) => (
                 None,
                 tokio::task::spawn_blocking(move || {
-                    kernel::run_object(&k, std::io::BufReader::new(f), len, fixed, &at)
+                    kernel::run_object(&k, std::io::BufReader::new(f), len, fixed, states, &at)
                 }),
             ),
             None => {
@@ -448,7 +537,7 @@ impl Node {
                 (
                     Some(tx),
                     tokio::task::spawn_blocking(move || {
-                        kernel::run_object(&k, ChannelReader::new(rx), len, fixed, &at)
+                        kernel::run_object(&k, ChannelReader::new(rx), len, fixed, states, &at)
                     }),
                 )
             }
@@ -579,6 +668,8 @@ impl Node {
             Some(self.commit(bucket, got.tmp.clone(), whole).await?)
         };
         let _ = std::fs::remove_dir_all(&dir);
+        // the states the object left, before the event says it is done
+        self.write_states(bucket, &out.states, k).await?;
         let dir_b = self.store.bucket_path(bucket).map_err(store_error)?;
         let log = self.events.log(dir_b).map_err(internal)?;
         let seq = log.append(ev).map_err(internal)?;
@@ -678,11 +769,26 @@ impl Node {
                 )
                 .await;
         };
+        // a kernel with states runs a bucket's objects one at a time, in the
+        // order they arrive, each from the states the previous one left
+        let _turn = if k.states.is_empty() {
+            None
+        } else {
+            let lock = self
+                .state_locks
+                .lock()
+                .expect("state locks")
+                .entry(bucket.to_string())
+                .or_default()
+                .clone();
+            Some(lock.lock_owned().await)
+        };
+        let states = self.read_states(bucket, &k).await?;
         let started = std::time::Instant::now();
         let (got, run, dir) = match source {
             Source::Body(b, len, checks) => {
                 let len = len.unwrap_or(0);
-                let (tx, handle, dir) = self.start_run(bucket, k.clone(), len, None)?;
+                let (tx, handle, dir) = self.start_run(bucket, k.clone(), len, None, states)?;
                 let got = self.receive(b, tx, *checks).await;
                 // the worker ends once the sender is gone (whole body or not)
                 let run = handle.await;
@@ -697,7 +803,8 @@ impl Node {
             }
             Source::File(r) => {
                 let f = std::fs::File::open(&r.tmp).map_err(internal)?;
-                let (_, handle, dir) = self.start_run(bucket, k.clone(), r.size, Some(f))?;
+                let (_, handle, dir) =
+                    self.start_run(bucket, k.clone(), r.size, Some(f), states)?;
                 let run = handle.await.map_err(internal)?;
                 (r, run, dir)
             }

@@ -330,6 +330,60 @@ class Kernels(Base):
         want = np.clip((d * 300) >> 8, 0, 65535).astype(np.uint16)
         np.testing.assert_array_equal(self.result("ped", "f.npy"), want)
 
+    def test_states_carry_across_objects_in_arrival_order(self):
+        self.s3.create_bucket(Bucket="dark")
+        self.attach("dark", "pedestal_track")
+        rng = np.random.default_rng(5)
+        x = rng.integers(0, 16384, (12, 16, 16), dtype=np.uint16)
+        start = rng.integers(0, 2**20, (16, 16), dtype=np.uint32)
+        # a client sets the state before the first object
+        self.s3.put_object(Bucket="dark", Key=".hiss/state/acc.npy", Body=npy_bytes(start))
+        acc, want = start.copy(), []
+        for f in x:  # numpy, frame after frame, the state carried from object to object
+            p = acc >> 7
+            want.append(f.astype(np.int32) - p.astype(np.int32))
+            acc = acc + f - p
+        for i, part in enumerate(np.split(x, 3)):
+            self.s3.put_object(Bucket="dark", Key=f"d{i}.npy", Body=npy_bytes(part))
+            np.testing.assert_array_equal(self.result("dark", f"d{i}.npy"), np.stack(want[4 * i:4 * i + 4]))
+        # the state the last object left can be read
+        got = load(self.s3.get_object(Bucket="dark", Key=".hiss/state/acc.npy")["Body"].read())
+        self.assertEqual(got.dtype, np.uint32)
+        np.testing.assert_array_equal(got, acc)
+        # a refused object leaves the state as it was
+        self.refused("dark", "bad.npy", npy_bytes(x[:2].astype(np.int16)), "dtype int16")
+        np.testing.assert_array_equal(load(self.s3.get_object(Bucket="dark", Key=".hiss/state/acc.npy")["Body"].read()), acc)
+        # a state object of the wrong dtype refuses the data object, naming the state
+        self.s3.put_object(Bucket="dark", Key=".hiss/state/acc.npy", Body=npy_bytes(start.astype(np.uint16)))
+        self.refused("dark", "d9.npy", npy_bytes(x[:2]), ".hiss/state/acc.npy")
+        # objects sent at once run one after another, each from the state the one before left
+        self.s3.delete_object(Bucket="dark", Key=".hiss/state/acc.npy")
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: self.node.client().put_object(Bucket="dark", Key=f"c{i}.npy", Body=npy_bytes(x[i:i + 1])),
+                          range(6)))
+        order = [e["key"] for e in self.node.events("dark") if e["key"].startswith("c")]
+        acc = np.zeros((16, 16), np.uint32)
+        for key in order:  # in the order the node ran them
+            f = x[int(key[1])]
+            p = acc >> 7
+            np.testing.assert_array_equal(self.result("dark", key)[0], f.astype(np.int32) - p.astype(np.int32))
+            acc = acc + f - p
+        np.testing.assert_array_equal(load(self.s3.get_object(Bucket="dark", Key=".hiss/state/acc.npy")["Body"].read()), acc)
+
+    def test_variable_length_results_with_offsets(self):
+        self.s3.create_bucket(Bucket="sparse")
+        self.attach("sparse", "sparsify", hiss_param_t=4000)
+        x = frames(7)
+        x[2] = 0  # an empty frame
+        self.s3.put_object(Bucket="sparse", Key="s.npy", Body=npy_bytes(x))
+        idx = [np.flatnonzero(f > 4000) for f in x]
+        off = np.concatenate([[0], np.cumsum([len(i) for i in idx])]).astype(np.int64)
+        np.testing.assert_array_equal(self.result("sparse", "s.npy", "out0.npy"), np.concatenate(idx))
+        np.testing.assert_array_equal(self.result("sparse", "s.npy", "out0_offsets.npy"), off)
+        np.testing.assert_array_equal(self.result("sparse", "s.npy", "out1.npy"), np.concatenate([f[f > 4000] for f in x]))
+        np.testing.assert_array_equal(self.result("sparse", "s.npy", "out1_offsets.npy"), off)
+
     def test_malformed_objects_are_refused_and_nothing_is_stored(self):
         self.s3.create_bucket(Bucket="bad")
         self.attach("bad", "threshold_sum", hiss_param_t=1000)
@@ -685,9 +739,10 @@ def main():
     ap.add_argument("unittest_args", nargs="*")
     ARGS = ap.parse_args()
     work = tempfile.mkdtemp(prefix="hiss-bundles-")
-    for k in ["threshold_sum", "keep_frame", "pedestal_gain"]:
+    for k in ["threshold_sum", "keep_frame", "pedestal_gain", "pedestal_track", "sparsify"]:
         out = os.path.join(work, f"{k}.hbx")
-        subprocess.run([ARGS.hissc, "bundle", os.path.join(CASES, k, "kernel.py"), "--target", "ice40-hx8k",
+        cases = CASES if os.path.isdir(os.path.join(CASES, k)) else CASES + "_v2"
+        subprocess.run([ARGS.hissc, "bundle", os.path.join(cases, k, "kernel.py"), "--target", "ice40-hx8k",
                         "-o", out], check=True, capture_output=True)
         BUNDLES[k] = open(out, "rb").read()
     shutil.rmtree(work)

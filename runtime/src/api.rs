@@ -30,8 +30,18 @@ pub fn run_batch(
     batch: &mut Batch,
     sink: &mut dyn FrameSink,
 ) -> Result<(), SlotError> {
+    run_batch_states(slot, batch, sink).map(|_| ())
+}
+
+/// [`run_batch`], giving the kernel's states as the batch's last frame left them.
+pub fn run_batch_states(
+    slot: &mut dyn Slot,
+    batch: &mut Batch,
+    sink: &mut dyn FrameSink,
+) -> Result<Vec<hissc_aop::Array>, SlotError> {
     let mut run = slot.begin(batch.take_fixed())?;
-    pump(batch, &mut *run, sink)
+    pump(batch, &mut *run, sink)?;
+    Ok(run.states())
 }
 
 /// [`run_stream`] over bodies in memory: `inputs` are `.npy` bytes by input

@@ -123,6 +123,21 @@ pub fn ports(net: &hissc_spn::Network) -> (Vec<PortSpec>, Vec<PortSpec>, Vec<Por
     (inputs, params, outputs)
 }
 
+/// The kernel's states (`State[...]` parameters) as a network keeps them.
+pub fn state_ports(net: &hissc_spn::Network) -> Vec<PortSpec> {
+    net.states
+        .iter()
+        .map(|s| PortSpec {
+            name: s.name.clone(),
+            dtype: s.dtype.numpy_name().to_string(),
+            shape: s.shape.iter().map(|&d| d as u64).collect(),
+            range: None,
+            lanes: Some(s.lanes),
+            vec: false,
+        })
+        .collect()
+}
+
 /// Resources the design uses on its device, from place and route.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resources {
@@ -423,6 +438,11 @@ impl Manifest {
     /// the scalar parameters (each group in signature order).
     pub fn kernel_params(&self) -> Result<Vec<Param>, String> {
         self.inputs.iter().chain(&self.params).map(param).collect()
+    }
+
+    /// The states' names, dtypes and shapes.
+    pub fn state_types(&self) -> Result<Vec<Param>, String> {
+        self.states.iter().map(param).collect()
     }
 
     /// The outputs' dtypes and one frame's shape each.

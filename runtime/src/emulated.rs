@@ -20,6 +20,8 @@ struct Loaded {
     values: Vec<(String, Option<i128>)>,
     /// The outputs' dtypes and shapes.
     outputs: Vec<crate::OutType>,
+    /// The states the next run starts from (zeros until set).
+    states: Vec<Vec<i128>>,
 }
 
 /// A slot that emulates a device (`target`) in the simulator.
@@ -76,10 +78,15 @@ impl Slot for EmulatedSlot {
             let ports = m.kernel_params()?;
             Ok(Loaded {
                 kernel: m.kernel.clone(),
-                net,
                 ports,
                 values: m.params.iter().map(|p| (p.name.clone(), None)).collect(),
                 outputs: m.output_types()?,
+                states: net
+                    .states
+                    .iter()
+                    .map(|s| vec![0; hissc_aop::types::numel(&s.shape)])
+                    .collect(),
+                net,
             })
         };
         // the emulated device takes a design at once: operating, or as it was
@@ -139,8 +146,12 @@ impl Slot for EmulatedSlot {
         let arrays = streams.iter().map(|p| p.name.clone()).zip(inputs).collect();
         let bound = hissc_aop::bind_params(&l.kernel, &l.ports, arrays, &params)
             .map_err(SlotError::Input)?;
-        let sim = hissc_sim::simulate_bound(&l.net, &l.ports, &bound, &[], false)
+        let sim = hissc_sim::simulate_bound(&l.net, &l.ports, &bound, &l.states, false)
             .map_err(SlotError::Run)?;
+        let states = sim.states.iter().map(|s| s.data.clone()).collect();
+        if let Some(l) = self.loaded.as_mut() {
+            l.states = states;
+        }
         Ok(bound.collect(sim.frames))
     }
 
@@ -160,8 +171,28 @@ impl Slot for EmulatedSlot {
     ) -> Result<Box<dyn FrameRun + '_>, SlotError> {
         let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
         let scalars: Vec<i128> = l.values()?.into_iter().map(|(_, v)| v).collect();
-        let s = Streamer::new(&l.net, &scalars, fixed, false).map_err(SlotError::Input)?;
+        let mut s = Streamer::new(&l.net, &scalars, fixed, false).map_err(SlotError::Input)?;
+        s.set_states(&l.states).map_err(SlotError::Run)?;
         Ok(Box::new(SimRun::new(s)))
+    }
+
+    fn set_states(&mut self, states: Vec<Vec<i128>>) -> Result<(), SlotError> {
+        let l = self.loaded.as_mut().ok_or(SlotError::NotLoaded)?;
+        if states.len() != l.states.len()
+            || states
+                .iter()
+                .zip(&l.states)
+                .any(|(a, b)| a.len() != b.len())
+        {
+            return Err(SlotError::Input(format!(
+                "`{}` keeps {} states of {:?} elements",
+                l.kernel,
+                l.states.len(),
+                l.states.iter().map(|s| s.len()).collect::<Vec<_>>()
+            )));
+        }
+        l.states = states;
+        Ok(())
     }
 }
 
@@ -216,5 +247,13 @@ impl FrameRun for SimRun {
         let frames = std::mem::take(&mut r.frames);
         self.result = Some(r);
         Ok(frames)
+    }
+
+    fn states(&self) -> Vec<Array> {
+        match (&self.streamer, &self.result) {
+            (Some(s), _) => s.states().to_vec(),
+            (None, Some(r)) => r.states.clone(),
+            (None, None) => Vec::new(),
+        }
     }
 }

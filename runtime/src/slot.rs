@@ -100,4 +100,17 @@ pub trait Slot {
     /// input stream, the frame every frame repeats or `None` for a streamed one.
     fn begin(&mut self, fixed: Vec<Option<Vec<i128>>>)
         -> Result<Box<dyn FrameRun + '_>, SlotError>;
+    /// Sets the kernel's states (each one's elements in C order, in the
+    /// manifest's order) for the run that begins next. A slot that keeps no
+    /// states takes only none.
+    fn set_states(&mut self, states: Vec<Vec<i128>>) -> Result<(), SlotError> {
+        if states.is_empty() {
+            Ok(())
+        } else {
+            Err(SlotError::Run(format!(
+                "the slot `{}` cannot set states",
+                self.name()
+            )))
+        }
+    }
 }

@@ -310,6 +310,11 @@ pub trait FrameRun {
     fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError>;
     /// No more frames: the outputs of the frames still in flight.
     fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError>;
+    /// The kernel's states as the frames so far left them (after `finish`, as
+    /// the last frame left them); none for a kernel without states.
+    fn states(&self) -> Vec<Array> {
+        Vec::new()
+    }
 }
 
 /// Where a run's outputs go, frame by frame.

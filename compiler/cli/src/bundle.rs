@@ -18,7 +18,7 @@ fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
         source_sha256: sha256_hex(c.src.text.as_bytes()),
         inputs,
         params,
-        states: vec![],
+        states: hiss_runtime::bundle::state_ports(net),
         outputs,
         target: r.target.clone(),
         package: r.package.clone(),
