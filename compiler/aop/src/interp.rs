@@ -217,6 +217,24 @@ fn rearranged(inst: &Inst, ty: &crate::types::Type, vals: &[Cow<[i128]>], k: &Ke
         }
         Inst::Table(values) => values.clone(),
         Inst::Iota => (0..n as i128).collect(),
+        Inst::Concat(vs, axis) => {
+            // for each index of the axes before `axis`, each operand's block in turn
+            let outer: usize = ty.shape[..*axis as usize]
+                .iter()
+                .map(|&d| d as usize)
+                .product();
+            let mut out = Vec::with_capacity(n);
+            for o in 0..outer {
+                for v in vs {
+                    let block = shape(v)[*axis as usize..]
+                        .iter()
+                        .map(|&d| d as usize)
+                        .product::<usize>();
+                    out.extend_from_slice(&vals[v.index()][o * block..(o + 1) * block]);
+                }
+            }
+            out
+        }
         Inst::Compress(a, m) => {
             let (a, m) = (&vals[a.index()], &vals[m.index()]);
             a.iter()

@@ -138,6 +138,9 @@ pub enum Inst {
     Table(Vec<i128>),
     /// The flat (C order) index of every element of the result's shape.
     Iota,
+    /// `np.concatenate` along axis `.1` of operands of the result's dtype and
+    /// rank, equal in every other axis (`np.stack` concatenates reshaped ones).
+    Concat(Vec<Value>, u32),
     /// The elements of `.0` where the bool array `.1` (of `.0`'s shape) is true,
     /// in C order: a 1-D output of run-time length (v2 `Vec[T, N]`); only
     /// outputs read it. Its type's shape is the most it can hold.
@@ -159,6 +162,7 @@ impl Inst {
                 self.clone()
             }
             Inst::Compress(a, m) => Inst::Compress(f(*a), f(*m)),
+            Inst::Concat(vs, axis) => Inst::Concat(vs.iter().map(|v| f(*v)).collect(), *axis),
             Inst::Unary(op, a) => Inst::Unary(*op, f(*a)),
             Inst::Cast(a) => Inst::Cast(f(*a)),
             Inst::Broadcast(a) => Inst::Broadcast(f(*a)),
@@ -183,6 +187,7 @@ impl Inst {
                 vec![]
             }
             Inst::Compress(a, m) => vec![*a, *m],
+            Inst::Concat(vs, _) => vs.clone(),
             Inst::Unary(_, a)
             | Inst::Cast(a)
             | Inst::Broadcast(a)

@@ -170,6 +170,12 @@ fn inst(k: &mut Kernel, p: Pair<Rule>) -> R<()> {
             }
         }
         Rule::iota_op => Inst::Iota,
+        Rule::concat_op => {
+            let parts: Vec<Pair<Rule>> = op.clone().into_inner().collect();
+            let (axis, vs) = parts.split_last().ok_or("missing axis")?;
+            let vs = vs.iter().map(|v| value(k, v)).collect::<R<Vec<Value>>>()?;
+            Inst::Concat(vs, int(axis)? as u32)
+        }
         Rule::const_op => Inst::Const(int(&op.clone().into_inner().next().ok_or("missing")?)?),
         Rule::reduce_op => {
             let mut parts = op.clone().into_inner();

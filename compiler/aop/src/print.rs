@@ -205,6 +205,10 @@ pub fn print(k: &Kernel, source: Option<&SourceFile>) -> String {
             Inst::Gather(t, i) => format!("gather {t}, {i}"),
             Inst::Scan(a) => format!("cumsum {a}"),
             Inst::Iota => "iota".to_string(),
+            Inst::Concat(vs, axis) => {
+                let vs: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
+                format!("concat {} axis {axis}", vs.join(", "))
+            }
             Inst::Compress(a, m) => format!("compress {a}, {m}"),
             Inst::Bincount(x, w, m, n) => {
                 let mut s = format!("bincount {x} bins {n}");

@@ -317,6 +317,39 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             }
             Ok(())
         }
+        Inst::Concat(vs, axis) => {
+            let ax = *axis as usize;
+            if vs.is_empty() || ax >= ty.shape.len() {
+                return Err(format!(
+                    "concat of {} operands along axis {axis} of {ty}",
+                    vs.len()
+                ));
+            }
+            let mut along = 0;
+            for v in vs {
+                let t = k.ty(*v);
+                let other = |s: &[u32]| -> Vec<u32> {
+                    s.iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != ax)
+                        .map(|(_, d)| *d)
+                        .collect()
+                };
+                if t.dtype != ty.dtype
+                    || t.shape.len() != ty.shape.len()
+                    || other(&t.shape) != other(&ty.shape)
+                {
+                    return Err(format!("concat operand {v} is {t}, result {ty}"));
+                }
+                along += t.shape[ax];
+            }
+            if along != ty.shape[ax] {
+                return Err(format!(
+                    "concat along axis {axis} gives {along}, result {ty}"
+                ));
+            }
+            Ok(())
+        }
         Inst::Iota => {
             if ty.dtype == DType::Bool || !ty.dtype.holds(ty.numel() as i128 - 1) {
                 return Err(format!("iota of {} elements in {}", ty.numel(), ty.dtype));

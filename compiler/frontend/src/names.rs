@@ -43,6 +43,10 @@ pub enum Lowering {
     Arange,
     /// `np.indices(shape)`: int64 coordinates per axis.
     Indices,
+    /// `np.concatenate(seq, axis=)`.
+    Concatenate,
+    /// `np.stack(seq, axis=)`.
+    Stack,
 }
 
 /// A numpy function (`np.NAME(...)`) or array method (`a.NAME(...)`) of the
@@ -87,6 +91,8 @@ pub const NP_FUNCTIONS: &[Function] = &[
     f("flatnonzero", Lowering::Flatnonzero, 1, 1, &[]),
     f("arange", Lowering::Arange, 1, 3, &[]),
     f("indices", Lowering::Indices, 1, 1, &[]),
+    f("concatenate", Lowering::Concatenate, 1, 2, &["axis"]),
+    f("stack", Lowering::Stack, 1, 2, &["axis"]),
     f("minimum", Lowering::Extremum(BinaryOp::Min), 2, 2, &[]),
     f("maximum", Lowering::Extremum(BinaryOp::Max), 2, 2, &[]),
     f("clip", Lowering::Clip, 3, 3, &[]),

@@ -22,6 +22,7 @@ pub use crate::engine::broadcast::Broadcast;
 pub use crate::engine::delay::Delay;
 pub use crate::engine::iota::Iota;
 pub use crate::engine::load::{Load, Store};
+pub use crate::engine::merge::Merge;
 pub use crate::engine::pack::Pack;
 pub use crate::engine::reduce::{Reduce, ReduceAll};
 pub use crate::engine::scan::Scan;
@@ -109,6 +110,8 @@ pub enum Op {
     Load(Load),
     /// Flat indices; state: the element counter.
     Iota(Iota),
+    /// A join; state: a queue per stream, whose turn it is, how far.
+    Merge(Merge),
 }
 
 /// The flattened network.
@@ -242,6 +245,7 @@ pub fn flatten(net: &Network) -> Flat {
                 first,
                 step,
             } => Iota::op(net, dst, *timing, *first, *step, st),
+            ProcKind::Merge { srcs, blocks, reps } => Merge::op(net, dst, srcs, blocks, *reps, st),
         };
         if node.sched.is_static() {
             f.statics.push(op);

@@ -140,6 +140,10 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.memory(words, w);
             c.flip_flops += counters(to) + counter(words);
         }
+        ProcKind::Merge { srcs, blocks, reps } => {
+            let d: u32 = proc::merge::depths(net, srcs, blocks, *reps).iter().sum();
+            c.flip_flops += d as u64 * (w as u64 + 1) + 2 * counter(d as u64 + 1);
+        }
         ProcKind::Iota { timing, .. } => {
             c.flip_flops += counter(net.nodes[*timing].sched.elements() as u64)
         }

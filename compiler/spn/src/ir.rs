@@ -182,6 +182,7 @@ macro_rules! stream_kinds {
             | $crate::ir::ProcKind::Delay(..)
             | $crate::ir::ProcKind::Load { .. }
             | $crate::ir::ProcKind::Iota { .. }
+            | $crate::ir::ProcKind::Merge { .. }
     };
 }
 
@@ -269,6 +270,17 @@ pub enum ProcKind {
         /// The stream whose valid elements ask for the next element.
         timing: Bus,
     },
+    /// Joins streams in the order of a concatenation: `reps` times, `blocks[i]`
+    /// elements of `srcs[i]` in turn, each as soon as it has arrived
+    /// ([`crate::proc::merge`]).
+    Merge {
+        /// The joined streams.
+        srcs: Vec<Bus>,
+        /// Elements of each stream per repetition.
+        blocks: Vec<u32>,
+        /// Repetitions per frame (the elements of the axes before the joined one).
+        reps: u32,
+    },
     /// Counts the valid elements of a stream: the `k`-th of a frame is
     /// `first + k * step`, one cycle later (flat indices of a lane's elements).
     Iota {
@@ -310,6 +322,7 @@ impl ProcKind {
                 vec![Src::Bus(*timing)]
             }
             ProcKind::Pack { lanes, .. } => lanes.iter().map(|b| Src::Bus(*b)).collect(),
+            ProcKind::Merge { srcs, .. } => srcs.iter().map(|b| Src::Bus(*b)).collect(),
         }
     }
 

@@ -415,6 +415,36 @@ impl Widen {
                 span,
             ))),
             ProcKind::Delay(a, _) => self.lanes_of(*a, span),
+            ProcKind::Merge { srcs, blocks, reps } => {
+                let mut one = Vec::new();
+                for s in srcs {
+                    let v = self.stream_lanes(*s, span)?;
+                    if v.len() != 1 {
+                        return self.fail(
+                            span,
+                            format!(
+                                "a join (np.concatenate, np.stack) of streams of {} lanes",
+                                v.len()
+                            ),
+                            "joins take one element per cycle",
+                        );
+                    }
+                    one.push(v[0]);
+                }
+                let kind = ProcKind::Merge {
+                    srcs: one.clone(),
+                    blocks: blocks.clone(),
+                    reps: *reps,
+                };
+                match proc::merge::schedule(&self.net, &one, blocks, *reps) {
+                    Some((s, _)) => Some(W::Lanes(vec![self.push(kind, n.range, s, span)])),
+                    None => self.fail(
+                        span,
+                        "a join whose elements cannot leave within a frame".into(),
+                        "use fewer lanes",
+                    ),
+                }
+            }
             ProcKind::Iota {
                 timing,
                 first,

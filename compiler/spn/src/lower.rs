@@ -456,6 +456,39 @@ impl Lowering<'_> {
             }
             Inst::State(s) => Some(L::State(*s)),
             Inst::Iota => Some(L::Iota(d.ty.numel() as u32)),
+            Inst::Concat(vs, axis) => {
+                let ax = *axis as usize;
+                let mut srcs = Vec::new();
+                let mut blocks = Vec::new();
+                for v in vs {
+                    srcs.push(self.stream(*v, span, "a join")?);
+                    blocks.push(self.k.ty(*v).shape[ax..].iter().product::<u32>());
+                }
+                let reps: u32 = d.ty.shape[..ax].iter().product();
+                match proc::merge::schedule(&self.net, &srcs, &blocks, reps) {
+                    Some((s, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH) => {
+                        let kind = ProcKind::Merge {
+                            srcs,
+                            blocks,
+                            reps,
+                        };
+                        Some(L::Bus(self.node(kind, range, s, span)))
+                    }
+                    Some((_, depth)) => self.not_streamable(
+                        span,
+                        &format!(
+                            "joining these arrays holds up to {} elements back (a frame buffer)",
+                            depth.iter().max().unwrap_or(&0)
+                        ),
+                        "join arrays whose elements arrive in the joined order, such as interleaving the columns of one frame (`np.stack([a[:, 0], a[:, 1]], axis=1)`)",
+                    ),
+                    None => self.not_streamable(
+                        span,
+                        "the joined array has more elements than a frame takes cycles to arrive",
+                        "join parts of the frame (slices of one input), not whole inputs one after another",
+                    ),
+                }
+            }
             Inst::Compress(a, m) => {
                 let mb = self.stream(*m, span, "a selection")?;
                 let ab = match self.map[*a].clone()? {

@@ -334,6 +334,20 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
                 lane: uint(n + 1)?,
             }
         }
+        "merge" => {
+            if args.len() < 3 {
+                return err(
+                    p,
+                    "`merge` takes its streams, the blocks and the repetitions",
+                );
+            }
+            let n = args.len() - 2;
+            ProcKind::Merge {
+                srcs: (0..n).map(bus).collect::<R<Vec<Bus>>>()?,
+                blocks: dims_at(n)?,
+                reps: uint(n + 1)?,
+            }
+        }
         "reduce" => {
             count(3)?;
             let name = rest.first().copied().unwrap_or("");

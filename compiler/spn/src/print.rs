@@ -108,6 +108,11 @@ pub fn op_text(k: &ProcKind) -> String {
             first,
             step,
         } => format!("iota {timing}, {first}, {step}"),
+        ProcKind::Merge { srcs, blocks, reps } => {
+            let s: Vec<String> = srcs.iter().map(|b| b.to_string()).collect();
+            let k: Vec<String> = blocks.iter().map(|b| b.to_string()).collect();
+            format!("merge {}, [{}], {reps}", s.join(", "), k.join(", "))
+        }
     }
 }
 

@@ -97,6 +97,9 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 first,
                 step,
             } => proc::iota::check(net, b, *timing, *first, *step, e),
+            ProcKind::Merge { srcs, blocks, reps } => {
+                proc::merge::check(net, srcs, blocks, *reps, e)
+            }
         };
         if let Some(w) = want {
             if w != node.sched {

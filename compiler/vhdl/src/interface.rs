@@ -132,11 +132,20 @@ pub struct Interface {
 pub fn internal_names(b: Bus) -> Vec<String> {
     let i = b.index();
     [
-        "", "_v", "_acc", "_cnt", "_mem", "_mem_t", "_w", "_d", "_dv", "_dly_t", "_x",
+        "", "_v", "_acc", "_cnt", "_mem", "_mem_t", "_w", "_d", "_dv", "_dly_t", "_x", "_q",
+        "_q_t", "_n", "_cur", "_tk", "_oc",
     ]
     .iter()
     .map(|s| format!("b{i}{s}"))
     .chain((0..4).map(|k| format!("b{i}_r{k}")))
+    .chain((0..8).flat_map(|k| {
+        [
+            format!("b{i}_q{k}"),
+            format!("b{i}_q{k}_t"),
+            format!("b{i}_n{k}"),
+        ]
+    }))
+    .chain([format!("p_b{i}_oc"), format!("p_b{i}_pack")])
     .chain([format!("p_b{i}")])
     .collect()
 }

@@ -106,6 +106,11 @@ pub fn ranges(k: &Kernel) -> Ranges {
                 fit(dt, exact)
             }
             Inst::Iota => Interval::new(0, (d.ty.numel() as i128 - 1).max(0)),
+            Inst::Concat(vs, _) => vs
+                .iter()
+                .map(|v| r[*v])
+                .reduce(|a, b| a.union(b))
+                .unwrap_or(Interval::point(0)),
             Inst::Compress(a, _) => r[*a],
             Inst::Bincount(x, None, _, _) => Interval::new(0, k.ty(*x).numel() as i128),
             Inst::Bincount(..) => Interval::of(DType::U64),

@@ -274,6 +274,14 @@ impl Lowerer<'_> {
             Lowering::Flatnonzero => self.flatnonzero(a, span),
             Lowering::Arange => self.arange(&args.pos, span),
             Lowering::Indices => self.indices(&args.pos, span),
+            Lowering::Concatenate => {
+                let axis = Self::param(&args, first, "axis");
+                self.concatenate(a, axis.as_ref(), span)
+            }
+            Lowering::Stack => {
+                let axis = Self::param(&args, first, "axis");
+                self.stack(a, axis.as_ref(), span)
+            }
         }
     }
 

@@ -13,6 +13,7 @@ mod arrays;
 mod calls;
 mod coords;
 mod expr;
+mod join;
 mod vec;
 
 use crate::module::Module;

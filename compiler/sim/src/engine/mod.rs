@@ -20,6 +20,7 @@ pub(crate) mod broadcast;
 pub(crate) mod delay;
 pub(crate) mod iota;
 pub(crate) mod load;
+pub(crate) mod merge;
 pub(crate) mod pack;
 pub(crate) mod reduce;
 pub(crate) mod scan;
@@ -255,7 +256,8 @@ impl Engine {
             | Op::Pack(_)
             | Op::Delay(_)
             | Op::Load(_)
-            | Op::Iota(_) => unreachable!("not an elementwise op"),
+            | Op::Iota(_)
+            | Op::Merge(_) => unreachable!("not an elementwise op"),
         }
     }
 
@@ -369,6 +371,7 @@ impl Engine {
             Op::Delay(x) => self.delay(x, n),
             Op::Load(x) => self.load(x, n),
             Op::Iota(x) => self.iota(x, n),
+            Op::Merge(x) => self.merge(x, n),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod delay;
 pub mod elementwise;
 pub mod iota;
 pub mod load;
+pub mod merge;
 pub mod pack;
 pub mod ports;
 pub mod reduce;

@@ -14,6 +14,7 @@ mod delay;
 mod elementwise;
 mod iota;
 mod load;
+mod merge;
 mod pack;
 mod reduce;
 mod scan;
@@ -238,6 +239,7 @@ impl Emitter<'_> {
                 first,
                 step,
             } => self.iota(b, *timing, *first, *step),
+            ProcKind::Merge { srcs, blocks, reps } => self.merge(b, srcs, blocks, *reps),
         }
     }
 
