@@ -179,13 +179,23 @@ pub fn cmd_emulate(a: &EmulateArgs) -> Result<(), Failure> {
     let mut slot = hiss_runtime::EmulatedSlot::new(&b.manifest.target);
     slot.load(&b)
         .map_err(|e| Failure::User(format!("`{}`: {e}", a.bundle.display())))?;
+    // the states the run starts from, zeros for those not given
+    let sp = b.manifest.state_types().map_err(Failure::User)?;
+    let states = crate::driver::read_states_of(&b.manifest.kernel, &sp, &a.states)?;
+    slot.set_states(states)
+        .map_err(|e| Failure::User(e.to_string()))?;
     // frames stream from the files through the slot into the outputs
     let inputs = crate::driver::open_inputs(&a.inputs)?;
-    let params = crate::driver::parse_params(&a.params)?;
-    let ps: Vec<(&str, i128)> = params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    for (n, v) in crate::driver::parse_params(&a.params)? {
+        slot.set_param(&n, v)
+            .map_err(|e| Failure::User(e.to_string()))?;
+    }
+    let iface = slot.interface().map_err(|e| Failure::User(e.to_string()))?;
+    let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
     let mut sink = crate::driver::OutputFiles::create(&a.out)?;
-    hiss_runtime::api::run_stream(&mut slot, inputs, &ps, &mut sink)
+    let finals = hiss_runtime::api::run_batch_states(&mut slot, &mut batch, &mut sink)
         .map_err(|e| Failure::User(e.to_string()))?;
     sink.commit()?;
-    Ok(())
+    let finals: Vec<Vec<i128>> = finals.into_iter().map(|s| s.data).collect();
+    crate::driver::write_states_of(&a.out, &sp, &finals)
 }

@@ -232,14 +232,23 @@ pub fn open_inputs(inputs: &[String]) -> Result<Vec<hiss_runtime::Input<'static>
 /// The initial states of the kernel's `State[...]` parameters: `--state
 /// NAME=FILE.npy` (the state's dtype and shape exactly), zeros for the others.
 pub fn read_states(k: &Kernel, given: &[String]) -> Result<Vec<Vec<i128>>, Failure> {
-    let mut states = hissc_aop::interp::zero_states(k);
+    read_states_of(&k.name, &k.states, given)
+}
+
+/// [`read_states`] for the states `ps` of kernel `kernel` (from a bundle's manifest).
+pub fn read_states_of(
+    kernel: &str,
+    ps: &[hissc_aop::Param],
+    given: &[String],
+) -> Result<Vec<Vec<i128>>, Failure> {
+    let mut states: Vec<Vec<i128>> = ps.iter().map(|p| vec![0; p.ty.numel()]).collect();
     for s in given {
         let (name, file) = split_kv(s, "--state", "NAME=FILE.npy")?;
-        let Some(i) = k.states.iter().position(|p| p.name == name) else {
-            let names: Vec<String> = k.states.iter().map(|p| format!("`{}`", p.name)).collect();
+        let Some(i) = ps.iter().position(|p| p.name == name) else {
+            let names: Vec<String> = ps.iter().map(|p| format!("`{}`", p.name)).collect();
             return Err(Failure::User(format!(
                 "--state {name}: kernel `{}` has no state `{name}` ({})",
-                k.name,
+                kernel,
                 if names.is_empty() {
                     "it keeps no state".to_string()
                 } else {
@@ -247,7 +256,7 @@ pub fn read_states(k: &Kernel, given: &[String]) -> Result<Vec<Vec<i128>>, Failu
                 }
             )));
         };
-        let p = &k.states[i];
+        let p = &ps[i];
         let a = npy::read(Path::new(file))
             .map_err(|e| Failure::User(format!("state `{name}`: {e}")))?;
         if a.dtype != p.ty.dtype || a.shape != p.ty.shape {
@@ -266,7 +275,16 @@ pub fn read_states(k: &Kernel, given: &[String]) -> Result<Vec<Vec<i128>>, Failu
 
 /// Writes `state_NAME.npy` for each state into `dir`.
 pub fn write_states(dir: &Path, k: &Kernel, states: &[Vec<i128>]) -> Result<(), Failure> {
-    for (p, s) in k.states.iter().zip(states) {
+    write_states_of(dir, &k.states, states)
+}
+
+/// [`write_states`] for the states `ps` (from a bundle's manifest).
+pub fn write_states_of(
+    dir: &Path,
+    ps: &[hissc_aop::Param],
+    states: &[Vec<i128>],
+) -> Result<(), Failure> {
+    for (p, s) in ps.iter().zip(states) {
         let a = Array::new(p.ty.dtype, p.ty.shape.clone(), s.clone());
         npy::write(&dir.join(format!("state_{}.npy", p.name)), &a).map_err(Failure::User)?;
     }

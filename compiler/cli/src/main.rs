@@ -254,6 +254,9 @@ struct EmulateArgs {
     /// A scalar parameter: NAME=INT (repeatable).
     #[arg(long = "param", value_name = "NAME=INT")]
     params: Vec<String>,
+    /// The initial value of a state: NAME=FILE.npy (repeatable; zeros if not given).
+    #[arg(long = "state", value_name = "NAME=FILE.npy")]
+    states: Vec<String>,
     /// Directory for out.npy (or out0.npy, out1.npy, ...).
     #[arg(long = "out", value_name = "DIR")]
     out: PathBuf,

@@ -808,3 +808,74 @@ def big(frame: Array[np.uint16, 64, 64], t: np.uint16) -> np.uint64:
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A kernel with state: `hissc emulate` of its bundle starts from `--state`,
+/// carries it through the batch and writes `state_NAME.npy`, byte for byte as
+/// `hissc run` does.
+#[test]
+fn a_bundle_with_state_emulates_as_run_does() {
+    if !tools_present("a_bundle_with_state_emulates_as_run_does") {
+        return;
+    }
+    let k = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/cases_v2/pedestal_track/kernel.py");
+    let dir = tempfile::tempdir().unwrap();
+    let hbx = dir.path().join("pt.hbx");
+    let o = hissc(&["bundle", k.to_str().unwrap(), "-o", hbx.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = hissc(&["inspect", hbx.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["manifest"]["states"][0]["name"], "acc");
+    let (frames, start) = (dir.path().join("f.npy"), dir.path().join("s.npy"));
+    let data: Vec<u16> = (0..4 * 16 * 16)
+        .map(|i| (i * 7919 % 16384) as u16)
+        .collect();
+    write_npy(&frames, &[4, 16, 16], &data);
+    let acc: Vec<u32> = (0..256).map(|i| i * 104729 % (1 << 20)).collect();
+    write_npy(&start, &[16, 16], &acc);
+    let input = format!("frame={}", frames.display());
+    let state = format!("acc={}", start.display());
+    let (emu, run) = (dir.path().join("emu"), dir.path().join("run"));
+    let o = hissc(&[
+        "emulate",
+        hbx.to_str().unwrap(),
+        "--in",
+        &input,
+        "--state",
+        &state,
+        "--out",
+        emu.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = hissc(&[
+        "run",
+        k.to_str().unwrap(),
+        "--in",
+        &input,
+        "--state",
+        &state,
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for f in ["out.npy", "state_acc.npy"] {
+        assert_eq!(
+            std::fs::read(emu.join(f)).unwrap(),
+            std::fs::read(run.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    user_error(
+        &hissc(&[
+            "emulate",
+            hbx.to_str().unwrap(),
+            "--in",
+            &input,
+            "--state",
+            &input,
+            "--out",
+            emu.to_str().unwrap(),
+        ]),
+        "no state `frame`",
+    );
+}
