@@ -9,21 +9,20 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 echo "== installing GHDL, yosys, nextpnr-ice40 and the icestorm tools (Debian packages)"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm >/dev/null
-
-echo "== installing numpy, boto3, the aws CLI and the hiss Python package"
-pip_install() {
-  python3 -m pip install --quiet "$@" 2>/dev/null ||
-    python3 -m pip install --quiet --break-system-packages "$@"
-}
-pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" ./python
+$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm graphviz >/dev/null
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
   exit 1
 fi
-echo "== building hissc"
-cargo build --release --quiet -p hissc
+echo "== installing numpy, boto3, the aws CLI and the hiss Python package (which builds hissc)"
+pip_install() {
+  python3 -m pip install --quiet "$@" 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages "$@"
+}
+pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm ./python
+echo "== building hissc and hiss-node"
+cargo build --release --quiet -p hissc -p hiss-node
 
 echo "== example: examples/threshold_sum"
 out=target/example

@@ -21,6 +21,13 @@ rm -rf "$random_dir"
 # `scripts/fuzz_frontend.py --seed N --runs M` explores further).
 python3 scripts/fuzz_frontend.py --hissc "$hissc" --runs 300 --seed 1
 
+# The Python API (hiss.compile, hiss.Node) against numpy on the public cases and a
+# real node, then the example notebook, headless, every cell checking its output
+# (both on the hissc just built).
+export HISSC="$PWD/$hissc"
+python3 -m pytest -q testsuite/python/test_api.py
+python3 scripts/run_notebook.py examples/notebook/pedestal_and_veto.ipynb
+
 conformance=../shared/conformance/run.py
 # The spine (issue 2): five kernels through all four stages and five bad kernels.
 python3 "$conformance" --hissc "$hissc" \

@@ -9,7 +9,9 @@ A HISS kernel is an ordinary Python function over numpy arrays::
     def hot_pixels(frame: Array[u12, 64, 64], t: np.uint16) -> np.int64:
         return np.count_nonzero(frame > t)
 
-This package gives the names such a file imports, so that it runs unchanged in
+The toolchain is here too (``hiss.compile(fn).run(...)``, ``.sim``, ``.verify``,
+``.build``, ``.bundle``; ``hiss.Node`` to deploy): see ``hiss.toolchain`` and
+``hiss.node``. This package gives the names such a file imports, so that it runs unchanged in
 CPython with numpy (and in Jupyter) with exactly the meaning hissc compiles:
 
 - ``kernel`` marks a function as a kernel. Called from Python, it checks its
@@ -36,7 +38,23 @@ import inspect
 
 import numpy as np
 
-__all__ = ["kernel", "Array", "ArrayType", "RangeType", "State", "StateType", "Vec", "VecType"]
+__all__ = ["kernel", "Array", "ArrayType", "RangeType", "State", "StateType", "Vec", "VecType",
+           "compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "Node"]
+
+_TOOLCHAIN = {"compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "hissc_path",
+              "SimResult", "BuildReport", "Network"}
+
+
+def __getattr__(name):
+    """The toolchain (``hiss.compile``) and the node client (``hiss.Node``), loaded
+    when first used: the kernel types need neither hissc nor boto3."""
+    if name in _TOOLCHAIN:
+        from . import toolchain
+        return getattr(toolchain, name)
+    if name == "Node":
+        from .node import Node
+        return Node
+    raise AttributeError(f"module 'hiss' has no attribute {name!r}")
 __version__ = "0.1.0"
 
 

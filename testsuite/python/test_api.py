@@ -1,0 +1,160 @@
+"""The Python API (`hiss.compile`, `hiss.Node`) against CPython + numpy: every
+public conformance case (v1 and v2) through `run` and `sim` gives numpy's
+values, dtypes and shapes (states updated in place, Vec outputs as
+`(values, offsets)`); compile errors raise hissc's diagnostic; a kernel defined
+in Python compiles from its function; and a real node (hiss-node on a free
+port) takes a bundle, frames and gives results, states and events back.
+
+    python3 -m pytest testsuite/python/test_api.py
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import hiss  # noqa: E402
+
+CONF = os.path.join(ROOT, "..", "shared", "conformance")
+os.environ.setdefault("HISSC", os.path.join(ROOT, "target", "release", "hissc"))
+
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+RUNNER = load(os.path.join(CONF, "run.py"), "conformance_runner")
+
+
+def cases():
+    out = []
+    for root in ("cases", "cases_v2"):
+        for name in sorted(os.listdir(os.path.join(CONF, root))):
+            out.append(os.path.join(CONF, root, name))
+    return out
+
+
+def same(got, want):
+    if isinstance(want, tuple):
+        assert isinstance(got, tuple) and len(got) == 2
+        for g, w in zip(got, want):
+            same(g, w)
+        return
+    got = np.asarray(got)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("case", cases(), ids=os.path.basename)
+@pytest.mark.parametrize("stage", ["run", "sim"])
+def test_public_cases_give_numpys_values(case, stage):
+    kpath = os.path.join(case, "kernel.py")
+    c = load(os.path.join(case, "case.py"), "case_" + os.path.basename(case))
+    real = sys.modules["hiss"]
+    try:  # numpy with the runner's own stand-in for the hiss package
+        kmod = RUNNER.load_module(kpath, "kernel_" + os.path.basename(case))
+    finally:
+        sys.modules["hiss"] = real
+    kname = getattr(c, "KERNEL", None) or next(
+        n for n, v in vars(kmod).items() if callable(v) and getattr(v, "__module__", "") == kmod.__name__
+        and not n.startswith("_") and "return" in getattr(v, "__annotations__", {}))
+    made = c.make(np.random.default_rng(getattr(c, "SEED", 1234)))
+    inputs, params, states = made if len(made) == 3 else (*made, {})
+    expected, final = RUNNER.expected_outputs(kmod, kname, inputs, params, states)
+    k = hiss.compile(kpath, name=kname)
+    st = {n: np.array(v) for n, v in states.items()}
+    args = {**inputs, **params, **st}
+    got = k.run(**args) if stage == "run" else k.sim(**args).outputs
+    got = list(got) if isinstance(got, tuple) and not (len(expected) == 1 and isinstance(expected[0], tuple)) else [got]
+    assert len(got) == len(expected)
+    for g, w in zip(got, expected):
+        same(g, w)
+    for n, v in st.items():  # the states the caller passed are updated in place
+        same(v, final[n])
+
+
+def test_a_compile_error_is_the_diagnostic():
+    with pytest.raises(hiss.CompileError) as e:
+        hiss.compile(os.path.join(CONF, "bad_v2", "state_twice.py"))
+    msg = str(e.value)
+    assert "error[HS0309]" in msg and "state_twice.py:10:5" in msg
+    assert "panicked" not in msg and "RUST_BACKTRACE" not in msg
+
+
+KERNEL_CELL = '''
+import numpy as np
+from hiss import kernel, Array, State
+
+@kernel
+def running_max(frame: Array[np.uint16, 8, 8], peak: State[np.uint16, 8, 8]) -> np.int64:
+    rose = np.count_nonzero(frame > peak)
+    peak[...] = np.maximum(peak, frame)
+    return rose
+'''
+
+
+def test_a_kernel_function_compiles_from_its_source(tmp_path):
+    p = tmp_path / "cell7.py"
+    p.write_text(KERNEL_CELL)
+    mod = load(str(p), "cell7")
+    k = hiss.compile(mod.running_max)
+    frames = np.random.default_rng(4).integers(0, 1000, (6, 8, 8), dtype=np.uint16)
+    peak = np.zeros((8, 8), np.uint16)
+    got = k.run(frame=frames, peak=peak)
+    want_peak = np.zeros((8, 8), np.uint16)
+    want = mod.running_max(frames, peak=want_peak)  # CPython, the hiss package carrying the state
+    same(got, want)
+    same(peak, want_peak)
+    s = k.sim(frame=frames, peak=np.zeros((8, 8), np.uint16))
+    assert s.cycles > 6 * 64 and s.elements_per_cycle["frame"] == 1.0
+    assert "entity running_max" in k.vhdl
+    assert "load 0, 0" in str(k.network)
+    with pytest.raises(TypeError):
+        k.run(frame=frames, nothing=1)
+    # a diagnostic names the cell's file and line
+    bad = KERNEL_CELL.replace("    peak[...] = np.maximum(peak, frame)\n", "    peak[...] = np.maximum(peak, frame)\n    peak[...] = peak\n")
+    p.write_text(bad)
+    with pytest.raises(hiss.CompileError) as e:
+        hiss.compile(load(str(p), "cell7b").running_max)
+    assert "cell7.py:9:5" in str(e.value)  # the second update, in the cell
+
+
+NODE = os.path.join(ROOT, "target", "release", "hiss-node")
+
+
+@pytest.mark.skipif(not os.path.exists(NODE), reason="hiss-node is not built (cargo build --release)")
+def test_deploy_to_a_node_and_read_back():
+    pytest.importorskip("boto3")
+    data = tempfile.mkdtemp(prefix="hiss-api-node-")
+    env = dict(os.environ, HISS_ACCESS_KEY="api-key", HISS_SECRET_KEY="api-secret-0123456789")
+    p = subprocess.Popen([NODE, "--listen", "127.0.0.1:0", "--data", data], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env)
+    try:
+        line = p.stdout.readline().decode()
+        assert "listening on" in line, line
+        node = hiss.Node(line.split()[-1], "api-key", "api-secret-0123456789")
+        k = hiss.compile(os.path.join(CONF, "cases_v2", "pedestal_track", "kernel.py"))
+        hbx = k.bundle(os.path.join(data, "..", os.path.basename(data) + ".hbx"))
+        node.attach("dark", hbx)
+        frames = np.random.default_rng(9).integers(0, 16384, (6, 16, 16), dtype=np.uint16)
+        node.put("dark", "a.npy", frames[:3])
+        node.put("dark", "b.npy", frames[3:])
+        acc = np.zeros((16, 16), np.uint32)
+        want = k.run(frame=frames, acc=acc)
+        same(np.concatenate([node.result("dark", "a.npy"), node.result("dark", "b.npy")]), want)
+        same(node.state("dark", "acc"), acc)
+        ev = list(node.events("dark", follow=False))
+        assert [e["key"] for e in ev] == ["a.npy", "b.npy"] and [e["frames"] for e in ev] == [3, 3]
+        assert [e["key"] for e in node.events("dark", start=1, follow=False)] == ["b.npy"]
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
