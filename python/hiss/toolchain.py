@@ -79,14 +79,15 @@ def _hissc(args, error=HisscError, progress=None, cwd=None):
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
         out, err = p.stdout, p.stderr
     else:
+        # the steps arrive on stderr as they start (`build: ...`); the report on stdout
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
         lines = []
-        for line in p.stdout:
+        for line in p.stderr:
             lines.append(line)
             progress(line.rstrip("\n"))
-        err = p.stderr.read()
+        out = p.stdout.read()
         p.wait()
-        out = "".join(lines)
+        err = "".join(l for l in lines if not l.startswith("build: "))
     if p.returncode == 1:
         raise error((err or out).strip())
     if p.returncode != 0:
@@ -393,7 +394,7 @@ class Kernel:
 class _progress:
     """A progress bar over hissc build's stages (tqdm when installed, else lines)."""
 
-    STAGES = ["ghdl", "yosys", "nextpnr", "icepack", "icetime"]
+    STAGES = ["estimating", "writing vhdl", "ghdl", "yosys", "nextpnr", "icepack", "icetime"]
 
     def __init__(self, what):
         try:
@@ -404,12 +405,17 @@ class _progress:
         self.seen = set()
 
     def line(self, text):
-        for i, s in enumerate(self.STAGES):
-            if s in text.lower() and s not in self.seen:
+        if not text.startswith("build: "):
+            return
+        step = text.rsplit(": ", 1)[-1]
+        for s in self.STAGES:
+            if s in step.lower() and s not in self.seen:
                 self.seen.add(s)
                 if self.bar is not None:
                     self.bar.update(1)
-                    self.bar.set_postfix_str(s)
+                    self.bar.set_postfix_str(step)
+                else:
+                    print(text, flush=True)
 
     def close(self):
         if self.bar is not None:

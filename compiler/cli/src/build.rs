@@ -216,13 +216,19 @@ pub fn run_build(
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     let lanes = net.lanes();
+    // without a terminal (a log, a notebook's progress bar) each step is a line
+    let lines = !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let result = build::build(net, &c.src, opts, &mut |step| {
-        bar.set_message(format!(
+        let msg = format!(
             "{} ({lanes} lane{}) for {}: {step}",
             c.kernel.name,
             if lanes == 1 { "" } else { "s" },
             target.name()
-        ))
+        );
+        if lines {
+            eprintln!("build: {msg}");
+        }
+        bar.set_message(msg)
     });
     bar.finish_and_clear();
     result
