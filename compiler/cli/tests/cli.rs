@@ -836,28 +836,11 @@ fn a_bundle_with_state_emulates_as_run_does() {
     let input = format!("frame={}", frames.display());
     let state = format!("acc={}", start.display());
     let (emu, run) = (dir.path().join("emu"), dir.path().join("run"));
-    let o = hissc(&[
-        "emulate",
-        hbx.to_str().unwrap(),
-        "--in",
-        &input,
-        "--state",
-        &state,
-        "--out",
-        emu.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = hissc(&[
-        "run",
-        k.to_str().unwrap(),
-        "--in",
-        &input,
-        "--state",
-        &state,
-        "--out",
-        run.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    for (cmd, file, out) in [("emulate", &hbx, &emu), ("run", &k, &run)] {
+        let (file, out) = (file.to_str().unwrap(), out.to_str().unwrap());
+        let o = hissc(&[cmd, file, "--in", &input, "--state", &state, "--out", out]);
+        assert!(o.status.success(), "{cmd}: {}", text(&o));
+    }
     for f in ["out.npy", "state_acc.npy"] {
         assert_eq!(
             std::fs::read(emu.join(f)).unwrap(),

@@ -172,26 +172,19 @@ pub fn testbench(iface: &Interface) -> String {
             port_of("e", None, &v.last, 1, false);
         }
     }
-    for p in &iface.inputs {
+    // input streams and state load ports: a valid flag and data
+    let streams = iface.inputs.iter().map(|p| (p, p.total()));
+    for (p, w) in streams.chain(iface.loads.iter().map(|p| (p, p.width))) {
         let _ = writeln!(
             drive,
             "      {0} <= i_{0}(0); {1} <= i_{1}{2};",
             p.valid,
             p.data,
-            bit(p.total())
+            bit(w)
         );
     }
     for p in &iface.params {
         let _ = writeln!(drive, "      {0} <= i_{0}{1};", p.name, bit(p.width));
-    }
-    for p in &iface.loads {
-        let _ = writeln!(
-            drive,
-            "      {0} <= i_{0}(0); {1} <= i_{1}{2};",
-            p.valid,
-            p.data,
-            bit(p.width)
-        );
     }
     for o in &iface.outputs {
         let _ = write!(

@@ -31,16 +31,7 @@ impl Emitter<'_> {
                 top - 1
             );
         }
-        let bits = if port.width == 1 {
-            format!("'(0 => {})", port.data)
-        } else {
-            format!("({})", port.data)
-        };
-        let host = if port.signed {
-            format!("resize(signed{bits}, {w})")
-        } else {
-            format!("signed(resize(unsigned{bits}, {w}))")
-        };
+        let host = port_value(&port_bits(&port.data, port.width), port.signed, w);
         let wrap = |s: &str, top: u32| {
             format!(
                 "if {b}_{s} = {} then {b}_{s} <= 0; else {b}_{s} <= {b}_{s} + 1; end if;",

@@ -43,6 +43,24 @@ pub fn lit(v: i128, w: u32) -> String {
     }
 }
 
+/// A port's bits as an aggregate a conversion can take (`'(0 => x)` for one bit).
+fn port_bits(name: &str, width: u32) -> String {
+    if width == 1 {
+        format!("'(0 => {name})")
+    } else {
+        format!("({name})")
+    }
+}
+
+/// A port's bits (from [`port_bits`]) as a `signed` bus value of width `w`.
+fn port_value(bits: &str, signed: bool, w: u32) -> String {
+    if signed {
+        format!("resize(signed{bits}, {w})")
+    } else {
+        format!("signed(resize(unsigned{bits}, {w}))")
+    }
+}
+
 struct Emitter<'a> {
     net: &'a Network,
     src: &'a SourceFile,
@@ -189,11 +207,7 @@ impl Emitter<'_> {
                         l * p.width
                     )
                 };
-                let conv = if p.signed {
-                    format!("resize(signed{bits}, {w})")
-                } else {
-                    format!("signed(resize(unsigned{bits}, {w}))")
-                };
+                let conv = port_value(&bits, p.signed, w);
                 let c = self.comment(b);
                 let _ = write!(
                     self.body,
@@ -203,16 +217,7 @@ impl Emitter<'_> {
             }
             ProcKind::Param(i) => {
                 let p = &iface.params[*i as usize];
-                let bits = if p.width == 1 {
-                    format!("'(0 => {})", p.name)
-                } else {
-                    format!("({})", p.name)
-                };
-                let conv = if p.signed {
-                    format!("resize(signed{bits}, {w})")
-                } else {
-                    format!("signed(resize(unsigned{bits}, {w}))")
-                };
+                let conv = port_value(&port_bits(&p.name, p.width), p.signed, w);
                 let c = self.comment(b);
                 let _ = write!(self.body, "{c}  {b} <= {conv};\n\n");
             }
