@@ -146,6 +146,7 @@ pub fn internal_names(b: Bus) -> Vec<String> {
         ]
     }))
     .chain([format!("p_b{i}_oc"), format!("p_b{i}_pack")])
+    .chain((0..=32).flat_map(|k| [format!("b{i}_pc{k}"), format!("b{i}_slot{k}")]))
     .chain([format!("p_b{i}")])
     .collect()
 }

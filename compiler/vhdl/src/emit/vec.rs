@@ -38,52 +38,64 @@ impl Emitter<'_> {
             v.cycles.max(1) - 1
         );
         let _ = writeln!(s, "  {} <= {b}_v;", o.valid);
-        // lane l's element goes to the slot counted by the selected lanes before it
-        let _ = writeln!(
-            s,
-            "  p_{b}_pack : process(all)\n    variable pos : integer range 0 to {lanes};\n    variable d : std_logic_vector({} downto 0);\n  begin\n    pos := 0;\n    d := (others => '0');",
-            w as usize * lanes - 1
-        );
-        for (l, (&x, &m)) in o.lanes.iter().zip(&v.mask).enumerate() {
-            let _ = writeln!(s, "    if {b}_v = '1' and {m}(0) = '1' then");
-            if l == 0 {
-                let _ = writeln!(s, "      d({} downto 0) := {};", w - 1, bits(x));
-            } else {
-                let _ = writeln!(s, "      case pos is");
-                for j in 0..=l {
-                    let lo = j * w as usize;
-                    let _ = writeln!(
-                        s,
-                        "        when {j} => d({} downto {lo}) := {};",
-                        lo + w as usize - 1,
-                        bits(x)
-                    );
-                }
-                let _ = writeln!(s, "        when others => null;\n      end case;");
-            }
-            let _ = writeln!(s, "      pos := pos + 1;\n    end if;");
+        // `_pc{l}`: how many of the lanes before `l` are selected; lane `l` goes to
+        // slot `_pc{l}` (concurrent assignments only: no process, no latch)
+        let sel = |m: Bus| format!("{b}_v = '1' and {m}(0) = '1'");
+        for l in 0..=lanes {
+            let _ = writeln!(
+                self.decls,
+                "  signal {b}_pc{l} : integer range 0 to {lanes};"
+            );
         }
+        let _ = writeln!(s, "  {b}_pc0 <= 0;");
+        for (l, &m) in v.mask.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "  {b}_pc{} <= {b}_pc{l} + 1 when {} else {b}_pc{l};",
+                l + 1,
+                sel(m)
+            );
+        }
+        let mut slots = Vec::new();
+        for j in 0..lanes {
+            let mut e = String::new();
+            for l in j..lanes {
+                let _ = write!(
+                    e,
+                    "{} when {} and {b}_pc{l} = {j} else ",
+                    bits(o.lanes[l]),
+                    sel(v.mask[l])
+                );
+            }
+            let zero = if o.dtype == DType::Bool {
+                "\"0\"".to_string()
+            } else {
+                "(others => '0')".to_string()
+            };
+            let _ = writeln!(
+                self.decls,
+                "  signal {b}_slot{j} : std_logic_vector({} downto 0);",
+                w - 1
+            );
+            let _ = writeln!(s, "  {b}_slot{j} <= {e}{zero};");
+            slots.push(format!("{b}_slot{j}"));
+        }
+        slots.reverse();
         let data = if o.total() == 1 {
-            "d(0)".to_string()
+            format!("{}(0)", slots[0])
         } else {
-            "d".to_string()
+            slots.join(" & ")
         };
-        let count = if v.count_width == 1 {
-            format!(
-                "if pos = 1 then {0} <= '1'; else {0} <= '0'; end if;",
-                v.count
-            )
+        let _ = writeln!(s, "  {} <= {data};", o.data);
+        if v.count_width == 1 {
+            let _ = writeln!(s, "  {} <= '1' when {b}_pc{lanes} = 1 else '0';\n", v.count);
         } else {
-            format!(
-                "{} <= std_logic_vector(to_unsigned(pos, {}));",
+            let _ = writeln!(
+                s,
+                "  {} <= std_logic_vector(to_unsigned({b}_pc{lanes}, {}));\n",
                 v.count, v.count_width
-            )
-        };
-        let _ = writeln!(
-            s,
-            "    {} <= {data};\n    {count}\n  end process;\n",
-            o.data
-        );
+            );
+        }
         self.body.push_str(&s);
     }
 }
