@@ -357,9 +357,12 @@ class Kernel:
         """The reference interpreter (`hissc run`): the outputs, as numpy computes them."""
         return self._stage("run", values)[0]
 
-    def sim(self, **values):
-        """The cycle-accurate simulation (`hissc sim`): outputs, cycles, elements per cycle."""
-        outputs, states, text = self._stage("sim", values)
+    def sim(self, vcd=None, **values):
+        """The cycle-accurate simulation (`hissc sim`): outputs, cycles, elements per
+        cycle; with `vcd`, the waveforms (every port and bus, named after the
+        kernel's variables) as a VCD file for GTKWave."""
+        extra = ["--vcd", os.path.abspath(vcd)] if vcd else []
+        outputs, states, text = self._stage("sim", values, extra)
         return SimResult(outputs, states, text)
 
     def verify(self, netlist=False, **values):

@@ -114,8 +114,12 @@ def test_a_kernel_function_compiles_from_its_source(tmp_path):
     want = mod.running_max(frames, peak=want_peak)  # CPython, the hiss package carrying the state
     same(got, want)
     same(peak, want_peak)
-    s = k.sim(frame=frames, peak=np.zeros((8, 8), np.uint16))
+    vcd = tmp_path / "waves.vcd"
+    s = k.sim(frame=frames, peak=np.zeros((8, 8), np.uint16), vcd=str(vcd))
     assert s.cycles > 6 * 64 and s.elements_per_cycle["frame"] == 1.0
+    waves = vcd.read_text()
+    assert "$enddefinitions" in waves and " rose_b" in waves and " peak_b" in waves
+    assert waves.count("\n#") >= 2 * s.cycles  # every cycle: its values, then the clock's rise
     assert "entity running_max" in k.vhdl
     assert "load 0, 0" in str(k.network)
     with pytest.raises(TypeError):

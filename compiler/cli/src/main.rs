@@ -8,6 +8,7 @@ mod build;
 mod bundle;
 mod driver;
 mod npy;
+mod vcd;
 mod verify;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -136,6 +137,10 @@ struct SimArgs {
     /// Write an SME-style CSV trace (one row per cycle, every top-level signal).
     #[arg(long, value_name = "FILE.csv")]
     trace: Option<PathBuf>,
+    /// Write the waveforms (every top-level signal and every bus, named after the
+    /// kernel's variables) as a VCD file for GTKWave.
+    #[arg(long, value_name = "FILE.vcd")]
+    vcd: Option<PathBuf>,
 }
 
 /// `hissc verify`
@@ -389,12 +394,15 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
         &net,
         &batch.scalars(),
         batch.take_fixed(),
-        a.trace.is_some(),
+        a.trace.is_some() || a.vcd.is_some(),
     )
     .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
     streamer
         .set_states(&states)
         .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
+    if a.vcd.is_some() {
+        streamer.record_buses();
+    }
     let mut run = hiss_runtime::emulated::SimRun::new(streamer);
     let mut sink = driver::OutputFiles::create(&a.run.out)?;
     let frames = batch.frames();
@@ -410,6 +418,15 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     driver::write_states(&a.run.out, &c.kernel, &finals)?;
     if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {
         driver::write_trace_csv(path, &net, rows)?;
+    }
+    if let (Some(path), Some(rows)) = (&a.vcd, &run.trace) {
+        vcd::write(
+            path,
+            &net,
+            &c.src,
+            rows,
+            run.buses.as_deref().unwrap_or(&[]),
+        )?;
     }
     let epc: Vec<String> = net
         .inputs

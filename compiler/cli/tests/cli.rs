@@ -862,3 +862,44 @@ fn a_bundle_with_state_emulates_as_run_does() {
         "no state `frame`",
     );
 }
+
+/// `hissc sim --vcd` writes GTKWave's format: every port and every bus, named
+/// after the kernel's variables, a change list per cycle.
+#[test]
+fn sim_writes_waveforms() {
+    let (dir, k) = setup();
+    let frames = dir.path().join("frames.npy");
+    let data: Vec<u16> = (0..2 * 4 * 6).map(|i| (i * 37 % 4096) as u16).collect();
+    write_npy(&frames, &[2, 4, 6], &data);
+    let vcd = dir.path().join("waves.vcd");
+    let input = format!("frame={}", frames.display());
+    let out = dir.path().join("out");
+    let o = hissc(&[
+        "sim",
+        k.to_str().unwrap(),
+        "--in",
+        &input,
+        "--param",
+        "t=1000",
+        "--out",
+        out.to_str().unwrap(),
+        "--vcd",
+        vcd.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let waves = std::fs::read_to_string(&vcd).unwrap();
+    assert!(waves.starts_with("$date"), "{waves}");
+    for name in [
+        " clk $end",
+        " frame_valid $end",
+        " out_data $end",
+        "$enddefinitions",
+    ] {
+        assert!(waves.contains(name), "{name} missing");
+    }
+    // the kernel's one line is its return: its buses are named after it
+    assert!(waves.contains(" ret_b"), "{waves}");
+    // one time step for each cycle's values and one for the clock's rise
+    let steps = waves.lines().filter(|l| l.starts_with('#')).count();
+    assert!(steps >= 2 * 2 * 24, "{steps} time steps");
+}

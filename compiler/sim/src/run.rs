@@ -53,6 +53,8 @@ pub struct SimResult {
     pub latency: u32,
     /// One row per cycle, when asked for.
     pub trace: Option<Vec<TraceRow>>,
+    /// Every bus's (valid, value) in every cycle, when asked for (waveforms).
+    pub buses: Option<Vec<Vec<(bool, i128)>>>,
 }
 
 /// One input port's elements: either every frame back to back, or one frame that
@@ -115,6 +117,8 @@ pub struct Streamer {
     /// Each state as the last completed frame left it.
     states: Vec<Array>,
     trace: Option<Vec<TraceRow>>,
+    /// Every bus in every cycle, when recorded.
+    buses: Option<Vec<Vec<(bool, i128)>>>,
 }
 
 impl Streamer {
@@ -199,6 +203,7 @@ impl Streamer {
                 .map(|s| Array::new(s.dtype, s.shape.clone(), vec![0; numel(&s.shape)]))
                 .collect(),
             trace: want_trace.then(Vec::new),
+            buses: None,
             e,
         };
         // cycle 0: reset
@@ -210,6 +215,19 @@ impl Streamer {
         }
         s.e.reset();
         Ok(s)
+    }
+
+    /// Records every bus in every cycle from now on (waveforms); before the first
+    /// frame, the reset cycle is the first row.
+    pub fn record_buses(&mut self) {
+        if self.buses.is_none() {
+            let reset = vec![(false, 0); self.e.slots()];
+            self.buses = Some(if self.cycle == 1 {
+                vec![reset]
+            } else {
+                Vec::new()
+            });
+        }
     }
 
     /// Sets the states before the first frame (their elements in C order, in the
@@ -315,6 +333,7 @@ impl Streamer {
             latency: self.latency,
             states: self.states,
             trace: self.trace,
+            buses: self.buses,
         })
     }
 
@@ -459,6 +478,11 @@ impl Streamer {
                     if let Some(tr) = self.trace.as_mut() {
                         tr.push(row);
                     }
+                }
+            }
+            if let Some(rows) = self.buses.as_mut() {
+                for t in 0..n {
+                    rows.push((0..self.e.slots()).map(|s| self.e.bus(s, t)).collect());
                 }
             }
             self.e.carry(n);

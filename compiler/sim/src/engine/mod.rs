@@ -112,6 +112,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Number of buses (slots).
+    pub fn slots(&self) -> usize {
+        self.flat.slots
+    }
+
     /// The most cycles one [`Engine::eval`] takes.
     pub fn block(&self) -> usize {
         self.len
