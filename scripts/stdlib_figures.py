@@ -54,23 +54,23 @@ def first_kernel(mod):
                 if callable(v) and hasattr(v, "__hiss_kernel__") and not n.endswith("_module"))
 
 
-def write_case(case, d):
-    """The case's data as files and hissc's flags for them."""
-    rng = np.random.default_rng(getattr(case, "SEED", 1234))
-    made = case.make(rng)
-    inputs, params, states = made if len(made) == 3 else (*made, {})
+def flags(d, inputs, params, states=None):
+    """Arrays and states written into `d`, and hissc's flags for them and the parameters."""
     argv = []
-    for k, v in inputs.items():
-        p = os.path.join(d, f"in_{k}.npy")
-        np.save(p, v)
-        argv += ["--in", f"{k}={p}"]
+    for flag, values in (("--in", inputs), ("--state", states or {})):
+        for k, v in values.items():
+            p = os.path.join(d, f"{flag[2:]}_{k}.npy")
+            np.save(p, v)
+            argv += [flag, f"{k}={p}"]
     for k, v in params.items():
         argv += ["--param", f"{k}={int(v)}"]
-    for k, v in states.items():
-        p = os.path.join(d, f"state_{k}.npy")
-        np.save(p, v)
-        argv += ["--state", f"{k}={p}"]
     return argv
+
+
+def write_case(case, d):
+    """The case's data as files and hissc's flags for them."""
+    made = case.make(np.random.default_rng(getattr(case, "SEED", 1234)))
+    return flags(d, *made)
 
 
 def tail(text):
@@ -151,13 +151,7 @@ def module_runs(hissc, work):
     for lib, name, inputs, params, expect in jobs:
         d = os.path.join(work, name)
         os.makedirs(d, exist_ok=True)
-        argv = []
-        for k, v in inputs.items():
-            p = os.path.join(d, f"{k}.npy")
-            np.save(p, v)
-            argv += ["--in", f"{k}={p}"]
-        for k, v in params.items():
-            argv += ["--param", f"{k}={v}"]
+        argv = flags(d, inputs, params)
         want = expect()
         row = {"name": name}
         for stage in ("run", "sim"):

@@ -148,6 +148,14 @@ impl Read for ChannelReader {
     }
 }
 
+/// A result file flushed and fsynced; what went into it.
+fn durable(w: HashWriter<BufWriter<std::fs::File>>) -> Result<Written, String> {
+    let (w, written) = w.finish();
+    let f = w.into_inner().map_err(|e| e.to_string())?;
+    f.sync_all().map_err(|e| e.to_string())?;
+    Ok(written)
+}
+
 /// What one object's run produced.
 #[derive(Debug)]
 pub struct RunOutput {
@@ -162,8 +170,9 @@ pub struct RunOutput {
     pub files: Vec<(String, PathBuf, Written)>,
     /// Every scalar output per frame, by output name (`out`, `out0`, ...).
     pub scalars: Vec<(String, Vec<serde_json::Value>)>,
-    /// The kernel's states as the object's last frame left them.
-    pub states: Vec<hissc_aop::Array>,
+    /// The kernel's states as the object's last frame left them: each one's
+    /// `.npy` file (written and fsynced) as for `files`, named `NAME.npy`.
+    pub states: Vec<(String, PathBuf, Written)>,
 }
 
 /// The size and MD5 (hex) of what a [`HashWriter`] wrote.
@@ -337,11 +346,23 @@ pub fn run_object(
         .map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for (o, w) in sink.npy.into_outputs() {
-        let (w, written) = w.finish();
-        let f = w.into_inner().map_err(|e| e.to_string())?;
-        f.sync_all().map_err(|e| e.to_string())?;
-        files.push((o.file.clone(), dir.join(&o.file), written));
+        files.push((o.file.clone(), dir.join(&o.file), durable(w)?));
     }
+    // the states the object left, beside its results
+    let states = k
+        .states
+        .iter()
+        .zip(&states)
+        .map(|(p, a)| {
+            let name = format!("{}.npy", p.name);
+            let path = dir.join(format!("state_{name}"));
+            let f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+            let mut w = HashWriter::new(BufWriter::new(f));
+            w.write_all(&hiss_runtime::npy::to_bytes(a))
+                .map_err(|e| e.to_string())?;
+            Ok((name, path, durable(w)?))
+        })
+        .collect::<Result<_, String>>()?;
     Ok(RunOutput {
         frames,
         npy,

@@ -468,40 +468,22 @@ impl Node {
         Ok(out)
     }
 
-    /// Writes the states an object left as `.hiss/state/NAME.npy`.
-    async fn write_states(
+    /// Commits the states an object left (written by its run) as `.hiss/state/NAME.npy`.
+    async fn commit_states(
         &self,
         bucket: &str,
-        states: &[hissc_aop::Array],
-        k: &Attached,
+        states: &[(String, PathBuf, kernel::Written)],
     ) -> S3Result<()> {
-        for (p, a) in k.states.iter().zip(states) {
-            let key = format!("{STATE_PREFIX}{}.npy", p.name);
-            let bytes = hiss_runtime::npy::to_bytes(a);
-            let tmp = self.store.tmp_path();
-            let md5 = {
-                use md5::Digest;
-                hex(&md5::Md5::digest(&bytes))
-            };
-            let size = bytes.len() as u64;
-            let path = tmp.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                use std::io::Write;
-                let mut f = std::fs::File::create(&path)?;
-                f.write_all(&bytes)?;
-                f.sync_all()
-            })
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        for (name, path, written) in states {
+            let key = format!("{STATE_PREFIX}{name}");
             let meta = ObjectMeta {
-                size,
-                etag: md5,
+                size: written.size,
+                etag: written.md5.clone(),
                 content_type: Some("application/octet-stream".into()),
                 modified: now(),
                 ..ObjectMeta::empty(&key)
             };
-            self.commit(bucket, tmp, meta).await?;
+            self.commit(bucket, path.clone(), meta).await?;
         }
         Ok(())
     }
@@ -667,9 +649,9 @@ impl Node {
             };
             Some(self.commit(bucket, got.tmp.clone(), whole).await?)
         };
-        let _ = std::fs::remove_dir_all(&dir);
         // the states the object left, before the event says it is done
-        self.write_states(bucket, &out.states, k).await?;
+        self.commit_states(bucket, &out.states).await?;
+        let _ = std::fs::remove_dir_all(&dir);
         let dir_b = self.store.bucket_path(bucket).map_err(store_error)?;
         let log = self.events.log(dir_b).map_err(internal)?;
         let seq = log.append(ev).map_err(internal)?;

@@ -52,7 +52,10 @@ class Node:
         self.create_bucket(bucket)
         for name, a in (inputs or {}).items():
             self.s3.put_object(Bucket=bucket, Key=f".hiss/in/{name}.npy", Body=_npy(a))
-        body = open(bundle, "rb").read() if isinstance(bundle, (str, bytes)) and not isinstance(bundle, bytes) else bundle
+        if not isinstance(bundle, bytes):
+            with open(bundle, "rb") as f:  # a path
+                bundle = f.read()
+        body = bundle
         meta = {f"hiss-param-{k}": str(int(v)) for k, v in (params or {}).items()}
         if keep:
             meta["hiss-keep"] = keep

@@ -332,8 +332,8 @@ class Kernel:
         return argv, states
 
     def _outputs(self, out, states):
-        files = sorted(f for f in os.listdir(out) if re.fullmatch(r"out\d*\.npy", f))
-        files.sort(key=lambda f: int(f[3:-4] or 0))
+        files = sorted((f for f in os.listdir(out) if re.fullmatch(r"out\d*\.npy", f)),
+                       key=lambda f: int(f[3:-4] or 0))
         got = []
         for f in files:
             a = np.load(os.path.join(out, f))

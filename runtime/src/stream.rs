@@ -87,6 +87,34 @@ pub struct OutSpec {
     pub vec: bool,
 }
 
+/// The files of a run's outputs (`hissc run`'s names), with a batch axis when
+/// the inputs had one.
+pub fn out_specs(outputs: &[OutType], is_batch: bool, frames: usize) -> Vec<OutSpec> {
+    let one = outputs.len() == 1;
+    outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let mut shape = Vec::new();
+            if is_batch {
+                shape.push(frames as u32);
+            }
+            shape.extend_from_slice(&o.shape);
+            OutSpec {
+                file: if one {
+                    "out.npy".into()
+                } else {
+                    format!("out{i}.npy")
+                },
+                dtype: o.dtype,
+                shape,
+                frames,
+                vec: o.vec,
+            }
+        })
+        .collect()
+}
+
 /// A streamed input: where its elements come from and how many are read.
 struct Port<'a> {
     /// Index in [`Interface::params`].
@@ -251,30 +279,11 @@ impl<'a> Batch<'a> {
 
     /// The outputs as the batch gives them: with a batch axis when an input had one.
     pub fn outputs(&self) -> Vec<OutSpec> {
-        let one = self.iface.outputs.len() == 1;
-        self.iface
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                let mut shape = Vec::new();
-                if self.layout.is_batch {
-                    shape.push(self.layout.frames as u32);
-                }
-                shape.extend_from_slice(&o.shape);
-                OutSpec {
-                    file: if one {
-                        "out.npy".into()
-                    } else {
-                        format!("out{i}.npy")
-                    },
-                    dtype: o.dtype,
-                    shape,
-                    frames: self.layout.frames,
-                    vec: o.vec,
-                }
-            })
-            .collect()
+        out_specs(
+            &self.iface.outputs,
+            self.layout.is_batch,
+            self.layout.frames,
+        )
     }
 
     /// Reads the next block of frames (range promises checked), or `None` after

@@ -223,14 +223,19 @@ fn rearranged(inst: &Inst, ty: &crate::types::Type, vals: &[Cow<[i128]>], k: &Ke
                 .iter()
                 .map(|&d| d as usize)
                 .product();
-            let mut out = Vec::with_capacity(n);
-            for o in 0..outer {
-                for v in vs {
-                    let block = shape(v)[*axis as usize..]
+            let blocks: Vec<usize> = vs
+                .iter()
+                .map(|v| {
+                    shape(v)[*axis as usize..]
                         .iter()
                         .map(|&d| d as usize)
-                        .product::<usize>();
-                    out.extend_from_slice(&vals[v.index()][o * block..(o + 1) * block]);
+                        .product()
+                })
+                .collect();
+            let mut out = Vec::with_capacity(n);
+            for o in 0..outer {
+                for (v, b) in vs.iter().zip(&blocks) {
+                    out.extend_from_slice(&vals[v.index()][o * b..(o + 1) * b]);
                 }
             }
             out

@@ -430,83 +430,35 @@ impl Drop for OutputFiles {
     }
 }
 
-/// Writes a run's per-frame outputs as `hissc run` does: stacked along the batch
-/// axis, a variable-length output's elements concatenated (with
-/// `outK_offsets.npy` for a batch).
+/// The kernel's outputs as the runtime writes them (a `Vec` output is a compress).
+pub fn output_types(k: &Kernel) -> Vec<hiss_runtime::OutType> {
+    k.outputs
+        .iter()
+        .map(|&o| {
+            let t = k.ty(o);
+            hiss_runtime::OutType {
+                dtype: t.dtype,
+                shape: t.shape.clone(),
+                vec: matches!(k.insts[o].inst, hissc_aop::Inst::Compress(..)),
+            }
+        })
+        .collect()
+}
+
+/// Writes a run's per-frame outputs through the sink `hissc run` writes with:
+/// stacked along the batch axis, a `Vec` output's elements with its offsets.
 pub fn write_frames(
     dir: &Path,
     k: &Kernel,
     bound: &Bound,
     frames: Vec<Vec<Array>>,
 ) -> Result<(), Failure> {
-    let vec: Vec<bool> = k
-        .outputs
-        .iter()
-        .map(|&o| matches!(k.insts[o].inst, hissc_aop::Inst::Compress(..)))
-        .collect();
-    if !vec.contains(&true) {
-        return write_outputs(dir, &bound.collect(frames));
-    }
-    let name = |i: usize| {
-        if vec.len() == 1 {
-            "out".to_string()
-        } else {
-            format!("out{i}")
-        }
-    };
-    let mut fixed = Vec::new();
-    for (i, &is_vec) in vec.iter().enumerate() {
-        let parts: Vec<&Array> = frames.iter().map(|f| &f[i]).collect();
-        if !is_vec {
-            fixed.push(i);
-            continue;
-        }
-        let data: Vec<i128> = parts.iter().flat_map(|a| a.data.iter().copied()).collect();
-        let dtype = k.dtype(k.outputs[i]);
-        let a = Array::new(dtype, vec![data.len() as u32], data);
-        npy::write(&dir.join(format!("{}.npy", name(i))), &a).map_err(Failure::User)?;
-        if bound.is_batch {
-            let mut off = vec![0i128];
-            for p in &parts {
-                off.push(off[off.len() - 1] + p.data.len() as i128);
-            }
-            let o = Array::new(hissc_aop::DType::I64, vec![off.len() as u32], off);
-            npy::write(&dir.join(format!("{}_offsets.npy", name(i))), &o).map_err(Failure::User)?;
-        }
-    }
-    for i in fixed {
-        let stacked: Vec<Array> = frames.iter().map(|f| f[i].clone()).collect();
-        let a = if bound.is_batch {
-            let mut shape = vec![stacked.len() as u32];
-            shape.extend_from_slice(&stacked[0].shape);
-            let data = stacked
-                .iter()
-                .flat_map(|x| x.data.iter().copied())
-                .collect();
-            Array::new(stacked[0].dtype, shape, data)
-        } else {
-            stacked[0].clone()
-        };
-        npy::write(&dir.join(format!("{}.npy", name(i))), &a).map_err(Failure::User)?;
-    }
-    Ok(())
-}
-
-/// Writes `out.npy` or `out0.npy`, `out1.npy`, ... into `dir`.
-pub fn write_outputs(dir: &Path, outputs: &[Array]) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Failure::User(format!(
-            "cannot create output directory `{}`: {e}",
-            dir.display()
-        ))
-    })?;
-    for (i, a) in outputs.iter().enumerate() {
-        let name = if outputs.len() == 1 {
-            "out.npy".to_string()
-        } else {
-            format!("out{i}.npy")
-        };
-        npy::write(&dir.join(name), a).map_err(Failure::User)?;
-    }
-    Ok(())
+    use hiss_runtime::FrameSink;
+    let specs = hiss_runtime::stream::out_specs(&output_types(k), bound.is_batch, bound.frames);
+    let mut sink = OutputFiles::create(dir)?;
+    sink.start(&specs)
+        .and_then(|_| sink.frames(frames))
+        .and_then(|_| sink.end())
+        .map_err(Failure::User)?;
+    sink.commit()
 }

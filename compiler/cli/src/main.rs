@@ -341,19 +341,7 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
         kernel: c.kernel.name.clone(),
         params: c.kernel.params.clone(),
         values: driver::parse_params(&a.input.params)?,
-        outputs: c
-            .kernel
-            .outputs
-            .iter()
-            .map(|&o| {
-                let t = c.kernel.ty(o);
-                hiss_runtime::OutType {
-                    dtype: t.dtype,
-                    shape: t.shape.clone(),
-                    vec: matches!(c.kernel.insts[o].inst, hissc_aop::Inst::Compress(..)),
-                }
-            })
-            .collect(),
+        outputs: driver::output_types(&c.kernel),
     };
     let states = driver::read_states(&c.kernel, &a.input.states)?;
     let inputs = driver::open_inputs(&a.input.inputs)?;

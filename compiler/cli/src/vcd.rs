@@ -57,15 +57,13 @@ struct Var {
     width: u32,
 }
 
+/// A value change's text before its identifier: `0`/`1`, or `b0101 ` for a vector.
 fn value(v: i128, w: u32) -> String {
     if w == 1 {
-        return (v & 1).to_string();
+        (v & 1).to_string()
+    } else {
+        format!("b{} ", hissc_vhdl::tb::bits(v, w))
     }
-    let bits: String = (0..w)
-        .rev()
-        .map(|i| if (v >> i.min(127)) & 1 == 1 { '1' } else { '0' })
-        .collect();
-    format!("b{bits} ")
 }
 
 /// Writes the waveforms of a simulation: `rows` are its trace, `buses` every

@@ -570,16 +570,18 @@ pub fn simulate(
             repeated: false,
         })
         .collect();
-    simulate_streams(net, frames.len(), &streams, params, want_trace)
+    simulate_streams(net, frames.len(), &streams, params, &[], want_trace)
 }
 
 /// Simulates `frames` frames read straight from `streams` (one per input port),
-/// with the given parameter values: nothing is copied per frame.
+/// with the given parameter values, from the given states (zeros when none are
+/// given): nothing is copied per frame.
 pub fn simulate_streams(
     net: &Network,
     frames: usize,
     streams: &[Stream],
     params: &[i128],
+    states: &[Vec<i128>],
     want_trace: bool,
 ) -> Result<SimResult, String> {
     let fixed = streams
@@ -587,6 +589,9 @@ pub fn simulate_streams(
         .map(|s| s.repeated.then(|| s.data.to_vec()))
         .collect();
     let mut s = Streamer::new(net, params, fixed, want_trace)?;
+    if !states.is_empty() {
+        s.set_states(states)?;
+    }
     let data: Vec<&[i128]> = streams
         .iter()
         .filter(|s| !s.repeated)
@@ -658,22 +663,5 @@ pub fn simulate_bound(
             scalars.push(a.data[0]);
         }
     }
-    let fixed = streams
-        .iter()
-        .map(|s| s.repeated.then(|| s.data.to_vec()))
-        .collect();
-    let mut s = Streamer::new(net, &scalars, fixed, want_trace)?;
-    if !states.is_empty() {
-        s.set_states(states)?;
-    }
-    let data: Vec<&[i128]> = streams
-        .iter()
-        .filter(|s| !s.repeated)
-        .map(|s| s.data)
-        .collect();
-    let mut out = s.push(b.frames, &data)?;
-    let mut r = s.finish()?;
-    out.append(&mut r.frames);
-    r.frames = out;
-    Ok(r)
+    simulate_streams(net, b.frames, &streams, &scalars, states, want_trace)
 }

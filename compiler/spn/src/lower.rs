@@ -184,6 +184,9 @@ impl Lowering<'_> {
         let st = &self.k.states[s as usize];
         let n = st.ty.numel() as u32;
         let name = st.name.clone();
+        // a 0-d state beside a whole stream is read once, then broadcast like any
+        // one value of a frame
+        let timing = timing.filter(|&t| n != 1 || self.sched(t).elements() == 1);
         if let Some(&(bus, t)) = self.loads.get(&s) {
             match timing {
                 None => return Some(bus),
@@ -689,13 +692,6 @@ impl Lowering<'_> {
         let mut lowered = lowered;
         for l in lowered.iter_mut() {
             match *l {
-                // a 0-d state beside a whole stream: read once, then broadcast
-                L::State(s)
-                    if self.k.states[s as usize].ty.numel() == 1
-                        && partner.is_some_and(|p| self.sched(p).elements() > 1) =>
-                {
-                    *l = L::Bus(self.load(s, None, span)?)
-                }
                 L::State(s) => *l = L::Bus(self.load(s, partner, span)?),
                 L::Iota(n) => *l = L::Bus(self.iota(n, partner, span)?),
                 _ => {}

@@ -139,17 +139,22 @@ impl Lowerer<'_> {
                 }
             }
         }
-        for (s, &u) in self.k.states.clone().iter().zip(&self.k.updates.clone()) {
-            if let Some(&(_, made)) = mask.get(&u) {
-                self.error(
-                    Diagnostic::error(
-                        Code::STATE,
-                        format!("state `{}` is assigned a variable-length array", s.name),
-                    )
-                    .primary(made, "selected here")
-                    .help("a state keeps a fixed shape: use `np.where(mask, new, old)`"),
-                );
-            }
+        let selected: Vec<(String, Span)> = self
+            .k
+            .states
+            .iter()
+            .zip(&self.k.updates)
+            .filter_map(|(s, u)| mask.get(u).map(|&(_, made)| (s.name.clone(), made)))
+            .collect();
+        for (name, made) in selected {
+            self.error(
+                Diagnostic::error(
+                    Code::STATE,
+                    format!("state `{name}` is assigned a variable-length array"),
+                )
+                .primary(made, "selected here")
+                .help("a state keeps a fixed shape: use `np.where(mask, new, old)`"),
+            );
         }
         for i in 0..self.k.outputs.len() {
             let o = self.k.outputs[i];

@@ -123,19 +123,17 @@ pub fn slack(net: &Network) -> Option<u32> {
 /// element is written before this frame has read it, then sets the period that
 /// lets every write land before the next frame's read.
 pub fn settle(net: &mut Network) {
-    let mut memo = HashMap::new();
-    for s in 0..net.states.len() {
-        let mut late = 0u32;
-        for (_, st, lane, reads) in loads(net) {
-            if st != s {
-                continue;
-            }
-            if let Some(w) = writes(net, s, lane) {
-                for (r, w) in reads.iter().zip(&w) {
-                    late = late.max(r.saturating_sub(*w));
-                }
+    // how late each state's writes must come, from one pass over the loads
+    let mut late = vec![0u32; net.states.len()];
+    for (_, s, lane, reads) in loads(net) {
+        if let Some(w) = writes(net, s, lane) {
+            for (r, w) in reads.iter().zip(&w) {
+                late[s] = late[s].max(r.saturating_sub(*w));
             }
         }
+    }
+    let mut memo = HashMap::new();
+    for (s, late) in late.into_iter().enumerate() {
         if late > 0 {
             let o = net.states[s].next as usize;
             let lanes = net.outputs[o].lanes.clone();
@@ -153,6 +151,7 @@ pub fn settle(net: &mut Network) {
 /// reads and writes in the order [`settle`] establishes.
 pub fn check_states(net: &Network, errs: &mut Vec<String>) {
     let first_state_output = net.outputs.len().saturating_sub(net.states.len());
+    let all = loads(net);
     for (s, st) in net.states.iter().enumerate() {
         let Some(o) = net.outputs.get(st.next as usize) else {
             errs.push(format!("state `{}` has no next output", st.name));
@@ -187,10 +186,8 @@ pub fn check_states(net: &Network, errs: &mut Vec<String>) {
             continue;
         }
         let mut seen = vec![false; st.lanes as usize];
-        for (b, ls, lane, reads) in loads(net) {
-            if ls != s {
-                continue;
-            }
+        for (b, _, lane, reads) in all.iter().filter(|l| l.1 == s) {
+            let (b, lane) = (*b, *lane);
             if std::mem::replace(&mut seen[lane], true) {
                 errs.push(format!(
                     "{b}: a second load of bank {lane} of `{}`",
