@@ -12,7 +12,7 @@ Write a kernel, check it against numpy, simulate it cycle by cycle, verify the
 hardware in GHDL, build it for an FPGA and deploy it to a HISS node — without
 leaving Python. The data are synthetic JUNGFRAU frames (`stdlib-kernels/detectors.py`).""")
 
-code("""import os, subprocess, sys, tempfile
+code("""import os, sys, tempfile
 import numpy as np
 import hiss
 
@@ -105,15 +105,12 @@ photons[[2, 5, 7]] += rng.poisson(1.5, (3, 16, 32)).astype(np.int32)   # three h
 keep, lit = veto.run(photons=photons, t=1, min_lit=60)
 print("keep:", keep.astype(int), "lit:", lit)""")
 
-code("""data = tempfile.mkdtemp(prefix="hiss-notebook-")
-env = dict(os.environ, HISS_ACCESS_KEY="notebook", HISS_SECRET_KEY="notebook-secret-123")
-node_bin = os.path.join(ROOT, "target", "release", "hiss-node")
-server = subprocess.Popen([node_bin, "--listen", "127.0.0.1:0", "--data", data], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, env=env)
-endpoint = server.stdout.readline().decode().split()[-1]
-node = hiss.Node(endpoint, "notebook", "notebook-secret-123")
+code("""# a node on this machine (the installed hissc serves it, on a free port); at a beamline:
+# node = hiss.Node("http://hiss-gw-1:9000", key, secret)
+node = hiss.LocalNode()
+print(node)
 
-node.attach("run42", veto.bundle(os.path.join(data, "veto.hbx")), params={"t": 1, "min_lit": 60}, keep="out0")
+node.attach("run42", veto.bundle(os.path.join(tempfile.mkdtemp(), "veto.hbx")), params={"t": 1, "min_lit": 60}, keep="out0")
 node.put("run42", "shots-0001.npy", photons)
 assert np.array_equal(node.result("run42", "shots-0001.npy", "out0"), keep)
 stored = np.load(__import__("io").BytesIO(node.s3.get_object(Bucket="run42", Key="shots-0001.npy")["Body"].read()))
@@ -122,7 +119,7 @@ events = list(node.events("run42", follow=False))
 print(events[0]["key"], "frames", events[0]["frames"], "kept", events[0]["kept"], "lit", events[0]["outputs"]["out1"])
 assert events[0]["kept"] == int(keep.sum())""")
 
-code("""server.terminate(); server.wait()""")
+code("""assert node.stop() == 0      # a graceful stop: requests in flight finish""")
 
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 nbf.write(nb, "pedestal_and_veto.ipynb")

@@ -13,8 +13,8 @@
 //!   [`flush`], the thread that copies committed objects into it;
 //! - [`fresh`]: signatures expire (15 minutes of clock skew, presigned URLs' lifetimes).
 //!
-//! The `hiss-node` binary (`src/main.rs`) serves them over HTTP with AWS
-//! Signature V4 on every request (docs/node.md).
+//! - [`serve`]: the HTTP server with AWS Signature V4 on every request
+//!   (docs/node.md), run by the `hiss-node` binary and by `hissc node`.
 
 pub mod events;
 pub mod flush;
@@ -23,5 +23,6 @@ pub mod kernel;
 pub mod metrics;
 pub mod routes;
 pub mod s3;
+pub mod serve;
 pub mod store;
 pub mod tier;

@@ -39,21 +39,21 @@ import inspect
 import numpy as np
 
 __all__ = ["kernel", "Array", "ArrayType", "RangeType", "State", "StateType", "Vec", "VecType",
-           "compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "Node"]
+           "compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "Node", "LocalNode"]
 
 _TOOLCHAIN = {"compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "hissc_path",
               "SimResult", "BuildReport", "Network"}
 
 
 def __getattr__(name):
-    """The toolchain (``hiss.compile``) and the node client (``hiss.Node``), loaded
+    """The toolchain (``hiss.compile``) and the node (``hiss.Node``, ``hiss.LocalNode``), loaded
     when first used: the kernel types need neither hissc nor boto3."""
     if name in _TOOLCHAIN:
         from . import toolchain
         return getattr(toolchain, name)
-    if name == "Node":
-        from .node import Node
-        return Node
+    if name in ("Node", "LocalNode"):
+        from . import node
+        return getattr(node, name)
     raise AttributeError(f"module 'hiss' has no attribute {name!r}")
 __version__ = "0.1.0"
 

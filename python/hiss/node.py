@@ -8,15 +8,25 @@ node speaks S3); the events route is signed the same way.
     node.put("run42", "shot-0001.npy", frames)
     node.result("run42", "shot-0001.npy", "out1")
     for e in node.events("run42", follow=False): ...
+
+``hiss.LocalNode()`` starts a node on this machine (the wheel's ``hissc node``, on
+a free port of 127.0.0.1) and is a ``Node`` client of it; the ``hiss-node``
+command the wheel installs is the same server.
 """
 
 import io
 import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
 import urllib.request
 
 import numpy as np
 
-__all__ = ["Node"]
+__all__ = ["Node", "LocalNode"]
 
 
 def _npy(a):
@@ -104,3 +114,65 @@ class Node:
             for line in r:
                 if line.strip():
                     yield json.loads(line)
+
+
+class LocalNode(Node):
+    """A HISS node on this machine for trying a deployment: ``hissc node`` (the
+    installed toolchain's) listening on a free port of 127.0.0.1, over the
+    buffer directory `data` (a temporary one, removed at `stop`, by default),
+    with fresh keys unless given; it is a ``Node`` client of itself.
+
+        with hiss.LocalNode() as node:
+            node.attach("run42", k.bundle("veto.hbx"), keep="out0")
+            ...
+
+    `stop()` (or leaving the ``with``) stops it gracefully: requests in flight
+    finish. Its log (JSON lines) is `log_path`."""
+
+    def __init__(self, data=None, key=None, secret=None, keep_flushed=False):
+        from .toolchain import hissc_path
+        self._owns_data = data is None
+        self.data = tempfile.mkdtemp(prefix="hiss-node-") if data is None else os.fspath(data)
+        os.makedirs(self.data, exist_ok=True)
+        key = key or "hiss-" + secrets.token_hex(4)
+        secret = secret or secrets.token_hex(16)
+        self.log_path = os.path.join(tempfile.gettempdir(), f"hiss-node-{os.getpid()}-{secrets.token_hex(3)}.log")
+        env = dict(os.environ, HISS_ACCESS_KEY=key, HISS_SECRET_KEY=secret)
+        cmd = [hissc_path(), "node", "--listen", "127.0.0.1:0", "--data", self.data, "--log-format", "json"]
+        if keep_flushed:
+            cmd.append("--keep-flushed")
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
+        # the node's first line on stdout is where it listens
+        line = self.process.stdout.readline().decode()
+        if "listening on" not in line:
+            self.process.wait(timeout=30)
+            with open(self.log_path, errors="replace") as f:
+                raise RuntimeError(f"the node did not start (exit {self.process.returncode}): {f.read().strip()}")
+        super().__init__(line.split()[-1], key, secret)
+
+    def stop(self, timeout=60):
+        """Stops the node gracefully (SIGTERM; requests in flight finish) and
+        removes its temporary buffer; returns its exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        if self._owns_data:
+            shutil.rmtree(self.data, ignore_errors=True)
+        return self.process.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        state = "running" if self.process.poll() is None else f"stopped ({self.process.returncode})"
+        return f"LocalNode({self.endpoint}, data={self.data!r}, {state})"
+

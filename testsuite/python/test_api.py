@@ -2,13 +2,16 @@
 public conformance case (v1 and v2) through `run` and `sim` gives numpy's
 values, dtypes and shapes (states updated in place, Vec outputs as
 `(values, offsets)`); compile errors raise hissc's diagnostic; a kernel defined
-in Python compiles from its function; and a real node (hiss-node on a free
-port) takes a bundle, frames and gives results, states and events back.
+in Python compiles from its function; a real node (`hiss.LocalNode`: the
+installed hissc serving it on a free port) takes a bundle, frames and gives
+results, states and events back; the wheel's `hiss-node` command serves too.
 
     python3 -m pytest testsuite/python/test_api.py
 """
 import importlib.util
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -132,22 +135,13 @@ def test_a_kernel_function_compiles_from_its_source(tmp_path):
     assert "cell7.py:9:5" in str(e.value)  # the second update, in the cell
 
 
-NODE = os.path.join(ROOT, "target", "release", "hiss-node")
-
-
-@pytest.mark.skipif(not os.path.exists(NODE), reason="hiss-node is not built (cargo build --release)")
-def test_deploy_to_a_node_and_read_back():
+def test_deploy_to_a_node_and_read_back(tmp_path):
     pytest.importorskip("boto3")
-    data = tempfile.mkdtemp(prefix="hiss-api-node-")
-    env = dict(os.environ, HISS_ACCESS_KEY="api-key", HISS_SECRET_KEY="api-secret-0123456789")
-    p = subprocess.Popen([NODE, "--listen", "127.0.0.1:0", "--data", data], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, env=env)
-    try:
-        line = p.stdout.readline().decode()
-        assert "listening on" in line, line
-        node = hiss.Node(line.split()[-1], "api-key", "api-secret-0123456789")
+    # the node the installed toolchain serves (`hissc node`), on a free port
+    with hiss.LocalNode() as node:
+        data = node.data
         k = hiss.compile(os.path.join(CONF, "cases_v2", "pedestal_track", "kernel.py"))
-        hbx = k.bundle(os.path.join(data, "..", os.path.basename(data) + ".hbx"))
+        hbx = k.bundle(str(tmp_path / "pedestal.hbx"))
         node.attach("dark", hbx)
         frames = np.random.default_rng(9).integers(0, 16384, (6, 16, 16), dtype=np.uint16)
         node.put("dark", "a.npy", frames[:3])
@@ -159,6 +153,30 @@ def test_deploy_to_a_node_and_read_back():
         ev = list(node.events("dark", follow=False))
         assert [e["key"] for e in ev] == ["a.npy", "b.npy"] and [e["frames"] for e in ev] == [3, 3]
         assert [e["key"] for e in node.events("dark", start=1, follow=False)] == ["b.npy"]
+    assert node.process.returncode == 0 and not os.path.exists(data)
+
+
+def test_the_wheel_installs_hiss_node():
+    """`pip install ./python` puts a `hiss-node` command beside Python: the
+    wheel's hissc serving the node, with the node's own arguments."""
+    exe = os.path.join(os.path.dirname(sys.executable), "hiss-node")
+    if not os.path.exists(exe):
+        if os.environ.get("CI"):
+            pytest.fail(f"{exe} is missing: the hiss wheel is not installed")
+        pytest.skip("the hiss wheel is not installed (pip install ./python)")
+    h = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--listen" in h and "--tier-endpoint" in h, h
+    data = tempfile.mkdtemp(prefix="hiss-node-cmd-")
+    env = dict(os.environ, HISS_ACCESS_KEY="cmd-key", HISS_SECRET_KEY="cmd-secret-0123456789")
+    p = subprocess.Popen([exe, "--listen", "127.0.0.1:0", "--data", data], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env=env)
+    try:
+        line = p.stdout.readline().decode()
+        assert line.startswith("hiss-node listening on http://127.0.0.1:"), line
+        node = hiss.Node(line.split()[-1], "cmd-key", "cmd-secret-0123456789")
+        node.put(node.create_bucket("plain"), "x.npy", np.arange(5, dtype=np.uint8))
+        same(node._load("plain", "x.npy"), np.arange(5, dtype=np.uint8))
     finally:
-        p.terminate()
-        p.wait(timeout=30)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
+        shutil.rmtree(data, ignore_errors=True)

@@ -90,6 +90,8 @@ enum Command {
     Inspect(InspectArgs),
     /// Run a bundle in the emulated slot, as a node would (its own network, bit-exact).
     Emulate(EmulateArgs),
+    /// Serve a HISS node (the same server and arguments as `hiss-node`).
+    Node(hiss_node::serve::ServeArgs),
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -289,6 +291,7 @@ fn main() -> ExitCode {
         Some(Command::Bundle(a)) => bundle::cmd_bundle(&a),
         Some(Command::Inspect(a)) => bundle::cmd_inspect(&a),
         Some(Command::Emulate(a)) => bundle::cmd_emulate(&a),
+        Some(Command::Node(a)) => return hiss_node::serve::main(a),
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };
