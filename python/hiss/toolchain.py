@@ -258,7 +258,7 @@ class BuildReport(dict):
                 rows.append((key.replace("_", " "), value(res[key])))
         for key, label in [("fmax_nextpnr_mhz", "Fmax nextpnr (MHz)"), ("fmax_icetime_mhz", "Fmax icetime (MHz)"),
                            ("throughput_gbps", "throughput (Gbit/s)")]:
-            if key in self:
+            if self.get(key) is not None:   # no icetime on ECP5
                 rows.append((label, value(self[key])))
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(a))}</th><td>{html.escape(str(b))}</td></tr>"
                        for a, b in rows)
@@ -379,7 +379,7 @@ class Kernel:
             args += ["--line-rate", line_rate]
         for k, v in options.items():
             args += [f"--{k.replace('_', '-')}", v]
-        bar = _progress("build") if progress else None
+        bar = _progress(f"build for {target}", target) if progress else None
         try:
             _hissc(args, progress=bar.line if bar else None)
         finally:
@@ -397,9 +397,11 @@ class Kernel:
 class _progress:
     """A progress bar over hissc build's stages (tqdm when installed, else lines)."""
 
-    STAGES = ["estimating", "writing vhdl", "ghdl", "yosys", "nextpnr", "icepack", "icetime"]
+    STAGES = ["estimating", "writing vhdl", "ghdl", "yosys", "nextpnr", "pack", "icetime"]
 
-    def __init__(self, what):
+    def __init__(self, what, target="ice40-hx8k"):
+        if not target.startswith("ice40"):   # ECP5 has no icetime step
+            self.STAGES = self.STAGES[:-1]
         try:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=len(self.STAGES), desc=what)

@@ -178,8 +178,9 @@ pub struct Manifest {
     pub clock_mhz: f64,
     /// nextpnr's post-route Fmax in MHz.
     pub fmax_nextpnr_mhz: f64,
-    /// icetime's Fmax in MHz.
-    pub fmax_icetime_mhz: f64,
+    /// icetime's Fmax in MHz (iCE40 targets; `None` on ECP5, where nextpnr's
+    /// figure is the clock).
+    pub fmax_icetime_mhz: Option<f64>,
     /// Resources from place and route.
     pub resources: Resources,
     /// The detector stream's rate at the clock, in Gbit/s.
@@ -394,7 +395,7 @@ pub(crate) fn test_manifest(kernel: &str, target: &str, source: &[u8]) -> Manife
         lanes: 1,
         clock_mhz: 100.0,
         fmax_nextpnr_mhz: 100.0,
-        fmax_icetime_mhz: 100.0,
+        fmax_icetime_mhz: Some(100.0),
         resources: Resources {
             logic_cells: (1, 7680),
             block_rams: (0, 32),

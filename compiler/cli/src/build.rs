@@ -270,11 +270,9 @@ fn print_table(r: &Report, dir: &std::path::Path) {
         format!("{:.1} MHz", r.fmax_nextpnr_mhz.value),
         &r.fmax_nextpnr_mhz.source,
     );
-    row(
-        "Fmax (icetime)",
-        format!("{:.1} MHz", r.fmax_icetime_mhz.value),
-        &r.fmax_icetime_mhz.source,
-    );
+    if let Some(it) = &r.fmax_icetime_mhz {
+        row("Fmax (icetime)", format!("{:.1} MHz", it.value), &it.source);
+    }
     let epc: Vec<String> = r
         .elements_per_cycle
         .value

@@ -25,7 +25,7 @@ fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
         lanes: r.lanes,
         clock_mhz: r.fmax_mhz,
         fmax_nextpnr_mhz: r.fmax_nextpnr_mhz.value,
-        fmax_icetime_mhz: r.fmax_icetime_mhz.value,
+        fmax_icetime_mhz: r.fmax_icetime_mhz.as_ref().map(|f| f.value),
         resources: Resources {
             logic_cells: pair(&res.logic_cells),
             block_rams: pair(&res.block_rams),
@@ -130,8 +130,12 @@ pub fn cmd_inspect(a: &InspectArgs) -> Result<(), Failure> {
     row(
         "clock",
         format!(
-            "{:.1} MHz (nextpnr {:.1}, icetime {:.1})",
-            m.clock_mhz, m.fmax_nextpnr_mhz, m.fmax_icetime_mhz
+            "{:.1} MHz (nextpnr {:.1}{})",
+            m.clock_mhz,
+            m.fmax_nextpnr_mhz,
+            m.fmax_icetime_mhz
+                .map(|f| format!(", icetime {f:.1}"))
+                .unwrap_or_default()
         ),
     );
     let r = &m.resources;

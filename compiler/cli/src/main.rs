@@ -166,7 +166,7 @@ struct BuildTarget {
     /// Which `@kernel` function.
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
-    /// The FPGA: ice40-hx8k or ice40-up5k.
+    /// The FPGA: ice40-hx8k, ice40-up5k, ecp5-25k, ecp5-45k or ecp5-85k.
     #[arg(long, default_value = "ice40-hx8k")]
     target: String,
     /// nextpnr's target clock frequency in MHz.
@@ -186,8 +186,9 @@ impl BuildTarget {
     ) -> Result<hissc_flow::build::Options, driver::Failure> {
         let target = hissc_flow::build::Target::parse(&self.target).ok_or_else(|| {
             driver::Failure::User(format!(
-                "unknown target `{}`: use ice40-hx8k or ice40-up5k",
-                self.target
+                "unknown target `{}`: use {}",
+                self.target,
+                hissc_flow::build::Target::names()
             ))
         })?;
         if !(self.freq > 0.0 && self.freq < 1000.0) {

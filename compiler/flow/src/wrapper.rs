@@ -4,7 +4,11 @@
 //! stream of several lanes is fed through a shift register from one lane's worth of
 //! pins (`NAME_data_word`, shifted in every cycle, lane 0 at the low end): no iCE40
 //! package has pins for 32 lanes of pixels, which on a HISS node arrive from the
-//! transceivers. The kernel then sees registered inputs on every lane. Scalar
+//! transceivers. The kernel then sees registered inputs on every lane: a copy
+//! of the shift register (`in_NAME_data`, loaded every cycle), which the placer
+//! puts beside the lanes that read it, so the shift chain's long wires end in a
+//! register rather than in the kernel's first stage (as a transceiver's
+//! registered word would). Scalar
 //! parameters are loaded through a shift register (`param_sin`, shifted in while
 //! `param_shift` is high, most significant parameter bit first, parameters in
 //! signature order). Each output keeps its `_valid` pin; its data is captured in a
@@ -113,7 +117,7 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for p in iface.inputs.iter().filter(|p| p.lanes > 1) {
         let _ = writeln!(
             v,
-            "  signal sr_{} : {} := (others => '0');",
+            "  signal sr_{0} : {1} := (others => '0');\n  signal in_{0} : {1} := (others => '0');",
             p.data,
             port_type(p.total())
         );
@@ -141,7 +145,7 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for p in &iface.inputs {
         map.push(format!("{0} => {0}", p.valid));
         if p.lanes > 1 {
-            map.push(format!("{0} => sr_{0}", p.data));
+            map.push(format!("{0} => in_{0}", p.data));
         } else {
             map.push(format!("{0} => {0}", p.data));
         }
@@ -191,7 +195,7 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for p in iface.inputs.iter().filter(|p| p.lanes > 1) {
         let _ = writeln!(
             v,
-            "  feed_{d} : process(clk)\n  begin\n    if rising_edge(clk) then\n      sr_{d} <= sr_{d}({} downto 0) & {};\n    end if;\n  end process;\n",
+            "  feed_{d} : process(clk)\n  begin\n    if rising_edge(clk) then\n      sr_{d} <= sr_{d}({} downto 0) & {};\n      in_{d} <= sr_{d};\n    end if;\n  end process;\n",
             p.total() - p.width - 1,
             word(p),
             d = p.data
