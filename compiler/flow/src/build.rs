@@ -508,7 +508,8 @@ pub fn build(
     let mut files = vec![format!("{e}.vhd")];
     let need = wrapper::pins(&v.iface);
     let (top, wrapped) = if need > o.target.io_pins() {
-        let w = wrapper::wrap(&v.iface, o.target.io_pins()).map_err(BuildError::Other)?;
+        let retime = o.target.family() == Family::Ecp5;
+        let w = wrapper::wrap(&v.iface, o.target.io_pins(), retime).map_err(BuildError::Other)?;
         let path = dir.join(format!("{}.vhd", w.top));
         io(std::fs::write(&path, &w.vhdl), &path)?;
         files.push(format!("{}.vhd", w.top));

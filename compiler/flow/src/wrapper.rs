@@ -4,11 +4,13 @@
 //! stream of several lanes is fed through a shift register from one lane's worth of
 //! pins (`NAME_data_word`, shifted in every cycle, lane 0 at the low end): no iCE40
 //! package has pins for 32 lanes of pixels, which on a HISS node arrive from the
-//! transceivers. The kernel then sees registered inputs on every lane: a copy
-//! of the shift register (`in_NAME_data`, loaded every cycle), which the placer
-//! puts beside the lanes that read it, so the shift chain's long wires end in a
-//! register rather than in the kernel's first stage (as a transceiver's
-//! registered word would). Scalar
+//! transceivers. The kernel then sees registered inputs on every lane; with
+//! `retime` (the ECP5, whose lanes spread far) through a copy of the shift
+//! register (`in_NAME_data`, loaded every cycle), which the placer puts beside
+//! the lanes that read it, so the shift chain's long wires end in a register
+//! rather than in the kernel's first stage, as a transceiver's registered word
+//! would (on the iCE40 the copy would cost up to 512 of the HX8K's 7680 cells
+//! at 32 lanes, more than the wires it saves). Scalar
 //! parameters are loaded through a shift register (`param_sin`, shifted in while
 //! `param_shift` is high, most significant parameter bit first, parameters in
 //! signature order). Each output keeps its `_valid` pin; its data is captured in a
@@ -49,7 +51,7 @@ pub struct Wrapper {
 }
 
 /// The wrapper for `iface`, or an error if even the input streams do not fit.
-pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
+pub fn wrap(iface: &Interface, capacity: u32, retime: bool) -> Result<Wrapper, String> {
     let e = &iface.entity;
     let top = format!("{e}_top");
     let param_bits: u32 = iface.params.iter().map(|p| p.width).sum();
@@ -117,10 +119,18 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for p in iface.inputs.iter().filter(|p| p.lanes > 1) {
         let _ = writeln!(
             v,
-            "  signal sr_{0} : {1} := (others => '0');\n  signal in_{0} : {1} := (others => '0');",
+            "  signal sr_{} : {} := (others => '0');",
             p.data,
             port_type(p.total())
         );
+        if retime {
+            let _ = writeln!(
+                v,
+                "  signal in_{} : {} := (others => '0');",
+                p.data,
+                port_type(p.total())
+            );
+        }
     }
     for o in &iface.outputs {
         let _ = writeln!(
@@ -145,7 +155,8 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for p in &iface.inputs {
         map.push(format!("{0} => {0}", p.valid));
         if p.lanes > 1 {
-            map.push(format!("{0} => in_{0}", p.data));
+            let via = if retime { "in" } else { "sr" };
+            map.push(format!("{0} => {via}_{0}", p.data));
         } else {
             map.push(format!("{0} => {0}", p.data));
         }
@@ -195,9 +206,14 @@ pub fn wrap(iface: &Interface, capacity: u32) -> Result<Wrapper, String> {
     for p in iface.inputs.iter().filter(|p| p.lanes > 1) {
         let _ = writeln!(
             v,
-            "  feed_{d} : process(clk)\n  begin\n    if rising_edge(clk) then\n      sr_{d} <= sr_{d}({} downto 0) & {};\n      in_{d} <= sr_{d};\n    end if;\n  end process;\n",
+            "  feed_{d} : process(clk)\n  begin\n    if rising_edge(clk) then\n      sr_{d} <= sr_{d}({} downto 0) & {};{}\n    end if;\n  end process;\n",
             p.total() - p.width - 1,
             word(p),
+            if retime {
+                format!("\n      in_{0} <= sr_{0};", p.data)
+            } else {
+                String::new()
+            },
             d = p.data
         );
     }
