@@ -365,9 +365,13 @@ class Kernel:
         outputs, states, text = self._stage("sim", values, extra)
         return SimResult(outputs, states, text)
 
-    def verify(self, netlist=False, **values):
-        """GHDL against the simulator and the interpreter (`hissc verify`); raises on a difference."""
+    def verify(self, netlist=False, interface="native", stall_seed=1, **values):
+        """GHDL against the simulator and the interpreter (`hissc verify`); raises on a
+        difference. `interface="axis"` checks the AXI4-Stream wrapper under random
+        back-pressure (seeded by `stall_seed`)."""
         extra = ["--netlist"] if netlist else []
+        if interface != "native":
+            extra += ["--interface", interface, "--stall-seed", str(stall_seed)]
         outputs, _, text = self._stage("verify", values, extra)
         return text.strip()
 

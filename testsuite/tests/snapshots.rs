@@ -41,6 +41,18 @@ fn vhdl_of_widened_kernels() {
     }
 }
 
+/// The AXI4-Stream wrapper (`--interface axis`): a fixed-length output with
+/// TLAST counted, and a variable-length one with its lane count in TUSER.
+#[test]
+fn axi4_stream_wrappers() {
+    for (dir, name) in [("cases", "threshold_sum"), ("cases_v2", "sparsify")] {
+        let src = source(&conformance().join(dir).join(name).join("kernel.py"));
+        let (_, net) = compile(&src, None).unwrap();
+        let (_, wrapper) = hissc_vhdl::emit_axis(&net, &src);
+        insta::assert_snapshot!(format!("axis_{name}"), wrapper);
+    }
+}
+
 #[test]
 fn diagnostics_of_bad_kernels() {
     let mut seen = 0;

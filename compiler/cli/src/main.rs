@@ -49,6 +49,10 @@ struct CompileArgs {
     /// Elements per cycle per input stream: 1, 2, 4, 8, 16 or 32.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
+    /// The design's interface: native, or wrapped in AXI4-Stream (`axis`: the
+    /// design with a clock enable, then the `<kernel>_axis` wrapper entity).
+    #[arg(long, value_enum, default_value = "native")]
+    interface: Interface,
 }
 
 /// `--lanes N`: a power of two up to 32.
@@ -156,6 +160,28 @@ struct VerifyArgs {
     /// Check GHDL's synthesized netlist (`ghdl --synth --out=vhdl`) instead of the VHDL source.
     #[arg(long)]
     netlist: bool,
+    /// The hardware interface to check: the native one, or the AXI4-Stream
+    /// wrapper (`axis`) under random back-pressure.
+    #[arg(long, value_enum, default_value = "native")]
+    interface: Interface,
+    /// With `--interface axis`: the seed of the producers' pauses and the
+    /// consumers' stalls.
+    #[arg(long, default_value_t = 1)]
+    stall_seed: u64,
+    /// With `--interface axis`: the chance, per cycle, that a producer pauses
+    /// and that a consumer stalls.
+    #[arg(long, default_value_t = 0.3)]
+    stall: f64,
+}
+
+/// A design's hardware interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Interface {
+    /// Valid flags, one element per cycle per lane, frames on consecutive cycles
+    /// (docs/hardware-interface.md).
+    Native,
+    /// AXI4-Stream slaves and masters with back-pressure around the native design.
+    Axis,
 }
 
 /// The kernel and the device, shared by `build` and `bundle`.
@@ -305,6 +331,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The VHDL `hissc -o` writes: the design, or with `--interface axis` the
+/// design with its clock enable followed by the AXI4-Stream wrapper.
+fn design_text(c: &driver::Compiled, a: &CompileArgs) -> Result<String, Failure> {
+    let net = c.network(a.lanes)?;
+    Ok(match a.interface {
+        Interface::Native => hissc_vhdl::emit(&net, &c.src).design,
+        Interface::Axis => {
+            let (v, wrapper) = hissc_vhdl::emit_axis(&net, &c.src);
+            format!(
+                "{}
+{wrapper}",
+                v.design
+            )
+        }
+    })
+}
+
 fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
     let path = a
         .kernel
@@ -318,7 +361,7 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
             hissc_spn::print::print(&c.network(a.lanes)?, Some(&c.src))
         ),
         Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network(a.lanes)?)),
-        Some(Emit::Vhdl) => print!("{}", hissc_vhdl::emit(&c.network(a.lanes)?, &c.src).design),
+        Some(Emit::Vhdl) => print!("{}", design_text(&c, a)?),
         Some(Emit::Testbench) => print!(
             "{}",
             hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network(a.lanes)?, &c.src).iface)
@@ -326,8 +369,7 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
         None => {}
     }
     if let Some(out) = &a.output {
-        let v = hissc_vhdl::emit(&c.network(a.lanes)?, &c.src);
-        std::fs::write(out, v.design)
+        std::fs::write(out, design_text(&c, a)?)
             .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", out.display())))?;
     }
     if a.output.is_none() && a.emit.is_none() {

@@ -42,3 +42,38 @@ pub fn check(
         design.and_then(|design| ghdl::run_testbench(dir, &[design, tb], &format!("{e}_tb"), &vec));
     (v.iface, verdict)
 }
+
+/// The same check through the AXI4-Stream wrapper (`--interface axis`): the
+/// design with its clock enable and the wrapper (one file), the wrapper's
+/// testbench, and the model's cycles under back-pressure as the vector file.
+pub fn check_axis(
+    dir: &Path,
+    net: &Network,
+    src: &SourceFile,
+    run: &hissc_sim::axis::AxisRun,
+    params: &[i128],
+    netlist: bool,
+) -> (hissc_vhdl::interface::Interface, Result<Pass, GhdlError>) {
+    let (v, wrapper) = hissc_vhdl::emit_axis(net, src);
+    let top = format!("{}_axis", v.iface.entity);
+    let design = dir.join(format!("{top}.vhd"));
+    let tb = dir.join(format!("{top}_tb.vhd"));
+    let vec = dir.join(format!("{top}.vec"));
+    let written = std::fs::write(&design, format!("{}\n{wrapper}", v.design))
+        .and_then(|_| std::fs::write(&tb, hissc_vhdl::axis::testbench(&v.iface)))
+        .and_then(|_| std::fs::write(&vec, hissc_vhdl::axis::vectors(&v.iface, &run.rows, params)));
+    let design = match (written, netlist) {
+        (Ok(()), true) => ghdl::synthesize(dir, &design, &top).map_err(|log| GhdlError::Tool {
+            step: "synthesize",
+            log,
+        }),
+        (Ok(()), false) => Ok(design),
+        (Err(err), _) => Err(GhdlError::Tool {
+            step: "write",
+            log: format!("cannot write into `{}`: {err}", dir.display()),
+        }),
+    };
+    let verdict = design
+        .and_then(|design| ghdl::run_testbench(dir, &[design, tb], &format!("{top}_tb"), &vec));
+    (v.iface, verdict)
+}

@@ -8,11 +8,13 @@
 //! compile time. That is what lets the simulator, the VHDL and the trace agree
 //! cycle for cycle.
 //!
-//! [`lower`] builds a network from the array-op IR, [`proc`] holds each process
+//! [`lower`] builds a network from the array-op IR, [`axis`] plans its
+//! AXI4-Stream wrapper, [`proc`] holds each process
 //! kind's schedule, verifier rule and hardware plan, [`cost`] estimates its
 //! hardware before synthesis, [`verify`] checks its
 //! invariants, [`print`]/[`parse`] are its text form and [`dot`] draws it.
 
+pub mod axis;
 pub mod cost;
 pub mod dot;
 pub mod ir;

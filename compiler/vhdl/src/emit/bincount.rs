@@ -113,9 +113,10 @@ impl Emitter<'_> {
             );
             let _ = writeln!(d, "  signal {b}_e2 : integer range 0 to 52 := 0;");
             self.decls.push_str(&d);
+            let edge = self.edge;
             let _ = writeln!(
                 self.body,
-                "  p_{b}_f : process(clk)\n  begin\n    if rising_edge(clk) then\n      {b}_s2v <= {b}_s1v; {b}_neg2 <= {b}_neg1; {b}_mag2 <= {b}_mag1; {b}_e2 <= hissc_msb({b}_mag1);\n      {b} <= hissc_pack({b}_neg2, {b}_mag2, {b}_e2);\n      if rst = '1' then\n        {b}_s2v <= '0';\n      end if;\n    end if;\n  end process;\n"
+                "  p_{b}_f : process(clk)\n  begin\n    {edge}\n      {b}_s2v <= {b}_s1v; {b}_neg2 <= {b}_neg1; {b}_mag2 <= {b}_mag1; {b}_e2 <= hissc_msb({b}_mag1);\n      {b} <= hissc_pack({b}_neg2, {b}_mag2, {b}_e2);\n      if rst = '1' then\n        {b}_s2v <= '0';\n      end if;\n    end if;\n  end process;\n"
             );
             format!("if q < 0 then {b}_neg1 <= '1'; {b}_mag1 <= unsigned(resize(-q, 53)); else {b}_neg1 <= '0'; {b}_mag1 <= unsigned(resize(q, 53)); end if;")
         } else {
@@ -141,9 +142,10 @@ impl Emitter<'_> {
                 "  {b}_wa{k} <= {b}_ba when {b}_bv = '1' and {b}_bbank = {k} else {b}_rdd;"
             );
             let _ = writeln!(s, "  {b}_wd{k} <= {b}_new when {b}_bv = '1' and {b}_bbank = {k} else (others => '0');");
+            let edge = self.edge;
             let _ = writeln!(
                 s,
-                "  p_{b}_m{k} : process(clk)\n  begin\n    if rising_edge(clk) then\n      if {b}_we{k} = '1' then\n        {b}_m{k}({b}_wa{k}) <= {b}_wd{k};\n      end if;\n      {b}_q{k} <= {b}_m{k}({b}_ra{k});\n    end if;\n  end process;"
+                "  p_{b}_m{k} : process(clk)\n  begin\n    {edge}\n      if {b}_we{k} = '1' then\n        {b}_m{k}({b}_wa{k}) <= {b}_wd{k};\n      end if;\n      {b}_q{k} <= {b}_m{k}({b}_ra{k});\n    end if;\n  end process;"
             );
         }
         s.push('\n');

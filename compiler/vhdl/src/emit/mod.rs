@@ -69,7 +69,15 @@ struct Emitter<'a> {
     uses_div: bool,
     uses_float: bool,
     extra_vars: Vec<String>,
+    /// How every clocked process opens: on the clock's rising edge, and with
+    /// a clock enable when the design runs inside the AXI4-Stream wrapper.
+    edge: &'static str,
 }
+
+/// A clocked process's edge in the native design.
+const EDGE: &str = "if rising_edge(clk) then";
+/// ... and with the clock enable (`ce`) the AXI4-Stream wrapper drives.
+const EDGE_CE: &str = "if rising_edge(clk) and ce = '1' then";
 
 fn width_of(net: &Network, s: &Src) -> u32 {
     match s {
@@ -166,7 +174,7 @@ impl Emitter<'_> {
         for v in vars {
             let _ = writeln!(s, "    {v}");
         }
-        let _ = writeln!(s, "  begin\n    if rising_edge(clk) then");
+        let _ = writeln!(s, "  begin\n    {}", self.edge);
         for st in stmts {
             let _ = writeln!(s, "      {st}");
         }
@@ -366,7 +374,15 @@ const FLOAT_FUNCTION: &str = "  -- exact integers (|v| < 2**53) as IEEE 754 doub
 
 /// The VHDL design of a verified network.
 pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
+    design_with(net, iface, src, false)
+}
+
+/// The design, with a clock-enable port `ce` that every register obeys when
+/// `enable` (the AXI4-Stream wrapper's network: time passes only on enabled
+/// cycles; `rst` needs an enabled cycle too).
+pub fn design_with(net: &Network, iface: &Interface, src: &SourceFile, enable: bool) -> String {
     let mut e = Emitter {
+        edge: if enable { EDGE_CE } else { EDGE },
         net,
         src,
         decls: String::new(),
@@ -403,6 +419,11 @@ pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
         "    clk : in std_logic".to_string(),
         "    rst : in std_logic".to_string(),
     ];
+    if enable {
+        ports.push(
+            "    ce : in std_logic -- clock enable: registers update only when it is high".into(),
+        );
+    }
     for p in &iface.inputs {
         let kind = if p.signed { "signed" } else { "unsigned" };
         ports.push(format!("    {} : in std_logic", p.valid));

@@ -182,10 +182,8 @@ impl Emitter<'_> {
                 ));
                 mem.push(format!("{b}_qi <= {b}_ix({b}_ra);"));
             }
-            let _ = writeln!(
-                body,
-                "  p_{b}_m : process(clk)\n  begin\n    if rising_edge(clk) then"
-            );
+            let edge = self.edge;
+            let _ = writeln!(body, "  p_{b}_m : process(clk)\n  begin\n    {edge}");
             for m in &mem {
                 let _ = writeln!(body, "      {m}");
             }

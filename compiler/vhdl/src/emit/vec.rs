@@ -26,9 +26,10 @@ impl Emitter<'_> {
             o.dtype.numpy_name(),
             self.src.base_name()
         );
+        let edge = self.edge;
         let _ = writeln!(
             s,
-            "  p_{b}_oc : process(clk)\n  begin\n    if rising_edge(clk) then\n      if {b}_v = '1' then\n        if {b}_oc = {} then {b}_oc <= 0; else {b}_oc <= {b}_oc + 1; end if;\n      end if;\n      if rst = '1' then\n        {b}_oc <= 0;\n      end if;\n    end if;\n  end process;",
+            "  p_{b}_oc : process(clk)\n  begin\n    {edge}\n      if {b}_v = '1' then\n        if {b}_oc = {} then {b}_oc <= 0; else {b}_oc <= {b}_oc + 1; end if;\n      end if;\n      if rst = '1' then\n        {b}_oc <= 0;\n      end if;\n    end if;\n  end process;",
             v.cycles.max(1) - 1
         );
         let _ = writeln!(
