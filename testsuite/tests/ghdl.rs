@@ -164,3 +164,35 @@ fn axi4_stream_wrapper_mismatches_are_caught() {
         other => panic!("expected a mismatch, got {other:?}"),
     }
 }
+
+/// The native interface's timing monitor: a frame with a gap (valid low for a
+/// cycle inside it) raises `frame_error` the next cycle, before any output can
+/// show the wrong values it leads to.
+#[test]
+fn a_gap_inside_a_frame_raises_frame_error() {
+    if !ghdl_or_skip("a_gap_inside_a_frame_raises_frame_error") {
+        return;
+    }
+    let src = source(&conformance().join("cases/column_sum/kernel.py"));
+    let (k, net) = compile(&src, None).unwrap();
+    let mut rng = Rng::new(3);
+    let frames: Vec<Vec<Array>> = (0..2).map(|_| random_frame(&mut rng, &k)).collect();
+    let streams: Vec<Vec<Array>> = frames.iter().map(|f| vec![f[0].clone()]).collect();
+    let mut sim = hissc_sim::simulate(&net, &streams, &[], true).unwrap();
+    let rows = sim.trace.as_mut().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, ok) = hissc_flow::hardware::check(dir.path(), &net, &src, rows, &[], false);
+    assert!(ok.is_ok(), "{ok:?}");
+    // the 10th element of the second frame does not come
+    let first = rows.iter().position(|r| r.inputs[0].0).unwrap();
+    let gap = first + net.frame_period() as usize + 10;
+    assert!(rows[gap].inputs[0].0);
+    rows[gap].inputs[0].0 = false;
+    let dir = tempfile::tempdir().unwrap();
+    match hissc_flow::hardware::check(dir.path(), &net, &src, rows, &[], false).1 {
+        Err(hissc_flow::ghdl::GhdlError::Mismatch { cycle, signal, .. }) => {
+            assert_eq!((cycle as usize, signal.as_str()), (gap + 1, "frame_error"));
+        }
+        other => panic!("expected frame_error, got {other:?}"),
+    }
+}

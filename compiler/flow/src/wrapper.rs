@@ -28,7 +28,8 @@ use std::fmt::Write;
 
 /// Pins the kernel's own entity needs.
 pub fn pins(iface: &Interface) -> u32 {
-    2 + iface.inputs.iter().map(|p| p.total() + 1).sum::<u32>()
+    // clk, rst and the timing monitor's frame_error
+    3 + iface.inputs.iter().map(|p| p.total() + 1).sum::<u32>()
         + iface.params.iter().map(|p| p.width).sum::<u32>()
         + iface.loads.iter().map(|p| p.width + 1).sum::<u32>()
         + iface.outputs.iter().map(|o| captured(o) + 1).sum::<u32>()
@@ -61,7 +62,7 @@ pub fn wrap(iface: &Interface, capacity: u32, retime: bool) -> Result<Wrapper, S
         + iface.loads.iter().map(|p| p.width + 1).sum::<u32>();
     let word = |p: &hissc_vhdl::interface::StreamIn| format!("{}_word", p.data);
     let pins =
-        2 + stream_pins + if param_bits > 0 { 2 } else { 0 } + iface.outputs.len() as u32 + 1 + 8;
+        3 + stream_pins + if param_bits > 0 { 2 } else { 0 } + iface.outputs.len() as u32 + 1 + 8;
     if pins > capacity {
         return Err(format!(
             "the kernel's input streams alone need {stream_pins} pins and the package has {capacity}: narrow the inputs (a range type) or choose a larger package"
@@ -90,6 +91,7 @@ pub fn wrap(iface: &Interface, capacity: u32, retime: bool) -> Result<Wrapper, S
     for o in &iface.outputs {
         ports.push(format!("{} : out std_logic", o.valid));
     }
+    ports.push(format!("{} : out std_logic", iface.error));
     ports.push("out_shift : in std_logic".into());
     ports.push("out_byte : out std_logic_vector(7 downto 0)".into());
     let mut v = String::new();
@@ -151,7 +153,11 @@ pub fn wrap(iface: &Interface, capacity: u32, retime: bool) -> Result<Wrapper, S
         }
     }
     v.push_str("begin\n");
-    let mut map = vec!["clk => clk".to_string(), "rst => rst".to_string()];
+    let mut map = vec![
+        "clk => clk".to_string(),
+        "rst => rst".to_string(),
+        format!("{0} => {0}", iface.error),
+    ];
     for p in &iface.inputs {
         map.push(format!("{0} => {0}", p.valid));
         if p.lanes > 1 {

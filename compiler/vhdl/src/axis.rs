@@ -9,7 +9,8 @@
 //! cycle is [`hissc_spn::axis`]'s plan, which the simulator's model
 //! (`hissc_sim::axis`) follows too. Parameters and state load ports pass
 //! through. `error` rises (and stays high until reset) when an input's `TLAST`
-//! does not mark its frame's last beat.
+//! does not mark its frame's last beat (or, which the wrapper rules out, the
+//! network's own timing monitor fires).
 //!
 //! The testbench replays the model's rows: it drives every producer's beat
 //! and every consumer's `TREADY`, and checks every `TREADY`, `TVALID`, and
@@ -51,13 +52,14 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         "clk => clk".to_string(),
         "rst => rst".to_string(),
         "ce => k_ce".to_string(),
+        format!("{} => k_timing", iface.error),
     ];
     let mut comb = String::new();
     let mut resets = String::new();
     let mut seq = String::new();
     let _ = writeln!(
         decls,
-        "  signal phase : integer range 0 to {p} := {p};\n  signal ce, k_ce, starting, err : std_logic := '0';"
+        "  signal phase : integer range 0 to {p} := {p};\n  signal ce, k_ce, starting, err, k_timing : std_logic := '0';"
     );
     let mut all_offered = Vec::new();
     let mut ok = Vec::new();
@@ -233,7 +235,7 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
     v.push_str(&comb);
     let _ = writeln!(
         v,
-        "  -- the network's clock enable: every beat it needs is offered, every queue has room\n  ce <= '1' when {ok} else '0';\n  k_ce <= ce or rst;\n  error <= err;\n"
+        "  -- the network's clock enable: every beat it needs is offered, every queue has room\n  ce <= '1' when {ok} else '0';\n  k_ce <= ce or rst;\n  error <= err or k_timing;\n"
     );
     let _ = writeln!(
         v,

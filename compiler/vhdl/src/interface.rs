@@ -126,6 +126,11 @@ pub struct Interface {
     pub loads: Vec<StreamIn>,
     /// Outputs, in order (the kernel's, then each state's next value).
     pub outputs: Vec<StreamOut>,
+    /// The timing monitor's output (`frame_error`): high from the cycle after
+    /// the inputs broke the native timing until reset.
+    pub error: String,
+    /// The monitor's phase counter (an internal signal, named after the ports).
+    pub phase: String,
 }
 
 /// Internal signal names derived from bus `b` (reserved before ports are named).
@@ -221,11 +226,16 @@ pub fn interface(net: &Network, namer: &mut Namer) -> Interface {
             }),
         })
         .collect();
+    // after every user-visible name, so they keep theirs
+    let error = namer.name("frame_error");
+    let phase = namer.name("frame_phase");
     Interface {
         entity,
         inputs,
         params,
         loads,
         outputs,
+        error,
+        phase,
     }
 }

@@ -172,6 +172,14 @@ pub fn testbench(iface: &Interface) -> String {
             port_of("e", None, &v.last, 1, false);
         }
     }
+    // the timing monitor: never raised by a trace of the native timing
+    let _ = writeln!(sig, "  signal {} : std_logic;", iface.error);
+    map.push(format!("{0} => {0}", iface.error));
+    let _ = write!(
+        check,
+        "        if {0} /= '0' then\n          report \"HISSC-MISMATCH cycle=\" & integer'image(cycle) & \" signal={0} expected='0' got='1'\" severity failure;\n        end if;\n",
+        iface.error
+    );
     // input streams and state load ports: a valid flag and data
     let streams = iface.inputs.iter().map(|p| (p, p.total()));
     for (p, w) in streams.chain(iface.loads.iter().map(|p| (p, p.width))) {

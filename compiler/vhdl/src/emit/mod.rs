@@ -19,6 +19,7 @@ mod pack;
 mod reduce;
 mod scan;
 mod slice;
+mod timing;
 mod vec;
 
 use crate::interface::{Interface, StreamOut};
@@ -397,6 +398,7 @@ pub fn design_with(net: &Network, iface: &Interface, src: &SourceFile, enable: b
     for o in &iface.outputs {
         e.output(o);
     }
+    e.timing(iface, &hissc_spn::axis::Plan::new(net));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -483,6 +485,10 @@ pub fn design_with(net: &Network, iface: &Interface, src: &SourceFile, enable: b
             ));
         }
     }
+    ports.push(format!(
+        "    {} : out std_logic := '0' -- the inputs broke the native timing (a gap inside a frame, inputs out of step, a frame too early); until reset",
+        iface.error
+    ));
     // semicolons go before comments
     let n = ports.len();
     for (i, p) in ports.iter().enumerate() {
