@@ -189,6 +189,43 @@ fn representative_kernels_build_for_ecp5() {
     assert!(d.resources.block_rams.used >= 1, "{:?}", d.resources);
 }
 
+/// Stencils at detector row widths (issue 15): their row buffers are block RAM,
+/// so the 3-row sum on 8 x 512 takes under a tenth of the HX8K's logic cells
+/// and the 3x3 box sum on 64 x 1024 builds; both netlists pass the testbench.
+#[test]
+fn detector_rows_live_in_block_ram() {
+    if !tools_or_skip("detector_rows_live_in_block_ram") {
+        return;
+    }
+    let examples = hissc_testsuite::root().join("examples");
+    let vsum = build_kernel(&examples.join("vsum/kernel.py"), Target::Hx8k);
+    assert!(
+        vsum.resources.logic_cells.used * 10 <= vsum.resources.logic_cells.available
+            && vsum.resources.block_rams.used >= 2,
+        "{:?}",
+        vsum.resources
+    );
+    let box3 = build_kernel(&examples.join("box3x3/kernel.py"), Target::Hx8k);
+    assert!(box3.resources.block_rams.used >= 4, "{:?}", box3.resources);
+    for name in ["vsum", "box3x3"] {
+        let src = source(&examples.join(name).join("kernel.py"));
+        let (k, net) = compile(&src, None).unwrap();
+        let mut rng = Rng::new(5);
+        let frame: Vec<Array> = k
+            .params
+            .iter()
+            .map(|p| {
+                let data = (0..p.ty.numel())
+                    .map(|_| rng.value(p.range.lo, p.range.hi))
+                    .collect();
+                Array::new(p.ty.dtype, p.ty.shape.clone(), data)
+            })
+            .collect();
+        hissc_testsuite::agree(&src, &k, &net, &[frame], true, true)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
 #[test]
 fn user_kernels_that_broke_the_build() {
     if !tools_or_skip("user_kernels_that_broke_the_build") {

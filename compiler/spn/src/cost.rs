@@ -47,6 +47,14 @@ pub struct Cost {
 }
 
 impl Cost {
+    /// A memory the VHDL writes as a synchronous RAM (registered read): synthesis
+    /// puts it in block RAM (or, on the ECP5, LUT RAM) whatever its size, so
+    /// none of its bits are flip-flops.
+    fn ram(&mut self, words: u64, bits: u32) {
+        self.memories.push(Memory { words, bits });
+    }
+
+    /// A table or buffer: in block RAM from [`MEMORY_BITS`], else registers.
     fn memory(&mut self, words: u64, bits: u32) {
         let m = Memory { words, bits };
         if m.size() >= MEMORY_BITS {
@@ -93,6 +101,7 @@ pub fn process(net: &Network, b: Bus) -> Cost {
     let w = n.width;
     // the output register and its valid flag
     c.flip_flops = w as u64 + 1;
+    let pow2 = |s: &Src| matches!(s, Src::Const(k) if *k > 0 && (*k as u128).is_power_of_two());
     let width = |s: &Src| match s {
         Src::Bus(x) => Some(net.nodes[*x].width),
         Src::Const(_) => None,
@@ -103,6 +112,9 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         }
         ProcKind::Binary(op, _, x, y) => match (op, width(x), width(y)) {
             (BinaryOp::Mul, Some(a), Some(b)) => c.multipliers.push((a, b)),
+            // by a power of two: a shift, or the low bits
+            (BinaryOp::Mul, _, _) if pow2(x) || pow2(y) => {}
+            (BinaryOp::FloorDiv | BinaryOp::Mod, _, _) if pow2(y) => {}
             (BinaryOp::Mul | BinaryOp::FloorDiv | BinaryOp::Mod, Some(a), None)
             | (BinaryOp::Mul, None, Some(a)) => {
                 // by a constant: a multiplier by a constant of about the same width
@@ -115,7 +127,7 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         ProcKind::Reduce(_, _, _, shape, _) => {
             let p = proc::reduce::plan(net, b).expect("a reduction");
             if p.in_ram {
-                c.memory(p.lines as u64, p.acc_width);
+                c.ram(p.lines as u64, p.acc_width);
             }
             // the accumulator (or the block RAM's read stage) and the counters
             c.flip_flops += p.acc_width as u64 + counters(shape);
@@ -125,9 +137,10 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         ProcKind::Bincount { count, .. } => {
             let p = proc::bincount::plan(net, b).expect("a bin count");
             let wacc = p.acc_width;
-            // two banks (count one frame, stream out the other)
+            // two banks (count one frame, stream out the other), each a
+            // synchronous RAM in the VHDL
             for _ in 0..2 {
-                c.memory(p.depth as u64, wacc);
+                c.ram(p.depth as u64, wacc);
             }
             c.flip_flops += 4 * wacc as u64 + 2 * counter(*count as u64);
         }

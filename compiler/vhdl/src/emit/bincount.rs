@@ -89,11 +89,25 @@ impl Emitter<'_> {
             &mut d,
             format!("signal {b}_bv, {b}_fv, {b}_rv : std_logic := '0';"),
         );
-        decl(&mut d, format!("signal {b}_binc, {b}_fd, {b}_new, {b}_old, {b}_base : signed({} downto 0) := (others => '0');", wacc - 1));
+        decl(&mut d, format!("signal {b}_fd, {b}_new, {b}_old, {b}_base : signed({} downto 0) := (others => '0');", wacc - 1));
+        if weights.is_some() {
+            // a weight travels beside its bin; a plain count adds a constant 1
+            decl(
+                &mut d,
+                format!(
+                    "signal {b}_binc : signed({} downto 0) := (others => '0');",
+                    wacc - 1
+                ),
+            );
+        }
         self.decls.push_str(&d);
-        let inc = match weights {
-            Some(wb) => format!("resize({wb}, {wacc})"),
-            None => format!("to_signed(1, {wacc})"),
+        // what stage B adds: the weight registered beside the bin, or 1
+        let (take_inc, inc) = match weights {
+            Some(wb) => (
+                format!(" {b}_binc <= resize({wb}, {wacc});"),
+                format!("{b}_binc"),
+            ),
+            None => (String::new(), format!("to_signed(1, {wacc})")),
         };
         let counted = match mask {
             Some(m) => format!("{x}_v = '1' and {m}(0) = '1'"),
@@ -133,7 +147,7 @@ impl Emitter<'_> {
         );
         let _ = writeln!(s, "  {b}_old <= {b}_q0 when {b}_bbank = 0 else {b}_q1;");
         let _ = writeln!(s, "  {b}_base <= {b}_fd when {b}_fv = '1' and {b}_fa = {b}_ba and {b}_fbank = {b}_bbank else {b}_old;");
-        let _ = writeln!(s, "  {b}_new <= {b}_base + {b}_binc;");
+        let _ = writeln!(s, "  {b}_new <= {b}_base + {inc};");
         for k in 0..2 {
             let _ = writeln!(s, "  {b}_ra{k} <= {b}_xa when {b}_bank = {k} else {b}_rda;");
             let _ = writeln!(s, "  {b}_we{k} <= '1' when ({b}_bv = '1' and {b}_bbank = {k}) or ({b}_rv = '1' and {b}_rbank = {k}) else '0';");
@@ -153,7 +167,7 @@ impl Emitter<'_> {
         let stmts = vec![
             "-- counting: stage B writes back what stage A read".to_string(),
             format!("if {counted} then {b}_bv <= '1'; else {b}_bv <= '0'; end if;"),
-            format!("{b}_ba <= {b}_xa; {b}_binc <= {inc}; {b}_bbank <= {b}_bank;"),
+            format!("{b}_ba <= {b}_xa;{take_inc} {b}_bbank <= {b}_bank;"),
             format!("{b}_fv <= {b}_bv; {b}_fa <= {b}_ba; {b}_fd <= {b}_new; {b}_fbank <= {b}_bbank;"),
             format!("if {x}_v = '1' then"),
             format!(
