@@ -46,7 +46,7 @@ struct CompileArgs {
     /// Print an intermediate form instead of (or as well as) writing VHDL.
     #[arg(long, value_enum)]
     emit: Option<Emit>,
-    /// Elements per cycle per input stream: 1, 2, 4, 8, 16 or 32.
+    /// Elements per cycle per input stream: 1, 2, 4, 8, 16, 32 or 64.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
     /// The design's interface: native, or wrapped in AXI4-Stream (`axis`: the
@@ -55,7 +55,7 @@ struct CompileArgs {
     interface: Interface,
 }
 
-/// `--lanes N`: a power of two up to 32.
+/// `--lanes N`: a power of two up to [`hissc_spn::lanes::MAX_LANES`].
 fn parse_lanes(s: &str) -> Result<u32, String> {
     let max = hissc_spn::lanes::MAX_LANES;
     match s.parse::<u32>() {
@@ -120,7 +120,7 @@ struct InputArgs {
     /// The initial value of a `State[...]` parameter: NAME=FILE.npy (repeatable; zeros if not given).
     #[arg(long = "state", value_name = "NAME=FILE.npy")]
     states: Vec<String>,
-    /// Elements per cycle per input stream, 1 to 32 (`run` computes the same values whatever it is).
+    /// Elements per cycle per input stream, 1 to 64 (`run` computes the same values whatever it is).
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
 }
@@ -238,7 +238,7 @@ impl BuildTarget {
 struct BuildArgs {
     #[command(flatten)]
     build: BuildTarget,
-    /// Elements per cycle per input stream, 1 to 32.
+    /// Elements per cycle per input stream, 1 to 64.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
     /// Choose the lanes for this throughput (e.g. `40Gbps`, `2.5Gbit/s`, `800Mbps`) and
@@ -259,7 +259,7 @@ struct BuildArgs {
 struct BundleArgs {
     #[command(flatten)]
     build: BuildTarget,
-    /// Elements per cycle per input stream, 1 to 32.
+    /// Elements per cycle per input stream, 1 to 64.
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
     /// The bundle to write (`KERNEL.hbx`).
