@@ -20,26 +20,14 @@ pub fn check(
     netlist: bool,
 ) -> (hissc_vhdl::interface::Interface, Result<Pass, GhdlError>) {
     let v = hissc_vhdl::emit(net, src);
-    let e = v.iface.entity.clone();
-    let design = dir.join(format!("{e}.vhd"));
-    let tb = dir.join(format!("{e}_tb.vhd"));
-    let vec = dir.join(format!("{e}.vec"));
-    let written = std::fs::write(&design, &v.design)
-        .and_then(|_| std::fs::write(&tb, hissc_vhdl::tb::testbench(&v.iface)))
-        .and_then(|_| std::fs::write(&vec, hissc_vhdl::tb::vectors(&v.iface, rows, states)));
-    let design = match (written, netlist) {
-        (Ok(()), true) => ghdl::synthesize(dir, &design, &e).map_err(|log| GhdlError::Tool {
-            step: "synthesize",
-            log,
-        }),
-        (Ok(()), false) => Ok(design),
-        (Err(err), _) => Err(GhdlError::Tool {
-            step: "write",
-            log: format!("cannot write into `{}`: {err}", dir.display()),
-        }),
-    };
-    let verdict =
-        design.and_then(|design| ghdl::run_testbench(dir, &[design, tb], &format!("{e}_tb"), &vec));
+    let verdict = replay(
+        dir,
+        &v.iface.entity,
+        &v.design,
+        &hissc_vhdl::tb::testbench(&v.iface),
+        &hissc_vhdl::tb::vectors(&v.iface, rows, states),
+        netlist,
+    );
     (v.iface, verdict)
 }
 
@@ -55,15 +43,35 @@ pub fn check_axis(
     netlist: bool,
 ) -> (hissc_vhdl::interface::Interface, Result<Pass, GhdlError>) {
     let (v, wrapper) = hissc_vhdl::emit_axis(net, src);
-    let top = format!("{}_axis", v.iface.entity);
+    let verdict = replay(
+        dir,
+        &format!("{}_axis", v.iface.entity),
+        &format!("{}\n{wrapper}", v.design),
+        &hissc_vhdl::axis::testbench(&v.iface),
+        &hissc_vhdl::axis::vectors(&v.iface, &run.rows, params),
+        netlist,
+    );
+    (v.iface, verdict)
+}
+
+/// Writes `top`'s design, its testbench `top_tb` and the vectors into `dir`,
+/// synthesizes the design first with `netlist`, and runs the testbench in GHDL.
+fn replay(
+    dir: &Path,
+    top: &str,
+    design_text: &str,
+    tb_text: &str,
+    vectors: &str,
+    netlist: bool,
+) -> Result<Pass, GhdlError> {
     let design = dir.join(format!("{top}.vhd"));
     let tb = dir.join(format!("{top}_tb.vhd"));
     let vec = dir.join(format!("{top}.vec"));
-    let written = std::fs::write(&design, format!("{}\n{wrapper}", v.design))
-        .and_then(|_| std::fs::write(&tb, hissc_vhdl::axis::testbench(&v.iface)))
-        .and_then(|_| std::fs::write(&vec, hissc_vhdl::axis::vectors(&v.iface, &run.rows, params)));
+    let written = std::fs::write(&design, design_text)
+        .and_then(|_| std::fs::write(&tb, tb_text))
+        .and_then(|_| std::fs::write(&vec, vectors));
     let design = match (written, netlist) {
-        (Ok(()), true) => ghdl::synthesize(dir, &design, &top).map_err(|log| GhdlError::Tool {
+        (Ok(()), true) => ghdl::synthesize(dir, &design, top).map_err(|log| GhdlError::Tool {
             step: "synthesize",
             log,
         }),
@@ -73,7 +81,5 @@ pub fn check_axis(
             log: format!("cannot write into `{}`: {err}", dir.display()),
         }),
     };
-    let verdict = design
-        .and_then(|design| ghdl::run_testbench(dir, &[design, tb], &format!("{top}_tb"), &vec));
-    (v.iface, verdict)
+    design.and_then(|design| ghdl::run_testbench(dir, &[design, tb], &format!("{top}_tb"), &vec))
 }
