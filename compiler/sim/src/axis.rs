@@ -211,22 +211,14 @@ pub fn simulate_axis(
         });
     }
     // each producer's next beat, and whether it is offering it
-    let total: Vec<usize> = w
-        .plan
-        .in_beats
-        .iter()
-        .map(|&n| n as usize * frames)
-        .collect();
+    let per_run =
+        |beats: &[u32]| -> Vec<usize> { beats.iter().map(|&n| n as usize * frames).collect() };
+    let total = per_run(&w.plan.in_beats);
     let mut next = vec![0usize; lanes.len()];
     let mut offering = vec![false; lanes.len()];
     // what the consumers took, per output
     let mut taken: Vec<Vec<Beat>> = vec![Vec::new(); net.outputs.len()];
-    let want: Vec<usize> = w
-        .plan
-        .out_beats
-        .iter()
-        .map(|&n| n as usize * frames)
-        .collect();
+    let want = per_run(&w.plan.out_beats);
     let budget = 64 * (enabled as usize + 16 + total.iter().chain(&want).sum::<usize>()) + 10_000;
     while taken.iter().zip(&want).any(|(t, &n)| t.len() < n) {
         if rows.len() > budget {
