@@ -86,6 +86,19 @@ pub fn compile_lanes_why(
     Ok((k, net, why))
 }
 
+/// One frame of random arguments for `k` (each parameter's whole range).
+pub fn random_frame(rng: &mut gen::Rng, k: &Kernel) -> Vec<Array> {
+    k.params
+        .iter()
+        .map(|p| {
+            let data = (0..p.ty.numel())
+                .map(|_| rng.value(p.range.lo, p.range.hi))
+                .collect();
+            Array::new(p.ty.dtype, p.ty.shape.clone(), data)
+        })
+        .collect()
+}
+
 /// Is GHDL installed? Prints a loud line when it is not.
 pub fn ghdl_or_skip(test: &str) -> bool {
     if hissc_flow::ghdl::available() {

@@ -230,17 +230,7 @@ fn detector_rows_live_in_block_ram() {
     for name in ["vsum", "box3x3"] {
         let src = source(&examples.join(name).join("kernel.py"));
         let (k, net) = compile(&src, None).unwrap();
-        let mut rng = Rng::new(5);
-        let frame: Vec<Array> = k
-            .params
-            .iter()
-            .map(|p| {
-                let data = (0..p.ty.numel())
-                    .map(|_| rng.value(p.range.lo, p.range.hi))
-                    .collect();
-                Array::new(p.ty.dtype, p.ty.shape.clone(), data)
-            })
-            .collect();
+        let frame = hissc_testsuite::random_frame(&mut Rng::new(5), &k);
         hissc_testsuite::agree(&src, &k, &net, &[frame], true, true)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
     }

@@ -4,19 +4,7 @@
 
 use hissc_aop::Array;
 use hissc_testsuite::gen::Rng;
-use hissc_testsuite::{agree, compile, conformance, entries, ghdl_or_skip, source};
-
-fn random_frame(rng: &mut Rng, k: &hissc_aop::Kernel) -> Vec<Array> {
-    k.params
-        .iter()
-        .map(|p| {
-            let data = (0..p.ty.numel())
-                .map(|_| rng.value(p.range.lo, p.range.hi))
-                .collect();
-            Array::new(p.ty.dtype, p.ty.shape.clone(), data)
-        })
-        .collect()
-}
+use hissc_testsuite::{agree, compile, conformance, entries, ghdl_or_skip, random_frame, source};
 
 #[test]
 fn conformance_kernels_in_ghdl() {
