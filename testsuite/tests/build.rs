@@ -44,6 +44,7 @@ fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Re
         seed: 1,
         dir: dir.path().to_path_buf(),
         detector: None,
+        axis: false,
     };
     let r = build(&net, &src, &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
     let bin = dir.path().join(&r.bitstream);
@@ -191,6 +192,7 @@ fn representative_kernels_build_for_ecp5() {
         seed: 1,
         dir: dir.path().to_path_buf(),
         detector: None,
+        axis: false,
     };
     let zs = build(&net, &src, &opts, &mut |_| {}).unwrap();
     assert_eq!(zs.lanes, 64);
@@ -207,6 +209,31 @@ fn representative_kernels_build_for_ecp5() {
     let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
     let d = build_kernel(&cases.join("delay_ram/kernel.py"), Target::Ecp5_45k);
     assert!(d.resources.block_rams.used >= 1, "{:?}", d.resources);
+}
+
+/// `hissc build --interface axis`: the AXI4-Stream wrapper is the top level.
+#[test]
+fn the_axi4_stream_wrapper_builds() {
+    if !tools_or_skip("the_axi4_stream_wrapper_builds") {
+        return;
+    }
+    let src = source(&conformance().join("cases/threshold_sum/kernel.py"));
+    let (_, net) = compile(&src, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        target: Target::Hx8k,
+        freq_mhz: 50.0,
+        seed: 1,
+        dir: dir.path().to_path_buf(),
+        detector: None,
+        axis: true,
+    };
+    let r = build(&net, &src, &opts, &mut |_| {}).unwrap();
+    assert_eq!(r.top, "threshold_sum_axis");
+    assert!(
+        r.wrapper.is_none() && r.resources.logic_cells.used > 100,
+        "{r:?}"
+    );
 }
 
 /// Stencils at detector row widths (issue 15): their row buffers are block RAM,

@@ -12,7 +12,8 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         .output
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("build").join(&c.kernel.name));
-    let opts = a.build.options(dir.clone(), a.detector.clone())?;
+    let mut opts = a.build.options(dir.clone(), a.detector.clone())?;
+    opts.axis = a.interface == crate::Interface::Axis;
     let streams: Vec<&str> = c
         .kernel
         .params

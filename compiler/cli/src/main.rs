@@ -229,6 +229,7 @@ impl BuildTarget {
             seed: self.seed,
             dir,
             detector,
+            axis: false,
         })
     }
 }
@@ -252,6 +253,9 @@ struct BuildArgs {
     /// Output directory (default: build/<kernel>).
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
+    /// Build the design with its AXI4-Stream wrapper as the top level.
+    #[arg(long, value_enum, default_value = "native")]
+    interface: Interface,
 }
 
 /// `hissc bundle`

@@ -224,6 +224,8 @@ pub struct Options {
     /// The input stream that carries the detector's pixels (the kernel's first
     /// array parameter when `None`): its rate is the build's throughput.
     pub detector: Option<String>,
+    /// Build the AXI4-Stream wrapper (`<kernel>_axis`) as the top level.
+    pub axis: bool,
 }
 
 /// A number and where it came from.
@@ -501,13 +503,34 @@ pub fn build(
     io(std::fs::create_dir_all(&logs), &logs)?;
     io(std::fs::create_dir_all(&work), &work)?;
     progress("writing VHDL");
-    let v = hissc_vhdl::emit(net, src);
+    let (v, axis) = if o.axis {
+        let (v, wrapper) = hissc_vhdl::emit_axis(net, src);
+        (v, Some(wrapper))
+    } else {
+        (hissc_vhdl::emit(net, src), None)
+    };
     let e = v.iface.entity.clone();
     let design = dir.join(format!("{e}.vhd"));
     io(std::fs::write(&design, &v.design), &design)?;
     let mut files = vec![format!("{e}.vhd")];
     let need = wrapper::pins(&v.iface);
-    let (top, wrapped) = if need > o.target.io_pins() {
+    let (top, wrapped) = if let Some(axis) = axis {
+        // the AXI4-Stream ports are the native ones plus a TREADY and a TLAST
+        // per stream: no narrow interface stands in for them
+        let top = format!("{e}_axis");
+        let pins = need + 2 * (v.iface.inputs.len() + v.iface.outputs.len()) as u32;
+        if pins > o.target.io_pins() {
+            return Err(BuildError::Other(format!(
+                "the AXI4-Stream design needs {pins} pins and the {} package has {}: build it inside the design that feeds it, or for a larger package (the native interface gets a narrow host interface instead)",
+                o.target.package(),
+                o.target.io_pins()
+            )));
+        }
+        let path = dir.join(format!("{top}.vhd"));
+        io(std::fs::write(&path, &axis), &path)?;
+        files.push(format!("{top}.vhd"));
+        (top, None)
+    } else if need > o.target.io_pins() {
         let retime = o.target.family() == Family::Ecp5;
         let w = wrapper::wrap(&v.iface, o.target.io_pins(), retime).map_err(BuildError::Other)?;
         let path = dir.join(format!("{}.vhd", w.top));
