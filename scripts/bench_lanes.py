@@ -66,6 +66,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs/performance.md"))
     ap.add_argument("--lanes", type=int, default=32, help="the contract kernels' lanes")
     ap.add_argument("--rate", type=float, default=40.0, help="the contract rate, Gbit/s")
+    ap.add_argument("--sweep", default="histogram,bin2x2,cumsum", help="the kernels swept over lanes")
     a = ap.parse_args()
     mhz = lambda f: "—" if f is None else f"{f:.1f} MHz"  # noqa: E731
     sweep = [n for n in (1, 2, 4, 8, 16, 32, 64) if n <= max(32, a.lanes)]
@@ -90,7 +91,7 @@ def main():
         out.append(f"\nSweeps, seeds 1 to {a.sweep_seeds} (median); a dash is a lane count that does not build:\n")
         out.append("| kernel | lanes | logic cells | BRAMs | Fmax nextpnr | Fmax icetime | Gbit/s | critical path / why not |")
         out.append("|---|---:|---:|---:|---:|---:|---:|---|")
-        for case in ("histogram", "bin2x2", "cumsum"):
+        for case in [c for c in a.sweep.split(",") if c]:
             k = os.path.join(CASES, case, "kernel.py")
             for lanes in sweep:
                 reports, why = [], None
@@ -109,7 +110,7 @@ def main():
                     out.append(f"| {case} | {lanes} | {m['lc']} | {m['bram']} | {mhz(m['nx'])} | {mhz(m['it'])} | {m['gbps']:.1f} | `{cp}` |")
                 print(out[-1], flush=True)
     out.append(f"\nProduced by `python3 scripts/bench_lanes.py --target {a.target} --lanes {a.lanes} "
-               f"--rate {a.rate:g} --seeds {a.seeds} --sweep-seeds {a.sweep_seeds}` in {time.time() - t0:.0f} s on a 2-core machine. Laned inputs "
+               f"--rate {a.rate:g} --seeds {a.seeds} --sweep {a.sweep} --sweep-seeds {a.sweep_seeds}` in {time.time() - t0:.0f} s on a 2-core machine. Laned inputs "
                "enter through the narrow wrapper's shift register (docs/hardware-interface.md), so the "
                "figures include it.")
     if a.target == "ice40-hx8k":
