@@ -384,7 +384,7 @@ fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
     assert!(t.contains("input frame: u16[4, 6] x8"), "{t}");
     assert!(t.contains("input 0, 7"), "{t}");
     // usage errors are the user's: exit 1, like every other user error (issue 10)
-    for lanes in ["3", "64", "x"] {
+    for lanes in ["3", "128", "x"] {
         let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", lanes]);
         user_error(&o, "power of two");
     }
