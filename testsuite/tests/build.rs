@@ -33,19 +33,25 @@ fn build_case(name: &str, target: Target) -> hissc_flow::build::Report {
     )
 }
 
+/// A build for `target` at `freq_mhz` into `dir` (seed 1, the first input
+/// the detector's), the AXI4-Stream wrapper on top with `axis`.
+fn options(target: Target, freq_mhz: f64, dir: &std::path::Path, axis: bool) -> Options {
+    Options {
+        target,
+        freq_mhz,
+        seed: 1,
+        dir: dir.to_path_buf(),
+        detector: None,
+        axis,
+    }
+}
+
 fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Report {
     let src = source(path);
     let name = &src.name.clone();
     let (_, net) = compile(&src, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        target,
-        freq_mhz: 50.0,
-        seed: 1,
-        dir: dir.path().to_path_buf(),
-        detector: None,
-        axis: false,
-    };
+    let opts = options(target, 50.0, dir.path(), false);
     let r = build(&net, &src, &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
     let bin = dir.path().join(&r.bitstream);
     assert!(
@@ -186,14 +192,7 @@ fn representative_kernels_build_for_ecp5() {
     let src = source(&conformance().join("cases/zero_suppress/kernel.py"));
     let (_, net) = hissc_testsuite::compile_lanes(&src, None, 64).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        target: Target::Ecp5_85k,
-        freq_mhz: 150.0,
-        seed: 1,
-        dir: dir.path().to_path_buf(),
-        detector: None,
-        axis: false,
-    };
+    let opts = options(Target::Ecp5_85k, 150.0, dir.path(), false);
     let zs = build(&net, &src, &opts, &mut |_| {}).unwrap();
     assert_eq!(zs.lanes, 64);
     assert!(
@@ -220,14 +219,7 @@ fn the_axi4_stream_wrapper_builds() {
     let src = source(&conformance().join("cases/threshold_sum/kernel.py"));
     let (_, net) = compile(&src, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        target: Target::Hx8k,
-        freq_mhz: 50.0,
-        seed: 1,
-        dir: dir.path().to_path_buf(),
-        detector: None,
-        axis: true,
-    };
+    let opts = options(Target::Hx8k, 50.0, dir.path(), true);
     let r = build(&net, &src, &opts, &mut |_| {}).unwrap();
     assert_eq!(r.top, "threshold_sum_axis");
     assert!(

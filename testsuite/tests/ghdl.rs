@@ -93,7 +93,11 @@ fn axi4_stream_wrapper_mismatches_are_caught() {
         pause: 0.3,
         stall: 0.3,
     };
-    let run = simulate_axis(&net, &[t], &[stream], 2, &[], pressure).unwrap();
+    let input = hissc_sim::Stream {
+        data: &stream,
+        repeated: false,
+    };
+    let run = simulate_axis(&net, &[t], &[input], 2, &[], pressure).unwrap();
     // nothing lost or duplicated: the beats taken rebuild numpy's frames
     for (f, got) in frames.iter().zip(&run.frames) {
         let want: Vec<i128> = f[0]

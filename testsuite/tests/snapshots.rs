@@ -48,7 +48,7 @@ fn axi4_stream_wrappers() {
     for (dir, name) in [("cases", "threshold_sum"), ("cases_v2", "sparsify")] {
         let src = source(&conformance().join(dir).join(name).join("kernel.py"));
         let (_, net) = compile(&src, None).unwrap();
-        let (_, wrapper) = hissc_vhdl::emit_axis(&net, &src);
+        let wrapper = hissc_vhdl::emit_axis(&net, &src).wrapper;
         insta::assert_snapshot!(format!("axis_{name}"), wrapper);
     }
 }

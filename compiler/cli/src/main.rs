@@ -341,14 +341,7 @@ fn design_text(c: &driver::Compiled, a: &CompileArgs) -> Result<String, Failure>
     let net = c.network(a.lanes)?;
     Ok(match a.interface {
         Interface::Native => hissc_vhdl::emit(&net, &c.src).design,
-        Interface::Axis => {
-            let (v, wrapper) = hissc_vhdl::emit_axis(&net, &c.src);
-            format!(
-                "{}
-{wrapper}",
-                v.design
-            )
-        }
+        Interface::Axis => hissc_vhdl::emit_axis(&net, &c.src).text(),
     })
 }
 

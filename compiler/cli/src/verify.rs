@@ -32,26 +32,7 @@ pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
             )));
         }
     }
-    for (f, (want, got)) in reference.iter().zip(&run.frames).enumerate() {
-        for (k, (w, g)) in want.iter().zip(got).enumerate() {
-            if w != g {
-                let i = w
-                    .data
-                    .iter()
-                    .zip(&g.data)
-                    .position(|(x, y)| x != y)
-                    .unwrap_or(0);
-                let span = c.kernel.insts[c.kernel.outputs[k]].span;
-                return Err(Failure::Internal(format!(
-                    "bug in hissc: the simulator and the reference interpreter disagree on output {k}, frame {f}, element {i}: interpreter {}, simulator {} (the output comes from {}: `{}`)",
-                    w.data.get(i).copied().unwrap_or(0),
-                    g.data.get(i).copied().unwrap_or(0),
-                    c.src.loc(span),
-                    c.src.line_text(c.src.line(span)).trim()
-                )));
-            }
-        }
-    }
+    agree(&c, &reference, &run.frames, "the simulator")?;
     let tmp;
     let dir: PathBuf = match &a.out {
         Some(d) => d.join("verify"),
@@ -169,17 +150,43 @@ fn check_axis(
     let (run, scalars) =
         hissc_sim::axis::simulate_axis_bound(net, &c.kernel.params, bound, initial, pressure)
             .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
-    for (f, (want, got)) in reference.iter().zip(&run.frames).enumerate() {
+    let model = format!(
+        "the AXI4-Stream wrapper's model (stall seed {})",
+        a.stall_seed
+    );
+    agree(c, reference, &run.frames, &model)?;
+    Ok(hissc_flow::hardware::check_axis(
+        dir, net, &c.src, &run, &scalars, a.netlist,
+    ))
+}
+
+/// The reference interpreter's outputs against `what`'s, frame by frame: the
+/// first difference is a bug in hissc, named with its output's Python line.
+fn agree(
+    c: &Compiled,
+    reference: &[Vec<hissc_aop::Array>],
+    got: &[Vec<hissc_aop::Array>],
+    what: &str,
+) -> Result<(), Failure> {
+    for (f, (want, got)) in reference.iter().zip(got).enumerate() {
         for (k, (w, g)) in want.iter().zip(got).enumerate() {
             if w != g {
+                let i = w
+                    .data
+                    .iter()
+                    .zip(&g.data)
+                    .position(|(x, y)| x != y)
+                    .unwrap_or(0);
+                let span = c.kernel.insts[c.kernel.outputs[k]].span;
                 return Err(Failure::Internal(format!(
-                    "bug in hissc: through the AXI4-Stream wrapper (stall seed {}), output {k} of frame {f} differs from the reference interpreter: {:?} instead of {:?}",
-                    a.stall_seed, g.data, w.data
+                    "bug in hissc: {what} and the reference interpreter disagree on output {k}, frame {f}, element {i}: interpreter {}, {what} {} (the output comes from {}: `{}`)",
+                    w.data.get(i).copied().unwrap_or(0),
+                    g.data.get(i).copied().unwrap_or(0),
+                    c.src.loc(span),
+                    c.src.line_text(c.src.line(span)).trim()
                 )));
             }
         }
     }
-    Ok(hissc_flow::hardware::check_axis(
-        dir, net, &c.src, &run, &scalars, a.netlist,
-    ))
+    Ok(())
 }

@@ -26,12 +26,31 @@ pub enum Family {
 }
 
 impl Family {
-    /// The tools a build for this family runs, in order.
+    /// The tools a build for this family runs, in order: ghdl, yosys, place
+    /// and route, the packer, and on iCE40 icetime.
     pub fn tools(self) -> &'static [&'static str] {
         match self {
             Family::Ice40 => &TOOLS,
             Family::Ecp5 => &["ghdl", "yosys", "nextpnr-ecp5", "ecppack"],
         }
+    }
+
+    /// `ice40` / `ecp5`, as the tools spell the family.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Ice40 => "ice40",
+            Family::Ecp5 => "ecp5",
+        }
+    }
+
+    /// The place-and-route tool ([`Family::tools`], third).
+    fn pnr(self) -> &'static str {
+        self.tools()[2]
+    }
+
+    /// The bitstream packer ([`Family::tools`], fourth).
+    fn pack(self) -> &'static str {
+        self.tools()[3]
     }
 
     /// nextpnr's cell types for (logic cells, block RAMs, DSPs, I/O pins).
@@ -66,8 +85,9 @@ pub struct Device {
     pub name: &'static str,
     /// Its family.
     pub family: Family,
-    /// nextpnr's device option (`--hx8k`, `--85k`).
-    pub pnr_device: &'static str,
+    /// The part as the tools name it (`hx8k`: nextpnr's `--hx8k`, icetime's
+    /// `-d hx8k`; `85k`: nextpnr's `--85k`).
+    pub part: &'static str,
     /// The package (nextpnr's and icetime's spelling).
     pub package: &'static str,
     /// Logic cells: iCE40 LUT4s with their flip-flop, ECP5 LUT4s (each slice
@@ -105,59 +125,57 @@ pub const TARGETS: [Target; 5] = [
     Target::Ecp5_85k,
 ];
 
-/// The devices' figures (Lattice's data sheets: iCE40 DS1040, ECP5 DS1044).
-static DEVICES: [Device; 5] = [
-    Device {
-        name: "ice40-hx8k",
-        family: Family::Ice40,
-        pnr_device: "--hx8k",
-        package: "ct256",
-        logic_cells: 7680,
-        block_rams: 32,
-        dsps: 0,
-        io_pins: 206,
-    },
-    Device {
-        name: "ice40-up5k",
-        family: Family::Ice40,
-        pnr_device: "--up5k",
-        package: "sg48",
-        logic_cells: 5280,
-        block_rams: 30,
-        dsps: 8,
-        io_pins: 39,
-    },
-    Device {
-        name: "ecp5-25k",
-        family: Family::Ecp5,
-        pnr_device: "--25k",
-        package: "CABGA381",
-        logic_cells: 24288,
-        block_rams: 56,
-        dsps: 28,
-        io_pins: 197,
-    },
-    Device {
-        name: "ecp5-45k",
-        family: Family::Ecp5,
-        pnr_device: "--45k",
-        package: "CABGA381",
-        logic_cells: 43848,
-        block_rams: 108,
-        dsps: 72,
-        io_pins: 203,
-    },
-    Device {
-        name: "ecp5-85k",
-        family: Family::Ecp5,
-        pnr_device: "--85k",
-        package: "CABGA381",
-        logic_cells: 83640,
-        block_rams: 208,
-        dsps: 156,
-        io_pins: 205,
-    },
-];
+// The devices' figures (Lattice's data sheets: iCE40 DS1040, ECP5 DS1044).
+static HX8K: Device = Device {
+    name: "ice40-hx8k",
+    family: Family::Ice40,
+    part: "hx8k",
+    package: "ct256",
+    logic_cells: 7680,
+    block_rams: 32,
+    dsps: 0,
+    io_pins: 206,
+};
+static UP5K: Device = Device {
+    name: "ice40-up5k",
+    family: Family::Ice40,
+    part: "up5k",
+    package: "sg48",
+    logic_cells: 5280,
+    block_rams: 30,
+    dsps: 8,
+    io_pins: 39,
+};
+static ECP5_25K: Device = Device {
+    name: "ecp5-25k",
+    family: Family::Ecp5,
+    part: "25k",
+    package: "CABGA381",
+    logic_cells: 24288,
+    block_rams: 56,
+    dsps: 28,
+    io_pins: 197,
+};
+static ECP5_45K: Device = Device {
+    name: "ecp5-45k",
+    family: Family::Ecp5,
+    part: "45k",
+    package: "CABGA381",
+    logic_cells: 43848,
+    block_rams: 108,
+    dsps: 72,
+    io_pins: 203,
+};
+static ECP5_85K: Device = Device {
+    name: "ecp5-85k",
+    family: Family::Ecp5,
+    part: "85k",
+    package: "CABGA381",
+    logic_cells: 83640,
+    block_rams: 208,
+    dsps: 156,
+    io_pins: 205,
+};
 
 impl Target {
     /// Parses a device name (`ice40-hx8k`, `ecp5-85k`, ...).
@@ -177,7 +195,13 @@ impl Target {
 
     /// The device's figures.
     pub fn device(self) -> &'static Device {
-        &DEVICES[self as usize]
+        match self {
+            Target::Hx8k => &HX8K,
+            Target::Up5k => &UP5K,
+            Target::Ecp5_25k => &ECP5_25K,
+            Target::Ecp5_45k => &ECP5_45K,
+            Target::Ecp5_85k => &ECP5_85K,
+        }
     }
 
     /// `ice40-hx8k`.
@@ -504,8 +528,8 @@ pub fn build(
     io(std::fs::create_dir_all(&work), &work)?;
     progress("writing VHDL");
     let (v, axis) = if o.axis {
-        let (v, wrapper) = hissc_vhdl::emit_axis(net, src);
-        (v, Some(wrapper))
+        let a = hissc_vhdl::emit_axis(net, src);
+        (a.vhdl, Some(a.wrapper))
     } else {
         (hissc_vhdl::emit(net, src), None)
     };
@@ -515,10 +539,9 @@ pub fn build(
     let mut files = vec![format!("{e}.vhd")];
     let need = wrapper::pins(&v.iface);
     let (top, wrapped) = if let Some(axis) = axis {
-        // the AXI4-Stream ports are the native ones plus a TREADY and a TLAST
-        // per stream: no narrow interface stands in for them
+        // no narrow host interface stands in for the AXI4-Stream ports
         let top = format!("{e}_axis");
-        let pins = need + 2 * (v.iface.inputs.len() + v.iface.outputs.len()) as u32;
+        let pins = hissc_vhdl::axis::pins(&v.iface);
         if pins > o.target.io_pins() {
             return Err(BuildError::Other(format!(
                 "the AXI4-Stream design needs {pins} pins and the {} package has {}: build it inside the design that feeds it, or for a larger package (the native interface gets a narrow host interface instead)",
@@ -596,7 +619,7 @@ pub fn build(
     };
     let placed = place_and_route(dir, &top, &bin, o, progress)?;
     let rep = placed.report;
-    let pnr = format!("nextpnr-{}", family_name(family));
+    let pnr = family.pnr();
     // Register-to-register Fmax; a design whose only paths touch its ports (a ROM
     // between input and output registers in block RAM) is timed by its slowest
     // port path instead.
@@ -751,14 +774,6 @@ pub fn build(
     Ok(report)
 }
 
-/// `ice40` / `ecp5`, as the tools spell the family.
-fn family_name(f: Family) -> &'static str {
-    match f {
-        Family::Ice40 => "ice40",
-        Family::Ecp5 => "ecp5",
-    }
-}
-
 /// What place and route leaves: nextpnr's JSON report, and icetime's Fmax where
 /// the family has icetime.
 struct Placed {
@@ -777,7 +792,7 @@ fn place_and_route(
 ) -> Result<Placed, BuildError> {
     let logs = dir.join("logs");
     let family = o.target.family();
-    let pnr = format!("nextpnr-{}", family_name(family));
+    let pnr = family.pnr();
     progress(&format!("{pnr} place and route"));
     let (seed, freq) = (o.seed.to_string(), format!("{}", o.freq_mhz));
     let json = format!("{top}.json");
@@ -785,8 +800,9 @@ fn place_and_route(
         Family::Ice40 => format!("{top}.asc"),
         Family::Ecp5 => format!("{top}.config"),
     };
+    let part = format!("--{}", o.target.device().part);
     let mut args = vec![
-        o.target.device().pnr_device,
+        &part,
         "--package",
         o.target.package(),
         "--json",
@@ -803,12 +819,9 @@ fn place_and_route(
         Family::Ice40 => args.extend(["--asc", &routed, "--pcf-allow-unconstrained"]),
         Family::Ecp5 => args.extend(["--textcfg", &routed]),
     }
-    tools::run(dir, &pnr, &args, &logs.join("nextpnr.log"))
+    tools::run(dir, pnr, &args, &logs.join("nextpnr.log"))
         .map_err(|e| over_capacity(&logs.join("nextpnr.log"), o.target).unwrap_or(e.into()))?;
-    let pack = match family {
-        Family::Ice40 => "icepack",
-        Family::Ecp5 => "ecppack",
-    };
+    let pack = family.pack();
     progress(pack);
     tools::run(
         dir,
@@ -839,7 +852,7 @@ fn icetime(dir: &Path, asc: &str, target: Target) -> Result<f64, BuildError> {
         "icetime",
         &[
             "-d",
-            &target.device().pnr_device[2..],
+            target.device().part,
             "-P",
             target.package(),
             "-t",

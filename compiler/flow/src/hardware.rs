@@ -42,16 +42,17 @@ pub fn check_axis(
     params: &[i128],
     netlist: bool,
 ) -> (hissc_vhdl::interface::Interface, Result<Pass, GhdlError>) {
-    let (v, wrapper) = hissc_vhdl::emit_axis(net, src);
+    let a = hissc_vhdl::emit_axis(net, src);
+    let iface = &a.vhdl.iface;
     let verdict = replay(
         dir,
-        &format!("{}_axis", v.iface.entity),
-        &format!("{}\n{wrapper}", v.design),
-        &hissc_vhdl::axis::testbench(&v.iface),
-        &hissc_vhdl::axis::vectors(&v.iface, &run.rows, params),
+        &format!("{}_axis", iface.entity),
+        &a.text(),
+        &hissc_vhdl::axis::testbench(iface),
+        &hissc_vhdl::axis::vectors(iface, &run.rows, params),
         netlist,
     );
-    (v.iface, verdict)
+    (a.vhdl.iface, verdict)
 }
 
 /// Writes `top`'s design, its testbench `top_tb` and the vectors into `dir`,

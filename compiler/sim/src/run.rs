@@ -513,19 +513,8 @@ impl Streamer {
                 .map(|o| {
                     let valid = e.bus(o.slots[0], t).0;
                     let data = match &o.mask {
-                        // selected elements packed into the first lanes
-                        Some(mask) => {
-                            let mut d: Vec<i128> = o
-                                .slots
-                                .iter()
-                                .zip(mask)
-                                .filter(|(_, &m)| valid && e.bus(m, t).1 != 0)
-                                .map(|(&s, _)| e.bus(s, t).1)
-                                .collect();
-                            d.resize(o.slots.len(), 0);
-                            d
-                        }
-                        None => o.slots.iter().map(|&s| e.bus(s, t).1).collect(),
+                        Some(_) if !valid => vec![0; o.slots.len()],
+                        _ => lanes_at(e, &o.slots, o.mask.as_deref(), t).0,
                     };
                     (valid, data)
                 })
@@ -543,6 +532,54 @@ impl Streamer {
                 .collect(),
         }
     }
+}
+
+/// An output's lanes in cycle `t` of the block, as its port carries them: every
+/// lane, or for a variable-length output (`mask`) the selected elements packed
+/// into the first lanes and the rest 0; and how many lanes carry elements.
+pub(crate) fn lanes_at(
+    e: &Engine,
+    slots: &[usize],
+    mask: Option<&[usize]>,
+    t: usize,
+) -> (Vec<i128>, u32) {
+    let Some(mask) = mask else {
+        return (
+            slots.iter().map(|&s| e.bus(s, t).1).collect(),
+            slots.len() as u32,
+        );
+    };
+    let mut d: Vec<i128> = slots
+        .iter()
+        .zip(mask)
+        .filter(|(_, &m)| e.bus(m, t).1 != 0)
+        .map(|(&s, _)| e.bus(s, t).1)
+        .collect();
+    let count = d.len() as u32;
+    d.resize(slots.len(), 0);
+    (d, count)
+}
+
+/// A kernel's bound arguments split as the network takes them: its scalar
+/// parameters' values, and each array input as a stream read in place (one
+/// frame repeated unless the argument is a batch).
+pub fn split_bound<'a>(
+    params: &[hissc_aop::Param],
+    b: &'a hissc_aop::array::Bound,
+) -> (Vec<i128>, Vec<Stream<'a>>) {
+    let mut scalars = Vec::new();
+    let mut streams = Vec::new();
+    for ((p, a), &batched) in params.iter().zip(&b.args).zip(&b.batched) {
+        if p.is_stream() {
+            streams.push(Stream {
+                data: &a.data,
+                repeated: !batched,
+            });
+        } else {
+            scalars.push(a.data[0]);
+        }
+    }
+    (scalars, streams)
 }
 
 /// Simulates `frames` (each: one array per input port, in port order) with the
@@ -651,17 +688,6 @@ pub fn simulate_bound(
     if b.frames == 0 {
         return Err("no frames to simulate".into());
     }
-    let mut scalars = Vec::new();
-    let mut streams = Vec::new();
-    for ((p, a), &batched) in params.iter().zip(&b.args).zip(&b.batched) {
-        if p.is_stream() {
-            streams.push(Stream {
-                data: &a.data,
-                repeated: !batched,
-            });
-        } else {
-            scalars.push(a.data[0]);
-        }
-    }
+    let (scalars, streams) = split_bound(params, b);
     simulate_streams(net, b.frames, &streams, &scalars, states, want_trace)
 }

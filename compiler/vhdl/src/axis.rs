@@ -16,7 +16,7 @@
 //! and every consumer's `TREADY`, and checks every `TREADY`, `TVALID`, and
 //! each beat's data, `TLAST` and `TUSER`, cycle by cycle.
 
-use crate::interface::{port_type, Interface};
+use crate::interface::{port_lines, port_type, Interface};
 use crate::tb::{bits, lanes};
 use hissc_sim::axis::AxisRow;
 use hissc_spn::axis::{Plan, FIFO_DEPTH};
@@ -39,14 +39,78 @@ fn zero(w: u32) -> &'static str {
     }
 }
 
+/// The wrapper's ports, each with the pins it takes.
+fn ports(iface: &Interface) -> Vec<(String, u32)> {
+    let mut ports = vec![
+        ("clk : in std_logic".to_string(), 1),
+        ("rst : in std_logic".to_string(), 1),
+    ];
+    for s in &iface.inputs {
+        let b = base(&s.data);
+        let w = s.total();
+        ports.push((format!("s_{b}_tvalid : in std_logic"), 1));
+        ports.push((format!("s_{b}_tready : out std_logic"), 1));
+        ports.push((
+            format!(
+                "s_{b}_tdata : in {} -- input `{}`, {} lane(s) of {} bits",
+                port_type(w),
+                s.py,
+                s.lanes,
+                s.width
+            ),
+            w,
+        ));
+        ports.push((format!("s_{b}_tlast : in std_logic"), 1));
+    }
+    for q in &iface.params {
+        ports.push((format!("{} : in {}", q.name, port_type(q.width)), q.width));
+    }
+    for l in &iface.loads {
+        ports.push((format!("{} : in std_logic", l.valid), 1));
+        ports.push((format!("{} : in {}", l.data, port_type(l.width)), l.width));
+    }
+    for o in &iface.outputs {
+        let b = base(&o.data);
+        let w = o.total();
+        ports.push((format!("m_{b}_tvalid : out std_logic"), 1));
+        ports.push((format!("m_{b}_tready : in std_logic"), 1));
+        ports.push((
+            format!(
+                "m_{b}_tdata : out {} -- {}, {} lane(s)",
+                port_type(w),
+                o.dtype.numpy_name(),
+                o.lanes.len()
+            ),
+            w,
+        ));
+        ports.push((format!("m_{b}_tlast : out std_logic"), 1));
+        if let Some(v) = &o.vec {
+            ports.push((
+                format!(
+                    "m_{b}_tuser : out {} -- lanes that carry elements (packed from lane 0)",
+                    port_type(v.count_width)
+                ),
+                v.count_width,
+            ));
+        }
+    }
+    ports.push((
+        "error : out std_logic -- an input's TLAST did not mark its frame's last beat (until reset)"
+            .into(),
+        1,
+    ));
+    ports
+}
+
+/// The pins the wrapper's ports take.
+pub fn pins(iface: &Interface) -> u32 {
+    ports(iface).iter().map(|(_, w)| w).sum()
+}
+
 /// The wrapper entity `<entity>_axis` for a design emitted with `ce`.
 pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
     let e = &iface.entity;
     let p = plan.period;
-    let mut ports = vec![
-        "clk : in std_logic".to_string(),
-        "rst : in std_logic".to_string(),
-    ];
     let mut decls = String::new();
     let mut map = vec![
         "clk => clk".to_string(),
@@ -65,17 +129,6 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
     let mut ok = Vec::new();
     for (i, (s, &beats)) in iface.inputs.iter().zip(&plan.in_beats).enumerate() {
         let b = base(&s.data);
-        let w = s.total();
-        ports.push(format!("s_{b}_tvalid : in std_logic"));
-        ports.push(format!("s_{b}_tready : out std_logic"));
-        ports.push(format!(
-            "s_{b}_tdata : in {} -- input `{}`, {} lane(s) of {} bits",
-            port_type(w),
-            s.py,
-            s.lanes,
-            s.width
-        ));
-        ports.push(format!("s_{b}_tlast : in std_logic"));
         let _ = writeln!(decls, "  signal need{i}, take{i} : std_logic := '0';");
         map.push(format!("{} => take{i}", s.valid));
         map.push(format!("{} => s_{b}_tdata", s.data));
@@ -93,12 +146,9 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         );
     }
     for q in &iface.params {
-        ports.push(format!("{} : in {}", q.name, port_type(q.width)));
         map.push(format!("{0} => {0}", q.name));
     }
     for l in &iface.loads {
-        ports.push(format!("{} : in std_logic", l.valid));
-        ports.push(format!("{} : in {}", l.data, port_type(l.width)));
         map.push(format!("{0} => {0}", l.valid));
         map.push(format!("{0} => {0}", l.data));
     }
@@ -106,14 +156,6 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         let b = base(&o.data);
         let t = port_type(o.total());
         let z = zero(o.total());
-        ports.push(format!("m_{b}_tvalid : out std_logic"));
-        ports.push(format!("m_{b}_tready : in std_logic"));
-        ports.push(format!(
-            "m_{b}_tdata : out {t} -- {}, {} lane(s)",
-            o.dtype.numpy_name(),
-            o.lanes.len()
-        ));
-        ports.push(format!("m_{b}_tlast : out std_logic"));
         let _ = writeln!(
             decls,
             "  signal kv{k}, last{k} : std_logic := '0';\n  signal kd{k} : {t} := {z};\n  signal n{k} : integer range 0 to {FIFO_DEPTH} := 0;"
@@ -134,15 +176,12 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         }
         map.push(format!("{} => kv{k}", o.valid));
         map.push(format!("{} => kd{k}", o.data));
-        // what a push stores with the data: TLAST, and a Vec's lane count
-        let mut fields = vec![("kd", "q")];
+        // what a queue slot holds: the beat's data, TLAST, and a Vec's lane count
+        let mut fields = vec![("kd", "q"), ("last", "ql")];
         let mut extra_reset = match &o.vec {
             Some(v) => {
                 let ct = port_type(v.count_width);
                 let cz = zero(v.count_width);
-                ports.push(format!(
-                    "m_{b}_tuser : out {ct} -- lanes that carry elements (packed from lane 0)"
-                ));
                 let _ = writeln!(decls, "  signal kc{k} : {ct} := {cz};");
                 for slot in 0..FIFO_DEPTH {
                     let _ = writeln!(decls, "  signal qc{k}_{slot} : {ct} := {cz};");
@@ -168,17 +207,16 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         );
         ok.push(format!("n{k} < {FIFO_DEPTH}"));
         // the queue: the consumer takes the head; the network's beat goes behind
-        let mut shift = String::new();
-        let mut put0 = String::new();
-        let mut put1 = String::new();
-        for (src, dst) in &fields {
-            let _ = write!(shift, "{dst}{k}_0 <= {dst}{k}_1; ");
-            let _ = write!(put0, "{dst}{k}_0 <= {src}{k}; ");
-            let _ = write!(put1, "{dst}{k}_1 <= {src}{k}; ");
-        }
-        let _ = write!(shift, "ql{k}_0 <= ql{k}_1;");
-        let _ = write!(put0, "ql{k}_0 <= last{k};");
-        let _ = write!(put1, "ql{k}_1 <= last{k};");
+        let each = |f: &dyn Fn(&str, &str) -> String| {
+            fields
+                .iter()
+                .map(|(src, dst)| f(src, dst))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let shift = each(&|_, dst| format!("{dst}{k}_0 <= {dst}{k}_1;"));
+        let put0 = each(&|src, dst| format!("{dst}{k}_0 <= {src}{k};"));
+        let put1 = each(&|src, dst| format!("{dst}{k}_1 <= {src}{k};"));
         let count_beat = if o.vec.is_none() {
             format!(
                 "\n          if beat{k} = {} then beat{k} <= 0; else beat{k} <= beat{k} + 1; end if;",
@@ -194,7 +232,6 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         extra_reset.push_str(&format!("        n{k} <= 0;\n"));
         resets.push_str(&extra_reset);
     }
-    ports.push("error : out std_logic -- an input's TLAST did not mark its frame's last beat (until reset)".into());
     let starting = if all_offered.is_empty() {
         "false".to_string()
     } else {
@@ -211,16 +248,12 @@ pub fn wrapper(iface: &Interface, plan: &Plan) -> String {
         "-- Generated by hissc {}: the AXI4-Stream interface of `{e}` (docs/hardware-interface.md).\n-- Do not edit.\nlibrary ieee;\nuse ieee.std_logic_1164.all;\nuse ieee.numeric_std.all;\n",
         env!("CARGO_PKG_VERSION")
     );
-    let n = ports.len();
+    let decl: Vec<String> = ports(iface)
+        .into_iter()
+        .map(|(d, _)| format!("    {d}"))
+        .collect();
     let _ = writeln!(v, "entity {e}_axis is\n  port (");
-    for (i, port) in ports.iter().enumerate() {
-        let (code, comment) = match port.split_once(" -- ") {
-            Some((c, m)) => (c.to_string(), format!(" -- {m}")),
-            None => (port.clone(), String::new()),
-        };
-        let sep = if i + 1 == n { "" } else { ";" };
-        let _ = writeln!(v, "    {code}{sep}{comment}");
-    }
+    v.push_str(&port_lines(&decl));
     let _ = writeln!(v, "  );\nend entity;\n\narchitecture rtl of {e}_axis is");
     v.push_str(&decls);
     let _ = writeln!(

@@ -29,6 +29,21 @@ pub fn port_type(width: u32) -> String {
     }
 }
 
+/// An entity's port declarations, one per line (`NAME : in TYPE -- comment`,
+/// indented as given): the semicolons that separate them go before the comments.
+pub fn port_lines(ports: &[String]) -> String {
+    let mut out = String::new();
+    for (i, p) in ports.iter().enumerate() {
+        let (code, comment) = match p.split_once(" -- ") {
+            Some((c, m)) => (c, format!(" -- {m}")),
+            None => (p.as_str(), String::new()),
+        };
+        let sep = if i + 1 == ports.len() { "" } else { ";" };
+        out.push_str(&format!("{code}{sep}{comment}\n"));
+    }
+    out
+}
+
 /// Width and signedness of a port for values in `r`.
 pub fn port_width(r: Interval) -> (u32, bool) {
     if r.lo >= 0 {

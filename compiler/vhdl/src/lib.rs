@@ -23,20 +23,38 @@ pub struct Vhdl {
     pub design: String,
 }
 
+/// The design and, with `--interface axis`, its AXI4-Stream wrapper.
+pub struct AxisVhdl {
+    /// The design, with its clock enable.
+    pub vhdl: Vhdl,
+    /// The wrapper entity `<kernel>_axis`.
+    pub wrapper: String,
+}
+
+impl AxisVhdl {
+    /// Both in one file: the design, then the wrapper.
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.vhdl.design, self.wrapper)
+    }
+}
+
 /// Emits the design for a verified network.
 pub fn emit(net: &Network, src: &SourceFile) -> Vhdl {
-    let mut namer = namer::Namer::new();
-    let iface = interface::interface(net, &mut namer);
-    let design = emit::design(net, &iface, src);
-    Vhdl { iface, design }
+    emit_with(net, src, false)
 }
 
 /// Emits the design with a clock enable and its AXI4-Stream wrapper
-/// (`--interface axis`): the design's text, then the wrapper's.
-pub fn emit_axis(net: &Network, src: &SourceFile) -> (Vhdl, String) {
+/// (`--interface axis`).
+pub fn emit_axis(net: &Network, src: &SourceFile) -> AxisVhdl {
+    let vhdl = emit_with(net, src, true);
+    let wrapper = axis::wrapper(&vhdl.iface, &hissc_spn::axis::Plan::new(net));
+    AxisVhdl { vhdl, wrapper }
+}
+
+/// The design, with a clock enable when `enable`.
+fn emit_with(net: &Network, src: &SourceFile, enable: bool) -> Vhdl {
     let mut namer = namer::Namer::new();
     let iface = interface::interface(net, &mut namer);
-    let design = emit::design_with(net, &iface, src, true);
-    let wrapper = axis::wrapper(&iface, &hissc_spn::axis::Plan::new(net));
-    (Vhdl { iface, design }, wrapper)
+    let design = emit::design_with(net, &iface, src, enable);
+    Vhdl { iface, design }
 }

@@ -373,11 +373,6 @@ const FLOAT_FUNCTION: &str = "  -- exact integers (|v| < 2**53) as IEEE 754 doub
 
 ";
 
-/// The VHDL design of a verified network.
-pub fn design(net: &Network, iface: &Interface, src: &SourceFile) -> String {
-    design_with(net, iface, src, false)
-}
-
 /// The design, with a clock-enable port `ce` that every register obeys when
 /// `enable` (the AXI4-Stream wrapper's network: time passes only on enabled
 /// cycles; `rst` needs an enabled cycle too).
@@ -489,16 +484,7 @@ pub fn design_with(net: &Network, iface: &Interface, src: &SourceFile, enable: b
         "    {} : out std_logic := '0' -- the inputs broke the native timing (a gap inside a frame, inputs out of step, a frame too early); until reset",
         iface.error
     ));
-    // semicolons go before comments
-    let n = ports.len();
-    for (i, p) in ports.iter().enumerate() {
-        let (code, comment) = match p.split_once(" -- ") {
-            Some((c, m)) => (c.to_string(), format!(" -- {m}")),
-            None => (p.clone(), String::new()),
-        };
-        let sep = if i + 1 == n { "" } else { ";" };
-        let _ = writeln!(out, "{code}{sep}{comment}");
-    }
+    out.push_str(&crate::interface::port_lines(&ports));
     let _ = writeln!(out, "  );\nend entity;\n");
     let _ = writeln!(out, "architecture rtl of {} is", iface.entity);
     if e.uses_div {
