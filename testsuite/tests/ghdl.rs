@@ -188,3 +188,35 @@ fn a_gap_inside_a_frame_raises_frame_error() {
         other => panic!("expected frame_error, got {other:?}"),
     }
 }
+
+/// Detector rows that the lanes do not divide (EIGER's 514 pixels on 8 and 32
+/// lanes: rows end in the middle of a cycle) keep every lane: row reductions
+/// go through segmented trees, a row's statistic and a pedestal row are
+/// broadcast lane by lane, and GHDL agrees with the simulator and the
+/// interpreter on three frames.
+#[test]
+fn rows_that_straddle_cycles_keep_their_lanes() {
+    if !ghdl_or_skip("rows_that_straddle_cycles_keep_their_lanes") {
+        return;
+    }
+    let cases = hissc_testsuite::root().join("testsuite/cases");
+    for case in ["rows_514", "pedestal_514"] {
+        let src = source(&cases.join(case).join("kernel.py"));
+        for lanes in [8, 32] {
+            let (k, net, why) = hissc_testsuite::compile_lanes_why(&src, None, lanes)
+                .unwrap_or_else(|e| panic!("{case} on {lanes} lanes: {e}"));
+            assert!(!why.contains("HS0402"), "{case} on {lanes} lanes:\n{why}");
+            assert!(
+                net.inputs
+                    .iter()
+                    .all(|p| p.shape.len() < 2 || p.lanes == lanes),
+                "{case} on {lanes} lanes: {:?}",
+                net.inputs.iter().map(|p| p.lanes).collect::<Vec<_>>()
+            );
+            let mut rng = Rng::new(lanes as u64);
+            let frames: Vec<Vec<Array>> = (0..3).map(|_| random_frame(&mut rng, &k)).collect();
+            agree(&src, &k, &net, &frames, true, false)
+                .unwrap_or_else(|e| panic!("{case} on {lanes} lanes: {e}"));
+        }
+    }
+}

@@ -108,7 +108,7 @@ fn v2_kernels_round_trip() {
         let parsed = hissc_aop::parse::parse(&text)
             .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
         assert_eq!(parsed, kernel, "{}", path.display());
-        for lanes in [1, 4] {
+        for lanes in [1, 4, 8] {
             let net = if lanes == 1 {
                 net.clone()
             } else {

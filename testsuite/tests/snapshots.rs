@@ -41,6 +41,26 @@ fn vhdl_of_widened_kernels() {
     }
 }
 
+/// Rows that straddle cycles (6 pixels on 4 lanes): a row maximum through
+/// `segment`s, and a row broadcast whose lanes read their own elements of the
+/// row (`broadcast` with a lane view).
+#[test]
+fn vhdl_of_rows_that_straddle_cycles() {
+    let src = hissc_diagnostics::SourceFile::new(
+        "rows6.py",
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef rows6(frame: Array[np.int16, 4, 6], ped: Array[np.int16, 6]\n          ) -> tuple[Array[np.int16, 4], Array[np.int16, 4, 6]]:\n    return frame.max(axis=1), frame - ped\n"
+            .to_string(),
+    );
+    let (_, net, why) = hissc_testsuite::compile_lanes_why(&src, None, 4).unwrap();
+    assert!(why.is_empty(), "{why}");
+    let vhdl = hissc_vhdl::emit(&net, &src);
+    insta::assert_snapshot!("vhdl_rows6_4_lanes", vhdl.design);
+    insta::assert_snapshot!(
+        "spn_rows6_4_lanes",
+        hissc_spn::print::print(&net, Some(&src))
+    );
+}
+
 /// The AXI4-Stream wrapper (`--interface axis`): a fixed-length output with
 /// TLAST counted, and a variable-length one with its lane count in TUSER.
 #[test]

@@ -26,6 +26,7 @@ pub use crate::engine::merge::Merge;
 pub use crate::engine::pack::Pack;
 pub use crate::engine::reduce::{Reduce, ReduceAll};
 pub use crate::engine::scan::Scan;
+pub use crate::engine::segment::Segment;
 pub use crate::engine::slice::Slice;
 
 /// An operand: a bus slot or a constant.
@@ -89,6 +90,8 @@ pub enum Op {
     Slice(Slice),
     /// Running sum; state: `acc`, `cnt`.
     Scan(Scan),
+    /// One lane's row segments; state: `acc`, `col`.
+    Segment(Segment),
     /// Table read.
     Lookup {
         dst: u32,
@@ -226,13 +229,16 @@ pub fn flatten(net: &Network) -> Flat {
             }
             ProcKind::Slice(a, shape, sel) => Slice::op(dst, *a, shape, sel, st),
             ProcKind::Scan(d, a, count) => Scan::op(dst, *d, *a, *count, st),
-            ProcKind::Bincount { .. } => Bincount::op(net, b, st),
-            ProcKind::Broadcast {
+            ProcKind::Segment {
+                op,
+                d,
                 arg,
-                timing,
-                from,
-                to,
-            } => Broadcast::op(dst, *arg, *timing, from, to, st),
+                width,
+                lane,
+                lanes,
+            } => Segment::op(dst, (*op, *d), *arg, (*width, *lane, *lanes), st),
+            ProcKind::Bincount { .. } => Bincount::op(net, b, st),
+            ProcKind::Broadcast { .. } => Broadcast::op(net, b, st),
             ProcKind::Pack { lanes, width, lane } => Pack::op(net, dst, lanes, *width, *lane, st),
             ProcKind::Delay(a, n) => Delay::op(dst, *a, *n, st),
             ProcKind::Load {

@@ -133,6 +133,11 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.flip_flops += p.acc_width as u64 + counters(shape);
         }
         ProcKind::Slice(_, shape, _) => c.flip_flops += counters(shape),
+        ProcKind::Segment { width, .. } => {
+            let p = proc::segment::plan(net, b).expect("a segment");
+            // the accumulator and the column counter
+            c.flip_flops += p.acc_width as u64 + counter(*width as u64);
+        }
         ProcKind::Scan(_, _, count) => c.flip_flops += w as u64 + counter(*count as u64),
         ProcKind::Bincount { count, .. } => {
             let p = proc::bincount::plan(net, b).expect("a bin count");
@@ -148,10 +153,15 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             let depth = proc::pack::depth(net, lanes, *width) as u64;
             c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
         }
-        ProcKind::Broadcast { from, to, .. } => {
-            let words: u64 = from.iter().map(|&x| x as u64).product();
-            c.memory(words, w);
+        ProcKind::Broadcast { to, .. } => {
+            let p = proc::broadcast::plan(net, b).expect("a broadcast");
+            let words = p.words as u64;
+            c.memory(p.banks as u64 * words, w);
             c.flip_flops += counters(to) + counter(words);
+            if p.banks > 1 {
+                // the banks' bits and the read counter
+                c.flip_flops += 2 + counter(p.reads as u64);
+            }
         }
         ProcKind::Merge { srcs, blocks, reps } => {
             let d: u32 = proc::merge::depths(net, srcs, blocks, *reps).iter().sum();

@@ -183,6 +183,32 @@ macro_rules! stream_kinds {
             | $crate::ir::ProcKind::Load { .. }
             | $crate::ir::ProcKind::Iota { .. }
             | $crate::ir::ProcKind::Merge { .. }
+            | $crate::ir::ProcKind::Segment { .. }
+    };
+}
+
+/// Which elements of its shapes a broadcast's streams carry: the timing stream
+/// elements `lane + k * lanes` of `to` (C order), the stored stream elements
+/// `m + k * arg_lanes` of `from`, where `m` is the residue modulo `arg_lanes` of
+/// every element the lane reads (one lane of a broadcast whose rows straddle
+/// cycles, say a 514-wide row broadcast on 8 lanes, each lane reading one of
+/// the row's two lanes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LaneView {
+    /// The lane of `to` the timing stream carries.
+    pub lane: u32,
+    /// Lanes of `to`.
+    pub lanes: u32,
+    /// Lanes of `from` (a power of two; the stored stream is one of them).
+    pub arg_lanes: u32,
+}
+
+impl LaneView {
+    /// Whole frames on both streams.
+    pub const WHOLE: LaneView = LaneView {
+        lane: 0,
+        lanes: 1,
+        arg_lanes: 1,
     };
 }
 
@@ -245,7 +271,8 @@ pub enum ProcKind {
         lane: u32,
     },
     /// Stores a stream of shape `from` and replays it broadcast to shape `to`,
-    /// one element for each valid element of the timing bus.
+    /// one element for each valid element of the timing bus; on lanes, each
+    /// stream carries the part of its shape that its [`LaneView`] says.
     Broadcast {
         /// The stream to store.
         arg: Bus,
@@ -255,6 +282,8 @@ pub enum ProcKind {
         from: Shape,
         /// Shape of the result.
         to: Shape,
+        /// Which elements of the shapes the streams carry.
+        view: LaneView,
     },
     /// The same stream `.1` cycles later.
     Delay(Bus, u32),
@@ -280,6 +309,26 @@ pub enum ProcKind {
         blocks: Vec<u32>,
         /// Repetitions per frame (the elements of the axes before the joined one).
         reps: u32,
+    },
+    /// One lane's part of a row reduction whose rows straddle cycles: the
+    /// stream carries elements `lane + q * lanes` of a sequence of rows of
+    /// `width` elements (`width >= lanes`), and in each cycle where a row ends
+    /// (on any lane) the process emits the reduction of this lane's elements of
+    /// that row, one cycle later ([`crate::proc::segment`]). Every lane emits
+    /// in the same cycles, so a plain tree combines them.
+    Segment {
+        /// The reduction (`sum`, `min`, `max`, `any`, `all`).
+        op: ReduceOp,
+        /// Its dtype.
+        d: DType,
+        /// The lane's stream.
+        arg: Bus,
+        /// Elements per row.
+        width: u32,
+        /// Which lane of the row's elements this stream carries.
+        lane: u32,
+        /// Elements per cycle.
+        lanes: u32,
     },
     /// Counts the valid elements of a stream: the `k`-th of a frame is
     /// `first + k * step`, one cycle later (flat indices of a lane's elements).
@@ -307,7 +356,8 @@ impl ProcKind {
             ProcKind::Reduce(_, _, a, _, _)
             | ProcKind::Delay(a, _)
             | ProcKind::Slice(a, _, _)
-            | ProcKind::Scan(_, a, _) => {
+            | ProcKind::Scan(_, a, _)
+            | ProcKind::Segment { arg: a, .. } => {
                 vec![Src::Bus(*a)]
             }
             ProcKind::Bincount {

@@ -15,6 +15,11 @@
 //!   in reduced lane axes are combined by a pipelined tree (one registered
 //!   process per level), then one accumulator per remaining lane reduces the
 //!   cycle axes. Integer sums wrap, so the tree's order gives numpy's value.
+//!   A reduction over rows (the trailing axes) that the lanes do not divide
+//!   folds blocks of `gcd(row, lanes)` lanes (row boundaries fall between
+//!   blocks), splits each block's stream at the row boundaries with a
+//!   [`ProcKind::Segment`], and a tree folds the blocks' parts of each row in
+//!   the cycle where it ends.
 //! - `cumsum`: a parallel prefix over the lanes (Kogge–Stone, one level per
 //!   power of two) plus the running total of the earlier cycles.
 //! - `argmax`/`argmin`: keys `value * 2^K + rank` (rank reversed for argmax)
@@ -28,11 +33,14 @@
 //!   lanes; otherwise each lane is sliced on its own and gearboxes (`pack`)
 //!   queue the kept elements and let them out `gcd(lanes, kept)` per cycle.
 //! - Row broadcasts are replicated per lane; a column broadcast packs its
-//!   argument to one lane and stores it in every lane's memory.
+//!   argument to one lane and stores it in every lane's memory. Where rows
+//!   straddle cycles, each lane reads its own elements of the result
+//!   ([`LaneView`]) from the lane of the argument that holds them all (or from
+//!   the argument packed to one lane), in as many banks as the reads need.
 //!
 //! Anything else is a [`Code::LANES`] diagnostic at the Python expression.
 
-use crate::ir::{Bus, Network, Node, Output, ProcKind, Sched, Src};
+use crate::ir::{Bus, LaneView, Network, Node, Output, ProcKind, Sched, Src};
 use crate::proc;
 use cranelift_entity::EntityRef;
 use hissc_aop::passes::ranges::sum_exact;
@@ -501,12 +509,15 @@ impl Widen {
                 timing,
                 from,
                 to,
+                view: _,
             } => self.broadcast(n, *arg, *timing, from, to),
-            // only widening makes gearboxes
-            ProcKind::Pack { .. } => {
+            // only widening makes gearboxes and row segments
+            ProcKind::Pack { .. } | ProcKind::Segment { .. } => {
                 self.diags.push(
-                    Diagnostic::bug("a gearbox in a network that is not widened yet")
-                        .primary(span, ""),
+                    Diagnostic::bug(
+                        "a gearbox or row segment in a network that is not widened yet",
+                    )
+                    .primary(span, ""),
                 );
                 None
             }
@@ -634,6 +645,23 @@ impl Widen {
             return self.arg_reduce(n, op, v, shape, axes);
         }
         let all = (0..shape.len() as u32).all(|i| axes.contains(&i));
+        // a reduction over the trailing axes is one over rows of their elements
+        let trailing = axes
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x as usize == shape.len() - axes.len() + i);
+        let (shape, axes) = match (all, split(shape, lanes)) {
+            (false, None) if trailing => {
+                let k = shape.len() - axes.len();
+                let width: u32 = shape[k..].iter().product();
+                if !width.is_multiple_of(lanes) && width > lanes {
+                    return self.segmented(n, op, d, v, width);
+                }
+                (vec![numel(&shape[..k]) as u32, width], vec![1])
+            }
+            _ => (shape.to_vec(), axes.to_vec()),
+        };
+        let (shape, axes) = (&shape[..], &axes[..]);
         // (cycle shape, reduced cycle axes, groups of lanes to combine)
         let (cshape, caxes, groups): (Vec<u32>, Vec<u32>, Vec<Vec<usize>>) = if all {
             let c = numel(shape) as u32 / lanes;
@@ -906,6 +934,22 @@ impl Widen {
         leaves: Vec<Bus>,
         span: Span,
     ) -> (Bus, ReduceOp) {
+        let (leaves, leaf, fop) = self.fold_leaves(op, d, arg, leaves, span);
+        (self.combine(fop, d, leaf, 1, leaves, span), fop)
+    }
+
+    /// The leaves of a reduction's tree: the lanes as the tree folds them (0/1
+    /// for a count of nonzero elements, and for `any`/`all` of other values;
+    /// cast to the dtype where the values leave it), their values, and the
+    /// reduction that folds them.
+    fn fold_leaves(
+        &mut self,
+        op: ReduceOp,
+        d: DType,
+        arg: Interval,
+        leaves: Vec<Bus>,
+        span: Span,
+    ) -> (Vec<Bus>, Interval, ReduceOp) {
         let nonzero = |w: &mut Self, x: Bus| {
             w.after(
                 ProcKind::Compare(CmpOp::Ne, Src::Bus(x), Src::Const(0)),
@@ -914,65 +958,133 @@ impl Widen {
                 span,
             )
         };
+        let bit = Interval::new(0, 1);
         match op {
-            ReduceOp::Sum | ReduceOp::CountNonzero => {
-                let (leaves, leaf) = if op == ReduceOp::CountNonzero {
-                    let l: Vec<Bus> = leaves.iter().map(|&x| nonzero(self, x)).collect();
-                    (l, Interval::new(0, 1))
-                } else if !arg.within(Interval::of(d)) {
-                    let l: Vec<Bus> = leaves
-                        .iter()
-                        .map(|&x| {
-                            self.after(ProcKind::Cast(d, Src::Bus(x)), Interval::of(d), x, span)
-                        })
-                        .collect();
-                    (l, Interval::of(d))
-                } else {
-                    (leaves, arg)
-                };
-                let root = self.tree(leaves, |w, x, y, k| {
-                    let kind = ProcKind::Binary(BinaryOp::Add, d, Src::Bus(x), Src::Bus(y));
-                    w.after(kind, sum_range(leaf, k, d), x, span)
-                });
-                (root, ReduceOp::Sum)
+            ReduceOp::CountNonzero => {
+                let l = leaves.iter().map(|&x| nonzero(self, x)).collect();
+                (l, bit, ReduceOp::Sum)
             }
-            ReduceOp::Min | ReduceOp::Max => {
-                let b = if op == ReduceOp::Min {
-                    BinaryOp::Min
-                } else {
-                    BinaryOp::Max
-                };
-                let root = self.tree(leaves, |w, x, y, _| {
-                    w.after(
-                        ProcKind::Binary(b, d, Src::Bus(x), Src::Bus(y)),
-                        arg,
-                        x,
-                        span,
-                    )
-                });
-                (root, op)
+            ReduceOp::Sum if !arg.within(Interval::of(d)) => {
+                let l = leaves
+                    .iter()
+                    .map(|&x| self.after(ProcKind::Cast(d, Src::Bus(x)), Interval::of(d), x, span))
+                    .collect();
+                (l, Interval::of(d), op)
+            }
+            ReduceOp::Any | ReduceOp::All if !arg.within(bit) => {
+                let l = leaves.iter().map(|&x| nonzero(self, x)).collect();
+                (l, bit, op)
+            }
+            ReduceOp::Sum | ReduceOp::Min | ReduceOp::Max | ReduceOp::Any | ReduceOp::All => {
+                (leaves, arg, op)
             }
             ReduceOp::ArgMax | ReduceOp::ArgMin => {
                 unreachable!("argmax and argmin widen through `arg_reduce`, before any tree")
             }
-            ReduceOp::Any | ReduceOp::All => {
-                let leaves: Vec<Bus> = if arg.within(Interval::new(0, 1)) {
-                    leaves
-                } else {
-                    leaves.iter().map(|&x| nonzero(self, x)).collect()
-                };
-                let b = if op == ReduceOp::Any {
-                    BinaryOp::Or
-                } else {
-                    BinaryOp::And
-                };
-                let root = self.tree(leaves, |w, x, y, _| {
-                    let kind = ProcKind::Binary(b, DType::Bool, Src::Bus(x), Src::Bus(y));
-                    w.after(kind, Interval::new(0, 1), x, span)
-                });
-                (root, op)
-            }
         }
+    }
+
+    /// A pipelined tree folding `leaves` (each standing for `per` elements of
+    /// values in `leaf`) by `op`, one of the reductions a tree folds.
+    fn combine(
+        &mut self,
+        op: ReduceOp,
+        d: DType,
+        leaf: Interval,
+        per: u32,
+        leaves: Vec<Bus>,
+        span: Span,
+    ) -> Bus {
+        let b = match op {
+            ReduceOp::Sum => BinaryOp::Add,
+            ReduceOp::Min => BinaryOp::Min,
+            ReduceOp::Max => BinaryOp::Max,
+            ReduceOp::Any => BinaryOp::Or,
+            ReduceOp::All => BinaryOp::And,
+            ReduceOp::CountNonzero | ReduceOp::ArgMax | ReduceOp::ArgMin => {
+                unreachable!("folded through `fold_leaves` first")
+            }
+        };
+        let dt = if matches!(op, ReduceOp::Any | ReduceOp::All) {
+            DType::Bool
+        } else {
+            d
+        };
+        self.tree(leaves, |w, x, y, k| {
+            let r = if op == ReduceOp::Sum {
+                sum_range(leaf, k * per, d)
+            } else {
+                leaf
+            };
+            w.after(
+                ProcKind::Binary(b, dt, Src::Bus(x), Src::Bus(y)),
+                r,
+                x,
+                span,
+            )
+        })
+    }
+
+    /// A reduction over rows of `width` elements that the lanes do not divide
+    /// (`width > lanes`), so that rows straddle cycles: row boundaries fall on
+    /// multiples of `g = gcd(width, lanes)` lanes, so plain trees first fold
+    /// blocks of `g` lanes; each block then goes through a [`ProcKind::Segment`]
+    /// that splits its stream at the row boundaries, and a tree folds the
+    /// blocks' parts of each row, which leave one per cycle in the cycles where
+    /// rows end.
+    fn segmented(
+        &mut self,
+        n: &Node,
+        op: ReduceOp,
+        d: DType,
+        v: Vec<Bus>,
+        width: u32,
+    ) -> Option<W> {
+        if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
+            return self.fail(
+                n.span,
+                format!(
+                    "`{}` over rows of {width} elements, which straddle {} lanes",
+                    op.name(),
+                    v.len()
+                ),
+                "use a lane count that divides the row, or that the row divides",
+            );
+        }
+        let span = n.span;
+        let lanes = v.len() as u32;
+        let g = gcd(width, lanes);
+        let arg = self.range(v[0]);
+        let (leaves, leaf, fop) = self.fold_leaves(op, d, arg, v, span);
+        let blocks: Vec<Bus> = leaves
+            .chunks(g as usize)
+            .map(|c| self.combine(fop, d, leaf, 1, c.to_vec(), span))
+            .collect();
+        let blocks = self.align(&blocks);
+        let (bw, bl) = (width / g, lanes / g);
+        let per = g * bw.div_ceil(bl);
+        let part = if fop == ReduceOp::Sum {
+            sum_range(leaf, per, d)
+        } else {
+            leaf
+        };
+        let parts: Vec<Bus> = blocks
+            .iter()
+            .enumerate()
+            .map(|(j, &x)| {
+                let kind = ProcKind::Segment {
+                    op: fop,
+                    d,
+                    arg: x,
+                    width: bw,
+                    lane: j as u32,
+                    lanes: bl,
+                };
+                let s = proc::segment::schedule(&self.sched(x), bw, bl);
+                self.push(kind, part, s, span)
+            })
+            .collect();
+        Some(W::Lanes(vec![self.combine(fop, d, leaf, per, parts, span)]))
     }
 
     fn slice(&mut self, n: &Node, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) -> Option<W> {
@@ -1367,32 +1479,119 @@ impl Widen {
             // rows: lane l stores the elements of the row that lane l reads
             (av, sp.cycle_shape(&padded), sp.cycle_shape(to))
         } else {
-            return self.fail(
-                n.span,
-                format!("a broadcast of {from:?} to {to:?} over {lanes} lanes"),
-                "broadcast rows (shape (W,)) or columns (shape (H, 1)) of arrays whose rows the lane count divides",
-            );
+            // rows that straddle cycles: each lane reads its own elements of
+            // `to` from the one lane of the argument that holds them all (or,
+            // where it reads several, from the argument packed into one lane)
+            return self.broadcast_lanes(n, av, tv, from, to);
         };
-        // every lane's timing waits as long as the latest lane needs (a row's or
-        // frame's statistic broadcast back onto it), so the lanes stay together
-        let lag = args
-            .iter()
-            .zip(&tv)
-            .map(|(&a, &t)| proc::broadcast::lag(&self.sched(a), &self.sched(t), &cfrom, &cto))
+        let views = vec![LaneView::WHOLE; lanes as usize];
+        self.broadcast_each(n, &args, &tv, (&cfrom, &cto), &views)
+    }
+
+    /// A broadcast whose lanes each read their own elements of `to`
+    /// ([`LaneView`]s): from the lane of the argument that holds all of them,
+    /// or from the argument packed into one lane.
+    fn broadcast_lanes(
+        &mut self,
+        n: &Node,
+        av: Vec<Bus>,
+        tv: Vec<Bus>,
+        from: &[u32],
+        to: &[u32],
+    ) -> Option<W> {
+        let (lanes, a) = (tv.len() as u32, av.len() as u32);
+        let direct: Option<Vec<u32>> = (0..lanes)
+            .map(|l| proc::broadcast::arg_lane(from, to, l, lanes, a))
+            .collect();
+        let (args, arg_lanes) = match direct {
+            Some(m) => (m.iter().map(|&m| av[m as usize]).collect(), a),
+            None => {
+                let one = match av.len() {
+                    1 => av[0],
+                    _ => match self.packed(n, av, 1)? {
+                        W::Lanes(v) => v[0],
+                        W::Static(b) => b,
+                    },
+                };
+                (vec![one; lanes as usize], 1)
+            }
+        };
+        let views: Vec<LaneView> = (0..lanes)
+            .map(|lane| LaneView {
+                lane,
+                lanes,
+                arg_lanes,
+            })
+            .collect();
+        self.broadcast_each(n, &args, &tv, (from, to), &views)
+    }
+
+    /// One broadcast per lane, reading `args[l]` along `tv[l]` as `views[l]`
+    /// says: every lane's timing waits as long as the latest lane needs (a
+    /// row's or frame's statistic broadcast back onto it), so the lanes stay
+    /// together.
+    fn broadcast_each(
+        &mut self,
+        n: &Node,
+        args: &[Bus],
+        tv: &[Bus],
+        (from, to): (&[u32], &[u32]),
+        views: &[LaneView],
+    ) -> Option<W> {
+        let lags: Vec<u32> = (0..tv.len())
+            .map(|l| {
+                let (a, t) = (self.sched(args[l]), self.sched(tv[l]));
+                proc::broadcast::lag(&a, &t, from, to, views[l])
+            })
+            .collect();
+        let lag = lags.iter().copied().max().unwrap_or(0);
+        // lanes that read their own parts wait until the latest lane can read:
+        // each lane's timing, and only it, is delayed (the stored streams, read
+        // by several lanes, keep their cycles, which the lags count from)
+        let whole = views.iter().all(|v| *v == LaneView::WHOLE);
+        let end = (0..tv.len())
+            .map(|l| self.sched(tv[l]).time() + lags[l])
             .max()
             .unwrap_or(0);
-        let mut out = Vec::with_capacity(lanes as usize);
-        for (&a, &t) in args.iter().zip(&tv) {
-            let al = if lag == 0 {
+        let period = self.net.frame_period();
+        let mut out = Vec::with_capacity(tv.len());
+        for l in 0..tv.len() {
+            let (a, t) = (args[l], tv[l]);
+            let al = if !whole {
+                let d = end - self.sched(t).time();
+                vec![a, self.delay(t, d)]
+            } else if lag == 0 {
                 self.align(&[a, t])
             } else {
                 vec![a, self.delay(t, lag)]
             };
+            let (sa, st) = (self.sched(al[0]), self.sched(al[1]));
+            if proc::broadcast::banks(&sa, &st, from, to, views[l], period).is_none() {
+                let why = proc::broadcast::conflict(
+                    &sa,
+                    &st,
+                    from,
+                    to,
+                    views[l],
+                    period,
+                    proc::broadcast::MAX_BANKS,
+                )
+                .unwrap_or_default();
+                return self.fail(
+                    n.span,
+                    format!(
+                        "a broadcast of {from:?} to {to:?} over {} lanes: {why}",
+                        tv.len()
+                    ),
+                    "use fewer lanes, or broadcast an array that arrives with the frame it is broadcast onto",
+                );
+            }
             let kind = ProcKind::Broadcast {
                 arg: al[0],
                 timing: al[1],
-                from: cfrom.clone(),
-                to: cto.clone(),
+                from: from.to_vec(),
+                to: to.to_vec(),
+                view: views[l],
             };
             out.push(self.after(kind, n.range, al[1], n.span));
         }

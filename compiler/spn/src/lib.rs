@@ -25,4 +25,6 @@ pub mod print;
 pub mod proc;
 pub mod verify;
 
-pub use ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort};
+pub use ir::{
+    Bus, LaneView, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort,
+};

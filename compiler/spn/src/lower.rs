@@ -17,7 +17,7 @@
 //!                                          b4 = select b2, b3, #0 : s17 [0, 65535] at 2 [0+1024]
 //! ```
 
-use crate::ir::{Bus, Network, Output, Port, ProcKind, Sched, Src, StatePort};
+use crate::ir::{Bus, LaneView, Network, Output, Port, ProcKind, Sched, Src, StatePort};
 use crate::proc;
 use cranelift_entity::SecondaryMap;
 use hissc_aop::passes::ranges::{ranges, Ranges};
@@ -247,7 +247,13 @@ impl Lowering<'_> {
         to: &[u32],
         span: Span,
     ) -> Option<Bus> {
-        let lag = proc::broadcast::lag(&self.sched(arg), &self.sched(timing), from, to);
+        let lag = proc::broadcast::lag(
+            &self.sched(arg),
+            &self.sched(timing),
+            from,
+            to,
+            LaneView::WHOLE,
+        );
         let (arg, timing) = if lag == 0 {
             // the stored stream and the timing stream start in the same cycle
             let al = self.align(&[arg, timing]);
@@ -266,7 +272,7 @@ impl Lowering<'_> {
                 )
                 .and(None);
         }
-        if proc::broadcast::conflict(&sa, &st, from, to, period).is_some() {
+        if proc::broadcast::conflict(&sa, &st, from, to, LaneView::WHOLE, period, 1).is_some() {
             return self
                 .not_streamable(
                     span,
@@ -281,6 +287,7 @@ impl Lowering<'_> {
             timing,
             from: from.to_vec(),
             to: to.to_vec(),
+            view: LaneView::WHOLE,
         };
         Some(self.node(kind, r, st.delayed(1), span))
     }

@@ -1,7 +1,9 @@
 //! Parses the text form printed by [`crate::print`] (a pest grammar, `spn.pest`).
 //! Run [`crate::verify`] on the result for the network's invariants.
 
-use crate::ir::{Bus, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort};
+use crate::ir::{
+    Bus, LaneView, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort,
+};
 use cranelift_entity::EntityRef;
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, UnaryOp};
 use hissc_diagnostics::Span;
@@ -370,6 +372,21 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
                 .collect();
             ProcKind::Slice(bus(0)?, dims_at(1)?, sel)
         }
+        "segment" => {
+            count(4)?;
+            let name = rest.first().copied().unwrap_or("");
+            let op = name
+                .parse::<ReduceOp>()
+                .map_or_else(|()| err(p, format!("unknown reduction `{name}`")), Ok)?;
+            ProcKind::Segment {
+                op,
+                d: dt(1)?,
+                arg: bus(0)?,
+                width: uint(1)?,
+                lane: uint(2)?,
+                lanes: uint(3)?,
+            }
+        }
         "cumsum" => {
             count(2)?;
             ProcKind::Scan(dt(0)?, bus(0)?, uint(1)?)
@@ -401,12 +418,22 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             }
         }
         "broadcast" => {
-            count(4)?;
+            // a lane's view: its lane and lanes, and the stored stream's lanes
+            let view = match args.len() {
+                4 => LaneView::WHOLE,
+                7 => LaneView {
+                    lane: uint(4)?,
+                    lanes: uint(5)?,
+                    arg_lanes: uint(6)?,
+                },
+                n => return err(p, format!("`{text}` takes 4 or 7 operands, not {n}")),
+            };
             ProcKind::Broadcast {
                 arg: bus(0)?,
                 timing: bus(1)?,
                 from: dims_at(2)?,
                 to: dims_at(3)?,
+                view,
             }
         }
         "delay" => {

@@ -19,7 +19,7 @@
 //! carries them: from a cycle after the start of a frame, in runs `start+length`
 //! of consecutive cycles.
 
-use crate::ir::{Network, ProcKind, Sched, Src};
+use crate::ir::{LaneView, Network, ProcKind, Sched, Src};
 use hissc_aop::types::Type;
 use hissc_aop::Interval;
 use hissc_diagnostics::SourceFile;
@@ -64,6 +64,14 @@ pub fn op_text(k: &ProcKind) -> String {
             format!("slice {a}, {}, {}, {}, {}", dims(shape), f(0), f(1), f(2))
         }
         ProcKind::Scan(d, a, n) => format!("cumsum.{d} {a}, {n}"),
+        ProcKind::Segment {
+            op,
+            d,
+            arg,
+            width,
+            lane,
+            lanes,
+        } => format!("segment.{}.{d} {arg}, {width}, {lane}, {lanes}", op.name()),
         ProcKind::Lookup(t, a) => format!("lookup {}, {}", src(a), dims(t)),
         ProcKind::Bincount {
             x,
@@ -94,8 +102,14 @@ pub fn op_text(k: &ProcKind) -> String {
             timing,
             from,
             to,
+            view,
         } => {
-            format!("broadcast {arg}, {timing}, {}, {}", dims(from), dims(to))
+            let v = if *view == LaneView::WHOLE {
+                String::new()
+            } else {
+                format!(", {}, {}, {}", view.lane, view.lanes, view.arg_lanes)
+            };
+            format!("broadcast {arg}, {timing}, {}, {}{v}", dims(from), dims(to))
         }
         ProcKind::Delay(a, n) => format!("delay {a}, {n}"),
         ProcKind::Load {

@@ -69,6 +69,14 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             ProcKind::Reduce(_, _, a, shape, axes) => proc::reduce::check(net, *a, shape, axes, e),
             ProcKind::Slice(a, shape, sel) => proc::slice::check(net, *a, shape, sel, e),
             ProcKind::Scan(_, a, count) => proc::scan::check(net, *a, *count, e),
+            ProcKind::Segment {
+                op,
+                arg,
+                width,
+                lane,
+                lanes,
+                ..
+            } => proc::segment::check(net, *op, *arg, *width, *lane, *lanes, e),
             ProcKind::Bincount {
                 x,
                 weights,
@@ -82,7 +90,8 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 timing,
                 from,
                 to,
-            } => proc::broadcast::check(net, *arg, *timing, from, to, e),
+                view,
+            } => proc::broadcast::check(net, *arg, *timing, from, to, *view, e),
             ProcKind::Pack { lanes, width, lane } => {
                 proc::pack::check(net, lanes, *width, *lane, e)
             }

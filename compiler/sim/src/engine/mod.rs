@@ -24,6 +24,7 @@ pub(crate) mod merge;
 pub(crate) mod pack;
 pub(crate) mod reduce;
 pub(crate) mod scan;
+pub(crate) mod segment;
 pub(crate) mod slice;
 
 use crate::flat::{flatten, Flat, Op, Opnd};
@@ -256,6 +257,7 @@ impl Engine {
             | Op::ReduceAll(_)
             | Op::Slice(_)
             | Op::Scan(_)
+            | Op::Segment(_)
             | Op::Bincount(_)
             | Op::Broadcast(_)
             | Op::Pack(_)
@@ -370,6 +372,7 @@ impl Engine {
             Op::ReduceAll(x) => self.reduce_all(x, n),
             Op::Slice(x) => self.slice(x, n),
             Op::Scan(x) => self.scan(x, n),
+            Op::Segment(x) => self.segment(x, n),
             Op::Bincount(x) => self.bincount(x, n),
             Op::Broadcast(x) => self.broadcast(x, n),
             Op::Pack(x) => self.pack(x, n),

@@ -17,6 +17,7 @@ pub mod pack;
 pub mod ports;
 pub mod reduce;
 pub mod scan;
+pub mod segment;
 pub mod slice;
 
 use crate::ir::{Pattern, Sched};

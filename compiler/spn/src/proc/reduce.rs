@@ -107,7 +107,7 @@ pub fn accumulator_range(
 }
 
 /// Whether a sum of `n` values in `arg` can leave dtype `d` (and wraps).
-fn sum_wraps(d: DType, arg: Interval, n: i128) -> bool {
+pub fn sum_wraps(d: DType, arg: Interval, n: i128) -> bool {
     sum_exact(arg, n).is_none_or(|x| !x.within(Interval::of(d)))
 }
 

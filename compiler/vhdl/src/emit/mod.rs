@@ -18,6 +18,7 @@ mod merge;
 mod pack;
 mod reduce;
 mod scan;
+mod segment;
 mod slice;
 mod timing;
 mod vec;
@@ -26,7 +27,7 @@ use crate::interface::{Interface, StreamOut};
 use hissc_aop::passes::ranges::{binary_exact, unary_exact};
 use hissc_aop::{BinaryOp, DType, Interval, ReduceOp, UnaryOp};
 use hissc_diagnostics::SourceFile;
-use hissc_spn::{Bus, Network, ProcKind, Src};
+use hissc_spn::{Bus, LaneView, Network, ProcKind, Src};
 use std::fmt::Write;
 
 /// A constant as a `signed` literal of width `w`.
@@ -234,6 +235,14 @@ impl Emitter<'_> {
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
+            ProcKind::Segment {
+                op,
+                d,
+                arg,
+                width,
+                lane,
+                lanes,
+            } => self.segment(b, (*op, *d), *arg, [*width, *lane, *lanes]),
             ProcKind::Bincount { .. } => self.bincount(b),
             ProcKind::Pack { lanes, width, lane } => self.pack(b, lanes, *width, *lane),
             ProcKind::Broadcast {
@@ -241,7 +250,8 @@ impl Emitter<'_> {
                 timing,
                 from,
                 to,
-            } => self.broadcast(b, *arg, *timing, from, to),
+                view,
+            } => self.broadcast(b, (*arg, *timing), from, to, *view),
             ProcKind::Delay(a, n) => self.delay(b, *a, *n),
             ProcKind::Load {
                 state,

@@ -90,49 +90,19 @@ impl Emitter<'_> {
         } else {
             a.to_string()
         };
-        let nz = format!("{x} /= 0");
-        let as_bool = |c: &str| {
-            format!(
-                "if {c} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;"
-            )
-        };
-        let first_v = match op {
-            ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => as_bool(&nz),
-            _ => format!("v := resize({x}, {wacc});"),
-        };
         let cur = if bram {
             "c".to_string()
         } else {
             format!("{b}_acc(addr)")
         };
-        let step = match op {
-            ReduceOp::Sum if sum_wraps => {
-                let bits = d.bits();
-                let tail = if d.is_signed() {
-                    format!("v := resize(s({} downto 0), {wacc});", bits - 1)
-                } else {
-                    format!(
-                        "v := signed(resize(unsigned(s({} downto 0)), {wacc}));",
-                        bits - 1
-                    )
-                };
-                let wc = wacc.max(net.nodes[a].width).max(bits) + 1;
-                format!("s := resize({cur}, {wc}) + resize({x}, {wc}); {tail}")
-            }
-            ReduceOp::Sum => format!("v := {cur} + resize({x}, {wacc});"),
-            ReduceOp::Min => {
-                format!("if {x} < {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;")
-            }
-            ReduceOp::Max => {
-                format!("if {x} > {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;")
-            }
-            ReduceOp::Any => as_bool(&format!("{cur} /= 0 or {nz}")),
-            ReduceOp::All => as_bool(&format!("{cur} /= 0 and {nz}")),
-            ReduceOp::CountNonzero => {
-                format!("if {nz} then v := {cur} + 1; else v := {cur}; end if;")
-            }
-            ReduceOp::ArgMax | ReduceOp::ArgMin => String::new(),
-        };
+        let (first_v, step) = fold(
+            op,
+            d,
+            &x,
+            &cur,
+            wacc,
+            sum_wraps.then_some(net.nodes[a].width),
+        );
         if bram {
             let wa = net.nodes[a].width;
             let mut decl = String::new();
@@ -191,7 +161,7 @@ impl Emitter<'_> {
             // stage B, combinational: the accumulator (forwarded if written last cycle) and the new value
             let mut cvars = vec![format!("variable c, v : signed({} downto 0);", wacc - 1)];
             if sum_wraps {
-                let wc = wacc.max(wa).max(d.bits()) + 1;
+                let wc = wrap_width(d, wacc, wa);
                 cvars.push(format!("variable s : signed({} downto 0);", wc - 1));
             }
             let mut cst = Vec::new();
@@ -247,7 +217,7 @@ impl Emitter<'_> {
             format!("variable addr : integer range 0 to {};", lines - 1),
         ];
         if sum_wraps {
-            let wc = wacc.max(net.nodes[a].width).max(d.bits()) + 1;
+            let wc = wrap_width(d, wacc, net.nodes[a].width);
             vars.push(format!("variable s : signed({} downto 0);", wc - 1));
         }
         let mut stmts = vec![
@@ -281,4 +251,61 @@ impl Emitter<'_> {
         };
         let _ = writeln!(self.body, "  {b} <= {out};\n");
     }
+}
+
+/// The statements of one step of a reduction `op` in dtype `d` of element `x`
+/// into the accumulator value `cur` (a `wacc`-bit signed): `v :=` the fold
+/// started from `x`, and `v :=` `cur` combined with `x`. A sum that wraps
+/// (`wrap`: the element's width) goes through `s`, a variable one bit wider than
+/// the widest of them, and keeps the dtype's low bits.
+pub(super) fn fold(
+    op: ReduceOp,
+    d: DType,
+    x: &str,
+    cur: &str,
+    wacc: u32,
+    wrap: Option<u32>,
+) -> (String, String) {
+    let nz = format!("{x} /= 0");
+    let as_bool = |c: &str| {
+        format!("if {c} then v := to_signed(1, {wacc}); else v := to_signed(0, {wacc}); end if;")
+    };
+    let first_v = match op {
+        ReduceOp::Any | ReduceOp::All | ReduceOp::CountNonzero => as_bool(&nz),
+        _ => format!("v := resize({x}, {wacc});"),
+    };
+    let step = match (op, wrap) {
+        (ReduceOp::Sum, Some(wa)) => {
+            let bits = d.bits();
+            let tail = if d.is_signed() {
+                format!("v := resize(s({} downto 0), {wacc});", bits - 1)
+            } else {
+                format!(
+                    "v := signed(resize(unsigned(s({} downto 0)), {wacc}));",
+                    bits - 1
+                )
+            };
+            let wc = wrap_width(d, wacc, wa);
+            format!("s := resize({cur}, {wc}) + resize({x}, {wc}); {tail}")
+        }
+        (ReduceOp::Sum, None) => format!("v := {cur} + resize({x}, {wacc});"),
+        (ReduceOp::Min, _) => {
+            format!("if {x} < {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;")
+        }
+        (ReduceOp::Max, _) => {
+            format!("if {x} > {cur} then v := resize({x}, {wacc}); else v := {cur}; end if;")
+        }
+        (ReduceOp::Any, _) => as_bool(&format!("{cur} /= 0 or {nz}")),
+        (ReduceOp::All, _) => as_bool(&format!("{cur} /= 0 and {nz}")),
+        (ReduceOp::CountNonzero, _) => {
+            format!("if {nz} then v := {cur} + 1; else v := {cur}; end if;")
+        }
+        (ReduceOp::ArgMax | ReduceOp::ArgMin, _) => String::new(),
+    };
+    (first_v, step)
+}
+
+/// The width of the wrapping sum's variable `s` (see [`fold`]).
+pub(super) fn wrap_width(d: DType, wacc: u32, x_width: u32) -> u32 {
+    wacc.max(x_width).max(d.bits()) + 1
 }
