@@ -4,6 +4,7 @@
 //! meaning exactly (numpy's values, dtypes and shapes) and its result verifies.
 
 pub mod dce;
+pub mod decided;
 pub mod ranges;
 pub mod reduce_chains;
 pub mod share_reductions;
@@ -12,11 +13,12 @@ use crate::{InstData, Kernel, Value};
 use cranelift_entity::{EntityRef, PrimaryMap};
 
 /// The kernel after every transformation: reductions of the same rows shared,
-/// max/min chains over one array's elements folded into reductions, dead code
-/// dropped.
+/// max/min chains over one array's elements folded into reductions, what
+/// decided comparisons pass on taken directly, dead code dropped.
 pub fn optimize(k: &Kernel) -> Kernel {
     let k = share_reductions::run(k);
     let k = reduce_chains::run(&k);
+    let k = decided::run(&k);
     dce::run(&k)
 }
 

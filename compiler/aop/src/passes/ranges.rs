@@ -62,7 +62,10 @@ pub fn ranges(k: &Kernel) -> Ranges {
             }
             Inst::Unary(op, a) => unary(*op, dt, r[*a]),
             Inst::Binary(op, a, b) => binary(*op, dt, r[*a], r[*b]),
-            Inst::Compare(..) => Interval::new(0, 1),
+            Inst::Compare(op, a, b) => match super::decided::decide(*op, r[*a], r[*b]) {
+                Some(c) => Interval::point(c as i128),
+                None => Interval::new(0, 1),
+            },
             Inst::Where(_, a, b) => r[*a].union(r[*b]),
             Inst::Broadcast(a) => r[*a],
             Inst::Reduce(op, a, _) => {

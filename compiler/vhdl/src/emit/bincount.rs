@@ -77,17 +77,15 @@ impl Emitter<'_> {
         );
         decl(
             &mut d,
-            format!("signal {b}_rd : integer range -1 to {bins} := {bins};"),
+            format!("signal {b}_rd : integer range 0 to {top} := 0;"),
         );
         decl(
             &mut d,
-            format!(
-                "signal {b}_xa, {b}_rda, {b}_ba, {b}_fa, {b}_rdd : integer range 0 to {top} := 0;"
-            ),
+            format!("signal {b}_xa, {b}_ba, {b}_fa, {b}_rdd : integer range 0 to {top} := 0;"),
         );
         decl(
             &mut d,
-            format!("signal {b}_bv, {b}_fv, {b}_rv : std_logic := '0';"),
+            format!("signal {b}_bv, {b}_fv, {b}_rv, {b}_start, {b}_drain : std_logic := '0';"),
         );
         decl(&mut d, format!("signal {b}_fd, {b}_new, {b}_old, {b}_base : signed({} downto 0) := (others => '0');", wacc - 1));
         if weights.is_some() {
@@ -141,15 +139,11 @@ impl Emitter<'_> {
             s,
             "  {b}_xa <= to_integer({x}) when {x}_v = '1' else 0; -- in [0, {bins}) whenever valid (proven)"
         );
-        let _ = writeln!(
-            s,
-            "  {b}_rda <= {b}_rd when {b}_rd >= 0 and {b}_rd < {bins} else 0;"
-        );
         let _ = writeln!(s, "  {b}_old <= {b}_q0 when {b}_bbank = 0 else {b}_q1;");
         let _ = writeln!(s, "  {b}_base <= {b}_fd when {b}_fv = '1' and {b}_fa = {b}_ba and {b}_fbank = {b}_bbank else {b}_old;");
         let _ = writeln!(s, "  {b}_new <= {b}_base + {inc};");
         for k in 0..2 {
-            let _ = writeln!(s, "  {b}_ra{k} <= {b}_xa when {b}_bank = {k} else {b}_rda;");
+            let _ = writeln!(s, "  {b}_ra{k} <= {b}_xa when {b}_bank = {k} else {b}_rd;");
             let _ = writeln!(s, "  {b}_we{k} <= '1' when ({b}_bv = '1' and {b}_bbank = {k}) or ({b}_rv = '1' and {b}_rbank = {k}) else '0';");
             let _ = writeln!(
                 s,
@@ -165,13 +159,14 @@ impl Emitter<'_> {
         s.push('\n');
         self.body.push_str(&s);
         let stmts = vec![
+            format!("{b}_start <= '0';"),
             "-- counting: stage B writes back what stage A read".to_string(),
             format!("if {counted} then {b}_bv <= '1'; else {b}_bv <= '0'; end if;"),
             format!("{b}_ba <= {b}_xa;{take_inc} {b}_bbank <= {b}_bank;"),
             format!("{b}_fv <= {b}_bv; {b}_fa <= {b}_ba; {b}_fd <= {b}_new; {b}_fbank <= {b}_bbank;"),
             format!("if {x}_v = '1' then"),
             format!(
-                "  if {b}_cnt = {} then {b}_cnt <= 0; {b}_rbank <= {b}_bank; {b}_bank <= 1 - {b}_bank; {b}_rd <= -1; else {b}_cnt <= {b}_cnt + 1; end if;",
+                "  if {b}_cnt = {} then {b}_cnt <= 0; {b}_rbank <= {b}_bank; {b}_bank <= 1 - {b}_bank; {b}_start <= '1'; else {b}_cnt <= {b}_cnt + 1; end if;",
                 count - 1
             ),
             "end if;".into(),
@@ -182,10 +177,16 @@ impl Emitter<'_> {
             format!("  {out}"),
             "end if;".into(),
             format!("{b}_rv <= '0';"),
-            format!("if {b}_rd = -1 then"),
-            format!("  {b}_rd <= 0;"),
-            format!("elsif {b}_rd < {bins} then"),
-            format!("  {b}_rv <= '1'; {b}_rdd <= {b}_rd; {b}_rd <= {b}_rd + 1;"),
+            // a cycle after the frame's last element, the bins leave one per
+            // cycle: a plain counter and a flag (no signed compare on the
+            // address path)
+            format!("if {b}_start = '1' then {b}_drain <= '1'; {b}_rd <= 0; end if;"),
+            format!("if {b}_drain = '1' then"),
+            format!("  {b}_rv <= '1'; {b}_rdd <= {b}_rd;"),
+            format!(
+                "  if {b}_rd = {} then {b}_drain <= '0'; else {b}_rd <= {b}_rd + 1; end if;",
+                bins - 1
+            ),
             "end if;".into(),
         ];
         let resets = vec![
@@ -196,7 +197,8 @@ impl Emitter<'_> {
             format!("{b}_cnt <= 0;"),
             format!("{b}_bank <= 0;"),
             format!("{b}_rbank <= 0;"),
-            format!("{b}_rd <= {bins};"),
+            format!("{b}_start <= '0';"),
+            format!("{b}_drain <= '0';"),
         ];
         self.clocked(
             b,

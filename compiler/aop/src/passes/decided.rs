@@ -1,0 +1,109 @@
+//! Comparisons that range analysis decides: `frame >= 0` on an unsigned frame
+//! is true for every element, so `(frame >= 0) & (frame <= 4096)` (what
+//! `np.histogram`'s range check becomes) is just `frame <= 4096`, and a
+//! `np.where` on a decided condition is one of its branches. The instruction
+//! that combined them is replaced by the operand that decides it, and
+//! [`super::dce`] drops the comparison: no register and no comparator for a
+//! value every frame already knows.
+
+use super::ranges::{ranges, Ranges};
+use crate::ir::{BinaryOp, CmpOp, Inst, Kernel, Value};
+use crate::types::{DType, Interval};
+use cranelift_entity::EntityRef;
+
+/// The outcome of `a op b` for every `a` in `x` and `b` in `y`, if it is the
+/// same for all of them.
+pub fn decide(op: CmpOp, x: Interval, y: Interval) -> Option<bool> {
+    let lt = if x.hi < y.lo {
+        Some(true)
+    } else if x.lo >= y.hi {
+        Some(false)
+    } else {
+        None
+    };
+    let gt = if x.lo > y.hi {
+        Some(true)
+    } else if x.hi <= y.lo {
+        Some(false)
+    } else {
+        None
+    };
+    let eq = if x.lo == x.hi && y.lo == y.hi && x.lo == y.lo {
+        Some(true)
+    } else if x.hi < y.lo || y.hi < x.lo {
+        Some(false)
+    } else {
+        None
+    };
+    match op {
+        CmpOp::Lt => lt,
+        CmpOp::Ge => lt.map(|b| !b),
+        CmpOp::Gt => gt,
+        CmpOp::Le => gt.map(|b| !b),
+        CmpOp::Eq => eq,
+        CmpOp::Ne => eq.map(|b| !b),
+    }
+}
+
+/// The operand an instruction passes on unchanged because range analysis decides
+/// it: `x & True`, `x | False` (booleans), `where(True, a, b)`.
+fn passes_on(k: &Kernel, r: &Ranges, v: Value) -> Option<Value> {
+    let d = &k.insts[v];
+    let point = |x: Value| (r[x].lo == r[x].hi).then_some(r[x].lo);
+    // the same type, and not a broadcast: a broadcast row or column streams
+    // along the other operands of the instruction that reads it, which
+    // passing it on would take away
+    let same = |x: Value| *k.ty(x) == d.ty && !matches!(k.insts[x].inst, Inst::Broadcast(_));
+    match d.inst {
+        Inst::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) if d.ty.dtype == DType::Bool => {
+            // the neutral value: True for `&`, False for `|`
+            let neutral = (op == BinaryOp::And) as i128;
+            [(a, b), (b, a)]
+                .into_iter()
+                .find(|&(x, y)| point(x) == Some(neutral) && same(y) && k.dtype(y) == DType::Bool)
+                .map(|(_, y)| y)
+        }
+        Inst::Where(c, a, b) => {
+            let x = match point(c)? {
+                0 => b,
+                _ => a,
+            };
+            same(x).then_some(x)
+        }
+        _ => None,
+    }
+}
+
+/// `k` with the instructions that a decided comparison makes pass an operand on
+/// replaced by that operand.
+pub fn run(k: &Kernel) -> Kernel {
+    let r = ranges(k);
+    if !k.insts.keys().any(|v| passes_on(k, &r, v).is_some()) {
+        return k.clone();
+    }
+    super::rebuild(k, |_, v, _, map| {
+        passes_on(k, &r, v).map(|x| map[x.index()])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparisons_with_disjoint_ranges_are_decided() {
+        let u16s = Interval::new(0, 65535);
+        assert_eq!(decide(CmpOp::Ge, u16s, Interval::point(0)), Some(true));
+        assert_eq!(decide(CmpOp::Lt, u16s, Interval::point(0)), Some(false));
+        assert_eq!(decide(CmpOp::Le, u16s, Interval::point(4096)), None);
+        assert_eq!(decide(CmpOp::Le, u16s, Interval::point(65535)), Some(true));
+        assert_eq!(decide(CmpOp::Gt, u16s, Interval::point(65535)), Some(false));
+        assert_eq!(decide(CmpOp::Eq, u16s, Interval::point(-1)), Some(false));
+        assert_eq!(decide(CmpOp::Ne, u16s, Interval::point(70000)), Some(true));
+        assert_eq!(
+            decide(CmpOp::Eq, Interval::point(3), Interval::point(3)),
+            Some(true)
+        );
+        assert_eq!(decide(CmpOp::Eq, u16s, Interval::point(3)), None);
+    }
+}
