@@ -154,10 +154,13 @@ cycle (lane `l` of a frame's cycle `q` holds element `q * N + l` in C order).
 Elementwise operations, table look-ups, reductions (argmax and argmin
 included), `cumsum`, bin counts, broadcasts and slices take N elements per
 cycle; slices and column broadcasts that move elements between lanes go through
-a gearbox. Some constructs cannot take N: an axis reduction or a broadcast whose
-rows straddle cycles (rows of 24 with 16 lanes), a gearbox that cannot empty
-within a frame, more bins than a short frame can stream out, an argmax of
-64-bit values. Then the whole kernel takes the most lanes (N/2, N/4, ... 1) that
+a gearbox; rows that straddle cycles (514 pixels on 8 lanes) keep every lane in
+row reductions (segmented trees) and in broadcasts onto them. Some constructs
+cannot take N: a column reduction or an argmax over rows that straddle cycles
+(rows of 24 with 16 lanes), rows narrower
+than N that N does not divide, a gearbox that cannot empty within a frame, a
+broadcast read more than four frames after it is stored, more bins than a short
+frame can stream out, an argmax of 64-bit values. Then the whole kernel takes the most lanes (N/2, N/4, ... 1) that
 every construct can, and hissc says which construct and how many it took; the
 results are numpy's either way. Use a lane count that divides the rows, or
 reshape so that the lanes fall on whole rows.";
