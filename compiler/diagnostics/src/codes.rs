@@ -168,9 +168,10 @@ reshape so that the lanes fall on whole rows.";
 "A warning from the commands that make a design (`hissc KERNEL.py -o`, `sim`,
 `verify`): hissc estimates, from the process network, the flip-flops and
 memory bits the design keeps, and this one needs more than the largest FPGA
-`hissc build` targets (an iCE40 HX8K: 7680 logic cells, 32 block RAMs of 4
+`hissc build` targets (an ECP5 LFE5U-85F: 83,640 LUTs, 208 block RAMs of 18
 kbit). The values are still numpy's in simulation; `hissc build` stops before
-synthesis with the same numbers. The diagnostic points at the expression that
+synthesis with the same numbers for its target (for a smaller FPGA, such as
+the default iCE40 HX8K, already when the design does not fit that one). The diagnostic points at the expression that
 keeps the most: usually a long delay line (two values of one frame combined
 far apart in the stream, such as different planes or distant rows), many
 accumulators, or many lanes. Combine values that arrive close together, use

@@ -99,7 +99,7 @@ fn verified(net: &Network, src: &SourceFile, stage: &str) -> Result<(), Vec<Diag
 
 /// HS0403 when the design cannot fit the largest FPGA `hissc build` targets.
 fn too_large(net: &Network, src: &SourceFile) -> Option<Diagnostic> {
-    let target = hissc_flow::build::Target::Hx8k;
+    let target = hissc_flow::build::Target::largest();
     let fit = hissc_flow::estimate::fit(net, src, target);
     let why = fit.too_large(target)?;
     let (b, what) = fit.heaviest_process.clone()?;

@@ -193,6 +193,14 @@ impl Target {
         )
     }
 
+    /// The largest device `hissc build` targets (the most logic cells).
+    pub fn largest() -> Target {
+        TARGETS
+            .into_iter()
+            .max_by_key(|t| t.logic_cells())
+            .unwrap_or(Target::Hx8k)
+    }
+
     /// The device's figures.
     pub fn device(self) -> &'static Device {
         match self {
