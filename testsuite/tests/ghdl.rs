@@ -213,8 +213,18 @@ fn rows_that_straddle_cycles_keep_their_lanes() {
                 "{case} on {lanes} lanes: {:?}",
                 net.inputs.iter().map(|p| p.lanes).collect::<Vec<_>>()
             );
+            // three frames of random pixels, the scalar parameters those of the first
             let mut rng = Rng::new(lanes as u64);
-            let frames: Vec<Vec<Array>> = (0..3).map(|_| random_frame(&mut rng, &k)).collect();
+            let first = random_frame(&mut rng, &k);
+            let frames: Vec<Vec<Array>> = (0..3)
+                .map(|_| {
+                    random_frame(&mut rng, &k)
+                        .into_iter()
+                        .zip(&first)
+                        .map(|(a, b)| if a.shape.is_empty() { b.clone() } else { a })
+                        .collect()
+                })
+                .collect();
             agree(&src, &k, &net, &frames, true, false)
                 .unwrap_or_else(|e| panic!("{case} on {lanes} lanes: {e}"));
         }
