@@ -42,6 +42,7 @@
 
 use crate::ir::{Bus, LaneView, Network, Node, Output, ProcKind, Sched, Src};
 use crate::proc;
+use crate::proc::broadcast::Streams;
 use cranelift_entity::EntityRef;
 use hissc_aop::passes::ranges::sum_exact;
 use hissc_aop::types::numel;
@@ -1541,7 +1542,15 @@ impl Widen {
         let lags: Vec<u32> = (0..tv.len())
             .map(|l| {
                 let (a, t) = (self.sched(args[l]), self.sched(tv[l]));
-                proc::broadcast::lag(&a, &t, from, to, views[l])
+                let view = views[l];
+                Streams {
+                    arg: &a,
+                    timing: &t,
+                    from,
+                    to,
+                    view,
+                }
+                .lag()
             })
             .collect();
         let lag = lags.iter().copied().max().unwrap_or(0);
@@ -1566,17 +1575,17 @@ impl Widen {
                 vec![a, self.delay(t, lag)]
             };
             let (sa, st) = (self.sched(al[0]), self.sched(al[1]));
-            if proc::broadcast::banks(&sa, &st, from, to, views[l], period).is_none() {
-                let why = proc::broadcast::conflict(
-                    &sa,
-                    &st,
-                    from,
-                    to,
-                    views[l],
-                    period,
-                    proc::broadcast::MAX_BANKS,
-                )
-                .unwrap_or_default();
+            let streams = Streams {
+                arg: &sa,
+                timing: &st,
+                from,
+                to,
+                view: views[l],
+            };
+            if streams.banks(period).is_none() {
+                let why = streams
+                    .conflict(period, proc::broadcast::MAX_BANKS)
+                    .unwrap_or_default();
                 return self.fail(
                     n.span,
                     format!(

@@ -19,6 +19,7 @@
 
 use crate::ir::{Bus, LaneView, Network, Output, Port, ProcKind, Sched, Src, StatePort};
 use crate::proc;
+use crate::proc::broadcast::Streams;
 use cranelift_entity::SecondaryMap;
 use hissc_aop::passes::ranges::{ranges, Ranges};
 use hissc_aop::types::numel;
@@ -247,13 +248,15 @@ impl Lowering<'_> {
         to: &[u32],
         span: Span,
     ) -> Option<Bus> {
-        let lag = proc::broadcast::lag(
-            &self.sched(arg),
-            &self.sched(timing),
+        let (sa, st) = (self.sched(arg), self.sched(timing));
+        let whole = |arg, timing| Streams {
+            arg,
+            timing,
             from,
             to,
-            LaneView::WHOLE,
-        );
+            view: LaneView::WHOLE,
+        };
+        let lag = whole(&sa, &st).lag();
         let (arg, timing) = if lag == 0 {
             // the stored stream and the timing stream start in the same cycle
             let al = self.align(&[arg, timing]);
@@ -272,7 +275,8 @@ impl Lowering<'_> {
                 )
                 .and(None);
         }
-        if proc::broadcast::conflict(&sa, &st, from, to, LaneView::WHOLE, period, 1).is_some() {
+        // one bank: the network's own broadcasts are read within a frame
+        if whole(&sa, &st).conflict(period, 1).is_some() {
             return self
                 .not_streamable(
                     span,

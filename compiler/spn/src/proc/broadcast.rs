@@ -81,19 +81,78 @@ pub fn arg_lane(from: &[u32], to: &[u32], lane: u32, lanes: u32, arg_lanes: u32)
     src.all(|x| x == m).then_some(m)
 }
 
-/// How many cycles the timing stream must wait so that every element is read no
-/// earlier than the cycle its source element is stored (0 when a row or column
-/// of the input is broadcast against the input itself; a row's or frame's
-/// reduction broadcast back onto it waits for the row or frame: a row or frame
-/// buffer).
-pub fn lag(arg: &Sched, timing: &Sched, from: &[u32], to: &[u32], view: LaneView) -> u32 {
-    let (w, r) = (arg.cycles(), timing.cycles());
-    reads(from, to, view)
-        .iter()
-        .zip(&r)
-        .map(|(&src, &rd)| w.get(src).map_or(0, |&wr| wr.saturating_sub(rd)))
-        .max()
-        .unwrap_or(0)
+/// A broadcast's two streams as one lane sees them: the stream of `from`
+/// stored along `arg`, read along `timing` for the elements of `to` that the
+/// view carries.
+#[derive(Clone, Copy, Debug)]
+pub struct Streams<'a> {
+    /// The stored stream's schedule.
+    pub arg: &'a Sched,
+    /// The reading stream's schedule.
+    pub timing: &'a Sched,
+    /// Shape of the stored array.
+    pub from: &'a [u32],
+    /// Shape of the result.
+    pub to: &'a [u32],
+    /// Which elements of them the streams carry.
+    pub view: LaneView,
+}
+
+impl Streams<'_> {
+    /// How many cycles the timing stream must wait so that every element is
+    /// read no earlier than the cycle its source element is stored (0 when a
+    /// row or column of the input is broadcast against the input itself; a
+    /// row's or frame's reduction broadcast back onto it waits for the row or
+    /// frame: a row or frame buffer).
+    pub fn lag(&self) -> u32 {
+        let (w, r) = (self.arg.cycles(), self.timing.cycles());
+        reads(self.from, self.to, self.view)
+            .iter()
+            .zip(&r)
+            .map(|(&src, &rd)| w.get(src).map_or(0, |&wr| wr.saturating_sub(rd)))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The memory banks the broadcast needs with frames `period` cycles apart:
+    /// one when every element is read before the next frame stores over it;
+    /// `k` (frame `n` stored in bank `n mod k`, while earlier frames are still
+    /// read from the others) when before the frame `k` frames later does — a
+    /// row broadcast on lanes where the row's stream arrives over the whole
+    /// frame, say, or a row's statistic broadcast back onto frames of a few
+    /// cycles; `None` when more than [`MAX_BANKS`] would.
+    pub fn banks(&self, period: u32) -> Option<u32> {
+        (1..=MAX_BANKS).find(|&k| self.conflict(period, k).is_none())
+    }
+
+    /// Why the broadcast, stored in `banks` banks, would read an element before
+    /// it is stored, or after a later frame (`banks * period` cycles later)
+    /// stores over it; `None` when every read is in time.
+    pub fn conflict(&self, period: u32, banks: u32) -> Option<String> {
+        let (w, r) = (self.arg.cycles(), self.timing.cycles());
+        let mut last = vec![None; w.len()];
+        for (&src, &rd) in reads(self.from, self.to, self.view).iter().zip(&r) {
+            if rd < w[src] {
+                return Some(format!(
+                    "broadcast reads element {src} in cycle {rd}, before it is stored (cycle {})",
+                    w[src]
+                ));
+            }
+            last[src] = Some(rd);
+        }
+        for (src, l) in last.iter().enumerate() {
+            if let Some(l) = l {
+                let over = w[src] + banks * period;
+                if *l >= over {
+                    let which = if banks == 1 { "the next" } else { "a later" };
+                    return Some(format!(
+                        "broadcast reads element {src} in cycle {l}, after {which} frame stores over it (cycle {over})"
+                    ));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The verifier's rule: a stored stream of the `from` shape and a timing stream
@@ -132,9 +191,16 @@ pub fn check(
         ));
         return None;
     }
+    let streams = Streams {
+        arg: sa,
+        timing: st,
+        from,
+        to,
+        view,
+    };
     let period = net.frame_period();
-    if banks(sa, st, from, to, view, period).is_none() {
-        errs.extend(conflict(sa, st, from, to, view, period, MAX_BANKS));
+    if streams.banks(period).is_none() {
+        errs.extend(streams.conflict(period, MAX_BANKS));
         return None;
     }
     Some(st.delayed(1))
@@ -143,29 +209,12 @@ pub fn check(
 /// The most memory banks a broadcast keeps.
 pub const MAX_BANKS: u32 = 4;
 
-/// The memory banks a broadcast needs: one when every element is read before
-/// the next frame stores over it; `k` (frame `n` stored in bank `n mod k`,
-/// while earlier frames are still read from the others) when before the frame
-/// `k` frames later does — a row broadcast on lanes where the row's stream
-/// arrives over the whole frame, say, or a row's statistic broadcast back onto
-/// frames of a few cycles; `None` when more than [`MAX_BANKS`] would.
-pub fn banks(
-    arg: &Sched,
-    timing: &Sched,
-    from: &[u32],
-    to: &[u32],
-    view: LaneView,
-    period: u32,
-) -> Option<u32> {
-    (1..=MAX_BANKS).find(|&k| conflict(arg, timing, from, to, view, period, k).is_none())
-}
-
 /// How a broadcast is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// Words of one frame (the lane's part of `from`).
     pub words: u32,
-    /// Banks ([`banks`]): the memory holds `banks * words`.
+    /// Banks ([`Streams::banks`]): the memory holds `banks * words`.
     pub banks: u32,
     /// Reads per frame (the timing stream's elements).
     pub reads: u32,
@@ -183,47 +232,16 @@ pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
     else {
         return None;
     };
-    let (sa, st) = (&net.nodes[*arg].sched, &net.nodes[*timing].sched);
+    let streams = Streams {
+        arg: &net.nodes[*arg].sched,
+        timing: &net.nodes[*timing].sched,
+        from,
+        to,
+        view: *view,
+    };
     Some(Plan {
         words: numel(from) as u32 / view.arg_lanes,
-        banks: banks(sa, st, from, to, *view, net.frame_period()).unwrap_or(1),
-        reads: st.elements(),
+        banks: streams.banks(net.frame_period()).unwrap_or(1),
+        reads: streams.timing.elements(),
     })
-}
-
-/// Why a broadcast stored along `arg` in `banks` banks and read along `timing`
-/// would read an element before it is stored, or after a later frame (`banks *
-/// period` cycles later) stores over it; `None` when every read is in time.
-pub fn conflict(
-    arg: &Sched,
-    timing: &Sched,
-    from: &[u32],
-    to: &[u32],
-    view: LaneView,
-    period: u32,
-    banks: u32,
-) -> Option<String> {
-    let (w, r) = (arg.cycles(), timing.cycles());
-    let mut last = vec![None; w.len()];
-    for (&src, &rd) in reads(from, to, view).iter().zip(&r) {
-        if rd < w[src] {
-            return Some(format!(
-                "broadcast reads element {src} in cycle {rd}, before it is stored (cycle {})",
-                w[src]
-            ));
-        }
-        last[src] = Some(rd);
-    }
-    for (src, l) in last.iter().enumerate() {
-        if let Some(l) = l {
-            let over = w[src] + banks * period;
-            if *l >= over {
-                let which = if banks == 1 { "the next" } else { "a later" };
-                return Some(format!(
-                    "broadcast reads element {src} in cycle {l}, after {which} frame stores over it (cycle {over})"
-                ));
-            }
-        }
-    }
-    None
 }
