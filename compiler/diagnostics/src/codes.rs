@@ -156,8 +156,8 @@ included), `cumsum`, bin counts, broadcasts and slices take N elements per
 cycle; slices and column broadcasts that move elements between lanes go through
 a gearbox; rows that straddle cycles (514 pixels on 8 lanes) keep every lane in
 row reductions (segmented trees) and in broadcasts onto them. Some constructs
-cannot take N: a column reduction or an argmax over rows that straddle cycles
-(rows of 24 with 16 lanes), rows narrower
+cannot take N: a column reduction over rows that straddle cycles (rows of 24
+with 16 lanes), rows narrower
 than N that N does not divide, a gearbox that cannot empty within a frame, a
 broadcast read more than four frames after it is stored, more bins than a short
 frame can stream out, an argmax of 64-bit values. Then the whole kernel takes the most lanes (N/2, N/4, ... 1) that

@@ -250,7 +250,8 @@ pub fn flatten(net: &Network) -> Flat {
                 timing,
                 first,
                 step,
-            } => Iota::op(net, dst, *timing, *first, *step, st),
+                wrap,
+            } => Iota::op(net, dst, *timing, (*first, *step, *wrap), st),
             ProcKind::Merge { srcs, blocks, reps } => Merge::op(net, dst, srcs, blocks, *reps, st),
         };
         if node.sched.is_static() {

@@ -331,7 +331,8 @@ pub enum ProcKind {
         lanes: u32,
     },
     /// Counts the valid elements of a stream: the `k`-th of a frame is
-    /// `first + k * step`, one cycle later (flat indices of a lane's elements).
+    /// `first + k * step` (modulo `wrap`, if given), one cycle later (flat
+    /// indices of a lane's elements, or their columns in rows of `wrap`).
     Iota {
         /// The stream counted.
         timing: Bus,
@@ -339,6 +340,8 @@ pub enum ProcKind {
         first: u32,
         /// The difference between consecutive elements.
         step: u32,
+        /// The modulus (`first` and `step` below it).
+        wrap: Option<u32>,
     },
 }
 

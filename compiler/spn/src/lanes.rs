@@ -19,7 +19,8 @@
 //!   folds blocks of `gcd(row, lanes)` lanes (row boundaries fall between
 //!   blocks), splits each block's stream at the row boundaries with a
 //!   [`ProcKind::Segment`], and a tree folds the blocks' parts of each row in
-//!   the cycle where it ends.
+//!   the cycle where it ends (`argmax`/`argmin` fold their keys so, each lane's
+//!   rank its column from a wrapping `iota`).
 //! - `cumsum`: a parallel prefix over the lanes (Kogge–Stone, one level per
 //!   power of two) plus the running total of the earlier cycles.
 //! - `argmax`/`argmin`: keys `value * 2^K + rank` (rank reversed for argmax)
@@ -459,6 +460,7 @@ impl Widen {
                 timing,
                 first,
                 step,
+                wrap: None,
             } => {
                 let tv = self.stream_lanes(*timing, span)?;
                 let lanes = tv.len() as u32;
@@ -470,6 +472,7 @@ impl Widen {
                             timing: t,
                             first: first + l as u32 * step,
                             step: step * lanes,
+                            wrap: None,
                         };
                         self.push(kind, n.range, proc::iota::schedule(&self.sched(t)), span)
                     })
@@ -513,7 +516,9 @@ impl Widen {
                 view: _,
             } => self.broadcast(n, *arg, *timing, from, to),
             // only widening makes gearboxes and row segments
-            ProcKind::Pack { .. } | ProcKind::Segment { .. } => {
+            ProcKind::Pack { .. }
+            | ProcKind::Segment { .. }
+            | ProcKind::Iota { wrap: Some(_), .. } => {
                 self.diags.push(
                     Diagnostic::bug(
                         "a gearbox or row segment in a network that is not widened yet",
@@ -744,6 +749,11 @@ impl Widen {
             (shape.to_vec(), axes[0] as usize)
         };
         let Some(sp) = split(&vshape, lanes) else {
+            // along rows that straddle cycles
+            let width = vshape[ax];
+            if ax + 1 == vshape.len() && width > lanes {
+                return self.arg_segmented(n, op, v, width);
+            }
             return self.fail(
                 span,
                 format!(
@@ -1027,12 +1037,8 @@ impl Widen {
     }
 
     /// A reduction over rows of `width` elements that the lanes do not divide
-    /// (`width > lanes`), so that rows straddle cycles: row boundaries fall on
-    /// multiples of `g = gcd(width, lanes)` lanes, so plain trees first fold
-    /// blocks of `g` lanes; each block then goes through a [`ProcKind::Segment`]
-    /// that splits its stream at the row boundaries, and a tree folds the
-    /// blocks' parts of each row, which leave one per cycle in the cycles where
-    /// rows end.
+    /// (`width > lanes`), so that rows straddle cycles ([`Widen::segment_fold`]);
+    /// `argmax`/`argmin` fold keys ([`Widen::arg_segmented`]).
     fn segmented(
         &mut self,
         n: &Node,
@@ -1042,29 +1048,39 @@ impl Widen {
         width: u32,
     ) -> Option<W> {
         if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
-            return self.fail(
-                n.span,
-                format!(
-                    "`{}` over rows of {width} elements, which straddle {} lanes",
-                    op.name(),
-                    v.len()
-                ),
-                "use a lane count that divides the row, or that the row divides",
-            );
+            return self.arg_segmented(n, op, v, width);
         }
-        let span = n.span;
-        let lanes = v.len() as u32;
-        let g = gcd(width, lanes);
         let arg = self.range(v[0]);
-        let (leaves, leaf, fop) = self.fold_leaves(op, d, arg, v, span);
+        let (leaves, leaf, fop) = self.fold_leaves(op, d, arg, v, n.span);
+        let root = self.segment_fold(fop, d, leaf, leaves, width, n.span);
+        Some(W::Lanes(vec![root]))
+    }
+
+    /// Folds `leaves` (a stream's lanes, values in `leaf`) by `op` over rows of
+    /// `width > lanes` elements: row boundaries fall on multiples of `g =
+    /// gcd(width, lanes)` lanes, so plain trees first fold blocks of `g` lanes;
+    /// each block then goes through a [`ProcKind::Segment`] that splits its
+    /// stream at the row boundaries, and a tree folds the blocks' parts of each
+    /// row, which leave one per cycle in the cycles where rows end.
+    fn segment_fold(
+        &mut self,
+        op: ReduceOp,
+        d: DType,
+        leaf: Interval,
+        leaves: Vec<Bus>,
+        width: u32,
+        span: Span,
+    ) -> Bus {
+        let lanes = leaves.len() as u32;
+        let g = gcd(width, lanes);
         let blocks: Vec<Bus> = leaves
             .chunks(g as usize)
-            .map(|c| self.combine(fop, d, leaf, 1, c.to_vec(), span))
+            .map(|c| self.combine(op, d, leaf, 1, c.to_vec(), span))
             .collect();
         let blocks = self.align(&blocks);
         let (bw, bl) = (width / g, lanes / g);
         let per = g * bw.div_ceil(bl);
-        let part = if fop == ReduceOp::Sum {
+        let part = if op == ReduceOp::Sum {
             sum_range(leaf, per, d)
         } else {
             leaf
@@ -1074,7 +1090,7 @@ impl Widen {
             .enumerate()
             .map(|(j, &x)| {
                 let kind = ProcKind::Segment {
-                    op: fop,
+                    op,
                     d,
                     arg: x,
                     width: bw,
@@ -1085,7 +1101,101 @@ impl Widen {
                 self.push(kind, part, s, span)
             })
             .collect();
-        Some(W::Lanes(vec![self.combine(fop, d, leaf, per, parts, span)]))
+        self.combine(op, d, leaf, per, parts, span)
+    }
+
+    /// `argmax`/`argmin` along rows that straddle cycles: each element's key is
+    /// `value * 2^K + rank`, its rank its column (a wrapping [`ProcKind::Iota`]
+    /// per lane), reversed for argmax, so that the largest (smallest) key of a
+    /// row is numpy's first maximal (minimal) element; the keys' row maxima
+    /// (minima) come from [`Widen::segment_fold`], and their low K bits give the
+    /// column.
+    fn arg_segmented(&mut self, n: &Node, op: ReduceOp, v: Vec<Bus>, width: u32) -> Option<W> {
+        let (lanes, span, max) = (v.len() as u32, n.span, op == ReduceOp::ArgMax);
+        let k = 32 - (width - 1).max(1).leading_zeros();
+        let arg = self.range(v[0]);
+        let keys = Interval::new(arg.lo << k, (arg.hi << k) + (1i128 << k) - 1);
+        if !keys.within(Interval::of(DType::I64)) {
+            return self.fail(
+                span,
+                format!(
+                    "`{}` over {lanes} lanes of values in [{}, {}]: value and index do not fit 64 bits together",
+                    op.name(),
+                    arg.lo,
+                    arg.hi
+                ),
+                "build it with --lanes 1, or narrow the values first",
+            );
+        }
+        let top = width as i128 - 1;
+        let bin = |w: &mut Self, b: BinaryOp, x: Src, y: Src, r: Interval, like: Bus| {
+            w.after(ProcKind::Binary(b, DType::I64, x, y), r, like, span)
+        };
+        let mut leaves = Vec::with_capacity(v.len());
+        for (l, &x) in v.iter().enumerate() {
+            let kind = ProcKind::Iota {
+                timing: x,
+                first: l as u32 % width,
+                step: lanes % width,
+                wrap: Some(width),
+            };
+            let cols = Interval::new(0, top);
+            let col = self.push(kind, cols, proc::iota::schedule(&self.sched(x)), span);
+            let rank = if max {
+                bin(
+                    self,
+                    BinaryOp::Sub,
+                    Src::Const(top),
+                    Src::Bus(col),
+                    cols,
+                    col,
+                )
+            } else {
+                col
+            };
+            let shifted = bin(
+                self,
+                BinaryOp::Shl,
+                Src::Bus(x),
+                Src::Const(k as i128),
+                Interval::of(DType::I64),
+                x,
+            );
+            let ab = self.align(&[shifted, rank]);
+            leaves.push(bin(
+                self,
+                BinaryOp::Add,
+                Src::Bus(ab[0]),
+                Src::Bus(ab[1]),
+                keys,
+                ab[0],
+            ));
+        }
+        let leaves = self.align(&leaves);
+        let fop = if max { ReduceOp::Max } else { ReduceOp::Min };
+        let best = self.segment_fold(fop, DType::I64, keys, leaves, width, span);
+        let mask = (1i128 << k) - 1;
+        let low = bin(
+            self,
+            BinaryOp::And,
+            Src::Bus(best),
+            Src::Const(mask),
+            Interval::new(0, mask),
+            best,
+        );
+        let index = if max {
+            bin(
+                self,
+                BinaryOp::Sub,
+                Src::Const(top),
+                Src::Bus(low),
+                n.range,
+                low,
+            )
+        } else {
+            low
+        };
+        Some(W::Lanes(vec![index]))
     }
 
     fn slice(&mut self, n: &Node, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) -> Option<W> {

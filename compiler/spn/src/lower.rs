@@ -324,8 +324,9 @@ impl Lowering<'_> {
             timing,
             first: 0,
             step: 1,
+            wrap: None,
         };
-        let range = proc::iota::range(&self.net, timing, 0, 1);
+        let range = proc::iota::range(&self.net, timing, 0, 1, None);
         let sched = proc::iota::schedule(&self.sched(timing));
         let b = self.node(kind, range, sched, span);
         self.iotas.insert(timing, b);

@@ -440,14 +440,16 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             count(2)?;
             ProcKind::Delay(bus(0)?, uint(1)?)
         }
-        "iota" => {
-            count(3)?;
-            ProcKind::Iota {
-                timing: bus(0)?,
-                first: uint(1)?,
-                step: uint(2)?,
-            }
-        }
+        "iota" => ProcKind::Iota {
+            timing: bus(0)?,
+            first: uint(1)?,
+            step: uint(2)?,
+            wrap: match args.len() {
+                3 => None,
+                4 => Some(uint(3)?),
+                n => return err(p, format!("`{text}` takes 3 or 4 operands, not {n}")),
+            },
+        },
         "load" => {
             count(3)?;
             ProcKind::Load {

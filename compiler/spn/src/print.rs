@@ -121,7 +121,14 @@ pub fn op_text(k: &ProcKind) -> String {
             timing,
             first,
             step,
+            wrap: None,
         } => format!("iota {timing}, {first}, {step}"),
+        ProcKind::Iota {
+            timing,
+            first,
+            step,
+            wrap: Some(w),
+        } => format!("iota {timing}, {first}, {step}, {w}"),
         ProcKind::Merge { srcs, blocks, reps } => {
             let s: Vec<String> = srcs.iter().map(|b| b.to_string()).collect();
             let k: Vec<String> = blocks.iter().map(|b| b.to_string()).collect();

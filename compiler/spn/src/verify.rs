@@ -105,7 +105,8 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
                 timing,
                 first,
                 step,
-            } => proc::iota::check(net, b, *timing, *first, *step, e),
+                wrap,
+            } => proc::iota::check(net, b, *timing, (*first, *step, *wrap), e),
             ProcKind::Merge { srcs, blocks, reps } => {
                 proc::merge::check(net, srcs, blocks, *reps, e)
             }

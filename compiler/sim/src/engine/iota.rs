@@ -1,5 +1,5 @@
 //! Flat indices: the `k`-th valid element of a frame's timing stream gives
-//! `first + k * step`.
+//! `first + k * step` (modulo `wrap`).
 
 #![allow(missing_docs)] // the state fields are named in the struct's doc
 
@@ -18,7 +18,8 @@ impl Engine {
             self.vld[o + 1] = self.vld[tm];
             if self.vld[tm] {
                 let k = self.st[x.cnt];
-                self.val[o + 1] = x.first + k * x.step;
+                let v = x.first + k * x.step;
+                self.val[o + 1] = if x.wrap > 0 { v % x.wrap } else { v };
                 self.st[x.cnt] = (k + 1) % x.count;
             }
         }
@@ -33,6 +34,8 @@ pub struct Iota {
     pub first: i128,
     pub step: i128,
     pub count: i128,
+    /// The modulus (0: none).
+    pub wrap: i128,
     pub cnt: usize,
 }
 
@@ -42,8 +45,7 @@ impl Iota {
         net: &hissc_spn::Network,
         dst: u32,
         timing: Bus,
-        first: u32,
-        step: u32,
+        (first, step, wrap): (u32, u32, Option<u32>),
         st: &mut usize,
     ) -> Op {
         Op::Iota(Iota {
@@ -52,6 +54,7 @@ impl Iota {
             first: first as i128,
             step: step as i128,
             count: net.nodes[timing].sched.elements().max(1) as i128,
+            wrap: wrap.unwrap_or(0) as i128,
             cnt: alloc(1, st),
         })
     }

@@ -262,7 +262,8 @@ impl Emitter<'_> {
                 timing,
                 first,
                 step,
-            } => self.iota(b, *timing, *first, *step),
+                wrap,
+            } => self.iota(b, *timing, (*first, *step, *wrap)),
             ProcKind::Merge { srcs, blocks, reps } => self.merge(b, srcs, blocks, *reps),
         }
     }
