@@ -725,6 +725,48 @@ impl Widen {
         Some(W::Lanes(out))
     }
 
+    /// The index bits `K` of `argmax`/`argmin` keys `value * 2^K + rank` over
+    /// `positions` positions of values in `arg`, and the keys' values; `None`
+    /// (a diagnostic) when value and index do not fit 64 bits together.
+    fn arg_keys(
+        &mut self,
+        n: &Node,
+        op: ReduceOp,
+        lanes: u32,
+        positions: u32,
+        arg: Interval,
+    ) -> Option<(u32, Interval)> {
+        let k = 32 - (positions - 1).max(1).leading_zeros();
+        let keys = Interval::new(arg.lo << k, (arg.hi << k) + (1i128 << k) - 1);
+        if keys.within(Interval::of(DType::I64)) {
+            return Some((k, keys));
+        }
+        self.fail(
+            n.span,
+            format!(
+                "`{}` over {lanes} lanes of values in [{}, {}]: value and index do not fit 64 bits together",
+                op.name(),
+                arg.lo,
+                arg.hi
+            ),
+            "build it with --lanes 1, or narrow the values first",
+        );
+        None
+    }
+
+    /// The index that the best key's low `k` bits give: the rank itself for
+    /// argmin, reversed (`top`, the last position, minus the rank) for argmax.
+    fn key_index(&mut self, n: &Node, best: Bus, k: u32, top: Option<i128>) -> Bus {
+        let mask = (1i128 << k) - 1;
+        let kind = ProcKind::Binary(BinaryOp::And, DType::I64, Src::Bus(best), Src::Const(mask));
+        let low = self.after(kind, Interval::new(0, mask), best, n.span);
+        let Some(top) = top else {
+            return low;
+        };
+        let kind = ProcKind::Binary(BinaryOp::Sub, DType::I64, Src::Const(top), Src::Bus(low));
+        self.after(kind, n.range, low, n.span)
+    }
+
     /// `argmax`/`argmin` over lanes. Each element becomes a key `value * 2^K + rank`,
     /// where `rank` orders the positions along the reduced axis — reversed for
     /// argmax — so that the largest (smallest) key is numpy's first maximal
@@ -764,21 +806,8 @@ impl Widen {
             );
         };
         let positions = vshape[ax];
-        let k = 32 - (positions - 1).max(1).leading_zeros();
         let arg = self.range(v[0]);
-        let keys = Interval::new(arg.lo << k, (arg.hi << k) + (1i128 << k) - 1);
-        if !keys.within(Interval::of(DType::I64)) {
-            return self.fail(
-                span,
-                format!(
-                    "`{}` over {lanes} lanes of values in [{}, {}]: value and index do not fit 64 bits together",
-                    op.name(),
-                    arg.lo,
-                    arg.hi
-                ),
-                "build it with --lanes 1, or narrow the values first",
-            );
-        }
+        let (k, keys) = self.arg_keys(n, op, lanes, positions, arg)?;
         let cshape = sp.cycle_shape(&vshape);
         let lshape = sp.lane_shape(&vshape);
         // the rank of lane `l`'s element: its lane part, and the multiplier of the
@@ -909,28 +938,7 @@ impl Widen {
                 let kind = ProcKind::Reduce(rop, DType::I64, root, cshape.clone(), caxes.clone());
                 self.push(kind, keys, s, span)
             };
-            let mask = (1i128 << k) - 1;
-            let low = bin(
-                self,
-                BinaryOp::And,
-                Src::Bus(best),
-                Src::Const(mask),
-                Interval::new(0, mask),
-                best,
-            );
-            let index = if max {
-                bin(
-                    self,
-                    BinaryOp::Sub,
-                    Src::Const(top),
-                    Src::Bus(low),
-                    n.range,
-                    low,
-                )
-            } else {
-                low
-            };
-            out.push(index);
+            out.push(self.key_index(n, best, k, max.then_some(top)));
         }
         Some(W::Lanes(out))
     }
@@ -1112,21 +1120,8 @@ impl Widen {
     /// column.
     fn arg_segmented(&mut self, n: &Node, op: ReduceOp, v: Vec<Bus>, width: u32) -> Option<W> {
         let (lanes, span, max) = (v.len() as u32, n.span, op == ReduceOp::ArgMax);
-        let k = 32 - (width - 1).max(1).leading_zeros();
         let arg = self.range(v[0]);
-        let keys = Interval::new(arg.lo << k, (arg.hi << k) + (1i128 << k) - 1);
-        if !keys.within(Interval::of(DType::I64)) {
-            return self.fail(
-                span,
-                format!(
-                    "`{}` over {lanes} lanes of values in [{}, {}]: value and index do not fit 64 bits together",
-                    op.name(),
-                    arg.lo,
-                    arg.hi
-                ),
-                "build it with --lanes 1, or narrow the values first",
-            );
-        }
+        let (k, keys) = self.arg_keys(n, op, lanes, width, arg)?;
         let top = width as i128 - 1;
         let bin = |w: &mut Self, b: BinaryOp, x: Src, y: Src, r: Interval, like: Bus| {
             w.after(ProcKind::Binary(b, DType::I64, x, y), r, like, span)
@@ -1174,28 +1169,12 @@ impl Widen {
         let leaves = self.align(&leaves);
         let fop = if max { ReduceOp::Max } else { ReduceOp::Min };
         let best = self.segment_fold(fop, DType::I64, keys, leaves, width, span);
-        let mask = (1i128 << k) - 1;
-        let low = bin(
-            self,
-            BinaryOp::And,
-            Src::Bus(best),
-            Src::Const(mask),
-            Interval::new(0, mask),
+        Some(W::Lanes(vec![self.key_index(
+            n,
             best,
-        );
-        let index = if max {
-            bin(
-                self,
-                BinaryOp::Sub,
-                Src::Const(top),
-                Src::Bus(low),
-                n.range,
-                low,
-            )
-        } else {
-            low
-        };
-        Some(W::Lanes(vec![index]))
+            k,
+            max.then_some(top),
+        )]))
     }
 
     fn slice(&mut self, n: &Node, a: Bus, shape: &[u32], sel: &[(u32, u32, u32)]) -> Option<W> {
