@@ -229,14 +229,7 @@ pub fn flatten(net: &Network) -> Flat {
             }
             ProcKind::Slice(a, shape, sel) => Slice::op(dst, *a, shape, sel, st),
             ProcKind::Scan(d, a, count) => Scan::op(dst, *d, *a, *count, st),
-            ProcKind::Segment {
-                op,
-                d,
-                arg,
-                width,
-                lane,
-                lanes,
-            } => Segment::op(dst, (*op, *d), *arg, (*width, *lane, *lanes), st),
+            ProcKind::Segment { .. } => Segment::op(net, b, st),
             ProcKind::Bincount { .. } => Bincount::op(net, b, st),
             ProcKind::Broadcast { .. } => Broadcast::op(net, b, st),
             ProcKind::Pack { lanes, width, lane } => Pack::op(net, dst, lanes, *width, *lane, st),

@@ -276,7 +276,7 @@ impl Lowering<'_> {
                 .and(None);
         }
         // one bank: the network's own broadcasts are read within a frame
-        if whole(&sa, &st).conflict(period, 1).is_some() {
+        if whole(&sa, &st).banks(period) != Ok(1) {
             return self
                 .not_streamable(
                     span,

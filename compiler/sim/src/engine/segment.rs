@@ -1,12 +1,12 @@
-//! Row segments: one lane's part of a reduction over rows that straddle cycles
-//! ([`hissc_spn::proc::segment`]).
+//! Row segments: one lane's part of a reduction over rows that straddle cycles,
+//! steered by the comparisons its [`hissc_spn::proc::segment::Plan`] gives.
 
 #![allow(missing_docs)] // the state fields are named in the struct's doc
 
 use super::Engine;
 use crate::flat::{alloc, slot, Op};
 use hissc_aop::{semantics, DType, ReduceOp};
-use hissc_spn::Bus;
+use hissc_spn::{Bus, Network, ProcKind};
 
 impl Engine {
     /// One `Segment` process over cycles `0..n` of the block.
@@ -20,12 +20,13 @@ impl Engine {
             op,
             d,
             width,
-            lane,
             lanes,
+            ends_from,
+            next_from,
+            first_below,
             acc,
             col,
         } = *x;
-        let (w, lane, lanes) = (width as i128, lane as i128, lanes as i128);
         for t in 0..n {
             let (o, i) = (at(dst, t), at(arg, t));
             self.val[o + 1] = self.val[o];
@@ -34,60 +35,59 @@ impl Engine {
                 continue;
             }
             let c0 = self.st[col];
-            let wrapped = c0 >= w - lane;
-            let first = wrapped || c0 < lanes - lane;
-            let prev = if first {
+            let next = c0 >= next_from;
+            let prev = if next || c0 < first_below {
                 semantics::reduce_identity(op, d)
             } else {
                 self.st[acc]
             };
             let cur = semantics::reduce_step(op, d, prev, self.val[i]);
-            if c0 >= w - lanes {
-                self.val[o + 1] = if wrapped { self.st[acc] } else { cur };
+            let ends = c0 >= ends_from;
+            if ends {
+                self.val[o + 1] = if next { self.st[acc] } else { cur };
                 self.vld[o + 1] = true;
             }
             self.st[acc] = cur;
-            self.st[col] = if c0 >= w - lanes {
-                c0 + lanes - w
-            } else {
-                c0 + lanes
-            };
+            self.st[col] = c0 + lanes - if ends { width } else { 0 };
         }
     }
 }
 
 /// One lane's row segments; state: the accumulator at `acc`, the column of the
-/// cycle's first element at `col`.
+/// cycle's first element at `col`. The plan's comparisons: `next_from` is
+/// beyond any column on lane 0.
 #[derive(Clone, Copy, Debug)]
 pub struct Segment {
     pub dst: u32,
     pub arg: u32,
     pub op: ReduceOp,
     pub d: DType,
-    pub width: u32,
-    pub lane: u32,
-    pub lanes: u32,
+    pub width: i128,
+    pub lanes: i128,
+    pub ends_from: i128,
+    pub next_from: i128,
+    pub first_below: i128,
     pub acc: usize,
     pub col: usize,
 }
 
 impl Segment {
-    /// Lane `lane` of `lanes`' segments of rows of `width`.
-    pub(crate) fn op(
-        dst: u32,
-        (op, d): (ReduceOp, DType),
-        a: Bus,
-        (width, lane, lanes): (u32, u32, u32),
-        st: &mut usize,
-    ) -> Op {
+    /// The segment process `b`, as its plan says.
+    pub(crate) fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
+        let ProcKind::Segment { op, d, arg, .. } = net.nodes[b].kind else {
+            unreachable!("a segment")
+        };
+        let p = hissc_spn::proc::segment::plan(net, b).expect("a segment");
         Op::Segment(Segment {
-            dst,
-            arg: slot(a),
+            dst: slot(b),
+            arg: slot(arg),
             op,
             d,
-            width,
-            lane,
-            lanes,
+            width: p.width as i128,
+            lanes: p.lanes as i128,
+            ends_from: p.ends_from as i128,
+            next_from: p.next_from.map_or(i128::MAX, |x| x as i128),
+            first_below: p.first_below as i128,
             acc: alloc(1, st),
             col: alloc(1, st),
         })

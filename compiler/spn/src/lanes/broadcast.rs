@@ -29,14 +29,8 @@ impl Widen {
             (vec![av[0]; lanes as usize], vec![1], vec![per_lane])
         } else if let Some(sp) = column {
             // a column: every lane of a cycle reads the same element, so one stream
-            // of the argument (through a gearbox if it has lanes) feeds every lane
-            let one = match av.len() {
-                1 => av[0],
-                _ => match self.packed(n, av, 1)? {
-                    W::Lanes(v) => v[0],
-                    W::Static(b) => b,
-                },
-            };
+            // of the argument feeds every lane
+            let one = self.one_lane(n, av)?;
             let mut cfrom = padded[..sp.r].to_vec();
             cfrom.push(1);
             (vec![one; lanes as usize], cfrom, sp.cycle_shape(to))
@@ -53,6 +47,17 @@ impl Widen {
         };
         let views = vec![LaneView::WHOLE; lanes as usize];
         self.broadcast_each(n, &args, &tv, (&cfrom, &cto), &views)
+    }
+
+    /// A stream's lanes as one lane: itself, or packed by a gearbox.
+    fn one_lane(&mut self, n: &Node, av: Vec<Bus>) -> Option<Bus> {
+        if av.len() == 1 {
+            return Some(av[0]);
+        }
+        match self.packed(n, av, 1)? {
+            W::Lanes(v) => Some(v[0]),
+            W::Static(b) => Some(b),
+        }
     }
 
     /// A broadcast whose lanes each read their own elements of `to`
@@ -72,16 +77,7 @@ impl Widen {
             .collect();
         let (args, arg_lanes) = match direct {
             Some(m) => (m.iter().map(|&m| av[m as usize]).collect(), a),
-            None => {
-                let one = match av.len() {
-                    1 => av[0],
-                    _ => match self.packed(n, av, 1)? {
-                        W::Lanes(v) => v[0],
-                        W::Static(b) => b,
-                    },
-                };
-                (vec![one; lanes as usize], 1)
-            }
+            None => (vec![self.one_lane(n, av)?; lanes as usize], 1),
         };
         let views: Vec<LaneView> = (0..lanes)
             .map(|lane| LaneView {
@@ -148,10 +144,7 @@ impl Widen {
                 to,
                 view: views[l],
             };
-            if streams.banks(period).is_none() {
-                let why = streams
-                    .conflict(period, proc::broadcast::MAX_BANKS)
-                    .unwrap_or_default();
+            if let Err(why) = streams.banks(period) {
                 return self.fail(
                     n.span,
                     format!(

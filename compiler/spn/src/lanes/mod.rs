@@ -44,6 +44,7 @@
 use crate::ir::{Bus, LaneView, Network, Node, Output, ProcKind, Sched, Src};
 use crate::proc;
 use crate::proc::broadcast::Streams;
+use crate::proc::unravel;
 use cranelift_entity::EntityRef;
 use hissc_aop::passes::ranges::sum_exact;
 use hissc_aop::types::numel;
@@ -115,16 +116,6 @@ pub fn split(shape: &[u32], lanes: u32) -> Option<Split> {
         p = p.checked_mul(shape[r])?;
     }
     None
-}
-
-/// The multi-index of position `i` in `shape` (C order).
-fn unravel(mut i: u32, shape: &[u32]) -> Vec<u32> {
-    let mut idx = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        idx[d] = i % shape[d];
-        i /= shape[d];
-    }
-    idx
 }
 
 /// Widens a verified one-lane network to `lanes` elements per cycle.

@@ -418,9 +418,9 @@ impl Widen {
         })
     }
 
-    /// A reduction over rows of `width` elements that the lanes do not divide
-    /// (`width > lanes`), so that rows straddle cycles ([`Widen::segment_fold`]);
-    /// `argmax`/`argmin` fold keys ([`Widen::arg_segmented`]).
+    /// A reduction (not an `argmax`/`argmin`: [`Widen::arg_segmented`]) over
+    /// rows of `width` elements that the lanes do not divide (`width > lanes`),
+    /// so that rows straddle cycles ([`Widen::segment_fold`]).
     pub(super) fn segmented(
         &mut self,
         n: &Node,
@@ -429,9 +429,6 @@ impl Widen {
         v: Vec<Bus>,
         width: u32,
     ) -> Option<W> {
-        if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
-            return self.arg_segmented(n, op, v, width);
-        }
         let arg = self.range(v[0]);
         let (leaves, leaf, fop) = self.fold_leaves(op, d, arg, v, n.span);
         let root = self.segment_fold(fop, d, leaf, leaves, width, n.span);

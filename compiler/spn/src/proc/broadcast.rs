@@ -20,63 +20,55 @@ pub fn strides(from: &[u32], to: &[u32]) -> Vec<u32> {
     strides
 }
 
-/// The element of `from` that each element of `to` (C order) reads.
-fn sources(from: &[u32], to: &[u32]) -> Vec<usize> {
-    let strides = strides(from, to);
-    let mut out = Vec::with_capacity(numel(to));
-    let mut idx = vec![0u32; to.len()];
-    for _ in 0..numel(to) {
-        out.push(
-            idx.iter()
-                .zip(&strides)
-                .map(|(&i, &s)| (i * s) as usize)
-                .sum(),
-        );
-        for d in (0..to.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < to[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
-    }
-    out
+/// A lane's read counters over `to`: the multi-index of its first element, and
+/// the digits of the lanes it advances by (the counters the simulator and the
+/// VHDL keep).
+pub fn counts(to: &[u32], view: LaneView) -> (Vec<u32>, Vec<u32>) {
+    let n = numel(to) as u32;
+    (
+        super::unravel(view.lane % n, to),
+        super::unravel(view.lanes % n, to),
+    )
 }
 
-/// A lane's read counters over `to`: the multi-index of its first element, and
-/// the digits of the lanes it advances by.
-pub fn counts(to: &[u32], view: LaneView) -> (Vec<u32>, Vec<u32>) {
-    let digits = |mut i: u64| {
-        let mut d = vec![0u32; to.len()];
+/// The element of `from` that each element of a lane's part of `to` reads, in
+/// order: the lane's read counters, stepped as the hardware steps them.
+fn lane_sources(from: &[u32], to: &[u32], view: LaneView) -> impl Iterator<Item = usize> {
+    let strides = strides(from, to);
+    let (mut idx, step) = counts(to, view);
+    let to = to.to_vec();
+    (0..numel(&to) / view.lanes.max(1) as usize).map(move |_| {
+        let src = idx
+            .iter()
+            .zip(&strides)
+            .map(|(&i, &s)| (i * s) as usize)
+            .sum();
+        let mut carry = 0;
         for k in (0..to.len()).rev() {
-            d[k] = (i % to[k] as u64) as u32;
-            i /= to[k] as u64;
+            let s = idx[k] + step[k] + carry;
+            carry = (s >= to[k]) as u32;
+            idx[k] = s - carry * to[k];
         }
-        d
-    };
-    let n = numel(to) as u64;
-    (digits(view.lane as u64 % n), digits(view.lanes as u64 % n))
+        src
+    })
 }
 
 /// The address in the stored stream that each element of a lane's timing
 /// stream reads.
 pub fn reads(from: &[u32], to: &[u32], view: LaneView) -> Vec<usize> {
-    sources(from, to)
-        .into_iter()
-        .skip(view.lane as usize)
-        .step_by(view.lanes.max(1) as usize)
-        .map(|s| s / view.arg_lanes.max(1) as usize)
-        .collect()
+    let a = view.arg_lanes.max(1) as usize;
+    lane_sources(from, to, view).map(|s| s / a).collect()
 }
 
 /// The lane of `from` (of `arg_lanes`) that lane `lane` of `lanes` reads, if it
 /// reads only one.
 pub fn arg_lane(from: &[u32], to: &[u32], lane: u32, lanes: u32, arg_lanes: u32) -> Option<u32> {
-    let mut src = sources(from, to)
-        .into_iter()
-        .skip(lane as usize)
-        .step_by(lanes.max(1) as usize)
-        .map(|s| s as u32 % arg_lanes.max(1));
+    let view = LaneView {
+        lane,
+        lanes,
+        arg_lanes,
+    };
+    let mut src = lane_sources(from, to, view).map(|s| s as u32 % arg_lanes.max(1));
     let m = src.next()?;
     src.all(|x| x == m).then_some(m)
 }
@@ -120,38 +112,29 @@ impl Streams<'_> {
     /// read from the others) when before the frame `k` frames later does — a
     /// row broadcast on lanes where the row's stream arrives over the whole
     /// frame, say, or a row's statistic broadcast back onto frames of a few
-    /// cycles; `None` when more than [`MAX_BANKS`] would.
-    pub fn banks(&self, period: u32) -> Option<u32> {
-        (1..=MAX_BANKS).find(|&k| self.conflict(period, k).is_none())
-    }
-
-    /// Why the broadcast, stored in `banks` banks, would read an element before
-    /// it is stored, or after a later frame (`banks * period` cycles later)
-    /// stores over it; `None` when every read is in time.
-    pub fn conflict(&self, period: u32, banks: u32) -> Option<String> {
+    /// cycles. Otherwise why not: an element read before it is stored, or
+    /// after the frame [`MAX_BANKS`] frames later stores over it.
+    pub fn banks(&self, period: u32) -> Result<u32, String> {
         let (w, r) = (self.arg.cycles(), self.timing.cycles());
-        let mut last = vec![None; w.len()];
+        // the banks each read needs: 1 + the frames stored since its element
+        let mut banks = 1;
         for (&src, &rd) in reads(self.from, self.to, self.view).iter().zip(&r) {
             if rd < w[src] {
-                return Some(format!(
+                return Err(format!(
                     "broadcast reads element {src} in cycle {rd}, before it is stored (cycle {})",
                     w[src]
                 ));
             }
-            last[src] = Some(rd);
-        }
-        for (src, l) in last.iter().enumerate() {
-            if let Some(l) = l {
-                let over = w[src] + banks * period;
-                if *l >= over {
-                    let which = if banks == 1 { "the next" } else { "a later" };
-                    return Some(format!(
-                        "broadcast reads element {src} in cycle {l}, after {which} frame stores over it (cycle {over})"
-                    ));
-                }
+            let k = (rd - w[src]) / period.max(1) + 1;
+            if k > MAX_BANKS {
+                let over = w[src] + MAX_BANKS * period;
+                return Err(format!(
+                    "broadcast reads element {src} in cycle {rd}, after the frame {MAX_BANKS} frames later stores over it (cycle {over})"
+                ));
             }
+            banks = banks.max(k);
         }
-        None
+        Ok(banks)
     }
 }
 
@@ -159,8 +142,8 @@ impl Streams<'_> {
 /// of the `to` shape (each with one frame's elements, or its lane's part of
 /// them, all the lane's reads in one lane of `from`) such that every element
 /// is read at or after the cycle its source is stored, and before a later
-/// frame stores over it ([`banks`]); the result is the timing stream one cycle
-/// later.
+/// frame stores over it ([`Streams::banks`]); the result is the timing stream
+/// one cycle later.
 pub fn check(
     net: &Network,
     arg: Bus,
@@ -198,9 +181,8 @@ pub fn check(
         to,
         view,
     };
-    let period = net.frame_period();
-    if streams.banks(period).is_none() {
-        errs.extend(streams.conflict(period, MAX_BANKS));
+    if let Err(why) = streams.banks(net.frame_period()) {
+        errs.push(why);
         return None;
     }
     Some(st.delayed(1))

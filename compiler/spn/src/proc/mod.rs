@@ -22,6 +22,16 @@ pub mod slice;
 
 use crate::ir::{Pattern, Sched};
 
+/// The multi-index of position `i` in `shape` (C order).
+pub fn unravel(mut i: u32, shape: &[u32]) -> Vec<u32> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = i % shape[d];
+        i /= shape[d];
+    }
+    idx
+}
+
 /// The multi-index of every element of `shape`, in C order.
 fn each_index(shape: &[u32], mut f: impl FnMut(&[u32])) {
     let n: u64 = shape.iter().map(|&d| d as u64).product();

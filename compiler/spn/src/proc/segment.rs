@@ -23,7 +23,7 @@
 
 use crate::ir::{Bus, Network, Pattern, ProcKind, Sched};
 use crate::proc::reduce::{accumulator_range, sum_wraps};
-use hissc_aop::{Interval, ReduceOp};
+use hissc_aop::ReduceOp;
 
 /// Whether the `q`-th cycle of a stream of rows of `width` elements, `lanes`
 /// per cycle, holds the last element of a row.
@@ -82,17 +82,27 @@ pub fn check(
     Some(schedule(s, width, lanes))
 }
 
-/// How a segment is built.
+/// How a segment is built: its accumulator, and the comparisons of the column
+/// `c0` of the cycle's first element (counted from 0 by `lanes`, wrapping at
+/// `width`) that steer it (see the module's documentation).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// The most elements of one row on one lane.
-    pub per_row: u32,
-    /// The values the accumulator holds.
-    pub acc: Interval,
-    /// Its width in bits.
+    /// The accumulator's width in bits.
     pub acc_width: u32,
     /// Whether the sum can wrap (then it is kept at the dtype's width).
     pub wraps: bool,
+    /// Elements per row: the counter wraps there.
+    pub width: u32,
+    /// Elements per cycle: the counter's step.
+    pub lanes: u32,
+    /// `c0 >= ends_from`: a row ends in this cycle (`width - lanes`).
+    pub ends_from: u32,
+    /// `c0 >= next_from`: the element already belongs to the next row (`width -
+    /// lane`; never on lane 0).
+    pub next_from: Option<u32>,
+    /// `c0 < first_below` (or the above): the element is its row's first on
+    /// this lane (`lanes - lane`).
+    pub first_below: u32,
 }
 
 /// The plan of the segment process `b`.
@@ -102,20 +112,24 @@ pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
         d,
         arg,
         width,
+        lane,
         lanes,
-        ..
     } = net.nodes[b].kind
     else {
         return None;
     };
-    let per_row = width.div_ceil(lanes);
+    // the most elements of one row on one lane
+    let per_row = width.div_ceil(lanes) as i128;
     let a = net.nodes[arg].range;
-    let acc = accumulator_range(op, d, a, net.nodes[b].range, per_row as i128);
+    let acc = accumulator_range(op, d, a, net.nodes[b].range, per_row);
     Some(Plan {
-        per_row,
-        acc,
         acc_width: acc.signed_bits().max(2),
-        wraps: op == ReduceOp::Sum && sum_wraps(d, a, per_row as i128),
+        wraps: op == ReduceOp::Sum && sum_wraps(d, a, per_row),
+        width,
+        lanes,
+        ends_from: width - lanes,
+        next_from: (lane > 0).then(|| width - lane),
+        first_below: lanes - lane,
     })
 }
 

@@ -235,14 +235,7 @@ impl Emitter<'_> {
             ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
             ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
-            ProcKind::Segment {
-                op,
-                d,
-                arg,
-                width,
-                lane,
-                lanes,
-            } => self.segment(b, (*op, *d), *arg, [*width, *lane, *lanes]),
+            ProcKind::Segment { op, d, arg, .. } => self.segment(b, (*op, *d), *arg),
             ProcKind::Bincount { .. } => self.bincount(b),
             ProcKind::Pack { lanes, width, lane } => self.pack(b, lanes, *width, *lane),
             ProcKind::Broadcast {
