@@ -379,6 +379,22 @@ impl Node {
         Ok(m)
     }
 
+    /// Removes an object from the buffer and from the persistent tier.
+    async fn remove_object(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let store = self.store.clone();
+        let (b, k) = (bucket.to_string(), key.to_string());
+        tokio::task::spawn_blocking(move || store.delete(&b, &k))
+            .await
+            .map_err(internal)?
+            .map_err(store_error)?;
+        let tier = self.tier.clone();
+        let (b, k) = (bucket.to_string(), key.to_string());
+        tokio::task::spawn_blocking(move || tier.delete(&b, &k))
+            .await
+            .map_err(internal)?
+            .map_err(|e| s3_error!(ServiceUnavailable, "the persistent tier: {e}"))
+    }
+
     /// An object's metadata and bytes: from the buffer, or from the tier when
     /// the buffer has flushed and evicted it, or never had it (another node's).
     async fn open(&self, bucket: &str, key: &str) -> S3Result<(ObjectMeta, Reader)> {
@@ -605,13 +621,10 @@ impl Node {
         };
         let stored = if kept == 0 {
             let _ = std::fs::remove_file(&got.tmp);
-            // an earlier object of this key is replaced by nothing
-            let store = self.store.clone();
-            let (b, kk) = (bucket.to_string(), key.to_string());
-            tokio::task::spawn_blocking(move || store.delete(&b, &kk))
-                .await
-                .map_err(internal)?
-                .map_err(store_error)?;
+            // an earlier object of this key is replaced by nothing: the last
+            // acknowledged PUT decides what the key holds, in the buffer and
+            // in the tier (which a GET falls back to)
+            self.remove_object(bucket, key).await?;
             None
         } else if kept < frames {
             let keep = out
@@ -1159,13 +1172,7 @@ impl S3 for Node {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let (b, k) = (&req.input.bucket, &req.input.key);
-        self.store.delete(b, k).map_err(store_error)?;
-        let tier = self.tier.clone();
-        let (tb, tk) = (b.clone(), k.clone());
-        tokio::task::spawn_blocking(move || tier.delete(&tb, &tk))
-            .await
-            .map_err(internal)?
-            .map_err(|e| s3_error!(ServiceUnavailable, "the persistent tier: {e}"))?;
+        self.remove_object(b, k).await?;
         if k == KERNEL_KEY {
             self.kernels.lock().expect("kernels").remove(b);
             tracing::info!(bucket = %b, "kernel detached");

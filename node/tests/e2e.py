@@ -317,6 +317,29 @@ class Kernels(Base):
                           ("quiet.npy", 5, 0, False)])
         self.assertEqual(ev[0]["outputs"]["out"], [bool(k) for k in keep])
 
+    def test_an_overwrite_that_keeps_nothing_removes_the_old_object(self):
+        # issue 23, item 2: the last acknowledged PUT decides what a key holds,
+        # also once the old object has been flushed and evicted to the tier
+        self.s3.create_bucket(Bucket="over")
+        self.attach("over", "keep_frame", hiss_param_t=4000, hiss_keep="out")
+        x = frames(40)
+        keep = np.count_nonzero(x > 4000, axis=(1, 2)) >= 20
+        self.s3.put_object(Bucket="over", Key="k.npy", Body=npy_bytes(x))
+        self.assertEqual(load(self.s3.get_object(Bucket="over", Key="k.npy")["Body"].read()).shape[0], keep.sum())
+        self.node.wait_flushed(3)  # the kernel, k.npy and its result
+        tier = os.path.join(self.node.data, "tier", "over", "k.npy")
+        self.assertTrue(os.path.exists(tier))
+        quiet = np.zeros((3, 32, 32), dtype=np.uint16)
+        self.s3.put_object(Bucket="over", Key="k.npy", Body=npy_bytes(quiet))
+        with self.assertRaises(ClientError) as c:
+            self.s3.get_object(Bucket="over", Key="k.npy")
+        self.assertEqual(c.exception.response["Error"]["Code"], "NoSuchKey")
+        self.assertFalse(os.path.exists(tier))
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="over").get("Contents", [])]
+        self.assertNotIn("k.npy", keys)
+        np.testing.assert_array_equal(self.result("over", "k.npy"), np.zeros(3, bool))
+        self.assertEqual([e["stored"] for e in self.node.events("over")], [True, False])
+
     def test_array_inputs_from_the_bucket(self):
         self.s3.create_bucket(Bucket="ped")
         self.attach("ped", "pedestal_gain", hiss_param_gain=300)

@@ -400,6 +400,9 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
         text: "x".into(),
         ..x.clone()
     });
+    if x.shape == Shape::Full && x.dtype != DType::Bool {
+        write_in_place(&mut g, x.dtype, h, w, &mut module, &mut body);
+    }
     let mut e = g.expr(depth);
     // the result must stream: make sure it covers the full frame
     if e.shape != Shape::Full {
@@ -596,12 +599,14 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
         _ => (e.text.clone(), arr(e.dtype, &[h, w])),
     };
     if let Some((name, d, _)) = states.first() {
-        // the result is computed before the update, which reads the state last
-        body.push_str(&format!(
-            "    r = {ret}\n    {name}[...] = ({}).astype({}) ^ {name}\n    return r\n",
-            e.text,
-            np(*d)
-        ));
+        // the result is computed before the update, which reads the state last;
+        // the update is an assignment or an in-place operator on the state
+        let update = if g.rng.below(2) == 0 {
+            format!("{name}[...] = ({}).astype({}) ^ {name}", e.text, np(*d))
+        } else {
+            format!("{name} ^= ({}).astype({})", e.text, np(*d))
+        };
+        body.push_str(&format!("    r = {ret}\n    {update}\n    return r\n"));
     } else {
         body.push_str(&format!("    return {ret}\n"));
     }
@@ -632,6 +637,101 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
         params,
         states,
     }
+}
+
+/// Writes into the array `x` (of the frame's shape, an integer dtype) through
+/// numpy's sharing rules: a second name, a basic-slicing view, an element, a
+/// slice assignment, a contiguous `reshape`/`ravel` view, a helper writing
+/// into its argument — or into a copy, which must leave `x` alone.
+fn write_in_place(g: &mut Gen, d: DType, h: u32, w: u32, module: &mut String, body: &mut String) {
+    // Python ints fit the dtype (numpy raises OverflowError otherwise), so the
+    // in-place result keeps it
+    let lit = g.literal(d);
+    let shift = g.rng.below(3);
+    let op = g.rng.pick(&["+=", "-=", "*=", "^=", "|=", "&="]);
+    let (op, lit) = if g.rng.below(5) == 0 {
+        (g.rng.pick(&["<<=", ">>="]), shift.to_string())
+    } else {
+        (op, lit)
+    };
+    let r0 = g.rng.below(h as u64) as u32;
+    let r1 = r0 + 1 + g.rng.below((h - r0) as u64) as u32;
+    let c0 = g.rng.below(w as u64) as u32;
+    let cs = 1 + g.rng.below(3) as u32;
+    let view = format!("x[{r0}:{r1}, {c0}::{cs}]");
+    // an array operand of x's dtype, when there is one (in-place casting is
+    // numpy's 'same_kind': another dtype could be refused by numpy)
+    let same: Vec<Ex> = g
+        .leaves
+        .iter()
+        .filter(|l| l.dtype == d && l.shape != Shape::Row && l.text != "x")
+        .cloned()
+        .collect();
+    let text = match g.rng.below(9) {
+        0 => format!(
+            "    y = x
+    y {op} {lit}
+"
+        ),
+        1 => format!(
+            "    v = {view}
+    v {op} {lit}
+"
+        ),
+        2 => format!(
+            "    {view} = {lit}
+"
+        ),
+        3 => format!(
+            "    x[{r0}] {op} {lit}
+    x[{r0}, {c0}] = {lit}
+"
+        ),
+        4 => format!(
+            "    f = x.ravel()
+    f[{}::{cs}] {op} {lit}
+",
+            c0 * h / w.max(1)
+        ),
+        5 => {
+            module.push_str(&format!(
+                "def bump(v, k):
+    v {op} k
+    return v
+
+
+"
+            ));
+            format!(
+                "    z = bump({view}, {lit})
+    z {op} {lit}
+"
+            )
+        }
+        6 => format!(
+            "    y = x.copy()
+    y {op} {lit}
+    x = np.maximum(x, y)
+"
+        ),
+        7 if !same.is_empty() => {
+            let o = same[g.rng.below(same.len() as u64) as usize].text.clone();
+            let op = g.rng.pick(&["+=", "-=", "^=", "|="]);
+            format!(
+                "    y = x
+    y {op} {o}
+"
+            )
+        }
+        _ => format!(
+            "    x[...] {op} {lit}
+    x.reshape(-1)[{}::{}] = {lit}
+",
+            c0,
+            1 + cs
+        ),
+    };
+    body.push_str(&text);
 }
 
 /// Random arguments for one frame (scalars as 0-d arrays), in parameter order.

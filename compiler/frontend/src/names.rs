@@ -29,8 +29,12 @@ pub enum Lowering {
     Cumsum,
     /// `reshape` to a static shape.
     Reshape,
-    /// `ravel`.
+    /// `ravel`: a view of a C-contiguous array, a copy otherwise.
     Ravel,
+    /// `flatten`: a flat copy.
+    Flatten,
+    /// `copy`: a new array with the same elements.
+    Copy,
     /// `np.bincount(x, weights=, minlength=)`.
     Bincount,
     /// `np.histogram(a, bins=, range=)`.
@@ -148,6 +152,10 @@ pub const NP_FUNCTIONS: &[Function] = &[
     f("right_shift", Lowering::Bitwise(BinaryOp::Shr), 2, 2, &[]),
     f("reshape", Lowering::Reshape, 2, 2, &[]),
     f("ravel", Lowering::Ravel, 1, 1, &[]),
+    f("copy", Lowering::Copy, 1, 1, &[]),
+    f("add", Lowering::Bitwise(BinaryOp::Add), 2, 2, &[]),
+    f("subtract", Lowering::Bitwise(BinaryOp::Sub), 2, 2, &[]),
+    f("multiply", Lowering::Bitwise(BinaryOp::Mul), 2, 2, &[]),
 ];
 
 /// Array methods in the kernel language (`a.NAME(...)`), with the same lowerings
@@ -176,6 +184,8 @@ pub const METHODS: &[Function] = &[
     f("astype", Lowering::Astype, 1, 1, &[]),
     f("reshape", Lowering::Reshape, 1, 4, &[]),
     f("ravel", Lowering::Ravel, 0, 0, &[]),
+    f("flatten", Lowering::Flatten, 0, 0, &[]),
+    f("copy", Lowering::Copy, 0, 0, &[]),
 ];
 
 /// The numpy function `np.name`, if the language has it.

@@ -176,6 +176,10 @@ impl Checker<'_, '_> {
                             .help("return the value as an output instead"),
                     )
                 }
+                // a helper called for what it writes into its arguments
+                Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if self.m.helpers.contains_key(n.id.as_str())) => {
+                    self.expr(&e.value);
+                }
                 other => {
                     self.expr(other);
                     self.push(
@@ -220,19 +224,12 @@ impl Checker<'_, '_> {
             Expr::Name(_) => {}
             Expr::Tuple(tu) => tu.elts.iter().for_each(|e| self.target(e)),
             Expr::List(l) => l.elts.iter().for_each(|e| self.target(e)),
-            // `NAME[...] = EXPR`: a state's update; the lowering checks that NAME is one
-            Expr::Subscript(s)
-                if matches!(&*s.value, Expr::Name(_))
-                    && matches!(&*s.slice, Expr::Constant(c) if matches!(c.value, Constant::Ellipsis)) =>
-                {}
-            Expr::Subscript(_) => self.push(
-                Diagnostic::error(
-                    Code::UNSUPPORTED_STATEMENT,
-                    "assignment to an element or slice is not supported",
-                )
-                .primary(span_of(t), "arrays are values in kernels")
-                .help("build the new array with `np.where(mask, new, old)`"),
-            ),
+            // `NAME[...] = EXPR` (a state's update) and writes into elements and
+            // slices of arrays: the lowering follows numpy's views
+            Expr::Subscript(s) => {
+                self.expr(&s.value);
+                self.expr(&s.slice);
+            }
             Expr::Attribute(_) => self.push(
                 Diagnostic::error(
                     Code::UNSUPPORTED_STATEMENT,
@@ -311,7 +308,8 @@ impl Checker<'_, '_> {
                         .help("kernels compute with integers; scale to an integer and shift back with `>>`"),
                 ),
                 Constant::Str(_) | Constant::Bytes(_) => self.push(bad("strings")),
-                Constant::Ellipsis => self.push(bad("`...`")),
+                // `...` in an index; the lowering says where else it means nothing
+                Constant::Ellipsis => {}
                 _ => {}
             },
             Expr::Attribute(a) => {

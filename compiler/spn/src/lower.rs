@@ -480,7 +480,26 @@ impl Lowering<'_> {
                     blocks.push(self.k.ty(*v).shape[ax..].iter().product::<u32>());
                 }
                 let reps: u32 = d.ty.shape[..ax].iter().product();
-                match proc::merge::schedule(&self.net, &srcs, &blocks, reps) {
+                let fits = |s: &Option<(Sched, Vec<u32>)>| matches!(s, Some((_, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH));
+                let mut scheduled = proc::merge::schedule(&self.net, &srcs, &blocks, reps);
+                if !fits(&scheduled) {
+                    // operands computed with different latencies: delay the early ones
+                    if let Some(delays) =
+                        proc::merge::aligning_delays(&self.net, &srcs, &blocks, reps)
+                    {
+                        let aligned: Vec<Bus> = srcs
+                            .iter()
+                            .zip(&delays)
+                            .map(|(&b, &dl)| self.delay(b, dl))
+                            .collect();
+                        let again = proc::merge::schedule(&self.net, &aligned, &blocks, reps);
+                        if fits(&again) {
+                            srcs = aligned;
+                            scheduled = again;
+                        }
+                    }
+                }
+                match scheduled {
                     Some((s, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH) => {
                         let kind = ProcKind::Merge {
                             srcs,

@@ -62,7 +62,12 @@ impl Lowerer<'_> {
         if new == ty.shape {
             return Val::Node(Node { weak: false, ..n });
         }
-        self.push(Inst::Reshape(n.v), Type::array(ty.dtype, new), span, false)
+        let v = self
+            .k
+            .push(Inst::Reshape(n.v), Type::array(ty.dtype, new.clone()), span);
+        // a view where numpy can keep the memory, a copy otherwise
+        self.record_view(n.v, super::alias::Step::Reshape(new), v);
+        Val::Node(Node { v, weak: false })
     }
 
     /// `np.cumsum(a)`: running sums, flattened, in the dtype `sum` would use.

@@ -252,8 +252,19 @@ impl Lowerer<'_> {
                 Val::Node(n) => self.reshape(n, args.pos[first..].to_vec(), span),
                 other => self.operand_error(&other, span),
             },
-            Lowering::Ravel => match a {
-                Val::Node(n) => self.reshape(n, vec![(Val::Int(-1), span)], span),
+            Lowering::Ravel | Lowering::Flatten => match a {
+                Val::Node(n) => {
+                    // numpy's ravel is a view only of a C-contiguous array
+                    let view = f.lowering == Lowering::Ravel && self.ravel_is_view(n.v);
+                    match self.reshape(n, vec![(Val::Int(-1), span)], span) {
+                        Val::Node(m) if !view => Val::Node(self.fresh_copy(m, span)),
+                        v => v,
+                    }
+                }
+                other => self.operand_error(&other, span),
+            },
+            Lowering::Copy => match a {
+                Val::Node(n) => Val::Node(self.fresh_copy(Node { weak: false, ..n }, span)),
                 other => self.operand_error(&other, span),
             },
             Lowering::Bincount => {
@@ -289,6 +300,10 @@ impl Lowerer<'_> {
     fn astype(&mut self, a: Val, d: &(Val, Span), span: Span) -> Val {
         match &d.0 {
             Val::DType(t) => match self.coerce(&a, *t, span) {
+                // `astype` copies, also to the array's own dtype
+                Some(x) if matches!(&a, Val::Node(n) if n.v == x.v) => {
+                    Val::Node(self.fresh_copy(Node { weak: false, ..x }, span))
+                }
                 Some(x) => Val::Node(Node { weak: false, ..x }),
                 None => Val::Poison,
             },

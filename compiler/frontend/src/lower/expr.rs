@@ -35,6 +35,7 @@ impl Lowerer<'_> {
                 // only module-level constants get here: inside functions the
                 // subset rules reject float literals
                 Constant::Float(x) => Val::Float(*x, span),
+                Constant::Ellipsis => Val::Ellipsis,
                 _ => Val::Poison, // reported by the subset rules
             },
             Expr::Name(n) => self.lookup(f, n.id.as_str(), span),
@@ -196,7 +197,13 @@ impl Lowerer<'_> {
         }
     }
 
-    fn subscript(&mut self, base: Val, index: Val, index_expr: &Expr, span: Span) -> Val {
+    pub(crate) fn subscript(
+        &mut self,
+        base: Val,
+        index: Val,
+        index_expr: &Expr,
+        span: Span,
+    ) -> Val {
         match (base, index) {
             (Val::Poison, _) | (_, Val::Poison) => Val::Poison,
             (Val::Tuple(items), Val::Int(i)) => {
@@ -307,6 +314,34 @@ impl Lowerer<'_> {
             (Val::Tuple(vs), e) => vs.iter().cloned().map(|v| (v, span_of(e))).collect(),
             _ => vec![(index.clone(), span_of(index_expr))],
         };
+        // `...` stands for a whole slice of every axis not indexed otherwise
+        let explicit = items
+            .iter()
+            .filter(|(v, _)| !matches!(v, Val::None | Val::Ellipsis))
+            .count();
+        let ellipses = items
+            .iter()
+            .filter(|(v, _)| matches!(v, Val::Ellipsis))
+            .count();
+        if ellipses > 1 {
+            return self.error(
+                Diagnostic::error(
+                    Code::SHAPE,
+                    "an index can only have a single ellipsis (`...`)",
+                )
+                .primary(span, "numpy raises IndexError"),
+            );
+        }
+        let items: Vec<(Val, Span)> = items
+            .into_iter()
+            .flat_map(|(v, s)| match v {
+                Val::Ellipsis => {
+                    let n = ty.shape.len().saturating_sub(explicit);
+                    vec![(Val::Slice(None, None, None), s); n]
+                }
+                v => vec![(v, s)],
+            })
+            .collect();
         let axes_indexed = items
             .iter()
             .filter(|(v, _)| !matches!(v, Val::None))
@@ -419,18 +454,24 @@ impl Lowerer<'_> {
         }
         let counts: Vec<u32> = sel.iter().map(|x| x.2).collect();
         let whole = sel.iter().zip(&ty.shape).all(|(s, &dim)| *s == (0, 1, dim));
+        // basic indexing gives views of the array's memory
         let v = if whole {
             n.v
         } else {
-            self.k.push(
-                Inst::Slice(n.v, sel),
+            let v = self.k.push(
+                Inst::Slice(n.v, sel.clone()),
                 Type::array(ty.dtype, counts.clone()),
                 span,
-            )
+            );
+            self.record_view(n.v, super::alias::Step::Slice(sel), v);
+            v
         };
         let v = if keep != counts {
-            self.k
-                .push(Inst::Reshape(v), Type::array(ty.dtype, keep), span)
+            let r = self
+                .k
+                .push(Inst::Reshape(v), Type::array(ty.dtype, keep.clone()), span);
+            self.record_view(v, super::alias::Step::Reshape(keep), r);
+            r
         } else {
             v
         };
@@ -733,6 +774,9 @@ impl Lowerer<'_> {
 
     /// A binary arithmetic or bitwise operation.
     pub(crate) fn binop(&mut self, op: Operator, a: Val, b: Val, span: Span) -> Val {
+        // operands are read when the operator runs (a helper called for the
+        // right operand may have written into the left one)
+        let (a, b) = (self.resolve(a, span), self.resolve(b, span));
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
         }
@@ -985,6 +1029,9 @@ impl Lowerer<'_> {
 
     /// A comparison: exact, whatever the operand dtypes.
     pub(crate) fn compare(&mut self, op: ast::CmpOp, a: Val, b: Val, span: Span) -> Val {
+        // operands are read when the operator runs (a helper called for the
+        // right operand may have written into the left one)
+        let (a, b) = (self.resolve(a, span), self.resolve(b, span));
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
         }

@@ -8,6 +8,7 @@
 //! Errors turn the value into [`Val::Poison`], which silences follow-on errors,
 //! so one run reports every independent problem.
 
+mod alias;
 mod annot;
 mod arrays;
 mod calls;
@@ -81,6 +82,8 @@ pub(crate) enum Val {
     Typed(i128, DType),
     /// The slice `start:stop:step` of an index, its bounds evaluated.
     Slice(Option<i128>, Option<i128>, Option<i128>),
+    /// `...` in an index: every axis not indexed otherwise.
+    Ellipsis,
     /// The result of an error already reported.
     Poison,
 }
@@ -151,6 +154,8 @@ pub(crate) struct Lowerer<'a> {
     vec_roots: HashMap<Value, (Value, Span)>,
     /// For each output, the capacity of its `Vec` annotation (None for an array).
     vec_outputs: Vec<Option<u32>>,
+    /// Which values share memory, and what has been written into it.
+    alias: alias::Aliases,
 }
 
 impl<'a> Lowerer<'a> {
@@ -166,6 +171,7 @@ impl<'a> Lowerer<'a> {
             states: HashMap::new(),
             vec_roots: HashMap::new(),
             vec_outputs: Vec::new(),
+            alias: alias::Aliases::default(),
         };
         l.init_globals();
         l
@@ -489,6 +495,7 @@ impl<'a> Lowerer<'a> {
             Val::Float(..) => "a Python float".into(),
             Val::Typed(_, d) => format!("an `np.{}` constant", d.numpy_name()),
             Val::Slice(..) => "a slice".into(),
+            Val::Ellipsis => "`...`".into(),
             Val::Poison => "an invalid value".into(),
         }
     }
@@ -516,20 +523,33 @@ impl<'a> Lowerer<'a> {
                     self.assign(f, &a.target, v);
                 }
             }
-            Stmt::AugAssign(a) if matches!(&*a.target, Expr::Subscript(_)) => {
-                self.error(
-                    Diagnostic::error(Code::STATE, "a state is updated by assignment, not in place")
-                        .primary(span_of(a), "augmented assignment to a subscript")
-                        .help("write `NAME[...] = NAME + x` (with `.astype` if numpy's result has another dtype)"),
-                );
-            }
             Stmt::AugAssign(a) => {
                 let old = self.expr(f, &a.target);
                 let rhs = self.expr(f, &a.value);
                 let span = span_of(a);
                 let new = self.binop(a.op, old.clone(), rhs, span);
-                let new = self.in_place(old, new, span);
-                self.assign(f, &a.target, new);
+                // an array (or a state, 0-d too) is written in place, and every
+                // name sharing it sees the change; a numpy scalar is immutable
+                let in_memory = match &old {
+                    Val::Node(n) => {
+                        !n.weak
+                            && (!self.k.ty(n.v).shape.is_empty()
+                                || matches!(self.k.insts[n.v].inst, Inst::State(_)))
+                    }
+                    _ => false,
+                };
+                match (&*a.target, in_memory) {
+                    (Expr::Name(_), false) => {
+                        let new = self.in_place(old, new, span);
+                        self.assign(f, &a.target, new);
+                    }
+                    (_, true) => {
+                        let new = self.in_place(old.clone(), new, span);
+                        self.write_into(f, old, new, span);
+                    }
+                    // `a[1, 2] += x`: `a[1, 2] = a[1, 2] + x`
+                    _ => self.write_into(f, old, new, span),
+                }
             }
             Stmt::Return(r) => {
                 let v = match &r.value {
@@ -551,6 +571,10 @@ impl<'a> Lowerer<'a> {
                 self.nesting -= 1;
                 return flow;
             }
+            // a helper called for what it writes into its arguments
+            Stmt::Expr(e) if matches!(&*e.value, Expr::Call(_)) => {
+                self.expr(f, &e.value);
+            }
             // Everything else was rejected by the subset rules, or does nothing.
             _ => {}
         }
@@ -562,7 +586,7 @@ impl<'a> Lowerer<'a> {
             Expr::Name(n) => {
                 f.locals.insert(n.id.to_string(), v);
             }
-            Expr::Subscript(s) => self.state_update(f, s, v),
+            Expr::Subscript(s) => self.subscript_assign(f, s, v),
             Expr::Tuple(ast::ExprTuple { elts, .. }) | Expr::List(ast::ExprList { elts, .. }) => {
                 match v {
                     Val::Tuple(vs) if vs.len() == elts.len() => {
@@ -594,22 +618,77 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    /// `NAME[...] = v`: the update of state NAME, once, at the top level of the kernel.
-    fn state_update(&mut self, f: &mut Frame, t: &ast::ExprSubscript, v: Val) {
+    /// `TARGET[INDEX] = v`: a state's update (`NAME[...] = v`), or a write into
+    /// the array the subscript is a view of.
+    fn subscript_assign(&mut self, f: &mut Frame, t: &ast::ExprSubscript, v: Val) {
         let span = span_of(t);
-        let Expr::Name(n) = &*t.value else {
-            return; // rejected by the subset rules
+        let whole =
+            matches!(&*t.slice, Expr::Constant(c) if matches!(c.value, ast::Constant::Ellipsis));
+        if let Expr::Name(n) = &*t.value {
+            if whole && self.states.contains_key(n.id.as_str()) {
+                return self.update_state(f, n.id.to_string(), span, v);
+            }
+        }
+        let base = self.expr(f, &t.value);
+        let index = self.expr(f, &t.slice);
+        let target = match base {
+            Val::Node(n) if !n.weak => self.subscript(Val::Node(n), index, &t.slice, span),
+            Val::Poison => return,
+            other => {
+                let got = self.describe(&other);
+                self.error(
+                    Diagnostic::error(
+                        Code::UNSUPPORTED_STATEMENT,
+                        format!("{got} cannot be assigned into"),
+                    )
+                    .primary(span, "assignment to an element or slice")
+                    .note("elements and slices of arrays computed by the kernel, its inputs and its states can be assigned"),
+                );
+                return;
+            }
         };
-        let name = n.id.to_string();
+        self.write_into(f, target, v, span);
+    }
+
+    /// numpy's write of `v` into the memory `target` is a view of: a state's
+    /// update (once, at the top level), or new contents for the array's object.
+    fn write_into(&mut self, f: &mut Frame, target: Val, v: Val, span: Span) {
+        let n = match target {
+            Val::Node(n) => n,
+            Val::Poison => return,
+            other => {
+                let got = self.describe(&other);
+                self.error(
+                    Diagnostic::error(
+                        Code::UNSUPPORTED_STATEMENT,
+                        format!("{got} cannot be assigned into"),
+                    )
+                    .primary(span, "assigned here"),
+                );
+                return;
+            }
+        };
+        if let Some(idx) = self.state_root(n.v) {
+            let name = self.k.states[idx as usize].name.clone();
+            if let Some(new) = self.state_contents(n, v, span) {
+                self.update_state(
+                    f,
+                    name,
+                    span,
+                    Val::Node(Node {
+                        v: new,
+                        weak: false,
+                    }),
+                );
+            }
+            return;
+        }
+        self.write(n, v, span);
+    }
+
+    /// `NAME[...] = v`: the update of state NAME, once, at the top level of the kernel.
+    fn update_state(&mut self, f: &mut Frame, name: String, span: Span, v: Val) {
         let Some(&(idx, prev)) = self.states.get(&name) else {
-            self.error(
-                Diagnostic::error(
-                    Code::UNSUPPORTED_STATEMENT,
-                    "assignment to an element or slice is not supported",
-                )
-                .primary(span, "arrays are values in kernels")
-                .help("build the new array with `np.where(mask, new, old)`; only a `State[...]` parameter is assigned, as `NAME[...] = EXPR`"),
-            );
             return;
         };
         if self.stack.len() != 1 || self.nesting > 0 {
@@ -738,12 +817,17 @@ impl<'a> Lowerer<'a> {
             Truth::Known(false) => self.block(f, &i.orelse),
             Truth::Poison => Flow::Next,
             Truth::Dynamic(c) => {
-                // Both branches run; names they assign are merged with selects.
+                // Both branches run; names they assign, and arrays they write
+                // into, are merged with selects.
                 let before = f.locals.clone();
+                let memory = self.alias_snapshot();
                 let then_flow = self.block(f, &i.body);
                 let then_locals = std::mem::replace(&mut f.locals, before.clone());
+                let then_memory = self.alias_restore(memory.clone());
                 let else_flow = self.block(f, &i.orelse);
                 let else_locals = std::mem::take(&mut f.locals);
+                let else_memory = self.alias_restore(memory);
+                self.merge_branches(c, then_memory, else_memory, span);
                 match (then_flow, else_flow) {
                     (Flow::Return(a, sa), Flow::Return(b, _)) => {
                         f.locals = before;
@@ -772,7 +856,19 @@ impl<'a> Lowerer<'a> {
                             let v = if same {
                                 a.clone()
                             } else {
-                                self.select(c, a.clone(), b.clone(), span)
+                                // an array that other names may share (a view, or
+                                // an array bound before the `if`)
+                                let views = [a, b].iter().any(|x| {
+                                    matches!(x, Val::Node(n) if !self.k.ty(n.v).shape.is_empty()
+                                        && (self.is_shared(n.v)
+                                            || before.values().any(|bv| matches!(bv, Val::Node(m) if m.v == n.v))))
+                                });
+                                let v = self.select(c, a.clone(), b.clone(), span);
+                                if let (true, Val::Node(n)) = (views, &v) {
+                                    // numpy's name is one view or the other
+                                    self.mark_ambiguous(n.v, span_of(i));
+                                }
+                                v
                             };
                             merged.insert(n.clone(), v);
                         }
@@ -984,7 +1080,7 @@ impl<'a> Lowerer<'a> {
                     .help(format!("use `{name}` before the update, or compute a new array from it (`{name} + 0`)")),
                 );
             }
-            return v;
+            return self.resolve(v, span);
         }
         if let Some(&(_, Some(at))) = self.states.get(name) {
             if self.stack.len() == 1 {

@@ -89,3 +89,39 @@ pub fn check(
         }
     }
 }
+
+/// The delays that bring each operand's elements to the same lateness: an
+/// element's lateness is its arrival minus its place in the joined order, and
+/// every operand is delayed to the largest. Operands cut from one stream whose
+/// parts were computed with different latencies (a region written into a frame,
+/// `x[2:4] -= 1`, is joined with the parts of the frame around it) then leave in
+/// order, one element per cycle, within a frame period. `None` under the same
+/// conditions as [`schedule`].
+pub fn aligning_delays(net: &Network, srcs: &[Bus], blocks: &[u32], reps: u32) -> Option<Vec<u32>> {
+    if srcs.len() != blocks.len() || srcs.is_empty() {
+        return None;
+    }
+    let arrivals: Vec<Vec<u32>> = srcs.iter().map(|b| net.nodes[*b].sched.cycles()).collect();
+    if srcs.iter().any(|b| net.nodes[*b].sched.is_static())
+        || arrivals
+            .iter()
+            .zip(blocks)
+            .any(|(a, &k)| a.len() as u64 != k as u64 * reps as u64)
+    {
+        return None;
+    }
+    let mut late = vec![i64::MIN; srcs.len()];
+    let mut taken = vec![0usize; srcs.len()];
+    let mut place = 0i64;
+    for _ in 0..reps {
+        for (i, &k) in blocks.iter().enumerate() {
+            for _ in 0..k {
+                late[i] = late[i].max(arrivals[i][taken[i]] as i64 - place);
+                taken[i] += 1;
+                place += 1;
+            }
+        }
+    }
+    let most = late.iter().copied().max()?;
+    Some(late.iter().map(|&l| (most - l) as u32).collect())
+}

@@ -1,0 +1,6 @@
+import numpy as np
+
+
+def make(rng):
+    return {"frame": rng.integers(0, 1000, (6, 10), dtype=np.uint16),
+            "ped": rng.integers(800, 1000, (6, 10), dtype=np.uint16)}, {}
