@@ -172,6 +172,68 @@ def _check(name, value, ann):
     return batch
 
 
+def _integer(name, value, dtype=None):
+    """`value` as a Python int, or TypeError naming the parameter: kernel
+    parameters are integers (a float or a string is not silently truncated)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_, int, np.integer)):
+        return int(value)
+    what = f"an integer of dtype {dtype}" if dtype is not None else "an integer"
+    raise TypeError(f"parameter `{name}` takes {what}, not {type(value).__name__} {value!r}")
+
+
+def scalar_param(name, value, ann):
+    """A scalar parameter as the kernel sees it: a numpy scalar of its annotated
+    dtype. A Python int that does not fit raises OverflowError (numpy's rule), a
+    numpy integer of another dtype converts as ``astype`` does, a range type's
+    promise is checked, and anything but an integer is a TypeError."""
+    dt = ann.dtype if isinstance(ann, RangeType) else np.dtype(ann)
+    raw = value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+    _integer(name, raw, dt)
+    if isinstance(raw, np.integer) or isinstance(raw, np.bool_):
+        v = np.asarray(raw).astype(dt)[()]
+    else:
+        try:
+            v = dt.type(int(raw))
+        except OverflowError as e:
+            raise OverflowError(f"parameter `{name}`: {e}") from None
+    if isinstance(ann, RangeType) and not ann.lo <= int(v) <= ann.hi:
+        raise ValueError(f"parameter `{name}` = {int(v)} breaks its range promise {ann!r} = [{ann.lo}, {ann.hi}]")
+    return v
+
+
+def _describe(a):
+    a = np.asarray(a)
+    return f"{a.dtype} of shape {a.shape}" if a.shape else f"a {a.dtype} scalar"
+
+
+def _check_result(fn, result, ret):
+    """Each output against the return annotation (dtype and shape), as hissc
+    checks it at compile time: CPython must not return something else."""
+    parts = getattr(ret, "__args__", None) or (ret,)
+    outs = result if isinstance(result, tuple) else (result,)
+    if ret is None or ret is inspect.Signature.empty:
+        return
+    if len(outs) != len(parts):
+        raise TypeError(f"kernel `{fn.__name__}` returns {len(outs)} values; its annotation says {len(parts)}")
+    for i, (o, a) in enumerate(zip(outs, parts)):
+        o = np.asarray(o)
+        if isinstance(a, VecType):
+            ok = o.ndim == 1 and o.dtype == np.dtype(a.elem) and len(o) <= a.cap
+        elif isinstance(a, ArrayType):
+            ok = o.dtype == a.dtype and o.shape == a.shape
+        else:
+            try:
+                dt = a.dtype if isinstance(a, RangeType) else np.dtype(a)
+            except TypeError:
+                continue
+            ok = o.shape == () and o.dtype == dt
+        if not ok:
+            which = f"output {i}" if len(parts) > 1 else "the result"
+            raise TypeError(f"kernel `{fn.__name__}`: {which} is {_describe(o)}, its annotation says {a!r}")
+
+
 def kernel(fn=None, **options):
     """Marks a kernel. Called from Python it checks inputs and runs batches frame by frame."""
     if fn is None:
@@ -197,20 +259,50 @@ def kernel(fn=None, **options):
             if n not in bound.arguments:  # a state left out starts at zeros
                 bound.arguments[n] = np.zeros(a.shape, a.dtype)
         bound = sig.bind(**bound.arguments)
+        for n, v in list(bound.arguments.items()):
+            a = ann.get(n)
+            if isinstance(a, ArrayType) and not isinstance(a, StateType) and not isinstance(v, np.ndarray):
+                # a list (or another sequence) of numbers: an array of the input's dtype
+                bound.arguments[n] = np.array(v, dtype=a.dtype)
+            elif a is not None and not isinstance(a, (ArrayType, VecType)):
+                # scalars take their annotated dtype, as in hissc
+                bound.arguments[n] = scalar_param(n, v, a)
         batched = [
             n for n, v in bound.arguments.items()
             if _check(n, v, ann.get(n))
         ]
         if not batched:
-            return fn(**bound.arguments)
+            r = fn(**bound.arguments)
+            _check_result(fn, r, ret)
+            return r
         frames = len(bound.arguments[batched[0]])
         results = []
         for f in range(frames):  # in order: each frame sees the state the last one left
             args = {n: (v[f] if n in batched else v) for n, v in bound.arguments.items()}
-            results.append(fn(**args))
+            r = fn(**args)
+            _check_result(fn, r, ret)
+            results.append(r)
+        if not results:
+            # an empty batch: every output with no frames
+            return _empty_outputs(parts, vec)
         if isinstance(results[0], tuple):
             return tuple(stacked(i, [r[i] for r in results]) for i in range(len(results[0])))
         return stacked(0, results)
 
     run.__hiss_kernel__ = fn
     return run
+
+
+def _empty_outputs(parts, vec):
+    """The outputs of a batch of no frames: `[0, ...]` arrays, and for a Vec
+    empty values with the offsets `[0]`."""
+    outs = []
+    for p, v in zip(parts, vec):
+        if v:
+            outs.append((np.zeros(0, np.dtype(p.elem)), np.zeros(1, np.int64)))
+        elif isinstance(p, ArrayType):
+            outs.append(np.zeros((0, *p.shape), p.dtype))
+        else:
+            dt = p.dtype if isinstance(p, RangeType) else np.dtype(p)
+            outs.append(np.zeros(0, dt))
+    return tuple(outs) if len(outs) > 1 else outs[0]

@@ -59,6 +59,9 @@ class Node:
         the keep output (`"out"`, `"out0"`, ...), and the kernel's other array
         inputs (`.hiss/in/NAME.npy`). The node refuses a bundle that does not
         check out, with its reason (a botocore ClientError)."""
+        from . import _integer
+        # parameters are integers: checked before anything is sent
+        meta = {f"hiss-param-{k}": str(_integer(k, v)) for k, v in (params or {}).items()}
         self.create_bucket(bucket)
         for name, a in (inputs or {}).items():
             self.s3.put_object(Bucket=bucket, Key=f".hiss/in/{name}.npy", Body=_npy(a))
@@ -66,7 +69,6 @@ class Node:
             with open(bundle, "rb") as f:  # a path
                 bundle = f.read()
         body = bundle
-        meta = {f"hiss-param-{k}": str(int(v)) for k, v in (params or {}).items()}
         if keep:
             meta["hiss-keep"] = keep
         self.s3.put_object(Bucket=bucket, Key=".hiss/kernel.hbx", Body=body, Metadata=meta)

@@ -312,7 +312,7 @@ class Kernel:
 
     def _args(self, work, values):
         """hissc's flags for keyword arguments: arrays (--in), states (--state), scalars (--param)."""
-        from . import StateType
+        from . import ArrayType, StateType
         ann = self._signature()
         argv, states = [], {}
         for name, v in values.items():
@@ -323,12 +323,16 @@ class Kernel:
                 np.save(p, np.asarray(v))
                 argv += ["--state", f"{name}={p}"]
                 states[name] = v
-            elif isinstance(v, np.ndarray) and v.ndim > 0:
+            elif isinstance(ann[name], ArrayType) or (isinstance(v, np.ndarray) and v.ndim > 0):
+                if not isinstance(v, np.ndarray):
+                    # a list of numbers: an array of the input's dtype
+                    v = np.array(v, dtype=ann[name].dtype)
                 p = os.path.join(work, f"in_{name}.npy")
                 np.save(p, v)
                 argv += ["--in", f"{name}={p}"]
             else:
-                argv += ["--param", f"{name}={int(v)}"]
+                from . import scalar_param
+                argv += ["--param", f"{name}={int(scalar_param(name, v, ann[name]))}"]
         return argv, states
 
     def _outputs(self, out, states):

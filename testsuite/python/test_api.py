@@ -227,3 +227,59 @@ def test_public_cases_through_axi4_stream(case, lanes):
     args = {**inputs, **params, **{n: np.array(v) for n, v in states.items()}}
     text = k.verify(interface="axis", stall_seed=lanes, **args)
     assert "AXI4-Stream wrapper under random back-pressure" in text, text
+
+
+# --- issue 23: the CPython path and the API agree with hissc on parameters ----
+
+WIDEN = '''import numpy as np
+from hiss import kernel, Array
+
+
+@kernel
+def widen(frame: Array[np.uint8, 2, 3], off: np.uint16) -> Array[np.uint16, 2, 3]:
+    return frame + off
+'''
+
+
+def test_cpython_gives_scalars_their_annotated_dtype(tmp_path):
+    """Item 3: `frame + off` with `off: np.uint16` is uint16 in CPython as in
+    hissc; numpy's overflow rule for a Python int that does not fit."""
+    p = tmp_path / "widen.py"
+    p.write_text(WIDEN)
+    mod = load(str(p), "widen_cell")
+    f = np.full((2, 3), 250, np.uint8)
+    got = mod.widen(f, 10)
+    assert got.dtype == np.uint16 and (got == 260).all()
+    with pytest.raises(OverflowError, match="off"):
+        mod.widen(f, 70000)
+    k = hiss.compile(mod.widen)
+    np.testing.assert_array_equal(k.run(frame=f, off=10), got)
+    # a list for an array input, and an empty batch
+    np.testing.assert_array_equal(mod.widen([[1, 2, 3], [4, 5, 6]], 1), [[2, 3, 4], [5, 6, 7]])
+    np.testing.assert_array_equal(k.run(frame=[[1, 2, 3], [4, 5, 6]], off=1), [[2, 3, 4], [5, 6, 7]])
+    assert mod.widen(np.zeros((0, 2, 3), np.uint8), 1).shape == (0, 2, 3)
+
+
+def test_the_result_is_checked_against_the_annotation(tmp_path):
+    p = tmp_path / "liar.py"
+    p.write_text(WIDEN.replace("-> Array[np.uint16, 2, 3]", "-> Array[np.uint8, 2, 3]"))
+    mod = load(str(p), "liar_cell")
+    with pytest.raises(TypeError, match="annotation"):
+        mod.widen(np.zeros((2, 3), np.uint8), 1)
+
+
+@pytest.mark.parametrize("bad", [-0.5, 1.5, "3", None])
+def test_float_and_string_parameters_are_refused(tmp_path, bad):
+    """Item 4: never truncated: a TypeError naming the parameter and its dtype."""
+    p = tmp_path / "widen.py"
+    p.write_text(WIDEN)
+    mod = load(str(p), "widen_cell_bad")
+    f = np.zeros((2, 3), np.uint8)
+    with pytest.raises(TypeError, match="`off`.*uint16"):
+        mod.widen(f, bad)
+    k = hiss.compile(mod.widen)
+    with pytest.raises(TypeError, match="`off`.*uint16"):
+        k.run(frame=f, off=bad)
+    node = hiss.Node.__new__(hiss.Node)  # attach checks its parameters before any request
+    with pytest.raises(TypeError, match="`t`"):
+        node.attach("b", b"", params={"t": bad})

@@ -61,6 +61,22 @@ pub fn ranges(k: &Kernel) -> Ranges {
                 }
             }
             Inst::Unary(op, a) => unary(*op, dt, r[*a]),
+            // a square (`d * d`, `(x - 6) ** 2`) is never negative
+            Inst::Binary(BinaryOp::Mul, a, b) if a == b && dt != DType::Bool => {
+                let x = r[*a];
+                let hi = x.lo.abs().max(x.hi.abs());
+                let lo = if x.lo <= 0 && x.hi >= 0 {
+                    0
+                } else {
+                    x.lo.abs().min(x.hi.abs())
+                };
+                fit(
+                    dt,
+                    lo.checked_mul(lo)
+                        .zip(hi.checked_mul(hi))
+                        .map(|(l, h)| Interval::new(l, h)),
+                )
+            }
             Inst::Binary(op, a, b) => binary(*op, dt, r[*a], r[*b]),
             Inst::Compare(op, a, b) => match super::decided::decide(*op, r[*a], r[*b]) {
                 Some(c) => Interval::point(c as i128),
