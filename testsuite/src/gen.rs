@@ -289,16 +289,23 @@ impl Gen<'_> {
 
 /// Writes a random kernel from a seed.
 pub fn kernel(seed: u64) -> GenKernel {
-    kernel_with(&mut Rng::new(seed))
+    kernel_with(&mut Rng::new(seed), false)
+}
+
+/// The kernel a seed makes, writing into its intermediate array through
+/// numpy's views and aliases ([`write_in_place`]): what `hissc-gen` gives the
+/// long runs against CPython + numpy.
+pub fn kernel_writing(seed: u64) -> GenKernel {
+    kernel_with(&mut Rng::new(seed), true)
 }
 
 /// Writes the kernel a list of choices makes (see [`Rng::replay`]): what
 /// proptest shrinks.
 pub fn kernel_from(choices: Vec<u64>) -> GenKernel {
-    kernel_with(&mut Rng::replay(choices))
+    kernel_with(&mut Rng::replay(choices), false)
 }
 
-fn kernel_with(rng: &mut Rng) -> GenKernel {
+fn kernel_with(rng: &mut Rng, writes: bool) -> GenKernel {
     // drawn first, so the other choices keep their places (a choice that
     // shrinks to 0 leaves the state out)
     let with_state = rng.below(3) == 2;
@@ -400,7 +407,7 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
         text: "x".into(),
         ..x.clone()
     });
-    if x.shape == Shape::Full && x.dtype != DType::Bool {
+    if writes && x.shape == Shape::Full && x.dtype != DType::Bool {
         write_in_place(&mut g, x.dtype, h, w, &mut module, &mut body);
     }
     let mut e = g.expr(depth);
@@ -601,7 +608,7 @@ fn kernel_with(rng: &mut Rng) -> GenKernel {
     if let Some((name, d, _)) = states.first() {
         // the result is computed before the update, which reads the state last;
         // the update is an assignment or an in-place operator on the state
-        let update = if g.rng.below(2) == 0 {
+        let update = if !writes || g.rng.below(2) == 0 {
             format!("{name}[...] = ({}).astype({}) ^ {name}", e.text, np(*d))
         } else {
             format!("{name} ^= ({}).astype({})", e.text, np(*d))
@@ -667,8 +674,10 @@ fn write_in_place(g: &mut Gen, d: DType, h: u32, w: u32, module: &mut String, bo
         .filter(|l| l.dtype == d && l.shape != Shape::Row && l.text != "x")
         .cloned()
         .collect();
-    let text = match g.rng.below(9) {
-        0 => format!(
+    let text = match g.rng.below(10) {
+        // a choice that shrinks to 0 writes nothing
+        0 => String::new(),
+        9 => format!(
             "    y = x
     y {op} {lit}
 "

@@ -481,12 +481,18 @@ impl Lowering<'_> {
                 }
                 let reps: u32 = d.ty.shape[..ax].iter().product();
                 let fits = |s: &Option<(Sched, Vec<u32>)>| matches!(s, Some((_, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH));
-                let mut scheduled = proc::merge::schedule(&self.net, &srcs, &blocks, reps);
+                let mut scheduled = None;
+                // operands computed with different latencies (a region written
+                // into a frame): the early ones are delayed, so the joined
+                // elements leave as evenly as they came; otherwise, or where that
+                // does not fit, each element leaves as soon as it can
+                let delays = proc::merge::aligning_delays(&self.net, &srcs, &blocks, reps);
+                let uneven = delays.as_ref().is_some_and(|d| d.iter().any(|&x| x > 0));
+                if !uneven {
+                    scheduled = proc::merge::schedule(&self.net, &srcs, &blocks, reps);
+                }
                 if !fits(&scheduled) {
-                    // operands computed with different latencies: delay the early ones
-                    if let Some(delays) =
-                        proc::merge::aligning_delays(&self.net, &srcs, &blocks, reps)
-                    {
+                    if let Some(delays) = delays {
                         let aligned: Vec<Bus> = srcs
                             .iter()
                             .zip(&delays)
@@ -498,6 +504,9 @@ impl Lowering<'_> {
                             scheduled = again;
                         }
                     }
+                }
+                if !fits(&scheduled) && uneven {
+                    scheduled = proc::merge::schedule(&self.net, &srcs, &blocks, reps);
                 }
                 match scheduled {
                     Some((s, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH) => {

@@ -21,7 +21,7 @@ fn main() -> std::io::Result<()> {
     let seed: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1);
     for i in 0..n {
         let s = seed.wrapping_mul(1_000_003).wrapping_add(i);
-        let k = gen::kernel(s);
+        let k = gen::kernel_writing(s);
         let d = dir.join(format!("k{i:05}"));
         std::fs::create_dir_all(&d)?;
         std::fs::write(d.join("kernel.py"), &k.source)?;
