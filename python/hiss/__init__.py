@@ -189,13 +189,12 @@ def scalar_param(name, value, ann):
     numpy integer of another dtype converts as ``astype`` does, a range type's
     promise is checked, and anything but an integer is a TypeError."""
     dt = ann.dtype if isinstance(ann, RangeType) else np.dtype(ann)
-    raw = value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
-    _integer(name, raw, dt)
-    if isinstance(raw, np.integer) or isinstance(raw, np.bool_):
-        v = np.asarray(raw).astype(dt)[()]
+    as_int = _integer(name, value, dt)
+    if isinstance(value, (np.integer, np.bool_, np.ndarray)):
+        v = np.asarray(value).astype(dt)[()]
     else:
         try:
-            v = dt.type(int(raw))
+            v = dt.type(as_int)
         except OverflowError as e:
             raise OverflowError(f"parameter `{name}`: {e}") from None
     if isinstance(ann, RangeType) and not ann.lo <= int(v) <= ann.hi:
@@ -211,10 +210,10 @@ def _describe(a):
 def _check_result(fn, result, ret):
     """Each output against the return annotation (dtype and shape), as hissc
     checks it at compile time: CPython must not return something else."""
+    if ret is None:
+        return
     parts = getattr(ret, "__args__", None) or (ret,)
     outs = result if isinstance(result, tuple) else (result,)
-    if ret is None or ret is inspect.Signature.empty:
-        return
     if len(outs) != len(parts):
         raise TypeError(f"kernel `{fn.__name__}` returns {len(outs)} values; its annotation says {len(parts)}")
     for i, (o, a) in enumerate(zip(outs, parts)):

@@ -312,7 +312,7 @@ class Kernel:
 
     def _args(self, work, values):
         """hissc's flags for keyword arguments: arrays (--in), states (--state), scalars (--param)."""
-        from . import ArrayType, StateType
+        from . import ArrayType, StateType, scalar_param
         ann = self._signature()
         argv, states = [], {}
         for name, v in values.items():
@@ -331,7 +331,6 @@ class Kernel:
                 np.save(p, v)
                 argv += ["--in", f"{name}={p}"]
             else:
-                from . import scalar_param
                 argv += ["--param", f"{name}={int(scalar_param(name, v, ann[name]))}"]
         return argv, states
 

@@ -674,69 +674,29 @@ fn write_in_place(g: &mut Gen, d: DType, h: u32, w: u32, module: &mut String, bo
         .filter(|l| l.dtype == d && l.shape != Shape::Row && l.text != "x")
         .cloned()
         .collect();
-    let text = match g.rng.below(10) {
-        // a choice that shrinks to 0 writes nothing
-        0 => String::new(),
-        9 => format!(
-            "    y = x
-    y {op} {lit}
-"
-        ),
-        1 => format!(
-            "    v = {view}
-    v {op} {lit}
-"
-        ),
-        2 => format!(
-            "    {view} = {lit}
-"
-        ),
-        3 => format!(
-            "    x[{r0}] {op} {lit}
-    x[{r0}, {c0}] = {lit}
-"
-        ),
+    let text = match g.rng.below(9) {
+        0 => format!("    y = x\n    y {op} {lit}\n"),
+        1 => format!("    v = {view}\n    v {op} {lit}\n"),
+        2 => format!("    {view} = {lit}\n"),
+        3 => format!("    x[{r0}] {op} {lit}\n    x[{r0}, {c0}] = {lit}\n"),
         4 => format!(
-            "    f = x.ravel()
-    f[{}::{cs}] {op} {lit}
-",
-            c0 * h / w.max(1)
+            "    f = x.ravel()\n    f[{}::{cs}] {op} {lit}\n",
+            c0 * h / w
         ),
         5 => {
             module.push_str(&format!(
-                "def bump(v, k):
-    v {op} k
-    return v
-
-
-"
+                "def bump(v, k):\n    v {op} k\n    return v\n\n\n"
             ));
-            format!(
-                "    z = bump({view}, {lit})
-    z {op} {lit}
-"
-            )
+            format!("    z = bump({view}, {lit})\n    z {op} {lit}\n")
         }
-        6 => format!(
-            "    y = x.copy()
-    y {op} {lit}
-    x = np.maximum(x, y)
-"
-        ),
+        6 => format!("    y = x.copy()\n    y {op} {lit}\n    x = np.maximum(x, y)\n"),
         7 if !same.is_empty() => {
             let o = same[g.rng.below(same.len() as u64) as usize].text.clone();
             let op = g.rng.pick(&["+=", "-=", "^=", "|="]);
-            format!(
-                "    y = x
-    y {op} {o}
-"
-            )
+            format!("    y = x\n    y {op} {o}\n")
         }
         _ => format!(
-            "    x[...] {op} {lit}
-    x.reshape(-1)[{}::{}] = {lit}
-",
-            c0,
+            "    x[...] {op} {lit}\n    x.reshape(-1)[{c0}::{}] = {lit}\n",
             1 + cs
         ),
     };

@@ -91,22 +91,7 @@ fn check_kernel(
 /// lane bug cannot hide as a fallback to fewer lanes.
 fn names_its_construct(diag: &str, source: &str) -> bool {
     let has = |s: &str| source.contains(s);
-    // a write into a region of an array is a join of the parts around it
-    let writes = has("] =")
-        || [
-            " += ", " -= ", " *= ", " ^= ", " |= ", " &= ", " <<= ", " >>= ",
-        ]
-        .iter()
-        .any(|op| has(op));
-    if diag.contains("a join (np.concatenate, np.stack)") {
-        has("np.concatenate") || has("np.stack") || writes
-    } else if writes
-        && (diag.contains("a slice whose selection")
-            || diag.contains("elements that move between lanes")
-            || diag.contains("leave their gearboxes at different times"))
-    {
-        true
-    } else if diag.contains("`argmax` over") {
+    if diag.contains("`argmax` over") {
         has("argmax")
     } else if diag.contains("`argmin` over") {
         has("argmin")

@@ -480,35 +480,17 @@ impl Lowering<'_> {
                     blocks.push(self.k.ty(*v).shape[ax..].iter().product::<u32>());
                 }
                 let reps: u32 = d.ty.shape[..ax].iter().product();
-                let fits = |s: &Option<(Sched, Vec<u32>)>| matches!(s, Some((_, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH));
-                let mut scheduled = None;
-                // operands computed with different latencies (a region written
-                // into a frame): the early ones are delayed, so the joined
-                // elements leave as evenly as they came; otherwise, or where that
-                // does not fit, each element leaves as soon as it can
-                let delays = proc::merge::aligning_delays(&self.net, &srcs, &blocks, reps);
-                let uneven = delays.as_ref().is_some_and(|d| d.iter().any(|&x| x > 0));
-                if !uneven {
-                    scheduled = proc::merge::schedule(&self.net, &srcs, &blocks, reps);
-                }
-                if !fits(&scheduled) {
-                    if let Some(delays) = delays {
-                        let aligned: Vec<Bus> = srcs
+                let planned = proc::merge::plan(&self.net, &srcs, &blocks, reps).map(
+                    |(delays, sched, depth)| {
+                        srcs = srcs
                             .iter()
                             .zip(&delays)
-                            .map(|(&b, &dl)| self.delay(b, dl))
+                            .map(|(&b, &d)| if d > 0 { self.delay(b, d) } else { b })
                             .collect();
-                        let again = proc::merge::schedule(&self.net, &aligned, &blocks, reps);
-                        if fits(&again) {
-                            srcs = aligned;
-                            scheduled = again;
-                        }
-                    }
-                }
-                if !fits(&scheduled) && uneven {
-                    scheduled = proc::merge::schedule(&self.net, &srcs, &blocks, reps);
-                }
-                match scheduled {
+                        (sched, depth)
+                    },
+                );
+                match planned {
                     Some((s, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH) => {
                         let kind = ProcKind::Merge {
                             srcs,

@@ -4,9 +4,9 @@
 //! An *object* is an array numpy allocated: an input, a state, the result of
 //! an operation. Its identity is the value it was created as, its *root*. A
 //! view — a basic slice, or a `reshape`/`ravel` where numpy does not copy —
-//! records its root, the steps from the root's shape to its own, and its layout
-//! in the root's memory (offset and strides in elements), from which numpy's
-//! view-or-copy decision for the next `reshape` or `ravel` follows. Binding a
+//! records its root, the steps from the root's shape to its own, and its
+//! strides in the root's memory (in elements), from which numpy's view-or-copy
+//! decision for the next `reshape` or `ravel` follows. Binding a
 //! name shares the object; arithmetic, `astype`, `copy` and advanced indexing
 //! make new ones.
 //!
@@ -41,8 +41,6 @@ pub(crate) struct View {
     steps: Vec<Step>,
     /// The root's contents this view was read from.
     of: Value,
-    /// Where the view's first element is in the root's memory.
-    offset: i64,
     /// numpy's strides, in elements of the root.
     strides: Vec<i64>,
 }
@@ -145,9 +143,13 @@ impl Lowerer<'_> {
             root: v,
             steps: Vec::new(),
             of: v,
-            offset: 0,
             strides: c_strides(&self.k.ty(v).shape),
         })
+    }
+
+    /// The root of the object `v` belongs to.
+    fn root_of(&self, v: Value) -> Value {
+        self.alias.views.get(&v).map_or(v, |view| view.root)
     }
 
     /// The contents of the object rooted at `root` now.
@@ -163,9 +165,8 @@ impl Lowerer<'_> {
         let mut view = self.view_of(base);
         match &step {
             Step::Slice(sel) => {
-                for (d, &(start, step, _)) in sel.iter().enumerate() {
-                    view.offset += start as i64 * view.strides[d];
-                    view.strides[d] *= step as i64;
+                for (stride, &(_, step, _)) in view.strides.iter_mut().zip(sel) {
+                    *stride *= step as i64;
                 }
             }
             Step::Reshape(shape) => {
@@ -189,12 +190,14 @@ impl Lowerer<'_> {
     /// A new object with the elements of `n` (`copy`, `astype` to its own
     /// dtype): an instruction of its own, so writes to one do not reach the other.
     pub(crate) fn fresh_copy(&mut self, n: Node, span: Span) -> Node {
-        let ty = self.k.ty(n.v).clone();
-        if ty.shape.is_empty() {
+        let shape = self.k.ty(n.v).shape.clone();
+        if shape.is_empty() {
             return n;
         }
-        let v = self.k.push(Inst::Reshape(n.v), ty, span);
-        Node { v, weak: n.weak }
+        Node {
+            weak: n.weak,
+            ..self.reshaped(n, shape, true, span)
+        }
     }
 
     /// `v` as it reads now: views of objects written since are read again from
@@ -213,11 +216,17 @@ impl Lowerer<'_> {
         if self.k.ty(n.v).shape.is_empty() {
             return n;
         }
-        let view = self.view_of(n.v);
-        let now = self.contents(view.root);
-        if now == view.of {
+        // read on every name and operand: nothing is cloned unless it was written
+        let (root, of) = self
+            .alias
+            .views
+            .get(&n.v)
+            .map_or((n.v, n.v), |view| (view.root, view.of));
+        let now = self.contents(root);
+        if now == of {
             return n;
         }
+        let view = self.view_of(n.v);
         let mut v = now;
         for step in &view.steps {
             v = self.apply(v, step, span);
@@ -297,7 +306,6 @@ impl Lowerer<'_> {
                 root,
                 steps: Vec::new(),
                 of: contents,
-                offset: 0,
                 strides,
             },
         );
@@ -305,8 +313,7 @@ impl Lowerer<'_> {
 
     /// The root of the object `v` belongs to, if it is a state: its index.
     pub(crate) fn state_root(&self, v: Value) -> Option<u32> {
-        let root = self.view_of(v).root;
-        match self.k.insts[root].inst {
+        match self.k.insts[self.root_of(v)].inst {
             Inst::State(i) => Some(i),
             _ => None,
         }
@@ -315,9 +322,9 @@ impl Lowerer<'_> {
     /// numpy's `target[...] = value` (after an in-place operator, `value` is
     /// already the target's dtype and shape): `value` cast to the target's
     /// dtype as numpy's assignment casts, broadcast to its shape, written into
-    /// the target's object. Returns the new contents of the object's root and
-    /// the root, or `None` after a diagnostic.
-    pub(crate) fn write(&mut self, target: Node, value: Val, span: Span) -> Option<(Value, Value)> {
+    /// the target's object (not a state's: see [`Self::spliced`]); nothing
+    /// after a diagnostic.
+    pub(crate) fn write(&mut self, target: Node, value: Val, span: Span) {
         let target = self.resolve_node(target, span);
         if let Some(&made) = self.alias.ambiguous.get(&target.v) {
             self.error(
@@ -330,15 +337,26 @@ impl Lowerer<'_> {
                 .note("numpy writes into whichever array the view belongs to; hardware cannot choose the memory at run time")
                 .help("write into each array in its own branch of the `if`"),
             );
-            return None;
+            return;
         }
+        if let Some((root, contents)) = self.spliced(target, value, span) {
+            self.set_contents(root, contents);
+        }
+    }
+
+    /// The contents the object of `target` has once `value` is written into
+    /// it, and the object's root: a state's update, or new contents of an array.
+    pub(crate) fn spliced(
+        &mut self,
+        target: Node,
+        value: Val,
+        span: Span,
+    ) -> Option<(Value, Value)> {
         let ty = self.k.ty(target.v).clone();
         let fill = self.fill(&ty, value, span)?;
         let view = self.view_of(target.v);
         let now = self.contents(view.root);
-        let contents = self.splice(now, &view.steps, fill, span);
-        self.set_contents(view.root, contents);
-        Some((view.root, contents))
+        Some((view.root, self.splice(now, &view.steps, fill, span)))
     }
 
     /// The elements to write: numpy's assignment casting (a Python int must fit
@@ -347,20 +365,7 @@ impl Lowerer<'_> {
         let d = target.dtype;
         let n = match value {
             Val::Poison => return None,
-            Val::Int(i) => {
-                if !hissc_aop::Interval::point(i).within(hissc_aop::Interval::of(d)) {
-                    self.error(
-                        Diagnostic::error(
-                            Code::DTYPE,
-                            format!("Python integer {i} out of bounds for {}", d.numpy_name()),
-                        )
-                        .primary(span, "numpy raises OverflowError")
-                        .help(format!("write a value in the range of {}", d.numpy_name())),
-                    );
-                    return None;
-                }
-                self.constant(i, d, span)
-            }
+            Val::Int(i) => self.python_int(i, d, span)?,
             Val::Bool(b) => self.constant(b as i128, d, span),
             Val::Node(n) => {
                 if n.weak {
@@ -417,15 +422,6 @@ impl Lowerer<'_> {
         Some(Fill::Array(e.v))
     }
 
-    /// The value a state holds after `value` is written into its view `target`
-    /// (the state's update; the rules of updates are the caller's).
-    pub(crate) fn state_contents(&mut self, target: Node, value: Val, span: Span) -> Option<Value> {
-        let ty = self.k.ty(target.v).clone();
-        let fill = self.fill(&ty, value, span)?;
-        let view = self.view_of(target.v);
-        Some(self.splice(view.root, &view.steps, fill, span))
-    }
-
     /// `c` (contents of an object) with the view reached by `steps` replaced.
     fn splice(&mut self, c: Value, steps: &[Step], fill: Fill, span: Span) -> Value {
         // one value for every element: the shape it is seen in does not matter
@@ -471,74 +467,47 @@ impl Lowerer<'_> {
     /// elements' coordinates (counters in hardware).
     fn fill_region(&mut self, c: Value, sel: &[(u32, u32, u32)], s: Value, span: Span) -> Value {
         let ty = self.k.ty(c).clone();
-        let shape = ty.shape.clone();
-        let iota = self
-            .k
-            .push(Inst::Iota, Type::array(DType::I64, shape.clone()), span);
-        let mut mask: Option<Value> = None;
-        let mut inner = 1u64;
-        for d in (0..shape.len()).rev() {
-            let (start, step, count) = sel[d];
-            let dim = shape[d];
-            let whole = start == 0 && step == 1 && count == dim;
-            if !whole {
-                let mut coord = iota;
-                if inner > 1 {
-                    coord = self.int64_binary(BinaryOp::FloorDiv, coord, inner as i128, span);
-                }
-                if d > 0 {
-                    coord = self.int64_binary(BinaryOp::Mod, coord, dim as i128, span);
-                }
-                let last = start as i128 + (count as i128 - 1) * step as i128;
-                let mut conds = Vec::new();
-                if start > 0 {
-                    conds.push(self.int64_compare(CmpOp::Ge, coord, start as i128, span));
-                }
-                if last < dim as i128 - 1 {
-                    conds.push(self.int64_compare(CmpOp::Le, coord, last, span));
-                }
-                if step > 1 {
-                    let shifted = if start > 0 {
-                        self.int64_binary(BinaryOp::Sub, coord, start as i128, span)
-                    } else {
-                        coord
-                    };
-                    let m = self.int64_binary(BinaryOp::Mod, shifted, step as i128, span);
-                    conds.push(self.int64_compare(CmpOp::Eq, m, 0, span));
-                }
-                for cnd in conds {
-                    mask = Some(match mask {
-                        None => cnd,
-                        Some(m) => self.k.push(
-                            Inst::Binary(BinaryOp::And, m, cnd),
-                            Type::array(DType::Bool, shape.clone()),
-                            span,
-                        ),
-                    });
-                }
+        let flat = self.iota(ty.shape.clone(), span);
+        let mut mask: Option<Node> = None;
+        for (axis, (&(start, step, count), &dim)) in sel.iter().zip(&ty.shape).enumerate() {
+            if (start, step, count) == (0, 1, dim) {
+                continue;
             }
-            inner *= dim as u64;
+            let coord = self.coordinate(flat, &ty.shape, axis, span);
+            let last = start + (count - 1) * step;
+            let mut conds = Vec::new();
+            if start > 0 {
+                conds.push(self.int64_compare(CmpOp::Ge, coord, start as i128, span));
+            }
+            if last + 1 < dim {
+                conds.push(self.int64_compare(CmpOp::Le, coord, last as i128, span));
+            }
+            if step > 1 {
+                let from = if start > 0 {
+                    self.int64_op(BinaryOp::Sub, coord, start as i128, span)
+                } else {
+                    coord
+                };
+                let phase = self.int64_op(BinaryOp::Mod, from, step as i128, span);
+                conds.push(self.int64_compare(CmpOp::Eq, phase, 0, span));
+            }
+            for cnd in conds {
+                mask = Some(match mask {
+                    None => cnd,
+                    Some(m) => {
+                        let ty = self.k.ty(m.v).clone();
+                        let v = self
+                            .k
+                            .push(Inst::Binary(BinaryOp::And, m.v, cnd.v), ty, span);
+                        Node { v, weak: false }
+                    }
+                });
+            }
         }
         match mask {
-            Some(m) => self.k.push(Inst::Where(m, s, c), ty, span),
+            Some(m) => self.k.push(Inst::Where(m.v, s, c), ty, span),
             None => self.k.push(Inst::Broadcast(s), ty, span),
         }
-    }
-
-    fn int64_binary(&mut self, op: BinaryOp, x: Value, c: i128, span: Span) -> Value {
-        let k = self.constant(c, DType::I64, span);
-        let ty = self.k.ty(x).clone();
-        self.k.push(Inst::Binary(op, x, k.v), ty, span)
-    }
-
-    fn int64_compare(&mut self, op: CmpOp, x: Value, c: i128, span: Span) -> Value {
-        let k = self.constant(c, DType::I64, span);
-        let shape = self.k.ty(x).shape.clone();
-        self.k.push(
-            Inst::Compare(op, x, k.v),
-            Type::array(DType::Bool, shape),
-            span,
-        )
     }
 
     /// `c` with the box `sel` (whole on the axes before `axis`) replaced by `w`
@@ -576,23 +545,13 @@ impl Lowerer<'_> {
                 .collect();
             me.apply(x, &Step::Slice(s), span)
         };
-        if step == 1 || count == 1 {
+        let (end, mid) = if step == 1 || count == 1 {
             let end = start + count;
-            let mid = cut(self, c, start, end);
+            let part = cut(self, c, start, end);
             let mut inner_sel = sel.to_vec();
             inner_sel[axis] = (0, 1, count);
-            let mid = self.splice_box(mid, &inner_sel, w, axis + 1, span);
-            let mut parts = Vec::new();
-            if start > 0 {
-                parts.push(cut(self, c, 0, start));
-            }
-            parts.push(mid);
-            if end < dim {
-                parts.push(cut(self, c, end, dim));
-            }
-            return self.join(parts, axis, d, &shape, span);
-        }
-        if start + count * step > dim {
+            (end, self.splice_box(part, &inner_sel, w, axis + 1, span))
+        } else if start + count * step > dim {
             // the last group is cut short: the others first, then the last element
             let head_w = cut(self, w, 0, count - 1);
             let mut head_sel = sel.to_vec();
@@ -602,29 +561,30 @@ impl Lowerer<'_> {
             let mut tail_sel = sel.to_vec();
             tail_sel[axis] = (start + (count - 1) * step, 1, 1);
             return self.splice_box(c1, &tail_sel, tail_w, axis, span);
-        }
-        // groups of `step` along the axis: the box is the first of each group
-        let end = start + count * step;
-        let groups = cut(self, c, start, end);
-        let mut split = shape.clone();
-        split[axis] = count;
-        split.insert(axis + 1, step);
-        let grouped = self
-            .k
-            .push(Inst::Reshape(groups), Type::array(d, split.clone()), span);
-        let wshape = self.k.ty(w).shape.clone();
-        let mut wsplit = wshape.clone();
-        wsplit.insert(axis + 1, 1);
-        let w1 = self.k.push(Inst::Reshape(w), Type::array(d, wsplit), span);
-        let mut gsel = sel.to_vec();
-        gsel[axis] = (0, 1, count);
-        gsel.insert(axis + 1, (0, 1, 1));
-        let spliced = self.splice_box(grouped, &gsel, w1, axis, span);
-        let mut mid_shape = shape.clone();
-        mid_shape[axis] = count * step;
-        let mid = self
-            .k
-            .push(Inst::Reshape(spliced), Type::array(d, mid_shape), span);
+        } else {
+            // groups of `step` along the axis: the box is the first of each group
+            let end = start + count * step;
+            let groups = cut(self, c, start, end);
+            let mut split = shape.clone();
+            split[axis] = count;
+            split.insert(axis + 1, step);
+            let grouped = self
+                .k
+                .push(Inst::Reshape(groups), Type::array(d, split), span);
+            let mut wsplit = self.k.ty(w).shape.clone();
+            wsplit.insert(axis + 1, 1);
+            let w1 = self.k.push(Inst::Reshape(w), Type::array(d, wsplit), span);
+            let mut gsel = sel.to_vec();
+            gsel[axis] = (0, 1, count);
+            gsel.insert(axis + 1, (0, 1, 1));
+            let spliced = self.splice_box(grouped, &gsel, w1, axis, span);
+            let mut mid_shape = shape.clone();
+            mid_shape[axis] = count * step;
+            let mid = self
+                .k
+                .push(Inst::Reshape(spliced), Type::array(d, mid_shape), span);
+            (end, mid)
+        };
         let mut parts = Vec::new();
         if start > 0 {
             parts.push(cut(self, c, 0, start));

@@ -59,15 +59,23 @@ impl Lowerer<'_> {
                 }
             })
             .collect();
-        if new == ty.shape {
-            return Val::Node(Node { weak: false, ..n });
+        Val::Node(self.reshaped(n, new, false, span))
+    }
+
+    /// `n`'s elements in the shape `new`: numpy's view where it can keep the
+    /// memory, or a new array (`copy`: `flatten`, a `ravel` that is not a view).
+    pub(crate) fn reshaped(&mut self, n: Node, new: Vec<u32>, copy: bool, span: Span) -> Node {
+        let ty = self.k.ty(n.v).clone();
+        if new == ty.shape && !copy {
+            return Node { weak: false, ..n };
         }
         let v = self
             .k
             .push(Inst::Reshape(n.v), Type::array(ty.dtype, new.clone()), span);
-        // a view where numpy can keep the memory, a copy otherwise
-        self.record_view(n.v, super::alias::Step::Reshape(new), v);
-        Val::Node(Node { v, weak: false })
+        if !copy {
+            self.record_view(n.v, super::alias::Step::Reshape(new), v);
+        }
+        Node { v, weak: false }
     }
 
     /// `np.cumsum(a)`: running sums, flattened, in the dtype `sum` would use.

@@ -256,10 +256,8 @@ impl Lowerer<'_> {
                 Val::Node(n) => {
                     // numpy's ravel is a view only of a C-contiguous array
                     let view = f.lowering == Lowering::Ravel && self.ravel_is_view(n.v);
-                    match self.reshape(n, vec![(Val::Int(-1), span)], span) {
-                        Val::Node(m) if !view => Val::Node(self.fresh_copy(m, span)),
-                        v => v,
-                    }
+                    let flat = vec![self.k.ty(n.v).numel() as u32];
+                    Val::Node(self.reshaped(n, flat, !view, span))
                 }
                 other => self.operand_error(&other, span),
             },
@@ -394,24 +392,29 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A Python int converted to `d` as numpy converts it (`np.uint8(300)`,
+    /// `a[0] = 300`): OverflowError where it does not fit.
+    pub(crate) fn python_int(&mut self, i: i128, d: DType, span: Span) -> Option<Node> {
+        if d != DType::Bool && !d.holds(i) {
+            self.error(
+                Diagnostic::error(
+                    Code::DTYPE,
+                    format!("Python integer {i} out of bounds for {}", d.numpy_name()),
+                )
+                .primary(span, "numpy raises OverflowError"),
+            );
+            return None;
+        }
+        Some(self.constant(d.wrap(i), d, span))
+    }
+
     /// `np.uint16(x)`: a strong constant or a cast.
     fn cast_call(&mut self, d: DType, args: Args, span: Span) -> Val {
         if !self.arity(&format!("np.{}", d.numpy_name()), &args, 1, 1, &[], span) {
             return Val::Poison;
         }
         match &args.pos[0].0 {
-            Val::Int(i) => {
-                if d != DType::Bool && !d.holds(*i) {
-                    return self.error(
-                        Diagnostic::error(
-                            Code::DTYPE,
-                            format!("Python integer {i} out of bounds for {}", d.numpy_name()),
-                        )
-                        .primary(span, "numpy raises OverflowError"),
-                    );
-                }
-                Val::Node(self.constant(d.wrap(*i), d, span))
-            }
+            Val::Int(i) => self.python_int(*i, d, span).map_or(Val::Poison, Val::Node),
             Val::Bool(b) => Val::Node(self.constant(*b as i128, d, span)),
             v @ Val::Node(_) => match self.coerce(v, d, span) {
                 Some(n) => Val::Node(Node { weak: false, ..n }),

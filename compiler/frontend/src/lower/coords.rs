@@ -5,12 +5,12 @@
 //! runs in step with the stream it is combined with.
 
 use super::{Lowerer, Node, Val};
-use hissc_aop::{BinaryOp, DType, Inst, Type};
+use hissc_aop::{BinaryOp, CmpOp, DType, Inst, Type};
 use hissc_diagnostics::{Code, Diagnostic, Span};
 
 impl Lowerer<'_> {
     /// The flat indices of an int64 array of `shape`.
-    fn iota(&mut self, shape: Vec<u32>, span: Span) -> Node {
+    pub(crate) fn iota(&mut self, shape: Vec<u32>, span: Span) -> Node {
         let v = self
             .k
             .push(Inst::Iota, Type::array(DType::I64, shape), span);
@@ -18,11 +18,37 @@ impl Lowerer<'_> {
     }
 
     /// `x op c` in int64, for a constant `c`.
-    fn int64_op(&mut self, op: BinaryOp, x: Node, c: i128, span: Span) -> Node {
+    pub(crate) fn int64_op(&mut self, op: BinaryOp, x: Node, c: i128, span: Span) -> Node {
         let c = self.constant(c, DType::I64, span);
         let ty = self.k.ty(x.v).clone();
         let v = self.k.push(Inst::Binary(op, x.v, c.v), ty, span);
         Node { v, weak: false }
+    }
+
+    /// `x op c` for an int64 `x` and a constant `c`: a bool array.
+    pub(crate) fn int64_compare(&mut self, op: CmpOp, x: Node, c: i128, span: Span) -> Node {
+        let c = self.constant(c, DType::I64, span);
+        let shape = self.k.ty(x.v).shape.clone();
+        let v = self.k.push(
+            Inst::Compare(op, x.v, c.v),
+            Type::array(DType::Bool, shape),
+            span,
+        );
+        Node { v, weak: false }
+    }
+
+    /// Each element's coordinate along `axis` of an array of `dims`, from its
+    /// flat index `flat` (an [`Self::iota`]).
+    pub(crate) fn coordinate(&mut self, flat: Node, dims: &[u32], axis: usize, span: Span) -> Node {
+        let stride: i128 = dims[axis + 1..].iter().map(|&d| d as i128).product();
+        let mut x = flat;
+        if stride != 1 {
+            x = self.int64_op(BinaryOp::FloorDiv, x, stride, span);
+        }
+        if axis > 0 {
+            x = self.int64_op(BinaryOp::Mod, x, dims[axis] as i128, span);
+        }
+        x
     }
 
     /// A module-level table where an array is expected: its elements in order
@@ -151,18 +177,9 @@ impl Lowerer<'_> {
         }
         let dims: Vec<u32> = shape.iter().map(|&d| d as u32).collect();
         let flat = self.iota(dims.clone(), span);
-        let mut out = Vec::new();
-        for a in 0..dims.len() {
-            let stride: i128 = dims[a + 1..].iter().map(|&d| d as i128).product();
-            let mut x = flat;
-            if stride != 1 {
-                x = self.int64_op(BinaryOp::FloorDiv, x, stride, span);
-            }
-            if a > 0 {
-                x = self.int64_op(BinaryOp::Mod, x, dims[a] as i128, span);
-            }
-            out.push(Val::Node(x));
-        }
+        let out = (0..dims.len())
+            .map(|a| Val::Node(self.coordinate(flat, &dims, a, span)))
+            .collect();
         Val::Tuple(out)
     }
 }

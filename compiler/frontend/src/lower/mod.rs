@@ -631,21 +631,11 @@ impl<'a> Lowerer<'a> {
         }
         let base = self.expr(f, &t.value);
         let index = self.expr(f, &t.slice);
+        // only arrays have memory to write into (a tuple's item or a table's
+        // element is not one)
         let target = match base {
             Val::Node(n) if !n.weak => self.subscript(Val::Node(n), index, &t.slice, span),
-            Val::Poison => return,
-            other => {
-                let got = self.describe(&other);
-                self.error(
-                    Diagnostic::error(
-                        Code::UNSUPPORTED_STATEMENT,
-                        format!("{got} cannot be assigned into"),
-                    )
-                    .primary(span, "assignment to an element or slice")
-                    .note("elements and slices of arrays computed by the kernel, its inputs and its states can be assigned"),
-                );
-                return;
-            }
+            other => other,
         };
         self.write_into(f, target, v, span);
     }
@@ -654,7 +644,7 @@ impl<'a> Lowerer<'a> {
     /// update (once, at the top level), or new contents for the array's object.
     fn write_into(&mut self, f: &mut Frame, target: Val, v: Val, span: Span) {
         let n = match target {
-            Val::Node(n) => n,
+            Val::Node(n) if !n.weak => n,
             Val::Poison => return,
             other => {
                 let got = self.describe(&other);
@@ -663,14 +653,15 @@ impl<'a> Lowerer<'a> {
                         Code::UNSUPPORTED_STATEMENT,
                         format!("{got} cannot be assigned into"),
                     )
-                    .primary(span, "assigned here"),
+                    .primary(span, "assigned here")
+                    .note("elements and slices of arrays computed by the kernel, its inputs and its states can be assigned"),
                 );
                 return;
             }
         };
         if let Some(idx) = self.state_root(n.v) {
             let name = self.k.states[idx as usize].name.clone();
-            if let Some(new) = self.state_contents(n, v, span) {
+            if let Some((_, new)) = self.spliced(n, v, span) {
                 self.update_state(
                     f,
                     name,
