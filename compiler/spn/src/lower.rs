@@ -335,14 +335,17 @@ impl Lowering<'_> {
 
     /// A stream of `n` elements per frame to time a state read that nothing else
     /// times: the first input stream, or the first `n` of its elements.
-    fn default_timing(&mut self, n: u32, span: Span, name: &str) -> Option<Bus> {
-        let first = self
-            .net
+    /// The kernel's first input stream.
+    fn first_input(&self) -> Option<Bus> {
+        self.net
             .nodes
             .iter()
             .find(|(_, x)| matches!(x.kind, ProcKind::Input(..)))
-            .map(|(b, _)| b);
-        let Some(input) = first else {
+            .map(|(b, _)| b)
+    }
+
+    fn default_timing(&mut self, n: u32, span: Span, name: &str) -> Option<Bus> {
+        let Some(input) = self.first_input() else {
             self.diags.push(
                 Diagnostic::error(
                     Code::NOT_STREAMABLE,
@@ -785,7 +788,14 @@ impl Lowering<'_> {
                     )
                 }
                 L::Deferred(a, from, to) => {
-                    let Some(&timing) = streams.first() else {
+                    // with nothing else streaming (a row against an array that
+                    // is one constant, `x[...] = 14; row + x`), the first input
+                    // of the result's size gives the cycles
+                    let n = numel(to) as u32;
+                    let frame = self
+                        .first_input()
+                        .filter(|&b| self.sched(b).elements() == n);
+                    let Some(timing) = streams.first().copied().or(frame) else {
                         return self.not_streamable(
                             span,
                             "a broadcast of an array against nothing that streams",
