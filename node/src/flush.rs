@@ -117,9 +117,7 @@ impl Flusher {
             self.tier.put(bucket, &cur, &path)?;
             // a kernel, its array inputs and its states stay in the buffer: every
             // object reads them
-            let control = cur.key == crate::s3::KERNEL_KEY
-                || cur.key.starts_with(crate::s3::INPUT_PREFIX)
-                || cur.key.starts_with(crate::s3::STATE_PREFIX);
+            let control = crate::keys::is_control(&cur.key);
             let marked = self
                 .store
                 .mark_flushed(bucket, &cur.key, &cur.data, self.evict && !control)

@@ -171,7 +171,7 @@ pub struct RunOutput {
     /// Every scalar output per frame, by output name (`out`, `out0`, ...).
     pub scalars: Vec<(String, Vec<serde_json::Value>)>,
     /// The kernel's states as the object's last frame left them: each one's
-    /// `.npy` file (written and fsynced) as for `files`, named `NAME.npy`.
+    /// `.npy` file (written and fsynced) as for `files`, by the state's name.
     pub states: Vec<(String, PathBuf, Written)>,
 }
 
@@ -354,8 +354,8 @@ pub fn run_object(
         .iter()
         .zip(&states)
         .map(|(p, a)| {
-            let name = format!("{}.npy", p.name);
-            let path = dir.join(format!("state_{name}"));
+            let name = p.name.clone();
+            let path = dir.join(format!("state_{name}.npy"));
             let f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
             let mut w = HashWriter::new(BufWriter::new(f));
             w.write_all(&hiss_runtime::npy::to_bytes(a))

@@ -4,8 +4,14 @@
 //! - [`store`]: the buffer on disk (durable commits, keys that never become paths);
 //! - [`kernel`]: attaching a bundle to a bucket, and one object's frames through
 //!   an emulated slot;
-//! - [`s3`]: the S3 operations (on the `s3s` crate) and the ingest path that ties
-//!   the two together;
+//! - [`node`]: what every operation shares (the buffer, attached kernels,
+//!   events, counters, the tier);
+//! - [`s3`]: the S3 operations (on the `s3s` crate), one file per group;
+//! - [`ingest`]: a data object received, run through its bucket's kernel and
+//!   committed, with [`body`] (bodies into and out of the buffer) and
+//!   [`checksum`] (S3's checksums);
+//! - [`keys`]: the `.hiss/` layout of a bucket; [`fail`]: the S3 errors the
+//!   node's own failures become;
 //! - [`events`]: one JSON line per processed object, for the instrument;
 //! - [`routes`]: `/_hiss/v1/events` and `/_hiss/v1/metrics`;
 //! - [`metrics`]: the counters;
@@ -16,11 +22,17 @@
 //! - [`serve`]: the HTTP server with AWS Signature V4 on every request
 //!   (docs/node.md), run by the `hiss-node` binary and by `hissc node`.
 
+pub mod body;
+pub mod checksum;
 pub mod events;
+pub mod fail;
 pub mod flush;
 pub mod fresh;
+pub mod ingest;
 pub mod kernel;
+pub mod keys;
 pub mod metrics;
+pub mod node;
 pub mod routes;
 pub mod s3;
 pub mod serve;

@@ -2,7 +2,8 @@
 //! [`slot`]s on a node that load it: the [`emulated`] slot (the bundle's own
 //! process network in the cycle-accurate simulator), the [`fpga_manager`] slot
 //! (Linux's FPGA manager) and the [`iceprog`] slot (an iCE40 board over USB);
-//! [`api::run_npy`] runs a batch of `.npy` frames through a slot.
+//! [`api::run_npy`] runs a batch of `.npy` frames through a slot; [`state`]
+//! binds a kernel's states to `.npy` arrays for the command line and the node.
 
 pub mod api;
 pub mod bundle;
@@ -11,6 +12,7 @@ pub mod fpga_manager;
 pub mod iceprog;
 pub mod npy;
 pub mod slot;
+pub mod state;
 pub mod stream;
 
 pub use api::run_npy;

@@ -1,7 +1,6 @@
 //! Shared steps of the commands: loading and compiling a kernel, binding inputs,
 //! writing outputs, and the failures that end a command.
 
-use crate::npy;
 use hissc_aop::{Array, Bound, Kernel};
 use hissc_diagnostics::SourceFile;
 use std::path::Path;
@@ -192,7 +191,9 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
     let mut arrays = Vec::new();
     for s in inputs {
         let (name, file) = split_kv(s, "--in", "NAME=FILE.npy")?;
-        let a = npy::read(Path::new(file))
+        let bytes = std::fs::read(file)
+            .map_err(|e| Failure::User(format!("input `{name}`: cannot read `{file}`: {e}")))?;
+        let a = hiss_runtime::npy::from_bytes(&bytes, file)
             .map_err(|e| Failure::User(format!("input `{name}`: {e}")))?;
         arrays.push((name.to_string(), a));
     }
@@ -235,40 +236,22 @@ pub fn read_states(k: &Kernel, given: &[String]) -> Result<Vec<Vec<i128>>, Failu
     read_states_of(&k.name, &k.states, given)
 }
 
-/// [`read_states`] for the states `ps` of kernel `kernel` (from a bundle's manifest).
+/// [`read_states`] for the states `ps` of kernel `kernel` (from a bundle's
+/// manifest), bound by [`hiss_runtime::state`] as a node binds them.
 pub fn read_states_of(
     kernel: &str,
     ps: &[hissc_aop::Param],
     given: &[String],
 ) -> Result<Vec<Vec<i128>>, Failure> {
-    let mut states: Vec<Vec<i128>> = ps.iter().map(|p| vec![0; p.ty.numel()]).collect();
+    use hiss_runtime::state;
+    let mut states = state::initial(ps);
     for s in given {
         let (name, file) = split_kv(s, "--state", "NAME=FILE.npy")?;
-        let Some(i) = ps.iter().position(|p| p.name == name) else {
-            let names: Vec<String> = ps.iter().map(|p| format!("`{}`", p.name)).collect();
-            return Err(Failure::User(format!(
-                "--state {name}: kernel `{}` has no state `{name}` ({})",
-                kernel,
-                if names.is_empty() {
-                    "it keeps no state".to_string()
-                } else {
-                    format!("its states: {}", names.join(", "))
-                }
-            )));
-        };
-        let p = &ps[i];
-        let a = npy::read(Path::new(file))
-            .map_err(|e| Failure::User(format!("state `{name}`: {e}")))?;
-        if a.dtype != p.ty.dtype || a.shape != p.ty.shape {
-            return Err(Failure::User(format!(
-                "state `{name}` is {} of shape {:?}, the kernel keeps {} of shape {:?}",
-                a.dtype.numpy_name(),
-                a.shape,
-                p.ty.dtype.numpy_name(),
-                p.ty.shape
-            )));
-        }
-        states[i] = a.data;
+        let i = state::position(kernel, ps, name)
+            .map_err(|e| Failure::User(format!("--state {name}: {e}")))?;
+        let bytes = std::fs::read(file)
+            .map_err(|e| Failure::User(format!("state `{name}`: cannot read `{file}`: {e}")))?;
+        states[i] = state::bind(kernel, &ps[i], &bytes, file).map_err(Failure::User)?;
     }
     Ok(states)
 }
@@ -285,8 +268,9 @@ pub fn write_states_of(
     states: &[Vec<i128>],
 ) -> Result<(), Failure> {
     for (p, s) in ps.iter().zip(states) {
-        let a = Array::new(p.ty.dtype, p.ty.shape.clone(), s.clone());
-        npy::write(&dir.join(format!("state_{}.npy", p.name)), &a).map_err(Failure::User)?;
+        let path = dir.join(format!("state_{}.npy", p.name));
+        std::fs::write(&path, hiss_runtime::state::to_npy(p, s))
+            .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", path.display())))?;
     }
     Ok(())
 }

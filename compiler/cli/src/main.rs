@@ -7,7 +7,6 @@
 mod build;
 mod bundle;
 mod driver;
-mod npy;
 mod vcd;
 mod verify;
 

@@ -876,6 +876,24 @@ fn a_bundle_with_state_emulates_as_run_does() {
         ]),
         "no state `frame`",
     );
+    // a state of another dtype is named with what the kernel keeps, in the
+    // words a node uses for `.hiss/state/acc.npy` (one binding for both)
+    let wrong = dir.path().join("wrong.npy");
+    write_npy(&wrong, &[16, 16], &data[..256]);
+    let state = format!("acc={}", wrong.display());
+    user_error(
+        &hissc(&[
+            "run",
+            k.to_str().unwrap(),
+            "--in",
+            &input,
+            "--state",
+            &state,
+            "--out",
+            run.to_str().unwrap(),
+        ]),
+        "is uint16 of shape [16, 16]; kernel `pedestal_track` keeps uint32 of shape [16, 16]",
+    );
 }
 
 /// `hissc sim --vcd` writes GTKWave's format: every port and every bus, named

@@ -1,0 +1,33 @@
+//! The S3 errors the node's own failures become: the buffer's (a missing
+//! bucket or key, a full disk), the persistent tier's, and everything else as
+//! `InternalError`, logged where it happens.
+
+use crate::store::StoreError;
+use s3s::{s3_error, S3Error};
+
+/// A buffer failure as the S3 error a client can act on.
+pub fn store_error(e: StoreError) -> S3Error {
+    match e {
+        StoreError::NoBucket => s3_error!(NoSuchBucket),
+        StoreError::NoKey => s3_error!(NoSuchKey),
+        StoreError::BucketExists => s3_error!(BucketAlreadyOwnedByYou),
+        StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty),
+        StoreError::BadName(why) => s3_error!(InvalidBucketName, "{why}"),
+        StoreError::Io(e) => {
+            tracing::error!(error = %e, "buffer i/o failed");
+            s3_error!(InternalError, "the node's buffer failed: {e}")
+        }
+    }
+}
+
+/// A persistent tier that did not answer: the client may try again.
+pub fn tier_error(e: impl std::fmt::Display) -> S3Error {
+    tracing::warn!(error = %e, "the persistent tier failed");
+    s3_error!(ServiceUnavailable, "the persistent tier: {e}")
+}
+
+/// Anything else: the node's fault, logged.
+pub fn internal(e: impl std::fmt::Display) -> S3Error {
+    tracing::error!(error = %e, "internal error");
+    s3_error!(InternalError, "{e}")
+}

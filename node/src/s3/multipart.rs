@@ -1,0 +1,249 @@
+//! Multipart uploads: each part received (and checksummed) into the upload's
+//! directory, listed, aborted, and on completion assembled in order into one
+//! body with S3's multipart ETag, which then takes the ingest path as a PUT's.
+
+use crate::body::Received;
+use crate::checksum::{checksum_of, Checks};
+use crate::fail::internal;
+use crate::ingest::Source;
+use crate::node::{fresh_id, hex, user_metadata, Node};
+use md5::{Digest, Md5};
+use s3s::dto::*;
+use s3s::{s3_error, S3Request, S3Response, S3Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A multipart upload in progress: its directory holds `upload.json` and one
+/// file per part.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Upload {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+    metadata: BTreeMap<String, String>,
+    /// The checksum algorithm every part is checked with, if one was asked for.
+    #[serde(default)]
+    checksum_algorithm: Option<String>,
+}
+
+/// The directory of upload `id` (an id the node gave: letters, digits, `-`).
+fn upload_dir(node: &Node, id: &str) -> S3Result<PathBuf> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(s3_error!(NoSuchUpload));
+    }
+    Ok(node.store.root().join("multipart").join(id))
+}
+
+/// Upload `id` of `key` in `bucket`, or S3's `NoSuchUpload`.
+fn upload(node: &Node, id: &str, bucket: &str, key: &str) -> S3Result<(PathBuf, Upload)> {
+    let dir = upload_dir(node, id)?;
+    let text = std::fs::read(dir.join("upload.json")).map_err(|_| s3_error!(NoSuchUpload))?;
+    let u: Upload = serde_json::from_slice(&text).map_err(internal)?;
+    if u.bucket != bucket || u.key != key {
+        return Err(s3_error!(NoSuchUpload));
+    }
+    Ok((dir, u))
+}
+pub(super) async fn create_multipart_upload(
+    node: &Node,
+    req: S3Request<CreateMultipartUploadInput>,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    let i = req.input;
+    node.bucket(&i.bucket)?;
+    let id = fresh_id(&node.store);
+    let dir = upload_dir(node, &id)?;
+    std::fs::create_dir_all(&dir).map_err(internal)?;
+    let u = Upload {
+        bucket: i.bucket.clone(),
+        key: i.key.clone(),
+        content_type: i.content_type.map(|c| c.to_string()),
+        metadata: user_metadata(i.metadata),
+        checksum_algorithm: i.checksum_algorithm.map(|a| a.as_str().to_string()),
+    };
+    std::fs::write(
+        dir.join("upload.json"),
+        serde_json::to_vec(&u).map_err(internal)?,
+    )
+    .map_err(internal)?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(i.bucket),
+        key: Some(i.key),
+        upload_id: Some(id),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn upload_part(
+    node: &Node,
+    req: S3Request<UploadPartInput>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    let i = req.input;
+    let _permit = node
+        .uploads
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| s3_error!(SlowDown, "too many uploads at once; try again"))?;
+    let (dir, u) = upload(node, &i.upload_id, &i.bucket, &i.key)?;
+    if !(1..=10000).contains(&i.part_number) {
+        return Err(s3_error!(InvalidArgument, "part numbers are 1 to 10000"));
+    }
+    let body = i.body.ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
+    let algorithm = i
+        .checksum_algorithm
+        .or_else(|| u.checksum_algorithm.map(ChecksumAlgorithm::from));
+    let want = Checksum {
+        checksum_crc32: i.checksum_crc32,
+        checksum_crc32c: i.checksum_crc32c,
+        checksum_sha1: i.checksum_sha1,
+        checksum_sha256: i.checksum_sha256,
+        checksum_crc64nvme: i.checksum_crc64nvme,
+        ..Default::default()
+    };
+    let checks = Checks::new(
+        algorithm.as_ref(),
+        want,
+        i.content_md5,
+        req.trailing_headers,
+    )?;
+    let got = node.receive(body, None, checks).await?;
+    let part = dir.join(format!("{}", i.part_number));
+    std::fs::rename(&got.tmp, &part).map_err(internal)?;
+    std::fs::write(dir.join(format!("{}.md5", i.part_number)), &got.md5).map_err(internal)?;
+    let c = checksum_of(&got.checksums);
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(ETag::Strong(got.md5)),
+        checksum_crc32: c.checksum_crc32,
+        checksum_crc32c: c.checksum_crc32c,
+        checksum_sha1: c.checksum_sha1,
+        checksum_sha256: c.checksum_sha256,
+        checksum_crc64nvme: c.checksum_crc64nvme,
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn list_parts(
+    node: &Node,
+    req: S3Request<ListPartsInput>,
+) -> S3Result<S3Response<ListPartsOutput>> {
+    let i = req.input;
+    let (dir, _) = upload(node, &i.upload_id, &i.bucket, &i.key)?;
+    let mut parts = Vec::new();
+    for e in std::fs::read_dir(&dir).map_err(internal)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Ok(n) = name.parse::<i32>() {
+            let md5 = std::fs::read_to_string(dir.join(format!("{n}.md5"))).unwrap_or_default();
+            parts.push(Part {
+                part_number: Some(n),
+                size: e.metadata().ok().map(|m| m.len() as i64),
+                e_tag: Some(ETag::Strong(md5)),
+                ..Default::default()
+            });
+        }
+    }
+    parts.sort_by_key(|p| p.part_number);
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(i.bucket),
+        key: Some(i.key),
+        upload_id: Some(i.upload_id),
+        parts: Some(parts),
+        is_truncated: Some(false),
+        ..Default::default()
+    }))
+}
+
+pub(super) async fn abort_multipart_upload(
+    node: &Node,
+    req: S3Request<AbortMultipartUploadInput>,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let i = req.input;
+    let (dir, _) = upload(node, &i.upload_id, &i.bucket, &i.key)?;
+    std::fs::remove_dir_all(dir).map_err(internal)?;
+    Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+}
+
+pub(super) async fn complete_multipart_upload(
+    node: &Node,
+    req: S3Request<CompleteMultipartUploadInput>,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let i = req.input;
+    let (dir, u) = upload(node, &i.upload_id, &i.bucket, &i.key)?;
+    let parts = i.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    if parts.is_empty() {
+        return Err(s3_error!(MalformedXML, "no parts"));
+    }
+    // the parts in order into one file, with S3's multipart ETag
+    let tmp = node.store.tmp_path();
+    let (d, t) = (dir.clone(), tmp.clone());
+    let numbers: Vec<(i32, Option<String>)> = parts
+        .iter()
+        .map(|p| {
+            (
+                p.part_number.unwrap_or(0),
+                p.e_tag.as_ref().map(|e| match e {
+                    ETag::Strong(s) | ETag::Weak(s) => s.clone(),
+                }),
+            )
+        })
+        .collect();
+    let assembled = tokio::task::spawn_blocking(move || -> S3Result<Received> {
+        use std::io::Write;
+        let mut out = std::fs::File::create(&t).map_err(internal)?;
+        let mut whole = Md5::new();
+        let mut size = 0;
+        let mut last = 0;
+        for (n, etag) in &numbers {
+            if *n <= last {
+                return Err(s3_error!(InvalidPartOrder));
+            }
+            last = *n;
+            let md5 = std::fs::read_to_string(d.join(format!("{n}.md5")))
+                .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
+            if etag.as_deref().is_some_and(|e| e.trim_matches('"') != md5) {
+                return Err(s3_error!(InvalidPart, "part {n}'s ETag does not match"));
+            }
+            let mut raw = [0u8; 16];
+            for (k, b) in raw.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&md5[2 * k..2 * k + 2], 16).unwrap_or(0);
+            }
+            whole.update(raw);
+            let mut p = std::fs::File::open(d.join(n.to_string())).map_err(internal)?;
+            size += std::io::copy(&mut p, &mut out).map_err(internal)?;
+        }
+        out.flush().map_err(internal)?;
+        out.sync_all().map_err(internal)?;
+        Ok(Received {
+            tmp: t,
+            size,
+            md5: format!("{}-{}", hex(&whole.finalize()), numbers.len()),
+            checksums: BTreeMap::new(),
+        })
+    })
+    .await
+    .map_err(internal)?;
+    let got = match assembled {
+        Ok(g) => g,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+    };
+    let etag = got.md5.clone();
+    let m = node
+        .ingest(
+            &u.bucket,
+            &u.key,
+            Source::File(got),
+            u.content_type,
+            u.metadata,
+        )
+        .await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    // a kernel's filtering may have stored fewer bytes: its ETag is the stored one's
+    let e = if m.etag.is_empty() { etag } else { m.etag };
+    Ok(S3Response::new(CompleteMultipartUploadOutput {
+        bucket: Some(u.bucket),
+        key: Some(u.key),
+        e_tag: Some(ETag::Strong(e)),
+        ..Default::default()
+    }))
+}
