@@ -124,60 +124,14 @@ pub fn simulate(
     })
 }
 
-/// Writes the SME-style CSV trace: a header of signal names, then one row per cycle.
+/// Writes the SME-style CSV trace ([`hissc_spn::trace::csv`]).
 pub fn write_trace_csv(
     path: &Path,
     net: &hissc_spn::Network,
-    rows: &[hissc_sim::TraceRow],
+    rows: &[hissc_spn::trace::TraceRow],
 ) -> Result<(), Failure> {
-    use std::fmt::Write as _;
-    // one data column per lane: `NAME_data`, or `NAME_data_0`, `NAME_data_1`, ...
-    let header = |s: &mut String, name: &str, lanes: usize| {
-        let _ = write!(s, ",{name}_valid");
-        if lanes == 1 {
-            let _ = write!(s, ",{name}_data");
-        } else {
-            for l in 0..lanes {
-                let _ = write!(s, ",{name}_data_{l}");
-            }
-        }
-    };
-    let cells = |s: &mut String, v: bool, d: &[i128]| {
-        s.push_str(if v { ",1" } else { ",0" });
-        for x in d {
-            if v {
-                let _ = write!(s, ",{x}");
-            } else {
-                s.push_str(",U");
-            }
-        }
-    };
-    let mut s = String::from("cycle,rst");
-    for p in &net.inputs {
-        header(&mut s, &p.name, p.lanes.max(1) as usize);
-    }
-    for p in &net.params {
-        let _ = write!(s, ",{}", p.name);
-    }
-    for o in &net.outputs {
-        header(&mut s, &o.name, o.lanes.len());
-    }
-    s.push('\n');
-    for (i, r) in rows.iter().enumerate() {
-        let _ = write!(s, "{i},{}", r.rst as u8);
-        for (v, d) in &r.inputs {
-            cells(&mut s, *v, d);
-        }
-        for p in &r.params {
-            let _ = write!(s, ",{p}");
-        }
-        for (v, d) in &r.outputs {
-            cells(&mut s, *v, d);
-        }
-        s.push('\n');
-    }
-    std::fs::write(path, s)
-        .map_err(|e| Failure::User(format!("cannot write trace `{}`: {e}", path.display())))
+    std::fs::write(path, hissc_spn::trace::csv(net, rows))
+        .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", path.display())))
 }
 
 fn split_kv<'a>(s: &'a str, flag: &str, form: &str) -> Result<(&'a str, &'a str), Failure> {

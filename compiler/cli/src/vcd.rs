@@ -8,7 +8,7 @@
 
 use crate::driver::Failure;
 use hissc_diagnostics::SourceFile;
-use hissc_sim::TraceRow;
+use hissc_spn::trace::TraceRow;
 use hissc_spn::Network;
 use std::fmt::Write as _;
 use std::path::Path;

@@ -2,7 +2,7 @@
 
 use crate::ghdl::{self, GhdlError, Pass};
 use hissc_diagnostics::SourceFile;
-use hissc_sim::TraceRow;
+use hissc_spn::trace::TraceRow;
 use hissc_spn::Network;
 use std::path::Path;
 

@@ -19,38 +19,9 @@ use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
 use hissc_aop::Array;
 use hissc_spn::axis::{Plan, FIFO_DEPTH};
+pub use hissc_spn::trace::{AxisRow, Beat};
 use hissc_spn::Network;
 use std::collections::VecDeque;
-
-/// One beat on an output: its lanes (a variable-length output's selected
-/// elements packed from lane 0), `TLAST`, and how many lanes it carries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Beat {
-    /// Each lane's value.
-    pub data: Vec<i128>,
-    /// The frame's last beat.
-    pub last: bool,
-    /// Lanes that carry elements (all of them except in a variable-length output).
-    pub count: u32,
-}
-
-/// Every top-level signal of the wrapper in one cycle: what the testbench
-/// drives, and what it expects.
-#[derive(Clone, Debug)]
-pub struct AxisRow {
-    /// Reset.
-    pub rst: bool,
-    /// Each state's load port: (valid, element), before the first frame.
-    pub loads: Vec<(bool, i128)>,
-    /// Each input stream: `TVALID`, `TDATA` (lanes), `TLAST` (driven).
-    pub inputs: Vec<(bool, Vec<i128>, bool)>,
-    /// Each input stream's `TREADY` (expected).
-    pub ready: Vec<bool>,
-    /// Each output's `TREADY` (driven).
-    pub taking: Vec<bool>,
-    /// Each output's beat on the bus, if `TVALID` (expected).
-    pub outputs: Vec<Option<Beat>>,
-}
 
 /// How producers and consumers behave: the chance, per cycle, that a producer
 /// with beats left offers none, and that a consumer is not ready.

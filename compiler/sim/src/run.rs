@@ -18,24 +18,8 @@ use crate::engine::Engine;
 use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
 use hissc_aop::{Array, DType, Shape};
+pub use hissc_spn::trace::TraceRow;
 use hissc_spn::Network;
-
-/// The top-level signals in one cycle.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TraceRow {
-    /// Reset asserted.
-    pub rst: bool,
-    /// (valid, data of each lane) of each input port.
-    pub inputs: Vec<(bool, Vec<i128>)>,
-    /// Each parameter port.
-    pub params: Vec<i128>,
-    /// (valid, data of each lane) of each output port; a variable-length
-    /// output's selected elements are packed into its first lanes, the rest 0.
-    pub outputs: Vec<(bool, Vec<i128>)>,
-    /// For each variable-length output (in output order): the elements selected
-    /// this cycle, and whether this cycle ends its frame.
-    pub marks: Vec<(u32, bool)>,
-}
 
 /// What a simulation produced.
 #[derive(Debug)]

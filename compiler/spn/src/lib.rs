@@ -12,7 +12,8 @@
 //! AXI4-Stream wrapper, [`proc`] holds each process
 //! kind's schedule, verifier rule and hardware plan, [`cost`] estimates its
 //! hardware before synthesis, [`verify`] checks its
-//! invariants, [`print`]/[`parse`] are its text form and [`dot`] draws it.
+//! invariants, [`print`]/[`parse`] are its text form, [`dot`] draws it and
+//! [`trace`] holds its top-level signals cycle by cycle.
 
 pub mod axis;
 pub mod cost;
@@ -23,6 +24,7 @@ pub mod lower;
 pub mod parse;
 pub mod print;
 pub mod proc;
+pub mod trace;
 pub mod verify;
 
 pub use ir::{

@@ -18,8 +18,8 @@
 
 use crate::interface::{port_lines, port_type, Interface};
 use crate::tb::{bits, lanes};
-use hissc_sim::axis::AxisRow;
 use hissc_spn::axis::{Plan, FIFO_DEPTH};
+use hissc_spn::trace::AxisRow;
 use std::fmt::Write;
 
 // the queue below is written out for two slots

@@ -13,7 +13,7 @@
 //! minus that length so that the trace's cycles keep their numbers.
 
 use crate::interface::Interface;
-use hissc_sim::TraceRow;
+use hissc_spn::trace::TraceRow;
 use std::fmt::Write;
 
 /// Two's complement bits of `v`, `w` wide.
