@@ -110,8 +110,9 @@ pub fn ghdl_or_skip(test: &str) -> bool {
 }
 
 /// Runs frames through the interpreter and the simulator and compares them;
-/// with `hardware`, also replays the simulator's trace in GHDL.
-/// With `netlist`, the hardware check runs GHDL's synthesized netlist.
+/// with `hardware`, also replays the simulator's trace in GHDL (with `netlist`,
+/// GHDL's synthesized netlist) — all through [`hissc_driver::verify`], as
+/// `hissc verify` does. The states start from zeros.
 pub fn agree(
     src: &SourceFile,
     k: &Kernel,
@@ -120,9 +121,32 @@ pub fn agree(
     hardware: bool,
     netlist: bool,
 ) -> Result<(), String> {
-    let sim = hissc_sim::simulate_args(net, k, frames, hardware)?;
+    use hissc_driver::verify::{verify, Check, Hardware};
+    let bound = hissc_aop::Bound::stacked(&k.params, frames);
+    let zeros = hissc_aop::interp::zero_states(k);
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let check = Check {
+        src,
+        kernel: k,
+        network: net,
+        inputs: &bound,
+        states: &zeros,
+        hardware: if hardware {
+            Hardware::Native
+        } else {
+            Hardware::None
+        },
+        netlist,
+        dir: dir.path(),
+    };
+    let sim = verify(&check)
+        .map_err(|f| {
+            let kept = dir.keep();
+            format!("{} (files kept in {})", f.message(src), kept.display())
+        })?
+        .simulation;
     // the same frames pushed as they come, in blocks of 1, 2, 3, ... frames:
-    // the same cycles, outputs and trace
+    // the same cycles, outputs and trace as the batch
     let chunked = stream_in_blocks(net, k, frames, hardware)?;
     if chunked.frames != sim.frames || chunked.cycles != sim.cycles || chunked.trace != sim.trace {
         return Err(format!(
@@ -132,37 +156,6 @@ pub fn agree(
             chunked.frames == sim.frames,
             chunked.trace == sim.trace
         ));
-    }
-    // the interpreter carries the states from frame to frame, from zeros
-    let zeros = hissc_aop::interp::zero_states(k);
-    let mut states = zeros.clone();
-    for (f, args) in frames.iter().enumerate() {
-        let data: Vec<&[i128]> = args.iter().map(|a| a.data.as_slice()).collect();
-        let want = hissc_aop::interp::run_data(k, &data, &mut states);
-        if want != sim.frames[f] {
-            return Err(format!(
-                "frame {f}: interpreter {want:?}\nsimulator {:?}",
-                sim.frames[f]
-            ));
-        }
-    }
-    for (i, s) in states.iter().enumerate() {
-        if sim.states.get(i).map(|a| &a.data) != Some(s) {
-            return Err(format!(
-                "state {i} after {} frames: interpreter {s:?}\nsimulator {:?}",
-                frames.len(),
-                sim.states.get(i)
-            ));
-        }
-    }
-    if hardware {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let rows = sim.trace.as_deref().unwrap_or(&[]);
-        let (_, verdict) = hissc_flow::hardware::check(dir.path(), net, src, rows, &zeros, netlist);
-        verdict.map_err(|e| {
-            let kept = dir.keep();
-            format!("GHDL: {e:?} (files kept in {})", kept.display())
-        })?;
     }
     Ok(())
 }

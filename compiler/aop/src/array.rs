@@ -42,6 +42,35 @@ pub struct Bound {
 }
 
 impl Bound {
+    /// Frames given as a kernel's call arguments (every parameter's argument
+    /// in signature order, scalars as 0-d arrays) bound as one batch: each
+    /// array parameter's frames stacked along a batch axis, the scalars taken
+    /// from the first frame.
+    pub fn stacked(params: &[crate::Param], frames: &[Vec<Array>]) -> Bound {
+        let n = frames.len();
+        let mut args = Vec::with_capacity(params.len());
+        let mut batched = Vec::with_capacity(params.len());
+        for (i, p) in params.iter().enumerate() {
+            if p.is_stream() {
+                let mut shape = vec![n as u32];
+                shape.extend(&p.ty.shape);
+                let data = frames.iter().flat_map(|f| f[i].data.iter().copied());
+                args.push(Array::new(p.ty.dtype, shape, data.collect()));
+                batched.push(true);
+            } else {
+                let first = frames.first().map_or(0, |f| f[i].data[0]);
+                args.push(Array::new(p.ty.dtype, Vec::new(), vec![first]));
+                batched.push(false);
+            }
+        }
+        Bound {
+            args,
+            batched,
+            frames: n,
+            is_batch: true,
+        }
+    }
+
     /// The elements of each argument in frame `f`, in place (no copy).
     pub fn frame_data(&self, f: usize) -> Vec<&[i128]> {
         self.args

@@ -109,21 +109,6 @@ fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Fai
     Failure::Diagnostics(text, bug)
 }
 
-/// Runs the simulator over every frame of the bound inputs.
-pub fn simulate(
-    c: &Compiled,
-    net: &hissc_spn::Network,
-    b: &Bound,
-    states: &[Vec<i128>],
-    trace: bool,
-) -> Result<hissc_sim::SimResult, Failure> {
-    hissc_sim::simulate_bound(net, &c.kernel.params, b, states, trace).map_err(|e| {
-        Failure::Internal(format!(
-            "bug in hissc: the simulation did not complete: {e}"
-        ))
-    })
-}
-
 /// Writes the SME-style CSV trace ([`hissc_spn::trace::csv`]).
 pub fn write_trace_csv(
     path: &Path,

@@ -8,6 +8,12 @@
 //! with its diagnostics; a verifier that fails is a bug in hissc, reported as a
 //! [`Severity::Bug`] diagnostic with the IR. The `hissc` command, the test
 //! suite and the runtime all compile through here.
+//!
+//! After compilation, [`verify`] checks a design against the reference
+//! interpreter (the simulator, then the hardware in GHDL), for `hissc verify`
+//! and the test suite alike.
+
+pub mod verify;
 
 use hissc_aop::Kernel;
 use hissc_diagnostics::{Code, Diagnostic, Severity, SourceFile};
