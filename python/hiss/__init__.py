@@ -42,7 +42,7 @@ __all__ = ["kernel", "Array", "ArrayType", "RangeType", "State", "StateType", "V
            "compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "Node", "LocalNode"]
 
 _TOOLCHAIN = {"compile", "Kernel", "CompileError", "HisscError", "ToolchainMissing", "hissc_path",
-              "SimResult", "BuildReport", "Network"}
+              "SimResult", "BuildReport", "Network", "targets"}
 
 
 def __getattr__(name):

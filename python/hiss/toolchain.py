@@ -79,15 +79,23 @@ def _hissc(args, error=HisscError, progress=None, cwd=None):
         p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
         out, err = p.stdout, p.stderr
     else:
-        # the steps arrive on stderr as they start (`build: ...`); the report on stdout
+        # the stages arrive on stderr as JSON objects as they start
+        # (`--progress json`); anything else there is a message; the report is
+        # on stdout
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd)
         lines = []
         for line in p.stderr:
-            lines.append(line)
-            progress(line.rstrip("\n"))
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None
+            if isinstance(event, dict) and "event" in event:
+                progress(event)
+            else:
+                lines.append(line)
         out = p.stdout.read()
         p.wait()
-        err = "".join(l for l in lines if not l.startswith("build: "))
+        err = "".join(lines)
     if p.returncode == 1:
         raise error((err or out).strip())
     if p.returncode != 0:
@@ -175,17 +183,6 @@ def _source_of(fn):
     return "".join(head + text), name, len(head)
 
 
-def _shift_lines(message, shown, offset):
-    """A diagnostic about a file with `offset` lines of imports put in front,
-    told in the lines of the cell itself."""
-    if offset == 0:
-        return message
-    at = re.compile(re.escape(shown) + r":(\d+):(\d+)")
-    message = at.sub(lambda m: f"{shown}:{int(m.group(1)) - offset}:{m.group(2)}", message)
-    gutter = re.compile(r"^(\s*)(\d+)( │)", re.M)
-    return gutter.sub(lambda m: f"{m.group(1)}{int(m.group(2)) - offset}{m.group(3)}", message)
-
-
 def _constant(v):
     """A module-level value as kernel source, if the language has it."""
     if isinstance(v, bool) or isinstance(v, int):
@@ -227,11 +224,13 @@ class SimResult:
     """What `Kernel.sim` gives: the outputs (as `run`), the cycles simulated and
     each input's elements per cycle."""
 
-    def __init__(self, outputs, states, text):
-        self.outputs, self.states, self.text = outputs, states, text
-        m = re.search(r"simulated (\d+) cycles", text)
-        self.cycles = int(m.group(1)) if m else None
-        self.elements_per_cycle = {k: float(v) for k, v in re.findall(r"(\w+) (\d+\.\d+)", text.split("elements per cycle:")[-1])}
+    def __init__(self, outputs, states, figures):
+        # `figures` is what `hissc sim --json` printed
+        self.outputs, self.states, self.figures = outputs, states, figures
+        self.cycles = figures["cycles"]
+        self.latency = figures["latency"]
+        self.frame_period = figures["frame_period"]
+        self.elements_per_cycle = dict(figures["elements_per_cycle"])
 
     def __repr__(self):
         return f"SimResult(cycles={self.cycles}, elements_per_cycle={self.elements_per_cycle})"
@@ -270,6 +269,8 @@ class Kernel:
 
     def __init__(self, source, filename, name, lanes, fn, path=None, offset=0):
         self.name, self.lanes, self._fn = name, lanes, fn
+        # lines of imports put above a cell's code: hissc counts lines after them
+        self._offset = offset
         self._dir = tempfile.mkdtemp(prefix="hiss-")
         if path is None:
             # a cell's source, named for the diagnostics (`cell3.py:8:5`)
@@ -279,10 +280,7 @@ class Kernel:
         self.path = os.path.abspath(path)
         self._shown = os.path.relpath(self.path, self._dir) if path.startswith(self._dir) else path
         vhd = os.path.join(self._dir, "kernel.vhd")
-        try:
-            _, self.warnings = _hissc([self._shown, "-o", vhd, *self._kflags()], CompileError, cwd=self._cwd())
-        except CompileError as e:
-            raise CompileError(_shift_lines(str(e), self._shown, offset)) from None
+        _, self.warnings = _hissc([self._shown, "-o", vhd, *self._kflags()], CompileError, cwd=self._cwd())
         with open(vhd) as f:
             self.vhdl = f.read()
         text, _ = _hissc([self.path, "--emit", "spn", *self._kflags()])
@@ -294,6 +292,8 @@ class Kernel:
 
     def _kflags(self):
         flags = ["--lanes", self.lanes]
+        if self._offset:
+            flags += ["--line-offset", self._offset]
         if self.name:
             flags += ["--kernel", self.name]
         return flags
@@ -364,9 +364,9 @@ class Kernel:
         """The cycle-accurate simulation (`hissc sim`): outputs, cycles, elements per
         cycle; with `vcd`, the waveforms (every port and bus, named after the
         kernel's variables) as a VCD file for GTKWave."""
-        extra = ["--vcd", os.path.abspath(vcd)] if vcd else []
+        extra = ["--json"] + (["--vcd", os.path.abspath(vcd)] if vcd else [])
         outputs, states, text = self._stage("sim", values, extra)
-        return SimResult(outputs, states, text)
+        return SimResult(outputs, states, json.loads(text))
 
     def verify(self, netlist=False, interface="native", stall_seed=1, **values):
         """GHDL against the simulator and the interpreter (`hissc verify`); raises on a
@@ -387,8 +387,10 @@ class Kernel:
         for k, v in options.items():
             args += [f"--{k.replace('_', '-')}", v]
         bar = _progress(f"build for {target}", target) if progress else None
+        if bar:
+            args += ["--progress", "json"]
         try:
-            _hissc(args, progress=bar.line if bar else None)
+            _hissc(args, progress=bar.event if bar else None)
         finally:
             if bar:
                 bar.close()
@@ -401,37 +403,42 @@ class Kernel:
         return path
 
 
-class _progress:
-    """A progress bar over hissc build's stages (tqdm when installed, else lines)."""
+def targets():
+    """The FPGAs hissc builds for (`hissc targets --json`): each one's family,
+    part, package, logic cells, block RAMs, DSPs, I/O pins, tools and the
+    stages a build for it runs."""
+    out, _ = _hissc(["targets", "--json"])
+    return json.loads(out)
 
-    STAGES = ["estimating", "writing vhdl", "ghdl", "yosys", "nextpnr", "pack", "icetime"]
+
+class _progress:
+    """A progress bar over hissc build's stages (tqdm when installed, else
+    lines), fed by `hissc build --progress json`; the stages of the target come
+    from `hissc targets --json`."""
 
     def __init__(self, what, target="ice40-hx8k"):
-        if not target.startswith("ice40"):   # ECP5 has no icetime step
-            self.STAGES = self.STAGES[:-1]
+        stages = next((t["stages"] for t in targets() if t["name"] == target), [])
         try:
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=len(self.STAGES), desc=what)
+            self.bar = tqdm(total=len(stages), desc=what)
         except ImportError:
             self.bar = None
-        self.seen = set()
+        self.done = 0
 
-    def line(self, text):
-        if not text.startswith("build: "):
+    def event(self, e):
+        """One stage event: the bar moves to the stage that starts."""
+        if e.get("event") != "stage":
             return
-        step = text.rsplit(": ", 1)[-1]
-        for s in self.STAGES:
-            if s in step.lower() and s not in self.seen:
-                self.seen.add(s)
-                if self.bar is not None:
-                    self.bar.update(1)
-                    self.bar.set_postfix_str(step)
-                else:
-                    print(text, flush=True)
+        if self.bar is not None:
+            self.bar.total = e["stages"]
+            self.bar.update(e["index"] + 1 - self.bar.n)
+            self.bar.set_postfix_str(e["detail"])
+        else:
+            print(f"{e['kernel']} ({e['lanes']} lanes) for {e['target']}: {e['detail']}", flush=True)
 
     def close(self):
         if self.bar is not None:
-            self.bar.update(len(self.STAGES) - self.bar.n)
+            self.bar.update(self.bar.total - self.bar.n)
             self.bar.close()
 
 

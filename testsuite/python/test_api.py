@@ -22,6 +22,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import hiss  # noqa: E402
+from hiss import toolchain  # noqa: E402
 
 CONF = os.path.join(ROOT, "..", "shared", "conformance")
 os.environ.setdefault("HISSC", os.path.join(ROOT, "target", "release", "hissc"))
@@ -141,6 +142,38 @@ def test_a_kernel_function_compiles_from_its_source(tmp_path):
     assert "cell7.py:9:5" in str(e.value)  # the second update, in the cell
 
 
+def test_a_cell_without_imports_is_named_by_its_own_lines(tmp_path):
+    # a notebook cell that relies on an earlier cell's imports: hiss.compile puts
+    # them above the cell's code, and hissc (--line-offset) counts the cell's lines
+    p = tmp_path / "cell9.py"
+    p.write_text("@kernel\ndef halve(frame: Array[np.uint8, 4]) -> Array[np.uint8, 4]:\n    return frame / 2\n")
+    g = {"np": np, "kernel": hiss.kernel, "Array": hiss.Array}
+    exec(compile(p.read_text(), str(p), "exec"), g)
+    with pytest.raises(hiss.CompileError) as e:
+        hiss.compile(g["halve"])
+    msg = str(e.value)
+    assert "cell9.py:3:12" in msg and "3 │     return frame / 2" in msg, msg
+    p.write_text("@kernel\ndef halve(frame: Array[np.uint8, 4]) -> Array[np.uint8, 4]:\n    return frame // 2\n")
+    exec(compile(p.read_text(), str(p), "exec"), g)
+    k = hiss.compile(g["halve"])
+    assert k._offset > 0  # the imports were put in front
+    same(k.run(frame=np.arange(4, dtype=np.uint8)), np.arange(4, dtype=np.uint8) // 2)
+    assert "cell9.py:3" in k.vhdl  # the VHDL's comments name the cell's line
+
+
+def test_sim_figures_and_targets_are_read_as_json():
+    k = hiss.compile(os.path.join(CONF, "cases", "column_sum", "kernel.py"), lanes=4)
+    frames = np.arange(3 * 20 * 24, dtype=np.uint16).reshape(3, 20, 24)
+    s = k.sim(frame=frames)
+    # hissc sim --json: the network's figures, not a sentence scraped
+    assert s.elements_per_cycle == {"frame": 4.0}, s
+    assert s.frame_period == 20 * 24 // 4 and s.cycles >= 3 * s.frame_period and s.latency > 0
+    same(s.outputs, k.run(frame=frames))
+    names = {t["name"]: t for t in hiss.targets()}
+    assert names["ice40-hx8k"]["stages"][-1] == "timing" and "timing" not in names["ecp5-85k"]["stages"]
+    assert names["ecp5-85k"]["dsps"] == 156
+
+
 def test_deploy_to_a_node_and_read_back(tmp_path):
     pytest.importorskip("boto3")
     # the node the installed toolchain serves (`hissc node`), on a free port
@@ -199,7 +232,16 @@ def test_build_reports_for_both_families(target):
             pytest.fail(f"{missing} not installed")
         pytest.skip(f"{missing} not installed")
     k = hiss.compile(os.path.join(CONF, "cases", "threshold_sum", "kernel.py"))
-    r = k.build(target=target, progress=False)
+    # the progress bar reads hissc's JSON stage events: it counts every stage
+    # the target lists, in order, and nothing else reaches it
+    seen = []
+    real = toolchain._progress.event
+    toolchain._progress.event = lambda self, e: (seen.append(e["stage"]), real(self, e))
+    try:
+        r = k.build(target=target, progress=True)
+    finally:
+        toolchain._progress.event = real
+    assert seen == next(t["stages"] for t in hiss.targets() if t["name"] == target)
     assert r["target"] == target and r["resources"]["logic_cells"]["used"] > 0
     html = r._repr_html_()
     assert "Fmax nextpnr" in html

@@ -52,7 +52,11 @@ fn build_kernel(path: &std::path::Path, target: Target) -> hissc_flow::build::Re
     let (_, net) = compile(&src, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(target, 50.0, dir.path(), false);
-    let r = build(&net, &src, &opts, &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut stages = Vec::new();
+    let r = build(&net, &src, &opts, &mut |stage, _| stages.push(stage))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    // every stage the family lists, in its order: what a progress bar counts
+    assert_eq!(stages, target.family().stages(), "{name}");
     let bin = dir.path().join(&r.bitstream);
     assert!(
         std::fs::metadata(&bin)
@@ -193,7 +197,7 @@ fn representative_kernels_build_for_ecp5() {
     let (_, net) = hissc_testsuite::compile_lanes(&src, None, 64).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(Target::Ecp5_85k, 150.0, dir.path(), false);
-    let zs = build(&net, &src, &opts, &mut |_| {}).unwrap();
+    let zs = build(&net, &src, &opts, &mut |_, _| {}).unwrap();
     assert_eq!(zs.lanes, 64);
     assert!(
         zs.throughput_gbps.value >= 100.0,
@@ -220,7 +224,7 @@ fn the_axi4_stream_wrapper_builds() {
     let (_, net) = compile(&src, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let opts = options(Target::Hx8k, 50.0, dir.path(), true);
-    let r = build(&net, &src, &opts, &mut |_| {}).unwrap();
+    let r = build(&net, &src, &opts, &mut |_, _| {}).unwrap();
     assert_eq!(r.top, "threshold_sum_axis");
     assert!(
         r.wrapper.is_none() && r.resources.logic_cells.used > 100,

@@ -7,13 +7,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
 pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
-    let c = Compiled::load(&a.build.kernel, a.build.name.as_deref())?;
+    let c = Compiled::load(
+        &a.build.kernel,
+        a.build.name.as_deref(),
+        a.build.line_offset.line_offset,
+    )?;
     let dir = a
         .output
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("build").join(&c.kernel.name));
     let mut opts = a.build.options(dir.clone(), a.detector.clone())?;
-    opts.axis = a.interface == crate::Interface::Axis;
+    opts.axis = a.interface.interface == crate::Interface::Axis;
     let streams: Vec<&str> = c
         .kernel
         .params
@@ -31,8 +35,8 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
         }
     }
     let Some(rate) = &a.line_rate else {
-        let net = c.network(a.lanes)?;
-        let r = run_build(&c, &net, &opts).map_err(|e| failure(&c, e))?;
+        let net = c.network(a.lanes.lanes)?;
+        let r = run_build(&c, &net, &opts, a.build.progress).map_err(|e| failure(&c, e))?;
         print_table(&r, &dir);
         return Ok(());
     };
@@ -78,7 +82,7 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
                 break Some(f.clone());
             }
         }
-        match run_build(&c, &net, &opts) {
+        match run_build(&c, &net, &opts, a.build.progress) {
             Ok(r) => {
                 tried.push((got, Ok(r.throughput_gbps.value)));
                 let met = r.throughput_gbps.value >= want;
@@ -204,22 +208,42 @@ pub fn failure(c: &Compiled, e: BuildError) -> Failure {
     }
 }
 
+/// Runs one build, showing its stages as `progress` says.
 pub fn run_build(
     c: &Compiled,
     net: &hissc_spn::Network,
     opts: &Options,
+    progress: crate::Progress,
 ) -> Result<Report, BuildError> {
     let target = opts.target;
+    let lanes = net.lanes();
+    let stages = target.family().stages();
+    if progress == crate::Progress::Json {
+        // one JSON object per line on stderr, for programs (the notebook's bar)
+        return build::build(net, &c.src, opts, &mut |stage, detail| {
+            let index = stages.iter().position(|&s| s == stage).unwrap_or(0);
+            let event = serde_json::json!({
+                "event": "stage",
+                "kernel": c.kernel.name,
+                "lanes": lanes,
+                "target": target.name(),
+                "stage": stage,
+                "index": index,
+                "stages": stages.len(),
+                "detail": detail,
+            });
+            eprintln!("{event}");
+        });
+    }
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let lanes = net.lanes();
-    // without a terminal (a log, a notebook's progress bar) each step is a line
+    // without a terminal (a log) each stage is a line
     let lines = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let result = build::build(net, &c.src, opts, &mut |step| {
+    let result = build::build(net, &c.src, opts, &mut |_, step| {
         let msg = format!(
             "{} ({lanes} lane{}) for {}: {step}",
             c.kernel.name,

@@ -41,13 +41,17 @@ fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
 }
 
 pub fn cmd_bundle(a: &BundleArgs) -> Result<(), Failure> {
-    let c = Compiled::load(&a.build.kernel, a.build.name.as_deref())?;
-    let net = c.network(a.lanes)?;
+    let c = Compiled::load(
+        &a.build.kernel,
+        a.build.name.as_deref(),
+        a.build.line_offset.line_offset,
+    )?;
+    let net = c.network(a.lanes.lanes)?;
     let work = tempfile::tempdir()
         .map_err(|e| Failure::Internal(format!("cannot make a build directory: {e}")))?;
     let opts = a.build.options(work.path().to_path_buf(), None)?;
     // a design that does not fit fails here, as `hissc build` does
-    let r = run_build(&c, &net, &opts).map_err(|e| failure(&c, e))?;
+    let r = run_build(&c, &net, &opts, a.build.progress).map_err(|e| failure(&c, e))?;
     let read = |name: &str| {
         std::fs::read(work.path().join(name))
             .map_err(|e| Failure::Internal(format!("the build left no `{name}`: {e}")))

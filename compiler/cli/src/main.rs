@@ -39,19 +39,57 @@ struct CompileArgs {
     /// Which `@kernel` function (needed when the file has several).
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
+    #[command(flatten)]
+    line_offset: LineOffset,
     /// Write the VHDL design here.
     #[arg(short, long, value_name = "OUT.vhd")]
     output: Option<PathBuf>,
     /// Print an intermediate form instead of (or as well as) writing VHDL.
     #[arg(long, value_enum)]
     emit: Option<Emit>,
-    /// Elements per cycle per input stream: 1, 2, 4, 8, 16, 32 or 64.
+    #[command(flatten)]
+    lanes: Lanes,
+    #[command(flatten)]
+    interface: InterfaceArg,
+}
+
+/// `--lanes`, one definition for every command that compiles.
+#[derive(Args, Clone, Copy, Debug)]
+struct Lanes {
+    /// Elements per cycle per input stream: 1, 2, 4, 8, 16, 32 or 64 (the
+    /// kernel may take fewer, and says why; `run` computes the same values
+    /// whatever it is).
     #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
     lanes: u32,
-    /// The design's interface: native, or wrapped in AXI4-Stream (`axis`: the
-    /// design with a clock enable, then the `<kernel>_axis` wrapper entity).
+}
+
+/// `--line-offset`, for every command that reads a kernel file.
+#[derive(Args, Clone, Copy, Debug)]
+struct LineOffset {
+    /// The kernel file's first N lines were put in front of the user's source
+    /// by a tool (`hiss.compile` puts imports above a notebook cell's code):
+    /// diagnostics, locations and VHDL comments count lines after them.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    line_offset: u32,
+}
+
+/// `--interface`, one definition for `hissc -o`, `verify` and `build`.
+#[derive(Args, Clone, Copy, Debug)]
+struct InterfaceArg {
+    /// The design's interface: the native one, or wrapped in AXI4-Stream
+    /// (`axis`: the design with a clock enable inside the `<kernel>_axis`
+    /// wrapper; `verify` checks it under random back-pressure).
     #[arg(long, value_enum, default_value = "native")]
     interface: Interface,
+}
+
+/// `--target`: the devices of the device table, parsed by clap (its help
+/// and its errors list them).
+fn target_parser() -> impl clap::builder::TypedValueParser<Value = hissc_flow::build::Target> {
+    use clap::builder::TypedValueParser;
+    let names = hissc_flow::build::TARGETS.map(|t| t.name());
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|s| hissc_flow::build::Target::parse(&s).expect("one of the listed targets"))
 }
 
 /// `--lanes N`: a power of two up to [`hissc_spn::lanes::MAX_LANES`].
@@ -95,6 +133,12 @@ enum Command {
     Emulate(EmulateArgs),
     /// Serve a HISS node (the same server and arguments as `hiss-node`).
     Node(hiss_node::serve::ServeArgs),
+    /// List the FPGAs `build` and `bundle` target, with their figures and stages.
+    Targets {
+        /// As JSON (one object per target).
+        #[arg(long)]
+        json: bool,
+    },
     /// Explain an error code, e.g. `hissc explain HS0101`.
     Explain {
         /// The code.
@@ -110,6 +154,8 @@ struct InputArgs {
     /// Which `@kernel` function.
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
+    #[command(flatten)]
+    line_offset: LineOffset,
     /// An array input: NAME=FILE.npy (repeatable).
     #[arg(long = "in", value_name = "NAME=FILE.npy")]
     inputs: Vec<String>,
@@ -119,9 +165,8 @@ struct InputArgs {
     /// The initial value of a `State[...]` parameter: NAME=FILE.npy (repeatable; zeros if not given).
     #[arg(long = "state", value_name = "NAME=FILE.npy")]
     states: Vec<String>,
-    /// Elements per cycle per input stream, 1 to 64 (`run` computes the same values whatever it is).
-    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
-    lanes: u32,
+    #[command(flatten)]
+    lanes: Lanes,
 }
 
 /// `hissc run`
@@ -146,6 +191,10 @@ struct SimArgs {
     /// kernel's variables) as a VCD file for GTKWave.
     #[arg(long, value_name = "FILE.vcd")]
     vcd: Option<PathBuf>,
+    /// Print the run's figures as one JSON object (cycles, frames, frame
+    /// period, latency, elements per cycle of each input) instead of a sentence.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `hissc verify`
@@ -159,10 +208,8 @@ struct VerifyArgs {
     /// Check GHDL's synthesized netlist (`ghdl --synth --out=vhdl`) instead of the VHDL source.
     #[arg(long)]
     netlist: bool,
-    /// The hardware interface to check: the native one, or the AXI4-Stream
-    /// wrapper (`axis`) under random back-pressure.
-    #[arg(long, value_enum, default_value = "native")]
-    interface: Interface,
+    #[command(flatten)]
+    interface: InterfaceArg,
     /// With `--interface axis`: the seed of the producers' pauses and the
     /// consumers' stalls.
     #[arg(long, default_value_t = 1)]
@@ -191,15 +238,20 @@ struct BuildTarget {
     /// Which `@kernel` function.
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
-    /// The FPGA: ice40-hx8k, ice40-up5k, ecp5-25k, ecp5-45k or ecp5-85k.
-    #[arg(long, default_value = "ice40-hx8k")]
-    target: String,
+    #[command(flatten)]
+    line_offset: LineOffset,
+    /// The FPGA.
+    #[arg(long, default_value = "ice40-hx8k", value_parser = target_parser())]
+    target: hissc_flow::build::Target,
     /// nextpnr's target clock frequency in MHz.
     #[arg(long, default_value_t = 100.0)]
     freq: f64,
     /// nextpnr's placement seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// How the build's stages are shown.
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: Progress,
 }
 
 impl BuildTarget {
@@ -209,13 +261,7 @@ impl BuildTarget {
         dir: PathBuf,
         detector: Option<String>,
     ) -> Result<hissc_flow::build::Options, driver::Failure> {
-        let target = hissc_flow::build::Target::parse(&self.target).ok_or_else(|| {
-            driver::Failure::User(format!(
-                "unknown target `{}`: use {}",
-                self.target,
-                hissc_flow::build::Target::names()
-            ))
-        })?;
+        let target = self.target;
         if !(self.freq > 0.0 && self.freq < 1000.0) {
             return Err(driver::Failure::User(format!(
                 "--freq {} is not a clock frequency in MHz",
@@ -238,9 +284,8 @@ impl BuildTarget {
 struct BuildArgs {
     #[command(flatten)]
     build: BuildTarget,
-    /// Elements per cycle per input stream, 1 to 64.
-    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
-    lanes: u32,
+    #[command(flatten)]
+    lanes: Lanes,
     /// Choose the lanes for this throughput (e.g. `40Gbps`, `2.5Gbit/s`, `800Mbps`) and
     /// prove it from post-route timing, or fail with the best rate reached.
     #[arg(long, value_name = "RATE", conflicts_with = "lanes")]
@@ -252,9 +297,19 @@ struct BuildArgs {
     /// Output directory (default: build/<kernel>).
     #[arg(short, long, value_name = "DIR")]
     output: Option<PathBuf>,
-    /// Build the design with its AXI4-Stream wrapper as the top level.
-    #[arg(long, value_enum, default_value = "native")]
-    interface: Interface,
+    #[command(flatten)]
+    interface: InterfaceArg,
+}
+
+/// How `build` and `bundle` show their stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// A spinner on a terminal, otherwise one `build: ...` line per stage.
+    Auto,
+    /// One JSON object per stage on stderr (`{"event": "stage", "stage":
+    /// "yosys", "index": 3, "stages": 7, ...}`); the stages of each target
+    /// are listed by `hissc targets --json`.
+    Json,
 }
 
 /// `hissc bundle`
@@ -262,9 +317,8 @@ struct BuildArgs {
 struct BundleArgs {
     #[command(flatten)]
     build: BuildTarget,
-    /// Elements per cycle per input stream, 1 to 64.
-    #[arg(long, value_name = "N", env = "HISSC_LANES", default_value_t = 1, value_parser = parse_lanes)]
-    lanes: u32,
+    #[command(flatten)]
+    lanes: Lanes,
     /// The bundle to write (`KERNEL.hbx`).
     #[arg(short, long, value_name = "FILE.hbx")]
     output: PathBuf,
@@ -322,6 +376,10 @@ fn main() -> ExitCode {
         Some(Command::Inspect(a)) => bundle::cmd_inspect(&a),
         Some(Command::Emulate(a)) => bundle::cmd_emulate(&a),
         Some(Command::Node(a)) => return hiss_node::serve::main(a),
+        Some(Command::Targets { json }) => {
+            cmd_targets(json);
+            Ok(())
+        }
         Some(Command::Explain { code }) => cmd_explain(&code),
         None => cmd_compile(&cli.compile),
     };
@@ -337,8 +395,8 @@ fn main() -> ExitCode {
 /// The VHDL `hissc -o` writes: the design, or with `--interface axis` the
 /// design with its clock enable followed by the AXI4-Stream wrapper.
 fn design_text(c: &driver::Compiled, a: &CompileArgs) -> Result<String, Failure> {
-    let net = c.network(a.lanes)?;
-    Ok(match a.interface {
+    let net = c.network(a.lanes.lanes)?;
+    Ok(match a.interface.interface {
         Interface::Native => hissc_vhdl::emit(&net, &c.src).design,
         Interface::Axis => hissc_vhdl::emit_axis(&net, &c.src).text(),
     })
@@ -349,18 +407,18 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
         .kernel
         .as_ref()
         .ok_or_else(|| Failure::User("no kernel file given".into()))?;
-    let c = driver::Compiled::load(path, a.name.as_deref())?;
+    let c = driver::Compiled::load(path, a.name.as_deref(), a.line_offset.line_offset)?;
     match a.emit {
         Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
         Some(Emit::Spn) => print!(
             "{}",
-            hissc_spn::print::print(&c.network(a.lanes)?, Some(&c.src))
+            hissc_spn::print::print(&c.network(a.lanes.lanes)?, Some(&c.src))
         ),
-        Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network(a.lanes)?)),
+        Some(Emit::Dot) => print!("{}", hissc_spn::dot::to_dot(&c.network(a.lanes.lanes)?)),
         Some(Emit::Vhdl) => print!("{}", design_text(&c, a)?),
         Some(Emit::Testbench) => print!(
             "{}",
-            hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network(a.lanes)?, &c.src).iface)
+            hissc_vhdl::tb::testbench(&hissc_vhdl::emit(&c.network(a.lanes.lanes)?, &c.src).iface)
         ),
         None => {}
     }
@@ -377,7 +435,11 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
 }
 
 fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
-    let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
+    let c = driver::Compiled::load(
+        &a.input.kernel,
+        a.input.name.as_deref(),
+        a.input.line_offset.line_offset,
+    )?;
     // frames stream from the files through the interpreter into the outputs
     let iface = hiss_runtime::Interface {
         kernel: c.kernel.name.clone(),
@@ -399,8 +461,12 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
 }
 
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
-    let c = driver::Compiled::load(&a.run.input.kernel, a.run.input.name.as_deref())?;
-    let net = c.network(a.run.input.lanes)?;
+    let c = driver::Compiled::load(
+        &a.run.input.kernel,
+        a.run.input.name.as_deref(),
+        a.run.input.line_offset.line_offset,
+    )?;
+    let net = c.network(a.run.input.lanes.lanes)?;
     // frames stream from the files through the simulator into the outputs, a
     // block at a time
     let iface = hiss_runtime::Interface {
@@ -458,6 +524,23 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
             run.buses.as_deref().unwrap_or(&[]),
         )?;
     }
+    if a.json {
+        let epc: serde_json::Map<String, serde_json::Value> = net
+            .inputs
+            .iter()
+            .zip(&run.elements_per_cycle)
+            .map(|(p, e)| (p.name.clone(), (*e).into()))
+            .collect();
+        let v = serde_json::json!({
+            "cycles": run.cycles,
+            "frames": frames,
+            "frame_period": net.frame_period(),
+            "latency": run.latency,
+            "elements_per_cycle": epc,
+        });
+        println!("{v}");
+        return Ok(());
+    }
     let epc: Vec<String> = net
         .inputs
         .iter()
@@ -478,6 +561,46 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
         }
     );
     Ok(())
+}
+
+/// `hissc targets`: the device table, as a table or as JSON.
+fn cmd_targets(json: bool) {
+    let targets = hissc_flow::build::TARGETS.map(|t| {
+        let d = t.device();
+        serde_json::json!({
+            "name": d.name,
+            "family": d.family.name(),
+            "part": d.part,
+            "package": d.package,
+            "logic_cells": d.logic_cells,
+            "block_rams": d.block_rams,
+            "dsps": d.dsps,
+            "io_pins": d.io_pins,
+            "tools": d.family.tools(),
+            "stages": d.family.stages(),
+        })
+    });
+    if json {
+        println!("{}", serde_json::Value::from(targets.to_vec()));
+        return;
+    }
+    println!(
+        "{:<12} {:<7} {:<9} {:>11} {:>10} {:>5} {:>8}",
+        "target", "family", "package", "logic cells", "block RAMs", "DSPs", "I/O pins"
+    );
+    for t in hissc_flow::build::TARGETS {
+        let d = t.device();
+        println!(
+            "{:<12} {:<7} {:<9} {:>11} {:>10} {:>5} {:>8}",
+            d.name,
+            d.family.name(),
+            d.package,
+            d.logic_cells,
+            d.block_rams,
+            d.dsps,
+            d.io_pins
+        );
+    }
 }
 
 fn cmd_explain(code: &str) -> Result<(), Failure> {

@@ -7,15 +7,19 @@ use hissc_driver::verify::{Check, Hardware};
 use std::path::PathBuf;
 
 pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
-    let c = Compiled::load(&a.input.kernel, a.input.name.as_deref())?;
-    let net = c.network(a.input.lanes)?;
+    let c = Compiled::load(
+        &a.input.kernel,
+        a.input.name.as_deref(),
+        a.input.line_offset.line_offset,
+    )?;
+    let net = c.network(a.input.lanes.lanes)?;
     let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
     if !hissc_flow::ghdl::available() {
         return Err(Failure::User(
             "GHDL is not installed, so the hardware cannot be checked: install it with `apt-get install ghdl` (Debian's package), or run `hissc sim` for the simulator alone".into(),
         ));
     }
-    let hardware = match a.interface {
+    let hardware = match a.interface.interface {
         crate::Interface::Native => Hardware::Native,
         crate::Interface::Axis => {
             if !(0.0..1.0).contains(&a.stall) {

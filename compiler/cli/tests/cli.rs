@@ -345,7 +345,7 @@ fn build_without_the_tools_names_the_packages() {
     user_error(&o, "apt-get install ghdl yosys nextpnr-ice40 fpga-icestorm");
     user_error(
         &hissc(&["build", k.to_str().unwrap(), "--target", "xc7a35t"]),
-        "unknown target",
+        "[possible values: ice40-hx8k, ice40-up5k, ecp5-25k, ecp5-45k, ecp5-85k]",
     );
 }
 

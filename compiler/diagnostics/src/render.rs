@@ -2,12 +2,49 @@
 
 use crate::{Diagnostic, Severity, SourceFile};
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label as CsLabel};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{Error, Files, SimpleFile};
 use codespan_reporting::term::{self, Config};
+use std::ops::Range;
+
+/// A file as codespan sees it, its line numbers counted after the lines a
+/// tool put in front ([`SourceFile::with_line_offset`]).
+struct Shown<'a> {
+    file: SimpleFile<&'a str, &'a str>,
+    hidden: usize,
+}
+
+impl<'a> Files<'a> for Shown<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: ()) -> Result<&'a str, Error> {
+        Files::name(&self.file, id)
+    }
+
+    fn source(&'a self, id: ()) -> Result<&'a str, Error> {
+        Files::source(&self.file, id)
+    }
+
+    fn line_index(&'a self, id: (), byte_index: usize) -> Result<usize, Error> {
+        Files::line_index(&self.file, id, byte_index)
+    }
+
+    fn line_number(&'a self, _: (), line_index: usize) -> Result<usize, Error> {
+        Ok((line_index + 1).saturating_sub(self.hidden))
+    }
+
+    fn line_range(&'a self, id: (), line_index: usize) -> Result<Range<usize>, Error> {
+        Files::line_range(&self.file, id, line_index)
+    }
+}
 
 /// Renders diagnostics for one file, each followed by a blank line.
 pub fn render(file: &SourceFile, diagnostics: &[Diagnostic]) -> String {
-    let files = SimpleFile::new(file.name.as_str(), file.text.as_str());
+    let files = Shown {
+        file: SimpleFile::new(file.name.as_str(), file.text.as_str()),
+        hidden: file.line_offset() as usize,
+    };
     let config = Config::default();
     let mut out = String::new();
     for d in diagnostics {

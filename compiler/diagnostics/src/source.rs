@@ -45,6 +45,9 @@ pub struct SourceFile {
     /// The whole text.
     pub text: String,
     line_starts: Vec<usize>,
+    /// Lines a tool put in front of the user's source (see
+    /// [`SourceFile::with_line_offset`]).
+    hidden: u32,
 }
 
 impl SourceFile {
@@ -58,7 +61,22 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            hidden: 0,
         }
+    }
+
+    /// The same file whose first `n` lines were put in front of the user's
+    /// source by a tool (`hiss.compile` adds imports above a notebook cell):
+    /// every line number shown — diagnostics, `kernel.py:12` locations, VHDL
+    /// comments — counts from the line after them, so it is the user's own.
+    pub fn with_line_offset(mut self, n: u32) -> Self {
+        self.hidden = n;
+        self
+    }
+
+    /// The lines [`SourceFile::with_line_offset`] hides.
+    pub fn line_offset(&self) -> u32 {
+        self.hidden
     }
 
     /// The file name without its directories (`kernel.py`).
@@ -66,12 +84,12 @@ impl SourceFile {
         self.name.rsplit('/').next().unwrap_or(&self.name)
     }
 
-    /// 1-based line and column of a byte offset.
+    /// 1-based line (as shown: after the hidden lines) and column of a byte offset.
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
         let offset = (offset as usize).min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let col = self.text[self.line_starts[line]..offset].chars().count() + 1;
-        (line as u32 + 1, col as u32)
+        ((line as u32 + 1).saturating_sub(self.hidden), col as u32)
     }
 
     /// The 1-based line a span starts on (0 for [`Span::NONE`]).
@@ -88,9 +106,9 @@ impl SourceFile {
         Loc { file: self, span }
     }
 
-    /// The text of a 1-based line, without its newline.
+    /// The text of a 1-based line (as shown), without its newline.
     pub fn line_text(&self, line: u32) -> &str {
-        let i = (line as usize)
+        let i = ((line + self.hidden) as usize)
             .saturating_sub(1)
             .min(self.line_starts.len() - 1);
         let start = self.line_starts[i];
@@ -126,5 +144,19 @@ mod tests {
         assert_eq!(f.line_col(7), (4, 1));
         assert_eq!(f.line_text(2), "cd");
         assert_eq!(f.line_text(4), "ef");
+    }
+
+    #[test]
+    fn lines_put_in_front_are_not_counted() {
+        let f = SourceFile::new("cell.py", "import numpy as np\nab\ncd").with_line_offset(1);
+        assert_eq!(f.line_col(19), (1, 1));
+        assert_eq!(f.line_col(23), (2, 2));
+        assert_eq!(f.line_text(2), "cd");
+        assert_eq!(f.loc(Span::new(22, 24)).to_string(), "cell.py:2");
+        let d = crate::Diagnostic::error(crate::Code::FLOAT, "no floats")
+            .primary(Span::new(22, 24), "here");
+        let text = crate::render(&f, &[d]);
+        assert!(text.contains("cell.py:2:1"), "{text}");
+        assert!(text.contains("2 │ cd"), "{text}");
     }
 }

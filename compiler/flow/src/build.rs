@@ -35,6 +35,15 @@ impl Family {
         }
     }
 
+    /// The stages a build for this family runs, in order.
+    pub fn stages(self) -> &'static [Stage] {
+        use Stage::*;
+        match self {
+            Family::Ice40 => &[Estimate, Vhdl, Ghdl, Yosys, PlaceAndRoute, Pack, Timing],
+            Family::Ecp5 => &[Estimate, Vhdl, Ghdl, Yosys, PlaceAndRoute, Pack],
+        }
+    }
+
     /// `ice40` / `ecp5`, as the tools spell the family.
     pub fn name(self) -> &'static str {
         match self {
@@ -73,6 +82,43 @@ impl Family {
                 (8192, 2),
                 (16384, 1),
             ],
+        }
+    }
+}
+
+/// A step of a build, in the order [`Family::stages`] runs them: what a
+/// progress display counts (`hissc build --progress json` reports each as it
+/// starts, `hissc targets --json` lists them per target).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// The resource estimate, before any tool runs.
+    Estimate,
+    /// Writing the design's VHDL (and its wrapper).
+    Vhdl,
+    /// `ghdl --synth` to Verilog.
+    Ghdl,
+    /// yosys's synthesis for the family.
+    Yosys,
+    /// nextpnr's placement and routing.
+    PlaceAndRoute,
+    /// The bitstream packer.
+    Pack,
+    /// icetime's second timing analysis (iCE40).
+    Timing,
+}
+
+impl Stage {
+    /// The stage's name, as JSON spells it (`place-and-route`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Estimate => "estimate",
+            Stage::Vhdl => "vhdl",
+            Stage::Ghdl => "ghdl",
+            Stage::Yosys => "yosys",
+            Stage::PlaceAndRoute => "place-and-route",
+            Stage::Pack => "pack",
+            Stage::Timing => "timing",
         }
     }
 }
@@ -507,14 +553,15 @@ fn io<T>(r: std::io::Result<T>, what: &Path) -> Result<T, BuildError> {
 /// The tools a build runs, in order.
 pub const TOOLS: [&str; 5] = ["ghdl", "yosys", "nextpnr-ice40", "icepack", "icetime"];
 
-/// Builds a bitstream; `progress` is told each step as it starts.
+/// Builds a bitstream; `progress` is told each stage as it starts, with what
+/// runs in it (`yosys synth_ecp5`).
 pub fn build(
     net: &Network,
     src: &SourceFile,
     o: &Options,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(Stage, &str),
 ) -> Result<Report, BuildError> {
-    progress("estimating resources");
+    progress(Stage::Estimate, "estimating resources");
     let estimate = crate::estimate::fit(net, src, o.target);
     if let Some(why) = estimate.too_large(o.target) {
         let why = format!("{why}; the most for {}", estimate.heaviest);
@@ -534,7 +581,7 @@ pub fn build(
     let work = dir.join("work");
     io(std::fs::create_dir_all(&logs), &logs)?;
     io(std::fs::create_dir_all(&work), &work)?;
-    progress("writing VHDL");
+    progress(Stage::Vhdl, "writing VHDL");
     let (v, axis) = if o.axis {
         let a = hissc_vhdl::emit_axis(net, src);
         (a.vhdl, Some(a.wrapper))
@@ -577,7 +624,7 @@ pub fn build(
     } else {
         (e.clone(), None)
     };
-    progress("ghdl --synth");
+    progress(Stage::Ghdl, "ghdl --synth");
     let mut analyse = vec!["-a", "--std=08", "--workdir=work"];
     analyse.extend(files.iter().map(|s| s.as_str()));
     tools::run(dir, "ghdl", &analyse, &logs.join("ghdl-analyse.log"))?;
@@ -603,7 +650,7 @@ pub fn build(
         Family::Ice40 => "synth_ice40",
         Family::Ecp5 => "synth_ecp5",
     };
-    progress(&format!("yosys {synth}"));
+    progress(Stage::Yosys, &format!("yosys {synth}"));
     let script = format!(
         "read_verilog {top}.v; hierarchy -top {top}; proc; tee -o logs/latches.txt select -list t:$dlatch t:$adlatch t:$dlatchsr; {synth} -top {top} -json {top}.json"
     );
@@ -796,12 +843,12 @@ fn place_and_route(
     top: &str,
     bin: &str,
     o: &Options,
-    progress: &mut dyn FnMut(&str),
+    progress: &mut dyn FnMut(Stage, &str),
 ) -> Result<Placed, BuildError> {
     let logs = dir.join("logs");
     let family = o.target.family();
     let pnr = family.pnr();
-    progress(&format!("{pnr} place and route"));
+    progress(Stage::PlaceAndRoute, &format!("{pnr} place and route"));
     let (seed, freq) = (o.seed.to_string(), format!("{}", o.freq_mhz));
     let json = format!("{top}.json");
     let routed = match family {
@@ -830,7 +877,7 @@ fn place_and_route(
     tools::run(dir, pnr, &args, &logs.join("nextpnr.log"))
         .map_err(|e| over_capacity(&logs.join("nextpnr.log"), o.target).unwrap_or(e.into()))?;
     let pack = family.pack();
-    progress(pack);
+    progress(Stage::Pack, pack);
     tools::run(
         dir,
         pack,
@@ -838,7 +885,10 @@ fn place_and_route(
         &logs.join(format!("{pack}.log")),
     )?;
     let icetime_mhz = match family {
-        Family::Ice40 => Some(icetime(dir, &routed, o.target)?),
+        Family::Ice40 => {
+            progress(Stage::Timing, "icetime");
+            Some(icetime(dir, &routed, o.target)?)
+        }
         Family::Ecp5 => None,
     };
     let report = std::fs::read_to_string(dir.join("nextpnr-report.json"))
