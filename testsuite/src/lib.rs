@@ -17,15 +17,24 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// `../shared/conformance` beside the project (every checkout and CI run has it).
-pub fn conformance() -> PathBuf {
+/// `../shared/conformance` beside the project. CI always has it (there, a
+/// missing suite fails the test); a clone without it gets `None` and a loud
+/// line, and the test that needs it skips.
+pub fn conformance() -> Option<PathBuf> {
     let p = root().join("../shared/conformance");
+    if p.is_dir() {
+        return Some(p);
+    }
     assert!(
-        p.is_dir(),
-        "the conformance suite is missing: expected it at {}",
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the conformance suite is missing in CI: expected it at {}",
         p.display()
     );
-    p
+    eprintln!(
+        "\n!!!!!!!! SKIPPED: the conformance suite is not beside this clone (expected at {}); the tests that read it were NOT run !!!!!!!!\n",
+        p.display()
+    );
+    None
 }
 
 /// Sorted entries of a directory.
@@ -75,6 +84,7 @@ pub fn compile_lanes_why(
     let opts = hissc_driver::Options {
         kernel: kernel.map(str::to_string),
         lanes,
+        ..Default::default()
     };
     let d = hissc_driver::compile(src, &opts).map_err(|d| hissc_diagnostics::render(src, &d))?;
     let (k, net) = (d.kernel, d.network);

@@ -7,11 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
 pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
-    let c = Compiled::load(
-        &a.build.kernel,
-        a.build.name.as_deref(),
-        a.build.line_offset.line_offset,
-    )?;
+    let c = Compiled::load(&a.build.kernel, a.build.name.as_deref(), &a.build.reading)?;
     let dir = a
         .output
         .clone()

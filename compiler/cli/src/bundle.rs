@@ -41,11 +41,7 @@ fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
 }
 
 pub fn cmd_bundle(a: &BundleArgs) -> Result<(), Failure> {
-    let c = Compiled::load(
-        &a.build.kernel,
-        a.build.name.as_deref(),
-        a.build.line_offset.line_offset,
-    )?;
+    let c = Compiled::load(&a.build.kernel, a.build.name.as_deref(), &a.build.reading)?;
     let net = c.network(a.lanes.lanes)?;
     let work = tempfile::tempdir()
         .map_err(|e| Failure::Internal(format!("cannot make a build directory: {e}")))?;

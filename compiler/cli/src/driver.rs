@@ -38,9 +38,13 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// Reads and compiles the kernel file at `path` (`line_offset`: see
-    /// [`SourceFile::with_line_offset`]).
-    pub fn load(path: &Path, name: Option<&str>, line_offset: u32) -> Result<Compiled, Failure> {
+    /// Reads and compiles the kernel file at `path` as `reading` says (its
+    /// line offset: see [`SourceFile::with_line_offset`]; passes to leave out).
+    pub fn load(
+        path: &Path,
+        name: Option<&str>,
+        reading: &crate::Reading,
+    ) -> Result<Compiled, Failure> {
         let bytes = std::fs::read(path).map_err(|e| {
             Failure::User(format!("cannot read kernel file `{}`: {e}", path.display()))
         })?;
@@ -48,8 +52,9 @@ impl Compiled {
             Ok(text) => text,
             Err(e) => return Err(not_utf8(path, e)),
         };
-        let src = SourceFile::new(path.display().to_string(), text).with_line_offset(line_offset);
-        match hissc_driver::kernel(&src, name) {
+        let src =
+            SourceFile::new(path.display().to_string(), text).with_line_offset(reading.line_offset);
+        match hissc_driver::kernel(&src, name, &reading.skip_passes) {
             Ok(kernel) => Ok(Compiled { src, kernel }),
             Err(diags) => Err(diagnostics(&src, &diags)),
         }

@@ -40,7 +40,7 @@ struct CompileArgs {
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
     #[command(flatten)]
-    line_offset: LineOffset,
+    reading: Reading,
     /// Write the VHDL design here.
     #[arg(short, long, value_name = "OUT.vhd")]
     output: Option<PathBuf>,
@@ -63,14 +63,22 @@ struct Lanes {
     lanes: u32,
 }
 
-/// `--line-offset`, for every command that reads a kernel file.
-#[derive(Args, Clone, Copy, Debug)]
-struct LineOffset {
+/// How a kernel file is read, for every command that reads one.
+#[derive(Args, Clone, Debug)]
+struct Reading {
     /// The kernel file's first N lines were put in front of the user's source
     /// by a tool (`hiss.compile` puts imports above a notebook cell's code):
     /// diagnostics, locations and VHDL comments count lines after them.
     #[arg(long, value_name = "N", default_value_t = 0)]
     line_offset: u32,
+    /// Leave out an array-op pass (repeatable; `hissc passes` lists them).
+    #[arg(long = "skip-pass", value_name = "PASS", value_parser = pass_parser())]
+    skip_passes: Vec<String>,
+}
+
+/// `--skip-pass`: the names of the pass registry.
+fn pass_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(hissc_aop::passes::PASSES.iter().map(|p| p.name))
 }
 
 /// `--interface`, one definition for `hissc -o`, `verify` and `build`.
@@ -133,6 +141,8 @@ enum Command {
     Emulate(EmulateArgs),
     /// Serve a HISS node (the same server and arguments as `hiss-node`).
     Node(hiss_node::serve::ServeArgs),
+    /// List the array-op passes, in the order they run (`--skip-pass` leaves one out).
+    Passes,
     /// List the FPGAs `build` and `bundle` target, with their figures and stages.
     Targets {
         /// As JSON (one object per target).
@@ -155,7 +165,7 @@ struct InputArgs {
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
     #[command(flatten)]
-    line_offset: LineOffset,
+    reading: Reading,
     /// An array input: NAME=FILE.npy (repeatable).
     #[arg(long = "in", value_name = "NAME=FILE.npy")]
     inputs: Vec<String>,
@@ -239,7 +249,7 @@ struct BuildTarget {
     #[arg(long = "kernel", value_name = "NAME")]
     name: Option<String>,
     #[command(flatten)]
-    line_offset: LineOffset,
+    reading: Reading,
     /// The FPGA.
     #[arg(long, default_value = "ice40-hx8k", value_parser = target_parser())]
     target: hissc_flow::build::Target,
@@ -376,6 +386,12 @@ fn main() -> ExitCode {
         Some(Command::Inspect(a)) => bundle::cmd_inspect(&a),
         Some(Command::Emulate(a)) => bundle::cmd_emulate(&a),
         Some(Command::Node(a)) => return hiss_node::serve::main(a),
+        Some(Command::Passes) => {
+            for p in hissc_aop::passes::PASSES {
+                println!("{:<18} {}", p.name, p.about);
+            }
+            Ok(())
+        }
         Some(Command::Targets { json }) => {
             cmd_targets(json);
             Ok(())
@@ -407,7 +423,7 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
         .kernel
         .as_ref()
         .ok_or_else(|| Failure::User("no kernel file given".into()))?;
-    let c = driver::Compiled::load(path, a.name.as_deref(), a.line_offset.line_offset)?;
+    let c = driver::Compiled::load(path, a.name.as_deref(), &a.reading)?;
     match a.emit {
         Some(Emit::Aop) => print!("{}", hissc_aop::print::print(&c.kernel, Some(&c.src))),
         Some(Emit::Spn) => print!(
@@ -435,11 +451,7 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
 }
 
 fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
-    let c = driver::Compiled::load(
-        &a.input.kernel,
-        a.input.name.as_deref(),
-        a.input.line_offset.line_offset,
-    )?;
+    let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref(), &a.input.reading)?;
     // frames stream from the files through the interpreter into the outputs
     let iface = hiss_runtime::Interface {
         kernel: c.kernel.name.clone(),
@@ -464,7 +476,7 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(
         &a.run.input.kernel,
         a.run.input.name.as_deref(),
-        a.run.input.line_offset.line_offset,
+        &a.run.input.reading,
     )?;
     let net = c.network(a.run.input.lanes.lanes)?;
     // frames stream from the files through the simulator into the outputs, a

@@ -7,11 +7,7 @@ use hissc_driver::verify::{Check, Hardware};
 use std::path::PathBuf;
 
 pub fn cmd_verify(a: &VerifyArgs) -> Result<(), Failure> {
-    let c = Compiled::load(
-        &a.input.kernel,
-        a.input.name.as_deref(),
-        a.input.line_offset.line_offset,
-    )?;
+    let c = Compiled::load(&a.input.kernel, a.input.name.as_deref(), &a.input.reading)?;
     let net = c.network(a.input.lanes.lanes)?;
     let bound = driver::bind_inputs(&c.kernel, &a.input.inputs, &a.input.params)?;
     if !hissc_flow::ghdl::available() {

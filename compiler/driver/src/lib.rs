@@ -27,6 +27,8 @@ pub struct Options {
     /// Elements per cycle to ask for (the kernel may take fewer; see
     /// [`Design::warnings`]).
     pub lanes: u32,
+    /// Array-op passes to leave out (by name, [`hissc_aop::passes::PASSES`]).
+    pub skip_passes: Vec<String>,
 }
 
 impl Default for Options {
@@ -34,6 +36,7 @@ impl Default for Options {
         Options {
             kernel: None,
             lanes: 1,
+            skip_passes: Vec::new(),
         }
     }
 }
@@ -56,14 +59,19 @@ pub fn has_bug(diags: &[Diagnostic]) -> bool {
     diags.iter().any(|d| d.severity == Severity::Bug)
 }
 
-/// The frontend alone: the verified array-op kernel (all `hissc run` needs).
-pub fn kernel(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagnostic>> {
-    hissc_frontend::compile(src, name)
+/// The frontend alone: the verified array-op kernel (all `hissc run` needs),
+/// without the passes named in `skip`.
+pub fn kernel(
+    src: &SourceFile,
+    name: Option<&str>,
+    skip: &[String],
+) -> Result<Kernel, Vec<Diagnostic>> {
+    hissc_frontend::compile_skipping(src, name, skip)
 }
 
 /// Every stage: the kernel and its verified network with up to `opts.lanes` lanes.
 pub fn compile(src: &SourceFile, opts: &Options) -> Result<Design, Vec<Diagnostic>> {
-    let kernel = kernel(src, opts.kernel.as_deref())?;
+    let kernel = kernel(src, opts.kernel.as_deref(), &opts.skip_passes)?;
     let (network, warnings) = network(src, &kernel, opts.lanes)?;
     Ok(Design {
         kernel,
@@ -139,8 +147,8 @@ mod tests {
         let d = compile(
             &src,
             &Options {
-                kernel: None,
                 lanes: 4,
+                ..Options::default()
             },
         )
         .unwrap();

@@ -32,6 +32,16 @@ pub fn kernel_names(src: &SourceFile) -> Vec<String> {
 
 /// Compiles the kernel `name` (or the file's only kernel) to verified array-op IR.
 pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagnostic>> {
+    compile_skipping(src, name, &[])
+}
+
+/// [`compile`] without the array-op passes named in `skip` (see
+/// [`hissc_aop::passes::PASSES`]).
+pub fn compile_skipping(
+    src: &SourceFile,
+    name: Option<&str>,
+    skip: &[String],
+) -> Result<Kernel, Vec<Diagnostic>> {
     let body = syntax::parse(src).map_err(|d| vec![d])?;
     let mut diags = Vec::new();
     let m = module::collect(&body, &mut diags);
@@ -53,7 +63,7 @@ pub fn compile(src: &SourceFile, name: Option<&str>) -> Result<Kernel, Vec<Diagn
         kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
     within_limits(&kernel)?;
     verified(&kernel, src, "the lowering")?;
-    let kernel = hissc_aop::passes::optimize(&kernel);
+    let kernel = hissc_aop::passes::optimize_skipping(&kernel, skip);
     verified(&kernel, src, "the array-op passes")?;
     Ok(kernel)
 }

@@ -1,10 +1,14 @@
 //! Analyses and transformations over the array-op IR, one per file.
 //!
-//! [`optimize`] runs the transformations in order; each keeps the kernel's
-//! meaning exactly (numpy's values, dtypes and shapes) and its result verifies.
+//! [`PASSES`] is the registry: each transformation's name, what it does and
+//! its function, in the order [`optimize`] runs them. Each keeps the kernel's
+//! meaning exactly (numpy's values, dtypes and shapes) and its result
+//! verifies. A filetest runs one by name (`; test: pass NAME`), and `hissc
+//! --skip-pass NAME` leaves one out (to see what it changes, or to rule it out
+//! when a kernel misbehaves). [`ranges`] is the analysis they share.
 
 pub mod dce;
-pub mod decided;
+pub mod pass_on_decided;
 pub mod ranges;
 pub mod reduce_chains;
 pub mod share_reductions;
@@ -12,14 +16,57 @@ pub mod share_reductions;
 use crate::{InstData, Kernel, Value};
 use cranelift_entity::{EntityRef, PrimaryMap};
 
-/// The kernel after every transformation: reductions of the same rows shared,
-/// max/min chains over one array's elements folded into reductions, what
-/// decided comparisons pass on taken directly, dead code dropped.
+/// One transformation of the array-op IR.
+#[derive(Clone, Copy, Debug)]
+pub struct Pass {
+    /// Its name (`--skip-pass`, `; test: pass NAME`).
+    pub name: &'static str,
+    /// What it does, in one line.
+    pub about: &'static str,
+    /// The transformation.
+    pub run: fn(&Kernel) -> Kernel,
+}
+
+/// Every transformation, in the order [`optimize`] runs them.
+pub const PASSES: &[Pass] = &[
+    Pass {
+        name: "share-reductions",
+        about: "reductions of the same rows (`frame[i].sum()` for several i) share one axis reduction",
+        run: share_reductions::run,
+    },
+    Pass {
+        name: "reduce-chains",
+        about: "a chain of np.maximum/np.minimum/&/| over one array's elements becomes its reduction",
+        run: reduce_chains::run,
+    },
+    Pass {
+        name: "pass-on-decided",
+        about: "what a comparison range analysis decides passes on (`x & True` is x, `where(True, a, b)` is a)",
+        run: pass_on_decided::run,
+    },
+    Pass {
+        name: "dce",
+        about: "instructions no output reads are dropped",
+        run: dce::run,
+    },
+];
+
+/// The pass named `name`.
+pub fn by_name(name: &str) -> Option<&'static Pass> {
+    PASSES.iter().find(|p| p.name == name)
+}
+
+/// The kernel after every transformation of [`PASSES`], in order.
 pub fn optimize(k: &Kernel) -> Kernel {
-    let k = share_reductions::run(k);
-    let k = reduce_chains::run(&k);
-    let k = decided::run(&k);
-    dce::run(&k)
+    optimize_skipping(k, &[])
+}
+
+/// [`optimize`] without the passes named in `skip`.
+pub fn optimize_skipping(k: &Kernel, skip: &[String]) -> Kernel {
+    PASSES
+        .iter()
+        .filter(|p| !skip.iter().any(|s| s == p.name))
+        .fold(k.clone(), |k, p| (p.run)(&k))
 }
 
 /// Rebuilds `k` in order: for each instruction, `replace(out, v, data, map)` may

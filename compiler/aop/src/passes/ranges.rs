@@ -11,7 +11,7 @@
 //! v4: u64 = reduce sum v2              ; [0, 67107840]  (1024 * 65535: 27 bits, not 64)
 //! ```
 
-use crate::ir::{BinaryOp, Inst, Kernel, ReduceOp, UnaryOp, Value};
+use crate::ir::{BinaryOp, CmpOp, Inst, Kernel, ReduceOp, UnaryOp, Value};
 use crate::types::{numel, DType, Interval};
 use cranelift_entity::SecondaryMap;
 
@@ -78,7 +78,7 @@ pub fn ranges(k: &Kernel) -> Ranges {
                 )
             }
             Inst::Binary(op, a, b) => binary(*op, dt, r[*a], r[*b]),
-            Inst::Compare(op, a, b) => match super::decided::decide(*op, r[*a], r[*b]) {
+            Inst::Compare(op, a, b) => match decide(*op, r[*a], r[*b]) {
                 Some(c) => Interval::point(c as i128),
                 None => Interval::new(0, 1),
             },
@@ -270,4 +270,61 @@ pub fn sum_exact(x: Interval, n: i128) -> Option<Interval> {
     x.lo.checked_mul(n)
         .zip(x.hi.checked_mul(n))
         .map(|(lo, hi)| Interval::new(lo.min(hi), lo.max(hi)))
+}
+
+/// The outcome of `a op b` for every `a` in `x` and `b` in `y`, if it is the
+/// same for all of them.
+pub fn decide(op: CmpOp, x: Interval, y: Interval) -> Option<bool> {
+    let lt = if x.hi < y.lo {
+        Some(true)
+    } else if x.lo >= y.hi {
+        Some(false)
+    } else {
+        None
+    };
+    let gt = if x.lo > y.hi {
+        Some(true)
+    } else if x.hi <= y.lo {
+        Some(false)
+    } else {
+        None
+    };
+    let eq = if x.lo == x.hi && y.lo == y.hi && x.lo == y.lo {
+        Some(true)
+    } else if x.hi < y.lo || y.hi < x.lo {
+        Some(false)
+    } else {
+        None
+    };
+    match op {
+        CmpOp::Lt => lt,
+        CmpOp::Ge => lt.map(|b| !b),
+        CmpOp::Gt => gt,
+        CmpOp::Le => gt.map(|b| !b),
+        CmpOp::Eq => eq,
+        CmpOp::Ne => eq.map(|b| !b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::CmpOp;
+
+    #[test]
+    fn comparisons_with_disjoint_ranges_are_decided() {
+        let u16s = Interval::new(0, 65535);
+        assert_eq!(decide(CmpOp::Ge, u16s, Interval::point(0)), Some(true));
+        assert_eq!(decide(CmpOp::Lt, u16s, Interval::point(0)), Some(false));
+        assert_eq!(decide(CmpOp::Le, u16s, Interval::point(4096)), None);
+        assert_eq!(decide(CmpOp::Le, u16s, Interval::point(65535)), Some(true));
+        assert_eq!(decide(CmpOp::Gt, u16s, Interval::point(65535)), Some(false));
+        assert_eq!(decide(CmpOp::Eq, u16s, Interval::point(-1)), Some(false));
+        assert_eq!(decide(CmpOp::Ne, u16s, Interval::point(70000)), Some(true));
+        assert_eq!(
+            decide(CmpOp::Eq, Interval::point(3), Interval::point(3)),
+            Some(true)
+        );
+        assert_eq!(decide(CmpOp::Eq, u16s, Interval::point(3)), None);
+    }
 }

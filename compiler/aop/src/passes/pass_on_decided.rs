@@ -7,43 +7,9 @@
 //! value every frame already knows.
 
 use super::ranges::{ranges, Ranges};
-use crate::ir::{BinaryOp, CmpOp, Inst, Kernel, Value};
-use crate::types::{DType, Interval};
+use crate::ir::{BinaryOp, Inst, Kernel, Value};
+use crate::types::DType;
 use cranelift_entity::EntityRef;
-
-/// The outcome of `a op b` for every `a` in `x` and `b` in `y`, if it is the
-/// same for all of them.
-pub fn decide(op: CmpOp, x: Interval, y: Interval) -> Option<bool> {
-    let lt = if x.hi < y.lo {
-        Some(true)
-    } else if x.lo >= y.hi {
-        Some(false)
-    } else {
-        None
-    };
-    let gt = if x.lo > y.hi {
-        Some(true)
-    } else if x.hi <= y.lo {
-        Some(false)
-    } else {
-        None
-    };
-    let eq = if x.lo == x.hi && y.lo == y.hi && x.lo == y.lo {
-        Some(true)
-    } else if x.hi < y.lo || y.hi < x.lo {
-        Some(false)
-    } else {
-        None
-    };
-    match op {
-        CmpOp::Lt => lt,
-        CmpOp::Ge => lt.map(|b| !b),
-        CmpOp::Gt => gt,
-        CmpOp::Le => gt.map(|b| !b),
-        CmpOp::Eq => eq,
-        CmpOp::Ne => eq.map(|b| !b),
-    }
-}
 
 /// The operand an instruction passes on unchanged because range analysis decides
 /// it: `x & True`, `x | False` (booleans), `where(True, a, b)`.
@@ -84,26 +50,4 @@ pub fn run(k: &Kernel) -> Kernel {
     super::rebuild(k, |_, v, _, map| {
         passes_on(k, &r, v).map(|x| map[x.index()])
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn comparisons_with_disjoint_ranges_are_decided() {
-        let u16s = Interval::new(0, 65535);
-        assert_eq!(decide(CmpOp::Ge, u16s, Interval::point(0)), Some(true));
-        assert_eq!(decide(CmpOp::Lt, u16s, Interval::point(0)), Some(false));
-        assert_eq!(decide(CmpOp::Le, u16s, Interval::point(4096)), None);
-        assert_eq!(decide(CmpOp::Le, u16s, Interval::point(65535)), Some(true));
-        assert_eq!(decide(CmpOp::Gt, u16s, Interval::point(65535)), Some(false));
-        assert_eq!(decide(CmpOp::Eq, u16s, Interval::point(-1)), Some(false));
-        assert_eq!(decide(CmpOp::Ne, u16s, Interval::point(70000)), Some(true));
-        assert_eq!(
-            decide(CmpOp::Eq, Interval::point(3), Interval::point(3)),
-            Some(true)
-        );
-        assert_eq!(decide(CmpOp::Eq, u16s, Interval::point(3)), None);
-    }
 }
