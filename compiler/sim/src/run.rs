@@ -675,3 +675,152 @@ pub fn simulate_bound(
     let (scalars, streams) = split_bound(params, b);
     simulate_streams(net, b.frames, &streams, &scalars, states, want_trace)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The simulator against the reference interpreter on kernels given in the
+    //! array-op IR's text form (no Python): values, states, frames pushed in
+    //! blocks, and a network's measured figures.
+
+    use super::*;
+    use hissc_aop::Kernel;
+
+    /// A row sum of a product with a broadcast row (a delay, a multiplier, a
+    /// reduction whose results come out spread over the frame).
+    const ROWSUM: &str = "kernel rowsum(frame: i16[4, 6] @0..1, gain: i16[6] @0..1) {
+  v0: i16[4, 6] = input frame @0..1
+  v1: i16[6] = input gain @0..1
+  v2: i16[4, 6] = broadcast v1 @0..1
+  v3: i16[4, 6] = mul v0, v2 @0..1
+  v4: i64[4] = reduce sum v3 axes [1] @0..1
+  return v4
+}
+";
+
+    /// A state that accumulates every frame.
+    const ACC: &str = "kernel acc(frame: u8[2, 3] @0..1, state total: u32[2, 3] @0..1) {
+  v0: u8[2, 3] = input frame @0..1
+  v1: u32[2, 3] = state total @0..1
+  v2: u32[2, 3] = cast v0 @0..1
+  v3: u32[2, 3] = add v1, v2 @0..1
+  v4: u64 = reduce sum v3 @0..1
+  update total = v3
+  return v4
+}
+";
+
+    fn lowered(text: &str) -> (Kernel, Network) {
+        let k = hissc_aop::parse::parse(text).expect("the kernel parses");
+        let net = hissc_spn::lower::lower(&k).expect("the kernel lowers");
+        hissc_spn::verify::verify(&net).expect("the network verifies");
+        (k, net)
+    }
+
+    /// `frames` frames of each input: element i of frame f is a pseudo-random
+    /// value of the input's dtype.
+    fn frames(k: &Kernel, n: usize, seed: u64) -> Vec<Vec<Array>> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                k.params
+                    .iter()
+                    .filter(|p| p.is_stream())
+                    .map(|p| {
+                        let data = (0..p.ty.numel())
+                            .map(|_| {
+                                x = x
+                                    .wrapping_mul(6364136223846793005)
+                                    .wrapping_add(1442695040888963407);
+                                let span = (p.range.hi - p.range.lo + 1) as u128;
+                                p.range.lo + ((x >> 11) as u128 % span) as i128
+                            })
+                            .collect();
+                        Array::new(p.ty.dtype, p.ty.shape.clone(), data)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The interpreter's outputs of every frame, and the states they leave.
+    fn interpreted(k: &Kernel, frames: &[Vec<Array>]) -> (Vec<Vec<Array>>, Vec<Vec<i128>>) {
+        let mut states = hissc_aop::interp::zero_states(k);
+        let outs = frames
+            .iter()
+            .map(|f| {
+                let args: Vec<&[i128]> = f.iter().map(|a| a.data.as_slice()).collect();
+                hissc_aop::interp::run_data(k, &args, &mut states)
+            })
+            .collect();
+        (outs, states)
+    }
+
+    #[test]
+    fn a_broadcast_product_summed_by_rows_equals_the_interpreter() {
+        let (k, net) = lowered(ROWSUM);
+        let f = frames(&k, 5, 1);
+        let r = simulate(&net, &f, &[], true).unwrap();
+        assert_eq!(r.frames, interpreted(&k, &f).0);
+        // one element per cycle, frames back to back: a frame every 24 cycles
+        assert_eq!(net.frame_period(), 24);
+        assert_eq!(r.elements_per_cycle[0], 1.0);
+        assert_eq!(r.trace.as_ref().map(Vec::len), Some(r.cycles as usize));
+        assert!(r.cycles >= 1 + 4 * 24 + r.latency as u64);
+    }
+
+    #[test]
+    fn a_state_carries_from_frame_to_frame() {
+        let (k, net) = lowered(ACC);
+        let f = frames(&k, 4, 2);
+        let r = simulate(&net, &f, &[], false).unwrap();
+        let (outs, states) = interpreted(&k, &f);
+        assert_eq!(r.frames, outs);
+        assert_eq!(r.states.len(), 1);
+        assert_eq!(r.states[0].data, states[0]);
+        // from a state given, not zeros
+        let start = vec![vec![7, 0, 1, 4_000_000_000, 5, 6]];
+        let streams: Vec<Vec<i128>> = vec![f.iter().flat_map(|fr| fr[0].data.clone()).collect()];
+        let data: Vec<Stream> = streams
+            .iter()
+            .map(|d| Stream {
+                data: d,
+                repeated: false,
+            })
+            .collect();
+        let r = simulate_streams(&net, f.len(), &data, &[], &start, false).unwrap();
+        let mut st = start.clone();
+        for (fr, got) in f.iter().zip(&r.frames) {
+            let want = hissc_aop::interp::run_data(&k, &[&fr[0].data], &mut st);
+            assert_eq!(*got, want);
+        }
+        assert_eq!(r.states[0].data, st[0], "the u32 state wraps as numpy's");
+    }
+
+    #[test]
+    fn frames_pushed_one_by_one_equal_the_batch() {
+        let (k, net) = lowered(ROWSUM);
+        let f = frames(&k, 4, 3);
+        let batch = simulate(&net, &f, &[], true).unwrap();
+        let mut s = Streamer::new(&net, &[], vec![None, None], true).unwrap();
+        let mut got = Vec::new();
+        for fr in &f {
+            let data: Vec<&[i128]> = fr.iter().map(|a| a.data.as_slice()).collect();
+            got.extend(s.push(1, &data).unwrap());
+        }
+        let mut rest = s.finish().unwrap();
+        got.append(&mut rest.frames);
+        assert_eq!(got, batch.frames);
+        assert_eq!(rest.cycles, batch.cycles);
+        assert_eq!(rest.trace, batch.trace);
+    }
+
+    #[test]
+    fn a_wrong_number_of_elements_is_refused() {
+        let (_, net) = lowered(ROWSUM);
+        let mut s = Streamer::new(&net, &[], vec![None, None], false).unwrap();
+        let short = vec![0i128; 23];
+        let gain = vec![0i128; 6];
+        let e = s.push(1, &[&short, &gain]).unwrap_err();
+        assert!(e.contains("23 elements for 1 frames, expected 24"), "{e}");
+    }
+}
