@@ -8,6 +8,7 @@
 pub mod api;
 pub mod bundle;
 pub mod emulated;
+pub mod error;
 pub mod fpga_manager;
 pub mod iceprog;
 pub mod npy;

@@ -11,8 +11,8 @@
 //! [`FrameRun`] into a [`FrameSink`], such as [`NpySink`], which writes each
 //! output as a `.npy` whose header is known from the start.
 
+use crate::error::SlotError;
 use crate::npy;
-use crate::slot::SlotError;
 use hissc_aop::types::numel;
 use hissc_aop::{Array, DType, Header, Layout, Param, Shape};
 use std::io::{Read, Write};

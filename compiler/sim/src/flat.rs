@@ -15,7 +15,7 @@
 
 use cranelift_entity::EntityRef;
 use hissc_aop::{BinaryOp, CmpOp, DType, UnaryOp};
-use hissc_spn::{Bus, Network, ProcKind, Src};
+use hissc_spn::{Network, ProcKind, Src};
 
 pub use crate::engine::bincount::Bincount;
 pub use crate::engine::broadcast::Broadcast;
@@ -24,6 +24,7 @@ pub use crate::engine::iota::Iota;
 pub use crate::engine::load::{Load, Store};
 pub use crate::engine::merge::Merge;
 pub use crate::engine::pack::Pack;
+use crate::engine::reduce::Reduction;
 pub use crate::engine::reduce::{Reduce, ReduceAll};
 pub use crate::engine::scan::Scan;
 pub use crate::engine::segment::Segment;
@@ -224,28 +225,33 @@ pub fn flatten(net: &Network) -> Flat {
                 table: t.clone(),
                 a: opnd(a),
             },
-            ProcKind::Reduce(op, d, a, shape, axes) => {
-                Reduce::op(dst, *op, *d, *a, shape, axes, st)
+            ProcKind::Reduce(p) => match Reduce::op(dst, p, st) {
+                Reduction::Lines(r) => Op::Reduce(r),
+                Reduction::All(r) => Op::ReduceAll(r),
+            },
+            ProcKind::Slice(a, shape, sel) => Op::Slice(Slice::op(dst, *a, shape, sel, st)),
+            ProcKind::Scan(d, a, count) => Op::Scan(Scan::op(dst, *d, *a, *count, st)),
+            ProcKind::Segment(p) => Op::Segment(Segment::op(net, b, p, st)),
+            ProcKind::Bincount(p) => Op::Bincount(Bincount::op(net, b, p, st)),
+            ProcKind::Broadcast(p) => Op::Broadcast(Broadcast::op(net, b, p, st)),
+            ProcKind::Pack { lanes, width, lane } => {
+                Op::Pack(Pack::op(net, dst, lanes, *width, *lane, st))
             }
-            ProcKind::Slice(a, shape, sel) => Slice::op(dst, *a, shape, sel, st),
-            ProcKind::Scan(d, a, count) => Scan::op(dst, *d, *a, *count, st),
-            ProcKind::Segment { .. } => Segment::op(net, b, st),
-            ProcKind::Bincount { .. } => Bincount::op(net, b, st),
-            ProcKind::Broadcast { .. } => Broadcast::op(net, b, st),
-            ProcKind::Pack { lanes, width, lane } => Pack::op(net, dst, lanes, *width, *lane, st),
-            ProcKind::Delay(a, n) => Delay::op(dst, *a, *n, st),
+            ProcKind::Delay(a, n) => Op::Delay(Delay::op(dst, *a, *n, st)),
             ProcKind::Load {
                 state,
                 lane,
                 timing,
-            } => Load::op(net, dst, *state, *lane, *timing, st),
+            } => Op::Load(Load::op(net, dst, *state, *lane, *timing, st)),
             ProcKind::Iota {
                 timing,
                 first,
                 step,
                 wrap,
-            } => Iota::op(net, dst, *timing, (*first, *step, *wrap), st),
-            ProcKind::Merge { srcs, blocks, reps } => Merge::op(net, dst, srcs, blocks, *reps, st),
+            } => Op::Iota(Iota::op(net, dst, *timing, (*first, *step, *wrap), st)),
+            ProcKind::Merge { srcs, blocks, reps } => {
+                Op::Merge(Merge::op(net, dst, srcs, blocks, *reps, st))
+            }
         };
         if node.sched.is_static() {
             f.statics.push(op);
@@ -254,15 +260,4 @@ pub fn flatten(net: &Network) -> Flat {
         }
     }
     f
-}
-
-/// Takes `n` words of the private state area (`state` is its size so far).
-pub(crate) fn alloc(n: usize, state: &mut usize) -> usize {
-    let at = *state;
-    *state += n;
-    at
-}
-
-pub(crate) fn slot(b: Bus) -> u32 {
-    b.index() as u32
 }

@@ -10,6 +10,7 @@ pub mod axis;
 pub mod engine;
 pub mod flat;
 pub mod run;
+mod slots;
 
 pub use run::{
     simulate, simulate_args, simulate_bound, simulate_streams, SimResult, Stream, Streamer,

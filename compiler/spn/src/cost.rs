@@ -124,8 +124,9 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         },
         ProcKind::Lookup(table, _) => c.memory(proc::elementwise::rom_size(table.len()) as u64, w),
         ProcKind::Float(_) => c.flip_flops += 2 * 64,
-        ProcKind::Reduce(_, _, _, shape, _) => {
-            let p = proc::reduce::plan(net, b).expect("a reduction");
+        ProcKind::Reduce(r) => {
+            let shape = &r.shape;
+            let p = proc::reduce::plan(net, b, r);
             if p.in_ram {
                 c.ram(p.lines as u64, p.acc_width);
             }
@@ -133,14 +134,16 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.flip_flops += p.acc_width as u64 + counters(shape);
         }
         ProcKind::Slice(_, shape, _) => c.flip_flops += counters(shape),
-        ProcKind::Segment { width, .. } => {
-            let p = proc::segment::plan(net, b).expect("a segment");
+        ProcKind::Segment(seg) => {
+            let width = &seg.width;
+            let p = proc::segment::plan(net, b, seg);
             // the accumulator and the column counter
             c.flip_flops += p.acc_width as u64 + counter(*width as u64);
         }
         ProcKind::Scan(_, _, count) => c.flip_flops += w as u64 + counter(*count as u64),
-        ProcKind::Bincount { count, .. } => {
-            let p = proc::bincount::plan(net, b).expect("a bin count");
+        ProcKind::Bincount(bc) => {
+            let count = &bc.count;
+            let p = proc::bincount::plan(net, bc);
             let wacc = p.acc_width;
             // two banks (count one frame, stream out the other), each a
             // synchronous RAM in the VHDL
@@ -153,8 +156,9 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             let depth = proc::pack::depth(net, lanes, *width) as u64;
             c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
         }
-        ProcKind::Broadcast { to, .. } => {
-            let p = proc::broadcast::plan(net, b).expect("a broadcast");
+        ProcKind::Broadcast(bc) => {
+            let to = &bc.to;
+            let p = proc::broadcast::plan(net, bc);
             let words = p.words as u64;
             c.memory(p.banks as u64 * words, w);
             c.flip_flops += counters(to) + counter(words);

@@ -176,14 +176,14 @@ macro_rules! stream_kinds {
             | $crate::ir::ProcKind::Reduce(..)
             | $crate::ir::ProcKind::Slice(..)
             | $crate::ir::ProcKind::Scan(..)
-            | $crate::ir::ProcKind::Bincount { .. }
+            | $crate::ir::ProcKind::Bincount(_)
             | $crate::ir::ProcKind::Pack { .. }
-            | $crate::ir::ProcKind::Broadcast { .. }
+            | $crate::ir::ProcKind::Broadcast(_)
             | $crate::ir::ProcKind::Delay(..)
             | $crate::ir::ProcKind::Load { .. }
             | $crate::ir::ProcKind::Iota { .. }
             | $crate::ir::ProcKind::Merge { .. }
-            | $crate::ir::ProcKind::Segment { .. }
+            | $crate::ir::ProcKind::Segment(_)
     };
 }
 
@@ -212,6 +212,71 @@ impl LaneView {
     };
 }
 
+/// [`ProcKind::Bincount`]'s fields: counts (or sums weights) per bin over a
+/// frame of `count` elements, where the mask is true.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bincount {
+    /// Bin indices.
+    pub x: Bus,
+    /// Weights (summed as integers).
+    pub weights: Option<Bus>,
+    /// Which elements count.
+    pub mask: Option<Bus>,
+    /// Number of bins.
+    pub bins: u32,
+    /// Elements per frame.
+    pub count: u32,
+    /// Results delivered as float64 (numpy's weighted `bincount`).
+    pub float: bool,
+}
+
+/// [`ProcKind::Reduce`]'s fields: a reduction of a stream over some of its axes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reduce {
+    /// The reduction.
+    pub op: ReduceOp,
+    /// Its dtype.
+    pub dtype: DType,
+    /// The stream reduced.
+    pub arg: Bus,
+    /// The stream's logical shape.
+    pub shape: Shape,
+    /// The axes reduced (a non-empty list).
+    pub axes: Vec<u32>,
+}
+
+/// [`ProcKind::Segment`]'s fields: one lane's part of a row reduction whose rows straddle cycles ([`crate::proc::segment`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The reduction (`sum`, `min`, `max`, `any`, `all`).
+    pub op: ReduceOp,
+    /// Its dtype.
+    pub d: DType,
+    /// The lane's stream.
+    pub arg: Bus,
+    /// Elements per row.
+    pub width: u32,
+    /// Which lane of the row's elements this stream carries.
+    pub lane: u32,
+    /// Elements per cycle.
+    pub lanes: u32,
+}
+
+/// [`ProcKind::Broadcast`]'s fields: a stored stream replayed broadcast to a larger shape ([`crate::proc::broadcast`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broadcast {
+    /// The stream to store.
+    pub arg: Bus,
+    /// The stream whose valid elements ask for a value.
+    pub timing: Bus,
+    /// Shape of `arg`.
+    pub from: Shape,
+    /// Shape of the result.
+    pub to: Shape,
+    /// Which elements of the shapes the streams carry.
+    pub view: LaneView,
+}
+
 /// What a process does. Registered processes update their output bus on the
 /// rising clock edge; processes whose operands are all static are combinational.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,9 +295,9 @@ pub enum ProcKind {
     Select(Src, Src, Src),
     /// Conversion to a dtype (wrapping).
     Cast(DType, Src),
-    /// Reduces a stream of logical shape `.3` over the axes `.4` (a non-empty
-    /// list), in dtype `.1`; outputs leave with the last element that feeds them.
-    Reduce(ReduceOp, DType, Bus, Shape, Vec<u32>),
+    /// Reduces a stream over some of its axes; outputs leave with the last
+    /// element that feeds them ([`crate::proc::reduce`]).
+    Reduce(Reduce),
     /// Passes on the elements of a stream of logical shape `.1` that a basic slice
     /// selects, per axis `(start, step, count)`.
     Slice(Bus, Shape, Vec<(u32, u32, u32)>),
@@ -241,21 +306,9 @@ pub enum ProcKind {
     /// Elementwise read of a constant table (a ROM).
     Lookup(Vec<i128>, Src),
     /// Counts (or sums weights) per bin over a frame of `count` elements, where
-    /// the mask is true; then streams the `bins` results, one per cycle.
-    Bincount {
-        /// Bin indices.
-        x: Bus,
-        /// Weights (summed as integers).
-        weights: Option<Bus>,
-        /// Which elements count.
-        mask: Option<Bus>,
-        /// Number of bins.
-        bins: u32,
-        /// Elements per frame.
-        count: u32,
-        /// Results delivered as float64 (numpy's weighted `bincount`).
-        float: bool,
-    },
+    /// the mask is true; then streams the `bins` results, one per cycle
+    /// ([`crate::proc::bincount`]).
+    Bincount(Bincount),
     /// float64 (its bit pattern) of an exact integer operand (|v| < 2^53).
     Float(Src),
     /// A gearbox: appends the valid elements of `lanes` (in lane order, cycle by
@@ -273,18 +326,7 @@ pub enum ProcKind {
     /// Stores a stream of shape `from` and replays it broadcast to shape `to`,
     /// one element for each valid element of the timing bus; on lanes, each
     /// stream carries the part of its shape that its [`LaneView`] says.
-    Broadcast {
-        /// The stream to store.
-        arg: Bus,
-        /// The stream whose valid elements ask for a value.
-        timing: Bus,
-        /// Shape of `arg`.
-        from: Shape,
-        /// Shape of the result.
-        to: Shape,
-        /// Which elements of the shapes the streams carry.
-        view: LaneView,
-    },
+    Broadcast(Broadcast),
     /// The same stream `.1` cycles later.
     Delay(Bus, u32),
     /// Reads bank `lane` of state `state`'s memory: for each valid element of the
@@ -316,20 +358,7 @@ pub enum ProcKind {
     /// (on any lane) the process emits the reduction of this lane's elements of
     /// that row, one cycle later ([`crate::proc::segment`]). Every lane emits
     /// in the same cycles, so a plain tree combines them.
-    Segment {
-        /// The reduction (`sum`, `min`, `max`, `any`, `all`).
-        op: ReduceOp,
-        /// Its dtype.
-        d: DType,
-        /// The lane's stream.
-        arg: Bus,
-        /// Elements per row.
-        width: u32,
-        /// Which lane of the row's elements this stream carries.
-        lane: u32,
-        /// Elements per cycle.
-        lanes: u32,
-    },
+    Segment(Segment),
     /// Counts the valid elements of a stream: the `k`-th of a frame is
     /// `first + k * step` (modulo `wrap`, if given), one cycle later (flat
     /// indices of a lane's elements, or their columns in rows of `wrap`).
@@ -356,21 +385,23 @@ impl ProcKind {
             | ProcKind::Float(a) => vec![*a],
             ProcKind::Binary(_, _, a, b) | ProcKind::Compare(_, a, b) => vec![*a, *b],
             ProcKind::Select(c, a, b) => vec![*c, *a, *b],
-            ProcKind::Reduce(_, _, a, _, _)
+            ProcKind::Reduce(Reduce { arg: a, .. })
             | ProcKind::Delay(a, _)
             | ProcKind::Slice(a, _, _)
             | ProcKind::Scan(_, a, _)
-            | ProcKind::Segment { arg: a, .. } => {
+            | ProcKind::Segment(Segment { arg: a, .. }) => {
                 vec![Src::Bus(*a)]
             }
-            ProcKind::Bincount {
+            ProcKind::Bincount(Bincount {
                 x, weights, mask, ..
-            } => std::iter::once(*x)
+            }) => std::iter::once(*x)
                 .chain(*weights)
                 .chain(*mask)
                 .map(Src::Bus)
                 .collect(),
-            ProcKind::Broadcast { arg, timing, .. } => vec![Src::Bus(*arg), Src::Bus(*timing)],
+            ProcKind::Broadcast(Broadcast { arg, timing, .. }) => {
+                vec![Src::Bus(*arg), Src::Bus(*timing)]
+            }
             ProcKind::Load { timing, .. } | ProcKind::Iota { timing, .. } => {
                 vec![Src::Bus(*timing)]
             }

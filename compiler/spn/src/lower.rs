@@ -17,6 +17,7 @@
 //!                                          b4 = select b2, b3, #0 : s17 [0, 65535] at 2 [0+1024]
 //! ```
 
+use crate::ir::{Bincount, Broadcast, Reduce};
 use crate::ir::{Bus, LaneView, Network, Output, Port, ProcKind, Sched, Src, StatePort};
 use crate::proc;
 use crate::proc::broadcast::Streams;
@@ -286,13 +287,13 @@ impl Lowering<'_> {
                 .and(None);
         }
         let r = self.net.nodes[arg].range;
-        let kind = ProcKind::Broadcast {
+        let kind = ProcKind::Broadcast(Broadcast {
             arg,
             timing,
             from: from.to_vec(),
             to: to.to_vec(),
             view: LaneView::WHOLE,
-        };
+        });
         Some(self.node(kind, r, st.delayed(1), span))
     }
 
@@ -588,7 +589,13 @@ impl Lowering<'_> {
                 };
                 let s = proc::reduce::schedule(&self.sched(b), &shape, &axes);
                 Some(L::Bus(self.node(
-                    ProcKind::Reduce(*op, d.ty.dtype, b, shape, axes),
+                    ProcKind::Reduce(Reduce {
+                        op: *op,
+                        dtype: d.ty.dtype,
+                        arg: b,
+                        shape,
+                        axes,
+                    }),
                     range,
                     s,
                     span,
@@ -645,14 +652,14 @@ impl Lowering<'_> {
                     Some(_) => Interval::of(DType::U64),
                     None => range,
                 };
-                let kind = ProcKind::Bincount {
+                let kind = ProcKind::Bincount(Bincount {
                     x: x0,
                     weights: wb,
                     mask: mb,
                     bins: *bins,
                     count,
                     float: wb.is_some(),
-                };
+                });
                 Some(L::Bus(self.node(kind, range, s, span)))
             }
         }

@@ -1,6 +1,7 @@
 //! Parses the text form printed by [`crate::print`] (a pest grammar, `spn.pest`).
 //! Run [`crate::verify`] on the result for the network's invariants.
 
+use crate::ir::{Bincount, Broadcast, Reduce, Segment};
 use crate::ir::{
     Bus, LaneView, Network, Node, Output, Pattern, Port, ProcKind, Sched, Src, StatePort,
 };
@@ -356,7 +357,13 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             let r = name
                 .parse::<ReduceOp>()
                 .map_or_else(|()| err(p, format!("unknown reduction `{name}`")), Ok)?;
-            ProcKind::Reduce(r, dt(1)?, bus(0)?, dims_at(1)?, dims_at(2)?)
+            ProcKind::Reduce(Reduce {
+                op: r,
+                dtype: dt(1)?,
+                arg: bus(0)?,
+                shape: dims_at(1)?,
+                axes: dims_at(2)?,
+            })
         }
         "slice" => {
             count(5)?;
@@ -378,14 +385,14 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             let op = name
                 .parse::<ReduceOp>()
                 .map_or_else(|()| err(p, format!("unknown reduction `{name}`")), Ok)?;
-            ProcKind::Segment {
+            ProcKind::Segment(Segment {
                 op,
                 d: dt(1)?,
                 arg: bus(0)?,
                 width: uint(1)?,
                 lane: uint(2)?,
                 lanes: uint(3)?,
-            }
+            })
         }
         "cumsum" => {
             count(2)?;
@@ -408,14 +415,14 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
             };
             let n = 1 + w as usize + m as usize;
             count(n + 2)?;
-            ProcKind::Bincount {
+            ProcKind::Bincount(Bincount {
                 x: bus(0)?,
                 weights: if w { Some(bus(1)?) } else { None },
                 mask: if m { Some(bus(n - 1)?) } else { None },
                 bins: uint(n)?,
                 count: uint(n + 1)?,
                 float,
-            }
+            })
         }
         "broadcast" => {
             // a lane's view: its lane and lanes, and the stored stream's lanes
@@ -428,13 +435,13 @@ fn kind(p: &Pair<Rule>, args: &[Arg]) -> R<ProcKind> {
                 },
                 n => return err(p, format!("`{text}` takes 4 or 7 operands, not {n}")),
             };
-            ProcKind::Broadcast {
+            ProcKind::Broadcast(Broadcast {
                 arg: bus(0)?,
                 timing: bus(1)?,
                 from: dims_at(2)?,
                 to: dims_at(3)?,
                 view,
-            }
+            })
         }
         "delay" => {
             count(2)?;

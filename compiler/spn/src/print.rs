@@ -19,6 +19,7 @@
 //! carries them: from a cycle after the start of a frame, in runs `start+length`
 //! of consecutive cycles.
 
+use crate::ir::{Bincount, Broadcast, Reduce, Segment};
 use crate::ir::{LaneView, Network, ProcKind, Sched, Src};
 use hissc_aop::types::Type;
 use hissc_aop::Interval;
@@ -53,7 +54,13 @@ pub fn op_text(k: &ProcKind) -> String {
             let ls: Vec<String> = lanes.iter().map(|b| b.to_string()).collect();
             format!("pack {}, {width}, {lane}", ls.join(", "))
         }
-        ProcKind::Reduce(op, d, a, shape, axes) => format!(
+        ProcKind::Reduce(Reduce {
+            op,
+            dtype: d,
+            arg: a,
+            shape,
+            axes,
+        }) => format!(
             "reduce.{}.{d} {a}, {}, {}",
             op.name(),
             dims(shape),
@@ -64,23 +71,23 @@ pub fn op_text(k: &ProcKind) -> String {
             format!("slice {a}, {}, {}, {}, {}", dims(shape), f(0), f(1), f(2))
         }
         ProcKind::Scan(d, a, n) => format!("cumsum.{d} {a}, {n}"),
-        ProcKind::Segment {
+        ProcKind::Segment(Segment {
             op,
             d,
             arg,
             width,
             lane,
             lanes,
-        } => format!("segment.{}.{d} {arg}, {width}, {lane}, {lanes}", op.name()),
+        }) => format!("segment.{}.{d} {arg}, {width}, {lane}, {lanes}", op.name()),
         ProcKind::Lookup(t, a) => format!("lookup {}, {}", src(a), dims(t)),
-        ProcKind::Bincount {
+        ProcKind::Bincount(Bincount {
             x,
             weights,
             mask,
             bins,
             count,
             float,
-        } => {
+        }) => {
             // w: float64 sums of weights, i: integer sums of weights, m: mask
             let w = match (weights, float) {
                 (None, _) => "",
@@ -97,13 +104,13 @@ pub fn op_text(k: &ProcKind) -> String {
             args.extend(weights.iter().chain(mask).map(|b| b.to_string()));
             format!("bincount{suffix} {}, {bins}, {count}", args.join(", "))
         }
-        ProcKind::Broadcast {
+        ProcKind::Broadcast(Broadcast {
             arg,
             timing,
             from,
             to,
             view,
-        } => {
+        }) => {
             let v = if *view == LaneView::WHOLE {
                 String::new()
             } else {

@@ -66,32 +66,12 @@ pub fn verify(net: &Network) -> Result<(), Vec<VerifyError>> {
             ProcKind::Input(i, lane) => proc::ports::check_input(net, node, *i, *lane, e),
             ProcKind::Param(i) => proc::ports::check_param(net, *i, e),
             k @ (crate::elementwise_kinds!()) => proc::elementwise::check(net, &k.operands(), e),
-            ProcKind::Reduce(_, _, a, shape, axes) => proc::reduce::check(net, *a, shape, axes, e),
+            ProcKind::Reduce(p) => proc::reduce::check(net, p, e),
             ProcKind::Slice(a, shape, sel) => proc::slice::check(net, *a, shape, sel, e),
             ProcKind::Scan(_, a, count) => proc::scan::check(net, *a, *count, e),
-            ProcKind::Segment {
-                op,
-                arg,
-                width,
-                lane,
-                lanes,
-                ..
-            } => proc::segment::check(net, *op, *arg, *width, *lane, *lanes, e),
-            ProcKind::Bincount {
-                x,
-                weights,
-                mask,
-                bins,
-                count,
-                float,
-            } => proc::bincount::check(net, *x, *weights, *mask, *bins, *count, *float, e),
-            ProcKind::Broadcast {
-                arg,
-                timing,
-                from,
-                to,
-                view,
-            } => proc::broadcast::check(net, *arg, *timing, from, to, *view, e),
+            ProcKind::Segment(p) => proc::segment::check(net, p, e),
+            ProcKind::Bincount(p) => proc::bincount::check(net, p, e),
+            ProcKind::Broadcast(p) => proc::broadcast::check(net, p, e),
             ProcKind::Pack { lanes, width, lane } => {
                 proc::pack::check(net, lanes, *width, *lane, e)
             }

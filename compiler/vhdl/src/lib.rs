@@ -4,10 +4,12 @@
 //! unique), [`emit`] writes the synthesizable design (numeric_std, VHDL-2008,
 //! comments naming the Python line of every process) and [`tb`] the
 //! trace-replay testbench with its vector file; [`axis`] the AXI4-Stream
-//! wrapper and its testbench.
+//! wrapper and its testbench; [`host`] the narrow host interface that wraps a
+//! design whose ports outnumber a package's pins.
 
 pub mod axis;
 pub mod emit;
+pub mod host;
 pub mod interface;
 pub mod namer;
 pub mod tb;

@@ -3,8 +3,8 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
-use hissc_spn::{Bus, Network, ProcKind};
+use crate::slots::{alloc, slot};
+use hissc_spn::{Bus, Network};
 
 impl Engine {
     /// One `Bincount` process over cycles `0..n` of the block.
@@ -87,20 +87,17 @@ pub struct Bincount {
 impl Bincount {
     /// The bin count `b`: two banks of counters and its pipeline's state, its
     /// latency from [`hissc_spn::proc::bincount::plan`].
-    pub(crate) fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
-        let ProcKind::Bincount {
+    pub(crate) fn op(net: &Network, b: Bus, p: &hissc_spn::ir::Bincount, st: &mut usize) -> Self {
+        let hissc_spn::ir::Bincount {
             x,
             weights,
             mask,
             bins,
             count,
             float,
-        } = net.nodes[b].kind
-        else {
-            unreachable!("a bin count")
-        };
-        let plan = hissc_spn::proc::bincount::plan(net, b).expect("a bin count");
-        Op::Bincount(Bincount {
+        } = *p;
+        let plan = hissc_spn::proc::bincount::plan(net, p);
+        Bincount {
             dst: slot(b),
             x: slot(x),
             w: weights.map(slot),
@@ -111,6 +108,6 @@ impl Bincount {
             start: 2 - plan.latency as i128,
             mem: alloc(2 * bins as usize, st),
             state: alloc(4, st),
-        })
+        }
     }
 }

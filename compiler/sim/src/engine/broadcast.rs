@@ -4,8 +4,8 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
-use hissc_spn::{Bus, Network, ProcKind};
+use crate::slots::{alloc, slot};
+use hissc_spn::{Bus, Network};
 
 impl Engine {
     /// One `Broadcast` process over cycles `0..n` of the block.
@@ -108,20 +108,17 @@ pub struct Broadcast {
 impl Broadcast {
     /// The broadcast process `b`: its stored part of the frame (as its lane
     /// view says) in the banks its plan says, and its counters.
-    pub(crate) fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
-        let ProcKind::Broadcast {
+    pub(crate) fn op(net: &Network, b: Bus, p: &hissc_spn::ir::Broadcast, st: &mut usize) -> Self {
+        let hissc_spn::ir::Broadcast {
             arg,
             timing,
             from,
             to,
             view,
-        } = &net.nodes[b].kind
-        else {
-            unreachable!("a broadcast")
-        };
-        let plan = hissc_spn::proc::broadcast::plan(net, b).expect("a broadcast");
+        } = p;
+        let plan = hissc_spn::proc::broadcast::plan(net, p);
         let (start, step) = hissc_spn::proc::broadcast::counts(to, *view);
-        Op::Broadcast(Broadcast {
+        Broadcast {
             dst: slot(b),
             arg: slot(*arg),
             timing: slot(*timing),
@@ -136,6 +133,6 @@ impl Broadcast {
             arg_lanes: view.arg_lanes,
             start,
             step,
-        })
+        }
     }
 }

@@ -3,7 +3,7 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_spn::Bus;
 
 impl Engine {
@@ -55,13 +55,13 @@ pub struct Delay {
 
 impl Delay {
     /// A delay of `n` cycles: a ring of the values in flight.
-    pub(crate) fn op(dst: u32, a: Bus, n: u32, st: &mut usize) -> Op {
-        Op::Delay(Delay {
+    pub(crate) fn op(dst: u32, a: Bus, n: u32, st: &mut usize) -> Self {
+        Delay {
             dst,
             arg: slot(a),
             ring: alloc(2 * (n as usize - 1), st),
             n,
             pos: alloc(1, st),
-        })
+        }
     }
 }

@@ -4,7 +4,7 @@
 #![allow(missing_docs)] // the state fields are named in the struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_spn::Bus;
 
 impl Engine {
@@ -47,8 +47,8 @@ impl Iota {
         timing: Bus,
         (first, step, wrap): (u32, u32, Option<u32>),
         st: &mut usize,
-    ) -> Op {
-        Op::Iota(Iota {
+    ) -> Self {
+        Iota {
             dst,
             timing: slot(timing),
             first: first as i128,
@@ -56,6 +56,6 @@ impl Iota {
             count: net.nodes[timing].sched.elements().max(1) as i128,
             wrap: wrap.unwrap_or(0) as i128,
             cnt: alloc(1, st),
-        })
+        }
     }
 }

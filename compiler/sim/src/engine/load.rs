@@ -9,7 +9,7 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_spn::Bus;
 
 impl Engine {
@@ -70,9 +70,9 @@ impl Load {
         lane: u32,
         timing: Bus,
         st: &mut usize,
-    ) -> Op {
+    ) -> Self {
         let s = &net.states[state as usize];
-        Op::Load(Load {
+        Load {
             dst,
             timing: slot(timing),
             state: state as usize,
@@ -80,7 +80,7 @@ impl Load {
             banks: s.lanes.max(1) as usize,
             depth: hissc_spn::proc::load::bank_depth(net, state as usize).max(1) as usize,
             rcnt: alloc(1, st),
-        })
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 #![allow(missing_docs)] // the state fields are named in the struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_spn::{Bus, Network};
 
 impl Engine {
@@ -68,9 +68,9 @@ impl Merge {
         blocks: &[u32],
         reps: u32,
         st: &mut usize,
-    ) -> Op {
+    ) -> Self {
         let depths = hissc_spn::proc::merge::depths(net, srcs, blocks, reps);
-        Op::Merge(Merge {
+        Merge {
             dst,
             srcs: srcs.iter().map(|&b| slot(b)).collect(),
             blocks: blocks.to_vec(),
@@ -81,6 +81,6 @@ impl Merge {
             held: srcs.iter().map(|_| alloc(1, st)).collect(),
             cur: alloc(1, st),
             taken: alloc(1, st),
-        })
+        }
     }
 }

@@ -3,7 +3,7 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_spn::{Bus, Network};
 
 impl Engine {
@@ -67,15 +67,15 @@ impl Pack {
         width: u32,
         lane: u32,
         st: &mut usize,
-    ) -> Op {
+    ) -> Self {
         let depth = hissc_spn::proc::pack::depth(net, lanes, width) as usize;
-        Op::Pack(Pack {
+        Pack {
             dst,
             lanes: lanes.iter().map(|&b| slot(b)).collect(),
             width,
             lane,
             buf: alloc(depth, st),
             held: alloc(1, st),
-        })
+        }
     }
 }

@@ -3,11 +3,10 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::{advance, Engine};
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_aop::types::numel;
 use hissc_aop::DType;
 use hissc_aop::{semantics, ReduceOp};
-use hissc_spn::Bus;
 
 impl Engine {
     /// One `Reduce` process over cycles `0..n` of the block.
@@ -165,20 +164,22 @@ pub struct ReduceAll {
     pub acc: usize,
 }
 
+/// What a reduction flattens to: one accumulator per line of the stream, or
+/// one over the whole stream.
+pub(crate) enum Reduction {
+    /// Per line.
+    Lines(Reduce),
+    /// Over the whole stream.
+    All(ReduceAll),
+}
+
 impl Reduce {
     /// A reduction of `shape` over `axes`: a whole-stream accumulator
     /// ([`ReduceAll`]) or one per line ([`Reduce`]), as
     /// [`hissc_spn::proc::reduce`] lays them out.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn op(
-        dst: u32,
-        op: ReduceOp,
-        d: DType,
-        a: Bus,
-        shape: &[u32],
-        axes: &[u32],
-        st: &mut usize,
-    ) -> Op {
+    pub(crate) fn op(dst: u32, p: &hissc_spn::ir::Reduce, st: &mut usize) -> Reduction {
+        let (op, d, a) = (p.op, p.dtype, p.arg);
+        let (shape, axes) = (&p.shape[..], &p.axes[..]);
         let reduced: Vec<bool> = (0..shape.len())
             .map(|i| axes.contains(&(i as u32)))
             .collect();
@@ -190,7 +191,7 @@ impl Reduce {
         let flat = axes.len() == shape.len();
         if flat && !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
             // the common case: one accumulator over the whole stream
-            return Op::ReduceAll(ReduceAll {
+            return Reduction::All(ReduceAll {
                 dst,
                 arg: slot(a),
                 op,
@@ -199,7 +200,7 @@ impl Reduce {
                 acc: alloc(2, st),
             });
         }
-        Op::Reduce(Reduce {
+        Reduction::Lines(Reduce {
             dst,
             arg: slot(a),
             op,

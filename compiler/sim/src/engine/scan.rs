@@ -3,7 +3,7 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_aop::DType;
 use hissc_spn::Bus;
 
@@ -54,14 +54,14 @@ pub struct Scan {
 
 impl Scan {
     /// A running sum over `count` elements.
-    pub(crate) fn op(dst: u32, d: DType, a: Bus, count: u32, st: &mut usize) -> Op {
-        Op::Scan(Scan {
+    pub(crate) fn op(dst: u32, d: DType, a: Bus, count: u32, st: &mut usize) -> Self {
+        Scan {
             dst,
             arg: slot(a),
             d,
             count,
             acc: alloc(1, st),
             cnt: alloc(1, st),
-        })
+        }
     }
 }

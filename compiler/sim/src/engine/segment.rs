@@ -4,9 +4,9 @@
 #![allow(missing_docs)] // the state fields are named in the struct's doc
 
 use super::Engine;
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_aop::{semantics, DType, ReduceOp};
-use hissc_spn::{Bus, Network, ProcKind};
+use hissc_spn::{Bus, Network};
 
 impl Engine {
     /// One `Segment` process over cycles `0..n` of the block.
@@ -73,12 +73,10 @@ pub struct Segment {
 
 impl Segment {
     /// The segment process `b`, as its plan says.
-    pub(crate) fn op(net: &Network, b: Bus, st: &mut usize) -> Op {
-        let ProcKind::Segment { op, d, arg, .. } = net.nodes[b].kind else {
-            unreachable!("a segment")
-        };
-        let p = hissc_spn::proc::segment::plan(net, b).expect("a segment");
-        Op::Segment(Segment {
+    pub(crate) fn op(net: &Network, b: Bus, seg: &hissc_spn::ir::Segment, st: &mut usize) -> Self {
+        let (op, d, arg) = (seg.op, seg.d, seg.arg);
+        let p = hissc_spn::proc::segment::plan(net, b, seg);
+        Segment {
             dst: slot(b),
             arg: slot(arg),
             op,
@@ -90,6 +88,6 @@ impl Segment {
             first_below: p.first_below as i128,
             acc: alloc(1, st),
             col: alloc(1, st),
-        })
+        }
     }
 }

@@ -3,7 +3,7 @@
 #![allow(missing_docs)] // the state fields are named in each struct's doc
 
 use super::{advance, Engine};
-use crate::flat::{alloc, slot, Op};
+use crate::slots::{alloc, slot};
 use hissc_spn::Bus;
 
 impl Engine {
@@ -52,13 +52,13 @@ impl Slice {
         shape: &[u32],
         sel: &[(u32, u32, u32)],
         st: &mut usize,
-    ) -> Op {
-        Op::Slice(Slice {
+    ) -> Self {
+        Slice {
             dst,
             arg: slot(a),
             shape: shape.to_vec(),
             sel: sel.to_vec(),
             idx: alloc(shape.len(), st),
-        })
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! banks as the reads need.
 
 use super::*;
+use crate::ir::Broadcast;
 
 impl Widen {
     pub(super) fn broadcast(
@@ -154,13 +155,13 @@ impl Widen {
                     "use fewer lanes, or broadcast an array that arrives with the frame it is broadcast onto",
                 );
             }
-            let kind = ProcKind::Broadcast {
+            let kind = ProcKind::Broadcast(Broadcast {
                 arg: al[0],
                 timing: al[1],
                 from: from.to_vec(),
                 to: to.to_vec(),
                 view: views[l],
-            };
+            });
             out.push(self.after(kind, n.range, al[1], n.span));
         }
         Some(W::Lanes(out))

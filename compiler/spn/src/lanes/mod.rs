@@ -41,6 +41,7 @@
 //!
 //! Anything else is a [`Code::LANES`] diagnostic at the Python expression.
 
+use crate::ir::{Broadcast, Segment};
 use crate::ir::{Bus, LaneView, Network, Node, Output, ProcKind, Sched, Src};
 use crate::proc;
 use crate::proc::broadcast::Streams;
@@ -492,27 +493,20 @@ impl Widen {
                 Some(W::Lanes(v))
             }
             crate::elementwise_kinds!() => self.elementwise(n),
-            ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(n, *op, *d, *a, shape, axes),
+            ProcKind::Reduce(p) => self.reduce(n, p),
             ProcKind::Slice(a, shape, sel) => self.slice(n, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(n, *d, *a, *count),
-            ProcKind::Bincount {
-                x,
-                weights,
-                mask,
-                bins,
-                count,
-                float,
-            } => self.bincount(n, *x, *weights, *mask, *bins, *count, *float),
-            ProcKind::Broadcast {
+            ProcKind::Bincount(p) => self.bincount(n, p),
+            ProcKind::Broadcast(Broadcast {
                 arg,
                 timing,
                 from,
                 to,
                 view: _,
-            } => self.broadcast(n, *arg, *timing, from, to),
+            }) => self.broadcast(n, *arg, *timing, from, to),
             // only widening makes gearboxes and row segments
             ProcKind::Pack { .. }
-            | ProcKind::Segment { .. }
+            | ProcKind::Segment(Segment { .. })
             | ProcKind::Iota { wrap: Some(_), .. } => {
                 self.diags.push(
                     Diagnostic::bug(

@@ -2,23 +2,23 @@
 //! keys; rows that straddle cycles folded through `segment`s.
 
 use super::*;
+use crate::ir::{Reduce, Segment};
 
 impl Widen {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn reduce(
-        &mut self,
-        n: &Node,
-        op: ReduceOp,
-        d: DType,
-        a: Bus,
-        shape: &[u32],
-        axes: &[u32],
-    ) -> Option<W> {
+    pub(super) fn reduce(&mut self, n: &Node, p: &Reduce) -> Option<W> {
+        let (op, d, a) = (p.op, p.dtype, p.arg);
+        let (shape, axes) = (&p.shape[..], &p.axes[..]);
         let v = self.stream_lanes(a, n.span)?;
         let lanes = v.len() as u32;
         if lanes == 1 {
             let s = proc::reduce::schedule(&self.sched(v[0]), shape, axes);
-            let kind = ProcKind::Reduce(op, d, v[0], shape.to_vec(), axes.to_vec());
+            let kind = ProcKind::Reduce(Reduce {
+                op,
+                dtype: d,
+                arg: v[0],
+                shape: shape.to_vec(),
+                axes: axes.to_vec(),
+            });
             return Some(W::Lanes(vec![self.push(kind, n.range, s, n.span)]));
         }
         if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
@@ -93,7 +93,13 @@ impl Widen {
                 continue;
             }
             let s = proc::reduce::schedule(&self.sched(root), &cshape, &caxes);
-            let kind = ProcKind::Reduce(fop, d, root, cshape.clone(), caxes.clone());
+            let kind = ProcKind::Reduce(Reduce {
+                op: fop,
+                dtype: d,
+                arg: root,
+                shape: cshape.clone(),
+                axes: caxes.clone(),
+            });
             out.push(self.push(kind, n.range, s, n.span));
         }
         Some(W::Lanes(out))
@@ -309,7 +315,13 @@ impl Widen {
             } else {
                 let rop = if max { ReduceOp::Max } else { ReduceOp::Min };
                 let s = proc::reduce::schedule(&self.sched(root), &cshape, &caxes);
-                let kind = ProcKind::Reduce(rop, DType::I64, root, cshape.clone(), caxes.clone());
+                let kind = ProcKind::Reduce(Reduce {
+                    op: rop,
+                    dtype: DType::I64,
+                    arg: root,
+                    shape: cshape.clone(),
+                    axes: caxes.clone(),
+                });
                 self.push(kind, keys, s, span)
             };
             out.push(self.key_index(n, best, k, max.then_some(top)));
@@ -468,14 +480,14 @@ impl Widen {
             .iter()
             .enumerate()
             .map(|(j, &x)| {
-                let kind = ProcKind::Segment {
+                let kind = ProcKind::Segment(Segment {
                     op,
                     d,
                     arg: x,
                     width: bw,
                     lane: j as u32,
                     lanes: bl,
-                };
+                });
                 let s = proc::segment::schedule(&self.sched(x), bw, bl);
                 self.push(kind, part, s, span)
             })

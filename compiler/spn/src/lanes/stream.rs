@@ -1,6 +1,7 @@
 //! Slices, gearboxes, scans and bin counts on lanes.
 
 use super::*;
+use crate::ir::Bincount;
 
 impl Widen {
     pub(super) fn slice(
@@ -230,17 +231,15 @@ impl Widen {
         Some(W::Lanes(out))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn bincount(
-        &mut self,
-        n: &Node,
-        x: Bus,
-        weights: Option<Bus>,
-        mask: Option<Bus>,
-        bins: u32,
-        count: u32,
-        float: bool,
-    ) -> Option<W> {
+    pub(super) fn bincount(&mut self, n: &Node, p: &Bincount) -> Option<W> {
+        let Bincount {
+            x,
+            weights,
+            mask,
+            bins,
+            count,
+            float,
+        } = *p;
         let span = n.span;
         let xs = self.stream_lanes(x, span)?;
         let lanes = xs.len() as u32;
@@ -259,14 +258,14 @@ impl Widen {
             let wb = ws.as_ref().map(|_| al[1]);
             let mb = ms.as_ref().map(|_| al[if ws.is_some() { 2 } else { 1 }]);
             let s = proc::bincount::schedule(&self.sched(al[0]), bins, float);
-            let kind = ProcKind::Bincount {
+            let kind = ProcKind::Bincount(Bincount {
                 x: al[0],
                 weights: wb,
                 mask: mb,
                 bins,
                 count,
                 float,
-            };
+            });
             return Some(W::Lanes(vec![self.push(kind, n.range, s, span)]));
         }
         let period = self.net.frame_period();
@@ -330,14 +329,14 @@ impl Widen {
                 buses.extend(wb.iter().chain(&mb));
                 let al = self.align(&buses);
                 let s = proc::bincount::schedule(&self.sched(al[0]), bins / banks, false);
-                let kind = ProcKind::Bincount {
+                let kind = ProcKind::Bincount(Bincount {
                     x: al[0],
                     weights: wb.map(|_| al[1]),
                     mask: mb.map(|_| al[buses.len() - 1]),
                     bins: bins / banks,
                     count: per_lane,
                     float: false,
-                };
+                });
                 bank.push(self.push(kind, sums(1), s, span));
             }
         }

@@ -1,7 +1,7 @@
 //! Bin counts (`np.bincount`, weighted or not): counters in two banks of block
 //! RAM, one counting the frame that arrives while the other streams out.
 
-use crate::ir::{Bus, Network, ProcKind, Sched};
+use crate::ir::{Bincount, Network, Sched};
 use hissc_aop::Interval;
 
 /// Cycles from a frame's last element to its first bin count on the output:
@@ -26,17 +26,15 @@ pub fn schedule(arg: &Sched, bins: u32, weighted: bool) -> Sched {
 
 /// The verifier's rule: its operands share one schedule of `count` elements (a
 /// float64 count has weights); the schedule is [`schedule`]'s.
-#[allow(clippy::too_many_arguments)]
-pub fn check(
-    net: &Network,
-    x: Bus,
-    weights: Option<Bus>,
-    mask: Option<Bus>,
-    bins: u32,
-    count: u32,
-    float: bool,
-    errs: &mut Vec<String>,
-) -> Option<Sched> {
+pub fn check(net: &Network, p: &Bincount, errs: &mut Vec<String>) -> Option<Sched> {
+    let Bincount {
+        x,
+        weights,
+        mask,
+        bins,
+        count,
+        float,
+    } = *p;
     let s = net.nodes[x].sched.clone();
     let aligned = weights
         .iter()
@@ -69,18 +67,15 @@ pub struct Plan {
     pub latency: u32,
 }
 
-/// The plan of the bin-count process `b`.
-pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
-    let ProcKind::Bincount {
+/// The plan of a bin count `p` of `net`.
+pub fn plan(net: &Network, p: &Bincount) -> Plan {
+    let Bincount {
         weights,
         count,
         bins,
         float,
         ..
-    } = net.nodes[b].kind
-    else {
-        return None;
-    };
+    } = *p;
     let n = count as i128;
     let acc = match weights {
         Some(wb) => {
@@ -89,10 +84,10 @@ pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
         }
         None => Interval::new(0, n),
     };
-    Some(Plan {
+    Plan {
         acc,
         acc_width: acc.signed_bits().max(2),
         depth: bins.next_power_of_two(),
         latency: latency(float),
-    })
+    }
 }

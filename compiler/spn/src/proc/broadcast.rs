@@ -1,7 +1,7 @@
 //! Broadcasts: a frame of shape `from` stored, and answered along a timing
 //! stream of shape `to`.
 
-use crate::ir::{Bus, LaneView, Network, Sched};
+use crate::ir::{Broadcast, LaneView, Network, Sched};
 use hissc_aop::types::numel;
 use hissc_aop::verify::broadcastable;
 
@@ -144,15 +144,9 @@ impl Streams<'_> {
 /// is read at or after the cycle its source is stored, and before a later
 /// frame stores over it ([`Streams::banks`]); the result is the timing stream
 /// one cycle later.
-pub fn check(
-    net: &Network,
-    arg: Bus,
-    timing: Bus,
-    from: &[u32],
-    to: &[u32],
-    view: LaneView,
-    errs: &mut Vec<String>,
-) -> Option<Sched> {
+pub fn check(net: &Network, p: &Broadcast, errs: &mut Vec<String>) -> Option<Sched> {
+    let (arg, timing, view) = (p.arg, p.timing, p.view);
+    let (from, to) = (&p.from[..], &p.to[..]);
     let (sa, st) = (&net.nodes[arg].sched, &net.nodes[timing].sched);
     let LaneView {
         lane,
@@ -202,28 +196,18 @@ pub struct Plan {
     pub reads: u32,
 }
 
-/// The plan of the broadcast process `b`.
-pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
-    let crate::ProcKind::Broadcast {
-        arg,
-        timing,
-        from,
-        to,
-        view,
-    } = &net.nodes[b].kind
-    else {
-        return None;
-    };
+/// The plan of the broadcast `p` in `net`.
+pub fn plan(net: &Network, p: &Broadcast) -> Plan {
     let streams = Streams {
-        arg: &net.nodes[*arg].sched,
-        timing: &net.nodes[*timing].sched,
-        from,
-        to,
-        view: *view,
+        arg: &net.nodes[p.arg].sched,
+        timing: &net.nodes[p.timing].sched,
+        from: &p.from,
+        to: &p.to,
+        view: p.view,
     };
-    Some(Plan {
-        words: numel(from) as u32 / view.arg_lanes,
+    Plan {
+        words: numel(&p.from) as u32 / p.view.arg_lanes,
         banks: streams.banks(net.frame_period()).unwrap_or(1),
         reads: streams.timing.elements(),
-    })
+    }
 }

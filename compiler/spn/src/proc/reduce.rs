@@ -1,7 +1,7 @@
 //! Reductions (`sum`, `min`, `max`, `argmax`, `any`, ... over axes): one
 //! accumulator per output still being reduced, in registers or block RAM.
 
-use crate::ir::{Bus, Network, ProcKind, Sched};
+use crate::ir::{Bus, Network, Reduce, Sched};
 use hissc_aop::passes::ranges::sum_exact;
 use hissc_aop::types::numel;
 use hissc_aop::{DType, Interval, ReduceOp};
@@ -44,13 +44,8 @@ pub fn schedule(arg: &Sched, shape: &[u32], axes: &[u32]) -> Sched {
 
 /// The verifier's rule: a stream with the elements of `shape`, reduced over
 /// ascending axes of it; the schedule is [`schedule`]'s.
-pub fn check(
-    net: &Network,
-    a: Bus,
-    shape: &[u32],
-    axes: &[u32],
-    errs: &mut Vec<String>,
-) -> Option<Sched> {
+pub fn check(net: &Network, p: &Reduce, errs: &mut Vec<String>) -> Option<Sched> {
+    let (a, shape, axes) = (p.arg, &p.shape[..], &p.axes[..]);
     match super::stream_of(net, a, numel(shape)) {
         Some(s)
             if !axes.is_empty()
@@ -111,11 +106,15 @@ pub fn sum_wraps(d: DType, arg: Interval, n: i128) -> bool {
     sum_exact(arg, n).is_none_or(|x| !x.within(Interval::of(d)))
 }
 
-/// The plan of the reduction process `b`.
-pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
-    let ProcKind::Reduce(op, d, a, shape, axes) = &net.nodes[b].kind else {
-        return None;
-    };
+/// The plan of the reduction `p`, process `b` of `net`.
+pub fn plan(net: &Network, b: Bus, p: &Reduce) -> Plan {
+    let Reduce {
+        op,
+        dtype: d,
+        arg: a,
+        shape,
+        axes,
+    } = p;
     let (lines, line) = lines(shape, axes);
     let total: i128 = shape.iter().map(|&x| x as i128).product();
     let kept: i128 = shape
@@ -127,7 +126,7 @@ pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
     let per_output = total / kept.max(1);
     let arg = net.nodes[*a].range;
     let acc = accumulator_range(*op, *d, arg, net.nodes[b].range, per_output);
-    Some(Plan {
+    Plan {
         lines,
         line,
         in_ram: in_ram(shape, axes),
@@ -135,5 +134,5 @@ pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
         acc,
         acc_width: acc.signed_bits().max(2),
         wraps: *op == ReduceOp::Sum && sum_wraps(*d, arg, per_output),
-    })
+    }
 }

@@ -21,7 +21,7 @@
 //! every lane, since a row of at least `lanes` elements has at least one on
 //! each — and a plain pipelined tree adds (or compares) the lanes' parts.
 
-use crate::ir::{Bus, Network, Pattern, ProcKind, Sched};
+use crate::ir::{Bus, Network, Pattern, Sched, Segment};
 use crate::proc::reduce::{accumulator_range, sum_wraps};
 use hissc_aop::ReduceOp;
 
@@ -61,15 +61,15 @@ pub fn folds(op: ReduceOp) -> bool {
 
 /// The verifier's rule: a stream of whole rows (its elements on all lanes make
 /// whole rows every frame), rows at least as wide as the lanes.
-pub fn check(
-    net: &Network,
-    op: ReduceOp,
-    arg: Bus,
-    width: u32,
-    lane: u32,
-    lanes: u32,
-    errs: &mut Vec<String>,
-) -> Option<Sched> {
+pub fn check(net: &Network, p: &Segment, errs: &mut Vec<String>) -> Option<Sched> {
+    let Segment {
+        op,
+        arg,
+        width,
+        lane,
+        lanes,
+        ..
+    } = *p;
     let s = &net.nodes[arg].sched;
     let whole = (s.elements() as u64 * lanes as u64).is_multiple_of(width.max(1) as u64);
     if s.is_static() || !folds(op) || lane >= lanes || width < lanes || !whole {
@@ -105,24 +105,21 @@ pub struct Plan {
     pub first_below: u32,
 }
 
-/// The plan of the segment process `b`.
-pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
-    let ProcKind::Segment {
+/// The plan of the segment `p`, process `b` of `net`.
+pub fn plan(net: &Network, b: Bus, p: &Segment) -> Plan {
+    let Segment {
         op,
         d,
         arg,
         width,
         lane,
         lanes,
-    } = net.nodes[b].kind
-    else {
-        return None;
-    };
+    } = *p;
     // the most elements of one row on one lane
     let per_row = width.div_ceil(lanes) as i128;
     let a = net.nodes[arg].range;
     let acc = accumulator_range(op, d, a, net.nodes[b].range, per_row);
-    Some(Plan {
+    Plan {
         acc_width: acc.signed_bits().max(2),
         wraps: op == ReduceOp::Sum && sum_wraps(d, a, per_row),
         width,
@@ -130,7 +127,7 @@ pub fn plan(net: &Network, b: Bus) -> Option<Plan> {
         ends_from: width - lanes,
         next_from: (lane > 0).then(|| width - lane),
         first_below: lanes - lane,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -9,21 +9,18 @@ impl Emitter<'_> {
     /// the same bin comes twice in a row), the other streams out the previous
     /// frame's counts and clears them. Each bank has one read and one write port,
     /// as an iCE40 `SB_RAM40_4K`.
-    pub(super) fn bincount(&mut self, b: Bus) {
+    pub(super) fn bincount(&mut self, b: Bus, p: &hissc_spn::ir::Bincount) {
         let net = self.net;
-        let ProcKind::Bincount {
+        let hissc_spn::ir::Bincount {
             x,
             weights,
             mask,
             bins,
             count,
             float,
-        } = net.nodes[b].kind
-        else {
-            unreachable!("a bincount process")
-        };
+        } = *p;
         let w = net.nodes[b].width;
-        let plan = hissc_spn::proc::bincount::plan(net, b).expect("a bin count");
+        let plan = hissc_spn::proc::bincount::plan(net, p);
         let wacc = plan.acc_width;
         let top = plan.depth - 1;
         let decl = |s: &mut String, line: String| {

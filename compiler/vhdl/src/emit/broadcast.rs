@@ -3,18 +3,13 @@
 use super::*;
 
 impl Emitter<'_> {
-    pub(super) fn broadcast(
-        &mut self,
-        b: Bus,
-        (arg, timing): (Bus, Bus),
-        from: &[u32],
-        to: &[u32],
-        view: LaneView,
-    ) {
+    pub(super) fn broadcast(&mut self, b: Bus, p: &hissc_spn::ir::Broadcast) {
+        let (arg, timing, view) = (p.arg, p.timing, p.view);
+        let (from, to) = (&p.from[..], &p.to[..]);
         let net = self.net;
         let (w, wa) = (net.nodes[b].width, net.nodes[arg].width);
         let full: u32 = from.iter().product();
-        let plan = hissc_spn::proc::broadcast::plan(net, b).expect("a broadcast");
+        let plan = hissc_spn::proc::broadcast::plan(net, p);
         let (len, banks) = (plan.words, plan.banks);
         let (start, step) = hissc_spn::proc::broadcast::counts(to, view);
         let _ = writeln!(

@@ -27,7 +27,7 @@ use crate::interface::{Interface, StreamOut};
 use hissc_aop::passes::ranges::{binary_exact, unary_exact};
 use hissc_aop::{BinaryOp, DType, Interval, ReduceOp, UnaryOp};
 use hissc_diagnostics::SourceFile;
-use hissc_spn::{Bus, LaneView, Network, ProcKind, Src};
+use hissc_spn::{Bus, Network, ProcKind, Src};
 use std::fmt::Write;
 
 /// A constant as a `signed` literal of width `w`.
@@ -232,19 +232,13 @@ impl Emitter<'_> {
                 let _ = write!(self.body, "{c}  {b} <= {conv};\n\n");
             }
             hissc_spn::elementwise_kinds!() => self.elementwise_process(b),
-            ProcKind::Reduce(op, d, a, shape, axes) => self.reduce(b, *op, *d, *a, shape, axes),
+            ProcKind::Reduce(p) => self.reduce(b, p),
             ProcKind::Slice(a, shape, sel) => self.slice(b, *a, shape, sel),
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
-            ProcKind::Segment { op, d, arg, .. } => self.segment(b, (*op, *d), *arg),
-            ProcKind::Bincount { .. } => self.bincount(b),
+            ProcKind::Segment(p) => self.segment(b, p),
+            ProcKind::Bincount(p) => self.bincount(b, p),
             ProcKind::Pack { lanes, width, lane } => self.pack(b, lanes, *width, *lane),
-            ProcKind::Broadcast {
-                arg,
-                timing,
-                from,
-                to,
-                view,
-            } => self.broadcast(b, (*arg, *timing), from, to, *view),
+            ProcKind::Broadcast(p) => self.broadcast(b, p),
             ProcKind::Delay(a, n) => self.delay(b, *a, *n),
             ProcKind::Load {
                 state,

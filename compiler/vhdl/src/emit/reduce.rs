@@ -4,19 +4,13 @@
 use super::*;
 
 impl Emitter<'_> {
-    pub(super) fn reduce(
-        &mut self,
-        b: Bus,
-        op: ReduceOp,
-        d: DType,
-        a: Bus,
-        shape: &[u32],
-        axes: &[u32],
-    ) {
+    pub(super) fn reduce(&mut self, b: Bus, p: &hissc_spn::ir::Reduce) {
+        let (op, d, a) = (p.op, p.dtype, p.arg);
+        let (shape, axes) = (&p.shape[..], &p.axes[..]);
         let net = self.net;
         let w = net.nodes[b].width;
         let total: u32 = shape.iter().product();
-        let plan = hissc_spn::proc::reduce::plan(net, b).expect("a reduction");
+        let plan = hissc_spn::proc::reduce::plan(net, b, p);
         let (sum_wraps, wacc) = (plan.wraps, plan.acc_width);
         // accumulators: one per output in flight
         let (lines, line) = (plan.lines, plan.line.clone());

@@ -6,10 +6,11 @@ use super::reduce::{fold, wrap_width};
 use super::*;
 
 impl Emitter<'_> {
-    pub(super) fn segment(&mut self, b: Bus, (op, d): (ReduceOp, DType), a: Bus) {
+    pub(super) fn segment(&mut self, b: Bus, seg: &hissc_spn::ir::Segment) {
+        let (op, d, a) = (seg.op, seg.d, seg.arg);
         let net = self.net;
         let w = net.nodes[b].width;
-        let p = hissc_spn::proc::segment::plan(net, b).expect("a segment");
+        let p = hissc_spn::proc::segment::plan(net, b, seg);
         let wacc = p.acc_width;
         let wrap = p.wraps.then_some(net.nodes[a].width);
         let _ = writeln!(

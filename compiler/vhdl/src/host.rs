@@ -23,7 +23,7 @@
 //! count and last flag are captured beside its data, so resource and timing figures
 //! are those of the real design plus this small host interface.
 
-use hissc_vhdl::interface::{port_type, Interface};
+use crate::interface::{port_type, Interface};
 use std::fmt::Write;
 
 /// Pins the kernel's own entity needs.
@@ -37,7 +37,7 @@ pub fn pins(iface: &Interface) -> u32 {
 
 /// Bits of an output the wrapper captures: its data, and for a variable-length
 /// output its count and last flag.
-fn captured(o: &hissc_vhdl::interface::StreamOut) -> u32 {
+fn captured(o: &crate::interface::StreamOut) -> u32 {
     o.total() + o.vec.as_ref().map_or(0, |v| v.count_width + 1)
 }
 
@@ -60,7 +60,7 @@ pub fn wrap(iface: &Interface, capacity: u32, retime: bool) -> Result<Wrapper, S
     let bytes = out_bits.div_ceil(8).max(1);
     let stream_pins: u32 = iface.inputs.iter().map(|p| p.width + 1).sum::<u32>()
         + iface.loads.iter().map(|p| p.width + 1).sum::<u32>();
-    let word = |p: &hissc_vhdl::interface::StreamIn| format!("{}_word", p.data);
+    let word = |p: &crate::interface::StreamIn| format!("{}_word", p.data);
     let pins =
         3 + stream_pins + if param_bits > 0 { 2 } else { 0 } + iface.outputs.len() as u32 + 1 + 8;
     if pins > capacity {
