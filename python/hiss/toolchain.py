@@ -430,6 +430,10 @@ class _progress:
         if e.get("event") != "stage":
             return
         if self.bar is not None:
+            if e["index"] + 1 < self.bar.n:
+                # a line-rate search starts its next build (more lanes)
+                self.bar.reset(total=e["stages"])
+                self.bar.set_description(f"{e['kernel']} ({e['lanes']} lanes) for {e['target']}")
             self.bar.total = e["stages"]
             self.bar.update(e["index"] + 1 - self.bar.n)
             self.bar.set_postfix_str(e["detail"])

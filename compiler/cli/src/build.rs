@@ -1,8 +1,11 @@
-//! `hissc build`: a bitstream, with a progress display and a report table.
+//! `hissc build`: the arguments and the rendering around
+//! [`hissc_driver::build`] (which holds the build and the line-rate search):
+//! a progress display, the report table, and what a failure means to the user.
 
 use crate::driver::{Compiled, Failure};
 use crate::BuildArgs;
-use hissc_flow::build::{self, BuildError, Options, Report};
+use hissc_driver::build::{BuildFailure, Event, Goal};
+use hissc_flow::build::{BuildError, Report, Target};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
@@ -30,133 +33,143 @@ pub fn cmd_build(a: &BuildArgs) -> Result<(), Failure> {
             )));
         }
     }
-    let Some(rate) = &a.line_rate else {
-        let net = c.network(a.lanes.lanes)?;
-        let r = run_build(&c, &net, &opts, a.build.progress).map_err(|e| failure(&c, e))?;
-        print_table(&r, &dir);
-        return Ok(());
+    let goal = match &a.line_rate {
+        Some(rate) => Goal::LineRate(parse_rate(rate)?),
+        None => Goal::Lanes(a.lanes.lanes),
     };
-    let want = parse_rate(rate)?;
-    // The detector stream's bits per cycle at one lane; the first guess assumes
-    // the target clock.
-    let bits: f64 = c
-        .kernel
-        .params
-        .iter()
-        .filter(|p| p.is_stream())
-        .find(|p| a.detector.as_ref().is_none_or(|d| *d == p.name))
-        .map_or(1.0, |p| hissc_vhdl::interface::port_width(p.range).0 as f64);
-    let guess = (want * 1000.0 / (bits.max(1.0) * opts.freq_mhz))
-        .ceil()
-        .max(1.0) as u32;
-    let max = hissc_spn::lanes::MAX_LANES;
-    let mut lanes = guess.next_power_of_two().min(max);
-    let mut tried: Vec<(u32, Result<f64, String>)> = Vec::new();
-    let mut last: Option<Report> = None;
-    let limit = loop {
-        let (net, why) = match c.network_why(lanes) {
-            Ok(n) => n,
-            // a compiler bug is not a limit of the kernel
-            Err(f) if f.exit_code() == 2 => return Err(f),
-            Err(f) => {
-                let why = first_error(&f.message());
-                tried.push((lanes, Err(why.clone())));
-                break Some(format!("{lanes} lanes do not compile: {why}"));
+    let mut shown = Progress::new(&c.kernel.name, opts.target, a.build.progress);
+    let result =
+        hissc_driver::build::build(&c.src, &c.kernel, goal, &opts, &mut |e| shown.event(e));
+    shown.finish();
+    match result {
+        Ok(b) => {
+            if matches!(goal, Goal::Lanes(_)) && !b.warnings.is_empty() {
+                eprint!("{}", hissc_diagnostics::render(&c.src, &b.warnings));
             }
-        };
-        // a kernel that takes fewer lanes than asked: build what it takes, then stop
-        let got = net.lanes();
-        let fewer = why.first().map(|d| {
-            format!(
-                "the kernel takes at most {got} element{} per cycle: {}",
-                if got == 1 { "" } else { "s" },
-                d.message
-            )
-        });
-        if let Some(f) = &fewer {
-            if tried.iter().any(|(l, _)| *l == got) {
-                break Some(f.clone());
+            print_table(&b.report, &dir);
+            if let Some(l) = &b.report.line_rate {
+                println!(
+                    "  line rate              met: {:.2} Gbit/s >= {} Gbit/s with {} lanes ({})",
+                    b.report.throughput_gbps.value,
+                    l.required_gbps,
+                    b.report.lanes,
+                    attempts(&l.tried)
+                );
             }
+            Ok(())
         }
-        match run_build(&c, &net, &opts, a.build.progress) {
-            Ok(r) => {
-                tried.push((got, Ok(r.throughput_gbps.value)));
-                let met = r.throughput_gbps.value >= want;
-                let fmax = r.fmax_mhz;
-                let path = r
-                    .critical_path
-                    .python
-                    .first()
-                    .or(r.critical_path.nets.first())
-                    .cloned()
-                    .unwrap_or_default();
-                last = Some(r);
-                if met {
-                    break None;
-                }
-                if fewer.is_some() {
-                    break fewer;
-                }
-                if lanes >= max {
-                    break Some(format!(
-                        "{max} lanes is the most hissc builds, and the clock reaches {fmax:.1} MHz; the critical path runs through {path}"
-                    ));
-                }
+        Err(BuildFailure::Compile(d)) => Err(crate::driver::diagnostics(&c.src, &d)),
+        Err(BuildFailure::Build(e)) => Err(failure(&c, e)),
+        Err(BuildFailure::NotReached {
+            search,
+            best,
+            report,
+        }) => {
+            if let Some(r) = &report {
+                print_table(r, &dir);
             }
-            // running out of the device is a limit of this lane count
-            Err(e @ (BuildError::DoesNotFit(..) | BuildError::TooLarge(..))) => {
-                let why = first_error(&e.to_string());
-                tried.push((got, Err(why.clone())));
-                break Some(format!("{got} lanes do not build: {why}"));
-            }
-            // a missing tool is the user's to install; a tool that fails
-            // otherwise is a bug in hissc, never "the rate was not reached"
-            Err(e) => return Err(failure(&c, e)),
+            Err(Failure::User(format!(
+                "line rate {} Gbit/s not reached: the best was {} ({}); {}",
+                search.required_gbps,
+                best.map_or("no build".to_string(), |(l, g)| format!(
+                    "{g:.2} Gbit/s with {l} lanes"
+                )),
+                attempts(&search.tried),
+                search.limit.unwrap_or_default()
+            )))
         }
-        lanes *= 2;
-    };
-    let best = tried
-        .iter()
-        .filter_map(|(l, r)| r.as_ref().ok().map(|g| (*l, *g)))
-        .fold(None, |b: Option<(u32, f64)>, x| match b {
-            Some(y) if y.1 >= x.1 => Some(y),
-            _ => Some(x),
-        });
-    let line = hissc_flow::build::LineRate {
-        required_gbps: want,
-        met: limit.is_none(),
-        tried: tried.clone(),
-        limit: limit.clone(),
-    };
-    if let Some(r) = last.as_mut() {
-        r.line_rate = Some(line);
-        r.write(&dir)
-            .map_err(|e| Failure::Internal(e.to_string()))?;
-        print_table(r, &dir);
     }
-    let attempts: Vec<String> = tried
+}
+
+/// `1 lanes: 0.80 Gbit/s, 2 lanes: no build, ...`
+fn attempts(tried: &[(u32, Result<f64, String>)]) -> String {
+    let parts: Vec<String> = tried
         .iter()
         .map(|(l, r)| match r {
             Ok(g) => format!("{l} lanes: {g:.2} Gbit/s"),
             Err(_) => format!("{l} lanes: no build"),
         })
         .collect();
-    match (limit, best) {
-        (None, Some((l, g))) => {
-            println!(
-                "  line rate              met: {g:.2} Gbit/s >= {want} Gbit/s with {l} lanes ({})",
-                attempts.join(", ")
+    parts.join(", ")
+}
+
+/// How a build's stages are shown: a spinner on a terminal, one line per
+/// stage in a log, or one JSON object per stage (`--progress json`).
+pub struct Progress {
+    kernel: String,
+    target: Target,
+    json: bool,
+    lines: bool,
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    /// The display for builds of `kernel` for `target`.
+    pub fn new(kernel: &str, target: Target, how: crate::Progress) -> Progress {
+        let json = how == crate::Progress::Json;
+        let bar = (!json).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            Ok(())
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            kernel: kernel.to_string(),
+            target,
+            json,
+            // without a terminal (a log) each stage is a line
+            lines: !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            bar,
         }
-        (limit, best) => Err(Failure::User(format!(
-            "line rate {want} Gbit/s not reached: the best was {} ({}); {}",
-            best.map_or("no build".to_string(), |(l, g)| format!(
-                "{g:.2} Gbit/s with {l} lanes"
-            )),
-            attempts.join(", "),
-            limit.unwrap_or_default()
-        ))),
+    }
+
+    /// Shows one event.
+    pub fn event(&mut self, e: Event) {
+        let Event::Stage {
+            lanes,
+            stage,
+            detail,
+        } = e
+        else {
+            return;
+        };
+        if self.json {
+            let stages = self.target.family().stages();
+            let event = serde_json::json!({
+                "event": "stage",
+                "kernel": self.kernel,
+                "lanes": lanes,
+                "target": self.target.name(),
+                "stage": stage,
+                "index": stages.iter().position(|&s| s == stage).unwrap_or(0),
+                "stages": stages.len(),
+                "detail": detail,
+            });
+            eprintln!("{event}");
+            return;
+        }
+        let msg = format!(
+            "{} ({lanes} lane{}) for {}: {detail}",
+            self.kernel,
+            if lanes == 1 { "" } else { "s" },
+            self.target.name()
+        );
+        if self.lines {
+            eprintln!("build: {msg}");
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_message(msg);
+        }
+    }
+
+    /// Clears the spinner.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -181,15 +194,6 @@ fn parse_rate(s: &str) -> Result<f64, Failure> {
     }
 }
 
-/// The first line that says `error`, for a one-line reason.
-fn first_error(m: &str) -> String {
-    m.lines()
-        .find(|l| l.contains("error"))
-        .unwrap_or(m.lines().next().unwrap_or(""))
-        .trim()
-        .to_string()
-}
-
 /// What a failed build means to the user: a missing tool or a design too big for
 /// the device is theirs to act on (exit 1); a tool failing otherwise is hissc's.
 pub fn failure(c: &Compiled, e: BuildError) -> Failure {
@@ -202,57 +206,6 @@ pub fn failure(c: &Compiled, e: BuildError) -> Failure {
         }
         e => Failure::Internal(format!("the build of `{}` failed: {e}", c.kernel.name)),
     }
-}
-
-/// Runs one build, showing its stages as `progress` says.
-pub fn run_build(
-    c: &Compiled,
-    net: &hissc_spn::Network,
-    opts: &Options,
-    progress: crate::Progress,
-) -> Result<Report, BuildError> {
-    let target = opts.target;
-    let lanes = net.lanes();
-    let stages = target.family().stages();
-    if progress == crate::Progress::Json {
-        // one JSON object per line on stderr, for programs (the notebook's bar)
-        return build::build(net, &c.src, opts, &mut |stage, detail| {
-            let index = stages.iter().position(|&s| s == stage).unwrap_or(0);
-            let event = serde_json::json!({
-                "event": "stage",
-                "kernel": c.kernel.name,
-                "lanes": lanes,
-                "target": target.name(),
-                "stage": stage,
-                "index": index,
-                "stages": stages.len(),
-                "detail": detail,
-            });
-            eprintln!("{event}");
-        });
-    }
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(120));
-    // without a terminal (a log) each stage is a line
-    let lines = !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let result = build::build(net, &c.src, opts, &mut |_, step| {
-        let msg = format!(
-            "{} ({lanes} lane{}) for {}: {step}",
-            c.kernel.name,
-            if lanes == 1 { "" } else { "s" },
-            target.name()
-        );
-        if lines {
-            eprintln!("build: {msg}");
-        }
-        bar.set_message(msg)
-    });
-    bar.finish_and_clear();
-    result
 }
 
 fn print_table(r: &Report, dir: &std::path::Path) {

@@ -1,44 +1,10 @@
 //! `hissc bundle` (a kernel built and packed into one checked file) and
 //! `hissc inspect` (what a bundle holds).
 
-use crate::build::{failure, run_build};
+use crate::build::{failure, Progress};
 use crate::driver::{Compiled, Failure};
 use crate::{BundleArgs, EmulateArgs, InspectArgs};
-use hiss_runtime::bundle::{sha256_hex, Bundle, Manifest, PortSpec, Resources, FORMAT_VERSION};
-use hissc_flow::build::Report;
-
-/// The manifest of a built network.
-fn manifest(c: &Compiled, net: &hissc_spn::Network, r: &Report) -> Manifest {
-    let (inputs, params, outputs) = hiss_runtime::bundle::ports(net);
-    let res = &r.resources;
-    let pair = |u: &hissc_flow::build::Usage| (u.used, u.available);
-    Manifest {
-        format_version: FORMAT_VERSION,
-        kernel: c.kernel.name.clone(),
-        source_sha256: sha256_hex(c.src.text.as_bytes()),
-        inputs,
-        params,
-        states: hiss_runtime::bundle::state_ports(net),
-        outputs,
-        target: r.target.clone(),
-        package: r.package.clone(),
-        lanes: r.lanes,
-        clock_mhz: r.fmax_mhz,
-        fmax_nextpnr_mhz: r.fmax_nextpnr_mhz.value,
-        fmax_icetime_mhz: r.fmax_icetime_mhz.as_ref().map(|f| f.value),
-        resources: Resources {
-            logic_cells: pair(&res.logic_cells),
-            block_rams: pair(&res.block_rams),
-            dsps: pair(&res.dsps),
-            ios: pair(&res.ios),
-        },
-        throughput_gbps: r.throughput_gbps.value,
-        latency_cycles: r.latency_cycles.value,
-        frame_cycles: net.frame_period(),
-        hissc_version: env!("CARGO_PKG_VERSION").to_string(),
-        tools: r.tools.clone(),
-    }
-}
+use hiss_runtime::bundle::{sha256_hex, Bundle, PortSpec};
 
 pub fn cmd_bundle(a: &BundleArgs) -> Result<(), Failure> {
     let c = Compiled::load(&a.build.kernel, a.build.name.as_deref(), &a.build.reading)?;
@@ -47,16 +13,11 @@ pub fn cmd_bundle(a: &BundleArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Internal(format!("cannot make a build directory: {e}")))?;
     let opts = a.build.options(work.path().to_path_buf(), None)?;
     // a design that does not fit fails here, as `hissc build` does
-    let r = run_build(&c, &net, &opts, a.build.progress).map_err(|e| failure(&c, e))?;
-    let read = |name: &str| {
-        std::fs::read(work.path().join(name))
-            .map_err(|e| Failure::Internal(format!("the build left no `{name}`: {e}")))
-    };
-    let bitstream = read(&r.bitstream)?;
-    let vhdl = hissc_vhdl::emit(&net, &c.src).design.into_bytes();
-    let network = hissc_spn::print::print(&net, Some(&c.src)).into_bytes();
-    let source = c.src.text.clone().into_bytes();
-    let bundle = Bundle::new(manifest(&c, &net, &r), [bitstream, vhdl, network, source]);
+    let mut shown = Progress::new(&c.kernel.name, opts.target, a.build.progress);
+    let built =
+        hissc_driver::build::bundle(&c.src, &c.kernel, &net, &opts, &mut |e| shown.event(e));
+    shown.finish();
+    let (bundle, r) = built.map_err(|e| failure(&c, e))?;
     let bytes = bundle.to_bytes();
     std::fs::write(&a.output, &bytes)
         .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", a.output.display())))?;

@@ -104,7 +104,7 @@ fn not_utf8(path: &Path, e: std::string::FromUtf8Error) -> Failure {
     diagnostics(&src, &[d])
 }
 
-fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Failure {
+pub fn diagnostics(src: &SourceFile, diags: &[hissc_diagnostics::Diagnostic]) -> Failure {
     let bug = hissc_driver::has_bug(diags);
     let n = diags.len();
     let mut text = hissc_diagnostics::render(src, diags);
