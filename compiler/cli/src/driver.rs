@@ -202,6 +202,15 @@ pub fn read_states_of(
     Ok(states)
 }
 
+/// What a run's failure means to the user: inputs that do not fit the kernel
+/// are theirs (exit 1); anything else is hissc's (`what` says which part).
+pub fn run_failure(e: hiss_runtime::SlotError, what: &str) -> Failure {
+    match e {
+        hiss_runtime::SlotError::Input(m) => Failure::User(m),
+        e => Failure::Internal(format!("{what}: {e}")),
+    }
+}
+
 /// Writes `state_NAME.npy` for each state into `dir`.
 pub fn write_states(dir: &Path, k: &Kernel, states: &[Vec<i128>]) -> Result<(), Failure> {
     write_states_of(dir, &k.states, states)
@@ -219,81 +228,6 @@ pub fn write_states_of(
             .map_err(|e| Failure::User(format!("cannot write `{}`: {e}", path.display())))?;
     }
     Ok(())
-}
-
-/// Frames through the reference interpreter, a block at a time.
-pub struct InterpRun<'k> {
-    kernel: &'k Kernel,
-    /// Per array parameter (signature order): the frame every frame repeats,
-    /// or `None` for one whose frames are pushed.
-    fixed: Vec<Option<Vec<i128>>>,
-    /// The scalar parameters' values, in signature order.
-    scalars: Vec<i128>,
-    /// The states as the frames so far left them.
-    states: Vec<Vec<i128>>,
-}
-
-impl<'k> InterpRun<'k> {
-    /// A run of `kernel` with its fixed inputs, scalar values and initial states.
-    pub fn new(
-        kernel: &'k Kernel,
-        fixed: Vec<Option<Vec<i128>>>,
-        scalars: Vec<i128>,
-        states: Vec<Vec<i128>>,
-    ) -> Self {
-        InterpRun {
-            kernel,
-            fixed,
-            scalars,
-            states,
-        }
-    }
-
-    /// The states as the frames so far left them.
-    pub fn states(&self) -> &[Vec<i128>] {
-        &self.states
-    }
-}
-
-impl hiss_runtime::FrameRun for InterpRun<'_> {
-    fn push(
-        &mut self,
-        frames: usize,
-        data: &[&[i128]],
-    ) -> Result<Vec<Vec<Array>>, hiss_runtime::SlotError> {
-        let mut out = Vec::with_capacity(frames);
-        for f in 0..frames {
-            // each parameter's elements of frame `f`, in signature order
-            let (mut stream, mut pushed, mut scalar) = (0, 0, 0);
-            let mut args: Vec<&[i128]> = Vec::with_capacity(self.kernel.params.len());
-            for p in &self.kernel.params {
-                if p.is_stream() {
-                    match &self.fixed[stream] {
-                        Some(frame) => args.push(frame),
-                        None => {
-                            let n = p.ty.numel();
-                            args.push(&data[pushed][f * n..(f + 1) * n]);
-                            pushed += 1;
-                        }
-                    }
-                    stream += 1;
-                } else {
-                    args.push(std::slice::from_ref(&self.scalars[scalar]));
-                    scalar += 1;
-                }
-            }
-            out.push(hissc_aop::interp::run_data(
-                self.kernel,
-                &args,
-                &mut self.states,
-            ));
-        }
-        Ok(out)
-    }
-
-    fn finish(&mut self) -> Result<Vec<Vec<Array>>, hiss_runtime::SlotError> {
-        Ok(Vec::new())
-    }
 }
 
 /// Output files written as frames come: each goes to `NAME.npy.partial` and is
@@ -360,21 +294,6 @@ impl Drop for OutputFiles {
     }
 }
 
-/// The kernel's outputs as the runtime writes them (a `Vec` output is a compress).
-pub fn output_types(k: &Kernel) -> Vec<hiss_runtime::OutType> {
-    k.outputs
-        .iter()
-        .map(|&o| {
-            let t = k.ty(o);
-            hiss_runtime::OutType {
-                dtype: t.dtype,
-                shape: t.shape.clone(),
-                vec: matches!(k.insts[o].inst, hissc_aop::Inst::Compress(..)),
-            }
-        })
-        .collect()
-}
-
 /// Writes a run's per-frame outputs through the sink `hissc run` writes with:
 /// stacked along the batch axis, a `Vec` output's elements with its offsets.
 pub fn write_frames(
@@ -384,7 +303,11 @@ pub fn write_frames(
     frames: Vec<Vec<Array>>,
 ) -> Result<(), Failure> {
     use hiss_runtime::FrameSink;
-    let specs = hiss_runtime::stream::out_specs(&output_types(k), bound.is_batch, bound.frames);
+    let specs = hiss_runtime::stream::out_specs(
+        &hissc_driver::run::output_types(k),
+        bound.is_batch,
+        bound.frames,
+    );
     let mut sink = OutputFiles::create(dir)?;
     sink.start(&specs)
         .and_then(|_| sink.frames(frames))

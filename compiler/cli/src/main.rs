@@ -453,23 +453,14 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
 fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref(), &a.input.reading)?;
     // frames stream from the files through the interpreter into the outputs
-    let iface = hiss_runtime::Interface {
-        kernel: c.kernel.name.clone(),
-        params: c.kernel.params.clone(),
-        values: driver::parse_params(&a.input.params)?,
-        outputs: driver::output_types(&c.kernel),
-    };
     let states = driver::read_states(&c.kernel, &a.input.states)?;
     let inputs = driver::open_inputs(&a.input.inputs)?;
-    let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
-    let mut run = driver::InterpRun::new(&c.kernel, batch.take_fixed(), batch.scalars(), states);
+    let values = driver::parse_params(&a.input.params)?;
     let mut sink = driver::OutputFiles::create(&a.out)?;
-    hiss_runtime::stream::pump(&mut batch, &mut run, &mut sink).map_err(|e| match e {
-        hiss_runtime::SlotError::Input(m) => Failure::User(m),
-        e => Failure::Internal(format!("bug in hissc: {e}")),
-    })?;
+    let finals = hissc_driver::run::run(&c.kernel, inputs, values, states, &mut sink)
+        .map_err(|e| driver::run_failure(e, "bug in hissc"))?;
     sink.commit()?;
-    driver::write_states(&a.out, &c.kernel, run.states())
+    driver::write_states(&a.out, &c.kernel, &finals)
 }
 
 fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
@@ -481,47 +472,18 @@ fn cmd_sim(a: &SimArgs) -> Result<(), Failure> {
     let net = c.network(a.run.input.lanes.lanes)?;
     // frames stream from the files through the simulator into the outputs, a
     // block at a time
-    let iface = hiss_runtime::Interface {
-        kernel: c.kernel.name.clone(),
-        params: c.kernel.params.clone(),
-        values: driver::parse_params(&a.run.input.params)?,
-        outputs: net
-            .kernel_outputs()
-            .iter()
-            .map(|o| hiss_runtime::OutType {
-                dtype: o.dtype,
-                shape: o.shape.clone(),
-                vec: o.mask.is_some(),
-            })
-            .collect(),
-    };
     let states = driver::read_states(&c.kernel, &a.run.input.states)?;
     let inputs = driver::open_inputs(&a.run.input.inputs)?;
-    let mut batch = hiss_runtime::Batch::open(&iface, inputs).map_err(Failure::User)?;
-    let mut streamer = hissc_sim::Streamer::new(
-        &net,
-        &batch.scalars(),
-        batch.take_fixed(),
-        a.trace.is_some() || a.vcd.is_some(),
-    )
-    .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
-    streamer
-        .set_states(&states)
-        .map_err(|e| Failure::Internal(format!("bug in hissc: {e}")))?;
-    if a.vcd.is_some() {
-        streamer.record_buses();
-    }
-    let mut run = hiss_runtime::emulated::SimRun::new(streamer);
+    let values = driver::parse_params(&a.run.input.params)?;
+    let record = hissc_driver::run::Record {
+        trace: a.trace.is_some() || a.vcd.is_some(),
+        buses: a.vcd.is_some(),
+    };
     let mut sink = driver::OutputFiles::create(&a.run.out)?;
-    let frames = batch.frames();
-    hiss_runtime::stream::pump(&mut batch, &mut run, &mut sink).map_err(|e| match e {
-        hiss_runtime::SlotError::Input(m) => Failure::User(m),
-        e => Failure::Internal(format!(
-            "bug in hissc: the simulation did not complete: {e}"
-        )),
-    })?;
+    let (run, frames) =
+        hissc_driver::run::simulate(&c.kernel, &net, inputs, values, &states, record, &mut sink)
+            .map_err(|e| driver::run_failure(e, "bug in hissc: the simulation did not complete"))?;
     sink.commit()?;
-    let run = run.result.expect("the run finished");
     let finals: Vec<Vec<i128>> = run.states.iter().map(|s| s.data.clone()).collect();
     driver::write_states(&a.run.out, &c.kernel, &finals)?;
     if let (Some(path), Some(rows)) = (&a.trace, &run.trace) {

@@ -9,13 +9,15 @@
 //! [`Severity::Bug`] diagnostic with the IR. The `hissc` command, the test
 //! suite and the runtime all compile through here.
 //!
-//! After compilation, the session every front end shares: [`verify`] checks a
+//! After compilation, the session every front end shares: [`run`] streams a
+//! batch through the interpreter or the simulator; [`verify`] checks a
 //! design against the reference interpreter (the simulator, then the hardware
 //! in GHDL), for `hissc verify` and the test suite alike; [`build`] builds a
 //! bitstream for a goal (lanes, or a line rate it searches the lanes for),
 //! reporting typed stages, and packs a bundle for a node.
 
 pub mod build;
+pub mod run;
 pub mod verify;
 
 use hissc_aop::Kernel;

@@ -1,0 +1,179 @@
+//! Running a batch, written once for every front end: frames streamed from
+//! their bodies (`.npy` or raw, a block at a time) through the reference
+//! interpreter ([`run`]) or the cycle-accurate simulator ([`simulate`]) into a
+//! sink, from the states given, giving the states the last frame left. `hissc
+//! run` and `hissc sim` are their arguments and output files.
+
+use hiss_runtime::stream::{pump, Batch, FrameRun, FrameSink, Input, Interface, OutType};
+use hiss_runtime::SlotError;
+use hissc_aop::{Array, Kernel};
+use hissc_sim::SimResult;
+use hissc_spn::Network;
+
+/// What a simulation records besides the outputs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Record {
+    /// Every top-level signal of every cycle.
+    pub trace: bool,
+    /// Every bus of every cycle (waveforms).
+    pub buses: bool,
+}
+
+/// Streams `inputs` (with the scalar `values` by name) through the reference
+/// interpreter of `kernel` from `states` into `sink`; gives the states the
+/// last frame left. An input that does not fit the kernel is
+/// [`SlotError::Input`].
+pub fn run(
+    kernel: &Kernel,
+    inputs: Vec<Input>,
+    values: Vec<(String, i128)>,
+    states: Vec<Vec<i128>>,
+    sink: &mut dyn FrameSink,
+) -> Result<Vec<Vec<i128>>, SlotError> {
+    let iface = Interface {
+        kernel: kernel.name.clone(),
+        params: kernel.params.clone(),
+        values,
+        outputs: output_types(kernel),
+    };
+    let mut batch = Batch::open(&iface, inputs).map_err(SlotError::Input)?;
+    let mut run = Interpreter::new(kernel, batch.take_fixed(), batch.scalars(), states);
+    pump(&mut batch, &mut run, sink)?;
+    Ok(run.states)
+}
+
+/// Streams `inputs` through the simulator of `net` (the network of `kernel`)
+/// from `states` into `sink`; gives the run's figures (cycles, latency,
+/// elements per cycle, the states left, what `record` asked for; its frames
+/// went to the sink) and the number of frames. A failure of the simulator
+/// itself is [`SlotError::Run`] (a bug in hissc).
+pub fn simulate(
+    kernel: &Kernel,
+    net: &Network,
+    inputs: Vec<Input>,
+    values: Vec<(String, i128)>,
+    states: &[Vec<i128>],
+    record: Record,
+    sink: &mut dyn FrameSink,
+) -> Result<(SimResult, usize), SlotError> {
+    let iface = Interface {
+        kernel: kernel.name.clone(),
+        params: kernel.params.clone(),
+        values,
+        outputs: net
+            .kernel_outputs()
+            .iter()
+            .map(|o| OutType {
+                dtype: o.dtype,
+                shape: o.shape.clone(),
+                vec: o.mask.is_some(),
+            })
+            .collect(),
+    };
+    let mut batch = Batch::open(&iface, inputs).map_err(SlotError::Input)?;
+    let bug = SlotError::Run;
+    let mut streamer = hissc_sim::Streamer::new(
+        net,
+        &batch.scalars(),
+        batch.take_fixed(),
+        record.trace || record.buses,
+    )
+    .map_err(bug)?;
+    streamer.set_states(states).map_err(bug)?;
+    if record.buses {
+        streamer.record_buses();
+    }
+    let mut run = hiss_runtime::emulated::SimRun::new(streamer);
+    let frames = batch.frames();
+    pump(&mut batch, &mut run, sink)?;
+    let result = run
+        .result
+        .ok_or_else(|| SlotError::Run("the simulation did not finish".into()))?;
+    Ok((result, frames))
+}
+
+/// Frames through the reference interpreter, a block at a time.
+pub struct Interpreter<'k> {
+    kernel: &'k Kernel,
+    /// Per array parameter (signature order): the frame every frame repeats,
+    /// or `None` for one whose frames are pushed.
+    fixed: Vec<Option<Vec<i128>>>,
+    /// The scalar parameters' values, in signature order.
+    scalars: Vec<i128>,
+    /// The states as the frames so far left them.
+    states: Vec<Vec<i128>>,
+}
+
+impl<'k> Interpreter<'k> {
+    /// A run of `kernel` with its fixed inputs, scalar values and initial states.
+    pub fn new(
+        kernel: &'k Kernel,
+        fixed: Vec<Option<Vec<i128>>>,
+        scalars: Vec<i128>,
+        states: Vec<Vec<i128>>,
+    ) -> Self {
+        Interpreter {
+            kernel,
+            fixed,
+            scalars,
+            states,
+        }
+    }
+
+    /// The states as the frames so far left them.
+    pub fn states(&self) -> &[Vec<i128>] {
+        &self.states
+    }
+}
+
+impl FrameRun for Interpreter<'_> {
+    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError> {
+        let mut out = Vec::with_capacity(frames);
+        for f in 0..frames {
+            // each parameter's elements of frame `f`, in signature order
+            let (mut stream, mut pushed, mut scalar) = (0, 0, 0);
+            let mut args: Vec<&[i128]> = Vec::with_capacity(self.kernel.params.len());
+            for p in &self.kernel.params {
+                if p.is_stream() {
+                    match &self.fixed[stream] {
+                        Some(frame) => args.push(frame),
+                        None => {
+                            let n = p.ty.numel();
+                            args.push(&data[pushed][f * n..(f + 1) * n]);
+                            pushed += 1;
+                        }
+                    }
+                    stream += 1;
+                } else {
+                    args.push(std::slice::from_ref(&self.scalars[scalar]));
+                    scalar += 1;
+                }
+            }
+            out.push(hissc_aop::interp::run_data(
+                self.kernel,
+                &args,
+                &mut self.states,
+            ));
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError> {
+        Ok(Vec::new())
+    }
+}
+
+/// The kernel's outputs as the runtime writes them (a `Vec` output is a compress).
+pub fn output_types(k: &Kernel) -> Vec<OutType> {
+    k.outputs
+        .iter()
+        .map(|&o| {
+            let t = k.ty(o);
+            OutType {
+                dtype: t.dtype,
+                shape: t.shape.clone(),
+                vec: matches!(k.insts[o].inst, hissc_aop::Inst::Compress(..)),
+            }
+        })
+        .collect()
+}
