@@ -584,5 +584,16 @@ fn cmd_explain(code: &str) -> Result<(), Failure> {
         ))
     })?;
     println!("{}: {}\n\n{}", c.name(), c.title(), c.explanation());
+    if c == hissc_diagnostics::Code::UNKNOWN_FUNCTION {
+        // the lists come from the frontend's table, so they are never stale
+        let (functions, methods) = hissc_frontend::callable_names();
+        let np: Vec<String> = functions.iter().map(|f| format!("np.{f}")).collect();
+        let m: Vec<String> = methods.iter().map(|f| format!(".{f}()")).collect();
+        println!(
+            "\nnumpy functions: {}\narray methods: {}",
+            np.join(" "),
+            m.join(" ")
+        );
+    }
     Ok(())
 }

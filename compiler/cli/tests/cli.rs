@@ -288,7 +288,36 @@ fn explain_and_emit() {
     assert!(o.status.success());
     assert!(text(&o).contains("`while`"));
     user_error(&hissc(&["explain", "HS9999"]), "not a hissc error code");
+    // the functions and methods a kernel may call, from the compiler's table
+    let t = text(&hissc(&["explain", "HS0103"]));
+    assert!(
+        t.contains("np.where np.flatnonzero") && t.contains(".flatten() .copy()"),
+        "{t}"
+    );
+    // the passes and targets the other flags name
+    let t = text(&hissc(&["passes"]));
+    assert!(
+        t.starts_with("share-reductions") && t.contains("\ndce "),
+        "{t}"
+    );
+    let o = hissc(&["targets", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["name"], "ice40-hx8k");
+    assert_eq!(v[4]["stages"].as_array().map(Vec::len), Some(6));
     let (_dir, k) = setup();
+    let o = hissc(&[
+        k.to_str().unwrap(),
+        "--emit",
+        "aop",
+        "--skip-pass",
+        "nonsense",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("[possible values: share-reductions"),
+        "{}",
+        text(&o)
+    );
     for form in ["aop", "spn", "dot", "vhdl", "testbench"] {
         let o = hissc(&[k.to_str().unwrap(), "--emit", form]);
         assert!(o.status.success(), "{form}: {}", text(&o));

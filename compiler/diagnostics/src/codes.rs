@@ -51,11 +51,11 @@ loop over a constant range, which hissc unrolls.";
 chained comparison of arrays or a starred argument) has no meaning in a kernel.
 See docs/language.md for the expressions hissc compiles.";
     UNKNOWN_FUNCTION = 103, "a function or attribute the kernel language does not have",
-"Only the numpy functions listed in docs/language.md, the helper functions
-defined in the same file and the array methods `.sum() .min() .max() .any()
-.all() .astype() .reshape() .ravel()` can be called. Anything else (for
-example `np.fft.fft2` or `np.sort`) cannot stream through hardware at one
-element per cycle and is rejected.";
+"Only the numpy functions and array methods the language has (`hissc explain
+HS0103` lists them, from the compiler's own table; docs/language.md says what
+each does) and the helper functions defined in the same file can be called.
+Anything else (for example `np.fft.fft2` or `np.sort`) cannot stream through
+hardware at one element per cycle and is rejected.";
     RECURSION = 104, "a helper function calls itself",
 "Helper functions are inlined at every call, so a function that calls itself,
 directly or through another helper, would never finish inlining. Write the

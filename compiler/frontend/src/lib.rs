@@ -99,3 +99,13 @@ fn verified(kernel: &Kernel, src: &SourceFile, stage: &str) -> Result<(), Vec<Di
     }
     Ok(())
 }
+
+/// The numpy functions (`np.NAME`) and array methods (`a.NAME()`) the kernel
+/// language has, in the order of the compiler's table: what `hissc explain
+/// HS0103` lists.
+pub fn callable_names() -> (Vec<&'static str>, Vec<&'static str>) {
+    (
+        names::NP_FUNCTIONS.iter().map(|f| f.name).collect(),
+        names::METHODS.iter().map(|f| f.name).collect(),
+    )
+}
