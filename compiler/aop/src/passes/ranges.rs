@@ -38,105 +38,138 @@ fn hull(vals: &[Option<i128>]) -> Option<Interval> {
 
 /// Computes the interval of every value.
 pub fn ranges(k: &Kernel) -> Ranges {
-    let mut r: Ranges = SecondaryMap::with_default(Interval::point(0));
-    for (v, d) in k.insts.iter() {
-        let dt = d.ty.dtype;
-        let iv = match &d.inst {
-            Inst::Input(i) => k.params[*i as usize].range,
-            // any value of its dtype: a state starts from what the user gives
-            Inst::State(_) => Interval::of(dt),
-            Inst::Const(c) => Interval::point(*c),
-            Inst::Cast(a) => {
-                let x = r[*a];
-                if dt == DType::Bool {
-                    if x.lo > 0 || x.hi < 0 {
-                        Interval::point(1)
-                    } else if x == Interval::point(0) {
-                        Interval::point(0)
-                    } else {
-                        Interval::new(0, 1)
-                    }
-                } else {
-                    fit(dt, Some(x))
-                }
-            }
-            Inst::Unary(op, a) => unary(*op, dt, r[*a]),
-            // a square (`d * d`, `(x - 6) ** 2`) is never negative
-            Inst::Binary(BinaryOp::Mul, a, b) if a == b && dt != DType::Bool => {
-                let x = r[*a];
-                let hi = x.lo.abs().max(x.hi.abs());
-                let lo = if x.lo <= 0 && x.hi >= 0 {
-                    0
-                } else {
-                    x.lo.abs().min(x.hi.abs())
-                };
-                fit(
-                    dt,
-                    lo.checked_mul(lo)
-                        .zip(hi.checked_mul(hi))
-                        .map(|(l, h)| Interval::new(l, h)),
-                )
-            }
-            Inst::Binary(op, a, b) => binary(*op, dt, r[*a], r[*b]),
-            Inst::Compare(op, a, b) => match decide(*op, r[*a], r[*b]) {
-                Some(c) => Interval::point(c as i128),
-                None => Interval::new(0, 1),
-            },
-            Inst::Where(_, a, b) => r[*a].union(r[*b]),
-            Inst::Broadcast(a) => r[*a],
-            Inst::Reduce(op, a, _) => {
-                let n = (numel(&k.ty(*a).shape) / numel(&d.ty.shape).max(1)) as i128;
-                let x = r[*a];
-                match op {
-                    ReduceOp::Sum => fit(dt, sum_exact(x, n)),
-                    ReduceOp::Min | ReduceOp::Max => x,
-                    ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
-                    ReduceOp::CountNonzero => Interval::new(0, n),
-                    ReduceOp::ArgMax | ReduceOp::ArgMin => Interval::new(0, (n - 1).max(0)),
-                }
-            }
-            Inst::Reshape(a) | Inst::Slice(a, _) => r[*a],
-            Inst::Table(values) => hull(&values.iter().map(|v| Some(*v)).collect::<Vec<_>>())
-                .unwrap_or(Interval::point(0)),
-            Inst::Gather(t, i) => {
-                let (ix, vals) = (
-                    r[*i],
-                    match &k.insts[*t].inst {
-                        Inst::Table(v) => v.clone(),
-                        _ => Vec::new(),
-                    },
-                );
-                let lo = ix.lo.max(0) as usize;
-                let hi = (ix.hi.max(0) as usize).min(vals.len().saturating_sub(1));
-                hull(
-                    &vals
-                        .get(lo..=hi)
-                        .unwrap_or(&[])
-                        .iter()
-                        .map(|v| Some(*v))
-                        .collect::<Vec<_>>(),
-                )
-                .unwrap_or(r[*t])
-            }
-            Inst::Scan(a) => {
-                let x = r[*a];
-                let n = k.ty(*a).numel() as i128;
-                let exact = sum_exact(x, n).map(|s| s.union(x));
-                fit(dt, exact)
-            }
-            Inst::Iota => Interval::new(0, (d.ty.numel() as i128 - 1).max(0)),
-            Inst::Concat(vs, _) => vs
-                .iter()
-                .map(|v| r[*v])
-                .reduce(|a, b| a.union(b))
-                .unwrap_or(Interval::point(0)),
-            Inst::Compress(a, _) => r[*a],
-            Inst::Bincount(x, None, _, _) => Interval::new(0, k.ty(*x).numel() as i128),
-            Inst::Bincount(..) => Interval::of(DType::U64),
-        };
-        r[v] = iv;
+    let mut g = Growing::default();
+    g.extend(k);
+    g.r
+}
+
+/// The ranges of a kernel that only grows (the frontend appends instructions
+/// as it lowers): each call computes the instructions added since the last,
+/// so asking for a value's range does not re-run the analysis.
+#[derive(Clone, Debug)]
+pub struct Growing {
+    r: Ranges,
+    done: usize,
+}
+
+impl Default for Growing {
+    fn default() -> Self {
+        Growing {
+            r: SecondaryMap::with_default(Interval::point(0)),
+            done: 0,
+        }
     }
-    r
+}
+
+impl Growing {
+    /// The range of `v` in `k` (the kernel these ranges have followed).
+    pub fn of(&mut self, k: &Kernel, v: Value) -> Interval {
+        self.extend(k);
+        self.r[v]
+    }
+
+    /// Computes the ranges of the instructions `k` gained.
+    pub fn extend(&mut self, k: &Kernel) {
+        let r = &mut self.r;
+        for (v, d) in k.insts.iter().skip(self.done) {
+            let dt = d.ty.dtype;
+            let iv = match &d.inst {
+                Inst::Input(i) => k.params[*i as usize].range,
+                // any value of its dtype: a state starts from what the user gives
+                Inst::State(_) => Interval::of(dt),
+                Inst::Const(c) => Interval::point(*c),
+                Inst::Cast(a) => {
+                    let x = r[*a];
+                    if dt == DType::Bool {
+                        if x.lo > 0 || x.hi < 0 {
+                            Interval::point(1)
+                        } else if x == Interval::point(0) {
+                            Interval::point(0)
+                        } else {
+                            Interval::new(0, 1)
+                        }
+                    } else {
+                        fit(dt, Some(x))
+                    }
+                }
+                Inst::Unary(op, a) => unary(*op, dt, r[*a]),
+                // a square (`d * d`, `(x - 6) ** 2`) is never negative
+                Inst::Binary(BinaryOp::Mul, a, b) if a == b && dt != DType::Bool => {
+                    let x = r[*a];
+                    let hi = x.lo.abs().max(x.hi.abs());
+                    let lo = if x.lo <= 0 && x.hi >= 0 {
+                        0
+                    } else {
+                        x.lo.abs().min(x.hi.abs())
+                    };
+                    fit(
+                        dt,
+                        lo.checked_mul(lo)
+                            .zip(hi.checked_mul(hi))
+                            .map(|(l, h)| Interval::new(l, h)),
+                    )
+                }
+                Inst::Binary(op, a, b) => binary(*op, dt, r[*a], r[*b]),
+                Inst::Compare(op, a, b) => match decide(*op, r[*a], r[*b]) {
+                    Some(c) => Interval::point(c as i128),
+                    None => Interval::new(0, 1),
+                },
+                Inst::Where(_, a, b) => r[*a].union(r[*b]),
+                Inst::Broadcast(a) => r[*a],
+                Inst::Reduce(op, a, _) => {
+                    let n = (numel(&k.ty(*a).shape) / numel(&d.ty.shape).max(1)) as i128;
+                    let x = r[*a];
+                    match op {
+                        ReduceOp::Sum => fit(dt, sum_exact(x, n)),
+                        ReduceOp::Min | ReduceOp::Max => x,
+                        ReduceOp::Any | ReduceOp::All => Interval::new(0, 1),
+                        ReduceOp::CountNonzero => Interval::new(0, n),
+                        ReduceOp::ArgMax | ReduceOp::ArgMin => Interval::new(0, (n - 1).max(0)),
+                    }
+                }
+                Inst::Reshape(a) | Inst::Slice(a, _) => r[*a],
+                Inst::Table(values) => hull(&values.iter().map(|v| Some(*v)).collect::<Vec<_>>())
+                    .unwrap_or(Interval::point(0)),
+                Inst::Gather(t, i) => {
+                    let (ix, vals) = (
+                        r[*i],
+                        match &k.insts[*t].inst {
+                            Inst::Table(v) => v.clone(),
+                            _ => Vec::new(),
+                        },
+                    );
+                    let lo = ix.lo.max(0) as usize;
+                    let hi = (ix.hi.max(0) as usize).min(vals.len().saturating_sub(1));
+                    hull(
+                        &vals
+                            .get(lo..=hi)
+                            .unwrap_or(&[])
+                            .iter()
+                            .map(|v| Some(*v))
+                            .collect::<Vec<_>>(),
+                    )
+                    .unwrap_or(r[*t])
+                }
+                Inst::Scan(a) => {
+                    let x = r[*a];
+                    let n = k.ty(*a).numel() as i128;
+                    let exact = sum_exact(x, n).map(|s| s.union(x));
+                    fit(dt, exact)
+                }
+                Inst::Iota => Interval::new(0, (d.ty.numel() as i128 - 1).max(0)),
+                Inst::Concat(vs, _) => vs
+                    .iter()
+                    .map(|v| r[*v])
+                    .reduce(|a, b| a.union(b))
+                    .unwrap_or(Interval::point(0)),
+                Inst::Compress(a, _) => r[*a],
+                Inst::Bincount(x, None, _, _) => Interval::new(0, k.ty(*x).numel() as i128),
+                Inst::Bincount(..) => Interval::of(DType::U64),
+            };
+            r[v] = iv;
+        }
+        self.done = k.insts.len();
+    }
 }
 
 fn unary(op: UnaryOp, d: DType, x: Interval) -> Interval {

@@ -163,8 +163,7 @@ impl Lowerer<'_> {
                 )
             }
         };
-        let ranges = hissc_aop::passes::ranges::ranges(&self.k);
-        let r = ranges[xn.v];
+        let r = self.range(xn.v);
         if r.lo < 0 || r.hi >= n as i128 {
             let why = if r.lo < 0 {
                 "numpy raises ValueError for negative bins".to_string()
@@ -203,7 +202,7 @@ impl Lowerer<'_> {
                         .primary(ws, "use an integer dtype of at most 32 bits"),
                     );
                 }
-                let wr = ranges[wn.v];
+                let wr = self.range(wn.v);
                 let bound = wr
                     .lo
                     .abs()
@@ -280,7 +279,7 @@ impl Lowerer<'_> {
         let Val::Node(an) = a else {
             return self.operand_error(&a, span);
         };
-        let r = hissc_aop::passes::ranges::ranges(&self.k)[an.v];
+        let r = self.range(an.v);
         if r.hi > i64::MAX as i128 {
             return self.error(
                 Diagnostic::error(

@@ -270,7 +270,7 @@ impl Lowerer<'_> {
                 .help("use `np.where(mask, LUT[x], 0)` to select"),
             );
         }
-        let r = hissc_aop::passes::ranges::ranges(&self.k)[ix.v];
+        let r = self.range(ix.v);
         if r.lo < 0 || r.hi >= len {
             return self.error(
                 Diagnostic::error(
@@ -682,7 +682,7 @@ impl Lowerer<'_> {
     /// A run-time Python int meets a numpy dtype: numpy raises OverflowError when
     /// the value does not fit, so hissc must prove that it always does.
     pub(crate) fn weak_fits(&mut self, n: Node, d: DType, span: Span) -> Option<()> {
-        let r = hissc_aop::passes::ranges::ranges(&self.k)[n.v];
+        let r = self.range(n.v);
         if r.within(Interval::of(d)) {
             return Some(());
         }
@@ -1239,7 +1239,7 @@ impl Lowerer<'_> {
             Val::Poison => return Val::Poison,
             other => return self.operand_error(&other, span),
         };
-        let r = hissc_aop::passes::ranges::ranges(&self.k)[n.v];
+        let r = self.range(n.v);
         let exact = hissc_aop::limits::FLOAT_EXACT;
         if r.lo < -exact || r.hi > exact {
             return self.error(

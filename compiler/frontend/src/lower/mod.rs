@@ -156,6 +156,8 @@ pub(crate) struct Lowerer<'a> {
     vec_outputs: Vec<Option<u32>>,
     /// Which values share memory, and what has been written into it.
     alias: alias::Aliases,
+    /// The ranges of the kernel's values so far (the kernel only grows).
+    ranges: hissc_aop::passes::ranges::Growing,
 }
 
 impl<'a> Lowerer<'a> {
@@ -172,6 +174,7 @@ impl<'a> Lowerer<'a> {
             vec_roots: HashMap::new(),
             vec_outputs: Vec::new(),
             alias: alias::Aliases::default(),
+            ranges: Default::default(),
         };
         l.init_globals();
         l
@@ -246,9 +249,16 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The values `v` may take (range analysis of the kernel so far, computed
+    /// only for the instructions added since the last question).
+    pub(crate) fn range(&mut self, v: Value) -> hissc_aop::Interval {
+        self.ranges.of(&self.k, v)
+    }
+
     /// Lowers one kernel function to the IR.
     pub fn kernel(&mut self, f: &ast::StmtFunctionDef) -> Option<Kernel> {
         self.k = Kernel::new(f.name.as_str());
+        self.ranges = Default::default();
         let mut frame = Frame::default();
         let a = &f.args;
         for p in a.posonlyargs.iter().chain(&a.args).chain(&a.kwonlyargs) {
@@ -344,6 +354,7 @@ impl<'a> Lowerer<'a> {
             self.vecs(ret_span);
         }
         if self.diags.is_empty() {
+            self.ranges = Default::default();
             Some(std::mem::replace(&mut self.k, Kernel::new("")))
         } else {
             None
