@@ -135,3 +135,36 @@ pub fn checksum_of(m: &BTreeMap<String, String>) -> Checksum {
         ..Default::default()
     }
 }
+
+/// An S3 output (`PutObjectOutput`, `GetObjectOutput`, ...) with the checksum
+/// fields of the set `c` and the other fields given; every other field default.
+macro_rules! with_checksums {
+    ($ty:ident, $c:expr, { $($field:ident: $value:expr),* $(,)? }) => {{
+        let c: s3s::dto::Checksum = $c;
+        $ty {
+            checksum_crc32: c.checksum_crc32,
+            checksum_crc32c: c.checksum_crc32c,
+            checksum_sha1: c.checksum_sha1,
+            checksum_sha256: c.checksum_sha256,
+            checksum_crc64nvme: c.checksum_crc64nvme,
+            $($field: $value,)*
+            ..Default::default()
+        }
+    }};
+}
+pub(crate) use with_checksums;
+
+/// The checksum values a request gives in its headers (its `checksum_*` fields).
+macro_rules! given_checksums {
+    ($input:expr) => {
+        s3s::dto::Checksum {
+            checksum_crc32: $input.checksum_crc32,
+            checksum_crc32c: $input.checksum_crc32c,
+            checksum_sha1: $input.checksum_sha1,
+            checksum_sha256: $input.checksum_sha256,
+            checksum_crc64nvme: $input.checksum_crc64nvme,
+            ..Default::default()
+        }
+    };
+}
+pub(crate) use given_checksums;

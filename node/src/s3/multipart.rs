@@ -3,7 +3,7 @@
 //! body with S3's multipart ETag, which then takes the ingest path as a PUT's.
 
 use crate::body::Received;
-use crate::checksum::{checksum_of, Checks};
+use crate::checksum::{checksum_of, given_checksums, with_checksums, Checks};
 use crate::fail::internal;
 use crate::ingest::Source;
 use crate::node::{fresh_id, hex, user_metadata, Node};
@@ -91,14 +91,7 @@ pub(super) async fn upload_part(
     let algorithm = i
         .checksum_algorithm
         .or_else(|| u.checksum_algorithm.map(ChecksumAlgorithm::from));
-    let want = Checksum {
-        checksum_crc32: i.checksum_crc32,
-        checksum_crc32c: i.checksum_crc32c,
-        checksum_sha1: i.checksum_sha1,
-        checksum_sha256: i.checksum_sha256,
-        checksum_crc64nvme: i.checksum_crc64nvme,
-        ..Default::default()
-    };
+    let want = given_checksums!(i);
     let checks = Checks::new(
         algorithm.as_ref(),
         want,
@@ -110,15 +103,9 @@ pub(super) async fn upload_part(
     std::fs::rename(&got.tmp, &part).map_err(internal)?;
     std::fs::write(dir.join(format!("{}.md5", i.part_number)), &got.md5).map_err(internal)?;
     let c = checksum_of(&got.checksums);
-    Ok(S3Response::new(UploadPartOutput {
+    Ok(S3Response::new(with_checksums!(UploadPartOutput, c, {
         e_tag: Some(ETag::Strong(got.md5)),
-        checksum_crc32: c.checksum_crc32,
-        checksum_crc32c: c.checksum_crc32c,
-        checksum_sha1: c.checksum_sha1,
-        checksum_sha256: c.checksum_sha256,
-        checksum_crc64nvme: c.checksum_crc64nvme,
-        ..Default::default()
-    }))
+    })))
 }
 
 pub(super) async fn list_parts(

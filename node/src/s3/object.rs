@@ -2,7 +2,7 @@
 //! checksums, HEAD, DELETE (a kernel's bundle detaches it), and COPY (a copy is
 //! not new data from the instrument: no kernel runs on it).
 
-use crate::checksum::{checksum_of, Checks};
+use crate::checksum::{checksum_of, given_checksums, with_checksums, Checks};
 use crate::fail::internal;
 use crate::ingest::Source;
 use crate::keys;
@@ -39,14 +39,7 @@ pub(super) async fn put_object(
     let body = input
         .body
         .ok_or_else(|| s3_error!(IncompleteBody, "no body"))?;
-    let want = Checksum {
-        checksum_crc32: input.checksum_crc32,
-        checksum_crc32c: input.checksum_crc32c,
-        checksum_sha1: input.checksum_sha1,
-        checksum_sha256: input.checksum_sha256,
-        checksum_crc64nvme: input.checksum_crc64nvme,
-        ..Default::default()
-    };
+    let want = given_checksums!(input);
     let checks = Checks::new(
         input.checksum_algorithm.as_ref(),
         want,
@@ -67,15 +60,9 @@ pub(super) async fn put_object(
         )
         .await?;
     let c = checksum_of(&m.checksums);
-    Ok(S3Response::new(PutObjectOutput {
+    Ok(S3Response::new(with_checksums!(PutObjectOutput, c, {
         e_tag: Some(ETag::Strong(m.etag)),
-        checksum_crc32: c.checksum_crc32,
-        checksum_crc32c: c.checksum_crc32c,
-        checksum_sha1: c.checksum_sha1,
-        checksum_sha256: c.checksum_sha256,
-        checksum_crc64nvme: c.checksum_crc64nvme,
-        ..Default::default()
-    }))
+    })))
 }
 
 pub(super) async fn get_object(
@@ -103,21 +90,15 @@ pub(super) async fn get_object(
             (r.start, r.end - r.start, Some(cr))
         }
     };
-    Ok(S3Response::new(GetObjectOutput {
+    Ok(S3Response::new(with_checksums!(GetObjectOutput, c, {
         body: Some(StreamingBlob::wrap(reader.stream(start, len).await?)),
-        checksum_crc32: c.checksum_crc32,
-        checksum_crc32c: c.checksum_crc32c,
-        checksum_sha1: c.checksum_sha1,
-        checksum_sha256: c.checksum_sha256,
-        checksum_crc64nvme: c.checksum_crc64nvme,
         content_length: Some(len as i64),
         content_range: range,
         content_type: m.content_type.clone(),
         e_tag: Some(ETag::Strong(m.etag.clone())),
         last_modified: Some(timestamp(m.modified)),
         metadata: Some(m.metadata.clone().into_iter().collect()),
-        ..Default::default()
-    }))
+    })))
 }
 
 pub(super) async fn head_object(

@@ -88,14 +88,8 @@ impl Bincount {
     /// The bin count `b`: two banks of counters and its pipeline's state, its
     /// latency from [`hissc_spn::proc::bincount::plan`].
     pub(crate) fn op(net: &Network, b: Bus, p: &hissc_spn::ir::Bincount, st: &mut usize) -> Self {
-        let hissc_spn::ir::Bincount {
-            x,
-            weights,
-            mask,
-            bins,
-            count,
-            float,
-        } = *p;
+        let (x, weights, mask) = (p.x, p.weights, p.mask);
+        let (bins, count, float) = (p.bins, p.count, p.float);
         let plan = hissc_spn::proc::bincount::plan(net, p);
         Bincount {
             dst: slot(b),

@@ -232,14 +232,8 @@ impl Widen {
     }
 
     pub(super) fn bincount(&mut self, n: &Node, p: &Bincount) -> Option<W> {
-        let Bincount {
-            x,
-            weights,
-            mask,
-            bins,
-            count,
-            float,
-        } = *p;
+        let (x, weights, mask) = (p.x, p.weights, p.mask);
+        let (bins, count, float) = (p.bins, p.count, p.float);
         let span = n.span;
         let xs = self.stream_lanes(x, span)?;
         let lanes = xs.len() as u32;

@@ -27,14 +27,8 @@ pub fn schedule(arg: &Sched, bins: u32, weighted: bool) -> Sched {
 /// The verifier's rule: its operands share one schedule of `count` elements (a
 /// float64 count has weights); the schedule is [`schedule`]'s.
 pub fn check(net: &Network, p: &Bincount, errs: &mut Vec<String>) -> Option<Sched> {
-    let Bincount {
-        x,
-        weights,
-        mask,
-        bins,
-        count,
-        float,
-    } = *p;
+    let (x, weights, mask) = (p.x, p.weights, p.mask);
+    let (bins, count, float) = (p.bins, p.count, p.float);
     let s = net.nodes[x].sched.clone();
     let aligned = weights
         .iter()
@@ -69,13 +63,8 @@ pub struct Plan {
 
 /// The plan of a bin count `p` of `net`.
 pub fn plan(net: &Network, p: &Bincount) -> Plan {
-    let Bincount {
-        weights,
-        count,
-        bins,
-        float,
-        ..
-    } = *p;
+    let (weights, count, bins) = (p.weights, p.count, p.bins);
+    let float = p.float;
     let n = count as i128;
     let acc = match weights {
         Some(wb) => {

@@ -62,14 +62,8 @@ pub fn folds(op: ReduceOp) -> bool {
 /// The verifier's rule: a stream of whole rows (its elements on all lanes make
 /// whole rows every frame), rows at least as wide as the lanes.
 pub fn check(net: &Network, p: &Segment, errs: &mut Vec<String>) -> Option<Sched> {
-    let Segment {
-        op,
-        arg,
-        width,
-        lane,
-        lanes,
-        ..
-    } = *p;
+    let (op, arg, width) = (p.op, p.arg, p.width);
+    let (lane, lanes) = (p.lane, p.lanes);
     let s = &net.nodes[arg].sched;
     let whole = (s.elements() as u64 * lanes as u64).is_multiple_of(width.max(1) as u64);
     if s.is_static() || !folds(op) || lane >= lanes || width < lanes || !whole {
@@ -107,14 +101,8 @@ pub struct Plan {
 
 /// The plan of the segment `p`, process `b` of `net`.
 pub fn plan(net: &Network, b: Bus, p: &Segment) -> Plan {
-    let Segment {
-        op,
-        d,
-        arg,
-        width,
-        lane,
-        lanes,
-    } = *p;
+    let (op, d, arg) = (p.op, p.d, p.arg);
+    let (width, lane, lanes) = (p.width, p.lane, p.lanes);
     // the most elements of one row on one lane
     let per_row = width.div_ceil(lanes) as i128;
     let a = net.nodes[arg].range;

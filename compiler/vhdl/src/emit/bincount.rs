@@ -11,14 +11,8 @@ impl Emitter<'_> {
     /// as an iCE40 `SB_RAM40_4K`.
     pub(super) fn bincount(&mut self, b: Bus, p: &hissc_spn::ir::Bincount) {
         let net = self.net;
-        let hissc_spn::ir::Bincount {
-            x,
-            weights,
-            mask,
-            bins,
-            count,
-            float,
-        } = *p;
+        let (x, weights, mask) = (p.x, p.weights, p.mask);
+        let (bins, count, float) = (p.bins, p.count, p.float);
         let w = net.nodes[b].width;
         let plan = hissc_spn::proc::bincount::plan(net, p);
         let wacc = plan.acc_width;
