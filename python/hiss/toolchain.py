@@ -335,8 +335,12 @@ class Kernel:
         return argv, states
 
     def _outputs(self, out, states):
-        files = sorted((f for f in os.listdir(out) if re.fullmatch(r"out\d*\.npy", f)),
-                       key=lambda f: int(f[3:-4] or 0))
+        # hissc names its outputs out.npy, or out0.npy, out1.npy, ... for a tuple
+        def index(f):
+            middle = f[3:-4]
+            ok = f.startswith("out") and f.endswith(".npy") and (middle == "" or middle.isdigit())
+            return int(middle or 0) if ok else None
+        files = sorted((f for f in os.listdir(out) if index(f) is not None), key=index)
         got = []
         for f in files:
             a = np.load(os.path.join(out, f))
