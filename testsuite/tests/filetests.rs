@@ -31,6 +31,10 @@ fn run(command: &str, input: &str) -> Result<String, String> {
             let k = hissc_aop::parse::parse(input).map_err(|e| e.to_string())?;
             let out = hissc_aop::passes::optimize(&k);
             hissc_aop::verify::verify(&out).map_err(|e| format!("{e:?}"))?;
+            // the rounds stop where the kernel stops changing
+            if hissc_aop::passes::optimize(&out) != out {
+                return Err("the passes change their own result again".into());
+            }
             Ok(hissc_aop::print::print(&out, None))
         }
         ["pass", name] => {

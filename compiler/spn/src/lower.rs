@@ -24,7 +24,7 @@ use crate::proc::broadcast::Streams;
 use cranelift_entity::SecondaryMap;
 use hissc_aop::passes::ranges::{ranges, Ranges};
 use hissc_aop::types::numel;
-use hissc_aop::{semantics, DType, Inst, Interval, Kernel, Shape, Value};
+use hissc_aop::{DType, Inst, Interval, Kernel, Shape, Value};
 use hissc_diagnostics::{Code, Diagnostic, Span};
 use std::collections::HashMap;
 
@@ -689,30 +689,18 @@ impl Lowering<'_> {
             },
             _ => None,
         };
-        // Constant folding.
+        // the array-op passes fold constants (fold-constants): an operation
+        // whose operands are all constants does not reach the network
         if lowered.iter().all(|l| matches!(l, L::Const(_))) {
-            let c: Vec<i128> = lowered
-                .iter()
-                .map(|l| if let L::Const(c) = l { *c } else { 0 })
-                .collect();
-            let value = match &d.inst {
-                Inst::Unary(op, _) => semantics::unary(*op, dtype, c[0]),
-                Inst::Binary(op, ..) => semantics::binary(*op, dtype, c[0], c[1]),
-                Inst::Compare(op, ..) => op.eval(c[0], c[1]) as i128,
-                Inst::Where(..) => {
-                    if c[0] != 0 {
-                        c[1]
-                    } else {
-                        c[2]
-                    }
-                }
-                Inst::Gather(..) => table.as_ref().map_or(0, |t| t[c[0] as usize]),
-                _ => dtype.wrap(c[0]),
-            };
-            return Some(L::Const(value));
+            self.diags.push(
+                Diagnostic::bug("an operation on constants reached the network unfolded")
+                    .primary(span, "the array-op pass `fold-constants` folds these"),
+            );
+            return None;
         }
-        // An operation that leaves its operand unchanged for every value the operand
-        // can take costs nothing: its users read the operand's bus.
+        // A cast that keeps every value of its operand costs nothing on the
+        // network's untyped buses: its users read the operand's bus (the
+        // other identities are the array-op pass `identities`).
         if let Some(i) = self.identity(&d.inst, dtype, &args, &lowered) {
             return Some(lowered[i].clone());
         }
@@ -864,48 +852,18 @@ impl Lowering<'_> {
 
 impl Lowering<'_> {
     /// Which operand (if any) an elementwise instruction returns unchanged for
-    /// every value range analysis allows: `cast` to a dtype that holds the values,
-    /// `x + 0`, `x - 0`, `x * 1`, `x // 1`, `x | 0`, `x ^ 0`, shifts by 0, a
-    /// minimum or maximum with a constant the value never crosses, `x & True`, and
-    /// a select on a constant.
+    /// every value range analysis allows, where only the network can tell: a
+    /// `cast` to a dtype that holds the values.
     fn identity(&self, inst: &Inst, dtype: DType, args: &[Value], lowered: &[L]) -> Option<usize> {
-        use hissc_aop::BinaryOp::*;
-        let konst = |i: usize| match lowered.get(i) {
-            Some(L::Const(c)) => Some(*c),
-            _ => None,
-        };
         let is_bus = |i: usize| matches!(lowered.get(i), Some(L::Bus(_)));
-        let r = |i: usize| self.ranges[args[i]];
         match inst {
             Inst::Cast(_)
-                if dtype != DType::Bool && r(0).within(Interval::of(dtype)) && is_bus(0) =>
+                if dtype != DType::Bool
+                    && self.ranges[args[0]].within(Interval::of(dtype))
+                    && is_bus(0) =>
             {
                 Some(0)
             }
-            Inst::Binary(op, ..) => {
-                let (x, c) = match (is_bus(0), konst(1), is_bus(1), konst(0)) {
-                    (true, Some(c), _, _) => (0, c),
-                    (_, _, true, Some(c))
-                        if matches!(op, Add | Mul | Or | Xor | Min | Max | And) =>
-                    {
-                        (1, c)
-                    }
-                    _ => return None,
-                };
-                let unchanged = match op {
-                    Add | Sub | Or | Xor | Shl | Shr => c == 0,
-                    Mul | FloorDiv => c == 1,
-                    Min => r(x).hi <= c,
-                    Max => r(x).lo >= c,
-                    And => dtype == DType::Bool && c == 1,
-                    Mod => false,
-                };
-                unchanged.then_some(x)
-            }
-            Inst::Where(..) => match konst(0) {
-                Some(c) if is_bus(if c != 0 { 1 } else { 2 }) => Some(if c != 0 { 1 } else { 2 }),
-                _ => None,
-            },
             _ => None,
         }
     }

@@ -8,6 +8,8 @@
 //! when a kernel misbehaves). [`ranges`] is the analysis they share.
 
 pub mod dce;
+pub mod fold_constants;
+pub mod identities;
 pub mod pass_on_decided;
 pub mod ranges;
 pub mod reduce_chains;
@@ -40,6 +42,16 @@ pub const PASSES: &[Pass] = &[
         run: reduce_chains::run,
     },
     Pass {
+        name: "fold-constants",
+        about: "elementwise operations on constants become the constant numpy computes",
+        run: fold_constants::run,
+    },
+    Pass {
+        name: "identities",
+        about: "`x + 0`, `x * 1`, a minimum the value never reaches, ... become their operand",
+        run: identities::run,
+    },
+    Pass {
         name: "pass-on-decided",
         about: "what a comparison range analysis decides passes on (`x & True` is x, `where(True, a, b)` is a)",
         run: pass_on_decided::run,
@@ -61,12 +73,28 @@ pub fn optimize(k: &Kernel) -> Kernel {
     optimize_skipping(k, &[])
 }
 
+/// Rounds of [`PASSES`] at most: one pass can make work for an earlier one (a
+/// comparison decided passes a constant on, which then folds), so the table
+/// runs again until the kernel stops changing.
+pub const MAX_ROUNDS: usize = 8;
+
 /// [`optimize`] without the passes named in `skip`.
 pub fn optimize_skipping(k: &Kernel, skip: &[String]) -> Kernel {
-    PASSES
-        .iter()
-        .filter(|p| !skip.iter().any(|s| s == p.name))
-        .fold(k.clone(), |k, p| (p.run)(&k))
+    let round = |k: &Kernel| {
+        PASSES
+            .iter()
+            .filter(|p| !skip.iter().any(|s| s == p.name))
+            .fold(k.clone(), |k, p| (p.run)(&k))
+    };
+    let mut k = round(k);
+    for _ in 1..MAX_ROUNDS {
+        let next = round(&k);
+        if next == k {
+            break;
+        }
+        k = next;
+    }
+    k
 }
 
 /// Rebuilds `k` in order: for each instruction, `replace(out, v, data, map)` may
