@@ -112,6 +112,14 @@ pub fn lower(k: &Kernel) -> Result<Network, Vec<Diagnostic>> {
         let lowered = match l.map[o].clone() {
             Some(L::State(s)) => l.load(s, None, span).map(L::Bus),
             Some(L::Iota(n)) => l.iota(n, None, span).map(L::Bus),
+            // a value constant during a frame, as the array numpy returns
+            Some(x) if !ty.shape.is_empty() => {
+                let (n, r) = (ty.numel() as u32, l.ranges[o]);
+                match l.materialize_static(&x, n, r, span) {
+                    Some(b) => Some(L::Bus(b)),
+                    None => Some(x),
+                }
+            }
             other => other,
         };
         match lowered {
@@ -381,6 +389,34 @@ impl Lowering<'_> {
         Some(b)
     }
 
+    /// A value constant during a frame (a constant, or computed from parameters
+    /// alone: `src`) as a stream of `n` elements, timed by the first input (or
+    /// its first `n` elements): `select(1, value, timing)`, whose users see the
+    /// value once per element, as numpy's array of it. `None` when no input
+    /// has `n` elements to give the cycles.
+    fn materialize(&mut self, src: Src, n: u32, range: Interval, span: Span) -> Option<Bus> {
+        let input = self.first_input()?;
+        if n == 0 || n > self.sched(input).elements() {
+            return None;
+        }
+        let timing = self.default_timing(n, span, "")?;
+        let t = self.sched(timing);
+        let sched = t.with_time(t.time() + 1);
+        let kind = ProcKind::Select(Src::Const(1), src, Src::Bus(timing));
+        Some(self.node(kind, range, sched, span))
+    }
+
+    /// [`Lowering::materialize`] of a lowered value that does not stream, if it
+    /// is one (a constant or a static bus).
+    fn materialize_static(&mut self, l: &L, n: u32, range: Interval, span: Span) -> Option<Bus> {
+        let src = match *l {
+            L::Const(c) => Src::Const(c),
+            L::Bus(b) if self.sched(b).is_static() => Src::Bus(b),
+            _ => return None,
+        };
+        self.materialize(src, n, range, span)
+    }
+
     /// The states' ports and `next` outputs (after the kernel's outputs).
     fn states(&mut self) {
         let k = self.k;
@@ -427,7 +463,12 @@ impl Lowering<'_> {
             Some(L::Iota(n)) => return self.iota(n, None, span),
             _ => {}
         }
-        match self.map[v].clone()? {
+        let lowered = self.map[v].clone()?;
+        let (n, range) = (self.k.ty(v).numel() as u32, self.ranges[v]);
+        if let Some(b) = self.materialize_static(&lowered, n, range, span) {
+            return Some(b);
+        }
+        match lowered {
             L::Bus(b) if !self.sched(b).is_static() => Some(b),
             L::Deferred(..) => {
                 self.not_streamable(
