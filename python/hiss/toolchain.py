@@ -151,11 +151,11 @@ def _source_of(fn):
             if node.name in wanted:
                 keep.update(span)
         elif isinstance(node, ast.Import):
-            if all(a.name == "numpy" for a in node.names):
+            if all(a.name in ("numpy", "hiss") for a in node.names):
                 keep.update(span)
                 bound.update(a.asname or a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.module in ("hiss", "numpy"):
+            if node.module in ("hiss", "numpy", "typing"):
                 keep.update(span)
                 bound.update(a.asname or a.name for a in node.names)
         elif isinstance(node, ast.Assign):

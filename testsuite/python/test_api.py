@@ -142,6 +142,18 @@ def test_a_kernel_function_compiles_from_its_source(tmp_path):
     assert "cell7.py:9:5" in str(e.value)  # the second update, in the cell
 
 
+def test_import_hiss_star_and_typing_spellings_compile_from_a_function(tmp_path):
+    # `import hiss` with `@hiss.kernel`, `typing.Tuple`, `from hiss import *` and a
+    # `__main__` block: hiss.compile keeps the imports the kernel reads
+    cases = os.path.join(ROOT, "testsuite", "cases")
+    frame = np.arange(24, dtype=np.uint16).reshape(4, 6) * 100
+    mod = load(os.path.join(cases, "module_import_hiss", "kernel.py"), "module_import_hiss")
+    got = hiss.compile(mod.k).run(frame=frame, t=np.uint16(900))
+    same(got, mod.k(frame, np.uint16(900)))
+    mod = load(os.path.join(cases, "module_star_main", "kernel.py"), "module_star_main")
+    same(hiss.compile(mod.k).run(frame=frame), mod.k(frame))
+
+
 def test_a_cell_without_imports_is_named_by_its_own_lines(tmp_path):
     # a notebook cell that relies on an earlier cell's imports: hiss.compile puts
     # them above the cell's code, and hissc (--line-offset) counts the cell's lines

@@ -11,8 +11,12 @@ pub struct Module<'a> {
     pub numpy: Option<String>,
     /// The local name of `hiss` from `import hiss`.
     pub hiss: Option<String>,
-    /// Names imported with `from hiss import ...`: local name to hiss name.
+    /// Names imported with `from hiss import ...`: local name to hiss name
+    /// (`from hiss import *` imports every name a kernel can use).
     pub hiss_names: HashMap<String, String>,
+    /// Names imported with `from typing import ...` (`Tuple`): local name to
+    /// typing name.
+    pub typing_names: HashMap<String, String>,
     /// Module-level assignments, in order (constants and tables).
     pub constants: Vec<&'a ast::StmtAssign>,
     /// Helper functions (no `@kernel`).
@@ -56,6 +60,7 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
         numpy: None,
         hiss: None,
         hiss_names: HashMap::new(),
+        typing_names: HashMap::new(),
         constants: Vec::new(),
         helpers: HashMap::new(),
         kernels: Vec::new(),
@@ -84,8 +89,20 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
                 let module = i.module.as_ref().map(|m| m.as_str()).unwrap_or("");
                 if module == "hiss" {
                     for a in &i.names {
+                        if a.name.as_str() == "*" {
+                            for name in hiss_exports() {
+                                m.hiss_names.insert(name.clone(), name);
+                            }
+                            continue;
+                        }
                         let local = a.asname.as_ref().unwrap_or(&a.name).to_string();
                         m.hiss_names.insert(local, a.name.to_string());
+                    }
+                } else if module == "typing" {
+                    // `Tuple[...]` spells a tuple return annotation, as `tuple[...]`
+                    for a in &i.names {
+                        let local = a.asname.as_ref().unwrap_or(&a.name).to_string();
+                        m.typing_names.insert(local, a.name.to_string());
                     }
                 } else if module != "__future__" {
                     diags.push(
@@ -104,6 +121,8 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
     for s in body {
         match s {
             Stmt::Import(_) | Stmt::ImportFrom(_) | Stmt::Pass(_) => {}
+            // `if __name__ == "__main__":` does not run when the file is imported
+            Stmt::If(i) if is_main_guard(&i.test) => {}
             Stmt::Expr(e) if matches!(&*e.value, Expr::Constant(c) if matches!(c.value, ast::Constant::Str(_))) => {}
             Stmt::FunctionDef(f) => {
                 if f.decorator_list.iter().any(|d| m.is_kernel_decorator(d)) {
@@ -139,4 +158,28 @@ pub fn collect<'a>(body: &'a [Stmt], diags: &mut Vec<Diagnostic>) -> Module<'a> 
         }
     }
     m
+}
+
+/// The names of `hiss` a kernel file can use: what `from hiss import *` binds.
+fn hiss_exports() -> Vec<String> {
+    let mut names: Vec<String> = ["kernel", "Array", "State", "Vec"]
+        .map(String::from)
+        .to_vec();
+    names.extend((1..=63).map(|b| format!("u{b}")));
+    names.extend((2..=63).map(|b| format!("i{b}")));
+    names
+}
+
+/// `__name__ == "__main__"` (either way round).
+fn is_main_guard(test: &Expr) -> bool {
+    let Expr::Compare(c) = test else {
+        return false;
+    };
+    let is_name = |e: &Expr| matches!(e, Expr::Name(n) if n.id.as_str() == "__name__");
+    let is_main = |e: &Expr| matches!(e, Expr::Constant(k) if matches!(&k.value, ast::Constant::Str(s) if s == "__main__"));
+    c.ops.len() == 1
+        && matches!(c.ops[0], ast::CmpOp::Eq)
+        && c.comparators.len() == 1
+        && ((is_name(&c.left) && is_main(&c.comparators[0]))
+            || (is_main(&c.left) && is_name(&c.comparators[0])))
 }

@@ -133,6 +133,17 @@ impl Lowerer<'_> {
     fn attribute(&mut self, base: Val, attr: &str, span: Span) -> Val {
         match base {
             Val::Poison => Val::Poison,
+            Val::Hiss => match super::hiss_value(attr) {
+                Some(v) => v,
+                None => self.error(
+                    Diagnostic::error(
+                        Code::UNDEFINED_NAME,
+                        format!("`hiss.{attr}` is not a name a kernel can use"),
+                    )
+                    .primary(span, "not in hiss")
+                    .help("kernels use `hiss.kernel`, `hiss.Array`, `hiss.State`, `hiss.Vec` and the range types `hiss.u12`, `hiss.i14`, ..."),
+                ),
+            },
             Val::Numpy => match DType::from_numpy_name(attr) {
                 Some(d) => Val::DType(d),
                 None if attr == "newaxis" => Val::None,

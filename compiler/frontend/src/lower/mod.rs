@@ -60,6 +60,8 @@ pub(crate) enum Val {
     Helper(String),
     /// The numpy module.
     Numpy,
+    /// The hiss module (`import hiss`: `hiss.Array`, `@hiss.kernel`).
+    Hiss,
     /// A dtype such as `np.uint16` (callable: a cast).
     DType(DType),
     /// A range type such as `hiss.u12`.
@@ -189,9 +191,17 @@ impl<'a> Lowerer<'a> {
         if let Some(np) = &self.m.numpy {
             self.globals.insert(np.clone(), Val::Numpy);
         }
+        if let Some(h) = &self.m.hiss {
+            self.globals.insert(h.clone(), Val::Hiss);
+        }
         for (local, name) in &self.m.hiss_names {
             if let Some(v) = hiss_value(name) {
                 self.globals.insert(local.clone(), v);
+            }
+        }
+        for (local, name) in &self.m.typing_names {
+            if name == "Tuple" {
+                self.globals.insert(local.clone(), Val::Builtin("tuple"));
             }
         }
         for name in self.m.helpers.keys() {
@@ -496,6 +506,7 @@ impl<'a> Lowerer<'a> {
             Val::Table(_) => "a constant table".into(),
             Val::Helper(h) => format!("the function `{h}`"),
             Val::Numpy => "the numpy module".into(),
+            Val::Hiss => "the hiss module".into(),
             Val::DType(d) => format!("the dtype `np.{}`", d.numpy_name()),
             Val::RangeType(..) => "a range type".into(),
             Val::ArrayCtor => "`Array`".into(),
@@ -1130,7 +1141,7 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-fn hiss_value(name: &str) -> Option<Val> {
+pub(crate) fn hiss_value(name: &str) -> Option<Val> {
     if name == "Array" {
         return Some(Val::ArrayCtor);
     }
