@@ -246,4 +246,30 @@ impl Node {
             None => Err(s3_error!(NoSuchKey)),
         }
     }
+
+    /// What a GET of a state the bucket's kernel keeps reads before any object
+    /// (or client) has written it: zeros of the state's dtype and shape, as
+    /// the kernel's first object starts from. `None` for any other key.
+    pub(crate) fn initial_state(&self, bucket: &str, key: &str) -> Option<(ObjectMeta, Reader)> {
+        let k = self.kernel(bucket)?;
+        let p = k
+            .states
+            .iter()
+            .find(|p| crate::keys::state(&p.name) == key)?;
+        let bytes = hiss_runtime::state::to_npy(
+            p,
+            &hiss_runtime::state::initial(std::slice::from_ref(p))[0],
+        );
+        let meta = ObjectMeta {
+            size: bytes.len() as u64,
+            etag: hex(&Md5::digest(&bytes)),
+            content_type: Some("application/octet-stream".into()),
+            modified: crate::node::now(),
+            ..ObjectMeta::empty(key)
+        };
+        Some((
+            meta,
+            Reader::Blocking(Box::new(std::io::Cursor::new(bytes))),
+        ))
+    }
 }

@@ -20,6 +20,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import urllib.request
@@ -81,10 +82,26 @@ class Node:
     def _load(self, bucket, key):
         return np.load(io.BytesIO(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
 
+    def outputs(self, bucket, key):
+        """The names of the results of object `key` (`out`, or `out0`, `out1`, ...)."""
+        prefix = f".hiss/out/{key}/"
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        names = [o["Key"][len(prefix):-4] for p in pages for o in p.get("Contents", [])]
+        return sorted(n for n in names if "/" not in n and not n.endswith("_offsets"))
+
     def result(self, bucket, key, output="out"):
         """The result `output` (`out`, `out0`, ...) of object `key`, as hissc run
-        writes it; a variable-length output of a batch as `(values, offsets)`."""
-        values = self._load(bucket, f".hiss/out/{key}/{output}.npy")
+        writes it; a variable-length output of a batch as `(values, offsets)`. A
+        name the object has no result of raises KeyError naming the ones it has
+        (a tuple kernel's are `out0`, `out1`, ...)."""
+        try:
+            values = self._load(bucket, f".hiss/out/{key}/{output}.npy")
+        except self.s3.exceptions.NoSuchKey:
+            have = self.outputs(bucket, key)
+            raise KeyError(
+                f"object `{key}` in bucket `{bucket}` has no result `{output}`"
+                + (f"; its results: {', '.join(have)}" if have else
+                   " (it has no results: no kernel ran on it, or it has not arrived)")) from None
         try:
             return values, self._load(bucket, f".hiss/out/{key}/{output}_offsets.npy")
         except self.s3.exceptions.NoSuchKey:
@@ -112,10 +129,14 @@ class Node:
         object (key, frames, kept, scalar outputs per frame, seq); with `follow`,
         new ones as they happen (until `timeout` seconds pass without one)."""
         path = f"/_hiss/v1/events?bucket={bucket}&from={start}" + ("" if follow else "&follow=0")
-        with urllib.request.urlopen(self._signed(path), timeout=timeout) as r:
-            for line in r:
-                if line.strip():
-                    yield json.loads(line)
+        try:
+            with urllib.request.urlopen(self._signed(path), timeout=timeout) as r:
+                for line in r:
+                    if line.strip():
+                        yield json.loads(line)
+        except (TimeoutError, socket.timeout):
+            # `timeout` seconds without an event: the follow ends
+            return
 
 
 class LocalNode(Node):
@@ -129,7 +150,8 @@ class LocalNode(Node):
             ...
 
     `stop()` (or leaving the ``with``) stops it gracefully: requests in flight
-    finish. Its log (JSON lines) is `log_path`."""
+    finish. Its log (JSON lines) is `log_path`, in a directory of its own that
+    `stop()` removes when the node exited cleanly."""
 
     def __init__(self, data=None, key=None, secret=None, keep_flushed=False):
         from .toolchain import hissc_path
@@ -138,7 +160,10 @@ class LocalNode(Node):
         os.makedirs(self.data, exist_ok=True)
         key = key or "hiss-" + secrets.token_hex(4)
         secret = secret or secrets.token_hex(16)
-        self.log_path = os.path.join(tempfile.gettempdir(), f"hiss-node-{os.getpid()}-{secrets.token_hex(3)}.log")
+        # the log lives in a directory of its own, removed at `stop` unless the
+        # node failed (then the error names it)
+        self._log_dir = tempfile.mkdtemp(prefix="hiss-node-log-")
+        self.log_path = os.path.join(self._log_dir, "node.log")
         env = dict(os.environ, HISS_ACCESS_KEY=key, HISS_SECRET_KEY=secret)
         cmd = [hissc_path(), "node", "--listen", "127.0.0.1:0", "--data", self.data, "--log-format", "json"]
         if keep_flushed:
@@ -166,6 +191,8 @@ class LocalNode(Node):
         self.process.stdout.close()
         if self._owns_data:
             shutil.rmtree(self.data, ignore_errors=True)
+        if self.process.returncode == 0:
+            shutil.rmtree(self._log_dir, ignore_errors=True)
         return self.process.returncode
 
     def __enter__(self):

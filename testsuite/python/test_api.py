@@ -194,6 +194,8 @@ def test_deploy_to_a_node_and_read_back(tmp_path):
         k = hiss.compile(os.path.join(CONF, "cases_v2", "pedestal_track", "kernel.py"))
         hbx = k.bundle(str(tmp_path / "pedestal.hbx"))
         node.attach("dark", hbx)
+        # before any object: the zeros the first object starts from
+        same(node.state("dark", "acc"), np.zeros((16, 16), np.uint32))
         frames = np.random.default_rng(9).integers(0, 16384, (6, 16, 16), dtype=np.uint16)
         node.put("dark", "a.npy", frames[:3])
         node.put("dark", "b.npy", frames[3:])
@@ -204,7 +206,20 @@ def test_deploy_to_a_node_and_read_back(tmp_path):
         ev = list(node.events("dark", follow=False))
         assert [e["key"] for e in ev] == ["a.npy", "b.npy"] and [e["frames"] for e in ev] == [3, 3]
         assert [e["key"] for e in node.events("dark", start=1, follow=False)] == ["b.npy"]
+        # following with a timeout ends when no event comes in time
+        assert [e["key"] for e in node.events("dark", start=1, follow=True, timeout=1)] == ["b.npy"]
+        # a tuple kernel's results are out0, out1: the default name says so
+        cols = hiss.compile(os.path.join(CONF, "cases", "column_sum", "kernel.py"))
+        node.attach("cols", cols.bundle(str(tmp_path / "cols.hbx")))
+        node.put("cols", "f.npy", np.ones((20, 24), np.uint16))
+        assert node.outputs("cols", "f.npy") == ["out0", "out1"]
+        with pytest.raises(KeyError, match="its results: out0, out1"):
+            node.result("cols", "f.npy")
+        same(node.result("cols", "f.npy", "out0"), np.full(24, 20, np.uint64))
+        log_dir = os.path.dirname(node.log_path)
+        assert os.path.exists(node.log_path) and not log_dir.startswith(data)
     assert node.process.returncode == 0 and not os.path.exists(data)
+    assert not os.path.exists(log_dir)  # a clean stop leaves no log behind
 
 
 def test_the_wheel_installs_hiss_node():

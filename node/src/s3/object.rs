@@ -65,12 +65,27 @@ pub(super) async fn put_object(
     })))
 }
 
+/// An object's metadata and bytes, or a kernel's state that nothing has
+/// written yet (zeros, what the next object starts from).
+async fn open_or_initial(
+    node: &Node,
+    bucket: &str,
+    key: &str,
+) -> S3Result<(ObjectMeta, crate::body::Reader)> {
+    match node.open(bucket, key).await {
+        Err(e) if *e.code() == s3s::S3ErrorCode::NoSuchKey => {
+            node.initial_state(bucket, key).ok_or(e)
+        }
+        other => other,
+    }
+}
+
 pub(super) async fn get_object(
     node: &Node,
     req: S3Request<GetObjectInput>,
 ) -> S3Result<S3Response<GetObjectOutput>> {
     let input = req.input;
-    let (m, reader) = node.open(&input.bucket, &input.key).await?;
+    let (m, reader) = open_or_initial(node, &input.bucket, &input.key).await?;
     // S3 gives the checksums of whole objects, when asked
     let c = if input.range.is_none()
         && input
@@ -105,7 +120,7 @@ pub(super) async fn head_object(
     node: &Node,
     req: S3Request<HeadObjectInput>,
 ) -> S3Result<S3Response<HeadObjectOutput>> {
-    let (m, _) = node.open(&req.input.bucket, &req.input.key).await?;
+    let (m, _) = open_or_initial(node, &req.input.bucket, &req.input.key).await?;
     Ok(S3Response::new(HeadObjectOutput {
         content_length: Some(m.size as i64),
         content_type: m.content_type.clone(),
