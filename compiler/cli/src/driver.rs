@@ -72,6 +72,28 @@ impl Compiled {
         Ok(net)
     }
 
+    /// What the hardware says of a kernel the interpreter runs: `hissc run`
+    /// needs only the frontend, but a user should learn at the first command
+    /// what `sim`, `verify` and `build` will refuse (or warn of), so those
+    /// diagnostics go to stderr as warnings. A compiler bug is not shown here:
+    /// the commands that build the hardware report it.
+    pub fn warn_hardware(&self) {
+        let diags = match hissc_driver::network(&self.src, &self.kernel, 1) {
+            Ok((_, warnings)) => warnings,
+            Err(d) if hissc_driver::has_bug(&d) => return,
+            Err(d) => d,
+        };
+        if diags.is_empty() {
+            return;
+        }
+        let warnings: Vec<_> = diags.into_iter().map(|d| d.into_warning()).collect();
+        eprint!("{}", hissc_diagnostics::render(&self.src, &warnings));
+        eprintln!(
+            "warning: `{}` runs in the interpreter, but `hissc sim`, `verify` and `build` will report the above",
+            self.kernel.name
+        );
+    }
+
     /// [`Compiled::network`], with its warnings returned instead of printed
     /// (through [`hissc_driver::network`], which verifies every stage).
     pub fn network_why(

@@ -452,6 +452,7 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
 
 fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
     let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref(), &a.input.reading)?;
+    c.warn_hardware();
     // frames stream from the files through the interpreter into the outputs
     let states = driver::read_states(&c.kernel, &a.input.states)?;
     let inputs = driver::open_inputs(&a.input.inputs)?;

@@ -990,3 +990,45 @@ fn sim_writes_waveforms() {
     let steps = waves.lines().filter(|l| l.starts_with('#')).count();
     assert!(steps >= 2 * 2 * 24, "{steps} time steps");
 }
+
+/// `hissc run` needs only the interpreter, but says at once what the hardware
+/// commands will refuse: their diagnostics as warnings, exit 0 (issue 23).
+#[test]
+fn run_warns_what_the_hardware_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("big_state.py");
+    std::fs::write(
+        &k,
+        "import numpy as np\nfrom hiss import kernel, Array, State\n\n\n@kernel\ndef k(frame: Array[np.uint16, 4, 4], acc: State[np.uint32, 8, 8]) -> np.uint64:\n    acc[...] = acc + 1\n    return frame.sum()\n",
+    )
+    .unwrap();
+    let frame = dir.path().join("f.npy");
+    write_npy(&frame, &[4, 4], &[1u16; 16]);
+    let input = format!("frame={}", frame.display());
+    let out = dir.path().join("out");
+    let args = [
+        k.to_str().unwrap(),
+        "--in",
+        &input,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = hissc(&[&["run"][..], &args].concat());
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        t.contains("warning[HS0401]: state `acc` has more elements (64) than a frame (16)"),
+        "{t}"
+    );
+    assert!(t.contains("big_state.py:7:16"), "{t}");
+    let o = hissc(&[&["sim"][..], &args].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // a kernel the hardware takes: nothing more on stderr
+    let (_d, ok) = setup();
+    let o = hissc(&["run", ok.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("warning"),
+        "{}",
+        text(&o)
+    );
+}
