@@ -130,7 +130,7 @@ pub const NP_FUNCTIONS: &[Function] = &[
         2,
         REDUCE_KW,
     ),
-    f("cumsum", Lowering::Cumsum, 1, 1, &[]),
+    f("cumsum", Lowering::Cumsum, 1, 2, &["axis"]),
     f(
         "bincount",
         Lowering::Bincount,
@@ -180,7 +180,7 @@ pub const METHODS: &[Function] = &[
         1,
         REDUCE_KW,
     ),
-    f("cumsum", Lowering::Cumsum, 0, 0, &[]),
+    f("cumsum", Lowering::Cumsum, 0, 1, &["axis"]),
     f("astype", Lowering::Astype, 1, 1, &[]),
     f("reshape", Lowering::Reshape, 1, 4, &[]),
     f("ravel", Lowering::Ravel, 0, 0, &[]),

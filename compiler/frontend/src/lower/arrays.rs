@@ -78,8 +78,11 @@ impl Lowerer<'_> {
         Node { v, weak: false }
     }
 
-    /// `np.cumsum(a)`: running sums, flattened, in the dtype `sum` would use.
-    pub(crate) fn cumsum(&mut self, a: Val, span: Span) -> Val {
+    /// `np.cumsum(a)` (running sums of the flattened array, numpy's sum dtype)
+    /// or `np.cumsum(a, axis=LAST)`: running sums along each row of the last
+    /// axis, the flat running sums less each row's start (what the rows before
+    /// summed to), which is exact modulo the dtype as numpy's own wrapping is.
+    pub(crate) fn cumsum(&mut self, a: Val, axis: Option<(Val, Span)>, span: Span) -> Val {
         let Val::Node(n) = a else {
             return self.operand_error(&a, span);
         };
@@ -88,12 +91,77 @@ impl Lowerer<'_> {
         let Some(x) = self.coerce(&Val::Node(n), d, span) else {
             return Val::Poison;
         };
-        self.push(
-            Inst::Scan(x.v),
-            Type::array(d, vec![ty.numel() as u32]),
-            span,
+        let rank = ty.shape.len() as i128;
+        let along = match axis {
+            None | Some((Val::None, _)) => None,
+            Some((Val::Int(i), s)) => {
+                let j = if i < 0 { i + rank } else { i };
+                if !(0..rank).contains(&j) {
+                    return self.error(
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            format!("axis {i} is out of bounds for an array of {rank} dimensions"),
+                        )
+                        .primary(s, "numpy raises AxisError"),
+                    );
+                }
+                Some((j as usize, s))
+            }
+            Some((Val::Poison, _)) => return Val::Poison,
+            Some((_, s)) => {
+                return self.error(
+                    Diagnostic::error(Code::NOT_CONSTANT, "`axis` must be an integer constant")
+                        .primary(s, "not constant"),
+                )
+            }
+        };
+        let flat = vec![ty.numel() as u32];
+        let scan = self.k.push(Inst::Scan(x.v), Type::array(d, flat), span);
+        let Some((axis, axis_span)) = along else {
+            return Val::Node(Node {
+                v: scan,
+                weak: false,
+            });
+        };
+        if rank == 1 {
+            return Val::Node(Node {
+                v: scan,
+                weak: false,
+            });
+        }
+        if axis + 1 != rank as usize {
+            return self.error(
+                Diagnostic::error(
+                    Code::NOT_STREAMABLE,
+                    format!("`np.cumsum` along axis {axis} of {rank} runs down the columns"),
+                )
+                .primary(axis_span, "not the last axis")
+                .help("hissc streams running sums along the rows (the last axis, `axis=-1`) or over the whole frame (no `axis`)"),
+            );
+        }
+        // rows of the last axis: the flat running sums, less each row's start
+        let w = *ty.shape.last().expect("rank >= 2");
+        let rows = ty.numel() as u32 / w.max(1);
+        let sums = self.reshaped(
+            Node {
+                v: scan,
+                weak: false,
+            },
+            vec![rows, w],
             false,
-        )
+            span,
+        );
+        let xs = self.reshaped(x, vec![rows, w], false, span);
+        let first = vec![(0, 1, rows), (0, 1, 1)];
+        let col = Type::array(d, vec![rows, 1]);
+        let sum0 = self.push(Inst::Slice(sums.v, first.clone()), col.clone(), span, false);
+        let x0 = self.push(Inst::Slice(xs.v, first), col, span, false);
+        let start = self.arith(BinaryOp::Sub, sum0, x0, span);
+        let rowwise = self.arith(BinaryOp::Sub, Val::Node(sums), start, span);
+        match rowwise {
+            Val::Node(r) => Val::Node(self.reshaped(r, ty.shape.clone(), false, span)),
+            other => other,
+        }
     }
 
     /// `np.bincount(x, weights=w, minlength=N)` with `0 <= x < N` proven.

@@ -247,7 +247,10 @@ impl Lowerer<'_> {
             Lowering::Bitwise(op) => strong(self.arith(op, a, p(1), span)),
             Lowering::Invert => strong(self.unary(ast::UnaryOp::Invert, a, span)),
             Lowering::Table => self.table(args, span),
-            Lowering::Cumsum => self.cumsum(a, span),
+            Lowering::Cumsum => {
+                let axis = Self::param(&args, first, "axis");
+                self.cumsum(a, axis, span)
+            }
             Lowering::Reshape => match a {
                 Val::Node(n) => self.reshape(n, args.pos[first..].to_vec(), span),
                 other => self.operand_error(&other, span),
@@ -294,10 +297,17 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `a.astype(d)`: a cast to a numpy dtype, never weak.
+    /// `a.astype(d)`: a cast to a numpy dtype (or `bool`, `int`), never weak.
     fn astype(&mut self, a: Val, d: &(Val, Span), span: Span) -> Val {
+        // numpy takes Python's `bool` and `int` as dtypes too (`int` is int64)
+        let dtype = match &d.0 {
+            Val::DType(t) => Some(*t),
+            Val::Builtin("bool") => Some(DType::Bool),
+            Val::Builtin("int") => Some(DType::I64),
+            _ => None,
+        };
         match &d.0 {
-            Val::DType(t) => match self.coerce(&a, *t, span) {
+            _ if dtype.is_some() => match self.coerce(&a, dtype.expect("matched"), span) {
                 // `astype` copies, also to the array's own dtype
                 Some(x) if matches!(&a, Val::Node(n) if n.v == x.v) => {
                     Val::Node(self.fresh_copy(Node { weak: false, ..x }, span))
