@@ -1032,3 +1032,24 @@ fn run_warns_what_the_hardware_refuses() {
         text(&o)
     );
 }
+
+/// A per-pixel state of a 512 × 1024 module is the memory the estimate names,
+/// not the pipeline register where it is read (issue 23).
+#[test]
+fn the_estimate_names_a_state_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("ped.py");
+    std::fs::write(
+        &k,
+        "import numpy as np\nfrom hiss import kernel, Array, State, u14\n\n\n@kernel\ndef k(frame: Array[u14, 512, 1024], acc: State[np.uint32, 512, 1024]) -> Array[np.int32, 512, 1024]:\n    ped = acc >> 5\n    acc[...] = (acc - ped + frame).astype(np.uint32)\n    return frame.astype(np.int32) - ped.astype(np.int32)\n",
+    )
+    .unwrap();
+    let vhd = dir.path().join("ped.vhd");
+    let o = hissc(&[k.to_str().unwrap(), "-o", vhd.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        t.contains("keeps the most: state `acc`'s memory: 16.5 Mbit (524288 words × 33 bits)"),
+        "{t}"
+    );
+}

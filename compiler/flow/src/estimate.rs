@@ -80,8 +80,42 @@ fn what(net: &Network, b: Bus, c: &cost::Cost) -> String {
         ProcKind::Pack { .. } => "a gearbox queue".into(),
         ProcKind::Broadcast(hissc_spn::ir::Broadcast { .. }) => "a broadcast's memory".into(),
         ProcKind::Lookup(t, _) => format!("a table of {} entries", t.len()),
+        ProcKind::Load { state, lane, .. } => {
+            let st = &net.states[*state as usize];
+            let bits = c.memory_bits();
+            let lanes = net
+                .nodes
+                .values()
+                .filter(|x| matches!(x.kind, ProcKind::Load { state: s, .. } if s == *state))
+                .count();
+            let whole = bits * lanes as u64;
+            let bank = if lanes > 1 {
+                format!(", bank {lane} of {lanes}")
+            } else {
+                String::new()
+            };
+            format!(
+                "state `{}`'s memory: {} ({} words × {} bits{bank})",
+                st.name,
+                bits_text(whole),
+                c.memories.first().map_or(0, |m| m.words),
+                n.width,
+            )
+        }
+        ProcKind::Merge { .. } => "a join's queues".into(),
         ProcKind::Binary(..) if !c.multipliers.is_empty() => "a multiplier".into(),
         _ => format!("{} bits of pipeline registers", n.width),
+    }
+}
+
+/// `16.5 Mbit`, `96 kbit`, `40 bits`.
+fn bits_text(bits: u64) -> String {
+    if bits >= 1 << 20 {
+        format!("{:.1} Mbit", bits as f64 / (1u64 << 20) as f64)
+    } else if bits >= 1 << 10 {
+        format!("{:.1} kbit", bits as f64 / 1024.0)
+    } else {
+        format!("{bits} bits")
     }
 }
 
