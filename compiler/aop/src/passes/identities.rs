@@ -7,9 +7,8 @@
 //! untyped buses, so the network's lowering drops it there.)
 
 use super::fold_constants::constant;
-use super::ranges::{ranges, Ranges};
+use super::ranges::Ranges;
 use crate::ir::{BinaryOp, Inst, Kernel, Value};
-use cranelift_entity::EntityRef;
 
 /// Whether `x` can stand for `v`: the same type, not a broadcast of a stream
 /// (which streams along the operands of what reads it), and not a value the
@@ -68,11 +67,5 @@ fn passes_on(k: &Kernel, r: &Ranges, v: Value) -> Option<Value> {
 
 /// `k` with every such operation replaced by the operand it passes on.
 pub fn run(k: &Kernel) -> Kernel {
-    let r = ranges(k);
-    if !k.insts.keys().any(|v| passes_on(k, &r, v).is_some()) {
-        return k.clone();
-    }
-    super::rebuild(k, |_, v, _, map| {
-        passes_on(k, &r, v).map(|x| map[x.index()])
-    })
+    super::pass_operands_on(k, passes_on)
 }

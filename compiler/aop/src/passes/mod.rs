@@ -97,6 +97,22 @@ pub fn optimize_skipping(k: &Kernel, skip: &[String]) -> Kernel {
     k
 }
 
+/// `k` with every instruction `v` for which `passes_on(k, ranges, v)` names
+/// an operand replaced by that operand (the skeleton of `identities` and
+/// `pass-on-decided`).
+pub(crate) fn pass_operands_on(
+    k: &Kernel,
+    passes_on: impl Fn(&Kernel, &ranges::Ranges, Value) -> Option<Value>,
+) -> Kernel {
+    let r = ranges::ranges(k);
+    if !k.insts.keys().any(|v| passes_on(k, &r, v).is_some()) {
+        return k.clone();
+    }
+    rebuild(k, |_, v, _, map| {
+        passes_on(k, &r, v).map(|x| map[x.index()])
+    })
+}
+
 /// Rebuilds `k` in order: for each instruction, `replace(out, v, data, map)` may
 /// emit the instructions that stand for `v` into `out` (reading earlier values
 /// through `map`, old to new) and return its new value; otherwise the

@@ -6,10 +6,9 @@
 //! [`super::dce`] drops the comparison: no register and no comparator for a
 //! value every frame already knows.
 
-use super::ranges::{ranges, Ranges};
+use super::ranges::Ranges;
 use crate::ir::{BinaryOp, Inst, Kernel, Value};
 use crate::types::DType;
-use cranelift_entity::EntityRef;
 
 /// The operand an instruction passes on unchanged because range analysis decides
 /// it: `x & True`, `x | False` (booleans), `where(True, a, b)`.
@@ -43,11 +42,5 @@ fn passes_on(k: &Kernel, r: &Ranges, v: Value) -> Option<Value> {
 /// `k` with the instructions that a decided comparison makes pass an operand on
 /// replaced by that operand.
 pub fn run(k: &Kernel) -> Kernel {
-    let r = ranges(k);
-    if !k.insts.keys().any(|v| passes_on(k, &r, v).is_some()) {
-        return k.clone();
-    }
-    super::rebuild(k, |_, v, _, map| {
-        passes_on(k, &r, v).map(|x| map[x.index()])
-    })
+    super::pass_operands_on(k, passes_on)
 }
