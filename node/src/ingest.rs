@@ -116,6 +116,44 @@ impl Node {
             .collect()
     }
 
+    /// Whether the object at `path` may become `key` of `bucket`: a state of
+    /// its kernel must be an `.npy` of the state's dtype and shape, a fixed
+    /// input one frame of the input's dtype and shape (as the runs will read
+    /// them); every other key may hold anything.
+    fn check_kernel_object(&self, bucket: &str, key: &str, path: &Path) -> Result<(), String> {
+        let Some(k) = self.kernel(bucket) else {
+            return Ok(());
+        };
+        let name = &k.bundle.manifest.kernel;
+        if let Some(p) = k.states.iter().find(|p| keys::state(&p.name) == key) {
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            return state::bind(name, p, &bytes, key).map(|_| ());
+        }
+        let Some(port) = k
+            .bundle
+            .manifest
+            .inputs
+            .iter()
+            .find(|p| keys::input(&p.name) == key && k.fixed_inputs.contains(&p.name))
+        else {
+            return Ok(());
+        };
+        let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let (dtype, shape) = hiss_runtime::npy::read_header(&mut f, key)?;
+        let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        if dtype.numpy_name() != port.dtype || shape != port.shape {
+            return Err(format!(
+                "input `{}` of kernel `{name}` is one frame of {} of shape {:?}; `{key}` is {} of shape {:?}",
+                port.name,
+                port.dtype,
+                port.shape,
+                dtype.numpy_name(),
+                shape
+            ));
+        }
+        Ok(())
+    }
+
     /// The states an object of `bucket` starts from: `.hiss/state/NAME.npy`
     /// (the kernel's dtype and shape, bound as `hissc run --state` binds them),
     /// zeros for a state without one.
@@ -363,6 +401,14 @@ impl Node {
                 Source::Body(b, _, checks) => self.receive(b, None, *checks).await?,
                 Source::File(r) => r,
             };
+            // a state or fixed input the kernel would refuse later is refused now
+            if let Err(why) = self.check_kernel_object(bucket, key, &got.tmp) {
+                let _ = std::fs::remove_file(&got.tmp);
+                return Err(s3_error!(
+                    InvalidArgument,
+                    "`{key}` is refused (what the key held stays): {why}"
+                ));
+            }
             let is_kernel = key == keys::KERNEL_KEY;
             if is_kernel {
                 let bytes = std::fs::read(&got.tmp).map_err(internal)?;

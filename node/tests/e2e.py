@@ -347,6 +347,10 @@ class Kernels(Base):
         x = frames(30, shape=(16, 16), seed=3)
         # the kernel's array input is missing: refused, saying which object to write
         self.refused("ped", "f.npy", npy_bytes(x), ".hiss/in/pedestal.npy")
+        # an input the kernel could not read is refused at its own PUT, naming why
+        self.refused("ped", ".hiss/in/pedestal.npy", npy_bytes(ped.astype(np.int32)),
+                     "input `pedestal` of kernel `pedestal_gain` is one frame of uint16 of shape [16, 16]")
+        self.refused("ped", ".hiss/in/pedestal.npy", npy_bytes(ped[:8]), "is uint16 of shape [8, 16]")
         self.s3.put_object(Bucket="ped", Key=".hiss/in/pedestal.npy", Body=npy_bytes(ped))
         self.s3.put_object(Bucket="ped", Key="f.npy", Body=npy_bytes(x))
         d = x.astype(np.int32) - ped.astype(np.int32)
@@ -376,9 +380,12 @@ class Kernels(Base):
         # a refused object leaves the state as it was
         self.refused("dark", "bad.npy", npy_bytes(x[:2].astype(np.int16)), "dtype int16")
         np.testing.assert_array_equal(load(self.s3.get_object(Bucket="dark", Key=".hiss/state/acc.npy")["Body"].read()), acc)
-        # a state object of the wrong dtype refuses the data object, naming the state
-        self.s3.put_object(Bucket="dark", Key=".hiss/state/acc.npy", Body=npy_bytes(start.astype(np.uint16)))
-        self.refused("dark", "d9.npy", npy_bytes(x[:2]), ".hiss/state/acc.npy")
+        # a state object of the wrong dtype is refused at its own PUT, naming the
+        # state, and the state stays as the last object left it
+        with self.assertRaises(ClientError) as c:
+            self.s3.put_object(Bucket="dark", Key=".hiss/state/acc.npy", Body=npy_bytes(start.astype(np.uint16)))
+        self.assertIn("state `acc` (`.hiss/state/acc.npy`) is uint16 of shape [16, 16]; kernel `pedestal_track` keeps uint32", str(c.exception))
+        np.testing.assert_array_equal(load(self.s3.get_object(Bucket="dark", Key=".hiss/state/acc.npy")["Body"].read()), acc)
         # objects sent at once run one after another, each from the state the one before left
         self.s3.delete_object(Bucket="dark", Key=".hiss/state/acc.npy")
         import concurrent.futures
