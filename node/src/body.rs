@@ -243,7 +243,10 @@ impl Node {
                 local.map_or(tm.clone(), |m| ObjectMeta { size: tm.size, ..m }),
                 Reader::Blocking(r),
             )),
-            None => Err(s3_error!(NoSuchKey)),
+            None => Err(s3_error!(
+                NoSuchKey,
+                "The specified key does not exist: `{key}`."
+            )),
         }
     }
 

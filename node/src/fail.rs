@@ -8,10 +8,18 @@ use s3s::{s3_error, S3Error};
 /// A buffer failure as the S3 error a client can act on.
 pub fn store_error(e: StoreError) -> S3Error {
     match e {
-        StoreError::NoBucket => s3_error!(NoSuchBucket),
-        StoreError::NoKey => s3_error!(NoSuchKey),
-        StoreError::BucketExists => s3_error!(BucketAlreadyOwnedByYou),
-        StoreError::BucketNotEmpty => s3_error!(BucketNotEmpty),
+        StoreError::NoBucket => s3_error!(NoSuchBucket, "The specified bucket does not exist."),
+        StoreError::NoKey => s3_error!(NoSuchKey, "The specified key does not exist."),
+        StoreError::BucketExists => s3_error!(
+            BucketAlreadyOwnedByYou,
+            "Your previous request to create the named bucket succeeded and you already own it."
+        ),
+        StoreError::BucketNotEmpty => {
+            s3_error!(
+                BucketNotEmpty,
+                "The bucket you tried to delete is not empty."
+            )
+        }
         StoreError::BadName(why) => s3_error!(InvalidBucketName, "{why}"),
         StoreError::Io(e) => {
             tracing::error!(error = %e, "buffer i/o failed");

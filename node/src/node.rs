@@ -95,7 +95,10 @@ impl Node {
         if self.store.has_bucket(bucket) {
             Ok(())
         } else {
-            Err(s3_error!(NoSuchBucket))
+            Err(s3_error!(
+                NoSuchBucket,
+                "The specified bucket does not exist: `{bucket}`."
+            ))
         }
     }
 

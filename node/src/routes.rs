@@ -69,7 +69,7 @@ impl S3Route for Routes {
                 let dir = self
                     .store
                     .bucket_path(&bucket)
-                    .map_err(|_| s3_error!(NoSuchBucket))?;
+                    .map_err(|_| s3_error!(NoSuchBucket, "The specified bucket does not exist."))?;
                 let log = self
                     .events
                     .log(dir)

@@ -334,6 +334,17 @@ class Kernels(Base):
         with self.assertRaises(ClientError) as c:
             self.s3.get_object(Bucket="over", Key="k.npy")
         self.assertEqual(c.exception.response["Error"]["Code"], "NoSuchKey")
+        # every error a client can act on says what it is (botocore printed "Unknown")
+        self.assertEqual(c.exception.response["Error"]["Message"], "The specified key does not exist: `k.npy`.")
+        with self.assertRaises(ClientError) as c:
+            self.s3.head_bucket(Bucket="nowhere")
+        self.assertEqual(c.exception.response["Error"]["Code"], "404")
+        with self.assertRaises(ClientError) as c:
+            self.s3.list_objects_v2(Bucket="nowhere")
+        self.assertIn("The specified bucket does not exist", c.exception.response["Error"]["Message"])
+        with self.assertRaises(ClientError) as c:
+            self.s3.delete_bucket(Bucket="over")
+        self.assertEqual(c.exception.response["Error"]["Message"], "The bucket you tried to delete is not empty.")
         self.assertFalse(os.path.exists(tier))
         keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="over").get("Contents", [])]
         self.assertNotIn("k.npy", keys)

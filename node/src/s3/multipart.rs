@@ -29,7 +29,10 @@ struct Upload {
 /// The directory of upload `id` (an id the node gave: letters, digits, `-`).
 fn upload_dir(node: &Node, id: &str) -> S3Result<PathBuf> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Err(s3_error!(NoSuchUpload));
+        return Err(s3_error!(
+            NoSuchUpload,
+            "The specified multipart upload does not exist."
+        ));
     }
     Ok(node.store.root().join("multipart").join(id))
 }
@@ -37,10 +40,18 @@ fn upload_dir(node: &Node, id: &str) -> S3Result<PathBuf> {
 /// Upload `id` of `key` in `bucket`, or S3's `NoSuchUpload`.
 fn upload(node: &Node, id: &str, bucket: &str, key: &str) -> S3Result<(PathBuf, Upload)> {
     let dir = upload_dir(node, id)?;
-    let text = std::fs::read(dir.join("upload.json")).map_err(|_| s3_error!(NoSuchUpload))?;
+    let text = std::fs::read(dir.join("upload.json")).map_err(|_| {
+        s3_error!(
+            NoSuchUpload,
+            "The specified multipart upload does not exist."
+        )
+    })?;
     let u: Upload = serde_json::from_slice(&text).map_err(internal)?;
     if u.bucket != bucket || u.key != key {
-        return Err(s3_error!(NoSuchUpload));
+        return Err(s3_error!(
+            NoSuchUpload,
+            "The specified multipart upload does not exist."
+        ));
     }
     Ok((dir, u))
 }
@@ -180,7 +191,10 @@ pub(super) async fn complete_multipart_upload(
         let mut last = 0;
         for (n, etag) in &numbers {
             if *n <= last {
-                return Err(s3_error!(InvalidPartOrder));
+                return Err(s3_error!(
+                    InvalidPartOrder,
+                    "The list of parts was not in ascending order."
+                ));
             }
             last = *n;
             let md5 = std::fs::read_to_string(d.join(format!("{n}.md5")))

@@ -100,7 +100,9 @@ pub(super) async fn get_object(
     let (start, len, range) = match input.range {
         None => (0, m.size, None),
         Some(r) => {
-            let r = r.check(m.size).map_err(|_| s3_error!(InvalidRange))?;
+            let r = r
+                .check(m.size)
+                .map_err(|_| s3_error!(InvalidRange, "The requested range is not satisfiable."))?;
             let cr = format!("bytes {}-{}/{}", r.start, r.end - 1, m.size);
             (r.start, r.end - r.start, Some(cr))
         }
