@@ -259,10 +259,7 @@ impl Node {
             .states
             .iter()
             .find(|p| crate::keys::state(&p.name) == key)?;
-        let bytes = hiss_runtime::state::to_npy(
-            p,
-            &hiss_runtime::state::initial(std::slice::from_ref(p))[0],
-        );
+        let bytes = hiss_runtime::state::to_npy(p, &vec![0; p.ty.numel()]);
         let meta = ObjectMeta {
             size: bytes.len() as u64,
             etag: hex(&Md5::digest(&bytes)),

@@ -409,22 +409,17 @@ impl Node {
                     "`{key}` is refused (what the key held stays): {why}"
                 ));
             }
-            let is_kernel = key == keys::KERNEL_KEY;
-            if is_kernel {
+            let whole = ObjectMeta {
+                size: got.size,
+                etag: got.md5,
+                checksums: got.checksums,
+                ..meta
+            };
+            if key == keys::KERNEL_KEY {
                 let bytes = std::fs::read(&got.tmp).map_err(internal)?;
-                match kernel::attach(&bytes, &meta.metadata) {
+                match kernel::attach(&bytes, &whole.metadata) {
                     Ok(k) => {
-                        let m = self
-                            .commit(
-                                bucket,
-                                got.tmp,
-                                ObjectMeta {
-                                    size: got.size,
-                                    etag: got.md5,
-                                    ..meta
-                                },
-                            )
-                            .await?;
+                        let m = self.commit(bucket, got.tmp, whole).await?;
                         tracing::info!(bucket, kernel = %k.bundle.manifest.kernel, "kernel attached");
                         self.attach(bucket, k);
                         return Ok(m);
@@ -440,19 +435,8 @@ impl Node {
                 }
             }
             self.metrics
-                .object(got.size, 0, 0, std::time::Duration::ZERO);
-            return self
-                .commit(
-                    bucket,
-                    got.tmp,
-                    ObjectMeta {
-                        size: got.size,
-                        etag: got.md5,
-                        checksums: got.checksums,
-                        ..meta
-                    },
-                )
-                .await;
+                .object(whole.size, 0, 0, std::time::Duration::ZERO);
+            return self.commit(bucket, got.tmp, whole).await;
         };
         // a kernel with states runs a bucket's objects one at a time, in the
         // order they arrive, each from the states the previous one left

@@ -317,6 +317,17 @@ impl Interval {
         o.lo <= self.lo && self.hi <= o.hi
     }
 
+    /// Bits of a port that carries every value, and whether it is signed:
+    /// unsigned when no value is negative (a range type's `u12` is 12 bits),
+    /// else two's complement ([`Interval::signed_bits`]).
+    pub fn port_bits(self) -> (u32, bool) {
+        if self.lo >= 0 {
+            ((128 - self.hi.leading_zeros()).max(1), false)
+        } else {
+            (self.signed_bits(), true)
+        }
+    }
+
     /// Bits of a two's complement signed signal that holds every value (at least 1... 2 for signed).
     pub fn signed_bits(self) -> u32 {
         fn bits_for(v: i128) -> u32 {

@@ -65,7 +65,8 @@ impl Compiled {
     /// Lowers the kernel to a verified process network of up to `lanes` elements per
     /// cycle; its warnings (fewer lanes than asked, too large for any FPGA) go to stderr.
     pub fn network(&self, lanes: u32) -> Result<hissc_spn::Network, Failure> {
-        let (net, why) = self.network_why(lanes)?;
+        let (net, why) = hissc_driver::network(&self.src, &self.kernel, lanes)
+            .map_err(|d| diagnostics(&self.src, &d))?;
         if !why.is_empty() {
             eprint!("{}", hissc_diagnostics::render(&self.src, &why));
         }
@@ -92,16 +93,6 @@ impl Compiled {
             "warning: `{}` runs in the interpreter, but `hissc sim`, `verify` and `build` will report the above",
             self.kernel.name
         );
-    }
-
-    /// [`Compiled::network`], with its warnings returned instead of printed
-    /// (through [`hissc_driver::network`], which verifies every stage).
-    pub fn network_why(
-        &self,
-        lanes: u32,
-    ) -> Result<(hissc_spn::Network, Vec<hissc_diagnostics::Diagnostic>), Failure> {
-        hissc_driver::network(&self.src, &self.kernel, lanes)
-            .map_err(|d| diagnostics(&self.src, &d))
     }
 }
 

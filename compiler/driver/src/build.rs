@@ -123,14 +123,7 @@ fn detector_bits(kernel: &Kernel, opts: &Options) -> u32 {
         .iter()
         .filter(|p| p.is_stream())
         .find(|p| opts.detector.as_ref().is_none_or(|d| *d == p.name))
-        .map_or(1, |p| {
-            let r = p.range;
-            if r.lo >= 0 {
-                (128 - r.hi.leading_zeros()).max(1)
-            } else {
-                r.signed_bits()
-            }
-        })
+        .map_or(1, |p| p.range.port_bits().0)
 }
 
 /// The line-rate search (see the module's documentation).

@@ -46,11 +46,7 @@ pub fn port_lines(ports: &[String]) -> String {
 
 /// Width and signedness of a port for values in `r`.
 pub fn port_width(r: Interval) -> (u32, bool) {
-    if r.lo >= 0 {
-        ((128 - r.hi.leading_zeros()).max(1), false)
-    } else {
-        (r.signed_bits(), true)
-    }
+    r.port_bits()
 }
 
 /// An input stream port.

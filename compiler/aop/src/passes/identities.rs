@@ -8,30 +8,8 @@
 
 use super::fold_constants::constant;
 use super::ranges::Ranges;
+use super::stands_for;
 use crate::ir::{BinaryOp, Inst, Kernel, Value};
-
-/// Whether `x` can stand for `v`: the same type, not a broadcast of a stream
-/// (which streams along the operands of what reads it), and not a value the
-/// network reads in step with what it is combined with (a state's memory, an
-/// index count): the operation on it gives it one timing, which every user
-/// then shares.
-fn stands_for(k: &Kernel, x: Value, v: Value) -> bool {
-    k.insts[x].ty == k.insts[v].ty
-        && match k.insts[x].inst {
-            Inst::Broadcast(a) => k.ty(a).is_scalar() && !read_in_step(k, a),
-            _ => !read_in_step(k, x),
-        }
-}
-
-/// Whether `x` is a state read or an index count (seen through reshapes and
-/// broadcasts).
-fn read_in_step(k: &Kernel, x: Value) -> bool {
-    match k.insts[x].inst {
-        Inst::State(_) | Inst::Iota => true,
-        Inst::Broadcast(a) | Inst::Reshape(a) => read_in_step(k, a),
-        _ => false,
-    }
-}
 
 /// The operand `v` returns unchanged, if it does.
 fn passes_on(k: &Kernel, r: &Ranges, v: Value) -> Option<Value> {

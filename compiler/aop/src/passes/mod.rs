@@ -15,6 +15,7 @@ pub mod ranges;
 pub mod reduce_chains;
 pub mod share_reductions;
 
+use crate::ir::Inst;
 use crate::{InstData, Kernel, Value};
 use cranelift_entity::{EntityRef, PrimaryMap};
 
@@ -95,6 +96,29 @@ pub fn optimize_skipping(k: &Kernel, skip: &[String]) -> Kernel {
         k = next;
     }
     k
+}
+
+/// Whether `x` can stand for `v`: the same type, not a broadcast of a stream
+/// (which streams along the operands of what reads it), and not a value the
+/// network reads in step with what it is combined with (a state's memory, an
+/// index count): the operation on it gives it one timing, which every user
+/// then shares.
+pub(crate) fn stands_for(k: &Kernel, x: Value, v: Value) -> bool {
+    k.insts[x].ty == k.insts[v].ty
+        && match k.insts[x].inst {
+            Inst::Broadcast(a) => k.ty(a).is_scalar() && !read_in_step(k, a),
+            _ => !read_in_step(k, x),
+        }
+}
+
+/// Whether `x` is a state read or an index count (seen through reshapes and
+/// broadcasts).
+fn read_in_step(k: &Kernel, x: Value) -> bool {
+    match k.insts[x].inst {
+        Inst::State(_) | Inst::Iota => true,
+        Inst::Broadcast(a) | Inst::Reshape(a) => read_in_step(k, a),
+        _ => false,
+    }
 }
 
 /// `k` with every instruction `v` for which `passes_on(k, ranges, v)` names

@@ -15,10 +15,8 @@ use crate::types::DType;
 fn passes_on(k: &Kernel, r: &Ranges, v: Value) -> Option<Value> {
     let d = &k.insts[v];
     let point = |x: Value| (r[x].lo == r[x].hi).then_some(r[x].lo);
-    // the same type, and not a broadcast: a broadcast row or column streams
-    // along the other operands of the instruction that reads it, which
-    // passing it on would take away
-    let same = |x: Value| *k.ty(x) == d.ty && !matches!(k.insts[x].inst, Inst::Broadcast(_));
+    // what may stand for the instruction: the same rule as `identities`
+    let same = |x: Value| super::stands_for(k, x, v);
     match d.inst {
         Inst::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) if d.ty.dtype == DType::Bool => {
             // the neutral value: True for `&`, False for `|`
