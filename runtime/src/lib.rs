@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod bundle;
+pub mod cpu;
 pub mod emulated;
 pub mod error;
 pub mod fpga_manager;

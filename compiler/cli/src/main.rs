@@ -125,8 +125,8 @@ enum Emit {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the reference interpreter (numpy-exact) on .npy inputs.
-    Run(RunArgs),
+    /// Run a kernel on .npy inputs on the CPU (numpy-exact; `--reference`: the reference interpreter).
+    Run(RunCmd),
     /// Simulate the process network cycle by cycle.
     Sim(SimArgs),
     /// Check the generated hardware in GHDL against the simulator, cycle by cycle.
@@ -187,6 +187,17 @@ struct RunArgs {
     /// Directory for out.npy (or out0.npy, out1.npy, ...).
     #[arg(long = "out", value_name = "DIR")]
     out: PathBuf,
+}
+
+/// `hissc run`
+#[derive(Args, Debug)]
+struct RunCmd {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Run the reference interpreter (whole arrays of exact integers, written
+    /// for obviousness) instead of the kernel compiled for the CPU.
+    #[arg(long)]
+    reference: bool,
 }
 
 /// `hissc sim`
@@ -450,7 +461,8 @@ fn cmd_compile(a: &CompileArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
+fn cmd_run(cmd: &RunCmd) -> Result<(), Failure> {
+    let a = &cmd.run;
     let c = driver::Compiled::load(&a.input.kernel, a.input.name.as_deref(), &a.input.reading)?;
     c.warn_hardware();
     // frames stream from the files through the interpreter into the outputs
@@ -458,7 +470,12 @@ fn cmd_run(a: &RunArgs) -> Result<(), Failure> {
     let inputs = driver::open_inputs(&a.input.inputs)?;
     let values = driver::parse_params(&a.input.params)?;
     let mut sink = driver::OutputFiles::create(&a.out)?;
-    let finals = hissc_driver::run::run(&c.kernel, inputs, values, states, &mut sink)
+    let engine = if cmd.reference {
+        hissc_driver::run::Engine::Reference
+    } else {
+        hissc_driver::run::Engine::Cpu
+    };
+    let finals = hissc_driver::run::run(&c.kernel, engine, inputs, values, states, &mut sink)
         .map_err(|e| driver::run_failure(e, "bug in hissc"))?;
     sink.commit()?;
     driver::write_states(&a.out, &c.kernel, &finals)

@@ -4,6 +4,7 @@
 //! sink, from the states given, giving the states the last frame left. `hissc
 //! run` and `hissc sim` are their arguments and output files.
 
+use hiss_runtime::cpu::CpuRun;
 use hiss_runtime::stream::{pump, Batch, FrameRun, FrameSink, Input, Interface, OutType};
 use hiss_runtime::SlotError;
 use hissc_aop::{Array, Kernel};
@@ -19,12 +20,21 @@ pub struct Record {
     pub buses: bool,
 }
 
-/// Streams `inputs` (with the scalar `values` by name) through the reference
-/// interpreter of `kernel` from `states` into `sink`; gives the states the
-/// last frame left. An input that does not fit the kernel is
-/// [`SlotError::Input`].
+/// What runs a kernel's frames on the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The kernel compiled for the CPU (fused native loops, [`hissc_cpu`]).
+    Cpu,
+    /// The reference interpreter: the definition the others are checked against.
+    Reference,
+}
+
+/// Streams `inputs` (with the scalar `values` by name) through `engine`'s
+/// run of `kernel` from `states` into `sink`; gives the states the last
+/// frame left. An input that does not fit the kernel is [`SlotError::Input`].
 pub fn run(
     kernel: &Kernel,
+    engine: Engine,
     inputs: Vec<Input>,
     values: Vec<(String, i128)>,
     states: Vec<Vec<i128>>,
@@ -37,9 +47,19 @@ pub fn run(
         outputs: output_types(kernel),
     };
     let mut batch = Batch::open(&iface, inputs).map_err(SlotError::Input)?;
-    let mut run = Interpreter::new(kernel, batch.take_fixed(), batch.scalars(), states);
-    pump(&mut batch, &mut run, sink)?;
-    Ok(run.states)
+    match engine {
+        Engine::Reference => {
+            let mut run = Interpreter::new(kernel, batch.take_fixed(), batch.scalars(), states);
+            pump(&mut batch, &mut run, sink)?;
+            Ok(run.states)
+        }
+        Engine::Cpu => {
+            let program = hissc_cpu::Program::new(kernel);
+            let mut run = CpuRun::new(&program, batch.take_fixed(), batch.scalars(), Some(&states));
+            pump(&mut batch, &mut run, sink)?;
+            Ok(run.states().into_iter().map(|a| a.data).collect())
+        }
+    }
 }
 
 /// Streams `inputs` through the simulator of `net` (the network of `kernel`)

@@ -86,12 +86,14 @@ pub enum Failed {
         /// Frames out.
         got: usize,
     },
-    /// The simulator leaves a state different from the interpreter's.
+    /// An engine leaves a state different from the interpreter's.
     State {
         /// The state's name.
         state: String,
         /// After this many frames.
         frames: usize,
+        /// Which engine (the simulator, the CPU slot).
+        engine: &'static str,
     },
     /// An engine could not run the frames (a bug in hissc).
     Engine(String),
@@ -145,8 +147,12 @@ impl Failed {
             Failed::Frames { engine, want, got } => format!(
                 "bug in hissc: {engine} gave {got} frames of outputs for {want} frames of inputs"
             ),
-            Failed::State { state, frames } => format!(
-                "bug in hissc: the simulator and the reference interpreter leave state `{state}` different after {frames} frames"
+            Failed::State {
+                state,
+                frames,
+                engine,
+            } => format!(
+                "bug in hissc: {engine} and the reference interpreter leave state `{state}` different after {frames} frames"
             ),
             Failed::Engine(e) => format!("bug in hissc: the simulation did not complete: {e}"),
             Failed::Io(e) => e.clone(),
@@ -189,6 +195,41 @@ pub fn verify(c: &Check) -> Result<Verified, Failed> {
     let reference: Vec<Vec<Array>> = (0..b.frames)
         .map(|f| hissc_aop::interp::run_data(k, &b.frame_data(f), &mut states))
         .collect();
+    // the kernel compiled for the CPU, from the same states
+    let program = hissc_cpu::Program::new(k);
+    let mut cpu = program.start(Some(c.states));
+    let on_cpu: Vec<Vec<Array>> = (0..b.frames)
+        .map(|f| {
+            let data = b.frame_data(f);
+            let lanes: Vec<Vec<i64>> = data
+                .iter()
+                .map(|d| d.iter().map(|&x| x as i64).collect())
+                .collect();
+            let cols = k
+                .params
+                .iter()
+                .zip(&lanes)
+                .map(|(p, l)| {
+                    if p.is_stream() {
+                        hissc_cpu::Column::Lanes(l)
+                    } else {
+                        hissc_cpu::Column::Scalar(l[0])
+                    }
+                })
+                .collect();
+            cpu.frame(cols).iter().map(|o| o.to_array()).collect()
+        })
+        .collect();
+    agree(k, &reference, &on_cpu, "the CPU slot")?;
+    for (p, (want, got)) in k.states.iter().zip(states.iter().zip(cpu.states())) {
+        if *want != got.data {
+            return Err(Failed::State {
+                state: p.name.clone(),
+                frames: b.frames,
+                engine: "the CPU slot",
+            });
+        }
+    }
     let hardware = !matches!(c.hardware, Hardware::None);
     let run = hissc_sim::simulate_bound(c.network, &k.params, b, c.states, hardware)
         .map_err(Failed::Engine)?;
@@ -197,6 +238,7 @@ pub fn verify(c: &Check) -> Result<Verified, Failed> {
             return Err(Failed::State {
                 state: p.name.clone(),
                 frames: b.frames,
+                engine: "the simulator",
             });
         }
     }

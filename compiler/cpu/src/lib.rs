@@ -1,0 +1,324 @@
+//! The CPU slot: a kernel's array-op IR run as native loops, bit-exact with
+//! the reference interpreter ([`hissc_aop::interp`]).
+//!
+//! The route is typed blocked evaluation, in the style of numexpr: a
+//! [`plan`](plan) groups the kernel's elementwise instructions by shape into
+//! loops; each loop runs over its shape a chunk of [`CHUNK`](exec::CHUNK)
+//! elements at a time, every intermediate in a scratch slot that stays in the
+//! first-level cache, with reductions, bin counts and `a[mask]` folded in as
+//! the chunks pass. Inputs are read in place from their `.npy` bytes, and
+//! slices, broadcasts and reshapes are strided views, never copies. Every
+//! value is held as `i64` lanes ([`ops`]): every numpy dtype the language has
+//! fits, each operation wraps to its dtype as numpy does, and the loops are
+//! plain integer arithmetic the compiler vectorises (no exact-integer cells).
+//! Why not Cranelift: these loops are few and fixed (one per operation and
+//! dtype), so compiling them ahead of time with the Rust compiler gives
+//! vectorised code with no code generator to trust, and no compile step per
+//! kernel; the plan's fusion is where the speed comes from.
+
+mod exec;
+mod ops;
+mod plan;
+mod view;
+
+pub use exec::Column;
+pub use ops::{encode, from_lane};
+
+use cranelift_entity::EntityRef;
+use exec::{compile_loop, Frame, Loop};
+use hissc_aop::types::numel;
+use hissc_aop::{Array, DType, Inst, Kernel, ReduceOp};
+use plan::{Node, Plan, Step};
+
+/// A kernel compiled for the CPU.
+#[derive(Debug)]
+pub struct Program {
+    kernel: Kernel,
+    plan: Plan,
+    loops: Vec<Loop>,
+}
+
+/// One output of a frame: lanes of its dtype (see [`from_lane`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// numpy's dtype.
+    pub dtype: DType,
+    /// Its shape (a `Vec` output: as many as it holds).
+    pub shape: Vec<u32>,
+    /// Elements in C order.
+    pub lanes: Vec<i64>,
+}
+
+impl Output {
+    /// As the reference interpreter gives it.
+    pub fn to_array(&self) -> Array {
+        let data = self
+            .lanes
+            .iter()
+            .map(|&x| from_lane(self.dtype, x))
+            .collect();
+        Array::new(self.dtype, self.shape.clone(), data)
+    }
+}
+
+impl Program {
+    /// Plans `kernel` (a verified kernel).
+    pub fn new(kernel: &Kernel) -> Program {
+        let plan = plan::plan(kernel);
+        let loops = plan
+            .groups
+            .iter()
+            .map(|g| compile_loop(kernel, &plan, g))
+            .collect();
+        Program {
+            kernel: kernel.clone(),
+            plan,
+            loops,
+        }
+    }
+
+    /// The kernel it runs.
+    pub fn kernel(&self) -> &Kernel {
+        &self.kernel
+    }
+
+    /// How many loops and whole-array steps a frame takes (`loops`, `steps`).
+    pub fn shape_of_plan(&self) -> (usize, usize) {
+        let steps = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| !matches!(s, Step::Group(_)))
+            .count();
+        (self.loops.len(), steps)
+    }
+
+    /// A run from the given states (each state's elements as exact integers,
+    /// C order; zeros when `None`).
+    pub fn start(&self, states: Option<&[Vec<i128>]>) -> Run<'_> {
+        let states = match states {
+            Some(s) => s
+                .iter()
+                .map(|s| s.iter().map(|&x| x as i64).collect())
+                .collect(),
+            None => self
+                .kernel
+                .states
+                .iter()
+                .map(|s| vec![0; s.ty.numel()])
+                .collect(),
+        };
+        let mut vals = vec![Vec::new(); self.kernel.insts.len()];
+        for (i, n) in self.plan.nodes.iter().enumerate() {
+            if let Node::Const(c) = n {
+                vals[i] = c.clone();
+            }
+        }
+        Run {
+            program: self,
+            states,
+            vals,
+        }
+    }
+}
+
+/// Frames through a [`Program`], the states carried from one to the next.
+pub struct Run<'p> {
+    program: &'p Program,
+    states: Vec<Vec<i64>>,
+    /// Every written value's lanes, kept from frame to frame (their capacity).
+    vals: Vec<Vec<i64>>,
+}
+
+impl Run<'_> {
+    /// The states as the frames so far left them, as exact integers.
+    pub fn states(&self) -> Vec<Array> {
+        self.program
+            .kernel
+            .states
+            .iter()
+            .zip(&self.states)
+            .map(|(s, l)| {
+                let data = l.iter().map(|&x| from_lane(s.ty.dtype, x)).collect();
+                Array::new(s.ty.dtype, s.ty.shape.clone(), data)
+            })
+            .collect()
+    }
+
+    /// Runs one frame: `inputs` holds one column per parameter, in signature
+    /// order (a stream's elements, a scalar's value), each within its promise.
+    pub fn frame(&mut self, inputs: Vec<Column<'_>>) -> Vec<Output> {
+        let p = self.program;
+        let k = &p.kernel;
+        let vals = std::mem::take(&mut self.vals);
+        let mut f = Frame::new(vals, inputs, &self.states);
+        for step in &p.plan.steps {
+            match *step {
+                Step::Group(g) => f.run_loop(k, &p.loops[g]),
+                Step::Eval(v) => {
+                    let out = step_eval(&f, k, &p.plan, v);
+                    f.vals[v.index()] = out;
+                }
+                Step::Copy(v) => {
+                    let Node::View(view) = &p.plan.nodes[v.index()] else {
+                        unreachable!("only views are copied")
+                    };
+                    let out = f.read(k, view).into_owned();
+                    f.vals[v.index()] = out;
+                }
+            }
+        }
+        let outputs = k
+            .outputs
+            .iter()
+            .map(|&o| {
+                let (lanes, shape) = match k.insts[o].inst {
+                    // as many elements as it kept
+                    Inst::Compress(..) => {
+                        let lanes = f.vals[o.index()].clone();
+                        let n = lanes.len() as u32;
+                        (lanes, vec![n])
+                    }
+                    _ => (
+                        f.read(k, &p.plan.view(k, o)).into_owned(),
+                        k.ty(o).shape.clone(),
+                    ),
+                };
+                Output {
+                    dtype: k.dtype(o),
+                    shape,
+                    lanes,
+                }
+            })
+            .collect();
+        let next: Vec<Vec<i64>> = k
+            .updates
+            .iter()
+            .map(|&u| f.read(k, &p.plan.view(k, u)).into_owned())
+            .collect();
+        self.vals = f.vals;
+        for (s, n) in self.states.iter_mut().zip(next) {
+            *s = n;
+        }
+        outputs
+    }
+}
+
+/// A value computed whole from its operands' whole arrays.
+fn step_eval(f: &Frame, k: &Kernel, plan: &Plan, v: hissc_aop::Value) -> Vec<i64> {
+    let d = &k.insts[v];
+    let n = d.ty.numel();
+    let arg = |a: hissc_aop::Value| f.read(k, &plan.view(k, a));
+    match &d.inst {
+        Inst::Input(i) => match f.inputs[*i as usize] {
+            Column::Scalar(x) => vec![x],
+            c => unreachable!("a scalar parameter given as {c:?}"),
+        },
+        Inst::Unary(..)
+        | Inst::Binary(..)
+        | Inst::Compare(..)
+        | Inst::Where(..)
+        | Inst::Cast(..)
+        | Inst::Iota => {
+            let args: Vec<_> = d.inst.args().into_iter().map(arg).collect();
+            let slices: Vec<&[i64]> = args.iter().map(|a| &a[..]).collect();
+            let mut out = vec![0; n];
+            exec::eval_whole(k, v, &slices, &mut out);
+            out
+        }
+        Inst::Gather(t, i) => {
+            let (t, i) = (arg(*t), arg(*i));
+            i.iter().map(|&x| t[x as usize]).collect()
+        }
+        Inst::Reshape(a) => arg(*a).into_owned(),
+        Inst::Reduce(op, a, axes) => {
+            let from = &k.ty(*a).shape;
+            let x = arg(*a);
+            let ad = k.dtype(*a);
+            let mut acc = vec![ops::identity(*op, ad); n.max(1)];
+            match op {
+                ReduceOp::ArgMax | ReduceOp::ArgMin => {
+                    let mut best: Vec<Option<(i128, i64)>> = vec![None; n.max(1)];
+                    for (i, &e) in x.iter().enumerate() {
+                        let r = hissc_aop::interp::reduced_index(i, from, axes);
+                        let pos = match axes.first() {
+                            Some(&ax) => hissc_aop::array::unravel(i, from)[ax as usize] as i64,
+                            None => i as i64,
+                        };
+                        let e = from_lane(ad, e);
+                        if best[r].is_none_or(|(b, _)| hissc_aop::semantics::arg_better(*op, e, b))
+                        {
+                            best[r] = Some((e, pos));
+                        }
+                    }
+                    acc = best.into_iter().map(|b| b.map_or(0, |(_, p)| p)).collect();
+                }
+                _ => {
+                    for (i, &e) in x.iter().enumerate() {
+                        let r = hissc_aop::interp::reduced_index(i, from, axes);
+                        acc[r] = ops::fold(*op, d.ty.dtype, ad, acc[r], std::slice::from_ref(&e));
+                    }
+                }
+            }
+            acc
+        }
+        Inst::Scan(a) => {
+            let x = arg(*a);
+            let mut acc = 0i64;
+            let mut out = Vec::with_capacity(n);
+            for &e in x.iter() {
+                acc = ops::wrap(d.ty.dtype, acc.wrapping_add(e));
+                out.push(acc);
+            }
+            out
+        }
+        Inst::Concat(vs, axis) => {
+            let outer = numel(&d.ty.shape[..*axis as usize]);
+            let parts: Vec<_> = vs.iter().map(|&a| arg(a)).collect();
+            let blocks: Vec<usize> = vs
+                .iter()
+                .map(|a| numel(&k.ty(*a).shape[*axis as usize..]))
+                .collect();
+            let mut out = Vec::with_capacity(n);
+            for o in 0..outer {
+                for (p, b) in parts.iter().zip(&blocks) {
+                    out.extend_from_slice(&p[o * b..(o + 1) * b]);
+                }
+            }
+            out
+        }
+        Inst::Bincount(x, w, m, bins) => {
+            let (xs, ws, ms) = (arg(*x), w.map(arg), m.map(arg));
+            let mut acc = vec![0i128; *bins as usize];
+            for (i, &b) in xs.iter().enumerate() {
+                if ms.as_ref().is_none_or(|m| m[i] != 0) {
+                    acc[b as usize] += ws
+                        .as_ref()
+                        .map_or(1, |ws| from_lane(k.dtype(w.expect("weights")), ws[i]));
+                }
+            }
+            match w {
+                Some(_) => acc
+                    .into_iter()
+                    .map(|s| (s as f64).to_bits() as i64)
+                    .collect(),
+                None => acc.into_iter().map(|s| s as i64).collect(),
+            }
+        }
+        Inst::Compress(a, m) => {
+            let (a, m) = (arg(*a), arg(*m));
+            a.iter()
+                .zip(m.iter())
+                .filter(|(_, &m)| m != 0)
+                .map(|(&x, _)| x)
+                .collect()
+        }
+        inst @ (Inst::State(_)
+        | Inst::Const(_)
+        | Inst::Table(_)
+        | Inst::Slice(..)
+        | Inst::Broadcast(_)) => {
+            unreachable!("{inst:?} is never a step")
+        }
+    }
+}
