@@ -10,9 +10,9 @@
 //! emulated slot as the body arrives, writing the outputs as `.npy` files.
 
 use bytes::Bytes;
-use hiss_runtime::stream::{Batch, Body, FrameSink, Input, NpySink, OutSpec};
+use hiss_runtime::stream::{Batch, Body, FrameSink, Input, NpySink, Out, OutSpec};
 use hiss_runtime::{Bundle, EmulatedSlot, Slot};
-use hissc_aop::{Array, DType};
+use hissc_aop::DType;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -263,14 +263,14 @@ impl FrameSink for NodeSink {
         self.npy.start(outputs)
     }
 
-    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
+    fn frames(&mut self, frames: Vec<Vec<Out>>) -> Result<(), String> {
         for f in &frames {
             if let Some((i, flags)) = self.keep.as_mut() {
-                flags.push(f[*i].data[0] != 0);
+                flags.push(f[*i].get(0) != 0);
             }
             for (i, _, d, values) in &mut self.scalars {
-                if f[*i].shape.is_empty() {
-                    values.push(json_value(*d, f[*i].data[0]));
+                if f[*i].shape().is_empty() {
+                    values.push(json_value(*d, f[*i].get(0)));
                 }
             }
         }

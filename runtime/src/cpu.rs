@@ -2,7 +2,7 @@
 //! frame by frame, its states carried from one frame to the next.
 
 use crate::error::SlotError;
-use crate::stream::FrameRun;
+use crate::stream::{Block, FrameRun, Out};
 use hissc_aop::{Array, Kernel};
 use hissc_cpu::{Column, Program, Run};
 
@@ -39,13 +39,9 @@ impl<'p> CpuRun<'p> {
 }
 
 impl FrameRun for CpuRun<'_> {
-    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError> {
-        let lanes: Vec<Vec<i64>> = data
-            .iter()
-            .map(|d| d.iter().map(|&x| x as i64).collect())
-            .collect();
-        let mut out = Vec::with_capacity(frames);
-        for f in 0..frames {
+    fn push(&mut self, block: &Block) -> Result<Vec<Vec<Out>>, SlotError> {
+        let mut out = Vec::with_capacity(block.frames);
+        for f in 0..block.frames {
             let (mut stream, mut pushed, mut scalar) = (0, 0, 0);
             let mut cols = Vec::with_capacity(self.kernel.params.len());
             for p in &self.kernel.params {
@@ -53,8 +49,9 @@ impl FrameRun for CpuRun<'_> {
                     match &self.fixed[stream] {
                         Some(frame) => cols.push(Column::Lanes(frame)),
                         None => {
-                            let n = p.ty.numel();
-                            cols.push(Column::Lanes(&lanes[pushed][f * n..(f + 1) * n]));
+                            // the frame's bytes, read in place
+                            let n = p.ty.numel() * block.dtypes[pushed].bytes();
+                            cols.push(Column::Bytes(&block.bytes[pushed][f * n..(f + 1) * n]));
                             pushed += 1;
                         }
                     }
@@ -64,12 +61,12 @@ impl FrameRun for CpuRun<'_> {
                     scalar += 1;
                 }
             }
-            out.push(self.run.frame(cols).iter().map(|o| o.to_array()).collect());
+            out.push(self.run.frame(cols).into_iter().map(Out::Lanes).collect());
         }
         Ok(out)
     }
 
-    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError> {
+    fn finish(&mut self) -> Result<Vec<Vec<Out>>, SlotError> {
         Ok(Vec::new())
     }
 

@@ -4,7 +4,7 @@
 
 use crate::bundle::Bundle;
 use crate::slot::{Slot, SlotError, SlotState};
-use crate::stream::{FrameRun, Interface};
+use crate::stream::{exact_frames, Block, FrameRun, Interface, Out};
 use hissc_aop::{Array, Param};
 use hissc_sim::{SimResult, Streamer};
 use hissc_spn::Network;
@@ -230,15 +230,19 @@ impl SimRun {
 }
 
 impl FrameRun for SimRun {
-    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError> {
+    fn push(&mut self, block: &Block) -> Result<Vec<Vec<Out>>, SlotError> {
         let s = self
             .streamer
             .as_mut()
             .ok_or_else(|| SlotError::Run("the run has finished".into()))?;
-        s.push(frames, data).map_err(SlotError::Run)
+        let data = block.exact();
+        let data: Vec<&[i128]> = data.iter().map(|d| &d[..]).collect();
+        s.push(block.frames, &data)
+            .map(exact_frames)
+            .map_err(SlotError::Run)
     }
 
-    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError> {
+    fn finish(&mut self) -> Result<Vec<Vec<Out>>, SlotError> {
         let s = self
             .streamer
             .take()
@@ -246,7 +250,7 @@ impl FrameRun for SimRun {
         let mut r = s.finish().map_err(SlotError::Run)?;
         let frames = std::mem::take(&mut r.frames);
         self.result = Some(r);
-        Ok(frames)
+        Ok(exact_frames(frames))
     }
 
     fn states(&self) -> Vec<Array> {

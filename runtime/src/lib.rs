@@ -23,4 +23,6 @@ pub use emulated::EmulatedSlot;
 pub use fpga_manager::{FpgaManagerConfig, FpgaManagerSlot};
 pub use iceprog::{IceprogConfig, IceprogSlot};
 pub use slot::{Slot, SlotError, SlotState};
-pub use stream::{Batch, Body, FrameRun, FrameSink, Input, Interface, NpySink, OutSpec, OutType};
+pub use stream::{
+    Batch, Block, Body, FrameRun, FrameSink, Input, Interface, NpySink, Out, OutSpec, OutType,
+};

@@ -128,13 +128,104 @@ struct Port<'a> {
 }
 
 /// A block of frames read from a batch: for each streamed input, in port order,
-/// the block's elements back to back.
+/// the block's elements back to back, as the body holds them (little-endian
+/// elements of the input's dtype).
 #[derive(Debug)]
 pub struct Block {
     /// Frames in the block.
     pub frames: usize,
-    /// Elements per streamed input.
-    pub data: Vec<Vec<i128>>,
+    /// Each streamed input's dtype, in port order.
+    pub dtypes: Vec<DType>,
+    /// Each streamed input's bytes, in port order.
+    pub bytes: Vec<Vec<u8>>,
+}
+
+impl Block {
+    /// Each streamed input's elements as exact integers (for the engines
+    /// that compute with them).
+    pub fn exact(&self) -> Vec<Vec<i128>> {
+        self.dtypes
+            .iter()
+            .zip(&self.bytes)
+            .map(|(&d, b)| {
+                let mut out = Vec::with_capacity(b.len() / d.bytes());
+                npy::decode(d, b, &mut out);
+                out
+            })
+            .collect()
+    }
+}
+
+/// One output of one frame, as an engine gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Out {
+    /// Exact integers (the interpreter, the simulator).
+    Exact(Array),
+    /// Lanes of the CPU slot.
+    Lanes(hissc_cpu::Output),
+}
+
+impl Out {
+    /// Its dtype.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Out::Exact(a) => a.dtype,
+            Out::Lanes(o) => o.dtype,
+        }
+    }
+
+    /// Its shape (a `Vec` output: as many as it holds).
+    pub fn shape(&self) -> &[u32] {
+        match self {
+            Out::Exact(a) => &a.shape,
+            Out::Lanes(o) => &o.shape,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            Out::Exact(a) => a.data.len(),
+            Out::Lanes(o) => o.lanes.len(),
+        }
+    }
+
+    /// Has it no elements?
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i` as an exact integer.
+    pub fn get(&self, i: usize) -> i128 {
+        match self {
+            Out::Exact(a) => a.data[i],
+            Out::Lanes(o) => hissc_cpu::from_lane(o.dtype, o.lanes[i]),
+        }
+    }
+
+    /// Appends its elements as a `.npy` body holds them.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Out::Exact(a) => npy::encode(a.dtype, &a.data, out),
+            Out::Lanes(o) => hissc_cpu::encode(o.dtype, &o.lanes, out),
+        }
+    }
+
+    /// As exact integers.
+    pub fn into_array(self) -> Array {
+        match self {
+            Out::Exact(a) => a,
+            Out::Lanes(o) => o.to_array(),
+        }
+    }
+}
+
+/// Frames of exact outputs as a sink takes them.
+pub fn exact_frames(frames: Vec<Vec<Array>>) -> Vec<Vec<Out>> {
+    frames
+        .into_iter()
+        .map(|f| f.into_iter().map(Out::Exact).collect())
+        .collect()
 }
 
 /// A batch of frames being read.
@@ -152,6 +243,23 @@ pub struct Batch<'a> {
     block: usize,
 }
 
+/// Reads exactly `n` elements of `dtype` into `buf`; `shown` names the input.
+fn read_bytes(
+    r: &mut dyn Read,
+    dtype: DType,
+    n: usize,
+    shown: &str,
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    buf.resize(n * dtype.bytes(), 0);
+    r.read_exact(buf).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            format!("`{shown}` ends before the elements its header promises")
+        }
+        _ => format!("`{shown}` cannot be read: {e}"),
+    })
+}
+
 /// Reads exactly `n` elements of `dtype`; `shown` names the input.
 fn read_elements(
     r: &mut dyn Read,
@@ -160,16 +268,35 @@ fn read_elements(
     shown: &str,
     buf: &mut Vec<u8>,
 ) -> Result<Vec<i128>, String> {
-    buf.resize(n * dtype.bytes(), 0);
-    r.read_exact(buf).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => {
-            format!("`{shown}` ends before the elements its header promises")
-        }
-        _ => format!("`{shown}` cannot be read: {e}"),
-    })?;
+    read_bytes(r, dtype, n, shown, buf)?;
     let mut out = Vec::with_capacity(n);
     npy::decode(dtype, buf, &mut out);
     Ok(out)
+}
+
+/// Checks the range promise of input `p` on its little-endian elements
+/// `bytes` of `dtype`, the elements from flat index `first` on of an input of
+/// shape `shape`; the error names the element.
+fn check_promise_bytes(
+    p: &Param,
+    dtype: DType,
+    bytes: &[u8],
+    first: usize,
+    shape: &[u32],
+) -> Result<(), String> {
+    if p.range.lo <= p.ty.dtype.min() && p.ty.dtype.max() <= p.range.hi {
+        // no promise beyond the dtype, which every element of it keeps
+        return Ok(());
+    }
+    // a few thousand elements at a time, as exact integers
+    let step = 4096 * dtype.bytes();
+    let mut out = Vec::with_capacity(4096);
+    for (i, chunk) in bytes.chunks(step).enumerate() {
+        out.clear();
+        npy::decode(dtype, chunk, &mut out);
+        hissc_aop::check_promise(p, &out, first + i * 4096, shape)?;
+    }
+    Ok(())
 }
 
 impl<'a> Batch<'a> {
@@ -293,32 +420,38 @@ impl<'a> Batch<'a> {
         if n == 0 {
             return Ok(None);
         }
-        let mut buf = Vec::new();
-        let mut data = Vec::with_capacity(self.ports.len());
+        let mut bytes = Vec::with_capacity(self.ports.len());
+        let mut dtypes = Vec::with_capacity(self.ports.len());
         for port in &mut self.ports {
             let p = &self.iface.params[port.param];
-            let d = read_elements(
+            let mut buf = Vec::new();
+            read_bytes(
                 &mut port.reader,
                 port.dtype,
                 n * port.frame,
                 &p.name,
                 &mut buf,
             )?;
-            hissc_aop::check_promise(p, &d, self.read * port.frame, &port.shape)?;
-            data.push(d);
+            check_promise_bytes(p, port.dtype, &buf, self.read * port.frame, &port.shape)?;
+            bytes.push(buf);
+            dtypes.push(port.dtype);
         }
         self.read += n;
-        Ok(Some(Block { frames: n, data }))
+        Ok(Some(Block {
+            frames: n,
+            dtypes,
+            bytes,
+        }))
     }
 }
 
 /// A design running frames: takes them a block at a time, gives the outputs of
 /// the frames that have completed.
 pub trait FrameRun {
-    /// Runs `frames` more frames (`data`: for each streamed input, their elements).
-    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError>;
+    /// Runs a block of frames more.
+    fn push(&mut self, block: &Block) -> Result<Vec<Vec<Out>>, SlotError>;
     /// No more frames: the outputs of the frames still in flight.
-    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError>;
+    fn finish(&mut self) -> Result<Vec<Vec<Out>>, SlotError>;
     /// The kernel's states as the frames so far left them (after `finish`, as
     /// the last frame left them); none for a kernel without states.
     fn states(&self) -> Vec<Array> {
@@ -331,7 +464,7 @@ pub trait FrameSink {
     /// Before the first frame: what the outputs are.
     fn start(&mut self, outputs: &[OutSpec]) -> Result<(), String>;
     /// The outputs of the next frames, in order (one array per output each).
-    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String>;
+    fn frames(&mut self, frames: Vec<Vec<Out>>) -> Result<(), String>;
     /// After the last frame.
     fn end(&mut self) -> Result<(), String>;
 }
@@ -344,8 +477,7 @@ pub fn pump(
 ) -> Result<(), SlotError> {
     sink.start(&batch.outputs()).map_err(SlotError::Run)?;
     while let Some(b) = batch.next_block().map_err(SlotError::Input)? {
-        let data: Vec<&[i128]> = b.data.iter().map(|d| &d[..]).collect();
-        let out = run.push(b.frames, &data)?;
+        let out = run.push(&b)?;
         sink.frames(out).map_err(SlotError::Run)?;
     }
     let out = run.finish()?;
@@ -442,25 +574,25 @@ impl<W: Write> FrameSink for NpySink<W> {
         Ok(())
     }
 
-    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
+    fn frames(&mut self, frames: Vec<Vec<Out>>) -> Result<(), String> {
         for ((o, w), kind) in self.outs.iter_mut().zip(&mut self.kinds) {
             self.buf.clear();
             match kind {
                 FileKind::Fixed(i) => {
                     for f in &frames {
-                        npy::encode(o.dtype, &f[*i].data, &mut self.buf);
+                        f[*i].encode(&mut self.buf);
                     }
                 }
                 FileKind::Values(i, held, count) => {
                     for f in &frames {
-                        npy::encode(o.dtype, &f[*i].data, held);
-                        *count += f[*i].data.len() as u64;
+                        f[*i].encode(held);
+                        *count += f[*i].len() as u64;
                     }
                     continue;
                 }
                 FileKind::Offsets(i, count) => {
                     for f in &frames {
-                        *count += f[*i].data.len() as u64;
+                        *count += f[*i].len() as u64;
                         npy::encode(DType::I64, &[*count as i128], &mut self.buf);
                     }
                 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """hissc against CPython + numpy on random kernels: runs every kernel written by
 `hissc-gen` in numpy (with the real `hiss` package) and through `hissc run`
-(and, with --sim, `hissc sim`), requiring identical dtype, shape and values.
+(the CPU slot), `hissc run --reference` (the interpreter) and, with --sim,
+`hissc sim`, requiring identical dtype, shape and values.
 A kernel numpy rejects must be rejected by hissc too.
 
     cargo run --release -p hissc-testsuite --bin hissc-gen -- DIR 500
@@ -67,9 +68,12 @@ def main():
         sdir = os.path.join(d, "states")
         for f in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
             argv += ["--state", f"{f[:-4]}={os.path.join(sdir, f)}"]
-        for stage in ["run"] + (["sim"] if a.sim else []):
+        # the CPU slot (`run`), the reference interpreter and the simulator
+        stages = [("run", []), ("reference", ["--reference"])] + ([("sim", [])] if a.sim else [])
+        for stage, flags in stages:
             out = os.path.join(d, "out_" + stage)
-            p = subprocess.run([a.hissc, stage, os.path.join(d, "kernel.py"), *argv, "--out", out],
+            command = "run" if stage == "reference" else stage
+            p = subprocess.run([a.hissc, command, os.path.join(d, "kernel.py"), *argv, *flags, "--out", out],
                                capture_output=True, text=True)
             if expected is None:
                 if p.returncode != 1:

@@ -288,7 +288,7 @@ impl hiss_runtime::FrameSink for OutputFiles {
         self.sink.start(outputs)
     }
 
-    fn frames(&mut self, frames: Vec<Vec<Array>>) -> Result<(), String> {
+    fn frames(&mut self, frames: Vec<Vec<hiss_runtime::Out>>) -> Result<(), String> {
         self.sink.frames(frames)
     }
 
@@ -323,7 +323,7 @@ pub fn write_frames(
     );
     let mut sink = OutputFiles::create(dir)?;
     sink.start(&specs)
-        .and_then(|_| sink.frames(frames))
+        .and_then(|_| sink.frames(hiss_runtime::stream::exact_frames(frames)))
         .and_then(|_| sink.end())
         .map_err(Failure::User)?;
     sink.commit()

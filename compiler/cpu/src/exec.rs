@@ -9,8 +9,8 @@ use hissc_aop::types::numel;
 use hissc_aop::{Inst, Kernel, Value};
 use std::borrow::Cow;
 
-/// Elements per chunk: a loop's scratch slots (8 bytes each) stay in cache.
-pub(crate) const CHUNK: usize = 512;
+/// Elements per chunk: a loop's scratch slots (8 KiB each) stay in cache.
+pub(crate) const CHUNK: usize = 1024;
 
 /// Where an operand of a loop's instruction is read.
 #[derive(Clone, Copy, Debug)]
@@ -424,14 +424,12 @@ impl<'a> Frame<'a> {
                         Op::Eval { v, slot, args } => {
                             let mut out = std::mem::take(&mut slots[*slot]);
                             {
-                                let arg = |i: usize| self.src(l, &slots, &leaf_row, args[i], j0, n);
-                                eval(
-                                    k,
-                                    *v,
-                                    &(0..args.len()).map(arg).collect::<Vec<_>>(),
-                                    &mut out[..n],
-                                    flat0,
-                                );
+                                // at most three operands: no allocation per chunk
+                                let mut xs: [&[i64]; 3] = [&[]; 3];
+                                for (x, a) in xs.iter_mut().zip(args) {
+                                    *x = self.src(l, &slots, &leaf_row, *a, j0, n);
+                                }
+                                eval(k, *v, &xs[..args.len()], &mut out[..n], flat0);
                             }
                             slots[*slot] = out;
                         }
@@ -451,10 +449,11 @@ impl<'a> Frame<'a> {
                             written[slot_w(*v)][flat0..flat0 + n].copy_from_slice(x);
                         }
                         Op::Fold { v, args } => {
-                            let xs: Vec<&[i64]> = args
-                                .iter()
-                                .map(|a| self.src(l, &slots, &leaf_row, *a, j0, n))
-                                .collect();
+                            let mut xs: [&[i64]; 3] = [&[]; 3];
+                            for (x, a) in xs.iter_mut().zip(args) {
+                                *x = self.src(l, &slots, &leaf_row, *a, j0, n);
+                            }
+                            let xs = &xs[..args.len()];
                             let si = l.sinks.iter().position(|s| s.v == *v).expect("a sink");
                             let at = sink_row[si] as usize;
                             let last_out = *l.sinks[si].out.last().expect("a loop has an axis");
@@ -462,7 +461,7 @@ impl<'a> Frame<'a> {
                             fold(
                                 k,
                                 *v,
-                                &xs,
+                                xs,
                                 &mut written[w],
                                 &mut wsums[w],
                                 at + if last_out == 0 { 0 } else { j0 },

@@ -215,25 +215,14 @@ fn cmp_each<K: Ord>(
     ka: impl Fn(i64) -> K,
     kb: impl Fn(i64) -> K,
 ) {
-    let f = |x: i64, y: i64| -> i64 {
-        let (x, y) = (ka(x), kb(y));
-        (match op {
-            CmpOp::Eq => x == y,
-            CmpOp::Ne => x != y,
-            CmpOp::Lt => x < y,
-            CmpOp::Le => x <= y,
-            CmpOp::Gt => x > y,
-            CmpOp::Ge => x >= y,
-        }) as i64
-    };
+    // one loop per comparison, so each is a straight vector compare
     match op {
-        // one loop per comparison, so each is a straight vector compare
-        CmpOp::Eq => each(a, b, o, f),
-        CmpOp::Ne => each(a, b, o, f),
-        CmpOp::Lt => each(a, b, o, f),
-        CmpOp::Le => each(a, b, o, f),
-        CmpOp::Gt => each(a, b, o, f),
-        CmpOp::Ge => each(a, b, o, f),
+        CmpOp::Eq => each(a, b, o, |x, y| (ka(x) == kb(y)) as i64),
+        CmpOp::Ne => each(a, b, o, |x, y| (ka(x) != kb(y)) as i64),
+        CmpOp::Lt => each(a, b, o, |x, y| (ka(x) < kb(y)) as i64),
+        CmpOp::Le => each(a, b, o, |x, y| (ka(x) <= kb(y)) as i64),
+        CmpOp::Gt => each(a, b, o, |x, y| (ka(x) > kb(y)) as i64),
+        CmpOp::Ge => each(a, b, o, |x, y| (ka(x) >= kb(y)) as i64),
     }
 }
 

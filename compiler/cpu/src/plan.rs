@@ -305,8 +305,73 @@ impl Planner<'_> {
     }
 }
 
+/// The values that no input or state reaches (`np.indices`, tables and
+/// what is computed from them alone), each one's elements as the reference
+/// interpreter computes them: the same in every frame, so computed once.
+/// Values computed only for other invariant values are `Some` and empty:
+/// never read in a frame.
+fn invariants(k: &Kernel) -> Vec<Option<Vec<i64>>> {
+    let n = k.insts.len();
+    let mut varies = vec![false; n];
+    for (v, d) in k.insts.iter() {
+        varies[v.index()] = matches!(d.inst, Inst::Input(_) | Inst::State(_))
+            || d.inst.args().iter().any(|a| varies[a.index()]);
+    }
+    // those a varying value reads (or a root), and more than a constant
+    let mut wanted = vec![false; n];
+    for (v, d) in k.insts.iter() {
+        if varies[v.index()] {
+            for a in d.inst.args() {
+                wanted[a.index()] = !varies[a.index()];
+            }
+        }
+    }
+    for r in k.roots() {
+        wanted[r.index()] |= !varies[r.index()];
+    }
+    for (v, d) in k.insts.iter() {
+        if matches!(d.inst, Inst::Const(_) | Inst::Table(_)) {
+            wanted[v.index()] = false;
+        }
+    }
+    if !wanted.contains(&true) {
+        return vec![None; n];
+    }
+    let dead = |i: usize| {
+        !varies[i]
+            && !wanted[i]
+            && !matches!(k.insts[Value::new(i)].inst, Inst::Const(_) | Inst::Table(_))
+    };
+    // a kernel of the invariant instructions alone, run once
+    let mut sub = Kernel::new(k.name.clone());
+    sub.params = k.params.clone();
+    let mut map = vec![None; n];
+    for (v, d) in k.insts.iter() {
+        if !varies[v.index()] {
+            let inst = d
+                .inst
+                .map_args(|a| map[a.index()].expect("invariant operands first"));
+            map[v.index()] = Some(sub.push(inst, d.ty.clone(), d.span));
+        }
+    }
+    let keep: Vec<Value> = (0..n).filter(|&i| wanted[i]).map(Value::new).collect();
+    sub.outputs = keep
+        .iter()
+        .map(|v| map[v.index()].expect("invariant"))
+        .collect();
+    let args: Vec<Vec<i128>> = k.params.iter().map(|p| vec![0; p.ty.numel()]).collect();
+    let args: Vec<&[i128]> = args.iter().map(|a| &a[..]).collect();
+    let arrays = hissc_aop::interp::run_data(&sub, &args, &mut []);
+    let mut out: Vec<Option<Vec<i64>>> = (0..n).map(|i| dead(i).then(Vec::new)).collect();
+    for (v, a) in keep.iter().zip(arrays) {
+        out[v.index()] = Some(a.data.iter().map(|&x| x as i64).collect());
+    }
+    out
+}
+
 /// Plans `k`.
 pub(crate) fn plan(k: &Kernel) -> Plan {
+    let fixed = invariants(k);
     let n = k.insts.len();
     let mut p = Planner {
         k,
@@ -322,7 +387,10 @@ pub(crate) fn plan(k: &Kernel) -> Plan {
         closed: Vec::new(),
     };
     for (v, _) in k.insts.iter() {
-        p.plan_value(v);
+        match &fixed[v.index()] {
+            Some(lanes) => p.plan.nodes[v.index()] = Node::Const(lanes.clone()),
+            None => p.plan_value(v),
+        }
     }
     // the roots: members are stored (views are read in place when the frame ends)
     let roots: Vec<Value> = k.roots().collect();

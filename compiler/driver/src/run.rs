@@ -5,9 +5,11 @@
 //! run` and `hissc sim` are their arguments and output files.
 
 use hiss_runtime::cpu::CpuRun;
-use hiss_runtime::stream::{pump, Batch, FrameRun, FrameSink, Input, Interface, OutType};
+use hiss_runtime::stream::{
+    pump, Batch, Block, FrameRun, FrameSink, Input, Interface, Out, OutType,
+};
 use hiss_runtime::SlotError;
-use hissc_aop::{Array, Kernel};
+use hissc_aop::Kernel;
 use hissc_sim::SimResult;
 use hissc_spn::Network;
 
@@ -147,7 +149,8 @@ impl<'k> Interpreter<'k> {
 }
 
 impl FrameRun for Interpreter<'_> {
-    fn push(&mut self, frames: usize, data: &[&[i128]]) -> Result<Vec<Vec<Array>>, SlotError> {
+    fn push(&mut self, block: &Block) -> Result<Vec<Vec<Out>>, SlotError> {
+        let (frames, data) = (block.frames, block.exact());
         let mut out = Vec::with_capacity(frames);
         for f in 0..frames {
             // each parameter's elements of frame `f`, in signature order
@@ -169,16 +172,17 @@ impl FrameRun for Interpreter<'_> {
                     scalar += 1;
                 }
             }
-            out.push(hissc_aop::interp::run_data(
-                self.kernel,
-                &args,
-                &mut self.states,
-            ));
+            out.push(
+                hissc_aop::interp::run_data(self.kernel, &args, &mut self.states)
+                    .into_iter()
+                    .map(Out::Exact)
+                    .collect(),
+            );
         }
         Ok(out)
     }
 
-    fn finish(&mut self) -> Result<Vec<Vec<Array>>, SlotError> {
+    fn finish(&mut self) -> Result<Vec<Vec<Out>>, SlotError> {
         Ok(Vec::new())
     }
 }
