@@ -206,7 +206,7 @@ def main():
     print("\n".join(table))
     if a.update:
         from mdsection import replace_section
-        replace_section(a.update, "cpu-slot", "\n".join(table))
+        replace_section(a.update, "cpu-slot", "The CPU slot against numpy (`scripts/bench_cpu.py`)", "\n".join(table))
 
 
 if __name__ == "__main__":
