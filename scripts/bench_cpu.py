@@ -33,6 +33,7 @@ ROOT = os.path.dirname(HERE)
 LIB = os.path.join(ROOT, "stdlib-kernels")
 sys.path.insert(0, LIB)
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "python"))  # the hiss package the kernels import
 H, W = 512, 1024
 
 THRESHOLD_SUM = '''import numpy as np
@@ -121,7 +122,6 @@ def module_sized(name, work):
 def bench(hissc, kpath, name, made, frames, work):
     inputs, params = made[0], made[1]
     states = made[2] if len(made) > 2 else {}
-    sys.path.insert(0, os.path.join(ROOT, "python"))
     spec = importlib.util.spec_from_file_location("km", kpath)
     km = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(km)

@@ -4,7 +4,7 @@
 //! buffer, or from the tier once it is flushed and evicted).
 
 use crate::checksum::Checks;
-use crate::fail::{internal, store_error, tier_error};
+use crate::fail::{internal, store_error};
 use crate::node::{hex, Node};
 use crate::store::{ObjectMeta, StoreError};
 use bytes::Bytes;
@@ -212,12 +212,8 @@ impl Node {
             .await
             .map_err(internal)?
             .map_err(store_error)?;
-        let tier = self.tier.clone();
         let (b, k) = (bucket.to_string(), key.to_string());
-        tokio::task::spawn_blocking(move || tier.delete(&b, &k))
-            .await
-            .map_err(internal)?
-            .map_err(tier_error)
+        self.on_tier(move |tier| tier.delete(&b, &k)).await
     }
 
     /// An object's metadata and bytes: from the buffer, or from the tier when
@@ -232,12 +228,8 @@ impl Node {
             Err(StoreError::NoKey) => None,
             Err(e) => return Err(store_error(e)),
         };
-        let tier = self.tier.clone();
         let (b, k) = (bucket.to_string(), key.to_string());
-        let found = tokio::task::spawn_blocking(move || tier.get(&b, &k))
-            .await
-            .map_err(internal)?
-            .map_err(tier_error)?;
+        let found = self.on_tier(move |tier| tier.get(&b, &k)).await?;
         match found {
             Some((tm, r)) => Ok((
                 local.map_or(tm.clone(), |m| ObjectMeta { size: tm.size, ..m }),

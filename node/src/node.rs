@@ -53,6 +53,19 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
+    /// Runs a call of the persistent tier (its calls block) on a blocking
+    /// thread; a failure is the tier's S3 error.
+    pub(crate) async fn on_tier<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn Tier) -> Result<T, String> + Send + 'static,
+    ) -> S3Result<T> {
+        let tier = self.tier.clone();
+        tokio::task::spawn_blocking(move || call(&*tier))
+            .await
+            .map_err(crate::fail::internal)?
+            .map_err(crate::fail::tier_error)
+    }
+
     /// A node over `store`; re-attaches every bucket's kernel from its
     /// `.hiss/kernel.hbx`.
     pub fn new(store: Store, limits: Limits, tier: Arc<dyn Tier>) -> Result<Node, String> {

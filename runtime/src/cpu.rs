@@ -2,7 +2,7 @@
 //! frame by frame, its states carried from one frame to the next.
 
 use crate::error::SlotError;
-use crate::stream::{Block, FrameRun, Out};
+use crate::stream::{arg_sources, ArgSource, Block, FrameRun, Out};
 use hissc_aop::{Array, Kernel};
 use hissc_cpu::{Column, Program, Run};
 
@@ -10,6 +10,8 @@ use hissc_cpu::{Column, Program, Run};
 pub struct CpuRun<'p> {
     run: Run<'p>,
     kernel: &'p Kernel,
+    /// Per parameter, where its elements come from.
+    from: Vec<ArgSource>,
     /// Per array parameter (signature order): the frame every frame repeats
     /// (as lanes), or `None` for one whose frames are pushed.
     fixed: Vec<Option<Vec<i64>>>,
@@ -29,6 +31,7 @@ impl<'p> CpuRun<'p> {
         CpuRun {
             run: program.start(states),
             kernel: program.kernel(),
+            from: arg_sources(&program.kernel().params, &fixed),
             fixed: fixed
                 .into_iter()
                 .map(|f| f.map(|f| f.iter().map(|&x| x as i64).collect()))
@@ -42,25 +45,20 @@ impl FrameRun for CpuRun<'_> {
     fn push(&mut self, block: &Block) -> Result<Vec<Vec<Out>>, SlotError> {
         let mut out = Vec::with_capacity(block.frames);
         for f in 0..block.frames {
-            let (mut stream, mut pushed, mut scalar) = (0, 0, 0);
-            let mut cols = Vec::with_capacity(self.kernel.params.len());
-            for p in &self.kernel.params {
-                if p.is_stream() {
-                    match &self.fixed[stream] {
-                        Some(frame) => cols.push(Column::Lanes(frame)),
-                        None => {
-                            // the frame's bytes, read in place
-                            let n = p.ty.numel() * block.dtypes[pushed].bytes();
-                            cols.push(Column::Bytes(&block.bytes[pushed][f * n..(f + 1) * n]));
-                            pushed += 1;
-                        }
+            let cols = self
+                .from
+                .iter()
+                .zip(&self.kernel.params)
+                .map(|(from, p)| match *from {
+                    ArgSource::Fixed(i) => Column::Lanes(self.fixed[i].as_deref().expect("fixed")),
+                    ArgSource::Port(i) => {
+                        // the frame's bytes, read in place
+                        let n = p.ty.numel() * block.dtypes[i].bytes();
+                        Column::Bytes(&block.bytes[i][f * n..(f + 1) * n])
                     }
-                    stream += 1;
-                } else {
-                    cols.push(Column::Scalar(self.scalars[scalar] as i64));
-                    scalar += 1;
-                }
-            }
+                    ArgSource::Scalar(i) => Column::Scalar(self.scalars[i] as i64),
+                })
+                .collect();
             out.push(self.run.frame(cols).into_iter().map(Out::Lanes).collect());
         }
         Ok(out)

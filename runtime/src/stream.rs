@@ -445,6 +445,40 @@ impl<'a> Batch<'a> {
     }
 }
 
+/// Where a parameter's elements come from in a run of blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgSource {
+    /// An array every frame repeats: input stream number `.0` (its fixed frame).
+    Fixed(usize),
+    /// An array pushed a block at a time: the block's streamed input number `.0`.
+    Port(usize),
+    /// A scalar: number `.0` of the scalar values.
+    Scalar(usize),
+}
+
+/// Per parameter of `params` (signature order), where a run finds its
+/// elements; `fixed` has, per input stream, the frame every frame repeats or
+/// `None` for a streamed one (as [`Batch::take_fixed`] gives them).
+pub fn arg_sources<T>(params: &[Param], fixed: &[Option<T>]) -> Vec<ArgSource> {
+    let (mut stream, mut port, mut scalar) = (0, 0, 0);
+    params
+        .iter()
+        .map(|p| {
+            if !p.is_stream() {
+                scalar += 1;
+                return ArgSource::Scalar(scalar - 1);
+            }
+            stream += 1;
+            if fixed[stream - 1].is_some() {
+                ArgSource::Fixed(stream - 1)
+            } else {
+                port += 1;
+                ArgSource::Port(port - 1)
+            }
+        })
+        .collect()
+}
+
 /// A design running frames: takes them a block at a time, gives the outputs of
 /// the frames that have completed.
 pub trait FrameRun {

@@ -63,15 +63,7 @@ pub fn run_data(k: &Kernel, args: &[&[i128]], states: &mut [Vec<i128>]) -> Vec<A
         // the buffer of an operand read for the last time here, if it is this
         // result's size and read once by it (so it can be overwritten in place)
         let ops = d.inst.args();
-        let in_place = matches!(
-            d.inst,
-            Inst::Unary(..)
-                | Inst::Binary(..)
-                | Inst::Compare(..)
-                | Inst::Where(..)
-                | Inst::Cast(..)
-                | Inst::Reshape(..)
-        );
+        let in_place = d.inst.is_elementwise() || matches!(d.inst, Inst::Reshape(..));
         let dying = ops.iter().position(|a| {
             in_place
                 && last_use[a.index()] == v.index()

@@ -180,6 +180,19 @@ impl Inst {
         }
     }
 
+    /// Is each element of the result a function of the operands' elements at
+    /// the same index (`unary`, `binary`, comparisons, `where`, `cast`)?
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            Inst::Unary(..)
+                | Inst::Binary(..)
+                | Inst::Compare(..)
+                | Inst::Where(..)
+                | Inst::Cast(..)
+        )
+    }
+
     /// The values this instruction reads.
     pub fn args(&self) -> Vec<Value> {
         match self {

@@ -8,6 +8,7 @@ use cranelift_entity::EntityRef;
 use hissc_aop::types::numel;
 use hissc_aop::{Inst, Kernel, Value};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Elements per chunk: a loop's scratch slots (8 KiB each) stay in cache.
 pub(crate) const CHUNK: usize = 1024;
@@ -39,24 +40,22 @@ pub(crate) enum Op {
         table: Value,
         offset: usize,
     },
-    /// Writes a member's chunk to its lanes.
-    Store { v: Value, src: Src },
-    /// Folds a chunk into a sink.
-    Fold { v: Value, args: Vec<Src> },
+    /// Writes a member's chunk to the lanes of [`Loop::writes`] number `write`.
+    Store { write: usize, src: Src },
+    /// Folds a chunk into sink number `sink`.
+    Fold { sink: usize, args: Vec<Src> },
 }
 
-/// A view a loop reads, in the loop's own index space.
-#[derive(Clone, Debug)]
-pub(crate) struct Leaf {
-    view: View,
-}
-
-/// A sink's place in a loop: per axis of the loop, the stride of its result
-/// (0 for an axis reduced).
+/// A sink's place in a loop.
 #[derive(Clone, Debug)]
 struct SinkAt {
     v: Value,
+    /// Its lanes: [`Loop::writes`] number `write`.
+    write: usize,
+    /// Per axis of the loop, the stride of its result (0 for an axis reduced).
     out: Vec<isize>,
+    /// The innermost axis is kept: a chunk folds element by element.
+    inner: bool,
 }
 
 /// A group compiled to a chunk program.
@@ -66,7 +65,8 @@ pub(crate) struct Loop {
     /// size when it runs flat.
     shape: Vec<u32>,
     ops: Vec<Op>,
-    leaves: Vec<Leaf>,
+    /// The views it reads, in the loop's own index space.
+    leaves: Vec<View>,
     /// Slots holding a 0-d value for the whole loop, and where it is read.
     splats: Vec<(usize, View)>,
     sinks: Vec<SinkAt>,
@@ -94,213 +94,261 @@ pub enum Column<'a> {
     Scalar(i64),
 }
 
+/// A value a loop's chunk program holds in a slot while it is live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Reg {
+    /// A member (a reshaped member is its source's register).
+    Member(Value),
+    /// A leaf's chunk.
+    Leaf(usize),
+    /// A 0-d value, held for the whole loop.
+    Splat(Value),
+}
+
+/// An instruction of a chunk program before slots are given out.
+enum Pending {
+    Load(usize),
+    Eval(Value),
+    Store(usize),
+    Fold(usize),
+}
+
+/// Builds a group's chunk program over registers.
+struct Builder<'p> {
+    k: &'p Kernel,
+    plan: &'p Plan,
+    g: &'p Group,
+    shape: Vec<u32>,
+    leaves: Vec<(Value, View)>,
+    splats: Vec<Value>,
+    /// Each instruction, the registers it reads and the one it defines.
+    lines: Vec<(Pending, Vec<Reg>, Option<Reg>)>,
+    sinks: Vec<SinkAt>,
+    writes: Vec<Value>,
+}
+
+impl Builder<'_> {
+    /// The register of operand `a`; a leaf is loaded before its first use.
+    fn operand(&mut self, a: Value) -> Reg {
+        let member =
+            self.g.items.contains(&a) && !matches!(self.plan.nodes[a.index()], Node::Sink(_));
+        if member {
+            return Reg::Member(self.plan.alias[a.index()].unwrap_or(a));
+        }
+        if self.k.ty(a).shape.is_empty() {
+            if !self.splats.contains(&a) {
+                self.splats.push(a);
+            }
+            return Reg::Splat(a);
+        }
+        if let Some(i) = self.leaves.iter().position(|(v, _)| *v == a) {
+            return Reg::Leaf(i);
+        }
+        let mut view = self.plan.view(self.k, a);
+        if self.g.flat {
+            view = View {
+                strides: vec![1],
+                shape: self.shape.clone(),
+                ..view
+            };
+        }
+        self.leaves.push((a, view));
+        let i = self.leaves.len() - 1;
+        self.lines
+            .push((Pending::Load(i), vec![], Some(Reg::Leaf(i))));
+        Reg::Leaf(i)
+    }
+
+    fn store(&mut self, v: Value, reg: Reg) {
+        self.writes.push(v);
+        let w = self.writes.len() - 1;
+        self.lines.push((Pending::Store(w), vec![reg], None));
+    }
+
+    fn item(&mut self, v: Value) {
+        let d = &self.k.insts[v];
+        if let Some(a) = self.plan.alias[v.index()] {
+            if self.plan.stored[v.index()] {
+                self.store(v, Reg::Member(a));
+            }
+            return;
+        }
+        let args = match &d.inst {
+            Inst::Gather(_, i) => vec![*i],
+            inst => inst.args(),
+        };
+        let reads: Vec<Reg> = args.iter().map(|&a| self.operand(a)).collect();
+        if let Node::Sink(_) = self.plan.nodes[v.index()] {
+            let of = &self.k.ty(args[0]).shape;
+            let out = match &d.inst {
+                Inst::Reduce(_, _, axes) if !axes.is_empty() && !self.g.flat => {
+                    let kept: Vec<usize> = (0..of.len())
+                        .filter(|d| !axes.contains(&(*d as u32)))
+                        .collect();
+                    let ks = c_strides(&kept.iter().map(|&d| of[d]).collect::<Vec<_>>());
+                    (0..of.len())
+                        .map(|d| kept.iter().position(|&x| x == d).map_or(0, |i| ks[i]))
+                        .collect()
+                }
+                _ => vec![0; self.shape.len()],
+            };
+            self.writes.push(v);
+            self.sinks.push(SinkAt {
+                v,
+                write: self.writes.len() - 1,
+                inner: out.last().is_some_and(|&s| s != 0),
+                out,
+            });
+            let s = self.sinks.len() - 1;
+            self.lines.push((Pending::Fold(s), reads, None));
+        } else {
+            self.lines
+                .push((Pending::Eval(v), reads, Some(Reg::Member(v))));
+            if self.plan.stored[v.index()] {
+                self.store(v, Reg::Member(v));
+            }
+        }
+    }
+
+    /// Gives out slots: a splat holds its own for the whole loop, every other
+    /// register one from its definition to its last read.
+    fn finish(self) -> Loop {
+        let (k, plan) = (self.k, self.plan);
+        let mut last = HashMap::new();
+        for (i, (_, reads, _)) in self.lines.iter().enumerate() {
+            for r in reads {
+                last.insert(*r, i);
+            }
+        }
+        let mut at: HashMap<Reg, Src> = HashMap::new();
+        let splats: Vec<(usize, View)> = self
+            .splats
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| {
+                at.insert(Reg::Splat(s), Src::Slot(i));
+                (i, plan.view(k, s))
+            })
+            .collect();
+        let mut slots = splats.len();
+        let mut free: Vec<usize> = Vec::new();
+        let mut ops = Vec::with_capacity(self.lines.len());
+        for (i, (what, reads, def)) in self.lines.into_iter().enumerate() {
+            let args: Vec<Src> = reads.iter().map(|r| at[r]).collect();
+            let mut take = || {
+                free.pop().unwrap_or_else(|| {
+                    slots += 1;
+                    slots - 1
+                })
+            };
+            let op = match what {
+                Pending::Load(leaf) => {
+                    let view = &self.leaves[leaf].1;
+                    if matches!(view.base, Base::Lanes(_)) && view.inner() == 1 {
+                        // back-to-back lanes: read in place
+                        at.insert(Reg::Leaf(leaf), Src::Direct(leaf));
+                        continue;
+                    }
+                    let slot = take();
+                    at.insert(Reg::Leaf(leaf), Src::Slot(slot));
+                    Op::Load { leaf, slot }
+                }
+                Pending::Eval(v) => {
+                    let slot = take();
+                    at.insert(Reg::Member(v), Src::Slot(slot));
+                    match &k.insts[v].inst {
+                        Inst::Gather(t, _) => {
+                            let view = plan.view(k, *t);
+                            let Base::Lanes(table) = view.base else {
+                                unreachable!("a table is planned as lanes")
+                            };
+                            Op::Gather {
+                                slot,
+                                index: args[0],
+                                table,
+                                offset: view.offset as usize,
+                            }
+                        }
+                        _ => Op::Eval { v, slot, args },
+                    }
+                }
+                Pending::Store(write) => Op::Store {
+                    write,
+                    src: args[0],
+                },
+                Pending::Fold(sink) => Op::Fold { sink, args },
+            };
+            ops.push(op);
+            // a register's slot is free after its last read (or at once, if never read)
+            let unread = def.filter(|d| !last.contains_key(d));
+            for r in reads.iter().chain(&unread) {
+                if last.get(r).is_none_or(|&l| l == i) && !matches!(r, Reg::Splat(_)) {
+                    if let Some(Src::Slot(s)) = at.get(r) {
+                        if !free.contains(s) {
+                            free.push(*s);
+                        }
+                    }
+                }
+            }
+        }
+        Loop {
+            shape: self.shape,
+            ops,
+            leaves: self.leaves.into_iter().map(|(_, v)| v).collect(),
+            splats,
+            sinks: self.sinks,
+            writes: self.writes,
+            slots,
+        }
+    }
+}
+
 /// Compiles group `g` of `plan`.
 pub(crate) fn compile_loop(k: &Kernel, plan: &Plan, g: &Group) -> Loop {
-    let rows_shape = if g.flat {
+    let shape = if g.flat {
         vec![numel(&g.shapes[0]) as u32]
     } else {
         g.shapes[0].clone()
     };
-    let in_loop =
-        |a: Value| g.items.contains(&a) && !matches!(plan.nodes[a.index()], Node::Sink(_));
-    let root = |a: Value| plan.alias[a.index()].unwrap_or(a);
-    // virtual registers: members (by root) and loaded leaves
-    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-    enum R {
-        Member(Value),
-        Leaf(usize),
-        Splat(Value),
-    }
-    let mut leaves: Vec<(Value, Leaf)> = Vec::new();
-    let mut ops: Vec<(Op, Vec<R>, Option<R>)> = Vec::new(); // op, reads, defines
-    let mut sinks = Vec::new();
-    let mut writes = Vec::new();
-    let mut splat_vals: Vec<Value> = Vec::new();
-    let leaf_of = |a: Value, leaves: &mut Vec<(Value, Leaf)>| -> (usize, bool) {
-        if let Some(i) = leaves.iter().position(|(v, _)| *v == a) {
-            return (i, false);
-        }
-        let mut view = plan.view(k, a);
-        if g.flat {
-            view = View {
-                base: view.base,
-                offset: view.offset,
-                strides: vec![1],
-                shape: rows_shape.clone(),
-            };
-        }
-        leaves.push((a, Leaf { view }));
-        (leaves.len() - 1, true)
-    };
-    let operand = |a: Value,
-                   ops: &mut Vec<(Op, Vec<R>, Option<R>)>,
-                   leaves: &mut Vec<(Value, Leaf)>,
-                   splat_vals: &mut Vec<Value>|
-     -> R {
-        if in_loop(a) {
-            return R::Member(root(a));
-        }
-        if k.ty(a).shape.is_empty() {
-            if !splat_vals.contains(&a) {
-                splat_vals.push(a);
-            }
-            return R::Splat(a);
-        }
-        let (i, new) = leaf_of(a, leaves);
-        if new {
-            ops.push((Op::Load { leaf: i, slot: 0 }, vec![], Some(R::Leaf(i))));
-        }
-        R::Leaf(i)
+    let mut b = Builder {
+        k,
+        plan,
+        g,
+        shape,
+        leaves: Vec::new(),
+        splats: Vec::new(),
+        lines: Vec::new(),
+        sinks: Vec::new(),
+        writes: Vec::new(),
     };
     for &v in &g.items {
-        let d = &k.insts[v];
-        if plan.alias[v.index()].is_some() {
-            if plan.stored[v.index()] {
-                ops.push((
-                    Op::Store {
-                        v,
-                        src: Src::Slot(0),
-                    },
-                    vec![R::Member(root(v))],
-                    None,
-                ));
-                writes.push(v);
-            }
-            continue;
-        }
-        let args: Vec<Value> = match &d.inst {
-            Inst::Gather(_, i) => vec![*i],
-            inst => inst.args(),
-        };
-        let reads: Vec<R> = args
-            .iter()
-            .map(|&a| operand(a, &mut ops, &mut leaves, &mut splat_vals))
-            .collect();
-        if let Node::Sink(_) = plan.nodes[v.index()] {
-            let of = &k.ty(args[0]).shape;
-            let out = match &d.inst {
-                Inst::Reduce(_, _, axes) if !axes.is_empty() && !g.flat => {
-                    let kept: Vec<u32> =
-                        (0..of.len() as u32).filter(|d| !axes.contains(d)).collect();
-                    let kept_shape: Vec<u32> = kept.iter().map(|&d| of[d as usize]).collect();
-                    let ks = c_strides(&kept_shape);
-                    (0..of.len())
-                        .map(|d| {
-                            kept.iter()
-                                .position(|&x| x as usize == d)
-                                .map_or(0, |i| ks[i])
-                        })
-                        .collect()
-                }
-                _ => vec![0; rows_shape.len()],
-            };
-            sinks.push(SinkAt { v, out });
-            writes.push(v);
-            ops.push((Op::Fold { v, args: vec![] }, reads, None));
-        } else {
-            ops.push((
-                Op::Eval {
-                    v,
-                    slot: 0,
-                    args: vec![],
-                },
-                reads,
-                Some(R::Member(v)),
-            ));
-            if plan.stored[v.index()] {
-                ops.push((
-                    Op::Store {
-                        v,
-                        src: Src::Slot(0),
-                    },
-                    vec![R::Member(v)],
-                    None,
-                ));
-                writes.push(v);
-            }
-        }
+        b.item(v);
     }
-    // slots: splats hold theirs for the whole loop; the rest from their
-    // definition to their last read
-    let mut last = std::collections::HashMap::new();
-    for (i, (_, reads, _)) in ops.iter().enumerate() {
-        for r in reads {
-            last.insert(*r, i);
+    b.finish()
+}
+
+/// A sink's lanes before its first element (`acc`, resized); for a weighted
+/// bin count, the exact sums it keeps until [`sink_finish`].
+pub(crate) fn sink_start(k: &Kernel, v: Value, acc: &mut Vec<i64>) -> Option<Vec<i128>> {
+    acc.clear();
+    match &k.insts[v].inst {
+        Inst::Reduce(op, a, _) => {
+            acc.resize(k.ty(v).numel().max(1), ops::identity(*op, k.dtype(*a)));
+            None
         }
-    }
-    let mut slot_of: std::collections::HashMap<R, Src> = std::collections::HashMap::new();
-    let mut splats = Vec::new();
-    let mut nslots = 0;
-    for &s in &splat_vals {
-        splats.push((nslots, plan.view(k, s)));
-        slot_of.insert(R::Splat(s), Src::Slot(nslots));
-        nslots += 1;
-    }
-    let mut free: Vec<usize> = Vec::new();
-    let mut out_ops = Vec::with_capacity(ops.len());
-    for (i, (op, reads, def)) in ops.into_iter().enumerate() {
-        let args: Vec<Src> = reads.iter().map(|r| slot_of[r]).collect();
-        let mut take = || {
-            free.pop().unwrap_or_else(|| {
-                nslots += 1;
-                nslots - 1
-            })
-        };
-        let op = match op {
-            Op::Load { leaf, .. } => {
-                let l = &leaves[leaf].1;
-                let direct = matches!(l.view.base, Base::Lanes(_)) && l.view.inner() == 1;
-                if direct {
-                    slot_of.insert(def.expect("a load defines"), Src::Direct(leaf));
-                    continue;
-                }
-                let slot = take();
-                slot_of.insert(def.expect("a load defines"), Src::Slot(slot));
-                Op::Load { leaf, slot }
-            }
-            Op::Eval { v, .. } => {
-                let slot = take();
-                slot_of.insert(def.expect("an eval defines"), Src::Slot(slot));
-                match &k.insts[v].inst {
-                    Inst::Gather(t, _) => {
-                        let view = plan.view(k, *t);
-                        let Base::Lanes(table) = view.base else {
-                            unreachable!("a table is planned as lanes")
-                        };
-                        Op::Gather {
-                            slot,
-                            index: args[0],
-                            table,
-                            offset: view.offset as usize,
-                        }
-                    }
-                    _ => Op::Eval { v, slot, args },
-                }
-            }
-            Op::Store { v, .. } => Op::Store { v, src: args[0] },
-            Op::Fold { v, .. } => Op::Fold { v, args },
-            Op::Gather { .. } => unreachable!("made here from an eval"),
-        };
-        out_ops.push(op);
-        let defined_unread = def.filter(|d| !last.contains_key(d));
-        for r in reads.iter().chain(defined_unread.iter()) {
-            if last.get(r).is_none_or(|&l| l == i) && !matches!(r, R::Splat(_)) {
-                if let Some(Src::Slot(s)) = slot_of.get(r) {
-                    if !free.contains(s) {
-                        free.push(*s);
-                    }
-                }
-            }
+        Inst::Bincount(_, w, _, bins) => {
+            acc.resize(*bins as usize, 0);
+            w.map(|_| vec![0; *bins as usize])
         }
+        _ => None,
     }
-    Loop {
-        shape: rows_shape,
-        ops: out_ops,
-        leaves: leaves.into_iter().map(|(_, l)| l).collect(),
-        splats,
-        sinks,
-        writes,
-        slots: nslots,
+}
+
+/// A sink after its last element: a weighted bin count's exact sums as
+/// float64, as the interpreter gives them.
+pub(crate) fn sink_finish(acc: &mut [i64], sums: Option<Vec<i128>>) {
+    for (o, x) in acc.iter_mut().zip(sums.into_iter().flatten()) {
+        *o = (x as f64).to_bits() as i64;
     }
 }
 
@@ -371,25 +419,14 @@ impl<'a> Frame<'a> {
             .iter()
             .map(|v| std::mem::take(&mut self.vals[v.index()]))
             .collect();
-        let slot_w = |v: Value| l.writes.iter().position(|w| *w == v).expect("written");
         let total = numel(&l.shape);
-        // weighted bin counts' exact sums, per written value
-        let mut wsums: Vec<Option<Vec<i128>>> = vec![None; l.writes.len()];
-        for &v in &l.writes {
-            let w = &mut written[slot_w(v)];
-            w.clear();
-            match &k.insts[v].inst {
-                Inst::Reduce(op, a, _) => {
-                    w.resize(k.ty(v).numel().max(1), ops::identity(*op, k.dtype(*a)))
-                }
-                Inst::Bincount(_, wt, _, bins) => {
-                    w.resize(*bins as usize, 0);
-                    if wt.is_some() {
-                        wsums[slot_w(v)] = Some(vec![0; *bins as usize]);
-                    }
-                }
-                Inst::Compress(..) => {}
-                _ => w.resize(total, 0),
+        // a sink starts at its reduction's identity; a member's lanes are the loop's size
+        let mut sums: Vec<Option<Vec<i128>>> = vec![None; l.writes.len()];
+        for (w, lanes) in written.iter_mut().enumerate() {
+            match l.sinks.iter().find(|s| s.write == w) {
+                Some(s) => sums[w] = sink_start(k, s.v, lanes),
+                // every element is stored by the loop
+                None => lanes.resize(total, 0),
             }
         }
         let mut slots = vec![vec![0i64; CHUNK]; l.slots];
@@ -401,7 +438,7 @@ impl<'a> Frame<'a> {
         let row_len = l.shape[r - 1] as usize;
         let rows = total.checked_div(row_len).unwrap_or(0);
         let mut idx = vec![0u32; r - 1];
-        let mut leaf_row: Vec<isize> = l.leaves.iter().map(|x| x.view.offset).collect();
+        let mut leaf_row: Vec<isize> = l.leaves.iter().map(|x| x.offset).collect();
         let mut sink_row = vec![0isize; l.sinks.len()];
         for row in 0..rows {
             let mut j0 = 0;
@@ -411,11 +448,11 @@ impl<'a> Frame<'a> {
                 for op in &l.ops {
                     match op {
                         Op::Load { leaf, slot } => {
-                            let lf = &l.leaves[*leaf];
-                            let s = lf.view.inner();
+                            let view = &l.leaves[*leaf];
+                            let s = view.inner();
                             self.read_into(
                                 k,
-                                &lf.view,
+                                view,
                                 leaf_row[*leaf] + j0 as isize * s,
                                 s,
                                 &mut slots[*slot][..n],
@@ -444,27 +481,25 @@ impl<'a> Frame<'a> {
                             ops::gather(&self.vals[table.index()][*offset..], idx, &mut out[..n]);
                             slots[*slot] = out;
                         }
-                        Op::Store { v, src } => {
+                        Op::Store { write, src } => {
                             let x = self.src(l, &slots, &leaf_row, *src, j0, n);
-                            written[slot_w(*v)][flat0..flat0 + n].copy_from_slice(x);
+                            written[*write][flat0..flat0 + n].copy_from_slice(x);
                         }
-                        Op::Fold { v, args } => {
+                        Op::Fold { sink, args } => {
                             let mut xs: [&[i64]; 3] = [&[]; 3];
                             for (x, a) in xs.iter_mut().zip(args) {
                                 *x = self.src(l, &slots, &leaf_row, *a, j0, n);
                             }
-                            let xs = &xs[..args.len()];
-                            let si = l.sinks.iter().position(|s| s.v == *v).expect("a sink");
-                            let at = sink_row[si] as usize;
-                            let last_out = *l.sinks[si].out.last().expect("a loop has an axis");
-                            let w = slot_w(*v);
+                            let s = &l.sinks[*sink];
+                            let at = sink_row[*sink] as usize + if s.inner { j0 } else { 0 };
                             fold(
                                 k,
-                                *v,
-                                xs,
-                                &mut written[w],
-                                &mut wsums[w],
-                                at + if last_out == 0 { 0 } else { j0 },
+                                s.v,
+                                &xs[..args.len()],
+                                &mut written[s.write],
+                                &mut sums[s.write],
+                                at,
+                                s.inner,
                             );
                         }
                     }
@@ -477,7 +512,7 @@ impl<'a> Frame<'a> {
                 d -= 1;
                 idx[d] += 1;
                 for (lr, lf) in leaf_row.iter_mut().zip(&l.leaves) {
-                    *lr += lf.view.strides[d];
+                    *lr += lf.strides[d];
                 }
                 for (sr, s) in sink_row.iter_mut().zip(&l.sinks) {
                     *sr += s.out[d];
@@ -486,7 +521,7 @@ impl<'a> Frame<'a> {
                     break;
                 }
                 for (lr, lf) in leaf_row.iter_mut().zip(&l.leaves) {
-                    *lr -= lf.view.strides[d] * l.shape[d] as isize;
+                    *lr -= lf.strides[d] * l.shape[d] as isize;
                 }
                 for (sr, s) in sink_row.iter_mut().zip(&l.sinks) {
                     *sr -= s.out[d] * l.shape[d] as isize;
@@ -494,13 +529,8 @@ impl<'a> Frame<'a> {
                 idx[d] = 0;
             }
         }
-        // weighted bin counts: exact sums to float64, as the interpreter gives them
-        for (w, s) in written.iter_mut().zip(wsums) {
-            if let Some(s) = s {
-                for (o, x) in w.iter_mut().zip(s) {
-                    *o = (x as f64).to_bits() as i64;
-                }
-            }
+        for (w, s) in written.iter_mut().zip(sums) {
+            sink_finish(w, s);
         }
         for (v, w) in l.writes.iter().zip(written) {
             self.vals[v.index()] = w;
@@ -519,7 +549,7 @@ impl<'a> Frame<'a> {
         match s {
             Src::Slot(i) => &slots[i][..n],
             Src::Direct(leaf) => {
-                let Base::Lanes(v) = l.leaves[leaf].view.base else {
+                let Base::Lanes(v) = l.leaves[leaf].base else {
                     unreachable!("direct leaves are lanes")
                 };
                 let at = (leaf_row[leaf] + j0 as isize) as usize;
@@ -531,7 +561,7 @@ impl<'a> Frame<'a> {
 
 /// A chunk of an elementwise member: `a` its operands' chunks, `flat0` the
 /// flat index of its first element.
-fn eval(k: &Kernel, v: Value, a: &[&[i64]], o: &mut [i64], flat0: usize) {
+pub(crate) fn eval(k: &Kernel, v: Value, a: &[&[i64]], o: &mut [i64], flat0: usize) {
     let d = &k.insts[v];
     match &d.inst {
         Inst::Unary(op, _) => ops::unary(*op, d.ty.dtype, a[0], o),
@@ -549,22 +579,21 @@ fn eval(k: &Kernel, v: Value, a: &[&[i64]], o: &mut [i64], flat0: usize) {
 }
 
 /// Folds a chunk into sink `v`: `xs` its operands' chunks, `at` the index
-/// of the result the chunk (or its first element, when the innermost axis
-/// is kept) goes to.
-fn fold(
+/// of the result the chunk goes to (`inner`: the innermost axis is kept, and
+/// `at` is where its first element goes).
+pub(crate) fn fold(
     k: &Kernel,
     v: Value,
     xs: &[&[i64]],
     acc: &mut Vec<i64>,
     wsum: &mut Option<Vec<i128>>,
     at: usize,
+    inner: bool,
 ) {
     match &k.insts[v].inst {
-        Inst::Reduce(op, a, axes) => {
+        Inst::Reduce(op, a, _) => {
             let (d, ad) = (k.dtype(v), k.dtype(*a));
-            let of = &k.ty(*a).shape;
-            let keeps_inner = !axes.is_empty() && !axes.contains(&(of.len() as u32 - 1));
-            if keeps_inner && acc.len() > 1 {
+            if inner {
                 ops::fold_each(*op, d, ad, &mut acc[at..at + xs[0].len()], xs[0]);
             } else {
                 acc[at] = ops::fold(*op, d, ad, acc[at], xs[0]);
@@ -600,9 +629,4 @@ fn fold(
         }
         inst => unreachable!("{inst:?} is not a sink"),
     }
-}
-
-/// An elementwise instruction over whole operands (of the result's size).
-pub(crate) fn eval_whole(k: &Kernel, v: Value, a: &[&[i64]], o: &mut [i64]) {
-    eval(k, v, a, o, 0)
 }

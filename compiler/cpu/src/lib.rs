@@ -27,7 +27,7 @@ pub use ops::{encode, from_lane};
 use cranelift_entity::EntityRef;
 use exec::{compile_loop, Frame, Loop};
 use hissc_aop::types::numel;
-use hissc_aop::{Array, DType, Inst, Kernel, ReduceOp};
+use hissc_aop::{Array, DType, Inst, Kernel};
 use plan::{Node, Plan, Step};
 
 /// A kernel compiled for the CPU.
@@ -82,17 +82,6 @@ impl Program {
         &self.kernel
     }
 
-    /// How many loops and whole-array steps a frame takes (`loops`, `steps`).
-    pub fn shape_of_plan(&self) -> (usize, usize) {
-        let steps = self
-            .plan
-            .steps
-            .iter()
-            .filter(|s| !matches!(s, Step::Group(_)))
-            .count();
-        (self.loops.len(), steps)
-    }
-
     /// A run from the given states (each state's elements as exact integers,
     /// C order; zeros when `None`).
     pub fn start(&self, states: Option<&[Vec<i128>]>) -> Run<'_> {
@@ -143,6 +132,28 @@ impl Run<'_> {
                 Array::new(s.ty.dtype, s.ty.shape.clone(), data)
             })
             .collect()
+    }
+
+    /// Runs one frame given as the reference interpreter takes it: each
+    /// parameter's elements as exact integers, in signature order (a scalar's
+    /// one value).
+    pub fn frame_exact(&mut self, args: &[&[i128]]) -> Vec<Output> {
+        let lanes: Vec<Vec<i64>> = args
+            .iter()
+            .map(|a| a.iter().map(|&x| x as i64).collect())
+            .collect();
+        let cols = self
+            .program
+            .kernel
+            .params
+            .iter()
+            .zip(&lanes)
+            .map(|(p, l)| match p.is_stream() {
+                true => Column::Lanes(l),
+                false => Column::Scalar(l[0]),
+            })
+            .collect();
+        self.frame(cols)
     }
 
     /// Runs one frame: `inputs` holds one column per parameter, in signature
@@ -208,117 +219,74 @@ impl Run<'_> {
 fn step_eval(f: &Frame, k: &Kernel, plan: &Plan, v: hissc_aop::Value) -> Vec<i64> {
     let d = &k.insts[v];
     let n = d.ty.numel();
-    let arg = |a: hissc_aop::Value| f.read(k, &plan.view(k, a));
+    // every operand, whole
+    let args: Vec<_> = d
+        .inst
+        .args()
+        .into_iter()
+        .map(|a| f.read(k, &plan.view(k, a)))
+        .collect();
+    let x: Vec<&[i64]> = args.iter().map(|a| &a[..]).collect();
     match &d.inst {
         Inst::Input(i) => match f.inputs[*i as usize] {
             Column::Scalar(x) => vec![x],
             c => unreachable!("a scalar parameter given as {c:?}"),
         },
-        Inst::Unary(..)
-        | Inst::Binary(..)
-        | Inst::Compare(..)
-        | Inst::Where(..)
-        | Inst::Cast(..)
-        | Inst::Iota => {
-            let args: Vec<_> = d.inst.args().into_iter().map(arg).collect();
-            let slices: Vec<&[i64]> = args.iter().map(|a| &a[..]).collect();
+        inst if inst.is_elementwise() || matches!(inst, Inst::Iota) => {
             let mut out = vec![0; n];
-            exec::eval_whole(k, v, &slices, &mut out);
+            exec::eval(k, v, &x, &mut out, 0);
             out
         }
-        Inst::Gather(t, i) => {
-            let (t, i) = (arg(*t), arg(*i));
-            i.iter().map(|&x| t[x as usize]).collect()
-        }
-        Inst::Reshape(a) => arg(*a).into_owned(),
-        Inst::Reduce(op, a, axes) => {
-            let from = &k.ty(*a).shape;
-            let x = arg(*a);
-            let ad = k.dtype(*a);
-            let mut acc = vec![ops::identity(*op, ad); n.max(1)];
-            match op {
-                ReduceOp::ArgMax | ReduceOp::ArgMin => {
-                    let mut best: Vec<Option<(i128, i64)>> = vec![None; n.max(1)];
-                    for (i, &e) in x.iter().enumerate() {
-                        let r = hissc_aop::interp::reduced_index(i, from, axes);
-                        let pos = match axes.first() {
-                            Some(&ax) => hissc_aop::array::unravel(i, from)[ax as usize] as i64,
-                            None => i as i64,
-                        };
-                        let e = from_lane(ad, e);
-                        if best[r].is_none_or(|(b, _)| hissc_aop::semantics::arg_better(*op, e, b))
-                        {
-                            best[r] = Some((e, pos));
-                        }
-                    }
-                    acc = best.into_iter().map(|b| b.map_or(0, |(_, p)| p)).collect();
-                }
-                _ => {
-                    for (i, &e) in x.iter().enumerate() {
-                        let r = hissc_aop::interp::reduced_index(i, from, axes);
-                        acc[r] = ops::fold(*op, d.ty.dtype, ad, acc[r], std::slice::from_ref(&e));
-                    }
-                }
-            }
+        // a reduction, bin count or `a[mask]` of a 0-d operand: one fold
+        inst if plan::is_sink(inst) => {
+            let mut acc = Vec::new();
+            let mut sums = exec::sink_start(k, v, &mut acc);
+            exec::fold(k, v, &x, &mut acc, &mut sums, 0, false);
+            exec::sink_finish(&mut acc, sums);
             acc
         }
-        Inst::Scan(a) => {
-            let x = arg(*a);
-            let mut acc = 0i64;
-            let mut out = Vec::with_capacity(n);
-            for &e in x.iter() {
-                acc = ops::wrap(d.ty.dtype, acc.wrapping_add(e));
-                out.push(acc);
+        Inst::Gather(..) => x[1].iter().map(|&i| x[0][i as usize]).collect(),
+        Inst::Reshape(_) => x[0].to_vec(),
+        Inst::Reduce(op, a, axes) => {
+            // argmax and argmin (the other reductions are sinks)
+            let from = &k.ty(*a).shape;
+            let ad = k.dtype(*a);
+            let mut best: Vec<Option<(i128, i64)>> = vec![None; n.max(1)];
+            for (i, &e) in x[0].iter().enumerate() {
+                let r = hissc_aop::interp::reduced_index(i, from, axes);
+                let pos = match axes.first() {
+                    Some(&ax) => hissc_aop::array::unravel(i, from)[ax as usize] as i64,
+                    None => i as i64,
+                };
+                let e = from_lane(ad, e);
+                if best[r].is_none_or(|(b, _)| hissc_aop::semantics::arg_better(*op, e, b)) {
+                    best[r] = Some((e, pos));
+                }
             }
-            out
+            best.into_iter().map(|b| b.map_or(0, |(_, p)| p)).collect()
+        }
+        Inst::Scan(_) => {
+            let mut acc = 0i64;
+            let running = x[0].iter().map(|&e| {
+                acc = ops::wrap(d.ty.dtype, acc.wrapping_add(e));
+                acc
+            });
+            running.collect()
         }
         Inst::Concat(vs, axis) => {
             let outer = numel(&d.ty.shape[..*axis as usize]);
-            let parts: Vec<_> = vs.iter().map(|&a| arg(a)).collect();
             let blocks: Vec<usize> = vs
                 .iter()
                 .map(|a| numel(&k.ty(*a).shape[*axis as usize..]))
                 .collect();
             let mut out = Vec::with_capacity(n);
             for o in 0..outer {
-                for (p, b) in parts.iter().zip(&blocks) {
+                for (p, b) in x.iter().zip(&blocks) {
                     out.extend_from_slice(&p[o * b..(o + 1) * b]);
                 }
             }
             out
         }
-        Inst::Bincount(x, w, m, bins) => {
-            let (xs, ws, ms) = (arg(*x), w.map(arg), m.map(arg));
-            let mut acc = vec![0i128; *bins as usize];
-            for (i, &b) in xs.iter().enumerate() {
-                if ms.as_ref().is_none_or(|m| m[i] != 0) {
-                    acc[b as usize] += ws
-                        .as_ref()
-                        .map_or(1, |ws| from_lane(k.dtype(w.expect("weights")), ws[i]));
-                }
-            }
-            match w {
-                Some(_) => acc
-                    .into_iter()
-                    .map(|s| (s as f64).to_bits() as i64)
-                    .collect(),
-                None => acc.into_iter().map(|s| s as i64).collect(),
-            }
-        }
-        Inst::Compress(a, m) => {
-            let (a, m) = (arg(*a), arg(*m));
-            a.iter()
-                .zip(m.iter())
-                .filter(|(_, &m)| m != 0)
-                .map(|(&x, _)| x)
-                .collect()
-        }
-        inst @ (Inst::State(_)
-        | Inst::Const(_)
-        | Inst::Table(_)
-        | Inst::Slice(..)
-        | Inst::Broadcast(_)) => {
-            unreachable!("{inst:?} is never a step")
-        }
+        inst => unreachable!("{inst:?} is never a step"),
     }
 }

@@ -80,11 +80,6 @@ macro_rules! by_dtype {
     };
 }
 
-/// Lanes of an element of dtype `d` given as an exact integer.
-pub fn to_lane(x: i128) -> i64 {
-    x as i64
-}
-
 /// The exact integer a lane of dtype `d` holds.
 pub fn from_lane(d: DType, x: i64) -> i128 {
     match d {
@@ -264,7 +259,7 @@ pub(crate) fn gather(table: &[i64], idx: &[i64], o: &mut [i64]) {
 
 /// The start of a reduction of elements of dtype `arg`, as lanes.
 pub(crate) fn identity(op: hissc_aop::ReduceOp, arg: DType) -> i64 {
-    to_lane(hissc_aop::semantics::reduce_identity(op, arg))
+    hissc_aop::semantics::reduce_identity(op, arg) as i64
 }
 
 /// Folds `x` into `acc`: a reduction into result dtype `d` of elements of

@@ -92,21 +92,12 @@ impl Plan {
 }
 
 /// Is `inst` computed elementwise inside a loop (when its shape is not 0-d)?
-fn elementwise(inst: &Inst) -> bool {
-    matches!(
-        inst,
-        Inst::Unary(..)
-            | Inst::Binary(..)
-            | Inst::Compare(..)
-            | Inst::Where(..)
-            | Inst::Cast(..)
-            | Inst::Gather(..)
-            | Inst::Iota
-    )
+fn in_loop(inst: &Inst) -> bool {
+    inst.is_elementwise() || matches!(inst, Inst::Gather(..) | Inst::Iota)
 }
 
 /// Is `inst` folded inside the loop of its operand's shape?
-fn sink(inst: &Inst) -> bool {
+pub(crate) fn is_sink(inst: &Inst) -> bool {
     match inst {
         Inst::Reduce(op, ..) => !matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin),
         Inst::Bincount(..) | Inst::Compress(..) => true,
@@ -157,10 +148,9 @@ impl Planner<'_> {
         }
         // a view read in place that is not back to back needs rows of one shape
         let flat = flat
-            && args.iter().all(|&a| match &self.plan.nodes[a.index()] {
-                Node::View(view) => view.shape.is_empty() || self.plan.view(self.k, a).contiguous(),
-                _ => true,
-            });
+            && args
+                .iter()
+                .all(|&a| self.k.ty(a).shape.is_empty() || self.plan.view(self.k, a).contiguous());
         if let Some(&g) = self.open.get(shape) {
             if !flat && self.plan.groups[g].shapes.len() > 1 {
                 self.close(g);
@@ -280,10 +270,8 @@ impl Planner<'_> {
                 self.table(*t);
                 self.join(v, shape, &[*i], false, true);
             }
-            inst if elementwise(inst) && !shape.is_empty() => {
-                self.join(v, shape, &args, false, true)
-            }
-            inst if sink(inst) => {
+            inst if in_loop(inst) && !shape.is_empty() => self.join(v, shape, &args, false, true),
+            inst if is_sink(inst) => {
                 let of = k.ty(args[0]).shape.clone();
                 // a reduction that keeps an axis needs the loop's rows
                 let flat = match inst {
@@ -322,7 +310,7 @@ fn invariants(k: &Kernel) -> Vec<Option<Vec<i64>>> {
     for (v, d) in k.insts.iter() {
         if varies[v.index()] {
             for a in d.inst.args() {
-                wanted[a.index()] = !varies[a.index()];
+                wanted[a.index()] |= !varies[a.index()];
             }
         }
     }
@@ -344,7 +332,6 @@ fn invariants(k: &Kernel) -> Vec<Option<Vec<i64>>> {
     };
     // a kernel of the invariant instructions alone, run once
     let mut sub = Kernel::new(k.name.clone());
-    sub.params = k.params.clone();
     let mut map = vec![None; n];
     for (v, d) in k.insts.iter() {
         if !varies[v.index()] {
@@ -359,9 +346,8 @@ fn invariants(k: &Kernel) -> Vec<Option<Vec<i64>>> {
         .iter()
         .map(|v| map[v.index()].expect("invariant"))
         .collect();
-    let args: Vec<Vec<i128>> = k.params.iter().map(|p| vec![0; p.ty.numel()]).collect();
-    let args: Vec<&[i128]> = args.iter().map(|a| &a[..]).collect();
-    let arrays = hissc_aop::interp::run_data(&sub, &args, &mut []);
+    // it reads no input and no state
+    let arrays = hissc_aop::interp::run_data(&sub, &[], &mut []);
     let mut out: Vec<Option<Vec<i64>>> = (0..n).map(|i| dead(i).then(Vec::new)).collect();
     for (v, a) in keep.iter().zip(arrays) {
         out[v.index()] = Some(a.data.iter().map(|&x| x as i64).collect());
@@ -386,15 +372,14 @@ pub(crate) fn plan(k: &Kernel) -> Plan {
         open: HashMap::new(),
         closed: Vec::new(),
     };
-    for (v, _) in k.insts.iter() {
-        match &fixed[v.index()] {
-            Some(lanes) => p.plan.nodes[v.index()] = Node::Const(lanes.clone()),
+    for (v, lanes) in k.insts.keys().zip(fixed) {
+        match lanes {
+            Some(lanes) => p.plan.nodes[v.index()] = Node::Const(lanes),
             None => p.plan_value(v),
         }
     }
     // the roots: members are stored (views are read in place when the frame ends)
-    let roots: Vec<Value> = k.roots().collect();
-    for &r in &roots {
+    for r in k.roots() {
         if let Node::Member(_) = p.plan.nodes[r.index()] {
             p.plan.stored[r.index()] = true;
         }

@@ -6,7 +6,7 @@
 
 use hiss_runtime::cpu::CpuRun;
 use hiss_runtime::stream::{
-    pump, Batch, Block, FrameRun, FrameSink, Input, Interface, Out, OutType,
+    arg_sources, pump, ArgSource, Batch, Block, FrameRun, FrameSink, Input, Interface, Out, OutType,
 };
 use hiss_runtime::SlotError;
 use hissc_aop::Kernel;
@@ -117,6 +117,8 @@ pub fn simulate(
 /// Frames through the reference interpreter, a block at a time.
 pub struct Interpreter<'k> {
     kernel: &'k Kernel,
+    /// Per parameter, where its elements come from.
+    from: Vec<ArgSource>,
     /// Per array parameter (signature order): the frame every frame repeats,
     /// or `None` for one whose frames are pushed.
     fixed: Vec<Option<Vec<i128>>>,
@@ -136,6 +138,7 @@ impl<'k> Interpreter<'k> {
     ) -> Self {
         Interpreter {
             kernel,
+            from: arg_sources(&kernel.params, &fixed),
             fixed,
             scalars,
             states,
@@ -154,24 +157,19 @@ impl FrameRun for Interpreter<'_> {
         let mut out = Vec::with_capacity(frames);
         for f in 0..frames {
             // each parameter's elements of frame `f`, in signature order
-            let (mut stream, mut pushed, mut scalar) = (0, 0, 0);
-            let mut args: Vec<&[i128]> = Vec::with_capacity(self.kernel.params.len());
-            for p in &self.kernel.params {
-                if p.is_stream() {
-                    match &self.fixed[stream] {
-                        Some(frame) => args.push(frame),
-                        None => {
-                            let n = p.ty.numel();
-                            args.push(&data[pushed][f * n..(f + 1) * n]);
-                            pushed += 1;
-                        }
+            let args: Vec<&[i128]> = self
+                .from
+                .iter()
+                .zip(&self.kernel.params)
+                .map(|(from, p)| match *from {
+                    ArgSource::Fixed(i) => self.fixed[i].as_deref().expect("fixed"),
+                    ArgSource::Port(i) => {
+                        let n = p.ty.numel();
+                        &data[i][f * n..(f + 1) * n]
                     }
-                    stream += 1;
-                } else {
-                    args.push(std::slice::from_ref(&self.scalars[scalar]));
-                    scalar += 1;
-                }
-            }
+                    ArgSource::Scalar(i) => std::slice::from_ref(&self.scalars[i]),
+                })
+                .collect();
             out.push(
                 hissc_aop::interp::run_data(self.kernel, &args, &mut self.states)
                     .into_iter()

@@ -200,24 +200,8 @@ pub fn verify(c: &Check) -> Result<Verified, Failed> {
     let mut cpu = program.start(Some(c.states));
     let on_cpu: Vec<Vec<Array>> = (0..b.frames)
         .map(|f| {
-            let data = b.frame_data(f);
-            let lanes: Vec<Vec<i64>> = data
-                .iter()
-                .map(|d| d.iter().map(|&x| x as i64).collect())
-                .collect();
-            let cols = k
-                .params
-                .iter()
-                .zip(&lanes)
-                .map(|(p, l)| {
-                    if p.is_stream() {
-                        hissc_cpu::Column::Lanes(l)
-                    } else {
-                        hissc_cpu::Column::Scalar(l[0])
-                    }
-                })
-                .collect();
-            cpu.frame(cols).iter().map(|o| o.to_array()).collect()
+            let outputs = cpu.frame_exact(&b.frame_data(f));
+            outputs.iter().map(|o| o.to_array()).collect()
         })
         .collect();
     agree(k, &reference, &on_cpu, "the CPU slot")?;

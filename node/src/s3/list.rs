@@ -2,7 +2,7 @@
 //! buffer does not have, in key order, paged, rolled up under a delimiter.
 
 use super::object::timestamp;
-use crate::fail::{internal, store_error, tier_error};
+use crate::fail::store_error;
 use crate::node::Node;
 use crate::store::ObjectMeta;
 use s3s::dto::*;
@@ -77,12 +77,8 @@ pub(super) struct Page {
 /// the buffer does not have (flushed by another node sharing the tier).
 async fn list_all(node: &Node, bucket: &str, prefix: &str) -> S3Result<Vec<ObjectMeta>> {
     let mut all = node.store.list(bucket, prefix).map_err(store_error)?;
-    let tier = node.tier.clone();
     let (b, p) = (bucket.to_string(), prefix.to_string());
-    let more = tokio::task::spawn_blocking(move || tier.list(&b, &p))
-        .await
-        .map_err(internal)?
-        .map_err(tier_error)?;
+    let more = node.on_tier(move |tier| tier.list(&b, &p)).await?;
     let have: std::collections::HashSet<String> = all.iter().map(|m| m.key.clone()).collect();
     for o in more {
         if !have.contains(&o.key) {

@@ -49,16 +49,7 @@ fn folded(k: &Kernel, d: &InstData) -> Option<i128> {
 /// `k` with every elementwise instruction on constants replaced by its value.
 pub fn run(k: &Kernel) -> Kernel {
     rebuild(k, |out, _, d, map| {
-        let elementwise = matches!(
-            d.inst,
-            Inst::Unary(..)
-                | Inst::Binary(..)
-                | Inst::Compare(..)
-                | Inst::Where(..)
-                | Inst::Cast(..)
-                | Inst::Gather(..)
-        );
-        if !elementwise {
+        if !d.inst.is_elementwise() && !matches!(d.inst, Inst::Gather(..)) {
             return None;
         }
         let mut mapped = d.clone();
