@@ -1,7 +1,8 @@
 //! Receiving, running and committing a data object: a PUT's body (or an
 //! assembled multipart upload) goes to a temporary file and, chunk by chunk,
-//! to a worker thread that runs the frames through the bucket's kernel in an
-//! emulated slot. Only when the body is complete, the run has succeeded and
+//! to a worker thread that runs the frames through the bucket's kernel on a
+//! slot of the pool ([`crate::slots`]; when every slot of its kind is busy,
+//! the body goes to the file first and runs from it once one is free). Only when the body is complete, the run has succeeded and
 //! every file is fsynced are the results (`.hiss/out/KEY/out.npy`, ...), the
 //! object (its kept frames, with `hiss-keep`) and the states committed, the
 //! event appended and the request answered: a refused object, or a client that
@@ -14,10 +15,11 @@ use crate::fail::{internal, store_error};
 use crate::kernel::{self, Attached, ChannelReader, RunOutput};
 use crate::keys;
 use crate::node::{fresh_id, now, Node};
+use crate::slots::{Kind, Taken};
 use crate::store::ObjectMeta;
 use bytes::Bytes;
 use futures::StreamExt;
-use hiss_runtime::state;
+use hiss_runtime::{state, EmulatedSlot, Slot};
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
@@ -197,13 +199,15 @@ impl Node {
         Ok(())
     }
 
-    /// Starts the kernel's run of one object on a worker thread: it reads the
-    /// body from the returned sender's chunks (or from `file`).
+    /// Starts the kernel's run of one object on a worker thread, on the slot
+    /// `taken`: it reads the body from the returned sender's chunks (or from
+    /// `file`).
     #[allow(clippy::type_complexity)]
     fn start_run(
         &self,
         bucket: &str,
         k: Arc<Attached>,
+        taken: Taken,
         len: u64,
         file: Option<std::fs::File>,
         states: Vec<Vec<i128>>,
@@ -216,11 +220,13 @@ impl Node {
         let dir = self.store.tmp_path();
         std::fs::create_dir_all(&dir).map_err(internal)?;
         let at = dir.clone();
+        let mut taken = taken;
         let (tx, handle) = match file {
             Some(f) => (
                 None,
                 tokio::task::spawn_blocking(move || {
-                    kernel::run_object(&k, std::io::BufReader::new(f), len, fixed, states, &at)
+                    let body = std::io::BufReader::new(f);
+                    kernel::run_object(&k, &mut taken, body, len, fixed, states, &at)
                 }),
             ),
             None => {
@@ -228,12 +234,88 @@ impl Node {
                 (
                     Some(tx),
                     tokio::task::spawn_blocking(move || {
-                        kernel::run_object(&k, ChannelReader::new(rx), len, fixed, states, &at)
+                        let body = ChannelReader::new(rx);
+                        kernel::run_object(&k, &mut taken, body, len, fixed, states, &at)
                     }),
                 )
             }
         };
         Ok((tx, handle, dir))
+    }
+
+    /// Runs a body already in the buffer once a slot of its kernel's kind is
+    /// free.
+    async fn run_file(
+        &self,
+        bucket: &str,
+        k: &Arc<Attached>,
+        got: Received,
+        states: Vec<Vec<i128>>,
+    ) -> S3Result<(Received, Result<RunOutput, String>, PathBuf)> {
+        let taken = self.take_slot(k).await?;
+        let f = std::fs::File::open(&got.tmp).map_err(internal)?;
+        let (_, handle, dir) =
+            self.start_run(bucket, k.clone(), taken, got.size, Some(f), states)?;
+        let run = handle.await.map_err(internal)?;
+        Ok((got, run, dir))
+    }
+
+    /// A slot for an object of `k`, waiting for one to be free.
+    async fn take_slot(&self, k: &Attached) -> S3Result<Taken> {
+        self.pool
+            .take(k.kind, &k.id)
+            .await
+            .ok_or_else(|| internal(format!("the node has no {} slot", k.kind.name())))
+    }
+
+    /// Whether this object of `k` is one of the sampled fraction whose CPU
+    /// run is checked in an emulated slot (`--verify-sample`): exactly
+    /// `floor(n * P)` of the first `n` objects are.
+    fn sampled(&self, k: &Attached) -> bool {
+        if k.kind != Kind::Cpu || self.verify_sample <= 0.0 {
+            return false;
+        }
+        let n = self
+            .cpu_objects
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed) as f64;
+        ((n + 1.0) * self.verify_sample).floor() > (n * self.verify_sample).floor()
+    }
+
+    /// Runs the object in `got` again in an emulated slot and compares what it
+    /// gives (frames, keep flags, every output and state file, by MD5) with
+    /// the CPU slot's `out`; a difference is logged as an error and counted.
+    async fn verify_sample(
+        &self,
+        bucket: &str,
+        key: &str,
+        k: &Arc<Attached>,
+        got: &Received,
+        states: Vec<Vec<i128>>,
+        out: &RunOutput,
+    ) -> S3Result<()> {
+        let fixed = self.fixed_inputs(bucket, k)?;
+        let dir = self.store.tmp_path();
+        std::fs::create_dir_all(&dir).map_err(internal)?;
+        let (k2, at, tmp, len) = (k.clone(), dir.clone(), got.tmp.clone(), got.size);
+        let emulated = tokio::task::spawn_blocking(move || {
+            let mut slot = EmulatedSlot::new(&k2.bundle.manifest.target);
+            slot.load(&k2.bundle).map_err(|e| e.to_string())?;
+            let body =
+                std::io::BufReader::new(std::fs::File::open(&tmp).map_err(|e| e.to_string())?);
+            kernel::run_on(&k2, &mut slot, body, len, fixed, states, &at)
+        })
+        .await
+        .map_err(internal)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        let why = match emulated {
+            Err(e) => Some(format!("the emulated slot refused it: {e}")),
+            Ok(e) => out.differs_from(&e),
+        };
+        self.metrics.verified(why.is_some());
+        if let Some(why) = why {
+            tracing::error!(bucket, key, kernel = %k.bundle.manifest.kernel, "the CPU slot and the emulated slot differ: {why}");
+        }
+        Ok(())
     }
 
     /// After a body is in and the kernel's run is done: commits the results and
@@ -417,7 +499,7 @@ impl Node {
             };
             if key == keys::KERNEL_KEY {
                 let bytes = std::fs::read(&got.tmp).map_err(internal)?;
-                match kernel::attach(&bytes, &whole.metadata) {
+                match kernel::attach(&bytes, &whole.metadata, &self.pool) {
                     Ok(k) => {
                         let m = self.commit(bucket, got.tmp, whole).await?;
                         tracing::info!(bucket, kernel = %k.bundle.manifest.kernel, "kernel attached");
@@ -453,31 +535,39 @@ impl Node {
             Some(lock.lock_owned().await)
         };
         let states = self.read_states(bucket, &k).await?;
+        let sample = self.sampled(&k).then(|| states.clone());
         let started = std::time::Instant::now();
         let (got, run, dir) = match source {
-            Source::Body(b, len, checks) => {
-                let len = len.unwrap_or(0);
-                let (tx, handle, dir) = self.start_run(bucket, k.clone(), len, None, states)?;
-                let got = self.receive(b, tx, *checks).await;
-                // the worker ends once the sender is gone (whole body or not)
-                let run = handle.await;
-                match (got, run) {
-                    (Ok(got), Ok(run)) => (got, run, dir),
-                    (got, run) => {
-                        let _ = std::fs::remove_dir_all(&dir);
-                        got?;
-                        return Err(internal(run.expect_err("one of the two failed")));
+            Source::Body(b, len, checks) => match self.pool.try_take(k.kind, &k.id) {
+                Some(taken) => {
+                    let len = len.unwrap_or(0);
+                    let (tx, handle, dir) =
+                        self.start_run(bucket, k.clone(), taken, len, None, states)?;
+                    let got = self.receive(b, tx, *checks).await;
+                    // the worker ends once the sender is gone (whole body or not)
+                    let run = handle.await;
+                    match (got, run) {
+                        (Ok(got), Ok(run)) => (got, run, dir),
+                        (got, run) => {
+                            let _ = std::fs::remove_dir_all(&dir);
+                            got?;
+                            return Err(internal(run.expect_err("one of the two failed")));
+                        }
                     }
                 }
-            }
-            Source::File(r) => {
-                let f = std::fs::File::open(&r.tmp).map_err(internal)?;
-                let (_, handle, dir) =
-                    self.start_run(bucket, k.clone(), r.size, Some(f), states)?;
-                let run = handle.await.map_err(internal)?;
-                (r, run, dir)
-            }
+                None => {
+                    // every slot of its kind is busy: the body goes into the
+                    // buffer while the object waits for one
+                    let got = self.receive(b, None, *checks).await?;
+                    self.run_file(bucket, &k, got, states).await?
+                }
+            },
+            Source::File(r) => self.run_file(bucket, &k, r, states).await?,
         };
+        if let (Some(states), Ok(out)) = (sample, &run) {
+            self.verify_sample(bucket, key, &k, &got, states, out)
+                .await?;
+        }
         let done = Done {
             k,
             got,

@@ -6,12 +6,14 @@
 //! stored. The data objects carry the kernel's first input stream (signature
 //! order); its other array inputs are the objects `.hiss/in/NAME.npy`, the same
 //! for every frame. [`attach`] checks all of it before the kernel replaces the
-//! previous one, and [`run_object`] streams one object's body through a fresh
-//! emulated slot as the body arrives, writing the outputs as `.npy` files.
+//! previous one and chooses the kind of slot its objects run on (see
+//! [`crate::slots`]); [`run_object`] streams one object's body through a slot
+//! of the pool as the body arrives, writing the outputs as `.npy` files.
 
+use crate::slots::{Kind, Pool, Taken};
 use bytes::Bytes;
 use hiss_runtime::stream::{Batch, Body, FrameSink, Input, NpySink, Out, OutSpec};
-use hiss_runtime::{Bundle, EmulatedSlot, Slot};
+use hiss_runtime::{Bundle, CpuSlot, EmulatedSlot, Slot};
 use hissc_aop::DType;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
@@ -22,6 +24,10 @@ use std::path::{Path, PathBuf};
 pub struct Attached {
     /// The checked bundle.
     pub bundle: Bundle,
+    /// Its sha256 (what a slot that keeps it loaded is known by).
+    pub id: String,
+    /// The kind of slot its objects run on.
+    pub kind: Kind,
     /// Its scalar parameters' values.
     pub params: Vec<(String, i128)>,
     /// The output (index and name) that decides which frames are stored.
@@ -48,13 +54,31 @@ fn output_name(i: usize, n: usize) -> String {
     }
 }
 
-/// Checks a bundle and its metadata; gives the kernel to attach, or why not.
-pub fn attach(bytes: &[u8], metadata: &BTreeMap<String, String>) -> Result<Attached, String> {
+/// Checks a bundle and its metadata against the slots of `pool`; gives the
+/// kernel to attach, or why not.
+pub fn attach(
+    bytes: &[u8],
+    metadata: &BTreeMap<String, String>,
+    pool: &Pool,
+) -> Result<Attached, String> {
     let bundle = Bundle::from_bytes(bytes).map_err(|e| e.to_string())?;
     let m = &bundle.manifest;
     // the emulated slot loads it: the network parses and verifies
     let mut slot = EmulatedSlot::new(&m.target);
     slot.load(&bundle).map_err(|e| e.to_string())?;
+    // and so does the CPU slot when the bundle has its array ops
+    let cpu = bundle.part("kernel.aop").is_some();
+    if cpu {
+        CpuSlot::new().load(&bundle).map_err(|e| e.to_string())?;
+    }
+    let kind = pool.kind_for(cpu).ok_or_else(|| {
+        format!(
+            "this node's slots ({}) cannot run it: the bundle has no `kernel.aop` (format \
+             version {}); build it again with `hissc bundle`, or give the node an emulated slot",
+            pool.spec(),
+            m.format_version
+        )
+    })?;
     let mut params = Vec::new();
     for (k, v) in metadata {
         let Some(name) = k.strip_prefix(PARAM_PREFIX) else {
@@ -109,6 +133,8 @@ pub fn attach(bytes: &[u8], metadata: &BTreeMap<String, String>) -> Result<Attac
     let states = m.state_types()?;
     Ok(Attached {
         states,
+        id: hiss_runtime::bundle::sha256_hex(bytes),
+        kind,
         bundle,
         params,
         keep,
@@ -283,18 +309,36 @@ impl FrameSink for NodeSink {
 }
 
 /// Runs one object's body (read from `body` as it arrives, `len` bytes in all)
-/// through a fresh emulated slot of `k`; the fixed inputs are read from the
-/// files `fixed` (by name); the outputs are written into `dir`.
+/// through the slot `taken` (loading `k` into it unless it holds it); the
+/// fixed inputs are read from the files `fixed` (by name); the outputs are
+/// written into `dir`.
 pub fn run_object(
     k: &Attached,
+    taken: &mut Taken,
+    body: impl Read + Send + 'static,
+    len: u64,
+    fixed: Vec<(String, std::fs::File)>,
+    states: Vec<Vec<i128>>,
+    dir: &Path,
+) -> Result<RunOutput, String> {
+    let started = std::time::Instant::now();
+    let slot = taken.slot_with(&k.id, &k.bundle)?;
+    let out = run_on(k, slot, body, len, fixed, states, dir);
+    let frames = out.as_ref().map_or(0, |o| o.frames as u64);
+    taken.done(frames, started.elapsed());
+    out
+}
+
+/// [`run_object`] on a loaded slot.
+pub fn run_on(
+    k: &Attached,
+    slot: &mut dyn Slot,
     mut body: impl Read + Send + 'static,
     len: u64,
     fixed: Vec<(String, std::fs::File)>,
     states: Vec<Vec<i128>>,
     dir: &Path,
 ) -> Result<RunOutput, String> {
-    let mut slot = EmulatedSlot::new(&k.bundle.manifest.target);
-    slot.load(&k.bundle).map_err(|e| e.to_string())?;
     slot.set_states(states).map_err(|e| e.to_string())?;
     for (n, v) in &k.params {
         slot.set_param(n, *v).map_err(|e| e.to_string())?;
@@ -342,7 +386,7 @@ pub fn run_object(
         scalars: Vec::new(),
     };
     let frames = batch.frames();
-    let states = hiss_runtime::api::run_batch_states(&mut slot, &mut batch, &mut sink)
+    let states = hiss_runtime::api::run_batch_states(slot, &mut batch, &mut sink)
         .map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for (o, w) in sink.npy.into_outputs() {
@@ -375,6 +419,39 @@ pub fn run_object(
             .collect(),
         states,
     })
+}
+
+impl RunOutput {
+    /// How `other`, a run of the same object elsewhere, differs from this one
+    /// (frames, keep flags, the bytes of every output and state file), if it
+    /// does.
+    pub fn differs_from(&self, other: &RunOutput) -> Option<String> {
+        if self.frames != other.frames {
+            return Some(format!("{} frames against {}", self.frames, other.frames));
+        }
+        if self.keep != other.keep {
+            return Some("the frames kept".into());
+        }
+        let files = |o: &RunOutput| -> Vec<(String, String)> {
+            o.files
+                .iter()
+                .map(|(n, _, w)| (n.clone(), w.md5.clone()))
+                .chain(
+                    o.states
+                        .iter()
+                        .map(|(n, _, w)| (format!("state {n}"), w.md5.clone())),
+                )
+                .collect()
+        };
+        let (a, b) = (files(self), files(other));
+        if a.len() != b.len() {
+            return Some("the outputs written".into());
+        }
+        a.iter()
+            .zip(&b)
+            .find(|(x, y)| x != y)
+            .map(|((name, _), _)| format!("output `{name}`"))
+    }
 }
 
 /// Writes the frames of the object at `src` whose flag in `keep` is set to
@@ -434,5 +511,48 @@ impl<R: Read> Read for CountingReader<'_, R> {
         let n = self.r.read(buf)?;
         self.n += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(md5s: &[&str], keep: Option<Vec<bool>>) -> RunOutput {
+        let file = |(i, m): (usize, &&str)| {
+            let w = Written {
+                size: 1,
+                md5: m.to_string(),
+            };
+            (format!("out{i}.npy"), PathBuf::from("x"), w)
+        };
+        RunOutput {
+            frames: 2,
+            npy: true,
+            keep,
+            files: md5s.iter().enumerate().map(file).collect(),
+            scalars: vec![],
+            states: vec![],
+        }
+    }
+
+    #[test]
+    fn two_runs_of_an_object_are_compared_file_by_file() {
+        let a = run(&["aa", "bb"], Some(vec![true, false]));
+        assert_eq!(
+            a.differs_from(&run(&["aa", "bb"], Some(vec![true, false]))),
+            None
+        );
+        assert_eq!(
+            a.differs_from(&run(&["aa", "bc"], Some(vec![true, false]))),
+            Some("output `out1.npy`".into())
+        );
+        assert_eq!(
+            a.differs_from(&run(&["aa", "bb"], Some(vec![true, true]))),
+            Some("the frames kept".into())
+        );
+        let mut fewer = run(&["aa", "bb"], Some(vec![true, false]));
+        fewer.frames = 1;
+        assert_eq!(a.differs_from(&fewer), Some("2 frames against 1".into()));
     }
 }

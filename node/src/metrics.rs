@@ -19,6 +19,9 @@ pub struct Metrics {
     unflushed: AtomicU64,
     /// Seconds the oldest of them has waited.
     flush_lag_secs: AtomicU64,
+    /// CPU-slot objects run again in an emulated slot, and those that differed.
+    verified: AtomicU64,
+    mismatches: AtomicU64,
 }
 
 impl Metrics {
@@ -35,6 +38,15 @@ impl Metrics {
     /// An object refused (malformed for its kernel).
     pub fn refused(&self) {
         self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An object checked in an emulated slot (`--verify-sample`), and whether
+    /// it differed.
+    pub fn verified(&self, differed: bool) {
+        self.verified.fetch_add(1, Ordering::Relaxed);
+        if differed {
+            self.mismatches.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// An object copied to the persistent tier.
@@ -99,6 +111,18 @@ impl Metrics {
             "counter",
             "Time from an object's first byte to its kernel's last output.",
             format!("{:.6}", g(&self.kernel_micros) as f64 / 1e6),
+        );
+        metric(
+            "hiss_verified_objects_total",
+            "counter",
+            "Objects run on a CPU slot and again in an emulated slot (--verify-sample).",
+            g(&self.verified).to_string(),
+        );
+        metric(
+            "hiss_verify_mismatches_total",
+            "counter",
+            "Of those, objects whose outputs, keep flags or states differed.",
+            g(&self.mismatches).to_string(),
         );
         metric(
             "hiss_flushed_objects_total",

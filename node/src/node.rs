@@ -7,6 +7,7 @@ use crate::flush::Signal;
 use crate::kernel::{self, Attached};
 use crate::keys;
 use crate::metrics::Metrics;
+use crate::slots::Pool;
 use crate::store::Store;
 use crate::tier::Tier;
 use s3s::{s3_error, S3Result};
@@ -20,6 +21,16 @@ pub struct Limits {
     pub max_object_bytes: u64,
     /// Uploads (PUTs and parts) received at once; more are answered `SlowDown`.
     pub max_uploads: usize,
+}
+
+/// Where and how the node runs kernels.
+#[derive(Clone, Debug)]
+pub struct Compute {
+    /// The slots objects run on.
+    pub slots: crate::slots::SlotsSpec,
+    /// The fraction of objects run on a CPU slot that are run again in an
+    /// emulated slot and compared (0 to 1).
+    pub verify_sample: f64,
 }
 
 /// The node's state.
@@ -42,6 +53,12 @@ pub struct Node {
     /// Per bucket: held while an object runs through a kernel with states, so
     /// the objects of a bucket carry the states in the order they arrive.
     pub(crate) state_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The slots objects run on.
+    pub pool: Arc<Pool>,
+    /// The fraction of CPU-slot objects checked in an emulated slot.
+    pub(crate) verify_sample: f64,
+    /// Objects run on a CPU slot so far (to sample `verify_sample` of them).
+    pub(crate) cpu_objects: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Node {
@@ -68,8 +85,16 @@ impl Node {
 
     /// A node over `store`; re-attaches every bucket's kernel from its
     /// `.hiss/kernel.hbx`.
-    pub fn new(store: Store, limits: Limits, tier: Arc<dyn Tier>) -> Result<Node, String> {
+    pub fn new(
+        store: Store,
+        limits: Limits,
+        compute: Compute,
+        tier: Arc<dyn Tier>,
+    ) -> Result<Node, String> {
         let node = Node {
+            pool: Arc::new(Pool::new(&compute.slots)),
+            verify_sample: compute.verify_sample,
+            cpu_objects: Default::default(),
             tier,
             flush: Arc::new(Signal::default()),
             store: Arc::new(store),
@@ -84,7 +109,7 @@ impl Node {
         for b in node.store.buckets().map_err(|e| e.to_string())? {
             if let Ok((m, path)) = node.store.get(&b, keys::KERNEL_KEY) {
                 let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
-                match kernel::attach(&bytes, &m.metadata) {
+                match kernel::attach(&bytes, &m.metadata, &node.pool) {
                     Ok(k) => {
                         tracing::info!(bucket = %b, kernel = %k.bundle.manifest.kernel, "kernel attached");
                         node.attach(&b, k);

@@ -34,6 +34,8 @@ pub struct Routes {
     pub events: Arc<Events>,
     /// The counters.
     pub metrics: Arc<Metrics>,
+    /// The slots (their own counters).
+    pub pool: Arc<crate::slots::Pool>,
     /// Tells followers that the node stops.
     pub closing: tokio::sync::watch::Receiver<bool>,
 }
@@ -55,7 +57,9 @@ impl S3Route for Routes {
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {
         match req.uri.path().strip_prefix(PREFIX) {
-            Some("metrics") => Ok(S3Response::new(Body::from(self.metrics.render()))),
+            Some("metrics") => Ok(S3Response::new(Body::from(
+                self.metrics.render() + &self.pool.render(),
+            ))),
             Some("events") => {
                 let bucket = query(&req.uri, "bucket")
                     .ok_or_else(|| s3_error!(InvalidArgument, "give the bucket: ?bucket=NAME"))?;

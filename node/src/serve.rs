@@ -5,8 +5,10 @@
 //! graceful stop on SIGINT or SIGTERM: no new connections, requests in flight
 //! finish (an upload in flight either completes or leaves nothing).
 
+use crate::node::Compute;
 use crate::routes::Routes;
 use crate::s3::{Limits, Node};
+use crate::slots::SlotsSpec;
 use crate::store::Store;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -52,9 +54,27 @@ pub struct ServeArgs {
     /// evicted and read back from the tier).
     #[arg(long)]
     pub keep_flushed: bool,
+    /// The slots objects run on: `cpu:N` (the kernel compiled for the CPU, one
+    /// core each) and `emulated:M` (the cycle-accurate simulator), e.g.
+    /// `cpu:8,emulated:1`. Default: one CPU slot per core.
+    #[arg(long, value_name = "KIND:N,...")]
+    pub slots: Option<crate::slots::SlotsSpec>,
+    /// The fraction of objects run on a CPU slot that are run again in an
+    /// emulated slot and compared (a difference is an error in the log and in
+    /// the metric `hiss_verify_mismatches_total`).
+    #[arg(long, default_value_t = 0.0, value_name = "P", value_parser = fraction)]
+    pub verify_sample: f64,
     /// Log format: `text` or `json`.
     #[arg(long, default_value = "text")]
     pub log_format: String,
+}
+
+/// A fraction from 0 to 1 (`--verify-sample`).
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is not a fraction from 0 to 1")),
+    }
 }
 
 /// Serves the node until SIGINT or SIGTERM: exit 0 after a graceful stop, 1
@@ -100,8 +120,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             max_object_bytes: args.max_object_bytes,
             max_uploads: args.max_uploads,
         },
+        Compute {
+            slots: args.slots.clone().unwrap_or_else(SlotsSpec::per_core),
+            verify_sample: args.verify_sample,
+        },
         tier.clone(),
     )?;
+    tracing::info!(slots = %node.pool.spec(), verify_sample = args.verify_sample, "slots");
     let flush_signal = node.flush.clone();
     let flusher = crate::flush::Flusher {
         store: node.store.clone(),
@@ -119,6 +144,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         store: node.store.clone(),
         events: node.events.clone(),
         metrics: node.metrics.clone(),
+        pool: node.pool.clone(),
         closing,
     };
     let service = {

@@ -62,6 +62,8 @@ class NodeProcess:
             stdout=subprocess.PIPE, stderr=self.log, env=env)
         line = self.p.stdout.readline().decode()
         if "listening on" not in line:
+            self.p.wait(timeout=60)
+            self.p.stdout.close()
             self.log.close()
             raise RuntimeError(f"the node did not start: {line!r}: " + open(data + ".log").read()[-2000:])
         self.endpoint = line.split()[-1]
@@ -454,6 +456,128 @@ class Kernels(Base):
         self.s3.put_object(Bucket="kern", Key="d.npy", Body=npy_bytes(x))
         np.testing.assert_array_equal(self.result("kern", "d.npy"), np.where(x > 1000, x, 0).sum(axis=(1, 2)))
         self.assertEqual(self.s3.head_object(Bucket="kern", Key=".hiss/kernel.hbx")["Metadata"], {"hiss-param-t": "1000"})
+
+
+def v1_bundle(b):
+    """Bundle `b` as a format-1 file (no `kernel.aop`), as hissc wrote them
+    before the CPU slot: every part's offset and sha256 made again."""
+    import hashlib
+    import struct
+    n = struct.unpack_from("<I", b, 12)[0]
+    parts = [(e["name"], b[e["offset"]:e["offset"] + e["length"]]) for e in json.loads(b[48:48 + n])]
+    parts = [p for p in parts if p[0] != "kernel.aop"]
+    m = json.loads(parts[0][1])
+    m["format_version"] = 1
+    parts[0] = ("manifest.json", json.dumps(m, indent=2).encode())
+    index = b""
+    for _ in range(4):  # the offsets depend on the index's own length
+        offset, entries = 48 + len(index), []
+        for name, data in parts:
+            entries.append({"name": name, "offset": offset, "length": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest()})
+            offset += len(data)
+        index = json.dumps(entries, separators=(",", ":")).encode()
+    return (b"HISSBNDL" + struct.pack("<II", 1, len(index)) + hashlib.sha256(index).digest() + index
+            + b"".join(d for _, d in parts))
+
+
+class Slots(Base):
+    """Objects run on a pool of slots (--slots): CPU slots by default, emulated
+    ones where asked, a sample checked in the emulator (--verify-sample)."""
+
+    def node_with(self, name, *extra):
+        n = NodeProcess(os.path.join(self.dir, name), list(extra))
+        self.addCleanup(n.stop)
+        return n, n.client()
+
+    def slot_metric(self, m, name, kind):
+        return sum(v for k, v in m.items() if k.startswith(name + '{kind="' + kind + '"'))
+
+    def test_cpu_slots_run_objects_and_a_sample_is_checked_in_the_emulator(self):
+        node, s3 = self.node_with("cpu", "--slots", "cpu:1", "--verify-sample", "1")
+        s3.create_bucket(Bucket="beam")
+        s3.put_object(Bucket="beam", Key=".hiss/kernel.hbx", Body=BUNDLES["threshold_sum"],
+                      Metadata={"hiss-param-t": "1000"})
+        s3.create_bucket(Bucket="dark")
+        s3.put_object(Bucket="dark", Key=".hiss/kernel.hbx", Body=BUNDLES["pedestal_track"])
+        x = frames(20)
+        for i in range(3):
+            s3.put_object(Bucket="beam", Key=f"r{i}.npy", Body=npy_bytes(x[i:]))
+            got = load(s3.get_object(Bucket="beam", Key=f".hiss/out/r{i}.npy/out.npy")["Body"].read())
+            np.testing.assert_array_equal(got, np.where(x[i:] > 1000, x[i:], 0).sum(axis=(1, 2)))
+        d = np.random.default_rng(2).integers(0, 16384, (4, 16, 16), dtype=np.uint16)
+        for i in range(2):
+            s3.put_object(Bucket="dark", Key=f"d{i}.npy", Body=npy_bytes(d))
+        m = node.metrics()
+        self.assertEqual(self.slot_metric(m, "hiss_slot_objects_total", "cpu"), 5)
+        self.assertEqual(self.slot_metric(m, "hiss_slot_frames_total", "cpu"), 20 + 19 + 18 + 8)
+        # the slot keeps a kernel while its objects come: a load per change of kernel
+        self.assertEqual(self.slot_metric(m, "hiss_slot_loads_total", "cpu"), 2)
+        self.assertGreater(self.slot_metric(m, "hiss_slot_busy_seconds_total", "cpu"), 0)
+        self.assertEqual(m["hiss_verified_objects_total"], 5)
+        self.assertEqual(m["hiss_verify_mismatches_total"], 0)
+        self.assertEqual(m['hiss_slot_queue{kind="cpu"}'], 0)
+
+    def test_an_emulated_slot_gives_what_a_cpu_slot_gives(self):
+        x = frames(12, seed=4)
+        got = {}
+        for slots in ["cpu:2", "emulated"]:
+            node, s3 = self.node_with(slots.split(":")[0], "--slots", slots)
+            s3.create_bucket(Bucket="veto")
+            s3.put_object(Bucket="veto", Key=".hiss/kernel.hbx", Body=BUNDLES["sparsify"],
+                          Metadata={"hiss-param-t": "3000"})
+            s3.put_object(Bucket="veto", Key="a.npy", Body=npy_bytes(x))
+            names = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="veto", Prefix=".hiss/out/a.npy/")["Contents"])
+            got[slots] = {k: s3.get_object(Bucket="veto", Key=k)["Body"].read() for k in names}
+            kind = slots.split(":")[0]
+            self.assertEqual(self.slot_metric(node.metrics(), "hiss_slot_objects_total", kind), 1)
+        self.assertTrue(got["cpu:2"])
+        self.assertEqual(got["cpu:2"], got["emulated"])
+
+    def test_objects_wait_for_a_busy_slot(self):
+        import concurrent.futures
+        node, s3 = self.node_with("one", "--slots", "cpu:1")
+        s3.create_bucket(Bucket="beam")
+        s3.put_object(Bucket="beam", Key=".hiss/kernel.hbx", Body=BUNDLES["threshold_sum"],
+                      Metadata={"hiss-param-t": "100"})
+        x = frames(400, seed=9)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda i: node.client().put_object(Bucket="beam", Key=f"o{i}.npy",
+                                                             Body=npy_bytes(x[i:])), range(8)))
+        for i in range(8):
+            got = load(s3.get_object(Bucket="beam", Key=f".hiss/out/o{i}.npy/out.npy")["Body"].read())
+            np.testing.assert_array_equal(got, np.where(x[i:] > 100, x[i:], 0).sum(axis=(1, 2)))
+        m = node.metrics()
+        self.assertEqual(self.slot_metric(m, "hiss_slot_objects_total", "cpu"), 8)
+        self.assertEqual(self.slot_metric(m, "hiss_slot_loads_total", "cpu"), 1)
+
+    def test_a_format_1_bundle_runs_only_where_an_emulated_slot_is(self):
+        old = v1_bundle(BUNDLES["threshold_sum"])
+        node, s3 = self.node_with("cpuonly", "--slots", "cpu:2")
+        s3.create_bucket(Bucket="old")
+        with self.assertRaises(ClientError) as c:
+            s3.put_object(Bucket="old", Key=".hiss/kernel.hbx", Body=old, Metadata={"hiss-param-t": "1"})
+        self.assertIn("this node's slots (cpu:2) cannot run it: the bundle has no `kernel.aop` (format version 1)",
+                      str(c.exception))
+        node, s3 = self.node_with("mixed", "--slots", "cpu:1,emulated:1")
+        s3.create_bucket(Bucket="old")
+        s3.put_object(Bucket="old", Key=".hiss/kernel.hbx", Body=old, Metadata={"hiss-param-t": "1"})
+        x = frames(3)
+        s3.put_object(Bucket="old", Key="x.npy", Body=npy_bytes(x))
+        got = load(s3.get_object(Bucket="old", Key=".hiss/out/x.npy/out.npy")["Body"].read())
+        np.testing.assert_array_equal(got, np.where(x > 1, x, 0).sum(axis=(1, 2)))
+        m = node.metrics()
+        self.assertEqual(self.slot_metric(m, "hiss_slot_objects_total", "emulated"), 1)
+        self.assertEqual(self.slot_metric(m, "hiss_slot_objects_total", "cpu"), 0)
+
+    def test_a_malformed_slots_flag_is_refused_at_start(self):
+        for flag, why in [("gpu:2", "`gpu` is not a kind of slot"), ("cpu:0", "positive integer")]:
+            with self.assertRaises(RuntimeError) as c:
+                NodeProcess(os.path.join(self.dir, "bad"), ["--slots", flag])
+            self.assertIn(why, str(c.exception))
+        with self.assertRaises(RuntimeError) as c:
+            NodeProcess(os.path.join(self.dir, "bad"), ["--verify-sample", "2"])
+        self.assertIn("not a fraction from 0 to 1", str(c.exception))
 
 
 class Security(Base):

@@ -13,7 +13,9 @@
 //! ```
 //!
 //! The parts are the JSON manifest ([`Manifest`]), the bitstream, the VHDL, the
-//! process network's text form and the kernel source. A reader refuses a file
+//! process network's text form, the kernel source and (from format version 2)
+//! the array-op IR's text form, which the CPU slot compiles. A version-1 file
+//! (no `kernel.aop`) is still read; it runs only where the network runs. A reader refuses a file
 //! whose magic, version, index hash, part offsets or part hashes do not check
 //! out, or that has bytes after its last part, naming what is wrong — in the
 //! spirit of OPAE's `.gbs` and Xilinx's `.xclbin`, whose headers describe and
@@ -27,17 +29,28 @@ use std::fmt;
 /// The first eight bytes of every bundle.
 pub const MAGIC: &[u8; 8] = b"HISSBNDL";
 
-/// The format version this runtime writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this runtime writes (it reads this one and version 1).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The parts every bundle has, in order.
-pub const PARTS: [&str; 5] = [
+pub const PARTS: [&str; 6] = [
     "manifest.json",
     "bitstream.bin",
     "design.vhd",
     "network.spn",
     "kernel.py",
+    "kernel.aop",
 ];
+
+/// The parts of a bundle of format `version` (a version-1 bundle has no
+/// `kernel.aop`), or `None` for a version this runtime does not read.
+fn parts_of(version: u32) -> Option<&'static [&'static str]> {
+    match version {
+        1 => Some(&PARTS[..5]),
+        2 => Some(&PARTS),
+        _ => None,
+    }
+}
 
 /// sha256 of `bytes`, in lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -228,7 +241,7 @@ impl fmt::Display for BundleError {
             }
             BundleError::Version(v) => write!(
                 f,
-                "bundle format version {v} is not one this runtime reads (it reads {FORMAT_VERSION})"
+                "bundle format version {v} is not one this runtime reads (it reads 1 and {FORMAT_VERSION})"
             ),
             BundleError::Hash(what) => write!(f, "the bundle is corrupt: {what}"),
             BundleError::Malformed(what) => write!(f, "the bundle is malformed: {what}"),
@@ -242,8 +255,8 @@ const HEADER: usize = 8 + 4 + 4 + 32;
 
 impl Bundle {
     /// A bundle of a manifest and the other parts' bytes (bitstream, VHDL,
-    /// network text, kernel source, in that order).
-    pub fn new(manifest: Manifest, rest: [Vec<u8>; 4]) -> Bundle {
+    /// network text, kernel source, array-op text, in that order).
+    pub fn new(manifest: Manifest, rest: [Vec<u8>; 5]) -> Bundle {
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
         let mut parts = vec![(PARTS[0].to_string(), json)];
         parts.extend(PARTS[1..].iter().zip(rest).map(|(n, b)| (n.to_string(), b)));
@@ -289,7 +302,7 @@ impl Bundle {
         }
         let mut out = Vec::with_capacity(start as usize);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&self.manifest.format_version.to_le_bytes());
         out.extend_from_slice(&(index.len() as u32).to_le_bytes());
         out.extend_from_slice(&Sha256::digest(&index));
         out.extend_from_slice(&index);
@@ -315,9 +328,7 @@ impl Bundle {
         let u32_at =
             |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         let version = u32_at(8);
-        if version != FORMAT_VERSION {
-            return Err(BundleError::Version(version));
-        }
+        let expected = parts_of(version).ok_or(BundleError::Version(version))?;
         let n = u32_at(12) as usize;
         let index = bytes
             .get(HEADER..HEADER + n)
@@ -330,9 +341,9 @@ impl Bundle {
         let entries: Vec<PartEntry> = serde_json::from_slice(index)
             .map_err(|e| BundleError::Malformed(format!("the index of parts: {e}")))?;
         let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-        if names != PARTS {
+        if names != expected {
             return Err(BundleError::Malformed(format!(
-                "its parts are {names:?}, not {PARTS:?}"
+                "its parts are {names:?}, not {expected:?}"
             )));
         }
         let mut end = (HEADER + n) as u64;
@@ -366,8 +377,11 @@ impl Bundle {
         }
         let manifest: Manifest = serde_json::from_slice(&parts[0].1)
             .map_err(|e| BundleError::Malformed(format!("part `manifest.json`: {e}")))?;
-        if manifest.format_version != FORMAT_VERSION {
-            return Err(BundleError::Version(manifest.format_version));
+        if manifest.format_version != version {
+            return Err(BundleError::Malformed(format!(
+                "part `manifest.json` says format version {}, the header {version}",
+                manifest.format_version
+            )));
         }
         let source = &parts[4].1;
         if sha256_hex(source) != manifest.source_sha256 {
@@ -492,6 +506,7 @@ mod tests {
                 b"entity k is end;".to_vec(),
                 b"network k {}".to_vec(),
                 source,
+                b"kernel k() {}".to_vec(),
             ],
         )
     }
@@ -502,6 +517,25 @@ mod tests {
         let bytes = b.to_bytes();
         assert_eq!(Bundle::from_bytes(&bytes).unwrap(), b);
         assert_eq!(&bytes[..8], MAGIC);
+    }
+
+    /// A version-1 bundle (written before `kernel.aop`) is read, without it;
+    /// a version-2 header over a version-1 manifest is not.
+    #[test]
+    fn version_one_is_read_without_the_array_ops() {
+        let mut b = sample();
+        b.manifest.format_version = 1;
+        b.parts.pop();
+        b.parts[0].1 = serde_json::to_vec_pretty(&b.manifest).unwrap();
+        let bytes = b.to_bytes();
+        assert_eq!(bytes[8], 1);
+        let back = Bundle::from_bytes(&bytes).unwrap();
+        assert_eq!(back.part("kernel.aop"), None);
+        assert_eq!(back, b);
+        let mut mixed = bytes.clone();
+        mixed[8] = 2;
+        let e = Bundle::from_bytes(&mixed).unwrap_err().to_string();
+        assert!(e.contains("its parts are"), "{e}");
     }
 
     /// Every byte is checked: a flipped bit anywhere is refused, naming the part
@@ -540,12 +574,12 @@ mod tests {
             assert!(matches!(e, BundleError::Truncated(_)), "cut at {cut}: {e}");
         }
         let e = Bundle::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
-        assert_eq!(e.to_string(), "the bundle is truncated: part `kernel.py`");
-        let mut v2 = bytes.clone();
-        v2[8] = 2;
+        assert_eq!(e.to_string(), "the bundle is truncated: part `kernel.aop`");
+        let mut v3 = bytes.clone();
+        v3[8] = 3;
         assert_eq!(
-            Bundle::from_bytes(&v2).unwrap_err().to_string(),
-            "bundle format version 2 is not one this runtime reads (it reads 1)"
+            Bundle::from_bytes(&v3).unwrap_err().to_string(),
+            "bundle format version 3 is not one this runtime reads (it reads 1 and 2)"
         );
         let mut extra = bytes.clone();
         extra.push(0);

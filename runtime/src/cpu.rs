@@ -1,10 +1,147 @@
-//! The CPU slot's frames: a kernel compiled for the CPU ([`hissc_cpu`]) run
-//! frame by frame, its states carried from one frame to the next.
+//! The CPU slot: a bundle's kernel (its `kernel.aop` part) compiled for the
+//! CPU ([`hissc_cpu`]) and run frame by frame, its states carried from one
+//! frame to the next. It is bit-exact with the reference interpreter, and so
+//! with the bundle's network and hardware; it needs no device and takes a
+//! bundle built for any target.
 
+use crate::binding::Binding;
+use crate::bundle::Bundle;
 use crate::error::SlotError;
-use crate::stream::{arg_sources, ArgSource, Block, FrameRun, Out};
-use hissc_aop::{Array, Kernel};
+use crate::slot::{Slot, SlotState};
+use crate::stream::{arg_sources, ArgSource, Block, FrameRun, Interface, Out};
+use hissc_aop::{Array, Kernel, Param};
 use hissc_cpu::{Column, Program, Run};
+
+/// What the CPU slot has loaded.
+struct Loaded {
+    binding: Binding,
+    program: Program,
+}
+
+/// A slot that runs kernels as native code on one core of the host.
+#[derive(Default)]
+pub struct CpuSlot {
+    loaded: Option<Loaded>,
+}
+
+impl CpuSlot {
+    /// An empty slot.
+    pub fn new() -> CpuSlot {
+        CpuSlot::default()
+    }
+
+    /// The loaded kernel's name.
+    pub fn kernel(&self) -> Option<&str> {
+        self.loaded.as_ref().map(|l| l.binding.kernel.as_str())
+    }
+}
+
+/// The kernel in a bundle's `kernel.aop`, checked against its manifest.
+fn kernel_of(bundle: &Bundle) -> Result<(Kernel, Binding), String> {
+    let m = &bundle.manifest;
+    let text = bundle.part("kernel.aop").ok_or_else(|| {
+        format!(
+            "the bundle has no `kernel.aop` (format version {}, written by hissc {}): \
+             build it again with `hissc bundle` to run it on the CPU",
+            m.format_version, m.hissc_version
+        )
+    })?;
+    let text = std::str::from_utf8(text).map_err(|_| "part `kernel.aop` is not text")?;
+    let kernel = hissc_aop::parse::parse(text).map_err(|e| format!("part `kernel.aop`: {e}"))?;
+    hissc_aop::verify::verify(&kernel)
+        .map_err(|e| format!("part `kernel.aop` does not verify: {e:?}"))?;
+    let mut binding = Binding::new(m)?;
+    let same = |a: &Param, b: &Param| {
+        a.name == b.name && a.ty == b.ty && a.range.lo == b.range.lo && a.range.hi == b.range.hi
+    };
+    let ports_agree = kernel.name == m.kernel
+        && kernel.params.len() == binding.ports.len()
+        && kernel
+            .params
+            .iter()
+            .all(|p| binding.ports.iter().any(|q| same(p, q)));
+    let states = m.state_types()?;
+    let states_agree = kernel.states.len() == states.len()
+        && kernel
+            .states
+            .iter()
+            .zip(&states)
+            .all(|(a, b)| a.name == b.name && a.ty == b.ty);
+    if !ports_agree || !states_agree || kernel.outputs.len() != binding.outputs.len() {
+        return Err("part `kernel.aop` is not the kernel the manifest describes".into());
+    }
+    // streams and scalars in the kernel's signature order, as its runs take them
+    binding.ports = kernel.params.clone();
+    Ok((kernel, binding))
+}
+
+impl Slot for CpuSlot {
+    fn name(&self) -> String {
+        "cpu".into()
+    }
+
+    fn state(&self) -> SlotState {
+        match self.loaded {
+            Some(_) => SlotState::Operating,
+            None => SlotState::Unknown,
+        }
+    }
+
+    fn load(&mut self, bundle: &Bundle) -> Result<(), SlotError> {
+        let (kernel, binding) = kernel_of(bundle).map_err(SlotError::Load)?;
+        let program = Program::new(&kernel);
+        self.loaded = Some(Loaded { binding, program });
+        Ok(())
+    }
+
+    fn unload(&mut self) {
+        self.loaded = None;
+    }
+
+    fn set_param(&mut self, name: &str, value: i128) -> Result<(), SlotError> {
+        let l = self.loaded.as_mut().ok_or(SlotError::NotLoaded)?;
+        l.binding.set_param(name, value)
+    }
+
+    fn run(&mut self, inputs: Vec<Array>) -> Result<Vec<Array>, SlotError> {
+        let l = self.loaded.as_mut().ok_or(SlotError::NotLoaded)?;
+        let bound = l.binding.bind(inputs)?;
+        let mut run = l.program.start(Some(&l.binding.states));
+        let per_frame: Vec<Vec<Array>> = (0..bound.frames)
+            .map(|f| {
+                let outputs = run.frame_exact(&bound.frame_data(f));
+                outputs.iter().map(|o| o.to_array()).collect()
+            })
+            .collect();
+        let states = run.states().into_iter().map(|s| s.data).collect();
+        l.binding.states = states;
+        Ok(bound.collect(per_frame))
+    }
+
+    fn interface(&self) -> Result<Interface, SlotError> {
+        let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
+        l.binding.interface()
+    }
+
+    fn begin(
+        &mut self,
+        fixed: Vec<Option<Vec<i128>>>,
+    ) -> Result<Box<dyn FrameRun + '_>, SlotError> {
+        let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
+        let scalars = l.binding.scalars()?;
+        Ok(Box::new(CpuRun::new(
+            &l.program,
+            fixed,
+            scalars,
+            Some(&l.binding.states),
+        )))
+    }
+
+    fn set_states(&mut self, states: Vec<Vec<i128>>) -> Result<(), SlotError> {
+        let l = self.loaded.as_mut().ok_or(SlotError::NotLoaded)?;
+        l.binding.set_states(states)
+    }
+}
 
 /// Frames through a [`Program`], a block at a time.
 pub struct CpuRun<'p> {

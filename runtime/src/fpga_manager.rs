@@ -237,7 +237,7 @@ mod tests {
         let source = format!("# {kernel}\n").into_bytes();
         let m = crate::bundle::test_manifest(kernel, target, &source);
         let bits = format!("bitstream of {kernel}").into_bytes();
-        Bundle::new(m, [bits, vec![], vec![], source])
+        Bundle::new(m, [bits, vec![], vec![], source, vec![]])
     }
 
     /// A directory laid out as the kernel's sysfs for `fpga0`, and a thread that

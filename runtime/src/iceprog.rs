@@ -197,7 +197,7 @@ mod tests {
     fn bundle(target: &str) -> Bundle {
         let source = b"# k\n".to_vec();
         let m = crate::bundle::test_manifest("k", target, &source);
-        Bundle::new(m, [b"bits".to_vec(), vec![], vec![], source])
+        Bundle::new(m, [b"bits".to_vec(), vec![], vec![], source, vec![]])
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The HISS runtime: the unit that leaves the compiler (a [`bundle`]), and the
-//! [`slot`]s on a node that load it: the [`emulated`] slot (the bundle's own
+//! [`slot`]s on a node that load it: the [`cpu`] slot (the kernel as native
+//! code), the [`emulated`] slot (the bundle's own
 //! process network in the cycle-accurate simulator), the [`fpga_manager`] slot
 //! (Linux's FPGA manager) and the [`iceprog`] slot (an iCE40 board over USB);
 //! [`api::run_npy`] runs a batch of `.npy` frames through a slot; [`state`]
 //! binds a kernel's states to `.npy` arrays for the command line and the node.
 
 pub mod api;
+pub mod binding;
 pub mod bundle;
 pub mod cpu;
 pub mod emulated;
@@ -19,6 +21,7 @@ pub mod stream;
 
 pub use api::run_npy;
 pub use bundle::{Bundle, BundleError, Manifest};
+pub use cpu::CpuSlot;
 pub use emulated::EmulatedSlot;
 pub use fpga_manager::{FpgaManagerConfig, FpgaManagerSlot};
 pub use iceprog::{IceprogConfig, IceprogSlot};

@@ -4,14 +4,18 @@
 //! slot as it was.
 
 use hiss_runtime::bundle::{ports, sha256_hex, Manifest, Resources, FORMAT_VERSION};
-use hiss_runtime::{Bundle, EmulatedSlot, Slot, SlotError, SlotState};
+use hiss_runtime::{Bundle, CpuSlot, EmulatedSlot, Slot, SlotError, SlotState};
 use hissc_aop::Array;
 use hissc_testsuite::gen::Rng;
 use hissc_testsuite::{compile, entries, source};
 
 /// A bundle of a compiled kernel as the emulated slot reads it (no bitstream is
 /// needed to emulate; the build figures are not looked at).
-fn bundle_of(src: &hissc_diagnostics::SourceFile, net: &hissc_spn::Network) -> Bundle {
+fn bundle_of(
+    src: &hissc_diagnostics::SourceFile,
+    k: &hissc_aop::Kernel,
+    net: &hissc_spn::Network,
+) -> Bundle {
     let (inputs, params, outputs) = ports(net);
     let manifest = Manifest {
         format_version: FORMAT_VERSION,
@@ -46,6 +50,7 @@ fn bundle_of(src: &hissc_diagnostics::SourceFile, net: &hissc_spn::Network) -> B
             hissc_vhdl::emit(net, src).design.into_bytes(),
             hissc_spn::print::print(net, Some(src)).into_bytes(),
             src.text.clone().into_bytes(),
+            hissc_aop::print::print(k, Some(src)).into_bytes(),
         ],
     );
     // through the file format, as a node receives it
@@ -64,7 +69,7 @@ fn loaded(
     let src = source(&dir.join("kernel.py"));
     let (k, net) = compile(&src, None).unwrap();
     let mut slot = EmulatedSlot::new("ice40-hx8k");
-    slot.load(&bundle_of(&src, &net)).unwrap();
+    slot.load(&bundle_of(&src, &k, &net)).unwrap();
     (src, k, slot)
 }
 
@@ -104,7 +109,7 @@ fn random_batch(k: &hissc_aop::Kernel, rng: &mut Rng, frames: usize) -> Batch {
 }
 
 #[test]
-fn the_emulated_slot_runs_every_public_case_as_the_interpreter() {
+fn the_emulated_and_cpu_slots_run_every_public_case_as_the_interpreter() {
     let Some(conf) = hissc_testsuite::conformance() else {
         return;
     };
@@ -112,38 +117,54 @@ fn the_emulated_slot_runs_every_public_case_as_the_interpreter() {
     for dir in entries(&conf.join("cases")) {
         let src = source(&dir.join("kernel.py"));
         let (k, net) = compile(&src, None).unwrap_or_else(|e| panic!("{e}"));
-        let mut slot = EmulatedSlot::new("ice40-hx8k");
-        assert_eq!(slot.state(), SlotState::Unknown);
-        slot.load(&bundle_of(&src, &net))
-            .unwrap_or_else(|e| panic!("{}: {e}", src.name));
-        assert_eq!(slot.state(), SlotState::Operating);
-        let mut rng = Rng::new(n + 3);
-        let (streams, params, per_frame) = random_batch(&k, &mut rng, 3);
-        for (name, v) in &params {
-            slot.set_param(name, *v).unwrap();
-        }
-        let batch: Vec<Array> = streams.into_iter().map(|(_, a)| a).collect();
-        let got = slot
-            .run(batch)
-            .unwrap_or_else(|e| panic!("{}: {e}", src.name));
-        for (f, args) in per_frame.iter().enumerate() {
-            let want = hissc_aop::interp::run(&k, args);
-            for (o, w) in want.iter().enumerate() {
-                let g = &got[o];
-                assert_eq!(g.dtype, w.dtype, "{}", src.name);
-                assert_eq!(&g.shape[1..], &w.shape[..], "{}", src.name);
-                let m = w.data.len();
-                assert_eq!(
-                    &g.data[f * m..(f + 1) * m],
-                    &w.data[..],
-                    "{} frame {f} output {o}",
-                    src.name
-                );
-            }
+        let slots: [Box<dyn Slot>; 2] = [
+            Box::new(EmulatedSlot::new("ice40-hx8k")),
+            Box::new(CpuSlot::new()),
+        ];
+        for mut slot in slots {
+            assert_eq!(slot.state(), SlotState::Unknown);
+            slot.load(&bundle_of(&src, &k, &net))
+                .unwrap_or_else(|e| panic!("{}: {e}", src.name));
+            assert_eq!(slot.state(), SlotState::Operating);
+            runs_as_the_interpreter(&mut *slot, &src, &k, n);
         }
         n += 1;
     }
     assert!(n >= 18);
+}
+
+/// Three random frames of kernel `k` through `slot` give the interpreter's values.
+fn runs_as_the_interpreter(
+    slot: &mut dyn Slot,
+    src: &hissc_diagnostics::SourceFile,
+    k: &hissc_aop::Kernel,
+    n: u64,
+) {
+    let mut rng = Rng::new(n + 3);
+    let (streams, params, per_frame) = random_batch(k, &mut rng, 3);
+    for (name, v) in &params {
+        slot.set_param(name, *v).unwrap();
+    }
+    let batch: Vec<Array> = streams.into_iter().map(|(_, a)| a).collect();
+    let got = slot
+        .run(batch)
+        .unwrap_or_else(|e| panic!("{} on {}: {e}", src.name, slot.name()));
+    for (f, args) in per_frame.iter().enumerate() {
+        let want = hissc_aop::interp::run(k, args);
+        for (o, w) in want.iter().enumerate() {
+            let g = &got[o];
+            assert_eq!(g.dtype, w.dtype, "{}", src.name);
+            assert_eq!(&g.shape[1..], &w.shape[..], "{}", src.name);
+            let m = w.data.len();
+            assert_eq!(
+                &g.data[f * m..(f + 1) * m],
+                &w.data[..],
+                "{} on {}: frame {f} output {o}",
+                src.name,
+                slot.name()
+            );
+        }
+    }
 }
 
 #[test]
@@ -152,8 +173,8 @@ fn refusals_say_why_and_leave_the_slot_as_it_was() {
         return;
     };
     let src = source(&conf.join("cases/threshold_sum/kernel.py"));
-    let (_, net) = compile(&src, None).unwrap();
-    let good = bundle_of(&src, &net);
+    let (k, net) = compile(&src, None).unwrap();
+    let good = bundle_of(&src, &k, &net);
     // another device
     let mut slot = EmulatedSlot::new("ice40-up5k");
     let e = slot.load(&good).unwrap_err();
@@ -195,6 +216,35 @@ fn refusals_say_why_and_leave_the_slot_as_it_was() {
         .contains("dtype uint8"));
     slot.unload();
     assert_eq!(slot.run(vec![]).unwrap_err(), SlotError::NotLoaded);
+
+    // the CPU slot takes a bundle of any target, refuses one without its
+    // array ops or with ops that are not the manifest's kernel, and keeps
+    // what it had
+    let mut cpu = CpuSlot::new();
+    cpu.load(&good).unwrap();
+    let mut old = good.clone();
+    old.manifest.format_version = 1;
+    old.parts.pop();
+    let e = cpu.load(&old).unwrap_err().to_string();
+    assert!(e.contains("has no `kernel.aop` (format version 1"), "{e}");
+    let mut other = good.clone();
+    let text = String::from_utf8(other.parts[5].1.clone()).unwrap();
+    other.parts[5].1 = text.replace("threshold_sum", "other").into_bytes();
+    let e = cpu.load(&other).unwrap_err().to_string();
+    assert!(e.contains("not the kernel the manifest describes"), "{e}");
+    other.parts[5].1 = b"kernel k(".to_vec();
+    let e = cpu.load(&other).unwrap_err().to_string();
+    assert!(e.contains("part `kernel.aop`"), "{e}");
+    assert_eq!(cpu.kernel(), Some("threshold_sum"));
+    let e = cpu.set_param("t", 70000).unwrap_err().to_string();
+    assert!(e.contains("outside its range 0..=65535 (uint16)"), "{e}");
+    let frame = Array::new(hissc_aop::DType::U16, vec![32, 32], vec![1; 1024]);
+    assert_eq!(
+        cpu.run(vec![frame.clone()]).unwrap_err().to_string(),
+        "parameter `t` is not set"
+    );
+    cpu.set_param("t", 0).unwrap();
+    assert_eq!(cpu.run(vec![frame]).unwrap()[0].data, vec![1024]);
 }
 
 /// The library API: a batch as `.npy` bytes by name, outputs as the `.npy`
@@ -321,9 +371,9 @@ fn malformed_streams_are_refused_naming_what_is_wrong() {
     use hiss_runtime::stream::{Body, Input, NpySink};
     use hiss_runtime::{api, npy};
     let src = source(&conf.join("cases/threshold_sum/kernel.py"));
-    let (_, net) = compile(&src, None).unwrap();
+    let (k, net) = compile(&src, None).unwrap();
     let mut slot = EmulatedSlot::new("ice40-hx8k");
-    slot.load(&bundle_of(&src, &net)).unwrap();
+    slot.load(&bundle_of(&src, &k, &net)).unwrap();
     let run = |slot: &mut EmulatedSlot, body: Vec<u8>, raw: bool| -> String {
         let input = Input {
             name: "frame".into(),

@@ -263,9 +263,10 @@ pub fn bundle(
     let vhdl = hissc_vhdl::emit(net, src).design.into_bytes();
     let text = hissc_spn::print::print(net, Some(src)).into_bytes();
     let source = src.text.clone().into_bytes();
+    let aop = hissc_aop::print::print(kernel, Some(src)).into_bytes();
     let b = Bundle::new(
         manifest(src, kernel, net, &r),
-        [bitstream, vhdl, text, source],
+        [bitstream, vhdl, text, source, aop],
     );
     Ok((b, r))
 }

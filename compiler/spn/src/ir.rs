@@ -3,7 +3,7 @@
 use cranelift_entity::{entity_impl, PrimaryMap};
 use hissc_aop::{BinaryOp, CmpOp, DType, Interval, ReduceOp, Shape, UnaryOp};
 use hissc_diagnostics::Span;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A bus: the output of one process (`b0`, `b1`, ...).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -13,12 +13,12 @@ entity_impl!(Bus, "b");
 /// The positions (cycles after the first) at which a stream carries valid
 /// elements within one frame: sorted runs `(start, length)`, the first at 0.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Pattern(Rc<[(u32, u32)]>);
+pub struct Pattern(Arc<[(u32, u32)]>);
 
 impl Pattern {
     /// `n` consecutive elements.
     pub fn dense(n: u32) -> Pattern {
-        Pattern(Rc::from(vec![(0, n.max(1))]))
+        Pattern(Arc::from(vec![(0, n.max(1))]))
     }
 
     /// From sorted, distinct positions: the pattern and the first position.
@@ -33,7 +33,7 @@ impl Pattern {
                 _ => runs.push((q, 1)),
             }
         }
-        (first.unwrap_or(0), Pattern(Rc::from(runs)))
+        (first.unwrap_or(0), Pattern(Arc::from(runs)))
     }
 
     /// The runs.
