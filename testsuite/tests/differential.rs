@@ -14,6 +14,18 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// `HISSC_RANDOM_SEED=N` (and `HISSC_RANDOM_LANES=L`, default 1): the GHDL
+/// samples check only the kernel of seed N, from the source and from the
+/// netlist — a failure's seed, run again on its own.
+fn only_seed() -> Option<(u64, u32)> {
+    let seed = std::env::var("HISSC_RANDOM_SEED").ok()?.parse().ok()?;
+    let lanes = std::env::var("HISSC_RANDOM_LANES")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(1);
+    Some((seed, lanes))
+}
+
 /// Runs a random kernel with up to `lanes` lanes; whether it took them all
 /// (`false`: a construct took fewer, and the warning must name it).
 fn check(seed: u64, hardware: bool, netlist: bool, lanes: u32) -> Result<bool, String> {
@@ -162,11 +174,17 @@ fn interpreter_simulator_and_ghdl_agree_on_a_sample() {
     if !hissc_testsuite::ghdl_or_skip("interpreter_simulator_and_ghdl_agree_on_a_sample") {
         return;
     }
+    if let Some((seed, lanes)) = only_seed() {
+        for netlist in [false, true] {
+            check(seed, true, netlist, lanes).unwrap_or_else(|e| panic!("netlist {netlist}: {e}"));
+        }
+        return;
+    }
     let n = (cases(300) / 25).max(8) as u64;
     for seed in 0..n {
         // every other sample runs the synthesized netlist (ghdl --synth) instead of the source
         if let Err(e) = check(seed * 7919 + 1, true, seed % 2 == 1, 1) {
-            panic!("{e}");
+            panic!("netlist {}: {e}", seed % 2 == 1);
         }
     }
 }
@@ -175,6 +193,9 @@ fn interpreter_simulator_and_ghdl_agree_on_a_sample() {
 fn lanes_in_ghdl_on_a_sample() {
     if !hissc_testsuite::ghdl_or_skip("lanes_in_ghdl_on_a_sample") {
         return;
+    }
+    if only_seed().is_some() {
+        return; // the other sample test runs it
     }
     let n = (cases(300) / 25).max(8) as u64;
     let mut ran = 0;

@@ -52,6 +52,35 @@ fn conformance_kernels_in_ghdl() {
     }
 }
 
+/// GHDL 2.0's synthesis extends a narrow negative constant factor to a
+/// product wider than 32 bits from 32 bits (`x * -62` at 40 bits multiplied
+/// by 0x00FFFFFFC2): the netlist, which is what becomes the bitstream, gave
+/// another value than the source (found by the long random runs). The
+/// product is now the negated product of the positive constant.
+#[test]
+fn a_negative_constant_factor_survives_synthesis() {
+    if !ghdl_or_skip("a_negative_constant_factor_survives_synthesis") {
+        return;
+    }
+    let text = [
+        "import numpy as np",
+        "from hiss import kernel, Array",
+        "",
+        "@kernel",
+        "def k(a: Array[np.uint32, 2, 4], b: Array[np.int32, 2, 4]) -> tuple[Array[np.int64, 2, 4], Array[np.int64, 2, 4]]:",
+        "    return a.astype(np.int64) * -62, b.astype(np.int64) * -7",
+    ]
+    .join("\n");
+    let src = hissc_diagnostics::SourceFile::new("negmul.py", text.to_string());
+    let (k, net) = compile(&src, None).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng::new(7);
+    let frames: Vec<Vec<Array>> = (0..3).map(|_| random_frame(&mut rng, &k)).collect();
+    for netlist in [false, true] {
+        agree(&src, &k, &net, &frames, true, netlist)
+            .unwrap_or_else(|e| panic!("netlist {netlist}: {e}"));
+    }
+}
+
 #[test]
 fn a_corrupted_trace_is_caught_at_its_cycle() {
     let Some(conf) = hissc_testsuite::conformance() else {

@@ -71,14 +71,20 @@ impl Emitter<'_> {
                     ),
                     BinaryOp::Mul => {
                         let wc = (wa + wb).max(bits);
-                        (
-                            wc,
-                            vec![format!(
-                                "x := resize({} * {}, {wc});",
-                                own(net, a),
-                                own(net, c)
-                            )],
-                        )
+                        // GHDL 2.0's synthesis extends a narrow negative constant
+                        // factor to the product's width from 32 bits (x * -62 at 40
+                        // bits gets 0x00FFFFFFC2): such a product is the negated
+                        // product of the positive constant, one bit wider
+                        let product = match (a, c) {
+                            (Src::Const(v), x) | (x, Src::Const(v)) if *v < 0 => format!(
+                                "-({} * {})",
+                                own(net, x),
+                                lit(-*v, width_of(net, &Src::Const(*v)) + 1)
+                            ),
+                            _ => format!("{} * {}", own(net, a), own(net, c)),
+                        };
+                        let wc = if product.starts_with('-') { wc + 1 } else { wc };
+                        (wc, vec![format!("x := resize({product}, {wc});")])
                     }
                     BinaryOp::FloorDiv | BinaryOp::Mod => match c {
                         Src::Const(cv)
