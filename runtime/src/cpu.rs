@@ -150,8 +150,9 @@ pub struct CpuRun<'p> {
     /// Per parameter, where its elements come from.
     from: Vec<ArgSource>,
     /// Per array parameter (signature order): the frame every frame repeats
-    /// (as lanes), or `None` for one whose frames are pushed.
-    fixed: Vec<Option<Vec<i64>>>,
+    /// (as `.npy` elements, the fewest bytes to read per frame), or `None` for
+    /// one whose frames are pushed.
+    fixed: Vec<Option<Vec<u8>>>,
     /// The scalar parameters' values, in signature order.
     scalars: Vec<i128>,
 }
@@ -165,14 +166,26 @@ impl<'p> CpuRun<'p> {
         scalars: Vec<i128>,
         states: Option<&[Vec<i128>]>,
     ) -> Self {
+        let kernel = program.kernel();
+        let from = arg_sources(&kernel.params, &fixed);
+        let streams = kernel.params.iter().filter(|p| p.is_stream());
+        let fixed = fixed
+            .into_iter()
+            .zip(streams)
+            .map(|(f, p)| {
+                f.map(|f| {
+                    let lanes: Vec<i64> = f.iter().map(|&x| x as i64).collect();
+                    let mut bytes = Vec::new();
+                    hissc_cpu::encode(p.ty.dtype, &lanes, &mut bytes);
+                    bytes
+                })
+            })
+            .collect();
         CpuRun {
             run: program.start(states),
-            kernel: program.kernel(),
-            from: arg_sources(&program.kernel().params, &fixed),
-            fixed: fixed
-                .into_iter()
-                .map(|f| f.map(|f| f.iter().map(|&x| x as i64).collect()))
-                .collect(),
+            kernel,
+            from,
+            fixed,
             scalars,
         }
     }
@@ -187,7 +200,7 @@ impl FrameRun for CpuRun<'_> {
                 .iter()
                 .zip(&self.kernel.params)
                 .map(|(from, p)| match *from {
-                    ArgSource::Fixed(i) => Column::Lanes(self.fixed[i].as_deref().expect("fixed")),
+                    ArgSource::Fixed(i) => Column::Bytes(self.fixed[i].as_deref().expect("fixed")),
                     ArgSource::Port(i) => {
                         // the frame's bytes, read in place
                         let n = p.ty.numel() * block.dtypes[i].bytes();

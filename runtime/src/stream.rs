@@ -161,7 +161,7 @@ impl Block {
 pub enum Out {
     /// Exact integers (the interpreter, the simulator).
     Exact(Array),
-    /// Lanes of the CPU slot.
+    /// The CPU slot's, encoded as `.npy` elements.
     Lanes(hissc_cpu::Output),
 }
 
@@ -186,7 +186,7 @@ impl Out {
     pub fn len(&self) -> usize {
         match self {
             Out::Exact(a) => a.data.len(),
-            Out::Lanes(o) => o.lanes.len(),
+            Out::Lanes(o) => o.len(),
         }
     }
 
@@ -199,7 +199,7 @@ impl Out {
     pub fn get(&self, i: usize) -> i128 {
         match self {
             Out::Exact(a) => a.data[i],
-            Out::Lanes(o) => hissc_cpu::from_lane(o.dtype, o.lanes[i]),
+            Out::Lanes(o) => o.get(i),
         }
     }
 
@@ -207,7 +207,7 @@ impl Out {
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
             Out::Exact(a) => npy::encode(a.dtype, &a.data, out),
-            Out::Lanes(o) => hissc_cpu::encode(o.dtype, &o.lanes, out),
+            Out::Lanes(o) => out.extend_from_slice(&o.bytes),
         }
     }
 

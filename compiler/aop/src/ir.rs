@@ -108,7 +108,7 @@ pub enum ReduceOp {
 }
 
 /// One instruction. Every instruction defines exactly one value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Inst {
     /// The value of parameter number `.0`.
     Input(u32),

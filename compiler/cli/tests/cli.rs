@@ -690,7 +690,7 @@ fn every_public_case_bundles_and_inspects() {
         assert!(o.status.success(), "{name}: {}", text(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         let m = &v["manifest"];
-        assert_eq!(m["format_version"], 1, "{name}");
+        assert_eq!(m["format_version"], 2, "{name}");
         assert_eq!(m["target"], "ice40-hx8k", "{name}");
         assert!(!m["inputs"].as_array().unwrap().is_empty(), "{name}");
         assert!(!m["outputs"].as_array().unwrap().is_empty(), "{name}");
@@ -708,7 +708,8 @@ fn every_public_case_bundles_and_inspects() {
                 "bitstream.bin",
                 "design.vhd",
                 "network.spn",
-                "kernel.py"
+                "kernel.py",
+                "kernel.aop"
             ],
             "{name}"
         );
@@ -776,7 +777,7 @@ fn every_public_case_bundles_and_inspects() {
     std::fs::write(&bad, &good[..good.len() - 10]).unwrap();
     user_error(
         &hissc(&["inspect", bad.to_str().unwrap()]),
-        "the bundle is truncated: part `kernel.py`",
+        "the bundle is truncated: part `kernel.aop`",
     );
     let mut v2 = good.clone();
     v2[8] = 7;

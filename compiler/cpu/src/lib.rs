@@ -38,25 +38,52 @@ pub struct Program {
     loops: Vec<Loop>,
 }
 
-/// One output of a frame: lanes of its dtype (see [`from_lane`]).
+/// One output of a frame, as a `.npy` body holds it: little-endian elements
+/// of its dtype in C order (encoded once, where the loops leave it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
     /// numpy's dtype.
     pub dtype: DType,
     /// Its shape (a `Vec` output: as many as it holds).
     pub shape: Vec<u32>,
-    /// Elements in C order.
-    pub lanes: Vec<i64>,
+    /// Its elements' bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl Output {
+    /// An output of `dtype` and `shape` holding `lanes`.
+    pub fn new(dtype: DType, shape: Vec<u32>, lanes: &[i64]) -> Output {
+        let mut bytes = Vec::with_capacity(lanes.len() * dtype.bytes());
+        encode(dtype, lanes, &mut bytes);
+        Output {
+            dtype,
+            shape,
+            bytes,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / self.dtype.bytes()
+    }
+
+    /// Has it no elements?
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Element `i` as an exact integer.
+    pub fn get(&self, i: usize) -> i128 {
+        let mut x = [0i64];
+        ops::decode(self.dtype, &self.bytes, i, 1, &mut x);
+        from_lane(self.dtype, x[0])
+    }
+
     /// As the reference interpreter gives it.
     pub fn to_array(&self) -> Array {
-        let data = self
-            .lanes
-            .iter()
-            .map(|&x| from_lane(self.dtype, x))
-            .collect();
+        let mut lanes = vec![0i64; self.len()];
+        ops::decode(self.dtype, &self.bytes, 0, 1, &mut lanes);
+        let data = lanes.iter().map(|&x| from_lane(self.dtype, x)).collect();
         Array::new(self.dtype, self.shape.clone(), data)
     }
 }
@@ -183,22 +210,17 @@ impl Run<'_> {
             .outputs
             .iter()
             .map(|&o| {
-                let (lanes, shape) = match k.insts[o].inst {
+                match k.insts[o].inst {
                     // as many elements as it kept
                     Inst::Compress(..) => {
-                        let lanes = f.vals[o.index()].clone();
-                        let n = lanes.len() as u32;
-                        (lanes, vec![n])
+                        let lanes = &f.vals[o.index()];
+                        Output::new(k.dtype(o), vec![lanes.len() as u32], lanes)
                     }
-                    _ => (
-                        f.read(k, &p.plan.view(k, o)).into_owned(),
+                    _ => Output::new(
+                        k.dtype(o),
                         k.ty(o).shape.clone(),
+                        &f.read(k, &p.plan.view(k, o)),
                     ),
-                };
-                Output {
-                    dtype: k.dtype(o),
-                    shape,
-                    lanes,
                 }
             })
             .collect();

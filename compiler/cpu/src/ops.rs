@@ -331,9 +331,11 @@ pub(crate) fn decode(d: DType, bytes: &[u8], first: usize, stride: isize, o: &mu
 pub fn encode(d: DType, lanes: &[i64], out: &mut Vec<u8>) {
     macro_rules! put {
         ($t:ty) => {{
-            out.reserve(lanes.len() * std::mem::size_of::<$t>());
-            for &x in lanes {
-                out.extend_from_slice(&(x as $t).to_le_bytes());
+            const W: usize = std::mem::size_of::<$t>();
+            let start = out.len();
+            out.resize(start + lanes.len() * W, 0);
+            for (c, &x) in out[start..].chunks_exact_mut(W).zip(lanes) {
+                c.copy_from_slice(&(x as $t).to_le_bytes());
             }
         }};
     }

@@ -18,7 +18,7 @@
 
 use crate::view::{Base, View};
 use cranelift_entity::EntityRef;
-use hissc_aop::{Inst, Kernel, ReduceOp, Value};
+use hissc_aop::{DType, Inst, Interval, Kernel, ReduceOp, Value};
 use std::collections::HashMap;
 
 /// A fused loop's index.
@@ -107,6 +107,8 @@ pub(crate) fn is_sink(inst: &Inst) -> bool {
 
 struct Planner<'k> {
     k: &'k Kernel,
+    /// Every value's interval (a cast that keeps every value is no loop).
+    ranges: hissc_aop::passes::ranges::Ranges,
     plan: Plan,
     /// The open group of each shape (a group may be open for several).
     open: HashMap<Vec<u32>, GroupId>,
@@ -208,6 +210,23 @@ impl Planner<'_> {
         }
     }
 
+    /// A cast `v` of `a` that keeps every value of `a` (its interval lies in
+    /// `v`'s dtype, and neither is a float, whose lanes are bits) holds the same
+    /// lanes: when both are members of one loop, `v` is `a`'s register and
+    /// costs no pass over the chunk.
+    fn cast_in_place(&mut self, v: Value, a: Value) {
+        let (from, to) = (self.k.dtype(a), self.k.dtype(v));
+        let floats = from == DType::F64 || to == DType::F64;
+        let keeps = self.ranges[a].within(Interval::of(to)) && (!floats || from == to);
+        let same_loop = matches!(
+            (&self.plan.nodes[v.index()], &self.plan.nodes[a.index()]),
+            (Node::Member(g), Node::Member(h)) if g == h
+        );
+        if keeps && same_loop {
+            self.plan.alias[v.index()] = Some(self.plan.alias[a.index()].unwrap_or(a));
+        }
+    }
+
     /// Can a reshape of `a` stay in `a`'s loop (an open member of a loop
     /// that can run flat)?
     fn reshapes_in_loop(&self, a: Value) -> bool {
@@ -270,7 +289,12 @@ impl Planner<'_> {
                 self.table(*t);
                 self.join(v, shape, &[*i], false, true);
             }
-            inst if in_loop(inst) && !shape.is_empty() => self.join(v, shape, &args, false, true),
+            inst if in_loop(inst) && !shape.is_empty() => {
+                self.join(v, shape, &args, false, true);
+                if let Inst::Cast(a) = inst {
+                    self.cast_in_place(v, *a);
+                }
+            }
             inst if is_sink(inst) => {
                 let of = k.ty(args[0]).shape.clone();
                 // a reduction that keeps an axis needs the loop's rows
@@ -361,6 +385,7 @@ pub(crate) fn plan(k: &Kernel) -> Plan {
     let n = k.insts.len();
     let mut p = Planner {
         k,
+        ranges: hissc_aop::passes::ranges::ranges(k),
         plan: Plan {
             nodes: vec![Node::Step; n],
             stored: vec![false; n],

@@ -7,6 +7,7 @@
 //! --skip-pass NAME` leaves one out (to see what it changes, or to rule it out
 //! when a kernel misbehaves). [`ranges`] is the analysis they share.
 
+pub mod cse;
 pub mod dce;
 pub mod fold_constants;
 pub mod identities;
@@ -56,6 +57,11 @@ pub const PASSES: &[Pass] = &[
         name: "pass-on-decided",
         about: "what a comparison range analysis decides passes on (`x & True` is x, `where(True, a, b)` is a)",
         run: pass_on_decided::run,
+    },
+    Pass {
+        name: "cse",
+        about: "an instruction equal to an earlier one (same operation, operands and type) is that one",
+        run: cse::run,
     },
     Pass {
         name: "dce",
