@@ -128,8 +128,10 @@ impl Node {
         self.kernels.lock().expect("kernels").get(bucket).cloned()
     }
 
-    /// `Ok` if `bucket` exists, else S3's `NoSuchBucket`.
+    /// `Ok` if `bucket` exists, else S3's `NoSuchBucket` (`InvalidBucketName`
+    /// for a name no bucket can have).
     pub(crate) fn bucket(&self, bucket: &str) -> S3Result<()> {
+        crate::store::check_bucket_name(bucket).map_err(crate::fail::store_error)?;
         if self.store.has_bucket(bucket) {
             Ok(())
         } else {

@@ -191,6 +191,11 @@ class Objects(Base):
         with self.assertRaises(ClientError):
             s3.head_object(Bucket="plain", Key="b")
         self.assertIn("plain", [b["Name"] for b in s3.list_buckets()["Buckets"]])
+        # several at once, a missing key counting as deleted (as S3 does); versioning never enabled
+        r = s3.delete_objects(Bucket="plain", Delete={"Objects": [{"Key": "a/c"}, {"Key": "a/d/e"}, {"Key": "gone"}]})
+        self.assertEqual(sorted(d["Key"] for d in r["Deleted"]), ["a/c", "a/d/e", "gone"])
+        self.assertEqual([o["Key"] for o in s3.list_objects_v2(Bucket="plain")["Contents"]], ["a/b.txt"])
+        self.assertNotIn("Status", s3.get_bucket_versioning(Bucket="plain"))
 
     def test_checksums_content_md5_and_copies(self):
         import base64
@@ -247,6 +252,22 @@ class Objects(Base):
         self.assertTrue(got["ETag"].strip('"').endswith("-3"), got["ETag"])
         want = np.where(x > 1000, x, 0).sum(axis=(1, 2))
         np.testing.assert_array_equal(self.result("multi", "big.npy"), want)
+        # uploads in progress are listed (the aws CLI and rclone ask), by key,
+        # a page at a time, and an aborted one is gone
+        ids = {k: self.s3.create_multipart_upload(Bucket="multi", Key=k)["UploadId"] for k in ["b/2", "a/1", "b/1"]}
+        r = self.s3.list_multipart_uploads(Bucket="multi")
+        self.assertEqual([(u["Key"], u["UploadId"]) for u in r["Uploads"]],
+                         [(k, ids[k]) for k in ["a/1", "b/1", "b/2"]])
+        self.assertFalse(r["IsTruncated"])
+        r = self.s3.list_multipart_uploads(Bucket="multi", Prefix="b/", MaxUploads=1)
+        self.assertEqual([u["Key"] for u in r["Uploads"]], ["b/1"])
+        self.assertTrue(r["IsTruncated"])
+        r = self.s3.list_multipart_uploads(Bucket="multi", Prefix="b/", KeyMarker=r["NextKeyMarker"],
+                                           UploadIdMarker=r["NextUploadIdMarker"])
+        self.assertEqual([u["Key"] for u in r["Uploads"]], ["b/2"])
+        self.s3.abort_multipart_upload(Bucket="multi", Key="a/1", UploadId=ids["a/1"])
+        r = self.s3.list_multipart_uploads(Bucket="multi")
+        self.assertEqual([u["Key"] for u in r["Uploads"]], ["b/1", "b/2"])
 
 
 class Kernels(Base):
@@ -347,6 +368,14 @@ class Kernels(Base):
         with self.assertRaises(ClientError) as c:
             self.s3.delete_bucket(Bucket="over")
         self.assertEqual(c.exception.response["Error"]["Message"], "The bucket you tried to delete is not empty.")
+        # a name no bucket can have says S3's rule, whatever the operation
+        for call in [lambda: self.s3.create_bucket(Bucket="b"),
+                     lambda: self.s3.put_object(Bucket="Upper", Key="k", Body=b"x"),
+                     lambda: self.s3.list_objects_v2(Bucket="a_b")]:
+            with self.assertRaises(ClientError) as c:
+                call()
+            self.assertEqual(c.exception.response["Error"]["Code"], "InvalidBucketName")
+            self.assertIn("is not a bucket name: 3 to 63 lower-case letters", c.exception.response["Error"]["Message"])
         self.assertFalse(os.path.exists(tier))
         keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket="over").get("Contents", [])]
         self.assertNotIn("k.npy", keys)
@@ -879,6 +908,9 @@ class AwsCli(Base):
             return p.stdout
 
         run("s3", "mb", "s3://cli")
+        # the uploads in progress, as the CLI lists them (it used to get NotImplemented)
+        run("s3api", "create-multipart-upload", "--bucket", "cli", "--key", "pending")
+        self.assertIn('"Key": "pending"', run("s3api", "list-multipart-uploads", "--bucket", "cli"))
         bundle = os.path.join(self.dir, "k.hbx")
         with open(bundle, "wb") as f:
             f.write(BUNDLES["threshold_sum"])
@@ -894,6 +926,9 @@ class AwsCli(Base):
         listing = run("s3", "ls", "--recursive", "s3://cli/")
         self.assertIn("run/frames.npy", listing)
         self.assertIn(".hiss/out/run/frames.npy/out.npy", listing)
+        # a recursive delete sends DeleteObjects
+        run("s3", "rm", "--recursive", "s3://cli/.hiss/out/")
+        self.assertNotIn(".hiss/out/", run("s3", "ls", "--recursive", "s3://cli/"))
 
 
 def main():

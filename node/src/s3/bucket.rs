@@ -71,3 +71,13 @@ pub(super) async fn list_buckets(
         ..Default::default()
     }))
 }
+
+/// The node keeps one version of each key: versioning was never enabled (no
+/// status), as S3 answers for such a bucket.
+pub(super) async fn get_bucket_versioning(
+    node: &Node,
+    req: S3Request<GetBucketVersioningInput>,
+) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+    node.bucket(&req.input.bucket)?;
+    Ok(S3Response::new(GetBucketVersioningOutput::default()))
+}

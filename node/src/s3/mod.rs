@@ -37,6 +37,13 @@ impl S3 for Node {
         bucket::head_bucket(self, req).await
     }
 
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        bucket::get_bucket_versioning(self, req).await
+    }
+
     async fn get_bucket_location(
         &self,
         req: S3Request<GetBucketLocationInput>,
@@ -70,6 +77,13 @@ impl S3 for Node {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         object::head_object(self, req).await
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        object::delete_objects(self, req).await
     }
 
     async fn delete_object(
@@ -119,6 +133,13 @@ impl S3 for Node {
         req: S3Request<ListPartsInput>,
     ) -> S3Result<S3Response<ListPartsOutput>> {
         multipart::list_parts(self, req).await
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        req: S3Request<ListMultipartUploadsInput>,
+    ) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+        multipart::list_multipart_uploads(self, req).await
     }
 
     async fn abort_multipart_upload(

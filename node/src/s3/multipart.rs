@@ -149,6 +149,70 @@ pub(super) async fn list_parts(
     }))
 }
 
+/// The uploads in progress in a bucket, by key then upload id (S3's order),
+/// from the markers on, at most `max-uploads` (1,000) of them.
+pub(super) async fn list_multipart_uploads(
+    node: &Node,
+    req: S3Request<ListMultipartUploadsInput>,
+) -> S3Result<S3Response<ListMultipartUploadsOutput>> {
+    let i = req.input;
+    node.bucket(&i.bucket)?;
+    let prefix = i.prefix.clone().unwrap_or_default();
+    let mut found: Vec<(String, String, std::time::SystemTime)> = Vec::new();
+    let root = node.store.root().join("multipart");
+    if let Ok(dirs) = std::fs::read_dir(&root) {
+        for e in dirs.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            let Ok(text) = std::fs::read(e.path().join("upload.json")) else {
+                continue;
+            };
+            let Ok(u) = serde_json::from_slice::<Upload>(&text) else {
+                continue;
+            };
+            if u.bucket == i.bucket && u.key.starts_with(&prefix) {
+                let when = e.metadata().and_then(|m| m.modified()).map_err(internal)?;
+                found.push((u.key, id, when));
+            }
+        }
+    }
+    found.sort();
+    // after the markers: a key after the key marker, or the marker's key with
+    // a later upload id
+    let after = |(k, id, _): &(String, String, std::time::SystemTime)| match &i.key_marker {
+        None => true,
+        Some(m) => match &i.upload_id_marker {
+            Some(u) if k == m => id > u,
+            _ => k > m,
+        },
+    };
+    let max = i.max_uploads.unwrap_or(1000).clamp(0, 1000) as usize;
+    let mut rest = found.into_iter().filter(after).peekable();
+    let page: Vec<_> = rest.by_ref().take(max).collect();
+    let truncated = rest.peek().is_some();
+    let last = page.last().map(|(k, id, _)| (k.clone(), id.clone()));
+    Ok(S3Response::new(ListMultipartUploadsOutput {
+        bucket: Some(i.bucket),
+        prefix: i.prefix,
+        key_marker: i.key_marker,
+        upload_id_marker: i.upload_id_marker,
+        max_uploads: Some(max as i32),
+        is_truncated: Some(truncated),
+        next_key_marker: last.as_ref().filter(|_| truncated).map(|(k, _)| k.clone()),
+        next_upload_id_marker: last.filter(|_| truncated).map(|(_, id)| id),
+        uploads: Some(
+            page.into_iter()
+                .map(|(key, id, when)| MultipartUpload {
+                    key: Some(key),
+                    upload_id: Some(id),
+                    initiated: Some(Timestamp::from(when)),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }))
+}
+
 pub(super) async fn abort_multipart_upload(
     node: &Node,
     req: S3Request<AbortMultipartUploadInput>,

@@ -146,6 +146,46 @@ pub(super) async fn delete_object(
     Ok(S3Response::new(DeleteObjectOutput::default()))
 }
 
+/// Several objects deleted as `DeleteObject` deletes each (`aws s3 rm
+/// --recursive` sends them a thousand at a time); a key that fails is named in
+/// the answer's errors and the others still go.
+pub(super) async fn delete_objects(
+    node: &Node,
+    req: S3Request<DeleteObjectsInput>,
+) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    let i = req.input;
+    node.bucket(&i.bucket)?;
+    let quiet = i.delete.quiet.unwrap_or(false);
+    let (mut deleted, mut errors) = (Vec::new(), Vec::new());
+    for o in i.delete.objects {
+        match node.remove_object(&i.bucket, &o.key).await {
+            Ok(()) => {
+                if o.key == keys::KERNEL_KEY {
+                    node.detach(&i.bucket);
+                    tracing::info!(bucket = %i.bucket, "kernel detached");
+                }
+                if !quiet {
+                    deleted.push(DeletedObject {
+                        key: Some(o.key),
+                        ..Default::default()
+                    });
+                }
+            }
+            Err(e) => errors.push(Error {
+                code: Some(e.code().as_str().to_string()),
+                message: e.message().map(str::to_string),
+                key: Some(o.key),
+                ..Default::default()
+            }),
+        }
+    }
+    Ok(S3Response::new(DeleteObjectsOutput {
+        deleted: Some(deleted),
+        errors: (!errors.is_empty()).then_some(errors),
+        ..Default::default()
+    }))
+}
+
 pub(super) async fn copy_object(
     node: &Node,
     req: S3Request<CopyObjectInput>,
