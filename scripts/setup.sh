@@ -9,7 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 echo "== installing GHDL, yosys, nextpnr-ice40 and the icestorm tools (Debian packages)"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm graphviz >/dev/null
+$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm graphviz curl >/dev/null
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2

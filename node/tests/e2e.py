@@ -690,6 +690,24 @@ class Operations(Base):
         self.assertEqual([(e["key"], e["outputs"]["out"]) for e in got],
                          [("f0.npy", [0, 0]), ("f1.npy", [1024, 1024]), ("f2.npy", [2048, 2048])])
 
+    def test_the_documented_curl_command_reads_events(self):
+        if shutil.which("curl") is None:
+            # CI installs it (.ci/run): there a missing curl fails
+            self.assertNotEqual(os.environ.get("CI"), "true", "curl is missing in CI")
+            self.skipTest("curl is not installed")
+        self.s3.create_bucket(Bucket="beam")
+        self.attach("beam", "threshold_sum", hiss_param_t=1000)
+        self.s3.put_object(Bucket="beam", Key="a.npy", Body=npy_bytes(frames(2)))
+        # docs/node.md's command, with this node's address
+        doc = open(os.path.join(ROOT, "docs", "node.md")).read()
+        cmd = doc[doc.index('curl --aws-sigv4 "aws'):].split("```")[0].replace("\\\n", " ")
+        cmd = cmd.replace("http://127.0.0.1:9000", self.node.endpoint).strip()
+        env = dict(os.environ, HISS_ACCESS_KEY=KEY, HISS_SECRET_KEY=SECRET)
+        p = subprocess.run(["bash", "-c", cmd + " --fail --silent --show-error"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([json.loads(l)["key"] for l in p.stdout.splitlines()], ["a.npy"])
+
     def test_metrics_count_objects_frames_and_drops(self):
         self.s3.create_bucket(Bucket="met")
         self.attach("met", "keep_frame", hiss_param_t=0, hiss_keep="out")
