@@ -201,7 +201,7 @@ pub fn failure(c: &Compiled, e: BuildError) -> Failure {
         BuildError::Tool(t @ hissc_flow::tools::ToolError::Missing { .. }) => {
             Failure::User(t.to_string())
         }
-        e @ (BuildError::DoesNotFit(..) | BuildError::TooLarge(..)) => {
+        e @ (BuildError::DoesNotFit(..) | BuildError::TooLarge(..) | BuildError::AtLimit(..)) => {
             Failure::User(format!("`{}`: {e}", c.kernel.name))
         }
         e => Failure::Internal(format!("the build of `{}` failed: {e}", c.kernel.name)),

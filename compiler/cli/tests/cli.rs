@@ -503,6 +503,41 @@ fn line_rates_are_parsed() {
     );
 }
 
+/// A first lane count that does not fit steps down (issue 23 item 22): the
+/// library's histogram at 40 Gbit/s on the HX8K is refused by the estimate at
+/// 32, 16 and 8 lanes (each lane's bins in flip-flops) and builds at 4; the
+/// search reports that best rate, every build tried, and leaves the 4-lane
+/// build in the directory.
+#[test]
+fn the_line_rate_search_steps_down_to_what_fits() {
+    if !tools_present("the_line_rate_search_steps_down_to_what_fits") {
+        return;
+    }
+    let kernel =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-kernels/adu_histogram/kernel.py");
+    let dir = tempfile::tempdir().unwrap();
+    let b = dir.path().join("b");
+    let o = hissc(&[
+        "build",
+        kernel.to_str().unwrap(),
+        "--line-rate",
+        "40Gbps",
+        "-o",
+        b.to_str().unwrap(),
+    ]);
+    user_error(
+        &o,
+        "(32 lanes: no build, 16 lanes: no build, 8 lanes: no build, 4 lanes: ",
+    );
+    user_error(&o, "4 lanes are the most that build");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["lanes"], 4);
+    assert_eq!(report["line_rate"]["met"], false);
+    assert_eq!(report["line_rate"]["tried"].as_array().unwrap().len(), 4);
+    assert!(b.join("adu_histogram.bin").exists());
+}
+
 /// The line-rate contract: threshold_sum and zero_suppress reach 40 Gbit/s on the
 /// HX8K through `hissc build --line-rate`, and their 32-lane designs pass `verify`
 /// and `verify --netlist`.

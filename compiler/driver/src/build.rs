@@ -5,8 +5,10 @@
 //! A line rate is searched from a first guess (the detector stream's bits per
 //! cycle at the target clock), doubling the lanes until a build's post-route
 //! throughput reaches the rate, the kernel takes no more lanes, the device is
-//! full, or the most lanes hissc builds were tried. Every build tried is in the
-//! report (`line_rate.tried`), and a rate not reached says what limits it.
+//! full, or the most lanes hissc builds were tried. A first guess that does not
+//! fit (or compile) is halved until a lane count builds, down to one lane. Every
+//! build tried is in the report (`line_rate.tried`), a rate not reached says
+//! what limits it, and the build directory holds the best build.
 
 use crate::{has_bug, network};
 use hiss_runtime::bundle::{sha256_hex, Bundle, Manifest, Resources, FORMAT_VERSION};
@@ -140,7 +142,22 @@ fn line_rate(
     let mut lanes = guess.next_power_of_two().min(max);
     let mut tried: Vec<(u32, Result<f64, String>)> = Vec::new();
     let mut last: Option<Built> = None;
+    // the first lane count that did not compile or fit, while stepping down
+    let mut too_many: Option<String> = None;
+    // a build that failed after `last` was built (its files are in the directory)
+    let mut dirty = false;
     let limit = loop {
+        // a lane count that does not compile or fit before anything built:
+        // halve it, down to one lane, and report the best reached
+        let mut step_down = |why: String, lanes: &mut u32| -> bool {
+            if last.is_none() && *lanes > 1 {
+                too_many.get_or_insert(why);
+                *lanes /= 2;
+                true
+            } else {
+                false
+            }
+        };
         let (net, why) = match network(src, kernel, lanes) {
             Ok(n) => n,
             // a compiler bug is not a limit of the kernel
@@ -148,7 +165,11 @@ fn line_rate(
             Err(d) => {
                 let first = d.first().map_or(String::new(), |d| d.message.clone());
                 record(progress, &mut tried, lanes, Err(first.clone()));
-                break Some(format!("{lanes} lanes do not compile: {first}"));
+                let why = format!("{lanes} lanes do not compile: {first}");
+                if step_down(why.clone(), &mut lanes) {
+                    continue;
+                }
+                break Some(why);
             }
         };
         // a kernel that takes fewer lanes than asked: build what it takes, then stop
@@ -182,8 +203,12 @@ fn line_rate(
                     report: r,
                     warnings: why,
                 });
+                dirty = false;
                 if met {
                     break None;
+                }
+                if let Some(t) = &too_many {
+                    break Some(format!("{t}; {got} lanes are the most that build"));
                 }
                 if fewer.is_some() {
                     break fewer;
@@ -195,11 +220,20 @@ fn line_rate(
                 }
             }
             // running out of the device is a limit of this lane count
-            Err(e @ (BuildError::DoesNotFit(..) | BuildError::TooLarge(..))) => {
+            Err(
+                e @ (BuildError::DoesNotFit(..)
+                | BuildError::TooLarge(..)
+                | BuildError::AtLimit(..)),
+            ) => {
                 let line = e.to_string();
                 let first = line.lines().next().unwrap_or("").trim().to_string();
                 record(progress, &mut tried, got, Err(first.clone()));
-                break Some(format!("{got} lanes do not build: {first}"));
+                dirty = last.is_some();
+                let why = format!("{got} lanes do not build: {first}");
+                if step_down(why.clone(), &mut lanes) {
+                    continue;
+                }
+                break Some(why);
             }
             // a missing tool is the user's to install; a tool that fails
             // otherwise is a bug in hissc, never "the rate was not reached"
@@ -207,6 +241,11 @@ fn line_rate(
         }
         lanes *= 2;
     };
+    // the directory holds the build reported: the best, built again when a
+    // larger one that failed wrote over it
+    if let (true, Some(b)) = (dirty, last.as_mut()) {
+        b.report = one(&b.network, src, opts, progress).map_err(BuildFailure::Build)?;
+    }
     let best = tried
         .iter()
         .filter_map(|(l, r)| r.as_ref().ok().map(|g| (*l, *g)))

@@ -207,6 +207,10 @@ pub enum BuildError {
     DoesNotFit(Target, Vec<(String, u32, u32)>),
     /// hissc's estimate shows, before synthesis, that the design cannot fit: why.
     TooLarge(Target, String),
+    /// Every cell type is within the device, but nextpnr found no legal
+    /// placement ("at utilisation limit"): its fullest cell type, as
+    /// `(cell type, used, available)`.
+    AtLimit(Target, (String, u32, u32)),
     /// Something else (I/O, pins, latches), in one sentence.
     Other(String),
 }
@@ -247,6 +251,11 @@ impl std::fmt::Display for BuildError {
                     cells.join(", ")
                 )
             }
+            BuildError::AtLimit(t, (c, used, avail)) => write!(
+                f,
+                "the design does not fit the {}: nextpnr can place no legal design with {used} of {avail} {c} cells in use (use fewer lanes, or a smaller kernel)",
+                t.name()
+            ),
             BuildError::Other(s) => f.write_str(s),
         }
     }
@@ -255,20 +264,39 @@ impl std::fmt::Display for BuildError {
 /// The cells nextpnr's utilisation table (`Info:  ICESTORM_RAM:  192/  32  600%`)
 /// shows over capacity, if any.
 fn over_capacity(log: &Path, target: Target) -> Option<BuildError> {
-    let over = cells_over(&std::fs::read_to_string(log).ok()?);
-    (!over.is_empty()).then_some(BuildError::DoesNotFit(target, over))
+    let text = std::fs::read_to_string(log).ok()?;
+    let over = cells_over(&text);
+    if !over.is_empty() {
+        return Some(BuildError::DoesNotFit(target, over));
+    }
+    if !text.contains("Unable to find legal placement") {
+        return None;
+    }
+    // within the device, but too full to place: name the fullest cell type
+    let fullest = cells_used(&text)
+        .into_iter()
+        .max_by_key(|(_, used, avail)| (*used as u64 * 1000) / (*avail as u64).max(1))?;
+    Some(BuildError::AtLimit(target, fullest))
 }
 
 /// `(cell type, used, available)` for each line of a nextpnr utilisation table
 /// that uses more than the device has.
 fn cells_over(text: &str) -> Vec<(String, u32, u32)> {
+    cells_used(text)
+        .into_iter()
+        .filter(|(_, used, avail)| used > avail)
+        .collect()
+}
+
+/// `(cell type, used, available)` for each line of a nextpnr utilisation table.
+fn cells_used(text: &str) -> Vec<(String, u32, u32)> {
     text.lines()
         .filter_map(|l| {
             let (cell, rest) = l.strip_prefix("Info:")?.trim().split_once(':')?;
             let (used, rest) = rest.split_once('/')?;
             let avail = rest.split_whitespace().next()?;
             let (used, avail) = (used.trim().parse().ok()?, avail.parse().ok()?);
-            (used > avail && !cell.contains(' ')).then(|| (cell.to_string(), used, avail))
+            (!cell.contains(' ')).then(|| (cell.to_string(), used, avail))
         })
         .collect()
 }
@@ -703,5 +731,16 @@ mod tests {
             "the design does not fit the ice40-hx8k: it needs 21388 of 7680 logic cells (ICESTORM_LC), 192 of 32 block RAMs (ICESTORM_RAM) (use fewer lanes, or a smaller kernel)"
         );
         assert!(cells_over("Info: Placed 0 cells based on constraints.\n").is_empty());
+        // within the device but too full to place: the fullest cell type is named
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("nextpnr.log");
+        std::fs::write(&log, "Info: Device utilisation:\nInfo: \t         ICESTORM_LC:  5100/ 5280    96%\nInfo: \t               SB_IO:    12/   39    30%\nERROR: Unable to find legal placement for all cells, design is probably at utilisation limit.\n").unwrap();
+        let e = over_capacity(&log, Target::Up5k).unwrap();
+        assert!(
+            matches!(&e, BuildError::AtLimit(_, (c, 5100, 5280)) if c == "ICESTORM_LC"),
+            "{e}"
+        );
+        std::fs::write(&log, "Info: Device utilisation:\nERROR: something else\n").unwrap();
+        assert!(over_capacity(&log, Target::Up5k).is_none());
     }
 }
