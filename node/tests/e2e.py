@@ -296,6 +296,16 @@ class Kernels(Base):
         self.assertEqual(ev[0]["outputs"]["out"], [int(v) for v in want])
         self.assertEqual(ev[2]["outputs"]["out"], [int(want[3])])
         self.assertEqual([e["key"] for e in self.node.events("beam", start=1)], ["run2.bin", "one.npy"])
+        # a large object's event carries a summary, not every frame's value (the line stays small)
+        big = frames(3000, seed=3)
+        self.s3.put_object(Bucket="beam", Key="big.npy", Body=npy_bytes(big))
+        status, body = self.node.get("/_hiss/v1/events?bucket=beam&from=3&follow=0")
+        self.assertLess(len(body), 1000, body)
+        ev = json.loads(body)
+        self.assertNotIn("outputs", ev)
+        s = np.where(big > 1000, big, 0).sum(axis=(1, 2))
+        self.assertEqual(ev["summary"]["out"], {"min": int(s.min()), "max": int(s.max()), "sum": int(s.sum())})
+        np.testing.assert_array_equal(self.result("beam", "big.npy"), s)
 
     def test_a_large_object_streams_through_in_bounded_memory(self):
         self.s3.create_bucket(Bucket="big")
@@ -339,6 +349,7 @@ class Kernels(Base):
                          [("r.npy", 40, int(keep.sum()), True), ("r.raw", 40, int(keep.sum()), True),
                           ("quiet.npy", 5, 0, False)])
         self.assertEqual(ev[0]["outputs"]["out"], [bool(k) for k in keep])
+        self.assertNotIn("summary", ev[0])
 
     def test_an_overwrite_that_keeps_nothing_removes_the_old_object(self):
         # issue 23, item 2: the last acknowledged PUT decides what a key holds,
