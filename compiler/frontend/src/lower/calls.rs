@@ -208,11 +208,26 @@ impl Lowerer<'_> {
             Lowering::Where => self.where_(a, p(1), p(2), span),
             Lowering::Extremum(op) => strong(self.arith(op, a, p(1), span)),
             Lowering::Clip => {
+                // numpy 2's clip: a Python int bound beyond the array's dtype on
+                // the side no element reaches is no bound (`np.clip(u16, -5,
+                // 1000)`); one beyond it on the other side raises, as arithmetic
+                let d = self.strong_int(&a);
+                let no_bound = |b: &Val, below: bool| match (b, d) {
+                    (Val::None, _) => true,
+                    (Val::Int(x), Some(d)) => {
+                        if below {
+                            *x < d.min()
+                        } else {
+                            *x > d.max()
+                        }
+                    }
+                    _ => false,
+                };
                 let mut v = a;
-                if !matches!(p(1), Val::None) {
+                if !no_bound(&p(1), true) {
                     v = self.arith(BinaryOp::Max, v, p(1), span);
                 }
-                if !matches!(p(2), Val::None) {
+                if !no_bound(&p(2), false) {
                     v = self.arith(BinaryOp::Min, v, p(2), span);
                 }
                 strong(v)
@@ -548,6 +563,16 @@ impl Lowerer<'_> {
 
     fn where_(&mut self, c: Val, a: Val, b: Val, span: Span) -> Val {
         let (a, b) = (self.table_array(a, span), self.table_array(b, span));
+        // numpy 2's np.where converts a Python int that the other operand's
+        // integer dtype cannot hold as C does, modulo 2**bits (`np.where(m,
+        // u16, -1)` gives 65535), when it fits 64 bits (beyond, it raises)
+        let c_cast = |this: &Self, v: &Val, other: &Val| match (v, this.strong_int(other)) {
+            (Val::Int(x), Some(d)) if !d.holds(*x) && (-(1i128 << 63)..1i128 << 64).contains(x) => {
+                Val::Int(d.wrap(*x))
+            }
+            _ => v.clone(),
+        };
+        let (a, b) = (c_cast(self, &a, &b), c_cast(self, &b, &a));
         let Some(c) = self.bool_node(c, span) else {
             return Val::Poison;
         };

@@ -586,6 +586,14 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The dtype of a numpy (strong) integer operand, not bool.
+    pub(crate) fn strong_int(&self, v: &Val) -> Option<DType> {
+        match self.kind(v)? {
+            Kind::Strong(d) if d.is_integer() && d != DType::Bool => Some(d),
+            _ => None,
+        }
+    }
+
     pub(crate) fn operand_error(&mut self, v: &Val, span: Span) -> Val {
         if let Val::Float(_, at) = v {
             return self.error(
