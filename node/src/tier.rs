@@ -104,7 +104,8 @@ pub fn path_key(p: &Path) -> Option<String> {
 /// The directory tier: `ROOT/BUCKET/KEY` (keys as [`key_path`] makes them
 /// paths), metadata in `ROOT/.hiss-meta/BUCKET/KEY.json`. Files are written in
 /// the node's own staging directory `ROOT/.hiss-staging/NODE/` and renamed
-/// into place; a node empties its staging directory when it starts, so a crash
+/// into place (on the buffer's own file system a data file is hard-linked
+/// there, not copied: buffer files are never written again once committed); a node empties its staging directory when it starts, so a crash
 /// mid-copy leaves nothing behind, and nodes sharing the tier never touch each
 /// other's files in flight.
 pub struct DirTier {
@@ -141,14 +142,20 @@ impl DirTier {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = self.staging.join(n.to_string());
         let result = (|| -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            match from {
-                Some(src) => {
-                    std::io::copy(&mut std::fs::File::open(src)?, &mut f)?;
+            // a buffer file is never written again once committed, so a tier on
+            // the buffer's file system takes it as a second name (no copy; its
+            // bytes are already durable); elsewhere, the bytes are copied
+            let linked = from.is_some_and(|src| std::fs::hard_link(src, &tmp).is_ok());
+            if !linked {
+                let mut f = std::fs::File::create(&tmp)?;
+                match from {
+                    Some(src) => {
+                        std::io::copy(&mut std::fs::File::open(src)?, &mut f)?;
+                    }
+                    None => std::io::Write::write_all(&mut f, bytes)?,
                 }
-                None => std::io::Write::write_all(&mut f, bytes)?,
+                f.sync_all()?;
             }
-            f.sync_all()?;
             std::fs::rename(&tmp, to)?;
             std::fs::File::open(dir)?.sync_all()
         })();
