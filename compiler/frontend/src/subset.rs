@@ -246,6 +246,8 @@ impl Checker<'_, '_> {
 
     fn binop_rules(&mut self, op: Operator, span: Span) {
         match op {
+            // a module-level constant may be Python float arithmetic
+            Operator::Div if self.module_level => {}
             Operator::Div => self.push(
                 Diagnostic::error(
                     Code::FLOAT,
@@ -286,7 +288,7 @@ impl Checker<'_, '_> {
                 // a float literal compared with integers has an exact integer
                 // meaning (numpy compares in float64): the lowering decides
                 for v in std::iter::once(&*c.left).chain(&c.comparators) {
-                    if !is_float_literal(v) {
+                    if !is_float_constant(v) {
                         self.expr(v);
                     }
                 }
@@ -513,13 +515,34 @@ fn recursion(m: &Module, graph: &HashMap<&str, Vec<(String, Span)>>, diags: &mut
     }
 }
 
-/// `2.5` or `-2.5`.
-fn is_float_literal(e: &Expr) -> bool {
-    match e {
-        Expr::Constant(c) => matches!(c.value, Constant::Float(_)),
-        Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd) => {
-            is_float_literal(&u.operand)
+/// `2.5`, `-2.5`, or Python float arithmetic on literals and names
+/// (`1.5 * E_PHOTON`, `E / 2`), which the lowering folds when the names are
+/// constants and refuses otherwise.
+fn is_float_constant(e: &Expr) -> bool {
+    fn number(e: &Expr) -> bool {
+        match e {
+            Expr::Constant(c) => matches!(c.value, Constant::Float(_) | Constant::Int(_)),
+            Expr::Name(_) => true,
+            Expr::UnaryOp(u) if matches!(u.op, ast::UnaryOp::USub | ast::UnaryOp::UAdd) => {
+                number(&u.operand)
+            }
+            Expr::BinOp(b) => {
+                matches!(
+                    b.op,
+                    Operator::Add | Operator::Sub | Operator::Mult | Operator::Div
+                ) && number(&b.left)
+                    && number(&b.right)
+            }
+            _ => false,
         }
-        _ => false,
     }
+    fn has_float(e: &Expr) -> bool {
+        match e {
+            Expr::Constant(c) => matches!(c.value, Constant::Float(_)),
+            Expr::UnaryOp(u) => has_float(&u.operand),
+            Expr::BinOp(b) => b.op == Operator::Div || has_float(&b.left) || has_float(&b.right),
+            _ => false,
+        }
+    }
+    number(e) && has_float(e)
 }

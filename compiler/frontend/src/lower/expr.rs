@@ -799,6 +799,9 @@ impl Lowerer<'_> {
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
         }
+        if let Some(v) = self.fold_float(op, &a, &b, span) {
+            return v;
+        }
         if let (Some(x), Some(y)) = (const_int(&a), const_int(&b)) {
             let bools = matches!((&a, &b), (Val::Bool(_), Val::Bool(_)));
             return self.fold(op, x, y, bools, span);
@@ -815,7 +818,20 @@ impl Lowerer<'_> {
             Operator::BitOr => BinaryOp::Or,
             Operator::BitXor => BinaryOp::Xor,
             Operator::Pow => return self.power(a, b, span),
-            Operator::Div | Operator::MatMult => return Val::Poison, // reported by the subset rules
+            // `/` reaches here only in a comparison or a module-level constant
+            // (elsewhere the subset rules refuse it): on run-time values it is
+            // float division
+            Operator::Div => {
+                return self.error(
+                    Diagnostic::error(
+                        Code::FLOAT,
+                        "true division `/` gives floating point, which kernels do not have",
+                    )
+                    .primary(span, "float division")
+                    .help("use floor division `//` by a constant, or `>>` for a power of two"),
+                )
+            }
+            Operator::MatMult => return Val::Poison, // reported by the subset rules
         };
         self.arith(bop, a, b, span)
     }
@@ -979,6 +995,67 @@ impl Lowerer<'_> {
                     .primary(span, "overflows 64 bits"),
             ),
         }
+    }
+
+    /// Python's float arithmetic on constants (`0.5 * E_PHOTON`, `E / 2`): `+`,
+    /// `-`, `*` and `/` on two compile-time numbers, one a float or the
+    /// operator `/`, are IEEE double operations in CPython, so the value is
+    /// exactly Rust's (an int converts exactly below 2**53); it is a float
+    /// constant, which a comparison then uses exactly. `None` when this is
+    /// not such an operation.
+    fn fold_float(&mut self, op: Operator, a: &Val, b: &Val, span: Span) -> Option<Val> {
+        let num = |v: &Val| match v {
+            Val::Float(x, _) => Some((*x, true)),
+            Val::Int(i) => Some((*i as f64, false)),
+            _ => None,
+        };
+        let ((x, fa), (y, fb)) = (num(a)?, num(b)?);
+        if !(fa || fb || op == Operator::Div) {
+            return None;
+        }
+        let exact = |v: &Val| !matches!(v, Val::Int(i) if i.unsigned_abs() >= 1u128 << 53);
+        let at = match (a, b) {
+            (Val::Float(_, at), _) | (_, Val::Float(_, at)) => *at,
+            _ => span,
+        };
+        let r = match op {
+            Operator::Add => x + y,
+            Operator::Sub => x - y,
+            Operator::Mult => x * y,
+            Operator::Div if y == 0.0 => {
+                return Some(
+                    self.error(
+                        Diagnostic::error(Code::DTYPE, "division by zero")
+                            .primary(span, "Python raises ZeroDivisionError"),
+                    ),
+                )
+            }
+            Operator::Div => x / y,
+            _ => {
+                return Some(
+                    self.error(
+                        Diagnostic::error(
+                            Code::FLOAT,
+                            "only `+`, `-`, `*` and `/` are folded on Python floats",
+                        )
+                        .primary(span, "float arithmetic on constants")
+                        .help("write the constant's value, or compute it with `+ - * /`"),
+                    ),
+                )
+            }
+        };
+        if !exact(a) || !exact(b) {
+            return Some(
+                self.error(
+                    Diagnostic::error(
+                        Code::DTYPE,
+                        "an integer of 2**53 or more in float arithmetic",
+                    )
+                    .primary(span, "Python converts it to float64 inexactly"),
+                ),
+            );
+        }
+        Some(Val::Float(r, at))
     }
 
     pub(crate) fn unary(&mut self, op: ast::UnaryOp, v: Val, span: Span) -> Val {
