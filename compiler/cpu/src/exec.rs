@@ -621,11 +621,17 @@ pub(crate) fn fold(
             }
         }
         Inst::Compress(..) => {
+            // branch-free: every element is written at the end, and the end
+            // moves on only past a kept one (a mask of random hits
+            // mispredicts a branch every few elements)
+            let start = acc.len();
+            acc.resize(start + xs[0].len(), 0);
+            let mut n = start;
             for (&x, &m) in xs[0].iter().zip(xs[1]) {
-                if m != 0 {
-                    acc.push(x);
-                }
+                acc[n] = x;
+                n += (m != 0) as usize;
             }
+            acc.truncate(n);
         }
         inst => unreachable!("{inst:?} is not a sink"),
     }

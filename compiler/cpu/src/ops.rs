@@ -234,8 +234,11 @@ pub(crate) fn compare(op: CmpOp, da: DType, db: DType, a: &[i64], b: &[i64], o: 
 
 /// `o[i] = c[i] ? a[i] : b[i]`.
 pub(crate) fn select(c: &[i64], a: &[i64], b: &[i64], o: &mut [i64]) {
+    // a mask of no bits or every bit: the choice is arithmetic, which
+    // vectorises where a branch or cmov does not
     for (((o, &c), &x), &y) in o.iter_mut().zip(c).zip(a).zip(b) {
-        *o = if c != 0 { x } else { y };
+        let m = -((c != 0) as i64);
+        *o = (x & m) | (y & !m);
     }
 }
 
