@@ -136,3 +136,50 @@ impl Events {
             .remove(&dir.join("events.ndjson"));
     }
 }
+
+/// An event carries each frame's scalar outputs inline for objects of at most
+/// this many frames; a larger object's event carries a summary of each instead
+/// (every value is in its results), so that a line stays small enough for a
+/// follower on a slow link.
+pub const INLINE_FRAMES: usize = 1000;
+
+/// A scalar output's values over an object's frames: for bools, how many are
+/// true; for numbers, the least, the greatest and (for integers) the sum.
+pub(crate) fn summary(values: &[serde_json::Value]) -> serde_json::Value {
+    use serde_json::{json, Value};
+    if values.iter().all(Value::is_boolean) {
+        let n = values.iter().filter(|v| v.as_bool() == Some(true)).count();
+        return json!({ "true": n, "false": values.len() - n });
+    }
+    let ints: Option<Vec<i128>> = values
+        .iter()
+        .map(|v| {
+            v.as_i64()
+                .map(i128::from)
+                .or_else(|| v.as_u64().map(i128::from))
+        })
+        .collect();
+    match ints {
+        Some(x) => {
+            let sum: i128 = x.iter().sum();
+            let num = |v: i128| {
+                i64::try_from(v).map_or_else(
+                    |_| u64::try_from(v).map_or(Value::Null, Value::from),
+                    Value::from,
+                )
+            };
+            json!({
+                "min": num(x.iter().copied().min().unwrap_or(0)),
+                "max": num(x.iter().copied().max().unwrap_or(0)),
+                "sum": num(sum),
+            })
+        }
+        None => {
+            let f: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
+            json!({
+                "min": f.iter().copied().fold(f64::INFINITY, f64::min),
+                "max": f.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            })
+        }
+    }
+}

@@ -15,11 +15,11 @@ use crate::fail::{internal, store_error};
 use crate::kernel::{self, Attached, ChannelReader, RunOutput};
 use crate::keys;
 use crate::node::{fresh_id, now, Node};
-use crate::slots::{Kind, Taken};
+use crate::slots::Taken;
 use crate::store::ObjectMeta;
 use bytes::Bytes;
 use futures::StreamExt;
-use hiss_runtime::{state, EmulatedSlot, Slot};
+use hiss_runtime::state;
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
@@ -47,53 +47,6 @@ struct Done {
     dir: PathBuf,
     /// When the run started.
     started: std::time::Instant,
-}
-
-/// An event carries each frame's scalar outputs inline for objects of at most
-/// this many frames; a larger object's event carries a summary of each instead
-/// (every value is in its results), so that a line stays small enough for a
-/// follower on a slow link.
-pub const INLINE_FRAMES: usize = 1000;
-
-/// A scalar output's values over an object's frames: for bools, how many are
-/// true; for numbers, the least, the greatest and (for integers) the sum.
-fn summary(values: &[serde_json::Value]) -> serde_json::Value {
-    use serde_json::{json, Value};
-    if values.iter().all(Value::is_boolean) {
-        let n = values.iter().filter(|v| v.as_bool() == Some(true)).count();
-        return json!({ "true": n, "false": values.len() - n });
-    }
-    let ints: Option<Vec<i128>> = values
-        .iter()
-        .map(|v| {
-            v.as_i64()
-                .map(i128::from)
-                .or_else(|| v.as_u64().map(i128::from))
-        })
-        .collect();
-    match ints {
-        Some(x) => {
-            let sum: i128 = x.iter().sum();
-            let num = |v: i128| {
-                i64::try_from(v).map_or_else(
-                    |_| u64::try_from(v).map_or(Value::Null, Value::from),
-                    Value::from,
-                )
-            };
-            json!({
-                "min": num(x.iter().copied().min().unwrap_or(0)),
-                "max": num(x.iter().copied().max().unwrap_or(0)),
-                "sum": num(sum),
-            })
-        }
-        None => {
-            let f: Vec<f64> = values.iter().filter_map(Value::as_f64).collect();
-            json!({
-                "min": f.iter().copied().fold(f64::INFINITY, f64::min),
-                "max": f.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            })
-        }
-    }
 }
 
 impl Node {
@@ -147,7 +100,11 @@ impl Node {
     }
 
     /// Opens the kernel's fixed inputs (`.hiss/in/NAME.npy`) of a bucket.
-    fn fixed_inputs(&self, bucket: &str, k: &Attached) -> S3Result<Vec<(String, std::fs::File)>> {
+    pub(crate) fn fixed_inputs(
+        &self,
+        bucket: &str,
+        k: &Attached,
+    ) -> S3Result<Vec<(String, std::fs::File)>> {
         k.fixed_inputs
             .iter()
             .map(|name| {
@@ -315,56 +272,6 @@ impl Node {
             .ok_or_else(|| internal(format!("the node has no {} slot", k.kind.name())))
     }
 
-    /// Whether this object of `k` is one of the sampled fraction whose CPU
-    /// run is checked in an emulated slot (`--verify-sample`): exactly
-    /// `floor(n * P)` of the first `n` objects are.
-    fn sampled(&self, k: &Attached) -> bool {
-        if k.kind != Kind::Cpu || self.verify_sample <= 0.0 {
-            return false;
-        }
-        let n = self
-            .cpu_objects
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed) as f64;
-        ((n + 1.0) * self.verify_sample).floor() > (n * self.verify_sample).floor()
-    }
-
-    /// Runs the object in `got` again in an emulated slot and compares what it
-    /// gives (frames, keep flags, every output and state file, by MD5) with
-    /// the CPU slot's `out`; a difference is logged as an error and counted.
-    async fn verify_sample(
-        &self,
-        bucket: &str,
-        key: &str,
-        k: &Arc<Attached>,
-        got: &Received,
-        states: Vec<Vec<i128>>,
-        out: &RunOutput,
-    ) -> S3Result<()> {
-        let fixed = self.fixed_inputs(bucket, k)?;
-        let dir = self.store.tmp_path();
-        std::fs::create_dir_all(&dir).map_err(internal)?;
-        let (k2, at, tmp, len) = (k.clone(), dir.clone(), got.tmp.clone(), got.size);
-        let emulated = tokio::task::spawn_blocking(move || {
-            let mut slot = EmulatedSlot::new(&k2.bundle.manifest.target);
-            slot.load(&k2.bundle).map_err(|e| e.to_string())?;
-            let body =
-                std::io::BufReader::new(std::fs::File::open(&tmp).map_err(|e| e.to_string())?);
-            kernel::run_on(&k2, &mut slot, body, len, fixed, states, &at)
-        })
-        .await
-        .map_err(internal)?;
-        let _ = std::fs::remove_dir_all(&dir);
-        let why = match emulated {
-            Err(e) => Some(format!("the emulated slot refused it: {e}")),
-            Ok(e) => out.differs_from(&e),
-        };
-        self.metrics.verified(why.is_some());
-        if let Some(why) = why {
-            tracing::error!(bucket, key, kernel = %k.bundle.manifest.kernel, "the CPU slot and the emulated slot differ: {why}");
-        }
-        Ok(())
-    }
-
     /// After a body is in and the kernel's run is done: commits the results and
     /// the object (its kept frames), appends the event. Cleans up on failure.
     async fn finish_run(&self, bucket: &str, meta: ObjectMeta, done: Done) -> S3Result<ObjectMeta> {
@@ -407,7 +314,7 @@ impl Node {
         ev.insert("kept".into(), kept.into());
         ev.insert("stored".into(), (kept > 0).into());
         ev.insert("bytes".into(), got.size.into());
-        if frames <= INLINE_FRAMES {
+        if frames <= crate::events::INLINE_FRAMES {
             let outputs: serde_json::Map<String, serde_json::Value> = out
                 .scalars
                 .into_iter()
@@ -419,7 +326,7 @@ impl Node {
             let summary: serde_json::Map<String, serde_json::Value> = out
                 .scalars
                 .iter()
-                .map(|(n, v)| (n.clone(), summary(v)))
+                .map(|(n, v)| (n.clone(), crate::events::summary(v)))
                 .collect();
             ev.insert("summary".into(), summary.into());
         }

@@ -4,7 +4,8 @@
 //! - [`store`]: the buffer on disk (durable commits, keys that never become paths);
 //! - [`kernel`]: attaching a bundle to a bucket, and one object's frames through
 //!   a slot;
-//! - [`slots`]: the pool of slots objects run on (`--slots cpu:N,emulated:M`);
+//! - [`slots`]: the pool of slots objects run on (`--slots cpu:N,emulated:M`),
+//!   and [`sample`], `--verify-sample`'s check of CPU runs in the emulator;
 //! - [`node`]: what every operation shares (the buffer, attached kernels,
 //!   events, counters, the tier);
 //! - [`s3`]: the S3 operations (on the `s3s` crate), one file per group;
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod node;
 pub mod routes;
 pub mod s3;
+pub mod sample;
 pub mod serve;
 pub mod slots;
 pub mod store;
