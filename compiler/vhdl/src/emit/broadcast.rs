@@ -56,10 +56,14 @@ impl Emitter<'_> {
         if view.arg_lanes > 1 {
             // the lane's part of `from`: every arg_lanes-th element (a power of two)
             let bits = 32 - (full - 1).max(1).leading_zeros();
-            addr = format!(
-                "to_integer(shift_right(to_unsigned({addr}, {bits}), {}))",
-                view.arg_lanes.trailing_zeros()
-            );
+            let shift = view.arg_lanes.trailing_zeros();
+            addr = if shift >= bits {
+                // every address shifts out: GHDL 2.0's netlist writer cannot
+                // print the shift of a one-bit vector it would make of it
+                "0".to_string()
+            } else {
+                format!("to_integer(shift_right(to_unsigned({addr}, {bits}), {shift}))")
+            };
         }
         // advance the read counters, innermost axis first: an if/else chain
         let mut advance = Vec::new();
