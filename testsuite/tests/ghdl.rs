@@ -52,6 +52,28 @@ fn conformance_kernels_in_ghdl() {
     }
 }
 
+/// A kernel (its body's lines after the imports) at up to `lanes` lanes agrees
+/// with the simulator in GHDL from its VHDL source and from GHDL's synthesized
+/// netlist, on three random frames.
+fn source_and_netlist_agree(name: &str, def: &[&str], lanes: u32, seed: u64) {
+    let mut text = vec![
+        "import numpy as np",
+        "from hiss import kernel, Array",
+        "",
+        "@kernel",
+    ];
+    text.extend_from_slice(def);
+    let src = hissc_diagnostics::SourceFile::new(name, text.join("\n"));
+    let (k, net, _) =
+        hissc_testsuite::compile_lanes_why(&src, None, lanes).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng::new(seed);
+    let frames: Vec<Vec<Array>> = (0..3).map(|_| random_frame(&mut rng, &k)).collect();
+    for netlist in [false, true] {
+        agree(&src, &k, &net, &frames, true, netlist)
+            .unwrap_or_else(|e| panic!("netlist {netlist}: {e}"));
+    }
+}
+
 /// GHDL 2.0's synthesis extends a narrow negative constant factor to a
 /// product wider than 32 bits from 32 bits (`x * -62` at 40 bits multiplied
 /// by 0x00FFFFFFC2): the netlist, which is what becomes the bitstream, gave
@@ -62,23 +84,15 @@ fn a_negative_constant_factor_survives_synthesis() {
     if !ghdl_or_skip("a_negative_constant_factor_survives_synthesis") {
         return;
     }
-    let text = [
-        "import numpy as np",
-        "from hiss import kernel, Array",
-        "",
-        "@kernel",
-        "def k(a: Array[np.uint32, 2, 4], b: Array[np.int32, 2, 4]) -> tuple[Array[np.int64, 2, 4], Array[np.int64, 2, 4]]:",
-        "    return a.astype(np.int64) * -62, b.astype(np.int64) * -7",
-    ]
-    .join("\n");
-    let src = hissc_diagnostics::SourceFile::new("negmul.py", text.to_string());
-    let (k, net) = compile(&src, None).unwrap_or_else(|e| panic!("{e}"));
-    let mut rng = Rng::new(7);
-    let frames: Vec<Vec<Array>> = (0..3).map(|_| random_frame(&mut rng, &k)).collect();
-    for netlist in [false, true] {
-        agree(&src, &k, &net, &frames, true, netlist)
-            .unwrap_or_else(|e| panic!("netlist {netlist}: {e}"));
-    }
+    source_and_netlist_agree(
+        "negmul.py",
+        &[
+            "def k(a: Array[np.uint32, 2, 4], b: Array[np.int32, 2, 4]) -> tuple[Array[np.int64, 2, 4], Array[np.int64, 2, 4]]:",
+            "    return a.astype(np.int64) * -62, b.astype(np.int64) * -7",
+        ],
+        1,
+        7,
+    );
 }
 
 /// A broadcast whose lane reads an address of one bit shifted by the lanes
@@ -90,24 +104,15 @@ fn a_broadcast_address_that_shifts_out_survives_synthesis() {
     if !ghdl_or_skip("a_broadcast_address_that_shifts_out_survives_synthesis") {
         return;
     }
-    let text = [
-        "import numpy as np",
-        "from hiss import kernel, Array",
-        "",
-        "@kernel",
-        "def k(a0: Array[np.uint16, 4, 2], row: Array[np.uint16, 2]) -> np.int64:",
-        "    return np.where(row < a0, a0, row).astype(np.int64).sum()",
-    ]
-    .join("\n");
-    let src = hissc_diagnostics::SourceFile::new("shift_out.py", text.to_string());
-    let (k, net, _) =
-        hissc_testsuite::compile_lanes_why(&src, None, 4).unwrap_or_else(|e| panic!("{e}"));
-    let mut rng = Rng::new(11);
-    let frames: Vec<Vec<Array>> = (0..3).map(|_| random_frame(&mut rng, &k)).collect();
-    for netlist in [false, true] {
-        agree(&src, &k, &net, &frames, true, netlist)
-            .unwrap_or_else(|e| panic!("netlist {netlist}: {e}"));
-    }
+    source_and_netlist_agree(
+        "shift_out.py",
+        &[
+            "def k(a0: Array[np.uint16, 4, 2], row: Array[np.uint16, 2]) -> np.int64:",
+            "    return np.where(row < a0, a0, row).astype(np.int64).sum()",
+        ],
+        4,
+        11,
+    );
 }
 
 #[test]
