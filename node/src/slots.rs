@@ -294,31 +294,32 @@ impl Pool {
     pub fn render(&self) -> String {
         use std::fmt::Write;
         let mut s = String::new();
-        let families: [(&str, &str, &str); 4] = [
+        // each counter family: its name, help and the value of one slot
+        type Value = fn(&Counters) -> String;
+        let families: [(&str, &str, Value); 4] = [
             (
                 "hiss_slot_busy_seconds_total",
-                "counter",
                 "Time a slot spent running objects.",
+                |c| format!("{:.6}", c.busy_micros.load(Ordering::Relaxed) as f64 / 1e6),
             ),
-            ("hiss_slot_objects_total", "counter", "Objects a slot ran."),
-            ("hiss_slot_frames_total", "counter", "Frames a slot ran."),
+            ("hiss_slot_objects_total", "Objects a slot ran.", |c| {
+                c.objects.load(Ordering::Relaxed).to_string()
+            }),
+            ("hiss_slot_frames_total", "Frames a slot ran.", |c| {
+                c.frames.load(Ordering::Relaxed).to_string()
+            }),
             (
                 "hiss_slot_loads_total",
-                "counter",
                 "Kernels a slot loaded (a slot keeps the last one).",
+                |c| c.loads.load(Ordering::Relaxed).to_string(),
             ),
         ];
-        for (i, (name, kind, help)) in families.iter().enumerate() {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (name, help, value) in families {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
             for g in &self.groups {
                 for (n, c) in g.counters.iter().enumerate() {
-                    let v = match i {
-                        0 => format!("{:.6}", c.busy_micros.load(Ordering::Relaxed) as f64 / 1e6),
-                        1 => c.objects.load(Ordering::Relaxed).to_string(),
-                        2 => c.frames.load(Ordering::Relaxed).to_string(),
-                        _ => c.loads.load(Ordering::Relaxed).to_string(),
-                    };
-                    let _ = writeln!(s, "{name}{{kind=\"{}\",slot=\"{n}\"}} {v}", g.kind.name());
+                    let kind = g.kind.name();
+                    let _ = writeln!(s, "{name}{{kind=\"{kind}\",slot=\"{n}\"}} {}", value(c));
                 }
             }
         }

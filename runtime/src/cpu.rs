@@ -107,12 +107,7 @@ impl Slot for CpuSlot {
         let l = self.loaded.as_mut().ok_or(SlotError::NotLoaded)?;
         let bound = l.binding.bind(inputs)?;
         let mut run = l.program.start(Some(&l.binding.states));
-        let per_frame: Vec<Vec<Array>> = (0..bound.frames)
-            .map(|f| {
-                let outputs = run.frame_exact(&bound.frame_data(f));
-                outputs.iter().map(|o| o.to_array()).collect()
-            })
-            .collect();
+        let per_frame = run.batch(&bound);
         let states = run.states().into_iter().map(|s| s.data).collect();
         l.binding.states = states;
         Ok(bound.collect(per_frame))
@@ -174,9 +169,8 @@ impl<'p> CpuRun<'p> {
             .zip(streams)
             .map(|(f, p)| {
                 f.map(|f| {
-                    let lanes: Vec<i64> = f.iter().map(|&x| x as i64).collect();
                     let mut bytes = Vec::new();
-                    hissc_cpu::encode(p.ty.dtype, &lanes, &mut bytes);
+                    crate::npy::encode(p.ty.dtype, &f, &mut bytes);
                     bytes
                 })
             })

@@ -161,10 +161,22 @@ impl Run<'_> {
             .collect()
     }
 
+    /// Runs every frame of a batch bound to the kernel's parameters (in
+    /// signature order), giving each frame's outputs as the reference
+    /// interpreter gives them.
+    pub fn batch(&mut self, b: &hissc_aop::Bound) -> Vec<Vec<Array>> {
+        (0..b.frames)
+            .map(|f| {
+                let outputs = self.frame_exact(&b.frame_data(f));
+                outputs.iter().map(Output::to_array).collect()
+            })
+            .collect()
+    }
+
     /// Runs one frame given as the reference interpreter takes it: each
     /// parameter's elements as exact integers, in signature order (a scalar's
     /// one value).
-    pub fn frame_exact(&mut self, args: &[&[i128]]) -> Vec<Output> {
+    fn frame_exact(&mut self, args: &[&[i128]]) -> Vec<Output> {
         let lanes: Vec<Vec<i64>> = args
             .iter()
             .map(|a| a.iter().map(|&x| x as i64).collect())

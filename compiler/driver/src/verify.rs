@@ -198,12 +198,7 @@ pub fn verify(c: &Check) -> Result<Verified, Failed> {
     // the kernel compiled for the CPU, from the same states
     let program = hissc_cpu::Program::new(k);
     let mut cpu = program.start(Some(c.states));
-    let on_cpu: Vec<Vec<Array>> = (0..b.frames)
-        .map(|f| {
-            let outputs = cpu.frame_exact(&b.frame_data(f));
-            outputs.iter().map(|o| o.to_array()).collect()
-        })
-        .collect();
+    let on_cpu = cpu.batch(b);
     agree(k, &reference, &on_cpu, "the CPU slot")?;
     for (p, (want, got)) in k.states.iter().zip(states.iter().zip(cpu.states())) {
         if *want != got.data {

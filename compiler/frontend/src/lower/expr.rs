@@ -1018,6 +1018,17 @@ impl Lowerer<'_> {
             (Val::Float(_, at), _) | (_, Val::Float(_, at)) => *at,
             _ => span,
         };
+        if !exact(a) || !exact(b) {
+            return Some(
+                self.error(
+                    Diagnostic::error(
+                        Code::DTYPE,
+                        "an integer of 2**53 or more in float arithmetic",
+                    )
+                    .primary(span, "Python converts it to float64 inexactly"),
+                ),
+            );
+        }
         let r = match op {
             Operator::Add => x + y,
             Operator::Sub => x - y,
@@ -1044,17 +1055,6 @@ impl Lowerer<'_> {
                 )
             }
         };
-        if !exact(a) || !exact(b) {
-            return Some(
-                self.error(
-                    Diagnostic::error(
-                        Code::DTYPE,
-                        "an integer of 2**53 or more in float arithmetic",
-                    )
-                    .primary(span, "Python converts it to float64 inexactly"),
-                ),
-            );
-        }
         Some(Val::Float(r, at))
     }
 
