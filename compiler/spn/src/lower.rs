@@ -745,16 +745,31 @@ impl Lowering<'_> {
         if let Some(i) = self.identity(&d.inst, dtype, &args, &lowered) {
             return Some(lowered[i].clone());
         }
-        // State operands are read in step with the first stream operand.
-        let partner = lowered.iter().find_map(|l| match l {
-            L::Bus(b) if !self.sched(*b).is_static() => Some(*b),
-            _ => None,
-        });
+        // State and index operands are read in step with a stream operand of
+        // their own element count (a frame-wide condition beside a per-pixel
+        // state does not time the state's reads), else with the first stream.
+        let streams: Vec<Bus> = lowered
+            .iter()
+            .filter_map(|l| match l {
+                L::Bus(b) if !self.sched(*b).is_static() => Some(*b),
+                _ => None,
+            })
+            .collect();
+        let partner = |this: &Self, n: u32| {
+            streams
+                .iter()
+                .copied()
+                .find(|&b| this.sched(b).elements() == n)
+                .or(streams.first().copied())
+        };
         let mut lowered = lowered;
         for l in lowered.iter_mut() {
             match *l {
-                L::State(s) => *l = L::Bus(self.load(s, partner, span)?),
-                L::Iota(n) => *l = L::Bus(self.iota(n, partner, span)?),
+                L::State(s) => {
+                    let n = self.k.states[s as usize].ty.numel() as u32;
+                    *l = L::Bus(self.load(s, partner(self, n), span)?)
+                }
+                L::Iota(n) => *l = L::Bus(self.iota(n, partner(self, n), span)?),
                 _ => {}
             }
         }
