@@ -404,6 +404,41 @@ fn verify_with_a_relative_output_directory() {
     assert!(dir.path().join("rel/out/out.npy").exists());
 }
 
+/// Issue 23 item 11: `frame[0]` of a 514-wide frame keeps the frame's 8 lanes
+/// (a slice of the flat frame), and a construct that does hold the lanes back is
+/// named in one warning, not one per lane count tried.
+#[test]
+fn a_row_of_a_wide_frame_keeps_the_lanes_and_one_warning_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("rows.py");
+    let head = "import numpy as np\nfrom hiss import kernel, Array\n\n@kernel\n";
+    std::fs::write(
+        &k,
+        format!(
+            "{head}def k(frame: Array[np.uint16, 4, 514]) -> np.uint64:\n    return frame[0].sum() + frame[1, 2:].sum()\n"
+        ),
+    )
+    .unwrap();
+    let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", "8"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("input frame: u16[4, 514] x8"), "{t}");
+    assert!(!t.contains("warning"), "{t}");
+    // every fourth row element over 16 lanes: held back, named once
+    std::fs::write(
+        &k,
+        format!(
+            "{head}def k(frame: Array[np.uint16, 8, 64]) -> np.uint64:\n    return frame[:, 1::3].sum()\n"
+        ),
+    )
+    .unwrap();
+    let o = hissc(&[k.to_str().unwrap(), "--emit", "spn", "--lanes", "64"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert_eq!(t.matches("warning[HS0402]").count(), 1, "{t}");
+    assert!(t.contains("frame[:, 1::3]"), "{t}");
+}
+
 #[test]
 fn lanes_show_in_the_network_and_bad_lane_counts_are_refused() {
     let (_dir, k) = setup();

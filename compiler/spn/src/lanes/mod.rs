@@ -253,11 +253,10 @@ pub fn widen_up_to(
                 return Ok((net, why));
             }
             Err(d) if n > 1 && d.iter().all(|d| d.severity == Severity::Error) => {
+                // one warning per construct: the first (most lanes) says why
+                let at = |d: &Diagnostic| (d.code, d.labels.first().map(|l| l.span));
                 for d in d {
-                    if !why
-                        .iter()
-                        .any(|w| w.message == d.message && w.labels == d.labels)
-                    {
+                    if !why.iter().any(|w| at(w) == at(&d)) {
                         why.push(d.into_warning());
                     }
                 }

@@ -24,12 +24,27 @@ impl Widen {
         if lanes == 1 {
             return Some(W::Lanes(vec![filter(self, v[0], shape, sel)]));
         }
+        let stepped = sel.iter().any(|&(_, st, c)| st > 1 && c > 1);
         let bad = |w: &mut Self| {
             w.fail(
                 n.span,
                 format!("a slice whose selection does not line up with {lanes} lanes"),
-                "use a lane count that the slice's step divides (or a multiple of it), with whole groups of lanes selected",
+                if stepped {
+                    "use a lane count that the slice's step divides (or a multiple of it), with whole groups of lanes selected"
+                } else {
+                    "a slice keeps every lane when the elements it skips, before and between its rows, are multiples of the lane count"
+                },
             )
+        };
+        // Lanes run along the flat order: where they do not line up with the
+        // axes, a selection that is contiguous across axes (`frame[0]` of a
+        // 514-wide frame at 8 lanes) is a slice of the merged axis.
+        let merged;
+        let (shape, sel) = if split(shape, lanes).is_some() {
+            (shape, sel)
+        } else {
+            merged = merge_axes(shape, sel);
+            (&merged.0[..], &merged.1[..])
         };
         let Some(sp) = split(shape, lanes) else {
             return bad(self);
@@ -352,4 +367,30 @@ impl Widen {
         let out = self.align(&out);
         Some(W::Lanes(out))
     }
+}
+
+/// The same selection over fewer axes: from the last axis back, an axis whose
+/// selection is whole merges with a contiguous selection of the axis before it,
+/// and any selection merges with a single index of the axis before it (both
+/// pick the same elements in the same flat order).
+fn merge_axes(shape: &[u32], sel: &[(u32, u32, u32)]) -> (Vec<u32>, Vec<(u32, u32, u32)>) {
+    let mut shape = shape.to_vec();
+    let mut sel = sel.to_vec();
+    while shape.len() > 1 {
+        let r = shape.len() - 1;
+        let (dim, (s, st, c)) = (shape[r], sel[r]);
+        let (ps, pst, pc) = sel[r - 1];
+        let joined = if pc == 1 {
+            (ps * dim + s, st, c)
+        } else if (s, st, c) == (0, 1, dim) && pst == 1 {
+            (ps * dim, 1, pc * dim)
+        } else {
+            break;
+        };
+        shape[r - 1] *= dim;
+        shape.pop();
+        sel[r - 1] = joined;
+        sel.pop();
+    }
+    (shape, sel)
 }
