@@ -537,6 +537,13 @@ impl Lowering<'_> {
                 );
                 match planned {
                     Some((s, depth)) if depth.iter().all(|&x| x <= proc::merge::MAX_DEPTH) => {
+                        // a joined array with more elements than the frame
+                        // takes a longer frame period (its elements leave one
+                        // per cycle)
+                        let need = proc::merge::period_needed(&self.net, &srcs, &blocks, reps);
+                        if need > self.net.frame_period() {
+                            self.net.min_period = need;
+                        }
                         let kind = ProcKind::Merge {
                             srcs,
                             blocks,
@@ -552,11 +559,20 @@ impl Lowering<'_> {
                         ),
                         "join arrays whose elements arrive in the joined order, such as interleaving the columns of one frame (`np.stack([a[:, 0], a[:, 1]], axis=1)`)",
                     ),
-                    None => self.not_streamable(
-                        span,
-                        "the joined array has more elements than a frame takes cycles to arrive",
-                        "join parts of the frame (slices of one input), not whole inputs one after another",
-                    ),
+                    None => {
+                        let (joined, period) = (d.ty.numel(), self.net.frame_period());
+                        let what = if joined > period as usize {
+                            format!("the joined array has {joined} elements per frame, and a frame takes {period} cycles to arrive")
+                        } else {
+                            "the joined elements would still be leaving as the next frame's arrive"
+                                .to_string()
+                        };
+                        self.not_streamable(
+                            span,
+                            &what,
+                            "a stream carries one element per cycle: join parts of the frame (slices of one input) into at most a frame's elements, or return the parts as separate outputs and join them on the host",
+                        )
+                    }
                 }
             }
             Inst::Compress(a, m) => {

@@ -88,9 +88,25 @@ fn writes(net: &Network, s: usize, lane: usize) -> Option<Vec<u32>> {
 }
 
 /// The fewest cycles between frame starts for which every write of a state
-/// element comes before the next frame's read of it (0 without states).
+/// element comes before the next frame's read of it, and every join's elements
+/// leave before the next frame's arrive ([`super::merge::period_needed`]; 0
+/// without states or joins).
 pub fn min_period(net: &Network) -> u32 {
     let mut p = 0u32;
+    let input = net
+        .inputs
+        .iter()
+        .map(|i| (numel(&i.shape) as u32).div_ceil(i.lanes.max(1)))
+        .max()
+        .unwrap_or(1);
+    for n in net.nodes.values() {
+        if let ProcKind::Merge { srcs, blocks, reps } = &n.kind {
+            let need = super::merge::period_needed(net, srcs, blocks, *reps);
+            if need > input {
+                p = p.max(need);
+            }
+        }
+    }
     for (_, s, lane, reads) in loads(net) {
         if let Some(w) = writes(net, s, lane) {
             for (r, w) in reads.iter().zip(&w) {
@@ -216,7 +232,7 @@ pub fn check_states(net: &Network, errs: &mut Vec<String>) {
     let need = min_period(net);
     if net.frame_period() < need || net.min_period != need {
         errs.push(format!(
-            "the states need a frame period of at least {need} cycles; the network says {} (frame period {})",
+            "the states and joins need a frame period of at least {need} cycles; the network says {} (frame period {})",
             net.min_period,
             net.frame_period()
         ));

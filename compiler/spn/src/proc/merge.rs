@@ -45,6 +45,22 @@ pub fn schedule(
     schedule_arrivals(&arrivals, blocks, reps, net.frame_period())
 }
 
+/// The fewest cycles between frame starts in which a merge's joined elements
+/// leave before the next frame's arrive: more than the input takes where the
+/// joined array has more elements than the frame (`np.stack([p & 15, p >> 4],
+/// axis=-1)` unpacking two 4-bit pixels from each byte), 0 where the merge does
+/// not carry its blocks.
+pub fn period_needed(net: &Network, srcs: &[Bus], blocks: &[u32], reps: u32) -> u32 {
+    let Some(arrivals) = arrivals(net, srcs, blocks, reps) else {
+        return 0;
+    };
+    let first = arrivals.iter().filter_map(|a| a.first()).copied().min();
+    match (first, schedule_arrivals(&arrivals, blocks, reps, u32::MAX)) {
+        (Some(first), Some((s, _))) => s.cycles().last().map_or(0, |&l| l - first),
+        _ => 0,
+    }
+}
+
 /// [`schedule`] of operands arriving in the given cycles.
 fn schedule_arrivals(
     arrivals: &[Vec<u32>],
@@ -69,7 +85,7 @@ fn schedule_arrivals(
         decided = Some(t);
         out.push(t + 1);
     }
-    if *out.last()? > first + period {
+    if *out.last()? > first.saturating_add(period) {
         return None;
     }
     let (start, pat) = Pattern::from_positions(out);
@@ -111,14 +127,24 @@ pub fn plan(
         tries.push((delays, aligned));
     }
     tries.push((vec![0; srcs.len()], arrivals));
-    // the last try (as they come) is what a refusal reports
+    // the last try (as they come) is what a refusal reports; a join that cannot
+    // leave within the input's frame period stretches it ([`period_needed`])
     let mut last = None;
-    for (delays, arrivals) in tries {
-        let s = schedule_arrivals(&arrivals, blocks, reps, period);
-        if matches!(&s, Some((_, depth)) if depth.iter().all(|&x| x <= MAX_DEPTH)) {
-            return s.map(|(s, d)| (delays, s, d));
+    for period in [period, u32::MAX] {
+        for (delays, arrivals) in &tries {
+            // a longer period with a frame buffer in front of an operand would
+            // join whole inputs one after the other at a fraction of their rate
+            if period == u32::MAX && delays.iter().any(|&d| d > MAX_DEPTH) {
+                continue;
+            }
+            let s = schedule_arrivals(arrivals, blocks, reps, period);
+            if matches!(&s, Some((_, depth)) if depth.iter().all(|&x| x <= MAX_DEPTH)) {
+                return s.map(|(s, d)| (delays.clone(), s, d));
+            }
+            if s.is_some() || last.is_none() {
+                last = s.map(|(s, d)| (delays.clone(), s, d));
+            }
         }
-        last = s.map(|(s, d)| (delays, s, d));
     }
     last
 }
