@@ -553,10 +553,15 @@ impl Lowering<'_> {
                     }
                     Some((_, depth)) => self.not_streamable(
                         span,
-                        &format!(
-                            "joining these arrays holds up to {} elements back (a frame buffer)",
-                            depth.iter().max().unwrap_or(&0)
-                        ),
+                        &{
+                            let held = depth.iter().max().unwrap_or(&0);
+                            let (joined, period) = (d.ty.numel(), self.net.frame_period());
+                            if joined > period as usize {
+                                format!("joining these arrays holds up to {held} elements back (a frame buffer): the joined array has {joined} elements per frame, which leave one per cycle while the frame arrives in {period}")
+                            } else {
+                                format!("joining these arrays holds up to {held} elements back (a frame buffer)")
+                            }
+                        },
                         "join arrays whose elements arrive in the joined order, such as interleaving the columns of one frame (`np.stack([a[:, 0], a[:, 1]], axis=1)`)",
                     ),
                     None => {
