@@ -230,7 +230,7 @@ pub const NP_FLOAT: &[&str] = &[
 ];
 
 /// Python builtins a kernel may call.
-pub const BUILTINS: &[&str] = &["abs", "range", "int", "bool", "len"];
+pub const BUILTINS: &[&str] = &["abs", "range", "int", "bool", "len", "enumerate", "zip"];
 
 #[cfg(test)]
 mod tests {

@@ -153,14 +153,8 @@ impl Checker<'_, '_> {
             }
             Stmt::For(f) => {
                 self.target(&f.target);
-                let is_range = matches!(&*f.iter, Expr::Call(c) if matches!(&*c.func, Expr::Name(n) if n.id.as_str() == "range"));
-                if !is_range {
-                    self.push(
-                        Diagnostic::error(Code::UNSUPPORTED_STATEMENT, "`for` loops must iterate over `range(...)`")
-                            .primary(span_of(&*f.iter), "not a `range`")
-                            .help("write `for i in range(N)` with constant bounds; the loop is unrolled"),
-                    );
-                }
+                // what the loop iterates over is checked by the lowering: a
+                // `range`, or a tuple, list or table known at compile time
                 self.expr(&f.iter);
                 self.block(&f.body);
                 if !f.orelse.is_empty() {

@@ -400,12 +400,12 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            "range" => self.error(
+            "range" | "enumerate" | "zip" => self.error(
                 Diagnostic::error(
                     Code::UNSUPPORTED_EXPRESSION,
-                    "`range` can only be used in `for i in range(...)`",
+                    format!("`{name}` can only be used in a `for` loop's header"),
                 )
-                .primary(span, "range outside a for loop"),
+                .primary(span, format!("{name} outside a for loop")),
             ),
             _ => self.error(
                 Diagnostic::error(

@@ -902,17 +902,119 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn for_stmt(&mut self, f: &mut Frame, l: &ast::StmtFor) -> Flow {
-        let Expr::Call(c) = &*l.iter else {
-            return Flow::Next;
+    /// The values a `for` loop's target takes, in order (the loop is unrolled):
+    /// `range(...)` with constant bounds, a tuple or list known at compile time
+    /// (ROI corners, say), a constant table's elements, and `enumerate` or `zip`
+    /// of those. `None` after a diagnostic.
+    fn loop_items(&mut self, f: &mut Frame, iter: &Expr) -> Option<Vec<Val>> {
+        let call = match iter {
+            Expr::Call(c) => match &*c.func {
+                Expr::Name(n) if c.keywords.is_empty() && !f.locals.contains_key(n.id.as_str()) => {
+                    Some((n.id.as_str(), c))
+                }
+                _ => None,
+            },
+            _ => None,
         };
+        match call {
+            Some(("range", c)) => self.range_items(f, iter, c),
+            Some(("enumerate", c)) if matches!(c.args.len(), 1 | 2) => {
+                let items = self.loop_items(f, &c.args[0])?;
+                let start = match c.args.get(1).map(|a| self.expr(f, a)) {
+                    None => 0,
+                    Some(Val::Int(i)) => i,
+                    Some(Val::Poison) => return None,
+                    Some(_) => {
+                        self.error(
+                            Diagnostic::error(
+                                Code::NOT_CONSTANT,
+                                "`enumerate`'s start must be a compile-time integer",
+                            )
+                            .primary(span_of(&c.args[1]), "not known at compile time"),
+                        );
+                        return None;
+                    }
+                };
+                Some(
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| Val::Tuple(vec![Val::Int(start + i as i128), v]))
+                        .collect(),
+                )
+            }
+            Some(("zip", c)) if !c.args.is_empty() => {
+                let mut all = Vec::new();
+                for a in &c.args {
+                    all.push(self.loop_items(f, a)?);
+                }
+                let n = all.iter().map(|x| x.len()).min().unwrap_or(0);
+                Some(
+                    (0..n)
+                        .map(|i| Val::Tuple(all.iter().map(|x| x[i].clone()).collect()))
+                        .collect(),
+                )
+            }
+            _ => match self.expr(f, iter) {
+                Val::Tuple(vs) => Some(vs),
+                Val::Table(t) => {
+                    let d = t.values.dtype;
+                    let span = span_of(iter);
+                    Some(
+                        t.values
+                            .data
+                            .iter()
+                            .map(|&x| Val::Node(self.constant(x, d, span)))
+                            .collect(),
+                    )
+                }
+                // an array's rows (views, as numpy's iteration gives)
+                Val::Node(n) if !self.k.ty(n.v).is_scalar() => {
+                    let rows = self.k.ty(n.v).shape[0] as i128;
+                    if rows > hissc_aop::limits::MAX_UNROLL {
+                        self.error(
+                            Diagnostic::error(
+                                Code::LIMIT,
+                                format!("this loop runs {rows} times; hissc unrolls at most {} iterations", hissc_aop::limits::MAX_UNROLL),
+                            )
+                            .primary(span_of(iter), "too many iterations")
+                            .help("use whole-array operations instead of a long loop"),
+                        );
+                        return None;
+                    }
+                    let span = span_of(iter);
+                    Some(
+                        (0..rows)
+                            .map(|i| self.subscript(Val::Node(n), Val::Int(i), iter, span))
+                            .collect(),
+                    )
+                }
+                Val::Poison => None,
+                other => {
+                    let what = self.describe(&other);
+                    self.error(
+                        Diagnostic::error(
+                            Code::UNSUPPORTED_STATEMENT,
+                            format!("a `for` loop over {what}"),
+                        )
+                        .primary(span_of(iter), "not known at compile time")
+                        .help("loops are unrolled: iterate over `range(N)`, a constant tuple or list, an array's rows, or `enumerate`/`zip` of those"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// `range(...)`'s values, its bounds compile-time constants.
+    fn range_items(&mut self, f: &mut Frame, iter: &Expr, c: &ast::ExprCall) -> Option<Vec<Val>> {
         let mut bounds = Vec::new();
         for a in &c.args {
             let v = self.expr(f, a);
             match v {
                 Val::Int(i) => bounds.push(i),
                 Val::Bool(b) => bounds.push(b as i128),
-                Val::Poison => return Flow::Next,
+                Val::Poison => return None,
                 _ => {
                     self.error(
                         Diagnostic::error(
@@ -922,7 +1024,7 @@ impl<'a> Lowerer<'a> {
                         .primary(span_of(a), "not known at compile time")
                         .note("loops are unrolled, so their trip count must be fixed"),
                     );
-                    return Flow::Next;
+                    return None;
                 }
             }
         }
@@ -936,9 +1038,9 @@ impl<'a> Lowerer<'a> {
                         Code::ARGUMENTS,
                         "`range` takes one to three integers, and a step other than 0",
                     )
-                    .primary(span_of(&*l.iter), "bad range"),
+                    .primary(span_of(iter), "bad range"),
                 );
-                return Flow::Next;
+                return None;
             }
         };
         let count = if step > 0 {
@@ -955,13 +1057,20 @@ impl<'a> Lowerer<'a> {
                         hissc_aop::limits::MAX_UNROLL
                     ),
                 )
-                .primary(span_of(&*l.iter), "too many iterations")
+                .primary(span_of(iter), "too many iterations")
                 .help("use whole-array operations instead of a long loop"),
             );
-            return Flow::Next;
+            return None;
         }
-        for n in 0..count {
-            self.assign(f, &l.target, Val::Int(start + n * step));
+        Some((0..count).map(|n| Val::Int(start + n * step)).collect())
+    }
+
+    fn for_stmt(&mut self, f: &mut Frame, l: &ast::StmtFor) -> Flow {
+        let Some(items) = self.loop_items(f, &l.iter) else {
+            return Flow::Next;
+        };
+        for v in items {
+            self.assign(f, &l.target, v);
             if let Flow::Return(v, s) = self.block(f, &l.body) {
                 return Flow::Return(v, s);
             }
