@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import numpy as np
 
@@ -167,15 +168,28 @@ def _source_of(fn):
     text = [line if i + 1 in keep else "\n" for i, line in enumerate(lines)]
     # what the kernel reads from earlier cells: numpy and hiss names as imports
     # (before the kernel, as Python needs them), constants after it
+    # and helper functions from earlier cells, with what they read in turn
     head = []
     import hiss as _hiss
-    for n in sorted(names - bound - set(dir(builtins))):
-        v = fn.__globals__.get(n)
+    todo = [(n, fn.__globals__) for n in sorted(names - bound - set(dir(builtins)))]
+    seen = set(bound) | set(dir(builtins))
+    while todo:
+        n, scope = todo.pop(0)
+        if n in seen:
+            continue
+        seen.add(n)
+        v = scope.get(n)
         if v is np:
             head.append(f"import numpy as {n}\n")
         elif any(getattr(_hiss, a, None) is v for a in dir(_hiss)) and not inspect.ismodule(v):
             attr = next(a for a in dir(_hiss) if getattr(_hiss, a, None) is v)
             head.append(f"from hiss import {attr} as {n}\n" if attr != n else f"from hiss import {n}\n")
+        elif inspect.isfunction(v) and not hasattr(v, "__hiss_kernel__"):
+            helper = _helper_source(v)
+            if helper is not None:
+                src, reads = helper
+                text.append("\n" + src if src.endswith("\n") else "\n" + src + "\n")
+                todo.extend((m, v.__globals__) for m in sorted(reads - seen))
         else:
             lit = _constant(v)
             if lit is not None:
@@ -183,15 +197,41 @@ def _source_of(fn):
     return "".join(head + text), name, len(head)
 
 
+def _helper_source(fn):
+    """A helper function defined in another cell or module: its source, and the
+    names it reads from outside itself; None when Python does not have its text."""
+    try:
+        src = textwrap.dedent(inspect.getsource(fn))
+        node = ast.parse(src).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
+        return None
+    a = node.args
+    local = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
+    local |= {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
+    reads = {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)}
+    return src, reads - local - {node.name}
+
+
 def _constant(v):
-    """A module-level value as kernel source, if the language has it."""
+    """A module-level value as kernel source, if the language has it: Python
+    ints, bools and finite floats, numpy integer scalars, tuples and lists of
+    those (nested: ROI lists), integer arrays (tables)."""
     if isinstance(v, bool) or isinstance(v, int):
         return repr(v)
+    if isinstance(v, float):
+        return repr(v) if np.isfinite(v) else None
     if isinstance(v, np.generic) and v.dtype.kind in "biu":
         return f"np.{v.dtype.name}({int(v)})"
-    if isinstance(v, tuple) and all(isinstance(x, int) for x in v):
-        return repr(v)
-    if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "biu":
+    if isinstance(v, (tuple, list)):
+        items = [_constant(x) for x in v]
+        if any(x is None for x in items):
+            return None
+        if isinstance(v, list):
+            return "[" + ", ".join(items) + "]"
+        return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+    if isinstance(v, np.ndarray) and v.ndim >= 1 and v.dtype.kind in "biu":
         return f"np.array({v.tolist()}, dtype=np.{v.dtype.name})"
     return None
 

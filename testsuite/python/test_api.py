@@ -154,6 +154,40 @@ def test_import_hiss_star_and_typing_spellings_compile_from_a_function(tmp_path)
     same(hiss.compile(mod.k).run(frame=frame), mod.k(frame))
 
 
+def test_a_kernel_compiles_with_what_earlier_cells_defined(tmp_path):
+    # issue 23 item 15: float constants, nested tuples and lists (ROI lists),
+    # 2-D tables and helper functions defined in earlier cells (other files
+    # here, as IPython keeps each cell under its own name) reach the kernel
+    g = {}
+    def cell(name, text):
+        p = tmp_path / name
+        p.write_text(text)
+        exec(compile(text, str(p), "exec"), g)
+    cell("cell1.py", "import numpy as np\nfrom hiss import kernel, Array\n")
+    cell("cell2.py", "THRESH = 2.5\nROIS = ((0, 2, 1, 3), (1, 4, 0, 2))\nBANDS = [(1, 10), (20, 400)]\n"
+         "GAIN = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint16)\n")
+    cell("cell3.py", "def above(x, t):\n    return x > t\n\n"
+         "def count_above(x):\n    return np.count_nonzero(above(x, THRESH))\n")
+    cell("cell4.py", """@kernel
+def k(frame: Array[np.uint16, 4, 6]) -> tuple[np.int64, np.uint64, np.int64, np.uint16]:
+    s = np.uint64(0)
+    for r0, r1, c0, c1 in ROIS:
+        s = s + frame[r0:r1, c0:c1].sum()
+    inside = np.int64(0)
+    for lo, hi in BANDS:
+        inside = inside + np.count_nonzero((frame >= lo) & (frame < hi))
+    return count_above(frame), s, inside, frame.max() + GAIN[1, 2]
+""")
+    k = hiss.compile(g["k"])
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        f = rng.integers(0, 500, (4, 6), dtype=np.uint16)
+        got, want = k.run(frame=f), g["k"](f)
+        assert len(got) == len(want) == 4
+        for a, b in zip(got, want):
+            same(a, b)
+
+
 def test_a_cell_without_imports_is_named_by_its_own_lines(tmp_path):
     # a notebook cell that relies on an earlier cell's imports: hiss.compile puts
     # them above the cell's code, and hissc (--line-offset) counts the cell's lines

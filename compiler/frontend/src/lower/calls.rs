@@ -382,6 +382,7 @@ impl Lowerer<'_> {
                         _ => Val::Poison,
                     },
                     ("len", Val::Tuple(t)) => Val::Int(t.len() as i128),
+                    ("len", Val::Table(t)) => Val::Int(t.values.shape[0] as i128),
                     ("len", Val::Node(n)) if !self.k.ty(n.v).is_scalar() => {
                         Val::Int(self.k.ty(n.v).shape[0] as i128)
                     }
@@ -483,7 +484,7 @@ impl Lowerer<'_> {
             }
             None => DType::I64,
         };
-        let Val::Tuple(items) = &args.pos[0].0 else {
+        if !matches!(&args.pos[0].0, Val::Tuple(_)) {
             return self.error(
                 Diagnostic::error(
                     Code::MODULE_LEVEL,
@@ -491,37 +492,75 @@ impl Lowerer<'_> {
                 )
                 .primary(args.pos[0].1, "not a list"),
             );
-        };
-        let mut data = Vec::new();
-        for it in items {
-            match it {
-                Val::Int(i) if dtype.holds(*i) => data.push(*i),
-                Val::Bool(b) => data.push(*b as i128),
-                Val::Int(i) => {
-                    return self.error(
-                        Diagnostic::error(
-                            Code::DTYPE,
-                            format!(
-                                "Python integer {i} out of bounds for {}",
-                                dtype.numpy_name()
-                            ),
-                        )
-                        .primary(args.pos[0].1, "numpy raises OverflowError"),
-                    )
-                }
-                _ => {
-                    return self.error(
-                        Diagnostic::error(Code::MODULE_LEVEL, "tables hold integer constants only")
-                            .primary(args.pos[0].1, "not a flat list of integers"),
-                    )
-                }
+        }
+        // nested lists give a table of as many dimensions, each level as long
+        // as its siblings (numpy refuses a ragged list)
+        let mut shape: Vec<u32> = Vec::new();
+        let mut level = &args.pos[0].0;
+        while let Val::Tuple(items) = level {
+            shape.push(items.len() as u32);
+            match items.first() {
+                Some(first) => level = first,
+                None => break,
             }
         }
-        let n = data.len() as u32;
+        let mut data = Vec::new();
+        if let Err(why) = Self::table_items(&args.pos[0].0, &shape, dtype, &mut data) {
+            let (code, what, label) = match why {
+                TableError::Ragged => (
+                    Code::MODULE_LEVEL,
+                    "the rows of a table must all have the same length".to_string(),
+                    "numpy raises ValueError (an inhomogeneous shape)",
+                ),
+                TableError::Overflow(i) => (
+                    Code::DTYPE,
+                    format!(
+                        "Python integer {i} out of bounds for {}",
+                        dtype.numpy_name()
+                    ),
+                    "numpy raises OverflowError",
+                ),
+                TableError::NotInteger => (
+                    Code::MODULE_LEVEL,
+                    "tables hold integer constants only".to_string(),
+                    "not a list of integers (or of lists of integers)",
+                ),
+            };
+            return self.error(Diagnostic::error(code, what).primary(args.pos[0].1, label));
+        }
         Val::Table(std::rc::Rc::new(super::Table {
-            values: hissc_aop::Array::new(dtype, vec![n], data),
+            values: hissc_aop::Array::new(dtype, shape, data),
             span,
         }))
+    }
+
+    /// The elements of a (nested) list in row-major order, checked against the
+    /// table's `shape` and `dtype`.
+    fn table_items(
+        v: &Val,
+        shape: &[u32],
+        dtype: DType,
+        out: &mut Vec<i128>,
+    ) -> Result<(), TableError> {
+        match (v, shape.split_first()) {
+            (Val::Tuple(items), Some((&n, rest))) if items.len() == n as usize => {
+                for it in items {
+                    Self::table_items(it, rest, dtype, out)?;
+                }
+                Ok(())
+            }
+            (Val::Tuple(_), _) | (_, Some(_)) => Err(TableError::Ragged),
+            (Val::Int(i), None) if dtype.holds(*i) => {
+                out.push(*i);
+                Ok(())
+            }
+            (Val::Int(i), None) => Err(TableError::Overflow(*i)),
+            (Val::Bool(b), None) => {
+                out.push(*b as i128);
+                Ok(())
+            }
+            _ => Err(TableError::NotInteger),
+        }
     }
 
     fn abs(&mut self, v: Val, span: Span) -> Val {
@@ -778,4 +817,11 @@ fn strong(v: Val) -> Val {
         Val::Int(i) => Val::Int(i),
         v => v,
     }
+}
+
+/// Why a module-level list is not a table.
+enum TableError {
+    Ragged,
+    Overflow(i128),
+    NotInteger,
 }

@@ -57,7 +57,7 @@ impl Lowerer<'_> {
         let Val::Table(t) = v else {
             return v;
         };
-        let ix = self.iota(vec![t.values.data.len() as u32], span);
+        let ix = self.iota(t.values.shape.clone(), span);
         let d = t.values.dtype;
         let len = t.values.data.len() as u32;
         let table = self.k.push(
@@ -67,7 +67,7 @@ impl Lowerer<'_> {
         );
         self.push(
             Inst::Gather(table, ix.v),
-            Type::array(d, vec![len]),
+            Type::array(d, t.values.shape.clone()),
             span,
             false,
         )

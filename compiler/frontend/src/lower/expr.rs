@@ -232,6 +232,50 @@ impl Lowerer<'_> {
                     )
                 }
             }
+            // a table of several dimensions: a constant index gives a row (a
+            // table again), an index tuple is applied one axis at a time
+            (Val::Table(t), Val::Int(i)) if t.values.shape.len() > 1 => {
+                let n = t.values.shape[0] as i128;
+                let j = if i < 0 { i + n } else { i };
+                if !(0..n).contains(&j) {
+                    return self.error(
+                        Diagnostic::error(
+                            Code::INDEX_RANGE,
+                            format!("index {i} is out of bounds for axis 0 of a table of {n} rows"),
+                        )
+                        .primary(span_of(index_expr), "numpy raises IndexError")
+                        .secondary(t.span, "table defined here"),
+                    );
+                }
+                let rest = t.values.shape[1..].to_vec();
+                let stride: usize = rest.iter().map(|&d| d as usize).product();
+                let data = t.values.data[j as usize * stride..(j as usize + 1) * stride].to_vec();
+                Val::Table(std::rc::Rc::new(super::Table {
+                    values: hissc_aop::Array::new(t.values.dtype, rest, data),
+                    span: t.span,
+                }))
+            }
+            (Val::Table(t), Val::Tuple(items))
+                if !items.is_empty() && items.len() <= t.values.shape.len() =>
+            {
+                let mut cur = Val::Table(t);
+                for it in items {
+                    cur = self.subscript(cur, it, index_expr, span);
+                }
+                cur
+            }
+            (Val::Table(t), Val::Node(_)) if t.values.shape.len() > 1 => self.error(
+                Diagnostic::error(
+                    Code::UNSUPPORTED_EXPRESSION,
+                    format!(
+                        "a table of {} dimensions is indexed by an array",
+                        t.values.shape.len()
+                    ),
+                )
+                .primary(span_of(index_expr), "a run-time index before the last axis")
+                .secondary(t.span, "table defined here")
+                .help("index the leading axes with constants (`T[1][x]`, `T[1, x]`), or flatten the table and index it with `row * W + col`"),
+            ),
             (Val::Table(t), Val::Int(i)) => {
                 let n = t.values.data.len() as i128;
                 let j = if i < 0 { i + n } else { i };

@@ -957,14 +957,13 @@ impl<'a> Lowerer<'a> {
             }
             _ => match self.expr(f, iter) {
                 Val::Tuple(vs) => Some(vs),
+                // a table's elements, or its rows (tables again)
                 Val::Table(t) => {
-                    let d = t.values.dtype;
                     let span = span_of(iter);
+                    let rows = t.values.shape[0] as i128;
                     Some(
-                        t.values
-                            .data
-                            .iter()
-                            .map(|&x| Val::Node(self.constant(x, d, span)))
+                        (0..rows)
+                            .map(|i| self.subscript(Val::Table(t.clone()), Val::Int(i), iter, span))
                             .collect(),
                     )
                 }
