@@ -77,9 +77,14 @@ fn run(command: &str, input: &str) -> Result<String, String> {
                     .iter()
                     .map(|m| format!("{}x{}", m.words, m.bits))
                     .collect();
+                let sel = if c.selects > 0 {
+                    format!(" sel {}", c.selects)
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
-                    "{b}: ff {} mem [{}] mul {:?}",
+                    "{b}: ff {} mem [{}] mul {:?}{sel}",
                     c.flip_flops,
                     mems.join(", "),
                     c.multipliers

@@ -704,6 +704,48 @@ fn a_design_too_large_is_named_before_synthesis() {
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
 
+/// Issue 23 item 21: a gearbox's queue is kept once however many lanes it
+/// drives (center_of_mass at 32 lanes wrote one per output lane, and GHDL's
+/// Verilog of it was 8 million lines), and its selection logic is part of the
+/// estimate, so a build that cannot hold it is refused before synthesis.
+#[test]
+fn gearbox_selection_logic_is_estimated_and_kept_once() {
+    let k =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-kernels/center_of_mass/kernel.py");
+    let dir = tempfile::tempdir().unwrap();
+    let vhd = dir.path().join("com.vhd");
+    let o = hissc(&[
+        k.to_str().unwrap(),
+        "--lanes",
+        "32",
+        "-o",
+        vhd.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = std::fs::read_to_string(&vhd).unwrap();
+    let queues = v.matches("_q_t is array").count();
+    let packs = v.matches(" = pack ").count();
+    assert!(
+        packs >= 32 && queues * 32 <= packs,
+        "{queues} queues for {packs} pack lanes"
+    );
+    let start = std::time::Instant::now();
+    let out = dir.path().join("build");
+    let o = hissc(&[
+        "build",
+        k.to_str().unwrap(),
+        "--lanes",
+        "32",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    user_error(&o, "the design does not fit the ice40-hx8k");
+    let t = text(&o);
+    assert!(t.contains("look-up tables of selection logic"), "{t}");
+    assert!(t.contains("a gearbox queue of 49 slots"), "{t}");
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+}
+
 /// `../shared/conformance` beside the project, or a loud skip (a failure in CI).
 fn conformance(test: &str) -> Option<std::path::PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance");

@@ -37,6 +37,8 @@ pub struct Fit {
     pub memory_bits: u64,
     /// Memory bits that do not fit the block RAMs and spill into logic.
     pub spilled_bits: u64,
+    /// Look-up tables of selection logic at least (gearbox queues).
+    pub selects: u64,
     /// Multipliers.
     pub multipliers: usize,
     /// The process that keeps the most, as `FILE:LINE: code (what)`.
@@ -53,6 +55,13 @@ impl Fit {
     pub fn too_large(&self, target: Target) -> Option<String> {
         let (lcs, rams) = (target.logic_cells(), target.block_rams());
         let hard = self.flip_flops + self.spilled_bits;
+        if self.selects > lcs {
+            return Some(format!(
+                "its gearbox queues need at least {} look-up tables of selection logic and the {} has {lcs} logic cells",
+                self.selects,
+                target.name(),
+            ));
+        }
         (hard > lcs).then(|| {
             let spill = if self.spilled_bits > 0 {
                 format!(
@@ -77,7 +86,12 @@ fn what(net: &Network, b: Bus, c: &cost::Cost) -> String {
         ProcKind::Delay(_, d) => format!("a delay line of {d} cycles × {} bits", n.width),
         ProcKind::Reduce(..) => "a reduction's accumulators".into(),
         ProcKind::Bincount(p) => format!("{} bin counters", p.bins),
-        ProcKind::Pack { .. } => "a gearbox queue".into(),
+        ProcKind::Pack { lanes, width, .. } => format!(
+            "a gearbox queue of {} slots × {} bits, each chosen among {} lanes",
+            hissc_spn::proc::pack::depth(net, lanes, *width) + 1,
+            n.width,
+            lanes.len()
+        ),
         ProcKind::Broadcast(hissc_spn::ir::Broadcast { .. }) => "a broadcast's memory".into(),
         ProcKind::Lookup(t, _) => format!("a table of {} entries", t.len()),
         ProcKind::Load { state, lane, .. } => {
@@ -157,6 +171,7 @@ pub fn fit(net: &Network, src: &SourceFile, target: Target) -> Fit {
         block_rams: used,
         memory_bits: est.memory_bits(),
         spilled_bits: spilled,
+        selects: est.selects(),
         multipliers: est.multipliers(),
         heaviest,
         heaviest_process: top,

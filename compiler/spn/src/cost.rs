@@ -44,6 +44,9 @@ pub struct Cost {
     pub memories: Vec<Memory>,
     /// Multipliers, as `(bits, bits)` of their operands.
     pub multipliers: Vec<(u32, u32)>,
+    /// Look-up tables of selection logic at least (a gearbox's queue slots,
+    /// each choosing among the lanes that may write it).
+    pub selects: u64,
 }
 
 impl Cost {
@@ -65,9 +68,11 @@ impl Cost {
     }
 
     /// Logic cells the process needs at least: a flip-flop each, and an iCE40
-    /// logic cell per partial product of a multiplier built from logic.
+    /// logic cell per partial product of a multiplier built from logic, and
+    /// its selection logic's look-up tables.
     pub fn logic_cells(&self) -> u64 {
         self.flip_flops
+            + self.selects
             + self
                 .multipliers
                 .iter()
@@ -153,8 +158,14 @@ pub fn process(net: &Network, b: Bus) -> Cost {
             c.flip_flops += 4 * wacc as u64 + 2 * counter(*count as u64);
         }
         ProcKind::Pack { lanes, width, .. } => {
-            let depth = proc::pack::depth(net, lanes, *width) as u64;
-            c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
+            // one queue per gearbox, kept by its first lane's process
+            if proc::pack::group(net, lanes, *width).first().map(|g| g.1) == Some(b) {
+                let depth = proc::pack::depth(net, lanes, *width) as u64;
+                c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
+                // every slot's bit chooses among the lanes (a 4-input LUT
+                // takes three more of them)
+                c.selects += (depth + 1) * w as u64 * (lanes.len() as u64).div_ceil(3);
+            }
         }
         ProcKind::Broadcast(bc) => {
             let to = &bc.to;
@@ -220,6 +231,11 @@ impl Estimate {
     /// Memory bits in all.
     pub fn memory_bits(&self) -> u64 {
         self.memories().map(Memory::size).sum()
+    }
+
+    /// Look-up tables of selection logic in all.
+    pub fn selects(&self) -> u64 {
+        self.processes.iter().map(|(_, c)| c.selects).sum()
     }
 
     /// Multipliers in all.

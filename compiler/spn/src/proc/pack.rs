@@ -1,6 +1,6 @@
 //! Gearboxes: the elements of several lanes regrouped `width` at a time.
 
-use crate::ir::{Bus, Network, Pattern, Sched};
+use crate::ir::{Bus, Network, Pattern, ProcKind, Sched};
 
 /// How a gearbox of `net` runs one frame of `lanes`: its output stream (a group
 /// leaves the cycle after the queue holds it, one group per cycle) and the most
@@ -39,6 +39,27 @@ pub fn schedule(net: &Network, lanes: &[Bus], width: u32) -> Option<(Sched, u32)
     }
     let (start, pat) = Pattern::from_positions(out);
     Some((Sched::Stream { t: start, pat }, depth))
+}
+
+/// The processes of one gearbox: every `pack` of `lanes` by `width`, as
+/// `(lane, bus)` in order. They share one queue: the hardware keeps it once,
+/// in the first one's process, which drives every lane's output (a queue per
+/// output lane would repeat the same selection logic `width` times).
+pub fn group(net: &Network, lanes: &[Bus], width: u32) -> Vec<(u32, Bus)> {
+    let mut g: Vec<(u32, Bus)> = net
+        .nodes
+        .iter()
+        .filter_map(|(b, n)| match &n.kind {
+            ProcKind::Pack {
+                lanes: l,
+                width: w,
+                lane,
+            } if *w == width && l[..] == lanes[..] => Some((*lane, b)),
+            _ => None,
+        })
+        .collect();
+    g.sort_unstable();
+    g
 }
 
 /// The queue depth of a gearbox: [`schedule`]'s, which a verified network always

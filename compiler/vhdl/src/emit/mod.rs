@@ -237,7 +237,7 @@ impl Emitter<'_> {
             ProcKind::Scan(d, a, count) => self.scan(b, *d, *a, *count),
             ProcKind::Segment(p) => self.segment(b, p),
             ProcKind::Bincount(p) => self.bincount(b, p),
-            ProcKind::Pack { lanes, width, lane } => self.pack(b, lanes, *width, *lane),
+            ProcKind::Pack { lanes, width, .. } => self.pack(b, lanes, *width),
             ProcKind::Broadcast(p) => self.broadcast(b, p),
             ProcKind::Delay(a, n) => self.delay(b, *a, *n),
             ProcKind::Load {

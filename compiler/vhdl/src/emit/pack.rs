@@ -5,11 +5,27 @@ use super::*;
 impl Emitter<'_> {
     /// A gearbox: a queue (registers `{b}_q`, length `{b}_n`) that takes the valid
     /// lanes of each cycle in lane order and lets one group of `width` out per cycle
-    /// whenever it holds one; this process drives element `lane` of each group.
+    /// whenever it holds one. The gearbox's output lanes share the queue
+    /// ([`hissc_spn::proc::pack::group`]): the process of the first drives every
+    /// lane's output, the others emit nothing of their own.
     /// The queue is as deep as [`hissc_spn::proc::pack::depth`] says it ever gets (one spare slot).
-    pub(super) fn pack(&mut self, b: Bus, lanes: &[Bus], width: u32, lane: u32) {
+    pub(super) fn pack(&mut self, b: Bus, lanes: &[Bus], width: u32) {
         let net = self.net;
-        let w = net.nodes[b].width;
+        let group = hissc_spn::proc::pack::group(net, lanes, width);
+        if group.first().map(|g| g.1) != Some(b) {
+            let c = self.comment(b);
+            let first = group.first().map_or(b, |g| g.1);
+            let _ = writeln!(
+                self.body,
+                "{c}  -- (driven by p_{first}, the gearbox's queue)\n"
+            );
+            return;
+        }
+        let w = group
+            .iter()
+            .map(|&(_, x)| net.nodes[x].width)
+            .max()
+            .unwrap_or(1);
         let depth = hissc_spn::proc::pack::depth(net, lanes, width);
         let _ = writeln!(
             self.decls,
@@ -36,10 +52,17 @@ impl Emitter<'_> {
                 "if {l}_v = '1' then for i in 0 to {depth} loop if i = k then q(i) := resize({l}, {w}); end if; end loop; k := k + 1; end if;"
             ));
         }
-        s.push(format!("{b}_v <= '0';"));
+        for &(_, x) in &group {
+            s.push(format!("{x}_v <= '0';"));
+        }
         s.push(format!("if k >= {width} then"));
-        s.push(format!("  {b} <= q({lane});"));
-        s.push(format!("  {b}_v <= '1';"));
+        for &(lane, x) in &group {
+            s.push(format!(
+                "  {x} <= resize(q({lane}), {});",
+                net.nodes[x].width
+            ));
+            s.push(format!("  {x}_v <= '1';"));
+        }
         if depth > width {
             s.push(format!(
                 "  for i in 0 to {} loop q(i) := q(i + {width}); end loop;",
@@ -50,11 +73,8 @@ impl Emitter<'_> {
         s.push("end if;".into());
         s.push(format!("{b}_q <= q;"));
         s.push(format!("{b}_n <= k;"));
-        self.clocked(
-            b,
-            &vars,
-            &s,
-            &[format!("{b}_n <= 0;"), format!("{b}_v <= '0';")],
-        );
+        let mut resets = vec![format!("{b}_n <= 0;")];
+        resets.extend(group.iter().map(|&(_, x)| format!("{x}_v <= '0';")));
+        self.clocked(b, &vars, &s, &resets);
     }
 }
