@@ -40,7 +40,8 @@ impl Lowerer<'_> {
                 let base = self.expr(f, &a.value);
                 match base {
                     Val::Numpy => self.np_call(a.attr.as_str(), args, span),
-                    Val::Node(n) => self.method(n, a.attr.as_str(), args, span),
+                    Val::Node(n) => self.method(Val::Node(n), a.attr.as_str(), args, span),
+                    e @ Val::Empty(..) => self.method(e, a.attr.as_str(), args, span),
                     Val::Poison => Val::Poison,
                     other => {
                         let what = self.describe(&other);
@@ -170,7 +171,7 @@ impl Lowerer<'_> {
         self.lower_call(f, None, args, span)
     }
 
-    fn method(&mut self, n: Node, name: &str, args: Args, span: Span) -> Val {
+    fn method(&mut self, n: Val, name: &str, args: Args, span: Span) -> Val {
         let Some(f) = names::method(name) else {
             return self.error(
                 Diagnostic::error(
@@ -194,16 +195,36 @@ impl Lowerer<'_> {
 
     /// One path for `np.f(a, ...)` and `a.f(...)`: `this` is the array of a
     /// method call; for a function it is the first positional argument.
-    fn lower_call(&mut self, f: &Function, this: Option<Node>, args: Args, span: Span) -> Val {
+    fn lower_call(&mut self, f: &Function, this: Option<Val>, args: Args, span: Span) -> Val {
         // positional arguments after the array
         let first = usize::from(this.is_none());
         let a = match this {
-            Some(n) => Val::Node(n),
+            Some(n) => n,
             None => args.pos[0].0.clone(),
         };
         // a module-level table passed where an array is expected
         let a = self.table_array(a, span);
         let p = |i: usize| args.pos[first + i - 1].0.clone();
+        if let Val::Empty(d, shape) = &a {
+            let (d, shape) = (*d, shape.clone());
+            return match f.lowering {
+                Lowering::Reduce(op) => {
+                    let axis = Self::param(&args, first, "axis");
+                    let dtype = Self::kwarg(&args, "dtype");
+                    let keepdims = Self::kwarg(&args, "keepdims");
+                    self.reduce(op, a, axis, dtype, keepdims, span)
+                }
+                Lowering::Copy => Val::Empty(d, shape),
+                Lowering::Flatten | Lowering::Ravel => Val::Empty(d, vec![0]),
+                Lowering::Astype => match p(1) {
+                    Val::DType(to) => Val::Empty(to, shape),
+                    Val::Builtin("int") => Val::Empty(DType::I64, shape),
+                    Val::Builtin("bool") => Val::Empty(DType::Bool, shape),
+                    _ => self.empty_use(&a, f.name, span),
+                },
+                _ => self.empty_use(&a, f.name, span),
+            };
+        }
         match f.lowering {
             Lowering::Where => self.where_(a, p(1), p(2), span),
             Lowering::Extremum(op) => strong(self.arith(op, a, p(1), span)),
@@ -286,9 +307,10 @@ impl Lowerer<'_> {
             Lowering::Bincount => {
                 let w = Self::param(&args, first, "weights");
                 let m = Self::param(&args, first + 1, "minlength");
-                let x = match this {
-                    Some(n) => (Val::Node(n), span),
-                    None => args.pos[0].clone(),
+                let x = if first == 0 {
+                    (a.clone(), span)
+                } else {
+                    args.pos[0].clone()
                 };
                 self.bincount(x, w, m, span)
             }
@@ -383,6 +405,9 @@ impl Lowerer<'_> {
                     },
                     ("len", Val::Tuple(t)) => Val::Int(t.len() as i128),
                     ("len", Val::Table(t)) => Val::Int(t.values.shape[0] as i128),
+                    ("len", Val::Empty(_, shape)) if !shape.is_empty() => {
+                        Val::Int(shape[0] as i128)
+                    }
                     ("len", Val::Node(n)) if !self.k.ty(n.v).is_scalar() => {
                         Val::Int(self.k.ty(n.v).shape[0] as i128)
                     }
@@ -632,6 +657,66 @@ impl Lowerer<'_> {
         )
     }
 
+    /// An empty array where hissc has nothing to compute from it.
+    fn empty_use(&mut self, a: &Val, name: &str, span: Span) -> Val {
+        let what = self.describe(a);
+        self.error(
+            Diagnostic::error(
+                Code::NOT_STREAMABLE,
+                format!("`{name}` of {what}"),
+            )
+            .primary(span, "an empty array has nothing to stream")
+            .note("an empty array's full reductions are constants (`sum` 0, `any` False, `all` True, `count_nonzero` 0), and it has a shape; nothing else is computed from it"),
+        )
+    }
+
+    /// numpy's full reduction of an empty array: the reduction's identity, in
+    /// its dtype; numpy raises where there is none (`max`, `argmin`).
+    fn reduce_empty(
+        &mut self,
+        op: ReduceOp,
+        a: &Val,
+        axis: Option<(Val, Span)>,
+        dtype: Option<(Val, Span)>,
+        keepdims: bool,
+        span: Span,
+    ) -> Val {
+        let Val::Empty(d, _) = a else {
+            return Val::Poison;
+        };
+        if keepdims || matches!(axis, Some((ref v, _)) if !matches!(v, Val::None)) {
+            return self.empty_use(a, &format!("{} along an axis", op.name()), span);
+        }
+        let (value, dt) = match op {
+            ReduceOp::Sum => match dtype {
+                Some((Val::DType(t), _)) => (0, t),
+                Some((_, s)) => {
+                    return self.error(
+                        Diagnostic::error(
+                            Code::ARGUMENTS,
+                            "`dtype=` must be a numpy dtype such as `np.uint32`",
+                        )
+                        .primary(s, "not a dtype"),
+                    )
+                }
+                None => (0, d.sum_dtype()),
+            },
+            ReduceOp::Any => (0, DType::Bool),
+            ReduceOp::All => (1, DType::Bool),
+            ReduceOp::CountNonzero => (0, DType::I64),
+            ReduceOp::Min | ReduceOp::Max | ReduceOp::ArgMax | ReduceOp::ArgMin => {
+                return self.error(
+                    Diagnostic::error(Code::SHAPE, format!("`{}` of an empty array", op.name()))
+                        .primary(
+                            span,
+                            "numpy raises ValueError (the reduction has no identity)",
+                        ),
+                )
+            }
+        };
+        Val::Node(self.constant(value, dt, span))
+    }
+
     fn reduce(
         &mut self,
         op: ReduceOp,
@@ -658,6 +743,7 @@ impl Lowerer<'_> {
         };
         let n = match a {
             Val::Node(n) => n,
+            Val::Empty(..) => return self.reduce_empty(op, &a, axis, dtype, keepdims, span),
             Val::Int(_) | Val::Bool(_) => match self.coerce(&a, DType::I64, span) {
                 Some(n) => n,
                 None => return Val::Poison,

@@ -161,6 +161,20 @@ impl Lowerer<'_> {
                     }
                 }
             },
+            Val::Empty(d, shape) => match attr {
+                "shape" => Val::Tuple(shape.iter().map(|&x| Val::Int(x as i128)).collect()),
+                "size" => Val::Int(0),
+                "ndim" => Val::Int(shape.len() as i128),
+                "dtype" => Val::DType(d),
+                _ => self.error(
+                    Diagnostic::error(
+                        Code::UNKNOWN_FUNCTION,
+                        format!("an empty array's `{attr}` is not supported in kernels"),
+                    )
+                    .primary(span, "unknown attribute")
+                    .note("an empty array has `.shape`, `.size`, `.ndim` and `.dtype`"),
+                ),
+            },
             Val::Node(n) => {
                 let ty = self.k.ty(n.v).clone();
                 match attr {
@@ -416,6 +430,7 @@ impl Lowerer<'_> {
         let mut sel = Vec::new();
         // the result's shape: kept axes, and 1 for each `None`
         let mut keep = Vec::new();
+        let mut empty = false;
         let mut items = items.into_iter();
         let mut d = 0;
         while d < ty.shape.len() {
@@ -475,14 +490,12 @@ impl Lowerer<'_> {
                         0
                     };
                     if count == 0 {
-                        return self.error(
-                            Diagnostic::error(
-                                Code::NOT_STREAMABLE,
-                                format!("this slice of axis {d} is empty"),
-                            )
-                            .primary(esp, "selects no element")
-                            .note("an empty array has nothing to stream"),
-                        );
+                        // numpy's empty array: its shape still counts
+                        empty = true;
+                        sel.push((0, 1, 0));
+                        keep.push(0);
+                        d += 1;
+                        continue;
                     }
                     // count <= dim and step < dim unless count == 1
                     let step = if count == 1 { 1 } else { step };
@@ -506,6 +519,9 @@ impl Lowerer<'_> {
         for (v, _) in items {
             debug_assert!(matches!(v, Val::None));
             keep.push(1);
+        }
+        if empty {
+            return Val::Empty(ty.dtype, keep);
         }
         let counts: Vec<u32> = sel.iter().map(|x| x.2).collect();
         let whole = sel.iter().zip(&ty.shape).all(|(s, &dim)| *s == (0, 1, dim));
@@ -881,9 +897,75 @@ impl Lowerer<'_> {
     }
 
     /// A binary op of the IR on two operands, with promotion and broadcasting.
+    /// numpy's elementwise operation `op` with an empty operand: an empty array
+    /// of the shapes' broadcast and the dtype `op` gives for the operands' dtypes
+    /// (found by applying it to a stand-in scalar of the empty one's dtype; the
+    /// `dce` pass drops it). `None` when neither operand is empty.
+    fn with_empty(
+        &mut self,
+        a: &Val,
+        b: &Val,
+        span: Span,
+        op: impl FnOnce(&mut Self, Val, Val) -> Val,
+    ) -> Option<Val> {
+        if !matches!(a, Val::Empty(..)) && !matches!(b, Val::Empty(..)) {
+            return None;
+        }
+        let mut shapes = Vec::new();
+        let mut stand = |this: &mut Self, v: &Val| match v {
+            Val::Empty(d, shape) => {
+                shapes.push(shape.clone());
+                Val::Node(this.constant(0, *d, span))
+            }
+            Val::Node(n) => {
+                shapes.push(this.k.ty(n.v).shape.clone());
+                v.clone()
+            }
+            other => other.clone(),
+        };
+        let (x, y) = (stand(self, a), stand(self, b));
+        let mut out: Vec<u32> = Vec::new();
+        for shape in &shapes {
+            let rank = out.len().max(shape.len());
+            let pad = |s: &[u32]| {
+                let mut p = vec![1u32; rank - s.len()];
+                p.extend_from_slice(s);
+                p
+            };
+            let (p, q) = (pad(&out), pad(shape));
+            let mut joined = Vec::with_capacity(rank);
+            for (&m, &n) in p.iter().zip(&q) {
+                joined.push(match (m, n) {
+                    (m, n) if m == n => m,
+                    (1, n) => n,
+                    (m, 1) => m,
+                    _ => {
+                        let show = |s: &[u32]| format!("{s:?}").replace('[', "(").replace(']', ")");
+                        return Some(self.error(
+                            Diagnostic::error(
+                                Code::SHAPE,
+                                format!("operands could not be broadcast together with shapes {} {}", show(&out), show(shape)),
+                            )
+                            .primary(span, "numpy raises ValueError"),
+                        ));
+                    }
+                });
+            }
+            out = joined;
+        }
+        Some(match op(self, x, y) {
+            Val::Node(n) => Val::Empty(self.k.dtype(n.v), out),
+            Val::Poison => Val::Poison,
+            other => self.operand_error(&other, span),
+        })
+    }
+
     pub(crate) fn arith(&mut self, op: BinaryOp, a: Val, b: Val, span: Span) -> Val {
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
+        }
+        if let Some(v) = self.with_empty(&a, &b, span, |this, x, y| this.arith(op, x, y, span)) {
+            return v;
         }
         let (a, b) = (self.table_array(a, span), self.table_array(b, span));
         for v in [&a, &b] {
@@ -1103,6 +1185,11 @@ impl Lowerer<'_> {
     }
 
     pub(crate) fn unary(&mut self, op: ast::UnaryOp, v: Val, span: Span) -> Val {
+        if let Val::Empty(..) = v {
+            return self
+                .with_empty(&v, &Val::None, span, |this, x, _| this.unary(op, x, span))
+                .unwrap_or(Val::Poison);
+        }
         if let (Val::Float(x, at), ast::UnaryOp::USub | ast::UnaryOp::UAdd) = (&v, op) {
             let x = if matches!(op, ast::UnaryOp::USub) {
                 -x
@@ -1174,6 +1261,9 @@ impl Lowerer<'_> {
         let (a, b) = (self.resolve(a, span), self.resolve(b, span));
         if matches!(a, Val::Poison) || matches!(b, Val::Poison) {
             return Val::Poison;
+        }
+        if let Some(v) = self.with_empty(&a, &b, span, |this, x, y| this.compare(op, x, y, span)) {
+            return v;
         }
         let (a, b) = (self.table_array(a, span), self.table_array(b, span));
         let cop = match op {

@@ -82,6 +82,10 @@ pub(crate) enum Val {
     /// A numpy scalar known at compile time and kept across kernels (a
     /// module-level `np.uint16(4095)`): it becomes an IR constant where it is used.
     Typed(i128, DType),
+    /// An array with no elements (an empty slice, `frame[:, 3:3]`): numpy's
+    /// full reductions of it are constants (`sum` 0, `any` False), its shape is
+    /// known; it has nothing to stream, so nothing else is done with it.
+    Empty(DType, Vec<u32>),
     /// The slice `start:stop:step` of an index, its bounds evaluated.
     Slice(Option<i128>, Option<i128>, Option<i128>),
     /// `...` in an index: every axis not indexed otherwise.
@@ -503,6 +507,10 @@ impl<'a> Lowerer<'a> {
             Val::None => "`None`".into(),
             Val::Tuple(vs) => format!("a tuple of {}", vs.len()),
             Val::Node(n) => describe_ty(self.k.ty(n.v)),
+            Val::Empty(d, shape) => format!(
+                "an empty {}",
+                describe_ty(&Type::array(*d, shape.clone())).trim_start_matches("a ")
+            ),
             Val::Table(_) => "a constant table".into(),
             Val::Helper(h) => format!("the function `{h}`"),
             Val::Numpy => "the numpy module".into(),
