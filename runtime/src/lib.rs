@@ -10,6 +10,7 @@ pub mod api;
 pub mod binding;
 pub mod bundle;
 pub mod cpu;
+pub mod detector;
 pub mod emulated;
 pub mod error;
 pub mod fpga_manager;

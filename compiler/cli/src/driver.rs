@@ -150,14 +150,23 @@ pub fn bind_inputs(k: &Kernel, inputs: &[String], params: &[String]) -> Result<B
     let mut arrays = Vec::new();
     for s in inputs {
         let (name, file) = split_kv(s, "--in", "NAME=FILE.npy")?;
-        let bytes = std::fs::read(file)
-            .map_err(|e| Failure::User(format!("input `{name}`: cannot read `{file}`: {e}")))?;
+        let bytes = read_input(name, file)?;
         let a = hiss_runtime::npy::from_bytes(&bytes, file)
             .map_err(|e| Failure::User(format!("input `{name}`: {e}")))?;
         arrays.push((name.to_string(), a));
     }
     let values = parse_params(params)?;
     hissc_aop::bind(k, arrays, &values).map_err(Failure::User)
+}
+
+/// The bytes of input `name` as a `.npy` file: `file` itself, or a
+/// detector's file (`run.cbor`, `run.cbor:CHANNEL`) decoded.
+fn read_input(name: &str, file: &str) -> Result<Vec<u8>, Failure> {
+    match hiss_runtime::detector::npy_of(file) {
+        Some(decoded) => decoded.map_err(|e| Failure::User(format!("input `{name}`: {e}"))),
+        None => std::fs::read(file)
+            .map_err(|e| Failure::User(format!("input `{name}`: cannot read `{file}`: {e}"))),
+    }
 }
 
 /// Parses the `--param NAME=INT` values.
@@ -178,11 +187,21 @@ pub fn open_inputs(inputs: &[String]) -> Result<Vec<hiss_runtime::Input<'static>
     let mut out = Vec::new();
     for s in inputs {
         let (name, file) = split_kv(s, "--in", "NAME=FILE.npy")?;
-        let f = std::fs::File::open(file)
-            .map_err(|e| Failure::User(format!("input `{name}`: cannot read `{file}`: {e}")))?;
+        let reader: Box<dyn std::io::Read + Send> = match hiss_runtime::detector::npy_of(file) {
+            // a detector's file, decoded whole (at the desk, not in a node)
+            Some(decoded) => Box::new(std::io::Cursor::new(
+                decoded.map_err(|e| Failure::User(format!("input `{name}`: {e}")))?,
+            )),
+            None => {
+                let f = std::fs::File::open(file).map_err(|e| {
+                    Failure::User(format!("input `{name}`: cannot read `{file}`: {e}"))
+                })?;
+                Box::new(std::io::BufReader::with_capacity(1 << 16, f))
+            }
+        };
         out.push(hiss_runtime::Input {
             name: name.to_string(),
-            reader: Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            reader,
             body: hiss_runtime::Body::Npy,
         });
     }
