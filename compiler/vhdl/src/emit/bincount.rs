@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// A memory's registered read whose value is never used when it reads the
+/// address written in the same cycle (the design forwards the written value
+/// instead): the read says so with `'X'`, so synthesis maps the memory to a
+/// plain block RAM with no read-during-write logic. In simulation (the lines
+/// synthesis skips) such a read gives the inverted word, so a design that did
+/// use it would differ from the simulator in `hissc verify`.
+pub(super) fn dont_care_collision(q: &str, mem: &str, we: &str, wa: &str, ra: &str) -> String {
+    format!(
+        "      if {we} = '1' and {wa} = {ra} then\n        {q} <= (others => 'X');\n        -- pragma translate_off\n        {q} <= not {mem}({ra});\n        -- pragma translate_on\n      else\n        {q} <= {mem}({ra});\n      end if;"
+    )
+}
+
 impl Emitter<'_> {
     /// Bin counting in two block-RAM banks: while one bank counts a frame (read,
     /// add, write back one cycle later, forwarding the previous cycle's write when
@@ -144,7 +156,8 @@ impl Emitter<'_> {
             let edge = self.edge;
             let _ = writeln!(
                 s,
-                "  p_{b}_m{k} : process(clk)\n  begin\n    {edge}\n      if {b}_we{k} = '1' then\n        {b}_m{k}({b}_wa{k}) <= {b}_wd{k};\n      end if;\n      {b}_q{k} <= {b}_m{k}({b}_ra{k});\n    end if;\n  end process;"
+                "  p_{b}_m{k} : process(clk)\n  begin\n    {edge}\n      if {b}_we{k} = '1' then\n        {b}_m{k}({b}_wa{k}) <= {b}_wd{k};\n      end if;\n{}\n    end if;\n  end process;",
+                dont_care_collision(&format!("{b}_q{k}"), &format!("{b}_m{k}"), &format!("{b}_we{k}"), &format!("{b}_wa{k}"), &format!("{b}_ra{k}"))
             );
         }
         s.push('\n');
