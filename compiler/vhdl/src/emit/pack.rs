@@ -40,18 +40,30 @@ impl Emitter<'_> {
             self.decls,
             "  signal {b}_n : integer range 0 to {depth} := 0;"
         );
+        let n = lanes.len();
         let vars = [
+            format!("type {b}_pos_t is array (0 to {}) of integer range 0 to {depth};", n - 1),
             format!("variable q : {b}_q_t;"),
             format!("variable k : integer range 0 to {depth};"),
+            format!("variable pos : {b}_pos_t;"),
         ];
         let mut s = vec![format!("q := {b}_q;"), format!("k := {b}_n;")];
-        // (static indices only: a loop over the slots rather than `q(k)`, which
-        // GHDL 2.0's synthesis turns into a combinational loop)
-        for l in lanes {
+        // Each valid lane's slot is the queue's length plus the valid lanes
+        // before it (a chain of small counters); then every slot takes the lane
+        // whose slot it is, all slots at once (static indices only: `q(k)`
+        // becomes a combinational loop in GHDL 2.0's synthesis, and writes that
+        // each depend on the last made one selection chain through the whole
+        // queue per lane).
+        for (j, l) in lanes.iter().enumerate() {
+            s.push(format!("pos({j}) := k; if {l}_v = '1' then k := k + 1; end if;"));
+        }
+        s.push(format!("for i in 0 to {depth} loop"));
+        for (j, l) in lanes.iter().enumerate() {
             s.push(format!(
-                "if {l}_v = '1' then for i in 0 to {depth} loop if i = k then q(i) := resize({l}, {w}); end if; end loop; k := k + 1; end if;"
+                "  if {l}_v = '1' and pos({j}) = i then q(i) := resize({l}, {w}); end if;"
             ));
         }
+        s.push("end loop;".into());
         for &(_, x) in &group {
             s.push(format!("{x}_v <= '0';"));
         }
