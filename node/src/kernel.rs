@@ -187,8 +187,8 @@ fn durable(w: HashWriter<BufWriter<std::fs::File>>) -> Result<Written, String> {
 pub struct RunOutput {
     /// Frames in the object.
     pub frames: usize,
-    /// Whether the object was `.npy` (else raw frames).
-    pub npy: bool,
+    /// What the object's body was.
+    pub format: BodyFormat,
     /// The keep output per frame, when the kernel has one.
     pub keep: Option<Vec<bool>>,
     /// Each output's `.npy` file (written and fsynced): its name (`out.npy`),
@@ -199,6 +199,17 @@ pub struct RunOutput {
     /// The kernel's states as the object's last frame left them: each one's
     /// `.npy` file (written and fsynced) as for `files`, by the state's name.
     pub states: Vec<(String, PathBuf, Written)>,
+}
+
+/// How an object's frames are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// A `.npy` file.
+    Npy,
+    /// Raw little-endian frames.
+    Raw,
+    /// DECTRIS Stream V2 messages ([`crate::detector`]).
+    Stream2,
 }
 
 /// The size and MD5 (hex) of what a [`HashWriter`] wrote.
@@ -356,15 +367,36 @@ pub fn run_on(
         got += n;
     }
     let npy = got == 6 && &magic == b"\x93NUMPY";
+    let stream2 = got > 0 && crate::detector::is_stream2(magic[0]);
     let reader = std::io::Cursor::new(magic[..got].to_vec()).chain(body);
+    let (format, reader, body): (_, Box<dyn Read + Send>, _) = if npy {
+        (BodyFormat::Npy, Box::new(reader), Body::Npy)
+    } else if stream2 {
+        // decoded as it arrives, then run from the decoded frames
+        let p = k
+            .bundle
+            .manifest
+            .inputs
+            .iter()
+            .find(|p| p.name == k.data_input)
+            .ok_or("the kernel has no data input")?;
+        let path = dir.join(".frames.raw");
+        let dtype = DType::from_numpy_name(&p.dtype)
+            .ok_or_else(|| format!("the kernel's `{}` has dtype `{}`", p.name, p.dtype))?;
+        let shape: Vec<u32> = p.shape.iter().map(|&d| d as u32).collect();
+        let bytes = crate::detector::decode_to(reader, &path, &p.name, dtype, &shape)?;
+        let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        // the open file stays readable; its name goes now
+        let _ = std::fs::remove_file(&path);
+        let r = std::io::BufReader::with_capacity(1 << 20, f);
+        (BodyFormat::Stream2, Box::new(r), Body::Raw { bytes })
+    } else {
+        (BodyFormat::Raw, Box::new(reader), Body::Raw { bytes: len })
+    };
     let mut inputs = vec![Input {
         name: k.data_input.clone(),
-        reader: Box::new(reader),
-        body: if npy {
-            Body::Npy
-        } else {
-            Body::Raw { bytes: len }
-        },
+        reader,
+        body,
     }];
     for (name, f) in fixed {
         inputs.push(Input {
@@ -409,7 +441,7 @@ pub fn run_on(
         .collect::<Result<_, String>>()?;
     Ok(RunOutput {
         frames,
-        npy,
+        format,
         keep: sink.keep.map(|(_, k)| k),
         files,
         scalars: sink
@@ -528,7 +560,7 @@ mod tests {
         };
         RunOutput {
             frames: 2,
-            npy: true,
+            format: BodyFormat::Npy,
             keep,
             files: md5s.iter().enumerate().map(file).collect(),
             scalars: vec![],

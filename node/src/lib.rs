@@ -26,6 +26,7 @@
 
 pub mod body;
 pub mod checksum;
+pub mod detector;
 pub mod events;
 pub mod fail;
 pub mod flush;

@@ -351,6 +351,52 @@ class Kernels(Base):
         self.assertEqual(ev[0]["outputs"]["out"], [bool(k) for k in keep])
         self.assertNotIn("summary", ev[0])
 
+    def test_stream_v2_objects_run_and_keep_their_compressed_images(self):
+        # DECTRIS Stream V2 messages, each image bitshuffle-LZ4 compressed by
+        # the bitshuffle C library, as a detector's ZeroMQ client receives them
+        try:
+            import bitshuffle
+            import cbor2
+        except ImportError as e:
+            if os.environ.get("CI") == "true":
+                raise
+            print(f"\n!!!!!!!! SKIPPED the Stream V2 test: {e} (pip install bitshuffle cbor2) !!!!!!!!\n", file=sys.stderr)
+            return
+
+        def image(i, f):
+            block = 4096
+            body = f.nbytes.to_bytes(8, "big") + (block * 2).to_bytes(4, "big")
+            body += bitshuffle.compress_lz4(f.ravel(), block).tobytes()
+            typed = cbor2.CBORTag(69, cbor2.CBORTag(56500, ["bslz4", 2, body]))
+            return cbor2.dumps({"type": "image", "image_id": i, "data": {"threshold_1": cbor2.CBORTag(40, [list(f.shape), typed])}})
+
+        x = frames(30, seed=5)
+        start = cbor2.dumps({"type": "start", "series_id": 7})
+        end = cbor2.dumps({"type": "end", "series_id": 7})
+        images = [image(i, f) for i, f in enumerate(x)]
+        series = start + b"".join(images) + end
+        self.s3.create_bucket(Bucket="eiger")
+        self.attach("eiger", "threshold_sum", hiss_param_t=1000)
+        self.s3.put_object(Bucket="eiger", Key="series.cbor", Body=series)
+        np.testing.assert_array_equal(self.result("eiger", "series.cbor"), np.where(x > 1000, x, 0).sum(axis=(1, 2)))
+        self.assertEqual(self.s3.get_object(Bucket="eiger", Key="series.cbor")["Body"].read(), series)
+        # with hiss-keep: the object stored is the series' own messages, only the kept images
+        self.s3.create_bucket(Bucket="veto2")
+        self.attach("veto2", "keep_frame", hiss_param_t=4000, hiss_keep="out")
+        keep = np.count_nonzero(x > 4000, axis=(1, 2)) >= 20
+        self.assertTrue(0 < keep.sum() < 30, keep.sum())
+        self.s3.put_object(Bucket="veto2", Key="s.cbor", Body=series)
+        np.testing.assert_array_equal(self.result("veto2", "s.cbor"), keep)
+        stored = self.s3.get_object(Bucket="veto2", Key="s.cbor")["Body"].read()
+        self.assertEqual(stored, start + b"".join(m for m, k in zip(images, keep) if k) + end)
+        ev = self.node.events("veto2")
+        self.assertEqual((ev[0]["frames"], ev[0]["kept"], ev[0]["stored"]), (30, int(keep.sum()), True))
+        # an image of another shape is refused, naming it, and nothing is stored
+        odd = start + images[0] + image(1, frames(1, shape=(16, 64), seed=6)[0]) + end
+        msg = self.refused("eiger", "odd.cbor", odd, "image 1")
+        self.assertIn("[16, 64]", msg)
+        self.refused("eiger", "cut.cbor", series[: len(series) // 2], "not CBOR")
+
     def test_an_overwrite_that_keeps_nothing_removes_the_old_object(self):
         # issue 23, item 2: the last acknowledged PUT decides what a key holds,
         # also once the old object has been flushed and evicted to the tier

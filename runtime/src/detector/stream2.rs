@@ -100,32 +100,106 @@ fn image(v: &Value) -> Result<(DType, Vec<u32>, Vec<u8>), String> {
     Ok((dtype, shape, data))
 }
 
-/// The frames of a body of Stream V2 messages: each `image` message's channel
-/// `channel` (the only one when `None`).
-pub fn frames(body: &[u8], channel: Option<&str>) -> Result<Frames, String> {
-    let mut r = body;
-    let mut out: Option<Frames> = None;
-    let mut index = 0usize;
-    while !r.is_empty() {
-        let at = body.len() - r.len();
-        let msg: Value = ciborium::de::from_reader(&mut r)
-            .map_err(|e| format!("message {index} (byte {at}): not CBOR: {e}"))?;
-        index += 1;
+/// A message of a body and where it is (`start..end`, in bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The message's bytes in the body.
+    pub range: std::ops::Range<u64>,
+    /// Its image (the chosen channel), or `None` for a `start` or `end` message.
+    pub image: Option<Image>,
+}
+
+/// An image message's channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// numpy's dtype of a pixel.
+    pub dtype: DType,
+    /// `[height, width]`.
+    pub shape: Vec<u32>,
+    /// The pixels, little-endian, decompressed.
+    pub data: Vec<u8>,
+}
+
+/// The messages of a body, read one at a time from `r` (memory: one message),
+/// each image's channel `channel` (the only one when `None`).
+pub struct Messages<R> {
+    r: R,
+    at: u64,
+    peeked: Option<u8>,
+    index: usize,
+    channel: Option<String>,
+}
+
+impl<R: std::io::Read> std::io::Read for Messages<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let n = match self.peeked.take() {
+            Some(b) => {
+                buf[0] = b;
+                1
+            }
+            None => self.r.read(buf)?,
+        };
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Read> Messages<R> {
+    /// Messages of the body `r`.
+    pub fn new(r: R, channel: Option<&str>) -> Self {
+        Messages {
+            r,
+            at: 0,
+            peeked: None,
+            index: 0,
+            channel: channel.map(str::to_string),
+        }
+    }
+
+    /// Is the body at its end?
+    fn at_end(&mut self) -> Result<bool, String> {
+        if self.peeked.is_some() {
+            return Ok(false);
+        }
+        let mut b = [0u8; 1];
+        loop {
+            match self.r.read(&mut b) {
+                Ok(0) => return Ok(true),
+                Ok(_) => {
+                    self.peeked = Some(b[0]);
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("the body cannot be read: {e}")),
+            }
+        }
+    }
+
+    /// The next message, `None` at the body's end.
+    pub fn next_message(&mut self) -> Result<Option<Message>, String> {
+        if self.at_end()? {
+            return Ok(None);
+        }
+        let (i, start) = (self.index, self.at);
+        self.index += 1;
+        let msg: Value = ciborium::de::from_reader(&mut *self)
+            .map_err(|e| format!("message {i} (byte {start}): not CBOR: {e}"))?;
+        let range = start..self.at;
         let Value::Map(map) = &msg else {
-            return Err(format!(
-                "message {} (byte {at}) is not a CBOR map",
-                index - 1
-            ));
+            return Err(format!("message {i} (byte {start}) is not a CBOR map"));
         };
         match field(map, "type") {
             Some(Value::Text(t)) if t == "image" => {}
-            Some(Value::Text(_)) => continue, // start, end: no frame
-            _ => return Err(format!("message {} (byte {at}) has no `type`", index - 1)),
+            Some(Value::Text(_)) => return Ok(Some(Message { range, image: None })),
+            _ => return Err(format!("message {i} (byte {start}) has no `type`")),
         }
         let Some(Value::Map(data)) = field(map, "data") else {
-            return Err(format!("image message {} has no `data` map", index - 1));
+            return Err(format!("image message {i} has no `data` map"));
         };
-        let chosen = match channel {
+        let chosen = match &self.channel {
             Some(c) => data
                 .iter()
                 .find(|(k, _)| matches!(k, Value::Text(t) if t == c)),
@@ -147,31 +221,44 @@ pub fn frames(body: &[u8], channel: Option<&str>) -> Result<Frames, String> {
         };
         let Some((_, v)) = chosen else {
             return Err(format!(
-                "image message {} has no channel `{}`",
-                index - 1,
-                channel.unwrap_or_default()
+                "image message {i} has no channel `{}`",
+                self.channel.as_deref().unwrap_or_default()
             ));
         };
-        let (dtype, shape, bytes) =
-            image(v).map_err(|e| format!("image message {}: {e}", index - 1))?;
+        let (dtype, shape, data) = image(v).map_err(|e| format!("image message {i}: {e}"))?;
+        Ok(Some(Message {
+            range,
+            image: Some(Image { dtype, shape, data }),
+        }))
+    }
+}
+
+/// The frames of a body of Stream V2 messages: each `image` message's channel
+/// `channel` (the only one when `None`).
+pub fn frames(body: &[u8], channel: Option<&str>) -> Result<Frames, String> {
+    let mut msgs = Messages::new(body, channel);
+    let mut out: Option<Frames> = None;
+    while let Some(m) = msgs.next_message()? {
+        let Some(img) = m.image else { continue };
         match &mut out {
             None => {
                 out = Some(Frames {
-                    dtype,
-                    frame: shape,
+                    dtype: img.dtype,
+                    frame: img.shape,
                     count: 1,
-                    data: bytes,
+                    data: img.data,
                 })
             }
-            Some(f) if f.dtype == dtype && f.frame == shape => {
+            Some(f) if f.dtype == img.dtype && f.frame == img.shape => {
                 f.count += 1;
-                f.data.extend_from_slice(&bytes);
+                f.data.extend_from_slice(&img.data);
             }
             Some(f) => {
                 return Err(format!(
-                    "image message {} is `{}` {shape:?}, the first was `{}` {:?}",
-                    index - 1,
-                    dtype.numpy_name(),
+                    "image message {} is `{}` {:?}, the first was `{}` {:?}",
+                    msgs.index - 1,
+                    img.dtype.numpy_name(),
+                    img.shape,
                     f.dtype.numpy_name(),
                     f.frame
                 ))
@@ -250,5 +337,13 @@ mod tests {
         body.extend(image_msg(2, &a, 4, 3, false));
         assert!(frames(&body, None).unwrap_err().contains("image message 3"));
         assert!(frames(b"\xff\x00", None).unwrap_err().contains("not CBOR"));
+        // each message's bytes are where the reader says
+        let mut m = Messages::new(&body[..], None);
+        let mut ends = Vec::new();
+        while let Some(msg) = m.next_message().unwrap_or(None) {
+            ends.push(msg.range);
+        }
+        assert_eq!(ends[0].start, 0);
+        assert!(ends.windows(2).all(|w| w[0].end == w[1].start));
     }
 }

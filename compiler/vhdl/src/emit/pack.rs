@@ -42,7 +42,10 @@ impl Emitter<'_> {
         );
         let n = lanes.len();
         let vars = [
-            format!("type {b}_pos_t is array (0 to {}) of integer range 0 to {depth};", n - 1),
+            format!(
+                "type {b}_pos_t is array (0 to {}) of integer range 0 to {depth};",
+                n - 1
+            ),
             format!("variable q : {b}_q_t;"),
             format!("variable k : integer range 0 to {depth};"),
             format!("variable pos : {b}_pos_t;"),
@@ -55,7 +58,9 @@ impl Emitter<'_> {
         // each depend on the last made one selection chain through the whole
         // queue per lane).
         for (j, l) in lanes.iter().enumerate() {
-            s.push(format!("pos({j}) := k; if {l}_v = '1' then k := k + 1; end if;"));
+            s.push(format!(
+                "pos({j}) := k; if {l}_v = '1' then k := k + 1; end if;"
+            ));
         }
         s.push(format!("for i in 0 to {depth} loop"));
         for (j, l) in lanes.iter().enumerate() {
