@@ -141,8 +141,14 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
             return Err(format!("operand {a} is not defined before {v}"));
         }
     }
-    if ty.dtype == DType::F64 && !matches!(inst, Inst::Bincount(_, Some(_), _, _)) {
-        return Err("f64 values are only the result of a weighted bincount".into());
+    // a weighted bincount's float64 counts, or a view or copy of them
+    let float_source = match inst {
+        Inst::Bincount(_, Some(_), _, _) => true,
+        Inst::Reshape(a) => k.ty(*a).dtype == DType::F64,
+        _ => false,
+    };
+    if ty.dtype == DType::F64 && !float_source {
+        return Err("f64 values are only the result of a weighted bincount (or its reshape)".into());
     }
     let elementwise = |args: &[Value]| -> Result<(), String> {
         let mut any_array = false;
