@@ -331,11 +331,17 @@ impl Emitter<'_> {
         }
         st.push(format!("x := resize(t, {wx}) + {};", lit(k, wx)));
         if is_mod {
-            st.push(format!(
-                "x := {} - resize(x * {}, {wx});",
-                at(net, a, wx),
-                lit(c, Interval::point(c).signed_bits())
-            ));
+            // q * c: a shift by a power of two (synthesis would spend a DSP
+            // block on the multiplication by the constant); within `wx` bits
+            // either way, as `wx` holds the product
+            let (op, prod) = if d & (d - 1) == 0 {
+                let k = d.trailing_zeros();
+                (if neg { "+" } else { "-" }, format!("shift_left(x, {k})"))
+            } else {
+                let c = lit(c, Interval::point(c).signed_bits());
+                ("-", format!("resize(x * {c}, {wx})"))
+            };
+            st.push(format!("x := {} {op} {prod};", at(net, a, wx)));
         }
         Some((wx, st))
     }
