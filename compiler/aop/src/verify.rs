@@ -148,7 +148,9 @@ fn check(k: &Kernel, v: Value, inst: &Inst, ty: &Type) -> Result<(), String> {
         _ => false,
     };
     if ty.dtype == DType::F64 && !float_source {
-        return Err("f64 values are only the result of a weighted bincount (or its reshape)".into());
+        return Err(
+            "f64 values are only the result of a weighted bincount (or its reshape)".into(),
+        );
     }
     let elementwise = |args: &[Value]| -> Result<(), String> {
         let mut any_array = false;

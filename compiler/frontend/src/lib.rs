@@ -62,6 +62,7 @@ pub fn compile_skipping(
     let kernel =
         kernel.ok_or_else(|| vec![Diagnostic::bug("lowering failed without a diagnostic")])?;
     within_limits(&kernel)?;
+    float_counts_only_returned(&kernel)?;
     verified(&kernel, src, "the lowering")?;
     let kernel = hissc_aop::passes::optimize_skipping(&kernel, skip);
     verified(&kernel, src, "the array-op passes")?;
@@ -81,6 +82,36 @@ fn within_limits(kernel: &Kernel) -> Result<(), Vec<Diagnostic>> {
             )
             .primary(d.span, format!("{}, at most {max} elements", d.ty))
             .help("combine smaller arrays, or split the frame into a batch")]);
+        }
+    }
+    Ok(())
+}
+
+/// The float64 counts of a weighted `np.bincount` are returned (reshaped or
+/// copied at most): hissc has no floating-point arithmetic, so the first
+/// instruction that computes with them (`counts + 1`, `counts[0] = 0`, a
+/// comparison) is an error at its line.
+fn float_counts_only_returned(kernel: &Kernel) -> Result<(), Vec<Diagnostic>> {
+    use hissc_aop::{DType, Inst};
+    for d in kernel.insts.values() {
+        let floats = d.ty.dtype == DType::F64
+            || d.inst
+                .args()
+                .iter()
+                .any(|&a| kernel.ty(a).dtype == DType::F64);
+        let allowed = match &d.inst {
+            Inst::Bincount(_, Some(_), _, _) => true,
+            Inst::Reshape(a) => kernel.ty(*a).dtype == DType::F64,
+            _ => false,
+        };
+        if floats && !allowed {
+            return Err(vec![Diagnostic::error(
+                hissc_diagnostics::Code::FLOAT,
+                "the float64 counts of a weighted bincount can only be returned",
+            )
+            .primary(d.span, "computes with float64 values")
+            .note("hissc has no floating-point arithmetic: a weighted bincount's counts leave the kernel as they are (reshaped or copied at most)")
+            .help("return the counts and compute with them on the host")]);
         }
     }
     Ok(())
