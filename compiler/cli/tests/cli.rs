@@ -704,10 +704,12 @@ fn a_design_too_large_is_named_before_synthesis() {
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
 
-/// Issue 23 item 21: a gearbox's queue is kept once however many lanes it
-/// drives (center_of_mass at 32 lanes wrote one per output lane, and GHDL's
-/// Verilog of it was 8 million lines), and its selection logic is part of the
-/// estimate, so a build that cannot hold it is refused before synthesis.
+/// Issue 23 item 21: center_of_mass at 32 lanes wrote a gearbox queue per
+/// output lane (GHDL's Verilog of it was 8 million lines). Its sums over a
+/// region need no gearbox at all now (a full reduction folds a selection's
+/// lanes where they arrived); a selection returned as an array keeps one
+/// queue per gearbox, and its selection logic is part of the estimate, so a
+/// build that cannot hold it is refused before synthesis.
 #[test]
 fn gearbox_selection_logic_is_estimated_and_kept_once() {
     let k =
@@ -723,17 +725,34 @@ fn gearbox_selection_logic_is_estimated_and_kept_once() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let v = std::fs::read_to_string(&vhd).unwrap();
-    let queues = v.matches("_q_t is array").count();
-    let packs = v.matches(" = pack ").count();
-    assert!(
-        packs >= 32 && queues * 32 <= packs,
-        "{queues} queues for {packs} pack lanes"
+    assert_eq!(
+        v.matches(" = pack ").count(),
+        0,
+        "sums over a region need no gearbox"
     );
+    let rois = dir.path().join("rois.py");
+    std::fs::write(
+        &rois,
+        "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef rois(frame: Array[np.uint16, 16, 32]) -> tuple[Array[np.uint16, 12, 24], Array[np.uint16, 12, 20], np.uint64]:\n    return frame[2:14, 4:28], frame[1:13, 3:23], frame[2:14, 4:28].sum()\n",
+    )
+    .unwrap();
+    let o = hissc(&[
+        rois.to_str().unwrap(),
+        "--lanes",
+        "32",
+        "-o",
+        vhd.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = std::fs::read_to_string(&vhd).unwrap();
+    // two gearboxes (to 32 and 16 lanes), one queue each
+    assert_eq!(v.matches(" = pack ").count(), 48);
+    assert_eq!(v.matches("_q_t is array").count(), 2);
     let start = std::time::Instant::now();
     let out = dir.path().join("build");
     let o = hissc(&[
         "build",
-        k.to_str().unwrap(),
+        rois.to_str().unwrap(),
         "--lanes",
         "32",
         "-o",
@@ -742,7 +761,7 @@ fn gearbox_selection_logic_is_estimated_and_kept_once() {
     user_error(&o, "the design does not fit the ice40-hx8k");
     let t = text(&o);
     assert!(t.contains("look-up tables of selection logic"), "{t}");
-    assert!(t.contains("a gearbox queue of 49 slots"), "{t}");
+    assert!(t.contains("a gearbox queue of 65 slots"), "{t}");
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
 

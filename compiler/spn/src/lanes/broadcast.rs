@@ -55,9 +55,10 @@ impl Widen {
         if av.len() == 1 {
             return Some(av[0]);
         }
-        match self.packed(n, av, 1)? {
+        match self.packed(n.range, n.span, av, 1)? {
             W::Lanes(v) => Some(v[0]),
             W::Static(b) => Some(b),
+            W::Selected(_) => None,
         }
     }
 

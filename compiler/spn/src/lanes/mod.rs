@@ -68,6 +68,39 @@ enum W {
     Static(Bus),
     /// A stream's lanes.
     Lanes(Vec<Bus>),
+    /// A selection whose elements stay on the lanes they arrived on (a slice
+    /// that moves elements between lanes, before its gearbox): elementwise
+    /// operations of selections alike and full reductions take it as it is,
+    /// every other user gets it packed ([`Widen::dense`]) — a sum over a
+    /// region of interest needs no gearbox.
+    Selected(Selected),
+}
+
+/// The lanes of a selection before its gearbox ([`W::Selected`]).
+#[derive(Clone, Debug)]
+struct Selected {
+    /// Each lane that keeps elements: its index among the source's lanes and
+    /// its stream of the kept elements.
+    lanes: Vec<(usize, Bus)>,
+    /// The lane of the selection's first element (the gearbox takes the lanes
+    /// from there on a cycle later, ahead of those before it).
+    first: usize,
+    /// Lanes of the packed stream.
+    width: u32,
+    /// The values (of the packed stream).
+    range: Interval,
+    /// The construct.
+    span: Span,
+}
+
+impl Selected {
+    /// Whether `self` and `o` keep the same elements on the same lanes.
+    fn alike(&self, o: &Selected) -> bool {
+        self.first == o.first
+            && self.width == o.width
+            && self.lanes.len() == o.lanes.len()
+            && self.lanes.iter().zip(&o.lanes).all(|(a, b)| a.0 == b.0)
+    }
 }
 
 /// Where the lanes fall on a shape: axes after `r` lie wholly within one cycle,
@@ -146,6 +179,11 @@ pub fn widen(old: &Network, lanes: u32) -> Result<Network, Vec<Diagnostic>> {
         }
     }
     for o in &old.outputs {
+        let span = old.nodes[o.lanes[0]].span;
+        for b in o.lanes.iter().chain(o.mask.iter().flatten()) {
+            w.dense(*b, span)
+                .ok_or_else(|| std::mem::take(&mut w.diags))?;
+        }
         let mask = match &o.mask {
             Some(m) => match w.map[m[0].index()].clone() {
                 Some(W::Lanes(v)) => Some(v),
@@ -385,9 +423,42 @@ impl Widen {
         w
     }
 
-    fn stream_lanes(&mut self, b: Bus, span: Span) -> Option<Vec<Bus>> {
+    /// The widened form of old bus `b` with its lanes in order: a selection
+    /// gets its gearbox here, once (the packed lanes replace it).
+    fn dense(&mut self, b: Bus, span: Span) -> Option<W> {
         match self.lanes_of(b, span)? {
+            W::Selected(sel) => {
+                let packed = self.pack_selected(&sel)?;
+                self.map[b.index()] = Some(packed.clone());
+                Some(packed)
+            }
+            w => Some(w),
+        }
+    }
+
+    /// A selection's lanes packed in order by gearboxes.
+    fn pack_selected(&mut self, sel: &Selected) -> Option<W> {
+        let mut kept = Vec::new();
+        let mut wrapped = Vec::new();
+        for &(l, bus) in &sel.lanes {
+            if sel.first > 0 && l >= sel.first {
+                kept.push(self.delay(bus, 1));
+            } else {
+                wrapped.push(bus);
+            }
+        }
+        kept.extend(wrapped);
+        self.packed(sel.range, sel.span, kept, sel.width)
+    }
+
+    fn stream_lanes(&mut self, b: Bus, span: Span) -> Option<Vec<Bus>> {
+        match self.dense(b, span)? {
             W::Lanes(v) => Some(v),
+            W::Selected(_) => {
+                self.diags
+                    .push(Diagnostic::bug("a selection stayed unpacked").primary(span, ""));
+                None
+            }
             W::Static(_) => {
                 self.diags
                     .push(Diagnostic::bug("a stream operand became static").primary(span, ""));
@@ -527,6 +598,28 @@ impl Widen {
                 Src::Const(_) => None,
             });
         }
+        // selections alike stay selections, lane by lane; anything else
+        // combined with a selection takes it packed
+        let selected: Vec<Selected> = mapped
+            .iter()
+            .filter_map(|m| match m {
+                Some(W::Selected(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        if let Some(first) = selected.first() {
+            let lanes = mapped.iter().any(|m| matches!(m, Some(W::Lanes(_))));
+            if !lanes && selected.iter().all(|s| s.alike(first)) {
+                if let Some(w) = self.elementwise_selected(n, &ops, &mapped, first) {
+                    return Some(w);
+                }
+            }
+            for (i, s) in ops.iter().enumerate() {
+                if let (Src::Bus(b), Some(W::Selected(_))) = (s, &mapped[i]) {
+                    mapped[i] = Some(self.dense(*b, n.span)?);
+                }
+            }
+        }
         let counts: Vec<usize> = mapped
             .iter()
             .filter_map(|m| match m {
@@ -538,7 +631,7 @@ impl Widen {
         let src = |i: usize, l: usize| match &mapped[i] {
             Some(W::Static(b)) => Src::Bus(*b),
             Some(W::Lanes(v)) => Src::Bus(v[l]),
-            None => ops[i],
+            Some(W::Selected(_)) | None => ops[i],
         };
         let Some(&lanes) = counts.first() else {
             let srcs: Vec<Src> = (0..ops.len()).map(|i| src(i, 0)).collect();
@@ -594,6 +687,52 @@ impl Widen {
             out.push(self.after(kind, n.range, aligned[0], n.span));
         }
         Some(W::Lanes(out))
+    }
+
+    /// An elementwise operation of selections alike ([`Selected::alike`]), lane
+    /// by lane; `None` when a lane's operands do not share one pattern.
+    fn elementwise_selected(
+        &mut self,
+        n: &Node,
+        ops: &[Src],
+        mapped: &[Option<W>],
+        like: &Selected,
+    ) -> Option<W> {
+        let mut out = Vec::with_capacity(like.lanes.len());
+        for (k, &(l, _)) in like.lanes.iter().enumerate() {
+            let (idx, buses): (Vec<usize>, Vec<Bus>) = mapped
+                .iter()
+                .enumerate()
+                .filter_map(|(i, m)| match m {
+                    Some(W::Selected(s)) => Some((i, s.lanes[k].1)),
+                    _ => None,
+                })
+                .unzip();
+            let first = self.sched(buses[0]);
+            if buses.iter().any(|&b| !self.sched(b).same_pattern(&first)) {
+                return None;
+            }
+            let aligned = self.align(&buses);
+            let mut srcs: Vec<Src> = ops
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match &mapped[i] {
+                    Some(W::Static(b)) => Src::Bus(*b),
+                    _ => *s,
+                })
+                .collect();
+            for (&i, &b) in idx.iter().zip(&aligned) {
+                srcs[i] = Src::Bus(b);
+            }
+            let kind = with_operands(&n.kind, &srcs);
+            out.push((l, self.after(kind, n.range, aligned[0], n.span)));
+        }
+        Some(W::Selected(Selected {
+            lanes: out,
+            range: n.range,
+            span: n.span,
+            ..like.clone()
+        }))
     }
 
     /// A pipelined tree over buses of one schedule: `combine(x, y, leaves)`.

@@ -8,6 +8,9 @@ impl Widen {
     pub(super) fn reduce(&mut self, n: &Node, p: &Reduce) -> Option<W> {
         let (op, d, a) = (p.op, p.dtype, p.arg);
         let (shape, axes) = (&p.shape[..], &p.axes[..]);
+        if let Some(w) = self.reduce_selected(n, p) {
+            return Some(w);
+        }
         let v = self.stream_lanes(a, n.span)?;
         let lanes = v.len() as u32;
         if lanes == 1 {
@@ -103,6 +106,42 @@ impl Widen {
             out.push(self.push(kind, n.range, s, n.span));
         }
         Some(W::Lanes(out))
+    }
+
+    /// A full reduction (not `argmax`/`argmin`) of a selection whose lanes
+    /// share one pattern: the lanes' elements are folded where they arrived,
+    /// in no particular order (wrapping sums, extremes, counts and logic do not
+    /// depend on it), with no gearbox. `None` when it does not apply.
+    fn reduce_selected(&mut self, n: &Node, p: &Reduce) -> Option<W> {
+        let Some(W::Selected(sel)) = self.map[p.arg.index()].clone() else {
+            return None;
+        };
+        let all = (0..p.shape.len() as u32).all(|i| p.axes.contains(&i));
+        if !all || matches!(p.op, ReduceOp::ArgMax | ReduceOp::ArgMin) || sel.lanes.is_empty() {
+            return None;
+        }
+        let buses: Vec<Bus> = sel.lanes.iter().map(|x| x.1).collect();
+        let first = self.sched(buses[0]);
+        if buses.iter().any(|&b| !self.sched(b).same_pattern(&first)) {
+            return None;
+        }
+        let leaves = self.align(&buses);
+        let arg = self.range(leaves[0]);
+        let (root, fop) = if leaves.len() == 1 {
+            (leaves[0], p.op)
+        } else {
+            self.reduce_tree(p.op, p.dtype, arg, leaves, n.span)
+        };
+        let c = self.sched(root).elements();
+        let s = proc::reduce::schedule(&self.sched(root), &[c], &[0]);
+        let kind = ProcKind::Reduce(Reduce {
+            op: fop,
+            dtype: p.dtype,
+            arg: root,
+            shape: vec![c],
+            axes: vec![0],
+        });
+        Some(W::Lanes(vec![self.push(kind, n.range, s, n.span)]))
     }
 
     /// The index bits `K` of `argmax`/`argmin` keys `value * 2^K + rank` over

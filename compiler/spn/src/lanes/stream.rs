@@ -119,8 +119,7 @@ impl Widen {
             }
             (o % v.len() as u64) as usize
         };
-        let mut kept = Vec::new();
-        let mut wrapped = Vec::new();
+        let mut lanes_kept: Vec<(usize, Bus)> = Vec::new();
         for (l, &bus) in v.iter().enumerate() {
             let idx = unravel(l as u32, &lshape);
             if !idx[1..]
@@ -148,23 +147,32 @@ impl Widen {
             let s = proc::slice::schedule(&self.sched(bus), &cshape, &csel);
             let kind = ProcKind::Slice(bus, cshape.clone(), csel);
             let lane = self.push(kind, n.range, s, n.span);
-            if first > 0 && l >= first {
-                kept.push(self.delay(lane, 1));
-            } else {
-                wrapped.push(lane);
-            }
+            lanes_kept.push((l, lane));
         }
-        kept.extend(wrapped);
         let total: u32 = sel.iter().map(|x| x.2).product();
         let width = gcd(v.len() as u32, total);
-        self.packed(n, kept, width)
+        // the gearbox comes when a user needs the elements in order
+        // ([`Widen::dense`]); a full reduction does not
+        Some(W::Selected(Selected {
+            lanes: lanes_kept,
+            first,
+            width,
+            range: n.range,
+            span: n.span,
+        }))
     }
 
     /// `width` lanes carrying, in order, the elements of `lanes` (gearboxes).
-    pub(super) fn packed(&mut self, n: &Node, lanes: Vec<Bus>, width: u32) -> Option<W> {
+    pub(super) fn packed(
+        &mut self,
+        range: Interval,
+        span: Span,
+        lanes: Vec<Bus>,
+        width: u32,
+    ) -> Option<W> {
         let Some((s, _)) = proc::pack::schedule(&self.net, &lanes, width) else {
             return self.fail(
-                n.span,
+                span,
                 format!(
                     "elements that move between lanes, {width} per cycle, cannot leave within a frame"
                 ),
@@ -178,7 +186,7 @@ impl Widen {
                     width,
                     lane,
                 };
-                self.push(kind, n.range, s.clone(), n.span)
+                self.push(kind, range, s.clone(), span)
             })
             .collect();
         Some(W::Lanes(out))
