@@ -727,6 +727,17 @@ impl Lowering<'_> {
         }
     }
 
+    /// The streams among lowered operands (not static buses, constants, ...).
+    fn streams(&self, lowered: &[L]) -> Vec<Bus> {
+        lowered
+            .iter()
+            .filter_map(|l| match l {
+                L::Bus(b) if !self.sched(*b).is_static() => Some(*b),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn elementwise(&mut self, v: Value, range: Interval, span: Span) -> Option<L> {
         let d = &self.k.insts[v];
         let dtype = d.ty.dtype;
@@ -769,13 +780,7 @@ impl Lowering<'_> {
         // State and index operands are read in step with a stream operand of
         // their own element count (a frame-wide condition beside a per-pixel
         // state does not time the state's reads), else with the first stream.
-        let streams: Vec<Bus> = lowered
-            .iter()
-            .filter_map(|l| match l {
-                L::Bus(b) if !self.sched(*b).is_static() => Some(*b),
-                _ => None,
-            })
-            .collect();
+        let streams = self.streams(&lowered);
         let partner = |this: &Self, n: u32| {
             streams
                 .iter()
@@ -816,13 +821,7 @@ impl Lowering<'_> {
             }
         }
         // The streams among the operands must share one pattern.
-        let streams: Vec<Bus> = lowered
-            .iter()
-            .filter_map(|l| match l {
-                L::Bus(b) if !self.sched(*b).is_static() => Some(*b),
-                _ => None,
-            })
-            .collect();
+        let streams = self.streams(&lowered);
         if let Some(&first) = streams.first() {
             let first_sched = self.sched(first);
             if streams

@@ -670,6 +670,21 @@ impl Lowerer<'_> {
         )
     }
 
+    /// A sum's `dtype=`: the dtype given, `None` when it is not, or the error.
+    fn sum_dtype(&mut self, dtype: Option<(Val, Span)>) -> Result<Option<DType>, Val> {
+        match dtype {
+            None => Ok(None),
+            Some((Val::DType(d), _)) => Ok(Some(d)),
+            Some((_, s)) => Err(self.error(
+                Diagnostic::error(
+                    Code::ARGUMENTS,
+                    "`dtype=` must be a numpy dtype such as `np.uint32`",
+                )
+                .primary(s, "not a dtype"),
+            )),
+        }
+    }
+
     /// numpy's full reduction of an empty array: the reduction's identity, in
     /// its dtype; numpy raises where there is none (`max`, `argmin`).
     fn reduce_empty(
@@ -688,18 +703,9 @@ impl Lowerer<'_> {
             return self.empty_use(a, &format!("{} along an axis", op.name()), span);
         }
         let (value, dt) = match op {
-            ReduceOp::Sum => match dtype {
-                Some((Val::DType(t), _)) => (0, t),
-                Some((_, s)) => {
-                    return self.error(
-                        Diagnostic::error(
-                            Code::ARGUMENTS,
-                            "`dtype=` must be a numpy dtype such as `np.uint32`",
-                        )
-                        .primary(s, "not a dtype"),
-                    )
-                }
-                None => (0, d.sum_dtype()),
+            ReduceOp::Sum => match self.sum_dtype(dtype) {
+                Ok(t) => (0, t.unwrap_or(d.sum_dtype())),
+                Err(e) => return e,
             },
             ReduceOp::Any => (0, DType::Bool),
             ReduceOp::All => (1, DType::Bool),
@@ -854,24 +860,16 @@ impl Lowerer<'_> {
         }
         let mut arg = n;
         let result_dtype = match op {
-            ReduceOp::Sum => match dtype {
-                Some((Val::DType(d), _)) => {
+            ReduceOp::Sum => match self.sum_dtype(dtype) {
+                Ok(Some(d)) => {
                     arg = match self.coerce(&Val::Node(n), d, span) {
                         Some(x) => x,
                         None => return Val::Poison,
                     };
                     d
                 }
-                Some((_, s)) => {
-                    return self.error(
-                        Diagnostic::error(
-                            Code::ARGUMENTS,
-                            "`dtype=` must be a numpy dtype such as `np.uint32`",
-                        )
-                        .primary(s, "not a dtype"),
-                    )
-                }
-                None => ty.dtype.sum_dtype(),
+                Ok(None) => ty.dtype.sum_dtype(),
+                Err(e) => return e,
             },
             ReduceOp::Min | ReduceOp::Max => ty.dtype,
             ReduceOp::Any | ReduceOp::All => DType::Bool,
