@@ -76,8 +76,17 @@ class Node:
 
     def put(self, bucket, key, frames):
         """Uploads frames (one frame or a batch `[F, ...]`) as a `.npy` object; the
-        kernel runs on them as they arrive."""
-        self.s3.put_object(Bucket=bucket, Key=key, Body=_npy(frames))
+        kernel runs on them as they arrive. Bytes (a detector's DECTRIS Stream V2
+        series, raw frames, a `.npy` file's contents) are uploaded as they are."""
+        if isinstance(frames, (bytes, bytearray, memoryview)):
+            body = bytes(frames)
+        else:
+            body = _npy(frames)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+    def get(self, bucket, key):
+        """The bytes object `key` holds (with `hiss-keep`, only its kept frames)."""
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def _load(self, bucket, key):
         return np.load(io.BytesIO(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
