@@ -11,7 +11,7 @@
 //! still compressed.
 
 use crate::kernel::{HashWriter, Written};
-use hiss_runtime::detector::stream2::Messages;
+use hiss_runtime::detector::stream2;
 use hissc_aop::DType;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -22,23 +22,31 @@ pub fn is_stream2(first: u8) -> bool {
     (0xA0..=0xBF).contains(&first)
 }
 
+/// Where each message of a Stream V2 body is (its bytes) and whether it is an
+/// image: what [`write_kept`] copies, found as the body is decoded.
+pub type Messages = Vec<(std::ops::Range<u64>, bool)>;
+
 /// Decodes the Stream V2 messages of `body` into raw frames at `path`, each
 /// image checked against the kernel's data input `name` (`dtype`, one frame
-/// of `shape`). Gives the frames' bytes.
+/// of `shape`). Gives the frames' bytes and where the messages are.
 pub fn decode_to(
     body: impl Read,
     path: &Path,
     name: &str,
     dtype: DType,
     shape: &[u32],
-) -> Result<u64, String> {
+) -> Result<(u64, Messages), String> {
     let io = |e: std::io::Error| format!("cannot write the decoded frames: {e}");
     let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).map_err(io)?);
-    let mut msgs = Messages::new(body, None);
+    let mut msgs = stream2::Messages::new(body, None);
     let mut bytes = 0u64;
+    let mut pieces = Messages::new();
     let mut images = 0usize;
     while let Some(m) = msgs.next_message()? {
-        let Some(img) = m.image else { continue };
+        let Some(img) = m.image else {
+            pieces.push((m.range, false));
+            continue;
+        };
         if img.dtype != dtype || img.shape[..] != shape[..] {
             return Err(format!(
                 "image {images} (byte {}) is `{}` {:?}; the kernel's `{name}` takes `{}` {:?} frames",
@@ -51,43 +59,38 @@ pub fn decode_to(
         }
         w.write_all(&img.data).map_err(io)?;
         bytes += img.data.len() as u64;
+        pieces.push((m.range, true));
         images += 1;
     }
     if images == 0 {
         return Err("the Stream V2 body has no image message".into());
     }
     w.flush().map_err(io)?;
-    Ok(bytes)
+    Ok((bytes, pieces))
 }
 
 /// Writes the messages of the Stream V2 object at `src` to `dst` (fsynced),
-/// each image only when its flag in `keep` is set. Gives what was written.
-pub fn write_kept(src: &Path, dst: &Path, keep: &[bool]) -> Result<Written, String> {
+/// each image only when its flag in `keep` is set, copying their bytes from
+/// where decoding found them ([`decode_to`]). Gives what was written.
+pub fn write_kept(
+    src: &Path,
+    dst: &Path,
+    messages: &Messages,
+    keep: &[bool],
+) -> Result<Written, String> {
+    use std::io::Seek;
     let io = |e: std::io::Error| e.to_string();
-    // the ranges of the messages to keep, then their bytes copied as they are
-    let mut ranges = Vec::new();
-    let mut msgs = Messages::new(
-        std::io::BufReader::new(std::fs::File::open(src).map_err(io)?),
-        None,
-    );
-    let mut image = 0usize;
-    while let Some(m) = msgs.next_message()? {
-        let kept = match m.image {
-            Some(_) => {
-                image += 1;
-                keep.get(image - 1).copied().unwrap_or(false)
-            }
-            None => true,
-        };
-        if kept {
-            ranges.push(m.range);
-        }
-    }
     let mut r = std::fs::File::open(src).map_err(io)?;
     let mut w = HashWriter::new(BufWriter::new(std::fs::File::create(dst).map_err(io)?));
     let mut buf = Vec::new();
-    for range in ranges {
-        use std::io::Seek;
+    let mut image = 0usize;
+    for (range, is_image) in messages {
+        if *is_image {
+            image += 1;
+            if !keep.get(image - 1).copied().unwrap_or(false) {
+                continue;
+            }
+        }
         r.seek(std::io::SeekFrom::Start(range.start)).map_err(io)?;
         buf.resize((range.end - range.start) as usize, 0);
         r.read_exact(&mut buf).map_err(io)?;

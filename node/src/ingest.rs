@@ -364,10 +364,12 @@ impl Node {
                 .clone()
                 .expect("kept < frames only with a keep output");
             let filtered = self.store.tmp_path();
-            let (src, dst, format) = (got.tmp.clone(), filtered.clone(), out.format);
+            let (src, dst, format) = (got.tmp.clone(), filtered.clone(), out.format.clone());
             let ndim = k.bundle.manifest.inputs[0].shape.len();
             let written = tokio::task::spawn_blocking(move || match format {
-                kernel::BodyFormat::Stream2 => crate::detector::write_kept(&src, &dst, &keep),
+                kernel::BodyFormat::Stream2(m) => {
+                    crate::detector::write_kept(&src, &dst, &m, &keep)
+                }
                 f => kernel::write_kept(&src, &dst, f == kernel::BodyFormat::Npy, &keep, ndim),
             })
             .await

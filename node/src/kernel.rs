@@ -202,14 +202,14 @@ pub struct RunOutput {
 }
 
 /// How an object's frames are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodyFormat {
     /// A `.npy` file.
     Npy,
     /// Raw little-endian frames.
     Raw,
-    /// DECTRIS Stream V2 messages ([`crate::detector`]).
-    Stream2,
+    /// DECTRIS Stream V2 messages ([`crate::detector`]), and where each is.
+    Stream2(crate::detector::Messages),
 }
 
 /// The size and MD5 (hex) of what a [`HashWriter`] wrote.
@@ -384,12 +384,16 @@ pub fn run_on(
         let dtype = DType::from_numpy_name(&p.dtype)
             .ok_or_else(|| format!("the kernel's `{}` has dtype `{}`", p.name, p.dtype))?;
         let shape: Vec<u32> = p.shape.iter().map(|&d| d as u32).collect();
-        let bytes = crate::detector::decode_to(reader, &path, &p.name, dtype, &shape)?;
+        let (bytes, messages) = crate::detector::decode_to(reader, &path, &p.name, dtype, &shape)?;
         let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
         // the open file stays readable; its name goes now
         let _ = std::fs::remove_file(&path);
         let r = std::io::BufReader::with_capacity(1 << 20, f);
-        (BodyFormat::Stream2, Box::new(r), Body::Raw { bytes })
+        (
+            BodyFormat::Stream2(messages),
+            Box::new(r),
+            Body::Raw { bytes },
+        )
     } else {
         (BodyFormat::Raw, Box::new(reader), Body::Raw { bytes: len })
     };

@@ -127,23 +127,13 @@ def _source_of(fn):
     except SyntaxError:
         return "".join(lines), name, 0  # hissc reports it
     funcs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    def used(node):
-        """The names a statement reads from outside itself (a function's own
-        parameters and locals left out)."""
-        loads = {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)}
-        if isinstance(node, ast.FunctionDef):
-            a = node.args
-            local = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
-            local |= {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
-            loads -= local
-        return loads
     wanted, todo = set(), [fn.__name__]
     while todo:
         f = todo.pop()
         if f in funcs and f not in wanted:
             wanted.add(f)
-            todo.extend(used(funcs[f]))
-    names = set().union(*(used(funcs[f]) for f in wanted)) if wanted else set()
+            todo.extend(_reads(funcs[f]))
+    names = set().union(*(_reads(funcs[f]) for f in wanted)) if wanted else set()
     keep, bound = set(), set(wanted)
     for node in tree.body:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
@@ -164,7 +154,7 @@ def _source_of(fn):
             if targets & names:
                 keep.update(span)
                 bound |= targets
-                names |= used(node.value)
+                names |= _reads(node.value)
     text = [line if i + 1 in keep else "\n" for i, line in enumerate(lines)]
     # what the kernel reads from earlier cells: numpy and hiss names as imports
     # (before the kernel, as Python needs them), constants after it
@@ -197,6 +187,18 @@ def _source_of(fn):
     return "".join(head + text), name, len(head)
 
 
+def _reads(node):
+    """The names a statement reads from outside itself (a function's own
+    parameters and locals left out)."""
+    loads = {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)}
+    if isinstance(node, ast.FunctionDef):
+        a = node.args
+        local = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
+        local |= {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
+        loads -= local
+    return loads
+
+
 def _helper_source(fn):
     """A helper function defined in another cell or module: its source, and the
     names it reads from outside itself; None when Python does not have its text."""
@@ -207,11 +209,7 @@ def _helper_source(fn):
         return None
     if not isinstance(node, ast.FunctionDef) or node.name != fn.__name__:
         return None
-    a = node.args
-    local = {p.arg for p in a.posonlyargs + a.args + a.kwonlyargs}
-    local |= {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)}
-    reads = {x.id for x in ast.walk(node) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load)}
-    return src, reads - local - {node.name}
+    return src, _reads(node) - {node.name}
 
 
 def _constant(v):

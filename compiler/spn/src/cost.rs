@@ -159,7 +159,7 @@ pub fn process(net: &Network, b: Bus) -> Cost {
         }
         ProcKind::Pack { lanes, width, .. } => {
             // one queue per gearbox, kept by its first lane's process
-            if proc::pack::group(net, lanes, *width).first().map(|g| g.1) == Some(b) {
+            if proc::pack::leader(net, lanes, *width) == Some(b) {
                 let depth = proc::pack::depth(net, lanes, *width) as u64;
                 c.flip_flops += (depth + 1) * w as u64 + counter(depth + 1);
                 // every slot's bit chooses among the lanes (a 4-input LUT

@@ -654,39 +654,67 @@ impl Widen {
                 "combine arrays of the same number of elements",
             );
         }
+        let streams: Vec<(usize, Vec<Bus>)> = mapped
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| match m {
+                Some(W::Lanes(v)) => Some((i, v.clone())),
+                _ => None,
+            })
+            .collect();
+        match self.lane_by_lane(n, &ops, &mapped, &streams, lanes) {
+            Some(out) => Some(W::Lanes(out)),
+            // the one-lane network is aligned (verified), but the lanes'
+            // gearboxes let the operands' elements out at different times
+            None => self.fail(
+                n.span,
+                format!(
+                    "operands whose elements leave their gearboxes at different times on {lanes} lanes are combined elementwise"
+                ),
+                "use a lane count that the slices' starts and steps line up with",
+            ),
+        }
+    }
+
+    /// Node `n` on each of `lanes` lanes: stream operand `i` of `streams` is its
+    /// lane's bus, static buses and constants serve every lane. `None`, with
+    /// nothing built, when a lane's stream operands do not share one pattern.
+    fn lane_by_lane(
+        &mut self,
+        n: &Node,
+        ops: &[Src],
+        mapped: &[Option<W>],
+        streams: &[(usize, Vec<Bus>)],
+        lanes: usize,
+    ) -> Option<Vec<Bus>> {
+        let patterns_agree = (0..lanes).all(|l| {
+            let first = self.sched(streams[0].1[l]);
+            streams
+                .iter()
+                .all(|(_, v)| self.sched(v[l]).same_pattern(&first))
+        });
+        if !patterns_agree {
+            return None;
+        }
         let mut out = Vec::with_capacity(lanes);
         for l in 0..lanes {
-            let mut srcs: Vec<Src> = (0..ops.len()).map(|i| src(i, l)).collect();
-            let (idx, buses): (Vec<usize>, Vec<Bus>) = mapped
+            let buses: Vec<Bus> = streams.iter().map(|(_, v)| v[l]).collect();
+            let aligned = self.align(&buses);
+            let mut srcs: Vec<Src> = ops
                 .iter()
                 .enumerate()
-                .filter_map(|(i, m)| match m {
-                    Some(W::Lanes(v)) => Some((i, v[l])),
-                    _ => None,
+                .map(|(i, s)| match &mapped[i] {
+                    Some(W::Static(b)) => Src::Bus(*b),
+                    _ => *s,
                 })
-                .unzip();
-            let aligned = self.align(&buses);
-            if aligned
-                .iter()
-                .any(|&b| !self.sched(b).same_pattern(&self.sched(aligned[0])))
-            {
-                // the one-lane network is aligned (verified), but the lanes'
-                // gearboxes let the operands' elements out at different times
-                return self.fail(
-                    n.span,
-                    format!(
-                        "operands whose elements leave their gearboxes at different times on {lanes} lanes are combined elementwise"
-                    ),
-                    "use a lane count that the slices' starts and steps line up with",
-                );
-            }
-            for (&i, &b) in idx.iter().zip(&aligned) {
-                srcs[i] = Src::Bus(b);
+                .collect();
+            for ((i, _), &b) in streams.iter().zip(&aligned) {
+                srcs[*i] = Src::Bus(b);
             }
             let kind = with_operands(&n.kind, &srcs);
             out.push(self.after(kind, n.range, aligned[0], n.span));
         }
-        Some(W::Lanes(out))
+        Some(out)
     }
 
     /// An elementwise operation of selections alike ([`Selected::alike`]), lane
@@ -698,37 +726,17 @@ impl Widen {
         mapped: &[Option<W>],
         like: &Selected,
     ) -> Option<W> {
-        let mut out = Vec::with_capacity(like.lanes.len());
-        for (k, &(l, _)) in like.lanes.iter().enumerate() {
-            let (idx, buses): (Vec<usize>, Vec<Bus>) = mapped
-                .iter()
-                .enumerate()
-                .filter_map(|(i, m)| match m {
-                    Some(W::Selected(s)) => Some((i, s.lanes[k].1)),
-                    _ => None,
-                })
-                .unzip();
-            let first = self.sched(buses[0]);
-            if buses.iter().any(|&b| !self.sched(b).same_pattern(&first)) {
-                return None;
-            }
-            let aligned = self.align(&buses);
-            let mut srcs: Vec<Src> = ops
-                .iter()
-                .enumerate()
-                .map(|(i, s)| match &mapped[i] {
-                    Some(W::Static(b)) => Src::Bus(*b),
-                    _ => *s,
-                })
-                .collect();
-            for (&i, &b) in idx.iter().zip(&aligned) {
-                srcs[i] = Src::Bus(b);
-            }
-            let kind = with_operands(&n.kind, &srcs);
-            out.push((l, self.after(kind, n.range, aligned[0], n.span)));
-        }
+        let streams: Vec<(usize, Vec<Bus>)> = mapped
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| match m {
+                Some(W::Selected(s)) => Some((i, s.lanes.iter().map(|x| x.1).collect())),
+                _ => None,
+            })
+            .collect();
+        let out = self.lane_by_lane(n, ops, mapped, &streams, like.lanes.len())?;
         Some(W::Selected(Selected {
-            lanes: out,
+            lanes: like.lanes.iter().map(|x| x.0).zip(out).collect(),
             range: n.range,
             span: n.span,
             ..like.clone()

@@ -83,29 +83,46 @@ impl Widen {
             (cshape, caxes, groups)
         };
         let arg = self.range(v[0]);
-        let mut out = Vec::new();
-        for g in groups {
-            let leaves: Vec<Bus> = g.iter().map(|&l| v[l]).collect();
-            let (root, fop) = if leaves.len() == 1 {
-                (leaves[0], op)
-            } else {
-                self.reduce_tree(op, d, arg, leaves, n.span)
-            };
-            if caxes.is_empty() {
-                out.push(root);
-                continue;
-            }
-            let s = proc::reduce::schedule(&self.sched(root), &cshape, &caxes);
-            let kind = ProcKind::Reduce(Reduce {
-                op: fop,
-                dtype: d,
-                arg: root,
-                shape: cshape.clone(),
-                axes: caxes.clone(),
-            });
-            out.push(self.push(kind, n.range, s, n.span));
-        }
+        let out = groups
+            .into_iter()
+            .map(|g| {
+                let leaves: Vec<Bus> = g.iter().map(|&l| v[l]).collect();
+                self.fold(n, op, d, arg, leaves, &cshape, &caxes)
+            })
+            .collect();
         Some(W::Lanes(out))
+    }
+
+    /// Lanes of one cycle folded by a tree, then over the cycles' axes `caxes`
+    /// of `cshape` (none: the tree's root).
+    #[allow(clippy::too_many_arguments)]
+    fn fold(
+        &mut self,
+        n: &Node,
+        op: ReduceOp,
+        d: DType,
+        arg: Interval,
+        leaves: Vec<Bus>,
+        cshape: &[u32],
+        caxes: &[u32],
+    ) -> Bus {
+        let (root, fop) = if leaves.len() == 1 {
+            (leaves[0], op)
+        } else {
+            self.reduce_tree(op, d, arg, leaves, n.span)
+        };
+        if caxes.is_empty() {
+            return root;
+        }
+        let s = proc::reduce::schedule(&self.sched(root), cshape, caxes);
+        let kind = ProcKind::Reduce(Reduce {
+            op: fop,
+            dtype: d,
+            arg: root,
+            shape: cshape.to_vec(),
+            axes: caxes.to_vec(),
+        });
+        self.push(kind, n.range, s, n.span)
     }
 
     /// A full reduction (not `argmax`/`argmin`) of a selection whose lanes
@@ -127,21 +144,9 @@ impl Widen {
         }
         let leaves = self.align(&buses);
         let arg = self.range(leaves[0]);
-        let (root, fop) = if leaves.len() == 1 {
-            (leaves[0], p.op)
-        } else {
-            self.reduce_tree(p.op, p.dtype, arg, leaves, n.span)
-        };
-        let c = self.sched(root).elements();
-        let s = proc::reduce::schedule(&self.sched(root), &[c], &[0]);
-        let kind = ProcKind::Reduce(Reduce {
-            op: fop,
-            dtype: p.dtype,
-            arg: root,
-            shape: vec![c],
-            axes: vec![0],
-        });
-        Some(W::Lanes(vec![self.push(kind, n.range, s, n.span)]))
+        let c = first.elements();
+        let root = self.fold(n, p.op, p.dtype, arg, leaves, &[c], &[0]);
+        Some(W::Lanes(vec![root]))
     }
 
     /// The index bits `K` of `argmax`/`argmin` keys `value * 2^K + rank` over

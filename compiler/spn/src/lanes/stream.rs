@@ -40,14 +40,15 @@ impl Widen {
         // axes, a selection that is contiguous across axes (`frame[0]` of a
         // 514-wide frame at 8 lanes) is a slice of the merged axis.
         let merged;
-        let (shape, sel) = if split(shape, lanes).is_some() {
-            (shape, sel)
-        } else {
-            merged = merge_axes(shape, sel);
-            (&merged.0[..], &merged.1[..])
-        };
-        let Some(sp) = split(shape, lanes) else {
-            return bad(self);
+        let (shape, sel, sp) = match split(shape, lanes) {
+            Some(sp) => (shape, sel, sp),
+            None => {
+                merged = merge_axes(shape, sel);
+                let Some(sp) = split(&merged.0, lanes) else {
+                    return bad(self);
+                };
+                (&merged.0[..], &merged.1[..], sp)
+            }
         };
         let cshape = sp.cycle_shape(shape);
         let mut csel: Vec<(u32, u32, u32)> = sel[..sp.r].to_vec();

@@ -41,6 +41,11 @@ pub fn schedule(net: &Network, lanes: &[Bus], width: u32) -> Option<(Sched, u32)
     Some((Sched::Stream { t: start, pat }, depth))
 }
 
+/// The process of a gearbox that keeps its queue ([`group`]'s first).
+pub fn leader(net: &Network, lanes: &[Bus], width: u32) -> Option<Bus> {
+    group(net, lanes, width).first().map(|g| g.1)
+}
+
 /// The processes of one gearbox: every `pack` of `lanes` by `width`, as
 /// `(lane, bus)` in order. They share one queue: the hardware keeps it once,
 /// in the first one's process, which drives every lane's output (a queue per

@@ -11,16 +11,16 @@ impl Emitter<'_> {
     /// The queue is as deep as [`hissc_spn::proc::pack::depth`] says it ever gets (one spare slot).
     pub(super) fn pack(&mut self, b: Bus, lanes: &[Bus], width: u32) {
         let net = self.net;
-        let group = hissc_spn::proc::pack::group(net, lanes, width);
-        if group.first().map(|g| g.1) != Some(b) {
+        let leader = hissc_spn::proc::pack::leader(net, lanes, width).unwrap_or(b);
+        if leader != b {
             let c = self.comment(b);
-            let first = group.first().map_or(b, |g| g.1);
             let _ = writeln!(
                 self.body,
-                "{c}  -- (driven by p_{first}, the gearbox's queue)\n"
+                "{c}  -- (driven by p_{leader}, the gearbox's queue)\n"
             );
             return;
         }
+        let group = hissc_spn::proc::pack::group(net, lanes, width);
         let w = group
             .iter()
             .map(|&(_, x)| net.nodes[x].width)
