@@ -4,12 +4,16 @@
 //!   detectors' data (the HDF5 filter's framing), encoded and decoded here.
 //! - [`stream2`]: DECTRIS Stream V2 image messages (CBOR), one or more in a
 //!   body: each image's channel is one frame.
+//! - `h5`: HDF5 files (NeXus/NXmx), frames in a chunked dataset (the cargo
+//!   feature `hdf5`, on by default: it links the HDF5 C library).
 //!
 //! [`Frames`] is the result: the frames' dtype and shape and their elements,
 //! little-endian as a `.npy` body holds them, so every path that reads `.npy`
 //! (`hissc run`/`sim`/`verify`, a node's slots) reads these too.
 
 pub mod bslz4;
+#[cfg(feature = "hdf5")]
+pub mod h5;
 pub mod stream2;
 
 use hissc_aop::DType;
@@ -39,8 +43,8 @@ impl Frames {
 }
 
 /// A detector file named on the command line, `FILE` or `FILE:SELECTOR` (a
-/// Stream V2 channel), read and decoded to a `.npy` file; `None` when the name
-/// is not a detector format's (a `.npy` file, say).
+/// Stream V2 channel, an HDF5 dataset), read and decoded to a `.npy` file;
+/// `None` when the name is not a detector format's (a `.npy` file, say).
 pub fn npy_of(spec: &str) -> Option<Result<Vec<u8>, String>> {
     let (file, selector) = match spec.rsplit_once(':') {
         Some((f, sel)) if format_of(f).is_some() => (f, Some(sel)),
@@ -48,16 +52,40 @@ pub fn npy_of(spec: &str) -> Option<Result<Vec<u8>, String>> {
     };
     let format = format_of(file)?;
     Some((|| {
-        let bytes = std::fs::read(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
-        let frames = decode(format, &bytes, selector).map_err(|e| format!("`{file}`: {e}"))?;
-        Ok(frames.to_npy())
+        let frames = match format {
+            Format::Stream2 => {
+                let bytes =
+                    std::fs::read(file).map_err(|e| format!("cannot read `{file}`: {e}"))?;
+                stream2::frames(&bytes, selector)
+            }
+            Format::Hdf5 => hdf5_frames(file, selector),
+        };
+        Ok(frames.map_err(|e| format!("`{file}`: {e}"))?.to_npy())
     })())
 }
 
-/// The detector format a file's name says (`.cbor`: Stream V2 messages), if any.
+#[cfg(feature = "hdf5")]
+fn hdf5_frames(file: &str, dataset: Option<&str>) -> Result<Frames, String> {
+    h5::frames(std::path::Path::new(file), dataset)
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn hdf5_frames(_file: &str, _dataset: Option<&str>) -> Result<Frames, String> {
+    Err("this build reads no HDF5 files (cargo feature `hdf5`, which needs libhdf5)".into())
+}
+
+/// The detector format a file's name says (`.cbor`: Stream V2 messages;
+/// `.h5`, `.hdf5`, `.nxs`: HDF5), if any.
 pub fn format_of(path: &str) -> Option<Format> {
     let lower = path.to_ascii_lowercase();
-    (lower.ends_with(".cbor") || lower.ends_with(".cbor2")).then_some(Format::Stream2)
+    let ends = |exts: &[&str]| exts.iter().any(|e| lower.ends_with(e));
+    if ends(&[".cbor", ".cbor2"]) {
+        Some(Format::Stream2)
+    } else if ends(&[".h5", ".hdf5", ".hdf", ".nxs"]) {
+        Some(Format::Hdf5)
+    } else {
+        None
+    }
 }
 
 /// A detector file format.
@@ -65,12 +93,6 @@ pub fn format_of(path: &str) -> Option<Format> {
 pub enum Format {
     /// DECTRIS Stream V2 CBOR messages.
     Stream2,
-}
-
-/// Decodes `bytes` of `format`; `channel` picks one of several channels (by
-/// name) where the images have more than one.
-pub fn decode(format: Format, bytes: &[u8], channel: Option<&str>) -> Result<Frames, String> {
-    match format {
-        Format::Stream2 => stream2::frames(bytes, channel),
-    }
+    /// HDF5: frames in a dataset's first axis.
+    Hdf5,
 }
