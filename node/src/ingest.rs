@@ -12,6 +12,7 @@
 use crate::body::Received;
 use crate::checksum::Checks;
 use crate::fail::{internal, store_error};
+use crate::formats::{self, BodyFormat, Object, Store};
 use crate::kernel::{self, Attached, ChannelReader, RunOutput};
 use crate::keys;
 use crate::node::{fresh_id, now, Node};
@@ -47,6 +48,8 @@ struct Done {
     dir: PathBuf,
     /// When the run started.
     started: std::time::Instant,
+    /// `hiss-store`, where the object says.
+    store: Option<Store>,
 }
 
 impl Node {
@@ -212,7 +215,7 @@ impl Node {
         bucket: &str,
         k: Arc<Attached>,
         taken: Taken,
-        len: u64,
+        object: Object,
         file: Option<std::fs::File>,
         states: Vec<Vec<i128>>,
     ) -> S3Result<(
@@ -230,7 +233,7 @@ impl Node {
                 None,
                 tokio::task::spawn_blocking(move || {
                     let body = std::io::BufReader::new(f);
-                    kernel::run_object(&k, &mut taken, body, len, fixed, states, &at)
+                    kernel::run_object(&k, &mut taken, body, &object, fixed, states, &at)
                 }),
             ),
             None => {
@@ -239,7 +242,7 @@ impl Node {
                     Some(tx),
                     tokio::task::spawn_blocking(move || {
                         let body = ChannelReader::new(rx);
-                        kernel::run_object(&k, &mut taken, body, len, fixed, states, &at)
+                        kernel::run_object(&k, &mut taken, body, &object, fixed, states, &at)
                     }),
                 )
             }
@@ -254,12 +257,16 @@ impl Node {
         bucket: &str,
         k: &Arc<Attached>,
         got: Received,
+        object: Object,
         states: Vec<Vec<i128>>,
     ) -> S3Result<(Received, Result<RunOutput, String>, PathBuf)> {
         let taken = self.take_slot(k).await?;
         let f = std::fs::File::open(&got.tmp).map_err(internal)?;
-        let (_, handle, dir) =
-            self.start_run(bucket, k.clone(), taken, got.size, Some(f), states)?;
+        let object = Object {
+            len: got.size,
+            ..object
+        };
+        let (_, handle, dir) = self.start_run(bucket, k.clone(), taken, object, Some(f), states)?;
         let run = handle.await.map_err(internal)?;
         Ok((got, run, dir))
     }
@@ -281,7 +288,9 @@ impl Node {
             run,
             dir,
             started,
+            store,
         } = done;
+        let store = store.unwrap_or(k.store);
         let key = meta.key.clone();
         let key = key.as_str();
         let cleanup = |tmp: &Path, dir: &Path| {
@@ -358,24 +367,22 @@ impl Node {
             // in the tier (which a GET falls back to)
             self.remove_object(bucket, key).await?;
             None
-        } else if kept < frames {
-            let keep = out
-                .keep
-                .clone()
-                .expect("kept < frames only with a keep output");
+        } else if kept < frames || store == Store::Bslz4 {
+            let keep = out.keep.clone().unwrap_or_else(|| vec![true; frames]);
             let filtered = self.store.tmp_path();
             let (src, dst, format) = (got.tmp.clone(), filtered.clone(), out.format.clone());
-            let ndim = k.bundle.manifest.inputs[0].shape.len();
-            let written = tokio::task::spawn_blocking(move || match format {
-                kernel::BodyFormat::Stream2(m) => {
-                    crate::detector::write_kept(&src, &dst, &m, &keep)
-                }
-                f => kernel::write_kept(&src, &dst, f == kernel::BodyFormat::Npy, &keep, ndim),
+            let k2 = k.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                formats::write_kept(&format, &src, &dst, &keep, &k2, store)
             })
             .await
             .map_err(internal)?
             .map_err(internal)?;
             let _ = std::fs::remove_file(&got.tmp);
+            let content_type = match (&out.format, store) {
+                (BodyFormat::Hdf5(_), _) | (_, Store::Bslz4) => Some("application/x-hdf5".into()),
+                _ => meta.content_type.clone(),
+            };
             Some(
                 self.commit(
                     bucket,
@@ -383,6 +390,7 @@ impl Node {
                     ObjectMeta {
                         size: written.size,
                         etag: written.md5,
+                        content_type,
                         ..meta
                     },
                 )
@@ -501,15 +509,21 @@ impl Node {
                 .clone();
             Some(lock.lock_owned().await)
         };
+        // what the object's metadata says is checked before anything runs
+        let object = Object::from_metadata(0, &meta.metadata)
+            .map_err(|why| s3_error!(InvalidArgument, "object `{key}` is refused: {why}"))?;
         let states = self.read_states(bucket, &k).await?;
         let sample = self.sampled(&k).then(|| states.clone());
         let started = std::time::Instant::now();
         let (got, run, dir) = match source {
             Source::Body(b, len, checks) => match self.pool.try_take(k.kind, &k.id) {
                 Some(taken) => {
-                    let len = len.unwrap_or(0);
+                    let object = Object {
+                        len: len.unwrap_or(0),
+                        ..object.clone()
+                    };
                     let (tx, handle, dir) =
-                        self.start_run(bucket, k.clone(), taken, len, None, states)?;
+                        self.start_run(bucket, k.clone(), taken, object, None, states)?;
                     let got = self.receive(b, tx, *checks).await;
                     // the worker ends once the sender is gone (whole body or not)
                     let run = handle.await;
@@ -526,13 +540,14 @@ impl Node {
                     // every slot of its kind is busy: the body goes into the
                     // buffer while the object waits for one
                     let got = self.receive(b, None, *checks).await?;
-                    self.run_file(bucket, &k, got, states).await?
+                    self.run_file(bucket, &k, got, object.clone(), states)
+                        .await?
                 }
             },
-            Source::File(r) => self.run_file(bucket, &k, r, states).await?,
+            Source::File(r) => self.run_file(bucket, &k, r, object.clone(), states).await?,
         };
         if let (Some(states), Ok(out)) = (sample, &run) {
-            self.verify_sample(bucket, key, &k, &got, states, out)
+            self.verify_sample(bucket, key, &k, (&got, &object), states, out)
                 .await?;
         }
         let done = Done {
@@ -541,6 +556,7 @@ impl Node {
             run,
             dir,
             started,
+            store: object.store,
         };
         self.finish_run(bucket, meta, done).await
     }

@@ -10,6 +10,8 @@
 //! [`crate::slots`]); [`run_object`] streams one object's body through a slot
 //! of the pool as the body arrives, writing the outputs as `.npy` files.
 
+pub use crate::formats::BodyFormat;
+use crate::formats::{open_body, Object, Store};
 use crate::slots::{Kind, Pool, Taken};
 use bytes::Bytes;
 use hiss_runtime::stream::{Batch, Body, FrameSink, Input, NpySink, Out, OutSpec};
@@ -38,6 +40,8 @@ pub struct Attached {
     pub fixed_inputs: Vec<String>,
     /// The kernel's states (name, dtype, shape), kept as `.hiss/state/NAME.npy`.
     pub states: Vec<hissc_aop::Param>,
+    /// How the bucket's kept frames are stored (`hiss-store`; an object may say otherwise).
+    pub store: Store,
 }
 
 /// The user-metadata name of parameter `NAME`.
@@ -131,8 +135,10 @@ pub fn attach(
         .clone();
     let fixed_inputs = m.inputs[1..].iter().map(|p| p.name.clone()).collect();
     let states = m.state_types()?;
+    let store = Store::of(metadata)?.unwrap_or_default();
     Ok(Attached {
         states,
+        store,
         id: hiss_runtime::bundle::sha256_hex(bytes),
         kind,
         bundle,
@@ -199,17 +205,6 @@ pub struct RunOutput {
     /// The kernel's states as the object's last frame left them: each one's
     /// `.npy` file (written and fsynced) as for `files`, by the state's name.
     pub states: Vec<(String, PathBuf, Written)>,
-}
-
-/// How an object's frames are written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BodyFormat {
-    /// A `.npy` file.
-    Npy,
-    /// Raw little-endian frames.
-    Raw,
-    /// DECTRIS Stream V2 messages ([`crate::detector`]), and where each is.
-    Stream2(crate::detector::Messages),
 }
 
 /// The size and MD5 (hex) of what a [`HashWriter`] wrote.
@@ -327,14 +322,14 @@ pub fn run_object(
     k: &Attached,
     taken: &mut Taken,
     body: impl Read + Send + 'static,
-    len: u64,
+    object: &Object,
     fixed: Vec<(String, std::fs::File)>,
     states: Vec<Vec<i128>>,
     dir: &Path,
 ) -> Result<RunOutput, String> {
     let started = std::time::Instant::now();
     let slot = taken.slot_with(&k.id, &k.bundle)?;
-    let out = run_on(k, slot, body, len, fixed, states, dir);
+    let out = run_on(k, slot, body, object, fixed, states, dir);
     let frames = out.as_ref().map_or(0, |o| o.frames as u64);
     taken.done(frames, started.elapsed());
     out
@@ -344,8 +339,8 @@ pub fn run_object(
 pub fn run_on(
     k: &Attached,
     slot: &mut dyn Slot,
-    mut body: impl Read + Send + 'static,
-    len: u64,
+    body: impl Read + Send + 'static,
+    object: &Object,
     fixed: Vec<(String, std::fs::File)>,
     states: Vec<Vec<i128>>,
     dir: &Path,
@@ -354,49 +349,7 @@ pub fn run_on(
     for (n, v) in &k.params {
         slot.set_param(n, *v).map_err(|e| e.to_string())?;
     }
-    // a .npy starts with its magic; anything else is raw frames
-    let mut magic = [0u8; 6];
-    let mut got = 0;
-    while got < magic.len() {
-        let n = body
-            .read(&mut magic[got..])
-            .map_err(|e| format!("the body cannot be read: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        got += n;
-    }
-    let npy = got == 6 && &magic == b"\x93NUMPY";
-    let stream2 = got > 0 && crate::detector::is_stream2(magic[0]);
-    let reader = std::io::Cursor::new(magic[..got].to_vec()).chain(body);
-    let (format, reader, body): (_, Box<dyn Read + Send>, _) = if npy {
-        (BodyFormat::Npy, Box::new(reader), Body::Npy)
-    } else if stream2 {
-        // decoded as it arrives, then run from the decoded frames
-        let p = k
-            .bundle
-            .manifest
-            .inputs
-            .iter()
-            .find(|p| p.name == k.data_input)
-            .ok_or("the kernel has no data input")?;
-        let path = dir.join(".frames.raw");
-        let dtype = DType::from_numpy_name(&p.dtype)
-            .ok_or_else(|| format!("the kernel's `{}` has dtype `{}`", p.name, p.dtype))?;
-        let shape: Vec<u32> = p.shape.iter().map(|&d| d as u32).collect();
-        let (bytes, messages) = crate::detector::decode_to(reader, &path, &p.name, dtype, &shape)?;
-        let f = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-        // the open file stays readable; its name goes now
-        let _ = std::fs::remove_file(&path);
-        let r = std::io::BufReader::with_capacity(1 << 20, f);
-        (
-            BodyFormat::Stream2(messages),
-            Box::new(r),
-            Body::Raw { bytes },
-        )
-    } else {
-        (BodyFormat::Raw, Box::new(reader), Body::Raw { bytes: len })
-    };
+    let (format, reader, body) = open_body(body, k, object, dir)?;
     let mut inputs = vec![Input {
         name: k.data_input.clone(),
         reader,
@@ -487,66 +440,6 @@ impl RunOutput {
             .zip(&b)
             .find(|(x, y)| x != y)
             .map(|((name, _), _)| format!("output `{name}`"))
-    }
-}
-
-/// Writes the frames of the object at `src` whose flag in `keep` is set to
-/// `dst` (fsynced): a `.npy` with its frame count rewritten (`frame_ndim` is the
-/// number of axes of one frame), or raw frames. Gives what was written.
-pub fn write_kept(
-    src: &Path,
-    dst: &Path,
-    npy: bool,
-    keep: &[bool],
-    frame_ndim: usize,
-) -> Result<Written, String> {
-    let io = |e: std::io::Error| e.to_string();
-    let f = std::fs::File::open(src).map_err(io)?;
-    let total = f.metadata().map_err(io)?.len();
-    let mut r = std::io::BufReader::new(f);
-    let mut w = HashWriter::new(BufWriter::new(std::fs::File::create(dst).map_err(io)?));
-    let frames = keep.len() as u64;
-    let kept = keep.iter().filter(|&&k| k).count() as u32;
-    let data_bytes = if npy {
-        let mut counted = CountingReader { r: &mut r, n: 0 };
-        let (dtype, shape) = hiss_runtime::npy::read_header(&mut counted, "object")?;
-        let header = counted.n;
-        // a batch [F, frame...] keeps its axis; a single frame stays one
-        let mut out_shape = shape.clone();
-        if shape.len() == frame_ndim + 1 {
-            out_shape[0] = kept;
-        }
-        w.write_all(&hiss_runtime::npy::header(dtype, &out_shape))
-            .map_err(io)?;
-        total - header
-    } else {
-        total
-    };
-    let frame = data_bytes / frames.max(1);
-    let mut buf = vec![0u8; frame as usize];
-    for &k in keep {
-        r.read_exact(&mut buf).map_err(io)?;
-        if k {
-            w.write_all(&buf).map_err(io)?;
-        }
-    }
-    let (w, written) = w.finish();
-    let f = w.into_inner().map_err(|e| e.to_string())?;
-    f.sync_all().map_err(io)?;
-    Ok(written)
-}
-
-/// Counts the bytes read through it.
-struct CountingReader<'a, R: Read> {
-    r: &'a mut R,
-    n: u64,
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.r.read(buf)?;
-        self.n += n as u64;
-        Ok(n)
     }
 }
 

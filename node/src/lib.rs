@@ -3,7 +3,8 @@
 //!
 //! - [`store`]: the buffer on disk (durable commits, keys that never become paths);
 //! - [`kernel`]: attaching a bundle to a bucket, and one object's frames through
-//!   a slot;
+//!   a slot; [`formats`]: what a body is (`.npy`, raw, HDF5, Stream V2 with
+//!   [`detector`]), how its frames are read and its kept frames stored;
 //! - [`slots`]: the pool of slots objects run on (`--slots cpu:N,emulated:M`),
 //!   and [`sample`], `--verify-sample`'s check of CPU runs in the emulator;
 //! - [`node`]: what every operation shares (the buffer, attached kernels,
@@ -30,6 +31,7 @@ pub mod detector;
 pub mod events;
 pub mod fail;
 pub mod flush;
+pub mod formats;
 pub mod fresh;
 pub mod ingest;
 pub mod kernel;

@@ -5,6 +5,7 @@
 
 use crate::body::Received;
 use crate::fail::internal;
+use crate::formats::Object;
 use crate::kernel::{self, Attached, RunOutput};
 use crate::node::Node;
 use crate::slots::Kind;
@@ -34,20 +35,24 @@ impl Node {
         bucket: &str,
         key: &str,
         k: &Arc<Attached>,
-        got: &Received,
+        (got, object): (&Received, &Object),
         states: Vec<Vec<i128>>,
         out: &RunOutput,
     ) -> S3Result<()> {
         let fixed = self.fixed_inputs(bucket, k)?;
         let dir = self.store.tmp_path();
         std::fs::create_dir_all(&dir).map_err(internal)?;
-        let (k2, at, tmp, len) = (k.clone(), dir.clone(), got.tmp.clone(), got.size);
+        let (k2, at, tmp) = (k.clone(), dir.clone(), got.tmp.clone());
+        let object = Object {
+            len: got.size,
+            ..object.clone()
+        };
         let emulated = tokio::task::spawn_blocking(move || {
             let mut slot = EmulatedSlot::new(&k2.bundle.manifest.target);
             slot.load(&k2.bundle).map_err(|e| e.to_string())?;
             let body =
                 std::io::BufReader::new(std::fs::File::open(&tmp).map_err(|e| e.to_string())?);
-            kernel::run_on(&k2, &mut slot, body, len, fixed, states, &at)
+            kernel::run_on(&k2, &mut slot, body, &object, fixed, states, &at)
         })
         .await
         .map_err(internal)?;

@@ -55,11 +55,13 @@ class Node:
             pass
         return bucket
 
-    def attach(self, bucket, bundle, params=None, keep=None, inputs=None):
+    def attach(self, bucket, bundle, params=None, keep=None, inputs=None, store=None):
         """Attaches a bundle (a path or its bytes) to `bucket`: scalar parameters,
-        the keep output (`"out"`, `"out0"`, ...), and the kernel's other array
-        inputs (`.hiss/in/NAME.npy`). The node refuses a bundle that does not
-        check out, with its reason (a botocore ClientError)."""
+        the keep output (`"out"`, `"out0"`, ...), the kernel's other array
+        inputs (`.hiss/in/NAME.npy`), and how the bucket's kept frames are
+        stored (`store="bslz4"`: an HDF5 file of bitshuffle-LZ4 chunks; by
+        default as received). The node refuses a bundle that does not check
+        out, with its reason (a botocore ClientError)."""
         from . import _integer
         # parameters are integers: checked before anything is sent
         meta = {f"hiss-param-{k}": str(_integer(k, v)) for k, v in (params or {}).items()}
@@ -72,17 +74,32 @@ class Node:
         body = bundle
         if keep:
             meta["hiss-keep"] = keep
+        if store:
+            meta["hiss-store"] = store
         self.s3.put_object(Bucket=bucket, Key=".hiss/kernel.hbx", Body=body, Metadata=meta)
 
-    def put(self, bucket, key, frames):
+    def put(self, bucket, key, frames, dataset=None, store=None):
         """Uploads frames (one frame or a batch `[F, ...]`) as a `.npy` object; the
         kernel runs on them as they arrive. Bytes (a detector's DECTRIS Stream V2
-        series, raw frames, a `.npy` file's contents) are uploaded as they are."""
+        series, an HDF5 file's contents, raw frames, a `.npy` file's contents)
+        are uploaded as they are, and a path (`pathlib.Path` or `os.PathLike`;
+        an HDF5 file the detector wrote, say) is uploaded from the file, in
+        parts when it is large. `dataset` names an HDF5 object's frames
+        (default `/entry/data/data`); `store="bslz4"` stores this object's kept
+        frames as bitshuffle-LZ4 HDF5 whatever the bucket's default."""
+        meta = {}
+        if dataset:
+            meta["hiss-dataset"] = dataset
+        if store:
+            meta["hiss-store"] = store
+        if isinstance(frames, os.PathLike):
+            self.s3.upload_file(os.fspath(frames), bucket, key, ExtraArgs={"Metadata": meta})
+            return
         if isinstance(frames, (bytes, bytearray, memoryview)):
             body = bytes(frames)
         else:
             body = _npy(frames)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        self.s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata=meta)
 
     def get(self, bucket, key):
         """The bytes object `key` holds (with `hiss-keep`, only its kept frames)."""
