@@ -26,6 +26,8 @@ pub use ops::{encode, from_lane};
 
 use cranelift_entity::EntityRef;
 use exec::{compile_loop, Frame, Loop};
+use hissc_aop::Value;
+use view::Base;
 use hissc_aop::types::numel;
 use hissc_aop::{Array, DType, Inst, Kernel};
 use plan::{Node, Plan, Step};
@@ -236,15 +238,40 @@ impl Run<'_> {
                 }
             })
             .collect();
-        let next: Vec<Vec<i64>> = k
+        // a state updated to a value's own lanes, whole, takes them (its old
+        // lanes become that value's buffer for the next frame): no copy
+        let mut taken: Vec<Option<Value>> = vec![None; k.updates.len()];
+        let next: Vec<Option<Vec<i64>>> = k
             .updates
             .iter()
-            .map(|&u| f.read(k, &p.plan.view(k, u)).into_owned())
+            .enumerate()
+            .map(|(i, &u)| {
+                let view = p.plan.view(k, u);
+                match view.base {
+                    // (constants' lanes are made once, not every frame)
+                    Base::Lanes(v)
+                        if !matches!(p.plan.nodes[v.index()], Node::Const(_))
+                            && view.offset == 0
+                            && view.contiguous()
+                            && f.vals[v.index()].len() == k.ty(u).numel()
+                            && !taken.contains(&Some(v)) =>
+                    {
+                        taken[i] = Some(v);
+                        None
+                    }
+                    _ => Some(f.read(k, &view).into_owned()),
+                }
+            })
             .collect();
-        self.vals = f.vals;
-        for (s, n) in self.states.iter_mut().zip(next) {
-            *s = n;
+        let mut vals = f.vals;
+        for ((s, n), t) in self.states.iter_mut().zip(next).zip(taken) {
+            match (n, t) {
+                (Some(n), _) => *s = n,
+                (None, Some(v)) => std::mem::swap(s, &mut vals[v.index()]),
+                (None, None) => unreachable!("each update is read or taken"),
+            }
         }
+        self.vals = vals;
         outputs
     }
 }

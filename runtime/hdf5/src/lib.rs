@@ -163,6 +163,23 @@ fn locked<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// File access properties: no file locks. Files here are a run's own or read
+/// at the desk; a lock (flock) would also pass to every process forked while
+/// a file is open and outlive its close there.
+fn access() -> Result<Id, String> {
+    // SAFETY: the property list class is the library's own.
+    let fapl = Id::new(
+        unsafe { sys::h5p::H5Pcreate(*sys::h5p::H5P_CLS_FILE_ACCESS) },
+        sys::h5p::H5Pclose,
+        || "no file access property list".to_string(),
+    )?;
+    // SAFETY: a valid file access property list.
+    if unsafe { sys::h5p::H5Pset_file_locking(fapl.id, 0, 1) } < 0 {
+        return Err("libhdf5 keeps its file locks".into());
+    }
+    Ok(fapl)
+}
+
 fn cstring(s: &str) -> Result<CString, String> {
     CString::new(s).map_err(|_| format!("`{s}` holds a NUL byte"))
 }
@@ -501,13 +518,14 @@ impl Writer {
                 (Class::Float, 8) => *sys::h5t::H5T_IEEE_F64LE,
                 _ => return Err(format!("no HDF5 type is written for {element:?}")),
             };
-            // SAFETY: `cpath` is NUL-terminated; default property lists.
+            let fapl = access()?;
+            // SAFETY: `cpath` is NUL-terminated; valid property lists.
             let fid = unsafe {
                 sys::h5f::H5Fcreate(
                     cpath.as_ptr(),
                     sys::h5f::H5F_ACC_TRUNC,
                     sys::h5p::H5P_DEFAULT,
-                    sys::h5p::H5P_DEFAULT,
+                    fapl.id,
                 )
             };
             let file = Id::new(fid, sys::h5f::H5Fclose, || {
