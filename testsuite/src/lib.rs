@@ -122,7 +122,9 @@ pub fn ghdl_or_skip(test: &str) -> bool {
 /// Runs frames through the interpreter and the simulator and compares them;
 /// with `hardware`, also replays the simulator's trace in GHDL (with `netlist`,
 /// GHDL's synthesized netlist) — all through [`hissc_driver::verify`], as
-/// `hissc verify` does. The states start from zeros.
+/// `hissc verify` does. The CPU slot must give the same outputs and final
+/// states, and the frames pushed into the simulator in blocks the same
+/// cycles, outputs and trace. The states start from zeros.
 pub fn agree(
     src: &SourceFile,
     k: &Kernel,
@@ -155,6 +157,21 @@ pub fn agree(
             format!("{} (files kept in {})", f.message(src), kept.display())
         })?
         .simulation;
+    // the CPU slot: the same outputs (values, dtypes, shapes) and final states
+    let program = hissc_cpu::Program::new(k);
+    let mut run = program.start(None);
+    let cpu = run.batch(&bound);
+    if cpu != sim.frames {
+        let at = cpu.iter().zip(&sim.frames).position(|(a, b)| a != b);
+        return Err(format!(
+            "the CPU slot's outputs differ from the interpreter's and the simulator's (frame {at:?})"
+        ));
+    }
+    if run.states() != sim.states {
+        return Err(
+            "the CPU slot's final states differ from the interpreter's and the simulator's".into(),
+        );
+    }
     // the same frames pushed as they come, in blocks of 1, 2, 3, ... frames:
     // the same cycles, outputs and trace as the batch
     let chunked = stream_in_blocks(net, k, frames, hardware)?;

@@ -20,6 +20,9 @@ pub(crate) enum Src {
     Slot(usize),
     /// A leaf read in place: back-to-back lanes.
     Direct(usize),
+    /// A stored member read where it was computed: the chunk's elements of
+    /// [`Loop::writes`] number `.0`.
+    Written(usize),
 }
 
 /// One instruction of a loop's chunk program.
@@ -39,6 +42,13 @@ pub(crate) enum Op {
         index: Src,
         table: Value,
         offset: usize,
+    },
+    /// Computes a stored member's chunk straight into the lanes of
+    /// [`Loop::writes`] number `write` (no slot, no copy).
+    EvalTo {
+        v: Value,
+        write: usize,
+        args: Vec<Src>,
     },
     /// Writes a member's chunk to the lanes of [`Loop::writes`] number `write`.
     Store { write: usize, src: Src },
@@ -230,10 +240,26 @@ impl Builder<'_> {
                 (i, plan.view(k, s))
             })
             .collect();
+        // a member stored right after it is computed is computed where it is
+        // stored, and read from there
+        let mut eval_to: HashMap<usize, usize> = HashMap::new();
+        for (i, pair) in self.lines.windows(2).enumerate() {
+            if let ((Pending::Eval(v), _, _), (Pending::Store(w), reads, _)) = (&pair[0], &pair[1])
+            {
+                let gather = matches!(k.insts[*v].inst, Inst::Gather(..));
+                if !gather && reads[..] == [Reg::Member(*v)] {
+                    eval_to.insert(i, *w);
+                }
+            }
+        }
         let mut slots = splats.len();
         let mut free: Vec<usize> = Vec::new();
         let mut ops = Vec::with_capacity(self.lines.len());
         for (i, (what, reads, def)) in self.lines.into_iter().enumerate() {
+            if i > 0 && eval_to.contains_key(&(i - 1)) {
+                // the store its member was computed into
+                continue;
+            }
             let args: Vec<Src> = reads.iter().map(|r| at[r]).collect();
             let mut take = || {
                 free.pop().unwrap_or_else(|| {
@@ -252,6 +278,11 @@ impl Builder<'_> {
                     let slot = take();
                     at.insert(Reg::Leaf(leaf), Src::Slot(slot));
                     Op::Load { leaf, slot }
+                }
+                Pending::Eval(v) if eval_to.contains_key(&i) => {
+                    let write = eval_to[&i];
+                    at.insert(Reg::Member(v), Src::Written(write));
+                    Op::EvalTo { v, write, args }
                 }
                 Pending::Eval(v) => {
                     let slot = take();
@@ -464,11 +495,23 @@ impl<'a> Frame<'a> {
                                 // at most three operands: no allocation per chunk
                                 let mut xs: [&[i64]; 3] = [&[]; 3];
                                 for (x, a) in xs.iter_mut().zip(args) {
-                                    *x = self.src(l, &slots, &leaf_row, *a, j0, n);
+                                    *x = self.src(l, &slots, &written, &leaf_row, *a, j0, flat0, n);
                                 }
                                 eval(k, *v, &xs[..args.len()], &mut out[..n], flat0);
                             }
                             slots[*slot] = out;
+                        }
+                        Op::EvalTo { v, write, args } => {
+                            let mut out = std::mem::take(&mut written[*write]);
+                            {
+                                let mut xs: [&[i64]; 3] = [&[]; 3];
+                                for (x, a) in xs.iter_mut().zip(args) {
+                                    *x = self.src(l, &slots, &written, &leaf_row, *a, j0, flat0, n);
+                                }
+                                let o = &mut out[flat0..flat0 + n];
+                                eval(k, *v, &xs[..args.len()], o, flat0);
+                            }
+                            written[*write] = out;
                         }
                         Op::Gather {
                             slot,
@@ -477,30 +520,35 @@ impl<'a> Frame<'a> {
                             offset,
                         } => {
                             let mut out = std::mem::take(&mut slots[*slot]);
-                            let idx = self.src(l, &slots, &leaf_row, *index, j0, n);
+                            let idx =
+                                self.src(l, &slots, &written, &leaf_row, *index, j0, flat0, n);
                             ops::gather(&self.vals[table.index()][*offset..], idx, &mut out[..n]);
                             slots[*slot] = out;
                         }
                         Op::Store { write, src } => {
-                            let x = self.src(l, &slots, &leaf_row, *src, j0, n);
-                            written[*write][flat0..flat0 + n].copy_from_slice(x);
+                            let mut out = std::mem::take(&mut written[*write]);
+                            let x = self.src(l, &slots, &written, &leaf_row, *src, j0, flat0, n);
+                            out[flat0..flat0 + n].copy_from_slice(x);
+                            written[*write] = out;
                         }
                         Op::Fold { sink, args } => {
                             let mut xs: [&[i64]; 3] = [&[]; 3];
-                            for (x, a) in xs.iter_mut().zip(args) {
-                                *x = self.src(l, &slots, &leaf_row, *a, j0, n);
-                            }
                             let s = &l.sinks[*sink];
+                            let mut acc = std::mem::take(&mut written[s.write]);
+                            for (x, a) in xs.iter_mut().zip(args) {
+                                *x = self.src(l, &slots, &written, &leaf_row, *a, j0, flat0, n);
+                            }
                             let at = sink_row[*sink] as usize + if s.inner { j0 } else { 0 };
                             fold(
                                 k,
                                 s.v,
                                 &xs[..args.len()],
-                                &mut written[s.write],
+                                &mut acc,
                                 &mut sums[s.write],
                                 at,
                                 s.inner,
                             );
+                            written[s.write] = acc;
                         }
                     }
                 }
@@ -537,17 +585,21 @@ impl<'a> Frame<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn src<'s>(
         &'s self,
         l: &Loop,
         slots: &'s [Vec<i64>],
+        written: &'s [Vec<i64>],
         leaf_row: &[isize],
         s: Src,
         j0: usize,
+        flat0: usize,
         n: usize,
     ) -> &'s [i64] {
         match s {
             Src::Slot(i) => &slots[i][..n],
+            Src::Written(w) => &written[w][flat0..flat0 + n],
             Src::Direct(leaf) => {
                 let Base::Lanes(v) = l.leaves[leaf].base else {
                     unreachable!("direct leaves are lanes")
@@ -623,15 +675,17 @@ pub(crate) fn fold(
         Inst::Compress(..) => {
             // branch-free: every element is written at the end, and the end
             // moves on only past a kept one (a mask of random hits
-            // mispredicts a branch every few elements)
-            let start = acc.len();
-            acc.resize(start + xs[0].len(), 0);
-            let mut n = start;
-            for (&x, &m) in xs[0].iter().zip(xs[1]) {
-                acc[n] = x;
-                n += (m != 0) as usize;
+            // mispredicts a branch every few elements); compacted in a buffer
+            // of the chunk's size, then the kept ones appended
+            let mut kept = [0i64; CHUNK];
+            for part in xs[0].chunks(CHUNK).zip(xs[1].chunks(CHUNK)) {
+                let mut n = 0;
+                for (&x, &m) in part.0.iter().zip(part.1) {
+                    kept[n] = x;
+                    n += (m != 0) as usize;
+                }
+                acc.extend_from_slice(&kept[..n]);
             }
-            acc.truncate(n);
         }
         inst => unreachable!("{inst:?} is not a sink"),
     }

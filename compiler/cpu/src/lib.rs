@@ -26,11 +26,11 @@ pub use ops::{encode, from_lane};
 
 use cranelift_entity::EntityRef;
 use exec::{compile_loop, Frame, Loop};
-use hissc_aop::Value;
-use view::Base;
 use hissc_aop::types::numel;
+use hissc_aop::Value;
 use hissc_aop::{Array, DType, Inst, Kernel};
 use plan::{Node, Plan, Step};
+use view::Base;
 
 /// A kernel compiled for the CPU.
 #[derive(Debug)]
