@@ -25,7 +25,7 @@ python3 scripts/fuzz_frontend.py --hissc "$hissc" --runs 300 --seed 1
 # real node, then the example notebook, headless, every cell checking its output
 # (both on the hissc just built).
 export HISSC="$PWD/$hissc"
-python3 -m pytest -q testsuite/python/test_api.py testsuite/python/test_detector.py
+python3 -m pytest -q testsuite/python/test_api.py testsuite/python/test_detector.py testsuite/python/test_node_slots.py
 python3 scripts/run_notebook.py examples/notebook/pedestal_and_veto.ipynb
 
 conformance=../shared/conformance/run.py

@@ -328,10 +328,22 @@ pub fn run_object(
     dir: &Path,
 ) -> Result<RunOutput, String> {
     let started = std::time::Instant::now();
+    // a kernel without states takes the idle slots of its kind too: its
+    // frames are independent, so one object runs on all of their cores
+    let lent = if k.states.is_empty() && taken.kind() == Kind::Cpu {
+        taken.idle_of_kind()
+    } else {
+        Vec::new()
+    };
     let slot = taken.slot_with(&k.id, &k.bundle)?;
+    slot.set_threads(1 + lent.len());
     let out = run_on(k, slot, body, object, fixed, states, dir);
+    slot.set_threads(1);
     let frames = out.as_ref().map_or(0, |o| o.frames as u64);
     taken.done(frames, started.elapsed());
+    for l in &lent {
+        l.lent(started.elapsed());
+    }
     out
 }
 
@@ -364,6 +376,7 @@ pub fn run_on(
     }
     let iface = slot.interface().map_err(|e| e.to_string())?;
     let mut batch = Batch::open(&iface, inputs)?;
+    batch.set_block(slot.block_frames(batch.block()));
     let at = dir.to_path_buf();
     let mut sink = NodeSink {
         npy: NpySink::new(move |o| {

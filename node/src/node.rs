@@ -31,6 +31,8 @@ pub struct Compute {
     /// The fraction of objects run on a CPU slot that are run again in an
     /// emulated slot and compared (0 to 1).
     pub verify_sample: f64,
+    /// An object of a kernel without states takes the free CPU slots too.
+    pub split_objects: bool,
 }
 
 /// The node's state.
@@ -92,7 +94,7 @@ impl Node {
         tier: Arc<dyn Tier>,
     ) -> Result<Node, String> {
         let node = Node {
-            pool: Arc::new(Pool::new(&compute.slots)),
+            pool: Arc::new(Pool::new(&compute.slots).splitting(compute.split_objects)),
             verify_sample: compute.verify_sample,
             cpu_objects: Default::default(),
             tier,

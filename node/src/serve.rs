@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// the metric `hiss_verify_mismatches_total`).
     #[arg(long, default_value_t = 0.0, value_name = "P", value_parser = fraction)]
     pub verify_sample: f64,
+    /// An object of a kernel without states also takes the CPU slots free
+    /// when its run starts and shares its frames among their cores (for
+    /// compute-bound kernels on a node with cores to spare; docs/node.md).
+    #[arg(long)]
+    pub split_objects: bool,
     /// Log format: `text` or `json`.
     #[arg(long, default_value = "text")]
     pub log_format: String,
@@ -123,6 +128,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Compute {
             slots: args.slots.clone().unwrap_or_else(SlotsSpec::per_core),
             verify_sample: args.verify_sample,
+            split_objects: args.split_objects,
         },
         tier.clone(),
     )?;

@@ -130,6 +130,8 @@ struct Group {
 /// The node's slots.
 pub struct Pool {
     groups: Vec<Group>,
+    /// Do runs of kernels without states take the free slots of their kind too?
+    split: bool,
 }
 
 impl fmt::Debug for Pool {
@@ -170,6 +172,25 @@ impl Taken {
     /// The kind of slot it is.
     pub fn kind(&self) -> Kind {
         self.pool.groups[self.group].kind
+    }
+
+    /// Every slot of this one's kind that is free now, taken (lent to this
+    /// slot's run: they go back when dropped); none unless the pool splits
+    /// objects ([`Pool::splitting`]).
+    pub fn idle_of_kind(&self) -> Vec<Taken> {
+        if !self.pool.split {
+            return Vec::new();
+        }
+        let kind = self.kind();
+        std::iter::from_fn(|| self.pool.try_take(kind, "")).collect()
+    }
+
+    /// Counts the time the slot was lent to another's run (its core busy).
+    pub fn lent(&self, busy: Duration) {
+        let m = self.member.as_ref().expect("a taken slot");
+        self.pool.groups[self.group].counters[m.index]
+            .busy_micros
+            .fetch_add(busy.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Counts an object of `frames` frames that kept the slot `busy`.
@@ -220,7 +241,16 @@ impl Pool {
                 waiting: AtomicU64::new(0),
             })
             .collect();
-        Pool { groups }
+        Pool {
+            groups,
+            split: false,
+        }
+    }
+
+    /// With `split`, a run of a kernel without states also takes the slots of
+    /// its kind that are free when it starts ([`Taken::idle_of_kind`]).
+    pub fn splitting(self, split: bool) -> Pool {
+        Pool { split, ..self }
     }
 
     /// What the pool holds, as `--slots` writes it.

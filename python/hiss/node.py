@@ -150,6 +150,19 @@ class Node:
         S3SigV4Auth(Credentials(self.key, self.secret), "s3", self.region).add_auth(req)
         return urllib.request.Request(req.url, headers=dict(req.headers))
 
+    def metrics(self):
+        """The node's metrics (`/_hiss/v1/metrics`) as a dict: each sample's
+        name with its labels (``'hiss_slot_frames_total{kind="cpu",slot="0"}'``)
+        to its value."""
+        with urllib.request.urlopen(self._signed("/_hiss/v1/metrics")) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
     def events(self, bucket, start=0, follow=True, timeout=None):
         """The bucket's events from position `start`, one dict per processed
         object (key, frames, kept, scalar outputs per frame, seq); with `follow`,
@@ -169,7 +182,10 @@ class LocalNode(Node):
     """A HISS node on this machine for trying a deployment: ``hissc node`` (the
     installed toolchain's) listening on a free port of 127.0.0.1, over the
     buffer directory `data` (a temporary one, removed at `stop`, by default),
-    with fresh keys unless given; it is a ``Node`` client of itself.
+    with fresh keys unless given, on the slots `slots` names (``"cpu:4"``,
+    ``"cpu:2,emulated:1"``; by default one CPU slot per core), sharing an
+    object's frames among free CPU slots with `split_objects`; it is a
+    ``Node`` client of itself.
 
         with hiss.LocalNode() as node:
             node.attach("run42", k.bundle("veto.hbx"), keep="out0")
@@ -179,7 +195,8 @@ class LocalNode(Node):
     finish. Its log (JSON lines) is `log_path`, in a directory of its own that
     `stop()` removes when the node exited cleanly."""
 
-    def __init__(self, data=None, key=None, secret=None, keep_flushed=False):
+    def __init__(self, data=None, key=None, secret=None, keep_flushed=False, slots=None,
+                 split_objects=False):
         from .toolchain import hissc_path
         self._owns_data = data is None
         self.data = tempfile.mkdtemp(prefix="hiss-node-") if data is None else os.fspath(data)
@@ -194,6 +211,10 @@ class LocalNode(Node):
         cmd = [hissc_path(), "node", "--listen", "127.0.0.1:0", "--data", self.data, "--log-format", "json"]
         if keep_flushed:
             cmd.append("--keep-flushed")
+        if slots:
+            cmd += ["--slots", slots]
+        if split_objects:
+            cmd.append("--split-objects")
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env=env)
         # the node's first line on stdout is where it listens

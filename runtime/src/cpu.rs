@@ -18,10 +18,13 @@ struct Loaded {
     program: Program,
 }
 
-/// A slot that runs kernels as native code on one core of the host.
+/// A slot that runs kernels as native code on one core of the host (or on
+/// several, lent to it for a run: [`Slot::set_threads`]).
 #[derive(Default)]
 pub struct CpuSlot {
     loaded: Option<Loaded>,
+    /// Cores the next runs may use (0 and 1: one).
+    threads: usize,
 }
 
 impl CpuSlot {
@@ -124,12 +127,26 @@ impl Slot for CpuSlot {
     ) -> Result<Box<dyn FrameRun + '_>, SlotError> {
         let l = self.loaded.as_ref().ok_or(SlotError::NotLoaded)?;
         let scalars = l.binding.scalars()?;
-        Ok(Box::new(CpuRun::new(
-            &l.program,
-            fixed,
-            scalars,
-            Some(&l.binding.states),
-        )))
+        let mut run = CpuRun::new(&l.program, fixed, scalars, Some(&l.binding.states));
+        run.set_threads(self.threads);
+        Ok(Box::new(run))
+    }
+
+    fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
+    fn block_frames(&self, base: usize) -> usize {
+        let stateless = self
+            .loaded
+            .as_ref()
+            .is_some_and(|l| l.program.kernel().states.is_empty());
+        if stateless && self.threads > 1 {
+            // every thread a few frames, or a block's worth of elements
+            base.max(2) * self.threads
+        } else {
+            base
+        }
     }
 
     fn set_states(&mut self, states: Vec<Vec<i128>>) -> Result<(), SlotError> {
@@ -141,6 +158,14 @@ impl Slot for CpuSlot {
 /// Frames through a [`Program`], a block at a time.
 pub struct CpuRun<'p> {
     run: Run<'p>,
+    /// More runs of the same program for the block's frames to be shared
+    /// among threads (a kernel without states only: its frames are independent).
+    more: Vec<Run<'p>>,
+    feed: Feed<'p>,
+}
+
+/// What every frame's columns are made of.
+struct Feed<'p> {
     kernel: &'p Kernel,
     /// Per parameter, where its elements come from.
     from: Vec<ArgSource>,
@@ -177,35 +202,87 @@ impl<'p> CpuRun<'p> {
             .collect();
         CpuRun {
             run: program.start(states),
-            kernel,
-            from,
-            fixed,
-            scalars,
+            more: Vec::new(),
+            feed: Feed {
+                kernel,
+                from,
+                fixed,
+                scalars,
+            },
         }
+    }
+}
+
+impl<'p> CpuRun<'p> {
+    /// Runs the frames of each block on up to `threads` threads when the
+    /// kernel has no states (with states, frames go in order on one).
+    pub fn set_threads(&mut self, threads: usize) {
+        if self.feed.kernel.states.is_empty() && threads > 1 {
+            let program = self.run.program();
+            self.more = (1..threads).map(|_| program.start(None)).collect();
+        } else {
+            self.more.clear();
+        }
+    }
+}
+
+impl<'p> Feed<'p> {
+    /// Frames `range` of `block` through `run`.
+    fn frames(
+        &self,
+        run: &mut Run<'p>,
+        block: &Block,
+        range: std::ops::Range<usize>,
+    ) -> Vec<Vec<Out>> {
+        range
+            .map(|f| {
+                let cols = self
+                    .from
+                    .iter()
+                    .zip(&self.kernel.params)
+                    .map(|(from, p)| match *from {
+                        ArgSource::Fixed(i) => {
+                            Column::Bytes(self.fixed[i].as_deref().expect("fixed"))
+                        }
+                        ArgSource::Port(i) => {
+                            // the frame's bytes, read in place
+                            let n = p.ty.numel() * block.dtypes[i].bytes();
+                            Column::Bytes(&block.bytes[i][f * n..(f + 1) * n])
+                        }
+                        ArgSource::Scalar(i) => Column::Scalar(self.scalars[i] as i64),
+                    })
+                    .collect();
+                run.frame(cols).into_iter().map(Out::Lanes).collect()
+            })
+            .collect()
     }
 }
 
 impl FrameRun for CpuRun<'_> {
     fn push(&mut self, block: &Block) -> Result<Vec<Vec<Out>>, SlotError> {
-        let mut out = Vec::with_capacity(block.frames);
-        for f in 0..block.frames {
-            let cols = self
-                .from
-                .iter()
-                .zip(&self.kernel.params)
-                .map(|(from, p)| match *from {
-                    ArgSource::Fixed(i) => Column::Bytes(self.fixed[i].as_deref().expect("fixed")),
-                    ArgSource::Port(i) => {
-                        // the frame's bytes, read in place
-                        let n = p.ty.numel() * block.dtypes[i].bytes();
-                        Column::Bytes(&block.bytes[i][f * n..(f + 1) * n])
-                    }
-                    ArgSource::Scalar(i) => Column::Scalar(self.scalars[i] as i64),
+        let threads = (1 + self.more.len()).min(block.frames);
+        let feed = &self.feed;
+        if threads <= 1 {
+            return Ok(feed.frames(&mut self.run, block, 0..block.frames));
+        }
+        // contiguous shares of the block, one per thread, joined in order
+        let per = block.frames.div_ceil(threads);
+        let runs = std::iter::once(&mut self.run).chain(self.more.iter_mut());
+        let outs: Vec<Vec<Vec<Out>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = runs
+                .take(threads)
+                .enumerate()
+                .map(|(t, run)| {
+                    let range = (t * per).min(block.frames)..((t + 1) * per).min(block.frames);
+                    s.spawn(move || feed.frames(run, block, range))
                 })
                 .collect();
-            out.push(self.run.frame(cols).into_iter().map(Out::Lanes).collect());
-        }
-        Ok(out)
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a CPU slot thread"))
+                .collect()
+        });
+        Ok(outs.into_iter().flatten().collect())
     }
 
     fn finish(&mut self) -> Result<Vec<Vec<Out>>, SlotError> {

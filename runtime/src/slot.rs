@@ -63,6 +63,18 @@ pub trait Slot {
     /// input stream, the frame every frame repeats or `None` for a streamed one.
     fn begin(&mut self, fixed: Vec<Option<Vec<i128>>>)
         -> Result<Box<dyn FrameRun + '_>, SlotError>;
+    /// The runs that begin next may use up to `threads` cores (at least one):
+    /// a slot that can (the CPU slot) runs a block's frames on that many
+    /// threads when the kernel has no states, the frames being independent.
+    /// Others use one.
+    fn set_threads(&mut self, threads: usize) {
+        let _ = threads;
+    }
+    /// How many frames a block should hold for the threads to share them
+    /// (`base` is what one thread would take).
+    fn block_frames(&self, base: usize) -> usize {
+        base
+    }
     /// Sets the kernel's states (each one's elements in C order, in the
     /// manifest's order) for the run that begins next. A slot that keeps no
     /// states takes only none.

@@ -383,6 +383,11 @@ impl<'a> Batch<'a> {
         })
     }
 
+    /// Frames per block.
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
     /// Reads `frames` frames per block from now on (at least one).
     pub fn set_block(&mut self, frames: usize) {
         self.block = frames.max(1);

@@ -464,3 +464,53 @@ fn range_promises_are_checked_block_by_block() {
         "input `x` breaks its range promise: element [3, 2] is 4096, outside [0, 4095]"
     );
 }
+
+/// The CPU slot lent more cores (`set_threads`): a block's frames are shared
+/// among threads for a kernel without states and joined in order, giving the
+/// interpreter's values for every public case (a kernel with states runs its
+/// frames in order on one thread, whatever it is lent).
+#[test]
+fn the_cpu_slot_shares_a_blocks_frames_among_threads() {
+    let Some(conf) = hissc_testsuite::conformance() else {
+        return;
+    };
+    use hiss_runtime::stream::{Batch, Body, Input, NpySink};
+    use hiss_runtime::{api, npy};
+    for dir in entries(&conf.join("cases")) {
+        let src = source(&dir.join("kernel.py"));
+        let (k, net) = compile(&src, None).unwrap();
+        let mut slot = CpuSlot::new();
+        slot.load(&bundle_of(&src, &k, &net)).unwrap();
+        let frames = 11;
+        let (streams, params, per_frame) = random_batch(&k, &mut Rng::new(11), frames);
+        let want: Vec<Vec<u8>> = stacked(&k, &per_frame).iter().map(npy::to_bytes).collect();
+        for threads in [1, 2, 3, 8] {
+            slot.set_threads(threads);
+            for (n, v) in &params {
+                slot.set_param(n, *v).unwrap();
+            }
+            let bodies: Vec<(String, Vec<u8>)> = streams
+                .iter()
+                .map(|(n, a)| (n.clone(), npy::to_bytes(a)))
+                .collect();
+            let inputs = bodies
+                .iter()
+                .map(|(n, b)| Input {
+                    name: n.clone(),
+                    reader: Box::new(&b[..]),
+                    body: Body::Npy,
+                })
+                .collect();
+            let mut batch = Batch::open(&slot.interface().unwrap(), inputs).unwrap();
+            let block = slot.block_frames(1);
+            let shared = threads > 1 && k.states.is_empty();
+            assert_eq!(block, if shared { 2 * threads } else { 1 });
+            batch.set_block(block);
+            let mut sink = NpySink::new(|_| Ok(Vec::new()));
+            api::run_batch(&mut slot, &mut batch, &mut sink)
+                .unwrap_or_else(|e| panic!("{} threads {threads}: {e}", src.name));
+            let got: Vec<Vec<u8>> = sink.into_outputs().into_iter().map(|(_, b)| b).collect();
+            assert_eq!(got, want, "{} threads {threads}", src.name);
+        }
+    }
+}

@@ -148,7 +148,12 @@ pub struct Run<'p> {
     vals: Vec<Vec<i64>>,
 }
 
-impl Run<'_> {
+impl<'p> Run<'p> {
+    /// The program it runs.
+    pub fn program(&self) -> &'p Program {
+        self.program
+    }
+
     /// The states as the frames so far left them, as exact integers.
     pub fn states(&self) -> Vec<Array> {
         self.program
