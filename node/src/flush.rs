@@ -76,6 +76,7 @@ impl Flusher {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, tier = %self.tier.describe(), "flush failed; retrying");
+                    self.metrics.flush_failed();
                     self.signal.wait(backoff);
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }

@@ -15,6 +15,8 @@ pub struct Metrics {
     kernel_micros: AtomicU64,
     flushed_objects: AtomicU64,
     flushed_bytes: AtomicU64,
+    /// Flush passes that failed (the tier refused or was away) and were retried.
+    flush_failures: AtomicU64,
     /// Objects not yet in the persistent tier.
     unflushed: AtomicU64,
     /// Seconds the oldest of them has waited.
@@ -53,6 +55,11 @@ impl Metrics {
     pub fn flushed(&self, bytes: u64) {
         self.flushed_objects.fetch_add(1, Ordering::Relaxed);
         self.flushed_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A flush pass that failed (it is retried).
+    pub fn flush_failed(&self) {
+        self.flush_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// What waits for the persistent tier: objects, and the oldest's age.
@@ -135,6 +142,12 @@ impl Metrics {
             "counter",
             "Bytes copied to the persistent tier.",
             g(&self.flushed_bytes).to_string(),
+        );
+        metric(
+            "hiss_flush_failures_total",
+            "counter",
+            "Flush passes that failed (the tier refused or was unreachable) and were retried.",
+            g(&self.flush_failures).to_string(),
         );
         metric(
             "hiss_unflushed_objects",
