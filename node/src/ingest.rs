@@ -299,6 +299,10 @@ impl Node {
         };
         let out = match run {
             Ok(out) => out,
+            Err(why) if crate::fail::is_full(&why) => {
+                cleanup(&got.tmp, &dir);
+                return Err(crate::fail::full(why));
+            }
             Err(why) => {
                 cleanup(&got.tmp, &dir);
                 self.metrics.refused();
@@ -339,10 +343,36 @@ impl Node {
                 .collect();
             ev.insert("summary".into(), summary.into());
         }
+        // the kept frames are written before anything is committed: a full
+        // buffer (or any failure) there leaves nothing behind
+        let filtered = if kept > 0 && (kept < frames || store == Store::Bslz4) {
+            let keep = out.keep.clone().unwrap_or_else(|| vec![true; frames]);
+            let filtered = self.store.tmp_path();
+            let (src, dst, format) = (got.tmp.clone(), filtered.clone(), out.format.clone());
+            let k2 = k.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                formats::write_kept(&format, &src, &dst, &keep, &k2, store)
+            })
+            .await
+            .map_err(internal)
+            .and_then(|w| w.map_err(internal));
+            match written {
+                Ok(w) => Some((filtered, w)),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&filtered);
+                    cleanup(&got.tmp, &dir);
+                    return Err(e);
+                }
+            }
+        } else {
+            None
+        };
         // results first (the first carries the event until it is in the log),
         // then the object, then the event: a crash anywhere is repaired at the
-        // next start (see `Node::recover`)
-        let mut first_result = None;
+        // next start (see `Node::recover`); a failure here takes back what
+        // was committed
+        let mut first_result: Option<String> = None;
+        let mut committed: Vec<String> = Vec::new();
         for (i, (name, path, written)) in out.files.iter().enumerate() {
             let rkey = keys::result(key, name);
             let rmeta = ObjectMeta {
@@ -353,7 +383,17 @@ impl Node {
                 pending_event: (i == 0).then(|| ev.clone()),
                 ..ObjectMeta::empty(&rkey)
             };
-            self.commit(bucket, path.clone(), rmeta).await?;
+            if let Err(e) = self.commit(bucket, path.clone(), rmeta).await {
+                for r in &committed {
+                    let _ = self.remove_object(bucket, r).await;
+                }
+                if let Some((f, _)) = &filtered {
+                    let _ = std::fs::remove_file(f);
+                }
+                cleanup(&got.tmp, &dir);
+                return Err(e);
+            }
+            committed.push(rkey.clone());
             first_result.get_or_insert(rkey);
         }
         let meta = ObjectMeta {
@@ -367,17 +407,7 @@ impl Node {
             // in the tier (which a GET falls back to)
             self.remove_object(bucket, key).await?;
             None
-        } else if kept < frames || store == Store::Bslz4 {
-            let keep = out.keep.clone().unwrap_or_else(|| vec![true; frames]);
-            let filtered = self.store.tmp_path();
-            let (src, dst, format) = (got.tmp.clone(), filtered.clone(), out.format.clone());
-            let k2 = k.clone();
-            let written = tokio::task::spawn_blocking(move || {
-                formats::write_kept(&format, &src, &dst, &keep, &k2, store)
-            })
-            .await
-            .map_err(internal)?
-            .map_err(internal)?;
+        } else if let Some((filtered, written)) = filtered {
             let _ = std::fs::remove_file(&got.tmp);
             let content_type = match (&out.format, store) {
                 (BodyFormat::Hdf5(_), _) | (_, Store::Bslz4) => Some("application/x-hdf5".into()),
