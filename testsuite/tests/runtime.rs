@@ -306,6 +306,54 @@ fn stacked(k: &hissc_aop::Kernel, per_frame: &[Vec<Array>]) -> Vec<Array> {
         .collect()
 }
 
+/// Runs `streams` (each input's frames with a batch axis) through `slot` from
+/// `.npy` bodies (or raw ones), `block` frames at a time (`None`: as the slot
+/// asks); gives each output's `.npy` bytes.
+fn run_bodies(
+    slot: &mut dyn Slot,
+    streams: &[(String, Array)],
+    params: &[(String, i128)],
+    raw: bool,
+    block: Option<usize>,
+) -> Result<Vec<Vec<u8>>, String> {
+    use hiss_runtime::stream::{Batch, Body, Input, NpySink};
+    use hiss_runtime::{api, npy};
+    for (n, v) in params {
+        slot.set_param(n, *v).unwrap();
+    }
+    let bodies: Vec<(String, Vec<u8>)> = streams
+        .iter()
+        .map(|(n, a)| {
+            let mut b = Vec::new();
+            if raw {
+                npy::encode(a.dtype, &a.data, &mut b);
+            } else {
+                b = npy::to_bytes(a);
+            }
+            (n.clone(), b)
+        })
+        .collect();
+    let inputs = bodies
+        .iter()
+        .map(|(n, b)| Input {
+            name: n.clone(),
+            reader: Box::new(&b[..]),
+            body: if raw {
+                Body::Raw {
+                    bytes: b.len() as u64,
+                }
+            } else {
+                Body::Npy
+            },
+        })
+        .collect();
+    let mut batch = Batch::open(&slot.interface().unwrap(), inputs).map_err(|e| e.to_string())?;
+    batch.set_block(block.unwrap_or_else(|| slot.block_frames(batch.block())));
+    let mut sink = NpySink::new(|_| Ok(Vec::new()));
+    api::run_batch(slot, &mut batch, &mut sink).map_err(|e| e.to_string())?;
+    Ok(sink.into_outputs().into_iter().map(|(_, b)| b).collect())
+}
+
 /// Frames read a block at a time, as `.npy` and as raw little-endian bodies, in
 /// blocks of 1 and 3 frames: the interpreter's values for every public case.
 #[test]
@@ -313,49 +361,15 @@ fn batches_stream_in_blocks_from_npy_and_raw_bodies() {
     let Some(conf) = hissc_testsuite::conformance() else {
         return;
     };
-    use hiss_runtime::stream::{Batch, Body, Input, NpySink};
-    use hiss_runtime::{api, npy};
+    use hiss_runtime::npy;
     for dir in entries(&conf.join("cases")) {
         let (src, k, mut slot) = loaded(&dir);
         let frames = 7;
         let (streams, params, per_frame) = random_batch(&k, &mut Rng::new(7), frames);
         let want: Vec<Vec<u8>> = stacked(&k, &per_frame).iter().map(npy::to_bytes).collect();
         for (raw, block) in [(false, 1), (true, 3), (true, 1000)] {
-            for (n, v) in &params {
-                slot.set_param(n, *v).unwrap();
-            }
-            let bodies: Vec<(String, Vec<u8>)> = streams
-                .iter()
-                .map(|(n, a)| {
-                    let mut b = Vec::new();
-                    if raw {
-                        npy::encode(a.dtype, &a.data, &mut b);
-                    } else {
-                        b = npy::to_bytes(a);
-                    }
-                    (n.clone(), b)
-                })
-                .collect();
-            let inputs = bodies
-                .iter()
-                .map(|(n, b)| Input {
-                    name: n.clone(),
-                    reader: Box::new(&b[..]),
-                    body: if raw {
-                        Body::Raw {
-                            bytes: b.len() as u64,
-                        }
-                    } else {
-                        Body::Npy
-                    },
-                })
-                .collect();
-            let mut batch = Batch::open(&slot.interface().unwrap(), inputs).unwrap();
-            batch.set_block(block);
-            let mut sink = NpySink::new(|_| Ok(Vec::new()));
-            api::run_batch(&mut slot, &mut batch, &mut sink)
+            let got = run_bodies(&mut slot, &streams, &params, raw, Some(block))
                 .unwrap_or_else(|e| panic!("{}: {e}", src.name));
-            let got: Vec<Vec<u8>> = sink.into_outputs().into_iter().map(|(_, b)| b).collect();
             assert_eq!(got, want, "{} raw {raw} block {block}", src.name);
         }
     }
@@ -474,8 +488,7 @@ fn the_cpu_slot_shares_a_blocks_frames_among_threads() {
     let Some(conf) = hissc_testsuite::conformance() else {
         return;
     };
-    use hiss_runtime::stream::{Batch, Body, Input, NpySink};
-    use hiss_runtime::{api, npy};
+    use hiss_runtime::npy;
     for dir in entries(&conf.join("cases")) {
         let src = source(&dir.join("kernel.py"));
         let (k, net) = compile(&src, None).unwrap();
@@ -486,30 +499,10 @@ fn the_cpu_slot_shares_a_blocks_frames_among_threads() {
         let want: Vec<Vec<u8>> = stacked(&k, &per_frame).iter().map(npy::to_bytes).collect();
         for threads in [1, 2, 3, 8] {
             slot.set_threads(threads);
-            for (n, v) in &params {
-                slot.set_param(n, *v).unwrap();
-            }
-            let bodies: Vec<(String, Vec<u8>)> = streams
-                .iter()
-                .map(|(n, a)| (n.clone(), npy::to_bytes(a)))
-                .collect();
-            let inputs = bodies
-                .iter()
-                .map(|(n, b)| Input {
-                    name: n.clone(),
-                    reader: Box::new(&b[..]),
-                    body: Body::Npy,
-                })
-                .collect();
-            let mut batch = Batch::open(&slot.interface().unwrap(), inputs).unwrap();
-            let block = slot.block_frames(1);
             let shared = threads > 1 && k.states.is_empty();
-            assert_eq!(block, if shared { 2 * threads } else { 1 });
-            batch.set_block(block);
-            let mut sink = NpySink::new(|_| Ok(Vec::new()));
-            api::run_batch(&mut slot, &mut batch, &mut sink)
+            assert_eq!(slot.block_frames(1), if shared { 2 * threads } else { 1 });
+            let got = run_bodies(&mut slot, &streams, &params, false, None)
                 .unwrap_or_else(|e| panic!("{} threads {threads}: {e}", src.name));
-            let got: Vec<Vec<u8>> = sink.into_outputs().into_iter().map(|(_, b)| b).collect();
             assert_eq!(got, want, "{} threads {threads}", src.name);
         }
     }

@@ -684,29 +684,25 @@ pub fn register(id: FilterId, codec: Codec) -> Result<(), String> {
     })
 }
 
-unsafe extern "C" fn filter_bitshuffle(
-    flags: c_uint,
-    nparams: usize,
-    params: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    // SAFETY: libhdf5's filter contract, passed on.
-    unsafe { run_codec(0, flags, nparams, params, nbytes, buf_size, buf) }
+/// A filter function libhdf5 calls, running codec slot `$slot`.
+macro_rules! filter_fn {
+    ($name:ident, $slot:expr) => {
+        unsafe extern "C" fn $name(
+            flags: c_uint,
+            nparams: usize,
+            params: *const c_uint,
+            nbytes: usize,
+            buf_size: *mut usize,
+            buf: *mut *mut c_void,
+        ) -> usize {
+            // SAFETY: libhdf5's filter contract, passed on.
+            unsafe { run_codec($slot, flags, nparams, params, nbytes, buf_size, buf) }
+        }
+    };
 }
 
-unsafe extern "C" fn filter_lz4(
-    flags: c_uint,
-    nparams: usize,
-    params: *const c_uint,
-    nbytes: usize,
-    buf_size: *mut usize,
-    buf: *mut *mut c_void,
-) -> usize {
-    // SAFETY: libhdf5's filter contract, passed on.
-    unsafe { run_codec(1, flags, nparams, params, nbytes, buf_size, buf) }
-}
+filter_fn!(filter_bitshuffle, 0);
+filter_fn!(filter_lz4, 1);
 
 /// A filter call: the input is `nbytes` at `*buf` (a `malloc`ed buffer of
 /// `*buf_size`); the output replaces it; 0 is failure.
