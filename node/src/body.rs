@@ -152,6 +152,11 @@ impl Node {
         );
         let mut h = Md5::new();
         let mut size = 0u64;
+        // the bytes counted against the buffer's cap, until the body is done
+        let arriving = Arriving {
+            usage: &self.usage,
+            bytes: std::cell::Cell::new(0),
+        };
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| {
                 tracing::warn!(error = %e, "body broke off");
@@ -165,6 +170,12 @@ impl Node {
                     self.limits.max_object_bytes
                 ));
             }
+            self.usage
+                .receive(chunk.len() as u64)
+                .map_err(crate::fail::full)?;
+            arriving
+                .bytes
+                .set(arriving.bytes.get() + chunk.len() as u64);
             h.update(&chunk);
             checks.update(&chunk);
             f.write_all(&chunk).await.map_err(internal)?;
@@ -200,6 +211,7 @@ impl Node {
             .await
             .map_err(internal)?
             .map_err(store_error)?;
+        self.usage.changed();
         self.flush.wake();
         Ok(m)
     }
@@ -212,6 +224,7 @@ impl Node {
             .await
             .map_err(internal)?
             .map_err(store_error)?;
+        self.usage.changed();
         let (b, k) = (bucket.to_string(), key.to_string());
         self.on_tier(move |tier| tier.delete(&b, &k)).await
     }
@@ -263,5 +276,18 @@ impl Node {
             meta,
             Reader::Blocking(Box::new(std::io::Cursor::new(bytes))),
         ))
+    }
+}
+
+/// A body's bytes counted against the buffer's cap while it arrives; they stop
+/// counting as arriving when it is done (committed bytes are measured).
+struct Arriving<'a> {
+    usage: &'a crate::usage::Usage,
+    bytes: std::cell::Cell<u64>,
+}
+
+impl Drop for Arriving<'_> {
+    fn drop(&mut self) {
+        self.usage.received(self.bytes.get());
     }
 }

@@ -20,7 +20,8 @@
 //! - [`metrics`]: the counters;
 //! - [`tier`]: the persistent tier (a directory, or an S3 service) and
 //!   [`flush`], the thread that copies committed objects into it;
-//! - [`fresh`]: signatures expire (15 minutes of clock skew, presigned URLs' lifetimes).
+//! - [`fresh`]: signatures expire (15 minutes of clock skew, presigned URLs' lifetimes);
+//!   [`usage`]: `--buffer-bytes`, the buffer's cap.
 //!
 //! - [`serve`]: the HTTP server with AWS Signature V4 on every request
 //!   (docs/node.md), run by the `hiss-node` binary and by `hissc node`.
@@ -45,3 +46,4 @@ pub mod serve;
 pub mod slots;
 pub mod store;
 pub mod tier;
+pub mod usage;

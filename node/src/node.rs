@@ -21,6 +21,9 @@ pub struct Limits {
     pub max_object_bytes: u64,
     /// Uploads (PUTs and parts) received at once; more are answered `SlowDown`.
     pub max_uploads: usize,
+    /// The most bytes the buffer holds (`--buffer-bytes`; `None`: what its
+    /// file system takes).
+    pub buffer_bytes: Option<u64>,
 }
 
 /// Where and how the node runs kernels.
@@ -61,6 +64,8 @@ pub struct Node {
     pub(crate) verify_sample: f64,
     /// Objects run on a CPU slot so far (to sample `verify_sample` of them).
     pub(crate) cpu_objects: std::sync::atomic::AtomicU64,
+    /// What the buffer holds against its cap.
+    pub(crate) usage: crate::usage::Usage,
 }
 
 impl std::fmt::Debug for Node {
@@ -99,11 +104,12 @@ impl Node {
             cpu_objects: Default::default(),
             tier,
             flush: Arc::new(Signal::default()),
-            store: Arc::new(store),
             kernels: Mutex::new(HashMap::new()),
             events: Arc::new(Events::default()),
             metrics: Arc::new(Metrics::default()),
             uploads: Arc::new(tokio::sync::Semaphore::new(limits.max_uploads)),
+            usage: crate::usage::Usage::new(store.root(), limits.buffer_bytes),
+            store: Arc::new(store),
             limits,
             state_locks: Mutex::new(HashMap::new()),
         };

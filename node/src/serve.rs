@@ -64,6 +64,12 @@ pub struct ServeArgs {
     /// the metric `hiss_verify_mismatches_total`).
     #[arg(long, default_value_t = 0.0, value_name = "P", value_parser = fraction)]
     pub verify_sample: f64,
+    /// The most bytes the buffer holds (objects not yet evicted to the tier,
+    /// results, states, bodies arriving); a body that would pass it is
+    /// answered 507 InsufficientStorage, as a full disk is. Default: what the
+    /// file system of `--data` takes.
+    #[arg(long, value_name = "BYTES")]
+    pub buffer_bytes: Option<u64>,
     /// An object of a kernel without states also takes the CPU slots free
     /// when its run starts and shares its frames among their cores (for
     /// compute-bound kernels on a node with cores to spare; docs/node.md).
@@ -124,6 +130,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Limits {
             max_object_bytes: args.max_object_bytes,
             max_uploads: args.max_uploads,
+            buffer_bytes: args.buffer_bytes,
         },
         Compute {
             slots: args.slots.clone().unwrap_or_else(SlotsSpec::per_core),

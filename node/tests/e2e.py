@@ -1189,6 +1189,37 @@ class FullBuffer(Base):
                 node.stop()
             subprocess.run(["umount", mnt], capture_output=True)
 
+    def test_the_buffer_cap_answers_507_and_frees_with_deletes(self):
+        """`--buffer-bytes`: a body that would take the buffer past its cap is
+        answered 507 InsufficientStorage as a full disk is, nothing of it
+        kept; deletes make room again."""
+        node = NodeProcess(os.path.join(self.dir, "capped"), ["--buffer-bytes", str(3 << 20)])
+        try:
+            s3 = node.client(retries=1)
+            s3.create_bucket(Bucket="plain")
+            n = 0
+            while True:
+                try:
+                    s3.put_object(Bucket="plain", Key=f"o{n}", Body=os.urandom(512 * 1024))
+                except ClientError as c:
+                    e = c.response
+                    self.assertEqual(e["ResponseMetadata"]["HTTPStatusCode"], 507, e)
+                    self.assertEqual(e["Error"]["Code"], "InsufficientStorage", e)
+                    self.assertIn("--buffer-bytes", e["Error"]["Message"])
+                    break
+                n += 1
+                self.assertLess(n, 7, "3 MiB took more than six 512 KiB objects")
+            self.assertGreaterEqual(n, 4)
+            listed = [o["Key"] for o in s3.list_objects_v2(Bucket="plain")["Contents"]]
+            self.assertNotIn(f"o{n}", listed)
+            self.assertEqual(len(listed), n)
+            self.assertEqual(len(s3.get_object(Bucket="plain", Key="o0")["Body"].read()), 512 * 1024)
+            s3.delete_object(Bucket="plain", Key="o0")
+            s3.delete_object(Bucket="plain", Key="o1")
+            s3.put_object(Bucket="plain", Key=f"o{n}", Body=os.urandom(512 * 1024))
+        finally:
+            node.stop()
+
     @staticmethod
     def result_of(s3, bucket, key, name="out.npy"):
         return load(s3.get_object(Bucket=bucket, Key=f".hiss/out/{key}/{name}")["Body"].read())

@@ -113,6 +113,7 @@ pub(super) async fn upload_part(
     let part = dir.join(format!("{}", i.part_number));
     std::fs::rename(&got.tmp, &part).map_err(internal)?;
     std::fs::write(dir.join(format!("{}.md5", i.part_number)), &got.md5).map_err(internal)?;
+    node.usage.changed();
     let c = checksum_of(&got.checksums);
     Ok(S3Response::new(with_checksums!(UploadPartOutput, c, {
         e_tag: Some(ETag::Strong(got.md5)),
