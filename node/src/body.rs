@@ -14,7 +14,6 @@ use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tokio::io::AsyncWriteExt;
 
 /// A body received into a temporary file.
 pub(crate) struct Received {
@@ -145,50 +144,56 @@ impl Node {
         mut tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
         mut checks: Checks,
     ) -> S3Result<Received> {
-        // buffered: every write to a tokio file is a trip to a blocking thread
-        let mut f = tokio::io::BufWriter::with_capacity(
-            1 << 20,
-            tokio::fs::File::create(tmp).await.map_err(internal)?,
-        );
-        let mut h = Md5::new();
+        // the bytes go to a thread of their own that hashes them (MD5, the
+        // ETag) and writes them, overlapped with receiving and with the
+        // signature's SHA-256, which s3s computes as the body passes
+        let (to_disk, writer) = spawn_writer(tmp.to_path_buf());
         let mut size = 0u64;
         // the bytes counted against the buffer's cap, until the body is done
         let arriving = Arriving {
             usage: &self.usage,
-            bytes: std::cell::Cell::new(0),
+            bytes: std::sync::atomic::AtomicU64::new(0),
         };
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| {
-                tracing::warn!(error = %e, "body broke off");
-                s3_error!(IncompleteBody, "the body broke off: {e}")
-            })?;
-            size += chunk.len() as u64;
-            if size > self.limits.max_object_bytes {
-                return Err(s3_error!(
-                    EntityTooLarge,
-                    "the body is larger than this node takes ({} bytes)",
-                    self.limits.max_object_bytes
-                ));
-            }
-            self.usage
-                .receive(chunk.len() as u64)
-                .map_err(crate::fail::full)?;
-            arriving
-                .bytes
-                .set(arriving.bytes.get() + chunk.len() as u64);
-            h.update(&chunk);
-            checks.update(&chunk);
-            f.write_all(&chunk).await.map_err(internal)?;
-            if let Some(t) = &tx {
-                // the worker may have stopped (a malformed object): keep receiving
-                if t.send(chunk).await.is_err() {
-                    tx = None;
+        let received: S3Result<()> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|e| {
+                    tracing::warn!(error = %e, "body broke off");
+                    s3_error!(IncompleteBody, "the body broke off: {e}")
+                })?;
+                size += chunk.len() as u64;
+                if size > self.limits.max_object_bytes {
+                    return Err(s3_error!(
+                        EntityTooLarge,
+                        "the body is larger than this node takes ({} bytes)",
+                        self.limits.max_object_bytes
+                    ));
+                }
+                self.usage
+                    .receive(chunk.len() as u64)
+                    .map_err(crate::fail::full)?;
+                arriving
+                    .bytes
+                    .fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                checks.update(&chunk);
+                if to_disk.send(chunk.clone()).await.is_err() {
+                    // the writer stopped: its error is the answer
+                    break;
+                }
+                if let Some(t) = &tx {
+                    // the worker may have stopped (a malformed object): keep receiving
+                    if t.send(chunk).await.is_err() {
+                        tx = None;
+                    }
                 }
             }
+            Ok(())
         }
-        f.flush().await.map_err(internal)?;
-        f.get_ref().sync_all().await.map_err(internal)?;
-        let md5 = h.finalize();
+        .await;
+        // the writer is done with the file before anyone removes it
+        drop(to_disk);
+        let written = writer.await.map_err(internal)?;
+        received?;
+        let md5 = written.map_err(internal)?;
         let checksums = checks.finish(&md5)?;
         Ok(Received {
             tmp: tmp.to_path_buf(),
@@ -283,11 +288,36 @@ impl Node {
 /// counting as arriving when it is done (committed bytes are measured).
 struct Arriving<'a> {
     usage: &'a crate::usage::Usage,
-    bytes: std::cell::Cell<u64>,
+    bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Drop for Arriving<'_> {
     fn drop(&mut self) {
-        self.usage.received(self.bytes.get());
+        self.usage
+            .received(self.bytes.load(std::sync::atomic::Ordering::Relaxed));
     }
+}
+
+/// A thread that writes a body's chunks to `path` as they come, hashing them
+/// (MD5), and fsyncs the file once the sender is dropped; it gives the MD5.
+#[allow(clippy::type_complexity)]
+fn spawn_writer(
+    path: PathBuf,
+) -> (
+    tokio::sync::mpsc::Sender<Bytes>,
+    tokio::task::JoinHandle<std::io::Result<md5::digest::Output<Md5>>>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+    let handle = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+        let mut h = Md5::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            h.update(&chunk);
+            f.write_all(&chunk)?;
+        }
+        f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        Ok(h.finalize())
+    });
+    (tx, handle)
 }
