@@ -307,7 +307,7 @@ fn spawn_writer(
     tokio::sync::mpsc::Sender<Bytes>,
     tokio::task::JoinHandle<std::io::Result<md5::digest::Output<Md5>>>,
 ) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(32);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let handle = tokio::task::spawn_blocking(move || {
         use std::io::Write;
         let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);

@@ -166,7 +166,7 @@ struct InputArgs {
     name: Option<String>,
     #[command(flatten)]
     reading: Reading,
-    /// An array input: NAME=FILE.npy, or a detector's DECTRIS Stream V2 messages NAME=FILE.cbor[:CHANNEL] (bitshuffle-LZ4 decoded; repeatable).
+    /// An array input: NAME=FILE.npy, or a detector's file: an HDF5 file NAME=FILE.h5[:/DATASET] (frames of /entry/data/data by default; bitshuffle-LZ4, LZ4, deflate, shuffle) or DECTRIS Stream V2 messages NAME=FILE.cbor[:CHANNEL] (repeatable).
     #[arg(long = "in", value_name = "NAME=FILE.npy")]
     inputs: Vec<String>,
     /// A scalar parameter: NAME=INT (repeatable).

@@ -308,6 +308,38 @@ pub fn lz4_block(src: &[u8], dst: &mut [u8]) -> Result<(), String> {
 
 /// Decodes a `bslz4` body of elements of `elem_size` bytes.
 pub fn decode(src: &[u8], elem_size: usize) -> Result<Vec<u8>, Error> {
+    let mut out = vec![0u8; decoded_len(src, elem_size)?];
+    decode_into(src, elem_size, &mut out)?;
+    Ok(out)
+}
+
+/// The bytes a `bslz4` body decodes to, as its header says (checked against
+/// the body's size: LZ4 expands at most 255-fold).
+pub fn decoded_len(src: &[u8], elem_size: usize) -> Result<usize, Error> {
+    if src.len() < 12 {
+        return err(format!(
+            "bslz4: {} bytes, shorter than its 12-byte header",
+            src.len()
+        ));
+    }
+    let total = u64::from_be_bytes(src[0..8].try_into().expect("8 bytes"));
+    if total > (src.len() as u64).saturating_mul(256) + 64 {
+        return err(format!(
+            "bslz4: the header claims {total} bytes from a body of {}",
+            src.len()
+        ));
+    }
+    if total % elem_size.max(1) as u64 != 0 {
+        return err(format!(
+            "bslz4: {total} bytes are not whole elements of {elem_size} bytes"
+        ));
+    }
+    Ok(total as usize)
+}
+
+/// Decodes a `bslz4` body of elements of `elem_size` bytes into `out`, which
+/// must be exactly what it decodes to.
+pub fn decode_into(src: &[u8], elem_size: usize, out: &mut [u8]) -> Result<(), Error> {
     if !matches!(elem_size, 1 | 2 | 4 | 8) {
         return err(format!(
             "bslz4: an element size of {elem_size} bytes (1, 2, 4 or 8)"
@@ -340,7 +372,12 @@ pub fn decode(src: &[u8], elem_size: usize) -> Result<Vec<u8>, Error> {
         ));
     }
     let n = total as usize / elem_size;
-    let mut out = vec![0u8; total as usize];
+    if out.len() as u64 != total {
+        return err(format!(
+            "bslz4: the body decodes to {total} bytes, not the {} expected",
+            out.len()
+        ));
+    }
     let mut scratch = vec![0u8; block * elem_size];
     let mut at = 12usize;
     let mut done = 0usize;
@@ -391,7 +428,7 @@ pub fn decode(src: &[u8], elem_size: usize) -> Result<Vec<u8>, Error> {
             ))
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Encodes `data` (elements of `elem_size` bytes) as a `bslz4` body with

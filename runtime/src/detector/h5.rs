@@ -167,6 +167,8 @@ pub struct H5Frames {
     /// How many frames.
     pub count: usize,
     direct: Option<Direct>,
+    /// A chunk's stored bytes, read again for every frame (no allocation).
+    chunk: std::cell::RefCell<Vec<u8>>,
 }
 
 impl H5Frames {
@@ -228,6 +230,7 @@ impl H5Frames {
             frame,
             count: count as usize,
             direct,
+            chunk: std::cell::RefCell::new(Vec::new()),
         })
     }
 
@@ -239,47 +242,64 @@ impl H5Frames {
     /// The stored bytes of frame `i`'s chunk when it is one frame written
     /// with the filters of `direct` in full (`None`: read it through libhdf5).
     fn stored(&self, i: usize, direct: Direct) -> Result<Option<(Direct, Vec<u8>)>, String> {
+        let mut bytes = Vec::new();
+        Ok(self.stored_into(i, &mut bytes)?.then_some((direct, bytes)))
+    }
+
+    /// [`H5Frames::stored`] into `bytes` (resized): whether the chunk is there.
+    fn stored_into(&self, i: usize, bytes: &mut Vec<u8>) -> Result<bool, String> {
         use std::os::unix::fs::FileExt;
         let mut offset = vec![0u64; self.ds.shape.len()];
         offset[0] = i as u64;
         let Some(place) = self.ds.chunk(&offset)? else {
-            return Ok(None);
+            return Ok(false);
         };
         if place.filter_mask != 0 {
-            return Ok(None);
+            return Ok(false);
         }
-        let mut bytes = vec![0u8; place.size as usize];
-        self.file
-            .read_exact_at(&mut bytes, place.addr)
-            .map_err(|e| {
-                format!(
-                    "frame {i}'s chunk at byte {} cannot be read: {e}",
-                    place.addr
-                )
-            })?;
-        Ok(Some((direct, bytes)))
+        bytes.resize(place.size as usize, 0);
+        self.file.read_exact_at(bytes, place.addr).map_err(|e| {
+            format!(
+                "frame {i}'s chunk at byte {} cannot be read: {e}",
+                place.addr
+            )
+        })?;
+        Ok(true)
     }
 
     /// Reads frame `i` into `out` (one frame's bytes, little-endian).
     pub fn read(&self, i: usize, out: &mut [u8]) -> Result<(), String> {
         assert_eq!(out.len(), self.frame_bytes());
-        if let Some(direct) = self.direct {
-            if let Some((d, bytes)) = self.stored(i, direct)? {
-                let decoded = match d {
-                    Direct::Raw => bytes,
-                    Direct::Bslz4 => {
-                        bslz4::decode(&bytes, self.dtype.bytes()).map_err(|e| e.to_string())?
+        let mut chunk = self.chunk.borrow_mut();
+        if let Some(d) = self.direct {
+            if self.stored_into(i, &mut chunk)? {
+                let bytes = &chunk[..];
+                let size = |n: usize| {
+                    if n == out.len() {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "frame {i}'s chunk decodes to {n} bytes; a frame has {}",
+                            out.len()
+                        ))
                     }
-                    Direct::Lz4 => lz4_decode(&bytes)?,
                 };
-                if decoded.len() != out.len() {
-                    return Err(format!(
-                        "frame {i}'s chunk decodes to {} bytes; a frame has {}",
-                        decoded.len(),
-                        out.len()
-                    ));
+                match d {
+                    Direct::Raw => {
+                        size(bytes.len())?;
+                        out.copy_from_slice(bytes);
+                    }
+                    Direct::Bslz4 => {
+                        let es = self.dtype.bytes();
+                        size(bslz4::decoded_len(bytes, es).map_err(|e| e.to_string())?)?;
+                        bslz4::decode_into(bytes, es, out).map_err(|e| e.to_string())?;
+                    }
+                    Direct::Lz4 => {
+                        let decoded = lz4_decode(bytes)?;
+                        size(decoded.len())?;
+                        out.copy_from_slice(&decoded);
+                    }
                 }
-                out.copy_from_slice(&decoded);
                 return Ok(());
             }
         }
@@ -309,6 +329,70 @@ impl H5Frames {
             next: 0,
             frames: self,
         }
+    }
+}
+
+/// Every frame of an [`H5Frames`] as one stream of bytes, the frames read
+/// and decoded ahead on a thread of their own (memory: `depth` + 1 frames),
+/// so decoding overlaps with whatever reads them.
+pub struct PrefetchReader {
+    rx: std::sync::mpsc::Receiver<Result<Vec<u8>, String>>,
+    /// Frames read go back to the thread to be filled again (no allocation
+    /// per frame: a long run's memory stays a few frames).
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl H5Frames {
+    /// A reader of every frame's bytes in order, up to `depth` frames decoded
+    /// ahead on another thread.
+    pub fn prefetching(self, depth: usize) -> PrefetchReader {
+        let (tx, rx) = std::sync::mpsc::sync_channel(depth.max(1));
+        let (back, used) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::spawn(move || {
+            for i in 0..self.count {
+                let mut b = used
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![0u8; self.frame_bytes()]);
+                b.resize(self.frame_bytes(), 0);
+                let r = self.read(i, &mut b).map(|()| b);
+                let failed = r.is_err();
+                // the reader gone (the run ended early): stop
+                if tx.send(r).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        PrefetchReader {
+            rx,
+            back,
+            buf: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl std::io::Read for PrefetchReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.buf.len() {
+            match self.rx.recv() {
+                Ok(Ok(b)) => {
+                    let done = std::mem::replace(&mut self.buf, b);
+                    if !done.is_empty() {
+                        let _ = self.back.send(done);
+                    }
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+                // every frame given
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
