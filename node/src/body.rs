@@ -8,7 +8,7 @@ use crate::fail::{internal, store_error};
 use crate::node::{hex, Node};
 use crate::store::{ObjectMeta, StoreError};
 use bytes::Bytes;
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use md5::{Digest, Md5};
 use s3s::dto::StreamingBlob;
 use s3s::{s3_error, S3Result};
@@ -125,7 +125,7 @@ impl Node {
     /// off, leaves no file.
     pub(crate) async fn receive(
         &self,
-        body: StreamingBlob,
+        body: impl Stream<Item = Result<Bytes, s3s::StdError>> + Unpin + Send,
         tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
         checks: Checks,
     ) -> S3Result<Received> {
@@ -140,7 +140,7 @@ impl Node {
     async fn receive_into(
         &self,
         tmp: &Path,
-        mut body: StreamingBlob,
+        mut body: impl Stream<Item = Result<Bytes, s3s::StdError>> + Unpin + Send,
         mut tx: Option<tokio::sync::mpsc::Sender<Bytes>>,
         mut checks: Checks,
     ) -> S3Result<Received> {
@@ -320,4 +320,31 @@ fn spawn_writer(
         Ok(h.finalize())
     });
     (tx, handle)
+}
+
+/// A body's first chunks, until they hold at least `n` bytes (fewer when the
+/// body is shorter or breaks off): their bytes, and the body with them put
+/// back in front, to be received as it came.
+pub(crate) async fn peek(
+    mut body: StreamingBlob,
+    n: usize,
+) -> (
+    Vec<u8>,
+    impl Stream<Item = Result<Bytes, s3s::StdError>> + Unpin + Send,
+) {
+    let (mut head, mut bytes) = (Vec::new(), Vec::new());
+    while bytes.len() < n {
+        match body.next().await {
+            Some(Ok(c)) => {
+                bytes.extend_from_slice(&c[..c.len().min(n - bytes.len())]);
+                head.push(Ok(c));
+            }
+            Some(Err(e)) => {
+                head.push(Err(e));
+                break;
+            }
+            None => break,
+        }
+    }
+    (bytes, futures::stream::iter(head).chain(body))
 }

@@ -9,8 +9,8 @@
 //! - `.npy` and raw frames run as they arrive;
 //! - Stream V2 is decoded as it arrives ([`crate::detector`]);
 //! - HDF5 is not a streaming format (its chunk index may be anywhere in the
-//!   file): the body is written beside the run as it arrives, and once it is
-//!   in, its frames are read from its dataset a chunk at a time, decoded up
+//!   file): the body is received into the buffer first, and once it is in,
+//!   its frames are read from its dataset in place, a chunk at a time, decoded up
 //!   to four frames ahead of the kernel on a thread of their own (memory: a
 //!   few frames), before the answer. The dataset is `/entry/data/data` unless the
 //!   object's metadata `hiss-dataset` names another.
@@ -38,6 +38,15 @@ pub const STORE: &str = "hiss-store";
 
 /// The HDF5 file signature.
 const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Bytes of a body's start [`is_hdf5`] looks at.
+pub const SIGNATURE_BYTES: usize = HDF5_MAGIC.len();
+
+/// Whether a body starting with `head` is an HDF5 file: not a streaming
+/// format, so it runs from the buffer once it is in.
+pub fn is_hdf5(head: &[u8]) -> bool {
+    head.starts_with(HDF5_MAGIC)
+}
 
 /// How an object's body was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +94,9 @@ pub struct Object {
     pub dataset: Option<String>,
     /// `hiss-store`, where the object says.
     pub store: Option<Store>,
+    /// The body's own file in the buffer, when the run reads it from there
+    /// (an HDF5 body is opened in place; a streamed one has none yet).
+    pub file: Option<std::path::PathBuf>,
 }
 
 impl Object {
@@ -95,6 +107,7 @@ impl Object {
             len,
             dataset: metadata.get(DATASET).map(|s| s.trim().to_string()),
             store: Store::of(metadata)?,
+            file: None,
         })
     }
 }
@@ -121,7 +134,7 @@ pub fn open_body(
     object: &Object,
     dir: &Path,
 ) -> Result<(BodyFormat, Box<dyn Read + Send>, Body), String> {
-    let mut magic = [0u8; 8];
+    let mut magic = [0u8; SIGNATURE_BYTES];
     let mut got = 0;
     while got < magic.len() {
         let n = body
@@ -137,8 +150,8 @@ pub fn open_body(
     if head.starts_with(b"\x93NUMPY") {
         return Ok((BodyFormat::Npy, Box::new(reader), Body::Npy));
     }
-    if head[..] == HDF5_MAGIC[..] {
-        return open_hdf5(reader, k, object, dir);
+    if is_hdf5(&head) {
+        return open_hdf5(k, object);
     }
     if got > 0 && crate::detector::is_stream2(head[0]) {
         // decoded as it arrives, then run from the decoded frames
@@ -162,25 +175,19 @@ pub fn open_body(
     ))
 }
 
-/// An HDF5 body: written beside the run, then read a frame at a time.
+/// An HDF5 body, read a frame at a time from its file in the buffer.
 fn open_hdf5(
-    mut reader: impl Read,
     k: &Attached,
     object: &Object,
-    dir: &Path,
 ) -> Result<(BodyFormat, Box<dyn Read + Send>, Body), String> {
     let (name, dtype, shape) = data_input(k)?;
-    let path = dir.join(".body.h5");
-    let io = |e: std::io::Error| format!("cannot write the HDF5 body beside the run: {e}");
-    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).map_err(io)?);
-    std::io::copy(&mut reader, &mut w).map_err(io)?;
-    w.into_inner()
-        .map_err(|e| io(e.into_error()))?
-        .sync_all()
-        .map_err(io)?;
+    // the ingest receives an HDF5 body whole before it runs (`is_hdf5`)
+    let path = object
+        .file
+        .as_deref()
+        .ok_or("an HDF5 body runs from its file in the buffer, and this one has none")?;
     let dataset = object.dataset.as_deref().unwrap_or(h5::DEFAULT_DATASET);
-    let frames = H5Frames::open(&path, Some(dataset)).map_err(|e| format!("the HDF5 body: {e}"))?;
-    let _ = std::fs::remove_file(&path);
+    let frames = H5Frames::open(path, Some(dataset)).map_err(|e| format!("the HDF5 body: {e}"))?;
     if frames.dtype != dtype || frames.frame != shape {
         return Err(format!(
             "the HDF5 body's `{dataset}` holds `{}` frames of {:?}; the kernel's `{name}` takes `{}` {:?}",
@@ -220,8 +227,8 @@ pub fn write_kept(
             return crate::detector::write_kept(src, dst, m, keep)
         }
         (f, Store::AsReceived) => {
-            let ndim = k.bundle.manifest.inputs[0].shape.len();
-            return write_kept_frames(src, dst, *f == BodyFormat::Npy, keep, ndim);
+            let (_, _, shape) = data_input(k)?;
+            return write_kept_frames(src, dst, *f == BodyFormat::Npy, keep, shape.len());
         }
     }
     written(dst)

@@ -264,6 +264,7 @@ impl Node {
         let f = std::fs::File::open(&got.tmp).map_err(internal)?;
         let object = Object {
             len: got.size,
+            file: Some(got.tmp.clone()),
             ..object
         };
         let (_, handle, dir) = self.start_run(bucket, k.clone(), taken, object, Some(f), states)?;
@@ -546,34 +547,40 @@ impl Node {
         let sample = self.sampled(&k).then(|| states.clone());
         let started = std::time::Instant::now();
         let (got, run, dir) = match source {
-            Source::Body(b, len, checks) => match self.pool.try_take(k.kind, &k.id) {
-                Some(taken) => {
-                    let object = Object {
-                        len: len.unwrap_or(0),
-                        ..object.clone()
-                    };
-                    let (tx, handle, dir) =
-                        self.start_run(bucket, k.clone(), taken, object, None, states)?;
-                    let got = self.receive(b, tx, *checks).await;
-                    // the worker ends once the sender is gone (whole body or not)
-                    let run = handle.await;
-                    match (got, run) {
-                        (Ok(got), Ok(run)) => (got, run, dir),
-                        (got, run) => {
-                            let _ = std::fs::remove_dir_all(&dir);
-                            got?;
-                            return Err(internal(run.expect_err("one of the two failed")));
+            Source::Body(b, len, checks) => {
+                // an HDF5 body runs from the buffer once it is in, never streamed
+                let (head, b) = crate::body::peek(b, formats::SIGNATURE_BYTES).await;
+                let free = (!formats::is_hdf5(&head))
+                    .then(|| self.pool.try_take(k.kind, &k.id))
+                    .flatten();
+                match free {
+                    Some(taken) => {
+                        let object = Object {
+                            len: len.unwrap_or(0),
+                            ..object.clone()
+                        };
+                        let (tx, handle, dir) =
+                            self.start_run(bucket, k.clone(), taken, object, None, states)?;
+                        let got = self.receive(b, tx, *checks).await;
+                        // the worker ends once the sender is gone (whole body or not)
+                        let run = handle.await;
+                        match (got, run) {
+                            (Ok(got), Ok(run)) => (got, run, dir),
+                            (got, run) => {
+                                let _ = std::fs::remove_dir_all(&dir);
+                                got?;
+                                return Err(internal(run.expect_err("one of the two failed")));
+                            }
                         }
                     }
+                    None => {
+                        // every slot busy, or HDF5: into the buffer, run from there
+                        let got = self.receive(b, None, *checks).await?;
+                        self.run_file(bucket, &k, got, object.clone(), states)
+                            .await?
+                    }
                 }
-                None => {
-                    // every slot of its kind is busy: the body goes into the
-                    // buffer while the object waits for one
-                    let got = self.receive(b, None, *checks).await?;
-                    self.run_file(bucket, &k, got, object.clone(), states)
-                        .await?
-                }
-            },
+            }
             Source::File(r) => self.run_file(bucket, &k, r, object.clone(), states).await?,
         };
         if let (Some(states), Ok(out)) = (sample, &run) {

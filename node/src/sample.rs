@@ -45,6 +45,7 @@ impl Node {
         let (k2, at, tmp) = (k.clone(), dir.clone(), got.tmp.clone());
         let object = Object {
             len: got.size,
+            file: Some(tmp.clone()),
             ..object.clone()
         };
         let emulated = tokio::task::spawn_blocking(move || {

@@ -717,15 +717,19 @@ fn gearbox_selection_logic_is_estimated_and_kept_once() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-kernels/center_of_mass/kernel.py");
     let dir = tempfile::tempdir().unwrap();
     let vhd = dir.path().join("com.vhd");
-    let o = hissc(&[
-        k.to_str().unwrap(),
-        "--lanes",
-        "32",
-        "-o",
-        vhd.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v = std::fs::read_to_string(&vhd).unwrap();
+    // the VHDL of kernel file `k` at 32 lanes
+    let at_32_lanes = |k: &Path| {
+        let o = hissc(&[
+            k.to_str().unwrap(),
+            "--lanes",
+            "32",
+            "-o",
+            vhd.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read_to_string(&vhd).unwrap()
+    };
+    let v = at_32_lanes(&k);
     assert_eq!(
         v.matches(" = pack ").count(),
         0,
@@ -737,15 +741,7 @@ fn gearbox_selection_logic_is_estimated_and_kept_once() {
         "import numpy as np\nfrom hiss import kernel, Array\n\n\n@kernel\ndef rois(frame: Array[np.uint16, 16, 32]) -> tuple[Array[np.uint16, 12, 24], Array[np.uint16, 12, 20], np.uint64]:\n    return frame[2:14, 4:28], frame[1:13, 3:23], frame[2:14, 4:28].sum()\n",
     )
     .unwrap();
-    let o = hissc(&[
-        rois.to_str().unwrap(),
-        "--lanes",
-        "32",
-        "-o",
-        vhd.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let v = std::fs::read_to_string(&vhd).unwrap();
+    let v = at_32_lanes(&rois);
     // two gearboxes (to 32 and 16 lanes), one queue each
     assert_eq!(v.matches(" = pack ").count(), 48);
     assert_eq!(v.matches("_q_t is array").count(), 2);

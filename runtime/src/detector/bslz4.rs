@@ -313,33 +313,9 @@ pub fn decode(src: &[u8], elem_size: usize) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-/// The bytes a `bslz4` body decodes to, as its header says (checked against
-/// the body's size: LZ4 expands at most 255-fold).
-pub fn decoded_len(src: &[u8], elem_size: usize) -> Result<usize, Error> {
-    if src.len() < 12 {
-        return err(format!(
-            "bslz4: {} bytes, shorter than its 12-byte header",
-            src.len()
-        ));
-    }
-    let total = u64::from_be_bytes(src[0..8].try_into().expect("8 bytes"));
-    if total > (src.len() as u64).saturating_mul(256) + 64 {
-        return err(format!(
-            "bslz4: the header claims {total} bytes from a body of {}",
-            src.len()
-        ));
-    }
-    if total % elem_size.max(1) as u64 != 0 {
-        return err(format!(
-            "bslz4: {total} bytes are not whole elements of {elem_size} bytes"
-        ));
-    }
-    Ok(total as usize)
-}
-
-/// Decodes a `bslz4` body of elements of `elem_size` bytes into `out`, which
-/// must be exactly what it decodes to.
-pub fn decode_into(src: &[u8], elem_size: usize, out: &mut [u8]) -> Result<(), Error> {
+/// The bytes a `bslz4` body of `elem_size`-byte elements decodes to, as its
+/// header says (checked against the body's size: LZ4 expands at most 255-fold).
+fn decoded_len(src: &[u8], elem_size: usize) -> Result<usize, Error> {
     if !matches!(elem_size, 1 | 2 | 4 | 8) {
         return err(format!(
             "bslz4: an element size of {elem_size} bytes (1, 2, 4 or 8)"
@@ -352,19 +328,25 @@ pub fn decode_into(src: &[u8], elem_size: usize, out: &mut [u8]) -> Result<(), E
         ));
     }
     let total = u64::from_be_bytes(src[0..8].try_into().expect("8 bytes"));
-    let block_bytes = u32::from_be_bytes(src[8..12].try_into().expect("4 bytes")) as usize;
-    if total % elem_size as u64 != 0 {
-        return err(format!(
-            "bslz4: {total} bytes are not whole elements of {elem_size} bytes"
-        ));
-    }
-    // a body expands at most 255-fold in LZ4: a larger claim is not this body's
     if total > (src.len() as u64).saturating_mul(256) + 64 {
         return err(format!(
             "bslz4: the header claims {total} bytes from a body of {}",
             src.len()
         ));
     }
+    if total % elem_size as u64 != 0 {
+        return err(format!(
+            "bslz4: {total} bytes are not whole elements of {elem_size} bytes"
+        ));
+    }
+    Ok(total as usize)
+}
+
+/// Decodes a `bslz4` body of elements of `elem_size` bytes into `out`, which
+/// must be exactly what it decodes to.
+pub fn decode_into(src: &[u8], elem_size: usize, out: &mut [u8]) -> Result<(), Error> {
+    let total = decoded_len(src, elem_size)? as u64;
+    let block_bytes = u32::from_be_bytes(src[8..12].try_into().expect("4 bytes")) as usize;
     let block = block_bytes / elem_size;
     if block == 0 || !block.is_multiple_of(8) || !block_bytes.is_multiple_of(elem_size) {
         return err(format!(

@@ -12,8 +12,10 @@
 //! Reading a frame: where a chunk is exactly one frame and its filters are
 //! bitshuffle-LZ4, LZ4 or none, the chunk's stored bytes are read from the
 //! file and decoded here (one copy, no library lock held while decoding);
-//! any other layout is read through libhdf5 frame by frame. Either way memory
-//! is one frame (and libhdf5's 1 MiB chunk cache).
+//! any other layout is read through libhdf5 frame by frame. A run reads them
+//! decoded a few frames ahead on a thread of their own
+//! ([`H5Frames::prefetching`]); memory is those frames (and libhdf5's 1 MiB
+//! chunk cache).
 //!
 //! Writing ([`write_bslz4`]): one chunk per frame through bitshuffle-LZ4, each
 //! chunk written as given (`H5Dwrite_chunk`), so a chunk already compressed
@@ -239,14 +241,9 @@ impl H5Frames {
         self.frame.iter().map(|&d| d as usize).product::<usize>() * self.dtype.bytes()
     }
 
-    /// The stored bytes of frame `i`'s chunk when it is one frame written
-    /// with the filters of `direct` in full (`None`: read it through libhdf5).
-    fn stored(&self, i: usize, direct: Direct) -> Result<Option<(Direct, Vec<u8>)>, String> {
-        let mut bytes = Vec::new();
-        Ok(self.stored_into(i, &mut bytes)?.then_some((direct, bytes)))
-    }
-
-    /// [`H5Frames::stored`] into `bytes` (resized): whether the chunk is there.
+    /// The stored bytes of frame `i`'s chunk, when it is one frame written
+    /// through every filter of the pipeline, into `bytes` (resized): whether
+    /// it is (otherwise the frame is read through libhdf5).
     fn stored_into(&self, i: usize, bytes: &mut Vec<u8>) -> Result<bool, String> {
         use std::os::unix::fs::FileExt;
         let mut offset = vec![0u64; self.ds.shape.len()];
@@ -289,11 +286,8 @@ impl H5Frames {
                         size(bytes.len())?;
                         out.copy_from_slice(bytes);
                     }
-                    Direct::Bslz4 => {
-                        let es = self.dtype.bytes();
-                        size(bslz4::decoded_len(bytes, es).map_err(|e| e.to_string())?)?;
-                        bslz4::decode_into(bytes, es, out).map_err(|e| e.to_string())?;
-                    }
+                    Direct::Bslz4 => bslz4::decode_into(bytes, self.dtype.bytes(), out)
+                        .map_err(|e| format!("frame {i}'s chunk: {e}"))?,
                     Direct::Lz4 => {
                         let decoded = lz4_decode(bytes)?;
                         size(decoded.len())?;
@@ -316,18 +310,11 @@ impl H5Frames {
     /// (what a kept frame is copied as); `None` otherwise.
     pub fn bslz4_chunk(&self, i: usize) -> Result<Option<Vec<u8>>, String> {
         match self.direct {
-            Some(Direct::Bslz4) => Ok(self.stored(i, Direct::Bslz4)?.map(|(_, b)| b)),
+            Some(Direct::Bslz4) => {
+                let mut bytes = Vec::new();
+                Ok(self.stored_into(i, &mut bytes)?.then_some(bytes))
+            }
             _ => Ok(None),
-        }
-    }
-
-    /// A reader of every frame's bytes in order (memory: one frame).
-    pub fn reader(self) -> FrameReader {
-        FrameReader {
-            buf: Vec::new(),
-            at: 0,
-            next: 0,
-            frames: self,
         }
     }
 }
@@ -388,34 +375,6 @@ impl std::io::Read for PrefetchReader {
                 // every frame given
                 Err(_) => return Ok(0),
             }
-        }
-        let n = out.len().min(self.buf.len() - self.at);
-        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-/// Every frame of an [`H5Frames`] as one stream of bytes.
-pub struct FrameReader {
-    frames: H5Frames,
-    buf: Vec<u8>,
-    at: usize,
-    next: usize,
-}
-
-impl std::io::Read for FrameReader {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.at == self.buf.len() {
-            if self.next == self.frames.count {
-                return Ok(0);
-            }
-            self.buf.resize(self.frames.frame_bytes(), 0);
-            self.frames
-                .read(self.next, &mut self.buf)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-            self.next += 1;
-            self.at = 0;
         }
         let n = out.len().min(self.buf.len() - self.at);
         out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
